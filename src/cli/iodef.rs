@@ -1,0 +1,1 @@
+//! `gridlink iodef …` — validate, convert and summarise IODEF documents.

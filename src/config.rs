@@ -1,0 +1,454 @@
+//! Connection settings, from three layers: a TOML file, `GRIDLINK_*`
+//! environment variables, and command-line flags — later layers win.
+//!
+//! The binary parses flags and environment with clap (which already gives
+//! "flag over env"); this module adds the file underneath and turns the result
+//! into a validated [`Config`]. Keeping the merge here, not in the CLI, lets
+//! library users build the same `Config` from their own sources.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio_xmpp::jid::{BareJid, Jid};
+
+/// A password or token: never printed, never logged.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How the TCP connection to the server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain TCP upgraded with `<starttls/>` (RFC 6120 §5), the default. The
+    /// upgrade is attempted even when not advertised (RFC 7590 §3.1).
+    StartTls,
+    /// TLS from the first byte (XEP-0368), usually port 5223.
+    DirectTls,
+    /// No TLS at all. Allowed only when explicitly asked for and only to a
+    /// loopback address; PLAIN authentication is never used over it.
+    InsecurePlaintext,
+}
+
+/// Everything needed to open a session with an XMPP server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The account, e.g. `controller@grid.example` (a resource is added if absent).
+    pub jid: Jid,
+    /// The account's password.
+    pub password: Secret,
+    /// Where to connect: host and port. `None` = the JID's domain, port 5222
+    /// (5223 with direct TLS).
+    pub server: Option<(String, u16)>,
+    /// Extra trust anchors (PEM) added to the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// The name the server certificate must carry, when it is not the JID's domain.
+    pub tls_name: Option<String>,
+    /// STARTTLS, direct TLS or (loopback only) plaintext.
+    pub tls_mode: TlsMode,
+    /// Client certificate chain (PEM) presented during the TLS handshake.
+    pub client_cert: Option<PathBuf>,
+    /// Private key (PEM) for `client_cert`.
+    pub client_key: Option<PathBuf>,
+    /// The pubsub service; `None` = discovered through XEP-0030.
+    pub pubsub: Option<Jid>,
+    /// Where gridlink keeps state (store, cursors, outbox).
+    pub state_dir: PathBuf,
+    /// Limit for the first connection (TCP, TLS, SASL, bind). A failure within
+    /// it is reported instead of being retried forever.
+    pub connect_timeout: Duration,
+    /// Default limit for one IQ round trip.
+    pub iq_timeout: Duration,
+    /// Upper bound of the reconnect backoff.
+    pub reconnect_max_delay: Duration,
+}
+
+impl Config {
+    /// A configuration with defaults for everything but the account.
+    pub fn new(jid: Jid, password: Secret) -> Self {
+        Config {
+            jid,
+            password,
+            server: None,
+            ca_file: None,
+            tls_name: None,
+            tls_mode: TlsMode::StartTls,
+            client_cert: None,
+            client_key: None,
+            pubsub: None,
+            state_dir: default_state_dir(),
+            connect_timeout: Duration::from_secs(10),
+            iq_timeout: Duration::from_secs(30),
+            reconnect_max_delay: Duration::from_secs(30),
+        }
+    }
+
+    /// Host and port to connect to, after defaults.
+    pub fn server_addr(&self) -> (String, u16) {
+        match &self.server {
+            Some((h, p)) => (h.clone(), *p),
+            None => {
+                let port = if self.tls_mode == TlsMode::DirectTls {
+                    5223
+                } else {
+                    5222
+                };
+                (self.jid.domain().to_string(), port)
+            }
+        }
+    }
+
+    /// The bare account JID.
+    pub fn bare_jid(&self) -> BareJid {
+        self.jid.to_bare()
+    }
+}
+
+/// The platform's data directory for gridlink (e.g. `~/.local/share/gridlink`).
+pub fn default_state_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("gridlink")
+}
+
+/// Errors in the configuration, each naming the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or has unknown keys.
+    #[error("invalid config file {path}: {message}")]
+    ParseFile {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (line, column, key).
+        message: String,
+    },
+    /// A setting is missing.
+    #[error("missing setting: {0}")]
+    Missing(&'static str),
+    /// A setting has a value that cannot be used.
+    #[error("invalid {setting}: {message}")]
+    Invalid {
+        /// The setting's name.
+        setting: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// The `[connection]`-level keys of the TOML file (same names as the flags).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// `jid = "user@domain"`.
+    pub jid: Option<String>,
+    /// `password = "…"` (prefer `password_file`).
+    pub password: Option<String>,
+    /// `password_file = "/run/secrets/xmpp"`.
+    pub password_file: Option<PathBuf>,
+    /// `server = "host:port"`.
+    pub server: Option<String>,
+    /// `ca_file = "ca.pem"`.
+    pub ca_file: Option<PathBuf>,
+    /// `tls_name = "xmpp.example"`.
+    pub tls_name: Option<String>,
+    /// `direct_tls = true`.
+    pub direct_tls: Option<bool>,
+    /// `insecure_plaintext = true` (loopback only).
+    pub insecure_plaintext: Option<bool>,
+    /// `client_cert = "cert.pem"`.
+    pub client_cert: Option<PathBuf>,
+    /// `client_key = "key.pem"`.
+    pub client_key: Option<PathBuf>,
+    /// `pubsub = "pubsub.example"`.
+    pub pubsub: Option<String>,
+    /// `state_dir = "/var/lib/gridlink"`.
+    pub state_dir: Option<PathBuf>,
+    /// `log_format = "json"`.
+    pub log_format: Option<String>,
+    /// `iq_timeout_secs = 30`.
+    pub iq_timeout_secs: Option<u64>,
+    /// `[bridge]` table, read by the bridge command.
+    pub bridge: Option<toml::Table>,
+}
+
+impl FileConfig {
+    /// Reads and parses a TOML config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Values from flags and environment (already merged by the CLI parser);
+/// `None` means "not given", so the file's value is used.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--jid` / `GRIDLINK_JID`.
+    pub jid: Option<String>,
+    /// `--password` / `GRIDLINK_PASSWORD`.
+    pub password: Option<Secret>,
+    /// `--password-file` / `GRIDLINK_PASSWORD_FILE`.
+    pub password_file: Option<PathBuf>,
+    /// `--server` / `GRIDLINK_SERVER`.
+    pub server: Option<String>,
+    /// `--ca-file` / `GRIDLINK_CA_FILE`.
+    pub ca_file: Option<PathBuf>,
+    /// `--tls-name` / `GRIDLINK_TLS_NAME`.
+    pub tls_name: Option<String>,
+    /// `--direct-tls` / `GRIDLINK_DIRECT_TLS`.
+    pub direct_tls: Option<bool>,
+    /// `--insecure-plaintext` / `GRIDLINK_INSECURE_PLAINTEXT`.
+    pub insecure_plaintext: Option<bool>,
+    /// `--client-cert` / `GRIDLINK_CLIENT_CERT`.
+    pub client_cert: Option<PathBuf>,
+    /// `--client-key` / `GRIDLINK_CLIENT_KEY`.
+    pub client_key: Option<PathBuf>,
+    /// `--pubsub` / `GRIDLINK_PUBSUB`.
+    pub pubsub: Option<String>,
+    /// `--state-dir` / `GRIDLINK_STATE_DIR`.
+    pub state_dir: Option<PathBuf>,
+    /// `--iq-timeout` / `GRIDLINK_IQ_TIMEOUT` (seconds).
+    pub iq_timeout_secs: Option<u64>,
+}
+
+impl Config {
+    /// Merges flags/env over the file and validates the result.
+    pub fn resolve(o: Overrides, file: &FileConfig) -> Result<Config, ConfigError> {
+        let jid_text = o
+            .jid
+            .or_else(|| file.jid.clone())
+            .ok_or(ConfigError::Missing(
+                "--jid (or GRIDLINK_JID, or `jid` in the config file)",
+            ))?;
+        let jid: Jid = jid_text.parse().map_err(|e| ConfigError::Invalid {
+            setting: "jid",
+            message: format!("{jid_text:?}: {e}"),
+        })?;
+        if jid.node().is_none() {
+            return Err(ConfigError::Invalid {
+                setting: "jid",
+                message: format!("{jid_text:?} has no local part (expected user@domain)"),
+            });
+        }
+        let password = match (o.password, o.password_file) {
+            (Some(p), _) => p,
+            (None, Some(f)) => read_password_file(&f)?,
+            (None, None) => match (&file.password, &file.password_file) {
+                (Some(p), _) => Secret::new(p.clone()),
+                (None, Some(f)) => read_password_file(f)?,
+                (None, None) => {
+                    return Err(ConfigError::Missing(
+                        "a password: --password-file, GRIDLINK_PASSWORD or --password",
+                    ))
+                }
+            },
+        };
+        let mut cfg = Config::new(jid, password);
+        if let Some(s) = o.server.or_else(|| file.server.clone()) {
+            cfg.server = Some(parse_host_port(&s)?);
+        }
+        cfg.ca_file = o.ca_file.or_else(|| file.ca_file.clone());
+        cfg.tls_name = o.tls_name.or_else(|| file.tls_name.clone());
+        let direct = o.direct_tls.or(file.direct_tls).unwrap_or(false);
+        let plain = o
+            .insecure_plaintext
+            .or(file.insecure_plaintext)
+            .unwrap_or(false);
+        cfg.tls_mode = match (direct, plain) {
+            (true, true) => {
+                return Err(ConfigError::Invalid {
+                    setting: "direct-tls",
+                    message: "--direct-tls and --insecure-plaintext exclude each other".into(),
+                })
+            }
+            (true, false) => TlsMode::DirectTls,
+            (false, true) => TlsMode::InsecurePlaintext,
+            (false, false) => TlsMode::StartTls,
+        };
+        cfg.client_cert = o.client_cert.or_else(|| file.client_cert.clone());
+        cfg.client_key = o.client_key.or_else(|| file.client_key.clone());
+        if cfg.client_cert.is_some() != cfg.client_key.is_some() {
+            return Err(ConfigError::Invalid {
+                setting: "client-cert",
+                message: "--client-cert and --client-key go together".into(),
+            });
+        }
+        if let Some(p) = o.pubsub.or_else(|| file.pubsub.clone()) {
+            cfg.pubsub = Some(p.parse().map_err(|e| ConfigError::Invalid {
+                setting: "pubsub",
+                message: format!("{p:?}: {e}"),
+            })?);
+        }
+        if let Some(d) = o.state_dir.or_else(|| file.state_dir.clone()) {
+            cfg.state_dir = d;
+        }
+        if let Some(t) = o.iq_timeout_secs.or(file.iq_timeout_secs) {
+            if t == 0 {
+                return Err(ConfigError::Invalid {
+                    setting: "iq-timeout",
+                    message: "must be at least 1 second".into(),
+                });
+            }
+            cfg.iq_timeout = Duration::from_secs(t);
+        }
+        Ok(cfg)
+    }
+}
+
+fn read_password_file(path: &Path) -> Result<Secret, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+        setting: "password-file",
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
+    // A trailing newline is an editor artefact, not part of the password.
+    Ok(Secret::new(text.trim_end_matches(['\n', '\r'])))
+}
+
+/// Parses `host:port`, `[v6]:port` or a bare host (port 5222).
+pub fn parse_host_port(s: &str) -> Result<(String, u16), ConfigError> {
+    let invalid = |m: &str| ConfigError::Invalid {
+        setting: "server",
+        message: format!("{s:?}: {m}"),
+    };
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, tail) = rest.split_once(']').ok_or_else(|| invalid("missing ']'"))?;
+        match tail.strip_prefix(':') {
+            Some(p) => (h, Some(p)),
+            None if tail.is_empty() => (h, None),
+            None => return Err(invalid("expected [ipv6]:port")),
+        }
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (s, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(invalid("empty host"));
+    }
+    let port = match port {
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| invalid("port must be 1-65535"))?,
+        None => 5222,
+    };
+    Ok((host.to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Overrides {
+        Overrides {
+            jid: Some("alice@localhost".into()),
+            password: Some(Secret::new("pw")),
+            ..Default::default()
+        }
+    }
+
+    /// Flags win over the file; the file fills what flags leave open.
+    #[test]
+    fn flags_override_file() {
+        let file: FileConfig = toml::from_str(
+            "jid = \"bob@example.org\"\nserver = \"file.example:5999\"\ntls_name = \"x\"",
+        )
+        .unwrap();
+        let mut o = base();
+        o.server = Some("127.0.0.1:1234".into());
+        let c = Config::resolve(o, &file).unwrap();
+        assert_eq!(c.jid.to_string(), "alice@localhost");
+        assert_eq!(c.server, Some(("127.0.0.1".into(), 1234)));
+        assert_eq!(c.tls_name.as_deref(), Some("x"));
+    }
+
+    /// Unknown keys in the file are an error naming the key, not silently ignored.
+    #[test]
+    fn unknown_file_key_is_rejected() {
+        let e = toml::from_str::<FileConfig>("jdi = \"x\"").unwrap_err();
+        assert!(e.to_string().contains("jdi"), "{e}");
+    }
+
+    /// The password never shows up in debug output.
+    #[test]
+    fn secret_is_redacted() {
+        let c = Config::resolve(base(), &FileConfig::default()).unwrap();
+        assert!(!format!("{c:?}").contains("pw\""));
+        assert!(format!("{c:?}").contains("Secret(***)"));
+    }
+
+    /// `password_file` loses its trailing newline.
+    #[test]
+    fn password_file_is_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pw");
+        std::fs::write(&p, "s3cret\n").unwrap();
+        let mut o = base();
+        o.password = None;
+        o.password_file = Some(p);
+        let c = Config::resolve(o, &FileConfig::default()).unwrap();
+        assert_eq!(c.password.expose(), "s3cret");
+    }
+
+    /// A JID without a local part cannot log in, so it is refused up front.
+    #[test]
+    fn domain_only_jid_is_rejected() {
+        let mut o = base();
+        o.jid = Some("localhost".into());
+        let e = Config::resolve(o, &FileConfig::default()).unwrap_err();
+        assert!(e.to_string().contains("no local part"), "{e}");
+    }
+
+    /// Host/port parsing with defaults and IPv6.
+    #[test]
+    fn host_port_forms() {
+        assert_eq!(parse_host_port("h").unwrap(), ("h".into(), 5222));
+        assert_eq!(parse_host_port("h:1").unwrap(), ("h".into(), 1));
+        assert_eq!(parse_host_port("[::1]:5").unwrap(), ("::1".into(), 5));
+        assert!(parse_host_port("h:0").is_err());
+        assert!(parse_host_port("h:x").is_err());
+    }
+
+    /// Direct TLS and plaintext are contradictory.
+    #[test]
+    fn direct_and_plaintext_conflict() {
+        let mut o = base();
+        o.direct_tls = Some(true);
+        o.insecure_plaintext = Some(true);
+        assert!(Config::resolve(o, &FileConfig::default()).is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! A throwaway XMPP lab: a real Prosody on 127.0.0.1 with a generated CA,
+//! SQL storage and a pubsub service, plus a loopback TCP proxy to cut or
+//! stall connections. Tests, benchmarks and `gridlink-lab` all use it, so
+//! the broker the tests run against is the one a newcomer watches.
+//!
+//! * `certs` — a test CA and a server certificate (rcgen).
+//! * `prosody` — config, accounts, start/kill/restart of the Prosody process.
+//! * `proxy` — a TCP relay that can drop or freeze every connection.
+
+mod certs;
+mod prosody;
+mod proxy;
+
+pub use certs::TestCa;
+pub use prosody::{LabError, Prosody, ProsodyOptions, Storage};
+pub use proxy::TcpProxy;
+
+/// Finds a free TCP port on 127.0.0.1 (bind to port 0, read, release).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

@@ -1,0 +1,327 @@
+//! A real Prosody 0.12 process, configured from scratch in a temp dir.
+//!
+//! Each instance gets free ports on 127.0.0.1, its own CA, `storage = "sql"`
+//! on SQLite (Prosody's default file storage makes every persistent publish
+//! cost O(items in the node)), a pubsub component whose admins may create
+//! nodes (Prosody 0.12 lets only admins do that), and the accounts asked for.
+//! The process is stopped when the value is dropped, also when a test fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{free_port, TestCa};
+use crate::config::{Config, Secret, TlsMode};
+
+/// How Prosody stores data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// SQLite through `lua-dbi-sqlite3`: persistent, survives restarts.
+    Sql,
+    /// In memory: fastest, gone on restart.
+    Memory,
+}
+
+/// What to set up.
+#[derive(Debug, Clone)]
+pub struct ProsodyOptions {
+    /// Accounts on `localhost` as (user, password).
+    pub users: Vec<(String, String)>,
+    /// Users (on `localhost`) who administer the pubsub service (may create nodes).
+    pub pubsub_admins: Vec<String>,
+    /// Storage backend.
+    pub storage: Storage,
+    /// `pubsub_max_items`: how many items a node may keep.
+    pub max_items: u32,
+    /// Prosody's log level (`debug` logs every stanza, which the tests read).
+    pub log_level: &'static str,
+}
+
+impl Default for ProsodyOptions {
+    fn default() -> Self {
+        ProsodyOptions {
+            users: vec![
+                ("publisher".into(), "publisher-pw".into()),
+                ("subscriber".into(), "subscriber-pw".into()),
+            ],
+            pubsub_admins: vec!["publisher".into()],
+            storage: Storage::Sql,
+            max_items: 10_000,
+            log_level: "debug",
+        }
+    }
+}
+
+/// Lab failures, each saying what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// The `prosody` binary is not on PATH.
+    #[error("the `prosody` binary was not found on PATH: install it with `sudo apt-get install -y prosody lua-dbi-sqlite3` (`bash .ci/run` does this)")]
+    NotInstalled,
+    /// Prosody did not come up.
+    #[error("Prosody did not start: {0}")]
+    StartFailed(String),
+    /// A file or process operation failed.
+    #[error("lab I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running Prosody. Dropping it stops the process.
+pub struct Prosody {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    /// The XMPP domain (`localhost`).
+    pub domain: String,
+    /// The pubsub service JID (`pubsub.localhost`).
+    pub pubsub: String,
+    /// STARTTLS client port.
+    pub c2s_port: u16,
+    /// Direct TLS client port (XEP-0368).
+    pub direct_tls_port: u16,
+    /// The generated certificates.
+    pub ca: TestCa,
+}
+
+impl std::fmt::Debug for Prosody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prosody")
+            .field("dir", &self.dir.path())
+            .field("c2s_port", &self.c2s_port)
+            .finish()
+    }
+}
+
+impl Prosody {
+    /// Configures and starts a fresh instance; returns once it accepts connections.
+    pub fn start(opts: ProsodyOptions) -> Result<Prosody, LabError> {
+        if which("prosody").is_none() || which("prosodyctl").is_none() {
+            return Err(LabError::NotInstalled);
+        }
+        let dir = tempfile::Builder::new().prefix("gridlink-prosody-").tempdir()?;
+        std::fs::create_dir_all(dir.path().join("data"))?;
+        let ca = TestCa::generate(
+            dir.path(),
+            &["localhost", "pubsub.localhost", "insecure.localhost"],
+        )?;
+        let mut p = Prosody {
+            dir,
+            child: None,
+            domain: "localhost".into(),
+            pubsub: "pubsub.localhost".into(),
+            c2s_port: free_port()?,
+            direct_tls_port: free_port()?,
+            ca,
+        };
+        p.write_config(&opts)?;
+        p.register(&opts.users)?;
+        p.spawn()?;
+        Ok(p)
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.path().join("prosody.cfg.lua")
+    }
+
+    /// The directory holding config, data and logs.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The debug log (every stanza and SASL step when `log_level` is debug).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("prosody.log")).unwrap_or_default()
+    }
+
+    fn write_config(&self, opts: &ProsodyOptions) -> Result<(), LabError> {
+        let d = self.dir.path().display();
+        let storage = match opts.storage {
+            Storage::Sql => "storage = \"sql\"\nsql = { driver = \"SQLite3\", database = \"prosody.sqlite\" }",
+            Storage::Memory => "storage = \"memory\"",
+        };
+        let admins = opts
+            .pubsub_admins
+            .iter()
+            .map(|u| format!("\"{u}@localhost\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let cfg = format!(
+            r#"-- gridlink lab: a throwaway Prosody on loopback; everything lives in {d}.
+run_as_root = true
+pidfile = "{d}/prosody.pid"
+data_path = "{d}/data"
+log = {{
+  {{ levels = {{ min = "{level}" }}, to = "file", filename = "{d}/prosody.log" }};
+  {{ levels = {{ min = "error" }}, to = "console" }};
+}}
+interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {c2s} }}
+c2s_direct_tls_ports = {{ {dtls} }}
+s2s_ports = {{ }}
+component_ports = {{ }}
+http_ports = {{ }}
+https_ports = {{ }}
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "smacks"; "posix"; }}
+modules_disabled = {{ "s2s"; "offline"; }}
+authentication = "internal_hashed"
+-- SQL storage: Prosody's default file storage makes every persistent
+-- publish cost O(items already in the node).
+{storage}
+ssl = {{ certificate = "{chain}"; key = "{key}"; }}
+c2s_direct_tls_ssl = {{ certificate = "{chain}"; key = "{key}"; }}
+c2s_require_encryption = true
+allow_unencrypted_plain_auth = false
+smacks_hibernation_time = 120
+
+VirtualHost "localhost"
+
+-- Plaintext only for the loopback tests of --insecure-plaintext.
+VirtualHost "insecure.localhost"
+  c2s_require_encryption = false
+
+Component "pubsub.localhost" "pubsub"
+  admins = {{ {admins} }}  -- Prosody 0.12: only service admins may create nodes
+  pubsub_max_items = {max_items}
+"#,
+            level = opts.log_level,
+            c2s = self.c2s_port,
+            dtls = self.direct_tls_port,
+            chain = self.ca.server_chain_pem.display(),
+            key = self.ca.server_key_pem.display(),
+            max_items = opts.max_items,
+        );
+        std::fs::write(self.config_path(), cfg)?;
+        Ok(())
+    }
+
+    /// Creates accounts (works whether or not the server runs).
+    pub fn register(&self, users: &[(String, String)]) -> Result<(), LabError> {
+        for (user, pw) in users {
+            for host in ["localhost", "insecure.localhost"] {
+                let out = Command::new("prosodyctl")
+                    .arg("--config")
+                    .arg(self.config_path())
+                    .args(["register", user, host, pw])
+                    .output()?;
+                if !out.status.success() {
+                    return Err(LabError::StartFailed(format!(
+                        "prosodyctl register {user}@{host}: {}{}",
+                        String::from_utf8_lossy(&out.stdout),
+                        String::from_utf8_lossy(&out.stderr)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn spawn(&mut self) -> Result<(), LabError> {
+        let console = std::fs::File::create(self.dir.path().join("console.log"))?;
+        let child = Command::new("prosody")
+            .arg("-F")
+            .arg("--config")
+            .arg(self.config_path())
+            .stdin(Stdio::null())
+            .stdout(console.try_clone()?)
+            .stderr(console)
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let up = [self.c2s_port, self.direct_tls_port]
+                .iter()
+                .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok());
+            if up {
+                return Ok(());
+            }
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    self.child = None;
+                    return Err(LabError::StartFailed(format!(
+                        "exited with {status}: {}{}",
+                        std::fs::read_to_string(self.dir.path().join("console.log"))
+                            .unwrap_or_default(),
+                        tail(&self.log(), 20)
+                    )));
+                }
+            }
+            if Instant::now() > deadline {
+                self.stop();
+                return Err(LabError::StartFailed(format!(
+                    "ports {} / {} not open after 20 s; log tail:\n{}",
+                    self.c2s_port,
+                    self.direct_tls_port,
+                    tail(&self.log(), 20)
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// Stops the server gracefully (SIGTERM, then SIGKILL after 5 s).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(c.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the server again on the same ports with the same data.
+    pub fn start_again(&mut self) -> Result<(), LabError> {
+        self.stop();
+        self.spawn()
+    }
+
+    /// A client configuration for `user` on `localhost` over STARTTLS,
+    /// trusting the lab CA; state under the lab dir.
+    pub fn client_config(&self, user: &str, password: &str) -> Config {
+        let jid = format!("{user}@{}", self.domain);
+        // The lab builds these JIDs itself, so they always parse.
+        let jid = jid.parse().unwrap_or_else(|_| unreachable!("lab JID {jid}"));
+        let mut c = Config::new(jid, Secret::new(password));
+        c.server = Some(("127.0.0.1".into(), self.c2s_port));
+        c.ca_file = Some(self.ca.ca_pem.clone());
+        c.tls_mode = TlsMode::StartTls;
+        c.state_dir = self.dir.path().join(format!("state-{user}"));
+        c
+    }
+}
+
+impl Drop for Prosody {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn which(bin: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(bin))
+        .find(|p| p.is_file())
+}

@@ -1,0 +1,24 @@
+//! # gridlink — an XMPP-Grid (RFC 8600) connector
+//!
+//! gridlink makes an organisation a full member of an XMPP-Grid: it joins an
+//! XMPP server, discovers the IODEF topics the pubsub service offers, publishes
+//! and subscribes to incident reports (IODEF v2, RFC 7970; JSON IODEF, RFC 8727)
+//! and bridges the grid to the web as a ROLIE repository (RFC 8322).
+//!
+//! ## Layout
+//!
+//! * [`envelope`] — the one type sources produce and sinks consume.
+//! * [`config`] — connection settings: TOML file, `GRIDLINK_*` environment, flags.
+//! * [`xmpp`] — the session layer: TLS, SASL, reconnect, IQ request/response.
+//! * [`iodef`] — IODEF v2 document model, validation, RFC 8727 JSON mapping.
+//! * [`lab`] — a throwaway Prosody for tests, benchmarks and the lab.
+
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod envelope;
+pub mod iodef;
+pub mod lab;
+pub mod xmpp;
+
+pub use config::Config;

@@ -1,0 +1,368 @@
+//! One connection attempt, top to bottom: TCP → (STARTTLS | direct TLS |
+//! loopback plaintext) → SASL → stream restart. Resource binding and stream
+//! management are left to tokio-xmpp's `StanzaStream`.
+//!
+//! gridlink does this itself instead of using tokio-xmpp's connectors because
+//! those (a) cannot take a custom trust store or client certificate, (b) on
+//! TLS 1.3 offer tls-exporter channel binding and then fall back to **PLAIN**
+//! against servers without `SCRAM-*-PLUS` (Prosody 0.12), and (c) retry
+//! authentication and certificate errors forever without telling the caller.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use futures::{SinkExt, StreamExt};
+use sasl::common::{ChannelBinding, Credentials};
+use tokio::io::{AsyncBufRead, AsyncWrite, BufStream};
+use tokio::net::TcpStream;
+use tokio_rustls::rustls::{self, pki_types::ServerName, ClientConfig};
+use tokio_rustls::TlsConnector;
+use tokio_xmpp::jid::Jid;
+use tokio_xmpp::parsers::{ns, starttls};
+use tokio_xmpp::stanzastream::Connection;
+use tokio_xmpp::xmlstream::{
+    initiate_stream, FallibleStreamElement, PendingFeaturesRecv, ReadError, StreamHeader, Timeouts,
+    XmppStreamElement,
+};
+
+use super::tls::classify_handshake_error;
+use super::ConnectError;
+use crate::config::{Config, TlsMode};
+
+/// A logged-in stream, ready for resource binding.
+pub(crate) struct Login {
+    /// The stream and its features, as `StanzaStream` wants them.
+    pub connection: Connection,
+    /// The SASL mechanism that was used.
+    pub mechanism: &'static str,
+}
+
+/// Stream timeouts: after `read_timeout` of silence the stream pings the
+/// server; no answer within `response_timeout` means the connection is dead.
+pub(crate) fn timeouts() -> Timeouts {
+    Timeouts {
+        read_timeout: std::time::Duration::from_secs(30),
+        response_timeout: std::time::Duration::from_secs(15),
+    }
+}
+
+/// Connects and authenticates once. `jid` may carry the resource to request.
+pub(crate) async fn connect_and_login(
+    cfg: &Config,
+    tls: &Arc<ClientConfig>,
+    jid: &Jid,
+) -> Result<Login, ConnectError> {
+    let (host, port) = cfg.server_addr();
+    let addr = format!("{host}:{port}");
+    let tcp = tcp_connect(&host, port).await?;
+    let peer = tcp.peer_addr().map_err(|e| ConnectError::Network {
+        addr: addr.clone(),
+        reason: e.to_string(),
+    })?;
+    // Nagle would hold back small stanzas waiting for ACKs; XMPP wants them out.
+    let _ = tcp.set_nodelay(true);
+    let tls_name = cfg
+        .tls_name
+        .clone()
+        .unwrap_or_else(|| jid.domain().to_string());
+    let domain = jid.domain().to_string();
+    match cfg.tls_mode {
+        TlsMode::InsecurePlaintext => {
+            if !peer.ip().is_loopback() {
+                return Err(ConnectError::PlaintextNotLoopback {
+                    addr: peer.to_string(),
+                });
+            }
+            tracing::warn!(%peer, "connecting WITHOUT TLS (--insecure-plaintext)");
+            let pending = open_stream(BufStream::new(tcp), &domain, &addr).await?;
+            login(pending, cfg, jid, ChannelBinding::None, false, &addr).await
+        }
+        TlsMode::DirectTls => {
+            let (tls_stream, cb) = handshake(tls, &tls_name, tcp).await?;
+            let pending = open_stream(BufStream::new(tls_stream), &domain, &addr).await?;
+            login(pending, cfg, jid, cb, true, &addr).await
+        }
+        TlsMode::StartTls => {
+            let tcp = starttls(BufStream::new(tcp), &domain, &addr).await?;
+            let (tls_stream, cb) = handshake(tls, &tls_name, tcp).await?;
+            let pending = open_stream(BufStream::new(tls_stream), &domain, &addr).await?;
+            login(pending, cfg, jid, cb, true, &addr).await
+        }
+    }
+}
+
+async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, ConnectError> {
+    let addr = format!("{host}:{port}");
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| ConnectError::UnknownHost {
+            host: host.to_string(),
+            reason: e.to_string(),
+        })?
+        .collect();
+    let mut last = None;
+    for a in addrs {
+        match TcpStream::connect(a).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            ConnectError::Refused { addr }
+        }
+        Some(e) => ConnectError::Network {
+            addr,
+            reason: e.to_string(),
+        },
+        None => ConnectError::UnknownHost {
+            host: host.to_string(),
+            reason: "no address".into(),
+        },
+    })
+}
+
+async fn open_stream<S: AsyncBufRead + AsyncWrite + Unpin>(
+    io: S,
+    domain: &str,
+    addr: &str,
+) -> Result<PendingFeaturesRecv<S>, ConnectError> {
+    initiate_stream(io, ns::JABBER_CLIENT, header(domain), timeouts())
+        .await
+        .map_err(|e| protocol(addr, e))
+}
+
+fn header(domain: &str) -> StreamHeader<'static> {
+    StreamHeader {
+        to: Some(Cow::Owned(domain.to_string())),
+        from: None,
+        id: None,
+    }
+}
+
+fn protocol(addr: &str, e: impl std::fmt::Display) -> ConnectError {
+    ConnectError::Protocol {
+        addr: addr.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// Negotiates `<starttls/>` and hands back the bare TCP stream for the TLS
+/// handshake. The request is sent even when the server does not advertise
+/// STARTTLS: a stripped feature must not downgrade us (RFC 7590 §3.1).
+async fn starttls(
+    io: BufStream<TcpStream>,
+    domain: &str,
+    addr: &str,
+) -> Result<TcpStream, ConnectError> {
+    let pending = open_stream(io, domain, addr).await?;
+    let (_features, mut stream) = pending
+        .recv_features()
+        .await
+        .map_err(|e| protocol(addr, e))?;
+    stream
+        .send(&XmppStreamElement::Starttls(starttls::Nonza::Request(
+            starttls::Request,
+        )))
+        .await
+        .map_err(|e| protocol(addr, e))?;
+    loop {
+        match stream
+            .next()
+            .await
+            .map(|v| v.and_then(|v: FallibleStreamElement| v.into_read_error()))
+        {
+            Some(Ok(XmppStreamElement::Starttls(starttls::Nonza::Proceed(_)))) => break,
+            Some(Ok(XmppStreamElement::Starttls(_))) => return Err(ConnectError::StartTlsRefused),
+            Some(Ok(XmppStreamElement::StreamError(e))) => return Err(protocol(addr, e)),
+            Some(Ok(_)) | Some(Err(ReadError::SoftTimeout)) => continue,
+            Some(Err(e)) => return Err(protocol(addr, e)),
+            None => return Err(protocol(addr, "the server closed the connection")),
+        }
+    }
+    Ok(stream.into_inner().into_inner())
+}
+
+async fn handshake(
+    tls: &Arc<ClientConfig>,
+    name: &str,
+    tcp: TcpStream,
+) -> Result<(tokio_rustls::client::TlsStream<TcpStream>, ChannelBinding), ConnectError> {
+    let server_name = ServerName::try_from(name.to_string()).map_err(|e| {
+        ConnectError::TlsConfig(format!("{name:?} is not a valid TLS server name: {e}"))
+    })?;
+    let stream = TlsConnector::from(tls.clone())
+        .connect(server_name, tcp)
+        .await
+        .map_err(|e| classify_handshake_error(name, e))?;
+    let (_, conn) = stream.get_ref();
+    tracing::debug!(version = ?conn.protocol_version(), cipher = ?conn.negotiated_cipher_suite().map(|c| c.suite()), "TLS established");
+    // tls-exporter (RFC 9266) exists only for TLS 1.3; rustls has no
+    // tls-unique, so a TLS 1.2 session gets no channel binding.
+    let cb = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => conn
+            .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
+            .map(ChannelBinding::TlsExporter)
+            .unwrap_or(ChannelBinding::None),
+        _ => ChannelBinding::None,
+    };
+    Ok((stream, cb))
+}
+
+/// Picks the SASL mechanism: channel-bound SCRAM when the server offers a
+/// `-PLUS` variant and we have binding data, then SCRAM-SHA-256, SCRAM-SHA-1,
+/// and PLAIN only over TLS when nothing better is offered (RFC 6120 §13.8.3,
+/// RFC 8600 §8.3.1). Returns the name and whether channel binding is used.
+pub(crate) fn choose_mechanism(
+    offered: &BTreeSet<String>,
+    have_binding: bool,
+    tls: bool,
+) -> Option<(&'static str, bool)> {
+    let has = |m: &str| offered.contains(m);
+    if have_binding {
+        for m in ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"] {
+            if has(m) {
+                return Some((m, true));
+            }
+        }
+    }
+    for m in ["SCRAM-SHA-256", "SCRAM-SHA-1"] {
+        if has(m) {
+            return Some((m, false));
+        }
+    }
+    if tls && has("PLAIN") {
+        return Some(("PLAIN", false));
+    }
+    None
+}
+
+async fn login<S>(
+    pending: PendingFeaturesRecv<S>,
+    cfg: &Config,
+    jid: &Jid,
+    binding: ChannelBinding,
+    tls: bool,
+    addr: &str,
+) -> Result<Login, ConnectError>
+where
+    S: AsyncBufRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (features, stream) = pending
+        .recv_features()
+        .await
+        .map_err(|e| protocol(addr, e))?;
+    let offered = &features.sasl_mechanisms;
+    let have_binding = matches!(binding, ChannelBinding::TlsExporter(_));
+    let (mechanism, use_binding) =
+        choose_mechanism(offered, have_binding, tls).ok_or_else(|| ConnectError::NoMechanism {
+            offered: offered.iter().cloned().collect::<Vec<_>>().join(", "),
+        })?;
+    if mechanism == "PLAIN" {
+        tracing::warn!("the server offers no SCRAM mechanism: authenticating with PLAIN over TLS");
+    }
+    let username = jid.node().map(|n| n.to_string()).unwrap_or_default();
+    let creds = Credentials::default()
+        .with_username(username)
+        .with_password(cfg.password.expose())
+        .with_channel_binding(if use_binding {
+            binding
+        } else {
+            ChannelBinding::None
+        });
+    // tokio-xmpp's `auth` walks a fixed preference list and uses the first
+    // mechanism in the set it is given, so handing it exactly one name makes
+    // our choice the one that is used.
+    let only: BTreeSet<String> = [mechanism.to_string()].into();
+    let authed = tokio_xmpp::client_login(stream, only, creds)
+        .await
+        .map_err(|e| match e {
+            tokio_xmpp::Error::Auth(tokio_xmpp::error::AuthError::Fail(c)) => {
+                ConnectError::AuthFailed {
+                    jid: jid.to_bare().to_string(),
+                    condition: sasl_condition(&c),
+                }
+            }
+            other => protocol(addr, other),
+        })?;
+    tracing::info!(mechanism, "authenticated");
+    let (features, stream) = authed
+        .send_header(header(jid.domain().as_str()))
+        .await
+        .map_err(|e| protocol(addr, e))?
+        .recv_features()
+        .await
+        .map_err(|e| protocol(addr, e))?;
+    Ok(Login {
+        connection: Connection {
+            stream: stream.box_stream(),
+            features,
+            identity: jid.clone(),
+        },
+        mechanism,
+    })
+}
+
+/// `NotAuthorized` → `not-authorized`.
+fn sasl_condition(c: &tokio_xmpp::parsers::sasl::DefinedCondition) -> String {
+    let dbg = format!("{c:?}");
+    let mut out = String::new();
+    for (i, ch) in dbg.chars().enumerate() {
+        if ch.is_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(ch.to_ascii_lowercase());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::choose_mechanism;
+    use std::collections::BTreeSet;
+
+    fn set(v: &[&str]) -> BTreeSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Prosody 0.12 over TLS 1.3 offers SCRAM-SHA-1 and PLAIN: SCRAM wins.
+    #[test]
+    fn scram_beats_plain() {
+        let m = choose_mechanism(&set(&["PLAIN", "SCRAM-SHA-1"]), true, true);
+        assert_eq!(m, Some(("SCRAM-SHA-1", false)));
+    }
+
+    /// SHA-256 is preferred over SHA-1 (RFC 8600 §8.3.1).
+    #[test]
+    fn sha256_preferred() {
+        let m = choose_mechanism(&set(&["SCRAM-SHA-1", "SCRAM-SHA-256"]), false, true);
+        assert_eq!(m, Some(("SCRAM-SHA-256", false)));
+    }
+
+    /// -PLUS is used only when binding data exists.
+    #[test]
+    fn plus_needs_binding() {
+        let offered = set(&["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"]);
+        assert_eq!(
+            choose_mechanism(&offered, true, true),
+            Some(("SCRAM-SHA-256-PLUS", true))
+        );
+        assert_eq!(
+            choose_mechanism(&offered, false, true),
+            Some(("SCRAM-SHA-256", false))
+        );
+    }
+
+    /// PLAIN only over TLS; never over plaintext.
+    #[test]
+    fn plain_only_over_tls() {
+        assert_eq!(
+            choose_mechanism(&set(&["PLAIN"]), false, true),
+            Some(("PLAIN", false))
+        );
+        assert_eq!(choose_mechanism(&set(&["PLAIN"]), false, false), None);
+        assert_eq!(choose_mechanism(&set(&["ANONYMOUS"]), false, true), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! The XMPP session layer: TLS, SASL, reconnect, IQ request/response.
+//!
+//! * `connect` — one connection attempt, written out step by step.
+//! * `tls` — the rustls client configuration (trust anchors, client certificate).
+//! * `session` — the driver task and the [`Session`] handle.
+//! * `error` — [`ConnectError`] and [`IqError`].
+
+mod connect;
+mod error;
+mod session;
+mod tls;
+
+pub use error::{condition_name, ConnectError, IqError};
+pub use session::{Session, SessionEvent, SessionState};
+pub use tls::client_config;

@@ -1,0 +1,577 @@
+//! A long-lived XMPP session: one driver task owns tokio-xmpp's `StanzaStream`
+//! and everything else talks to it through a [`Session`] handle.
+//!
+//! Why not `tokio_xmpp::Client`: its receiver polls a `try_lock`ed mutex and
+//! returns `Pending` without registering a waker, so IQ responses can be lost
+//! for good (measured: 7 hangs in 130 runs). `StanzaStream` is polled here by
+//! exactly one task, which also owns the IQ table, so that race cannot occur.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use rand::Rng;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_rustls::rustls::ClientConfig;
+use tokio_xmpp::jid::{BareJid, Jid};
+use tokio_xmpp::minidom::Element;
+use tokio_xmpp::parsers::iq::Iq;
+use tokio_xmpp::parsers::message::Message;
+use tokio_xmpp::parsers::ns;
+use tokio_xmpp::parsers::presence::Presence;
+use tokio_xmpp::parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
+use tokio_xmpp::stanzastream::{Connection, Event, StanzaStream, StreamEvent};
+use tokio_xmpp::Stanza;
+
+use super::connect::{connect_and_login, Login};
+use super::{ConnectError, IqError};
+use crate::config::Config;
+
+/// How many stanzas may wait in each direction inside `StanzaStream`.
+const QUEUE_DEPTH: usize = 1024;
+
+/// Connectivity as seen by the layer above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// Bound and usable.
+    Online,
+    /// The connection was lost; reconnecting (XEP-0198 may resume it).
+    Suspended,
+    /// Closed for good.
+    Closed,
+}
+
+/// What the session tells the layer above, in order.
+#[derive(Debug)]
+pub enum SessionEvent {
+    /// A new session (first login, or after a reconnect that could not be
+    /// resumed): server-side session state (presence, IQs in flight) is gone;
+    /// subscriptions should be verified and missed items fetched.
+    NewSession {
+        /// The full JID bound for this session.
+        jid: Jid,
+    },
+    /// The connection dropped; reconnecting.
+    Suspended,
+    /// The connection came back and XEP-0198 resumed it: nothing was lost.
+    Resumed,
+    /// A reconnect attempt failed; another follows after a backoff.
+    ReconnectFailed {
+        /// 1 for the first retry after a loss.
+        attempt: u32,
+        /// Why it failed.
+        error: String,
+    },
+    /// An incoming `<message/>` (pubsub notifications arrive this way).
+    Message(Box<Message>),
+}
+
+enum Command {
+    Iq {
+        id: String,
+        iq: Iq,
+        to: Option<Jid>,
+        reply: oneshot::Sender<Result<Option<Element>, IqError>>,
+    },
+    Send(Box<Stanza>),
+}
+
+struct Pending {
+    to: Option<Jid>,
+    reply: oneshot::Sender<Result<Option<Element>, IqError>>,
+}
+
+/// A cheap, cloneable handle to the session.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    commands: mpsc::Sender<Command>,
+    state: watch::Receiver<SessionState>,
+    bound: watch::Receiver<Option<Jid>>,
+    events: Mutex<Option<mpsc::UnboundedReceiver<SessionEvent>>>,
+    config: Config,
+    mechanism: &'static str,
+    id_prefix: String,
+    next_id: AtomicU64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("jid", &self.jid())
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+impl Session {
+    /// Connects, authenticates and binds a resource, failing fast: any error
+    /// of this first attempt (refused, unknown host, untrusted certificate,
+    /// wrong password, timeout) is returned, not retried. After this returns,
+    /// connection losses are repaired in the background (resume when
+    /// possible, else a new session announced by [`SessionEvent::NewSession`]).
+    pub async fn connect(config: Config) -> Result<Session, ConnectError> {
+        let tls = super::tls::client_config(&config)?;
+        // A fixed resource keeps the same full JID across reconnects, so
+        // server-side state tied to it (subscriptions by full JID) survives.
+        let jid = match config.jid.clone().try_into_full() {
+            Ok(full) => Jid::from(full),
+            Err(bare) => {
+                let suffix: u32 = rand::rng().random();
+                bare.with_resource_str(&format!("gridlink-{suffix:08x}"))
+                    .map(Jid::from)
+                    .map_err(|e| ConnectError::TlsConfig(format!("resource: {e}")))?
+            }
+        };
+        let (host, port) = config.server_addr();
+        let addr = format!("{host}:{port}");
+        let limit = config.connect_timeout;
+        let login = tokio::time::timeout(limit, connect_and_login(&config, &tls, &jid))
+            .await
+            .map_err(|_| ConnectError::Timeout {
+                addr: addr.clone(),
+                after: limit,
+            })??;
+        let mechanism = login.mechanism;
+
+        let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let connector = reconnector(config.clone(), tls, jid, login, event_tx.clone());
+        let stream = StanzaStream::new(connector, QUEUE_DEPTH);
+        let (cmd_tx, cmd_rx) = mpsc::channel(256);
+        let (state_tx, state_rx) = watch::channel(SessionState::Suspended);
+        let (bound_tx, mut bound_rx) = watch::channel(None);
+        let own = config.jid.to_bare();
+        tokio::spawn(drive(stream, cmd_rx, event_tx, state_tx, bound_tx, own));
+
+        // Binding happens inside the stream worker; wait for it so that
+        // `jid()` is known and the first requests do not race the bind.
+        let bound = tokio::time::timeout(limit, bound_rx.wait_for(|b| b.is_some()))
+            .await
+            .map(|r| r.is_ok())
+            .unwrap_or(false);
+        if !bound {
+            return Err(ConnectError::Protocol {
+                addr,
+                reason: "resource binding did not complete".into(),
+            });
+        }
+        let id_prefix: u32 = rand::rng().random();
+        Ok(Session {
+            inner: Arc::new(Inner {
+                commands: cmd_tx,
+                state: state_rx,
+                bound: bound_rx,
+                events: Mutex::new(Some(event_rx)),
+                config,
+                mechanism,
+                id_prefix: format!("gl{id_prefix:08x}-"),
+                next_id: AtomicU64::new(1),
+            }),
+        })
+    }
+
+    /// The configuration this session was opened with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The full JID bound for the current session.
+    pub fn jid(&self) -> Jid {
+        self.inner
+            .bound
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| self.inner.config.jid.clone())
+    }
+
+    /// The account's bare JID.
+    pub fn bare_jid(&self) -> BareJid {
+        self.inner.config.jid.to_bare()
+    }
+
+    /// The SASL mechanism used for the first login.
+    pub fn mechanism(&self) -> &'static str {
+        self.inner.mechanism
+    }
+
+    /// Current connectivity.
+    pub fn state(&self) -> SessionState {
+        *self.inner.state.borrow()
+    }
+
+    /// A receiver that changes whenever the state does.
+    pub fn watch_state(&self) -> watch::Receiver<SessionState> {
+        self.inner.state.clone()
+    }
+
+    /// Takes the event stream. There is one: the first caller gets it. Events
+    /// are buffered without bound so that a slow consumer never stalls the
+    /// driver (and with it every IQ response).
+    pub fn take_events(&self) -> Option<mpsc::UnboundedReceiver<SessionEvent>> {
+        self.inner.events.lock().ok().and_then(|mut e| e.take())
+    }
+
+    fn next_id(&self) -> String {
+        let n = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        format!("{}{n}", self.inner.id_prefix)
+    }
+
+    /// Sends `<iq type='get'>` and waits for the answer (default timeout).
+    pub async fn get(&self, to: Option<Jid>, payload: Element) -> Result<Option<Element>, IqError> {
+        self.iq(false, to, payload, self.inner.config.iq_timeout)
+            .await
+    }
+
+    /// Sends `<iq type='set'>` and waits for the answer (default timeout).
+    pub async fn set(&self, to: Option<Jid>, payload: Element) -> Result<Option<Element>, IqError> {
+        self.iq(true, to, payload, self.inner.config.iq_timeout)
+            .await
+    }
+
+    /// Sends an IQ and waits at most `timeout` for its `result` payload.
+    pub async fn iq(
+        &self,
+        set: bool,
+        to: Option<Jid>,
+        payload: Element,
+        timeout: Duration,
+    ) -> Result<Option<Element>, IqError> {
+        let id = self.next_id();
+        let iq = if set {
+            Iq::Set {
+                from: None,
+                to: to.clone(),
+                id: id.clone(),
+                payload,
+            }
+        } else {
+            Iq::Get {
+                from: None,
+                to: to.clone(),
+                id: id.clone(),
+                payload,
+            }
+        };
+        let (reply, rx) = oneshot::channel();
+        let target = to
+            .as_ref()
+            .map(|j| j.to_string())
+            .unwrap_or_else(|| "the server".into());
+        self.inner
+            .commands
+            .send(Command::Iq { id, iq, to, reply })
+            .await
+            .map_err(|_| IqError::Closed)?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(IqError::Closed),
+            // Dropping `rx` lets the driver forget the entry on its next sweep.
+            Err(_) => Err(IqError::Timeout {
+                to: target,
+                after: timeout,
+            }),
+        }
+    }
+
+    /// Queues a stanza for sending (no answer expected).
+    pub async fn send(&self, stanza: Stanza) -> Result<(), IqError> {
+        self.inner
+            .commands
+            .send(Command::Send(Box::new(stanza)))
+            .await
+            .map_err(|_| IqError::Closed)
+    }
+
+    /// Closes the stream cleanly (`</stream:stream>`) once every handle is
+    /// dropped; calling this drops this handle.
+    pub async fn close(self) {
+        let mut state = self.inner.state.clone();
+        drop(self);
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            state.wait_for(|s| *s == SessionState::Closed),
+        )
+        .await;
+    }
+}
+
+/// The connector `StanzaStream` calls for each (re)connection: the first
+/// call gets the connection made by [`Session::connect`]; later calls retry
+/// with exponential backoff and jitter until they succeed or the session ends.
+fn reconnector(
+    config: Config,
+    tls: Arc<ClientConfig>,
+    jid: Jid,
+    first: Login,
+    events: mpsc::UnboundedSender<SessionEvent>,
+) -> Box<dyn FnMut(Option<String>, oneshot::Sender<Connection>) + Send + 'static> {
+    let mut first = Some(first.connection);
+    Box::new(move |_location, slot| {
+        if let Some(conn) = first.take() {
+            let _ = slot.send(conn);
+            return;
+        }
+        let (config, tls, jid, events) = (config.clone(), tls.clone(), jid.clone(), events.clone());
+        tokio::spawn(async move {
+            let mut attempt: u32 = 0;
+            loop {
+                attempt += 1;
+                tokio::time::sleep(backoff(attempt, config.reconnect_max_delay)).await;
+                if slot.is_closed() {
+                    return; // the session was closed meanwhile
+                }
+                let res = tokio::time::timeout(
+                    config.connect_timeout,
+                    connect_and_login(&config, &tls, &jid),
+                )
+                .await;
+                match res {
+                    Ok(Ok(login)) => {
+                        tracing::info!(attempt, "reconnected");
+                        let _ = slot.send(login.connection);
+                        return;
+                    }
+                    Ok(Err(e)) => report_retry(&events, attempt, e.to_string()),
+                    Err(_) => report_retry(&events, attempt, "timed out".to_string()),
+                }
+            }
+        });
+    })
+}
+
+fn report_retry(events: &mpsc::UnboundedSender<SessionEvent>, attempt: u32, error: String) {
+    tracing::warn!(attempt, %error, "reconnect failed; retrying");
+    let _ = events.send(SessionEvent::ReconnectFailed { attempt, error });
+}
+
+/// Delay before reconnect attempt `attempt` (1-based): 0.25 s doubling up
+/// to `max`, each drawn uniformly from [half, full] so that many clients
+/// cut off together do not come back in lockstep.
+pub(crate) fn backoff(attempt: u32, max: Duration) -> Duration {
+    let base = Duration::from_millis(250).saturating_mul(1u32 << attempt.min(16).saturating_sub(1));
+    let full = base.min(max);
+    let jitter: f64 = rand::rng().random_range(0.5..=1.0);
+    full.mul_f64(jitter)
+}
+
+/// The driver: the only code that touches the `StanzaStream`.
+async fn drive(
+    mut stream: StanzaStream,
+    mut commands: mpsc::Receiver<Command>,
+    events: mpsc::UnboundedSender<SessionEvent>,
+    state: watch::Sender<SessionState>,
+    bound: watch::Sender<Option<Jid>>,
+    own: BareJid,
+) {
+    let mut pending: HashMap<String, Pending> = HashMap::new();
+    let mut sweep = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            ev = stream.next() => match ev {
+                None => break,
+                Some(Event::Stanza(Stanza::Iq(iq))) => {
+                    if let Some(reply) = handle_iq(iq, &mut pending, &own) {
+                        stream.send(Box::new(Stanza::Iq(reply))).await;
+                    }
+                }
+                Some(Event::Stanza(Stanza::Message(m))) => {
+                    let _ = events.send(SessionEvent::Message(Box::new(m)));
+                }
+                Some(Event::Stanza(Stanza::Presence(_))) => {}
+                Some(Event::Stream(StreamEvent::Reset { bound_jid, .. })) => {
+                    tracing::info!(jid = %bound_jid, "new XMPP session");
+                    fail_all(&mut pending, |to| IqError::SessionReset { to });
+                    // Initial presence: bare-JID pubsub notifications are only
+                    // delivered to available resources.
+                    stream.send(Box::new(Stanza::Presence(Presence::available()))).await;
+                    let _ = bound.send(Some(bound_jid.clone()));
+                    let _ = state.send(SessionState::Online);
+                    let _ = events.send(SessionEvent::NewSession { jid: bound_jid });
+                }
+                Some(Event::Stream(StreamEvent::Suspended)) => {
+                    tracing::warn!("XMPP connection lost; reconnecting");
+                    let _ = state.send(SessionState::Suspended);
+                    let _ = events.send(SessionEvent::Suspended);
+                }
+                Some(Event::Stream(StreamEvent::Resumed)) => {
+                    tracing::info!("XMPP stream resumed (XEP-0198)");
+                    let _ = state.send(SessionState::Online);
+                    let _ = events.send(SessionEvent::Resumed);
+                }
+            },
+            cmd = commands.recv() => match cmd {
+                None => break, // every Session handle is gone
+                Some(Command::Iq { id, iq, to, reply }) => {
+                    pending.insert(id, Pending { to, reply });
+                    stream.send(Box::new(Stanza::Iq(iq))).await;
+                }
+                Some(Command::Send(stanza)) => {
+                    stream.send(stanza).await;
+                }
+            },
+            _ = sweep.tick() => pending.retain(|_, p| !p.reply.is_closed()),
+        }
+    }
+    let _ = state.send(SessionState::Closed);
+    fail_all(&mut pending, |_| IqError::Closed);
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.close()).await;
+}
+
+fn fail_all(pending: &mut HashMap<String, Pending>, err: impl Fn(String) -> IqError) {
+    for (_, p) in pending.drain() {
+        let to = p.to.map(|j| j.to_string()).unwrap_or_else(|| "the server".into());
+        let _ = p.reply.send(Err(err(to)));
+    }
+}
+
+/// Routes an answer to its waiter, or answers a request. Returns the stanza
+/// to send back, if any.
+fn handle_iq(iq: Iq, pending: &mut HashMap<String, Pending>, own: &BareJid) -> Option<Iq> {
+    match iq {
+        Iq::Result { from, id, payload, .. } => {
+            if let Some(p) = take_matching(pending, &id, from.as_ref(), own) {
+                let _ = p.reply.send(Ok(payload));
+            }
+            None
+        }
+        Iq::Error { from, id, error, .. } => {
+            if let Some(p) = take_matching(pending, &id, from.as_ref(), own) {
+                let to = p.to.map(|j| j.to_string()).unwrap_or_else(|| "the server".into());
+                let _ = p.reply.send(Err(IqError::Stanza {
+                    to,
+                    error: Box::new(error),
+                }));
+            }
+            None
+        }
+        Iq::Get { from, id, payload, .. } if payload.is("ping", ns::PING) => Some(Iq::Result {
+            from: None,
+            to: from,
+            id,
+            payload: None,
+        }),
+        Iq::Get { from, id, payload, .. } | Iq::Set { from, id, payload, .. } => {
+            tracing::debug!(request = payload.name(), ns = payload.ns(), "unhandled IQ request");
+            Some(Iq::Error {
+                from: None,
+                to: from,
+                id,
+                error: StanzaError::new(
+                    ErrorType::Cancel,
+                    DefinedCondition::ServiceUnavailable,
+                    "en",
+                    "not supported by this client",
+                ),
+                payload: None,
+            })
+        }
+    }
+}
+
+/// Takes the pending entry for `id` if the answer comes from whom we asked.
+/// A request to no one (the account) may be answered without `from` or from
+/// the bare JID or its domain.
+fn take_matching(
+    pending: &mut HashMap<String, Pending>,
+    id: &str,
+    from: Option<&Jid>,
+    own: &BareJid,
+) -> Option<Pending> {
+    let ok = match pending.get(id) {
+        None => return None,
+        Some(p) => match (&p.to, from) {
+            (Some(to), Some(f)) => to == f || (to.to_bare() == *own && f.to_bare() == *own),
+            (Some(to), None) => to.to_bare() == *own || to.as_str() == own.domain().as_str(),
+            (None, None) => true,
+            (None, Some(f)) => f.to_bare() == *own || f.as_str() == own.domain().as_str(),
+        },
+    };
+    if !ok {
+        tracing::warn!(id, from = ?from, "ignoring IQ answer from an unexpected sender");
+        return None;
+    }
+    pending.remove(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Backoff doubles, stays within [half, full] and respects the cap.
+    #[test]
+    fn backoff_grows_and_caps() {
+        let max = Duration::from_secs(30);
+        for (attempt, full_ms) in [(1u32, 250u64), (2, 500), (3, 1000), (5, 4000)] {
+            let d = backoff(attempt, max);
+            assert!(d >= Duration::from_millis(full_ms / 2), "{attempt}: {d:?}");
+            assert!(d <= Duration::from_millis(full_ms), "{attempt}: {d:?}");
+        }
+        assert!(backoff(40, max) <= max);
+        assert!(backoff(40, max) >= max / 2);
+    }
+
+    /// An answer from someone else with a pending id is not delivered.
+    #[test]
+    fn spoofed_answer_is_ignored() {
+        let own: BareJid = "alice@localhost".parse().unwrap();
+        let mut pending = HashMap::new();
+        let (tx, mut rx) = oneshot::channel();
+        pending.insert(
+            "1".to_string(),
+            Pending {
+                to: Some("pubsub.localhost".parse().unwrap()),
+                reply: tx,
+            },
+        );
+        let spoof = Iq::Result {
+            from: Some("mallory@localhost".parse().unwrap()),
+            to: None,
+            id: "1".into(),
+            payload: None,
+        };
+        assert!(handle_iq(spoof, &mut pending, &own).is_none());
+        assert!(rx.try_recv().is_err());
+        let real = Iq::Result {
+            from: Some("pubsub.localhost".parse().unwrap()),
+            to: None,
+            id: "1".into(),
+            payload: None,
+        };
+        handle_iq(real, &mut pending, &own);
+        assert!(matches!(rx.try_recv(), Ok(Ok(None))));
+    }
+
+    /// Pings are answered; other requests get service-unavailable.
+    #[test]
+    fn requests_are_answered() {
+        let own: BareJid = "alice@localhost".parse().unwrap();
+        let mut pending = HashMap::new();
+        let ping = Iq::Get {
+            from: Some("localhost".parse().unwrap()),
+            to: None,
+            id: "p".into(),
+            payload: Element::builder("ping", ns::PING).build(),
+        };
+        assert!(matches!(
+            handle_iq(ping, &mut pending, &own),
+            Some(Iq::Result { .. })
+        ));
+        let other = Iq::Get {
+            from: Some("localhost".parse().unwrap()),
+            to: None,
+            id: "q".into(),
+            payload: Element::builder("query", "jabber:iq:version").build(),
+        };
+        match handle_iq(other, &mut pending, &own) {
+            Some(Iq::Error { error, .. }) => {
+                assert_eq!(error.defined_condition, DefinedCondition::ServiceUnavailable)
+            }
+            other => panic!("expected an error answer, got {other:?}"),
+        }
+    }
+}
