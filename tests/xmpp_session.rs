@@ -35,3 +35,198 @@ async fn starttls_login_uses_scram_not_plain() {
     assert!(log.contains("mechanism='SCRAM-SHA-1'") || log.contains("mechanism=\"SCRAM-SHA-1\""), "Prosody's log shows no SCRAM-SHA-1 auth");
     assert!(!log.contains("mechanism='PLAIN'") && !log.contains("mechanism=\"PLAIN\""), "PLAIN was used");
 }
+
+/// Direct TLS (XEP-0368) on its own port works too.
+#[tokio::test]
+async fn direct_tls_login() {
+    let p = prosody();
+    let mut c = p.client_config("publisher", "publisher-pw");
+    c.tls_mode = gridlink::config::TlsMode::DirectTls;
+    c.server = Some(("127.0.0.1".into(), p.direct_tls_port));
+    let s = Session::connect(c).await.expect("direct TLS login");
+    assert_eq!(s.mechanism(), "SCRAM-SHA-1");
+    assert!(s.get(None, disco_info()).await.is_ok());
+}
+
+/// Plaintext works only when asked for, on loopback, and still uses SCRAM.
+#[tokio::test]
+async fn insecure_plaintext_on_loopback() {
+    let p = prosody();
+    let mut c = p.client_config("publisher", "publisher-pw");
+    c.jid = "publisher@insecure.localhost".parse().unwrap();
+    c.tls_mode = gridlink::config::TlsMode::InsecurePlaintext;
+    let s = Session::connect(c).await.expect("plaintext login");
+    assert_eq!(s.mechanism(), "SCRAM-SHA-1");
+}
+
+/// A wrong password is a clear, immediate error — not an endless retry.
+#[tokio::test]
+async fn wrong_password_fails_fast() {
+    let p = prosody();
+    let t = Instant::now();
+    let e = Session::connect(p.client_config("publisher", "wrong"))
+        .await
+        .expect_err("must fail");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(matches!(e, ConnectError::AuthFailed { .. }), "{e:?}");
+    assert!(e.to_string().contains("not-authorized"), "{e}");
+}
+
+/// A server certificate from an unknown CA is refused, and the message says so.
+#[tokio::test]
+async fn untrusted_ca_is_refused() {
+    let p = prosody();
+    let mut c = p.client_config("publisher", "publisher-pw");
+    c.ca_file = None;
+    let e = Session::connect(c).await.expect_err("must fail");
+    assert!(matches!(e, ConnectError::UntrustedCertificate { .. }), "{e:?}");
+    assert!(e.to_string().contains("--ca-file"), "{e}");
+}
+
+/// The certificate must match the name we expect (`--tls-name`).
+#[tokio::test]
+async fn wrong_tls_name_is_refused() {
+    let p = prosody();
+    let mut c = p.client_config("publisher", "publisher-pw");
+    c.tls_name = Some("elsewhere.example".into());
+    let e = Session::connect(c).await.expect_err("must fail");
+    assert!(matches!(e, ConnectError::UntrustedCertificate { .. }), "{e:?}");
+}
+
+/// Nothing listening: "connection refused", at once.
+#[tokio::test]
+async fn nothing_listening_is_refused() {
+    let p = prosody();
+    let mut c = p.client_config("publisher", "publisher-pw");
+    c.server = Some(("127.0.0.1".into(), gridlink::lab::free_port().unwrap()));
+    let e = Session::connect(c).await.expect_err("must fail");
+    assert!(matches!(e, ConnectError::Refused { .. }), "{e:?}");
+}
+
+/// An unknown host name is reported as such.
+#[tokio::test]
+async fn unknown_host_is_reported() {
+    let p = prosody();
+    let mut c = p.client_config("publisher", "publisher-pw");
+    c.server = Some(("no-such-host.invalid".into(), 5222));
+    let e = Session::connect(c).await.expect_err("must fail");
+    assert!(matches!(e, ConnectError::UnknownHost { .. }), "{e:?}");
+}
+
+async fn next_matching(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<SessionEvent>,
+    within: Duration,
+    want: impl Fn(&SessionEvent) -> bool,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(ev)) => {
+                let done = want(&ev);
+                seen.push(format!("{ev:?}"));
+                if done {
+                    return seen;
+                }
+            }
+            Ok(None) => panic!("event stream ended; saw {seen:?}"),
+            Err(_) => panic!("expected event not seen within {within:?}; saw {seen:?}"),
+        }
+    }
+}
+
+/// A Prosody restart loses the server-side session: the client reconnects
+/// by itself, announces a new session, and is usable again.
+#[tokio::test]
+async fn reconnects_after_server_restart_with_new_session() {
+    let mut p = prosody();
+    let s = Session::connect(p.client_config("publisher", "publisher-pw"))
+        .await
+        .unwrap();
+    let mut ev = s.take_events().unwrap();
+    next_matching(&mut ev, Duration::from_secs(5), |e| {
+        matches!(e, SessionEvent::NewSession { .. })
+    })
+    .await;
+    p.start_again().unwrap();
+    let seen = next_matching(&mut ev, Duration::from_secs(30), |e| {
+        matches!(e, SessionEvent::NewSession { .. })
+    })
+    .await;
+    assert!(seen.iter().any(|e| e.contains("Suspended")), "{seen:?}");
+    s.get(None, disco_info()).await.expect("usable after reconnect");
+}
+
+/// A network cut (every connection dropped, reconnects refused for a while)
+/// is repaired by XEP-0198 resumption: same session, nothing lost.
+#[tokio::test]
+async fn tcp_cut_is_resumed() {
+    let p = prosody();
+    let mut proxy = TcpProxy::start(format!("127.0.0.1:{}", p.c2s_port).parse().unwrap())
+        .await
+        .unwrap();
+    let mut c = p.client_config("publisher", "publisher-pw");
+    c.server = Some(("127.0.0.1".into(), proxy.port));
+    let s = Session::connect(c).await.unwrap();
+    let mut ev = s.take_events().unwrap();
+    next_matching(&mut ev, Duration::from_secs(5), |e| {
+        matches!(e, SessionEvent::NewSession { .. })
+    })
+    .await;
+    proxy.cut();
+    next_matching(&mut ev, Duration::from_secs(10), |e| {
+        matches!(e, SessionEvent::Suspended)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    proxy.restore().await.unwrap();
+    let seen = next_matching(&mut ev, Duration::from_secs(30), |e| {
+        matches!(e, SessionEvent::Resumed | SessionEvent::NewSession { .. })
+    })
+    .await;
+    assert!(seen.last().unwrap().contains("Resumed"), "{seen:?}");
+    s.get(None, disco_info()).await.expect("usable after resume");
+}
+
+/// An IQ that gets no answer fails with a timeout instead of hanging, and
+/// the session keeps working afterwards.
+#[tokio::test]
+async fn unanswered_iq_times_out() {
+    let p = prosody();
+    let proxy = TcpProxy::start(format!("127.0.0.1:{}", p.c2s_port).parse().unwrap())
+        .await
+        .unwrap();
+    let mut c = p.client_config("publisher", "publisher-pw");
+    c.server = Some(("127.0.0.1".into(), proxy.port));
+    let s = Session::connect(c).await.unwrap();
+    proxy.stall();
+    let e = s
+        .iq(false, None, disco_info(), Duration::from_millis(800))
+        .await
+        .expect_err("no answer can come");
+    assert!(matches!(e, IqError::Timeout { .. }), "{e:?}");
+    assert!(e.to_string().contains("within"), "{e}");
+}
+
+/// 100 IQs in flight at once are all matched to their answers.
+#[tokio::test]
+async fn hundred_concurrent_iqs() {
+    let p = prosody();
+    let s = Session::connect(p.client_config("publisher", "publisher-pw"))
+        .await
+        .unwrap();
+    let pubsub: tokio_xmpp::jid::Jid = p.pubsub.parse().unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let s = s.clone();
+        let to = pubsub.clone();
+        tasks.push(tokio::spawn(async move { s.get(Some(to), disco_info()).await }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        let r = t.await.unwrap().expect("answered");
+        assert!(r.unwrap().is("query", DISCO_INFO));
+        ok += 1;
+    }
+    assert_eq!(ok, 100);
+}
