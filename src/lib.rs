@@ -11,6 +11,8 @@
 //! * [`config`] — connection settings: TOML file, `GRIDLINK_*` environment, flags.
 //! * [`xmpp`] — the session layer: TLS, SASL, reconnect, IQ request/response.
 //! * [`iodef`] — IODEF v2 document model, validation, RFC 8727 JSON mapping.
+//! * [`store`] — the persistent item store (SQLite): dedup, replace, retract, paging cursors.
+//! * [`rolie`] — the ROLIE repository (RFC 8322): Atom/AtomPub documents over HTTP.
 //! * [`lab`] — a throwaway Prosody for tests, benchmarks and the lab.
 
 #![deny(missing_docs)]
@@ -19,6 +21,8 @@ pub mod config;
 pub mod envelope;
 pub mod iodef;
 pub mod lab;
+pub mod rolie;
+pub mod store;
 pub mod xmpp;
 
 pub use config::Config;

@@ -1,1 +1,199 @@
 //! IODEF v2 (RFC 7970) documents and their RFC 8727 JSON form.
+//!
+//! * [`parse`] reads XML or JSON (detected), refusing DTDs, foreign entities, oversize and overdeep input,
+//!   and recognising IODEF v1 (RFC 5070) as such ([`IodefError::V1`]).
+//! * [`Document::validate`] checks the errata-corrected RFC 7970 XSD (interpreted from a table generated
+//!   from it, `schema_gen.rs`) plus the RFC 7970 text rules; [`Document::validate_basic`] is the cheap check.
+//! * [`Document::to_xml`] / [`Document::to_json`] serialise; both directions are lossless for
+//!   schema-valid documents up to the documented exceptions (see `src/iodef/README.md`).
+//!
+//! Layout: `tree` (XML reader/writer), `schema` + `schema_gen` (the XSD as data), `validate`, `json`
+//! (RFC 8727), `summary` (what an analyst or a ROLIE entry title wants first).
+
+mod error;
+mod json;
+mod schema;
+mod schema_gen;
+mod summary;
+mod tree;
+mod validate;
+
+use std::str::FromStr;
+
+pub use error::IodefError;
+pub use schema::{NS_DS, NS_ENUM, NS_IODEF, NS_IODEF_V1, NS_SCI};
+pub use summary::{Incident, IncidentSummary, Summary};
+pub use tree::{Attribute, Element, Node, MAX_DEPTH, MAX_INPUT_BYTES};
+pub use validate::{Problem, RuleSource};
+
+/// An incident's identifier: `IncidentID` content plus its `name` (the CSIRT) and `instance`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IncidentId {
+    /// `IncidentID@name`, the issuing CSIRT's FQDN.
+    pub name: String,
+    /// The identifier itself (element content).
+    pub id: String,
+    /// `IncidentID@instance`, if any.
+    pub instance: Option<String>,
+}
+
+/// How much validation a caller wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ValidationLevel {
+    /// XSD (errata-corrected) and RFC 7970 text rules: [`Document::validate`].
+    #[default]
+    Strict,
+    /// Namespace, version and the required core of each Incident: [`Document::validate_basic`].
+    Basic,
+    /// No validation.
+    Off,
+}
+
+impl FromStr for ValidationLevel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "strict" => Ok(ValidationLevel::Strict),
+            "basic" => Ok(ValidationLevel::Basic),
+            "off" | "none" => Ok(ValidationLevel::Off),
+            _ => Err(format!("unknown validation level {s:?} (strict, basic, off)")),
+        }
+    }
+}
+
+/// Which syntax a document was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceFormat {
+    /// RFC 7970 XML.
+    Xml,
+    /// RFC 8727 JSON.
+    Json,
+}
+
+/// A parsed IODEF v2 document: the `IODEF-Document` element tree.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    root: Element,
+    format: SourceFormat,
+}
+
+/// Reads an IODEF v2 document from XML or RFC 8727 JSON (detected from the first non-blank byte).
+pub fn parse(bytes: &[u8]) -> Result<Document, IodefError> {
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(IodefError::TooLarge { size: bytes.len(), max: MAX_INPUT_BYTES });
+    }
+    if bytes.starts_with(&[0xFE, 0xFF]) || bytes.starts_with(&[0xFF, 0xFE]) {
+        return Err(IodefError::Encoding("UTF-16".into()));
+    }
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| IodefError::NotUtf8 { offset: e.valid_up_to() })?;
+    match text.trim_start().chars().next() {
+        Some('<') => Document::from_xml(text),
+        Some('{') => Document::from_json_str(text),
+        other => Err(IodefError::UnknownFormat(other.map(String::from).unwrap_or_default())),
+    }
+}
+
+impl Document {
+    /// Parses XML text.
+    pub fn from_xml(text: &str) -> Result<Document, IodefError> {
+        if text.len() > MAX_INPUT_BYTES {
+            return Err(IodefError::TooLarge { size: text.len(), max: MAX_INPUT_BYTES });
+        }
+        let root = tree::parse_xml(text)?;
+        if root.ns == NS_IODEF_V1 || (root.name == "IODEF-Document" && root.attr("version").is_some_and(|v| v.starts_with("1."))) {
+            return Err(IodefError::V1 {
+                version: root.attr("version").unwrap_or("").to_string(),
+                basic_problems: summary::v1_basic_problems(&root),
+            });
+        }
+        if root.ns != NS_IODEF || root.name != "IODEF-Document" {
+            return Err(IodefError::NotIodef { ns: root.ns.clone(), name: root.name.clone(), line: root.line });
+        }
+        Ok(Document { root, format: SourceFormat::Xml })
+    }
+
+    /// Parses RFC 8727 JSON text.
+    pub fn from_json_str(text: &str) -> Result<Document, IodefError> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| IodefError::json("", e.to_string()))?;
+        Document::from_json(&v)
+    }
+
+    /// Builds a document from an RFC 8727 JSON value.
+    pub fn from_json(v: &serde_json::Value) -> Result<Document, IodefError> {
+        let root = json::from_value(v, schema::ROOT, "")?;
+        Ok(Document { root, format: SourceFormat::Json })
+    }
+
+    /// Wraps an element tree (its root must be `IODEF-Document` in the v2 namespace).
+    pub fn from_root(root: Element) -> Result<Document, IodefError> {
+        if root.ns != NS_IODEF || root.name != "IODEF-Document" {
+            return Err(IodefError::NotIodef { ns: root.ns, name: root.name, line: root.line });
+        }
+        Ok(Document { root, format: SourceFormat::Xml })
+    }
+
+    /// The `IODEF-Document` element.
+    pub fn root(&self) -> &Element {
+        &self.root
+    }
+
+    /// The syntax this document was read from.
+    pub fn source_format(&self) -> SourceFormat {
+        self.format
+    }
+
+    /// Full validation (errata-corrected XSD + RFC 7970 text rules). Empty means valid.
+    pub fn validate(&self) -> Vec<Problem> {
+        validate::validate(&self.root)
+    }
+
+    /// Structure, namespace and version only. Empty means acceptable.
+    pub fn validate_basic(&self) -> Vec<Problem> {
+        validate::validate_basic(&self.root)
+    }
+
+    /// Validation at the given level.
+    pub fn check(&self, level: ValidationLevel) -> Vec<Problem> {
+        match level {
+            ValidationLevel::Strict => self.validate(),
+            ValidationLevel::Basic => self.validate_basic(),
+            ValidationLevel::Off => Vec::new(),
+        }
+    }
+
+    /// XML: one root element, no XML declaration, comments or processing instructions (fit for an
+    /// XMPP stanza). The IODEF namespace is the default namespace.
+    pub fn to_xml(&self) -> String {
+        tree::to_string(&self.root)
+    }
+
+    /// The RFC 8727 JSON form.
+    pub fn to_json(&self) -> serde_json::Value {
+        json::to_value(&self.root, schema::ROOT)
+    }
+
+    /// `IncidentID` of every Incident, in document order.
+    pub fn incident_ids(&self) -> Vec<IncidentId> {
+        self.incidents().filter_map(|i| i.incident_id()).collect()
+    }
+
+    /// The Incidents.
+    pub fn incidents(&self) -> impl Iterator<Item = Incident<'_>> {
+        self.root.children_named("Incident").map(Incident::new)
+    }
+
+    /// What an analyst wants first (and what a ROLIE entry title is made of).
+    pub fn summary(&self) -> Summary {
+        Summary::of(self)
+    }
+
+    /// A normalised copy for comparison: no source lines or prefixes, `xsi:` attributes dropped,
+    /// typed values whitespace-collapsed and numbers normalised, ignorable whitespace removed, and
+    /// children of repeated choices grouped in schema order (RFC 8727 JSON cannot keep their
+    /// interleaving; IODEF gives it no meaning), and the Flows of one EventData merged into one
+    /// (RFC 8727 §3.2 deletes the Flow class, so its grouping cannot survive JSON).
+    pub fn canonical(&self) -> Element {
+        summary::canonical(&self.root, Some(schema::ROOT))
+    }
+}

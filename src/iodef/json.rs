@@ -1,0 +1,541 @@
+//! RFC 8727 JSON binding, both directions, driven by the schema table.
+//!
+//! The generic rule (RFC 8727 §3): attributes and child elements become members of one object; a child
+//! whose maximum occurrence is above one is an array; element text is `value` (`id` for IncidentID and
+//! IndicatorID, `handle` for RegistryHandle); `xml:lang` is `lang`; ML_STRING without attributes is a
+//! plain string. The special cases of RFC 8727 §3.2 are listed in [`Slot`] and in `SPECIAL` below.
+
+use std::sync::OnceLock;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use serde_json::{Map, Number, Value};
+
+use super::error::IodefError;
+use super::schema::{self, Content, Ns, Particle, St, NS_IODEF, NS_SCI, NS_XML};
+use super::tree::{self, Attribute, Element, Node};
+
+/// How one child declaration appears among its parent's JSON members.
+#[derive(Debug, Clone)]
+enum Slot {
+    /// A child element: member `name`; an array when `many` (its own maxOccurs > 1). When only an
+    /// enclosing group repeats (`ctx_many`, e.g. IndicatorExpression's Confidence) a single occurrence
+    /// is a plain value, as the RFC 8727 schema has it, and several are an array (lossless).
+    Elem { decl: usize, name: &'static str, many: bool, ctx_many: bool },
+    /// A wrapper class deleted by RFC 8727 §3.2 (Flow, ApplicationHeader, SignatureData, IndicatorData,
+    /// Record): its children appear directly in the parent, as an array called after them.
+    Wrapper { decl: usize, inner: usize, name: &'static str },
+    /// `ObservableReference` deleted: its `uid-ref` attribute appears directly in the parent.
+    ObsRef { decl: usize, many: bool },
+    /// Assessment's impact choice: `Impact` is an array of single-member objects.
+    Impact { decls: Vec<usize> },
+}
+
+/// Wrapper classes removed by RFC 8727 §3.2.
+const WRAPPERS: &[&str] = &["Flow", "ApplicationHeader", "SignatureData", "IndicatorData", "Record"];
+
+/// XSD names spelled differently in the RFC 8727 JSON schema.
+fn json_name(xsd: &'static str) -> &'static str {
+    match xsd {
+        "Nameservers" => "NameServers",
+        other => other,
+    }
+}
+
+/// The member holding an element's text.
+fn text_key(name: &str) -> &'static str {
+    match name {
+        "IncidentID" | "IndicatorID" => "id",
+        "RegistryHandle" => "handle",
+        _ => "value",
+    }
+}
+
+fn collect_slots(p: &Particle, many_ctx: bool, out: &mut Vec<Slot>) {
+    let (_, max) = p.occurs();
+    let many = many_ctx || max > 1;
+    let own_many = max > 1;
+    match p {
+        Particle::Elem { decl, .. } => {
+            let d = schema::decl(*decl);
+            if d.ns == Ns::Iodef && WRAPPERS.contains(&d.name) {
+                if let Content::Complex { model: Particle::Seq { items, .. }, .. } = &d.content {
+                    if let Some(Particle::Elem { decl: inner, .. }) = items.first() {
+                        let name = json_name(schema::decl(*inner).name);
+                        out.push(Slot::Wrapper { decl: *decl, inner: *inner, name });
+                        return;
+                    }
+                }
+            }
+            if d.ns == Ns::Iodef && d.name == "ObservableReference" {
+                out.push(Slot::ObsRef { decl: *decl, many });
+                return;
+            }
+            out.push(Slot::Elem { decl: *decl, name: json_name(d.name), many: own_many, ctx_many: many_ctx });
+        }
+        Particle::Any { .. } => {}
+        Particle::Seq { items, .. } => items.iter().for_each(|i| collect_slots(i, many, out)),
+        // (a Choice below repeats its items when it repeats itself)
+        Particle::Choice { items, .. } => {
+            let is_impact = items
+                .iter()
+                .any(|i| matches!(i, Particle::Elem { decl, .. } if schema::decl(*decl).name == "SystemImpact"));
+            if is_impact {
+                let decls = items
+                    .iter()
+                    .filter_map(|i| match i {
+                        Particle::Elem { decl, .. } => Some(*decl),
+                        _ => None,
+                    })
+                    .collect();
+                out.push(Slot::Impact { decls });
+            } else {
+                items.iter().for_each(|i| collect_slots(i, many, out));
+            }
+        }
+    }
+}
+
+/// Slots of every declaration, computed once.
+fn slots(di: usize) -> &'static [Slot] {
+    static ALL: OnceLock<Vec<Vec<Slot>>> = OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        (0..schema_len())
+            .map(|i| {
+                let mut v = Vec::new();
+                if let Content::Complex { model, .. } = &schema::decl(i).content {
+                    collect_slots(model, false, &mut v);
+                }
+                v
+            })
+            .collect()
+    });
+    &all[di]
+}
+
+fn schema_len() -> usize {
+    super::schema_gen::DECLS.len()
+}
+
+fn is_xml_dtype(el: &Element) -> bool {
+    el.attr("dtype") == Some("xml")
+}
+
+/// A typed scalar from text.
+fn scalar(ty: St, text: &str) -> Value {
+    match ty {
+        St::String => Value::String(text.to_string()),
+        St::Integer | St::Float | St::PositiveFloat => {
+            let c = schema::collapse(text);
+            if let Ok(i) = c.trim_start_matches('+').parse::<i64>() {
+                return Value::Number(i.into());
+            }
+            if matches!(ty, St::Float | St::PositiveFloat) {
+                if let Some(n) = c.parse::<f64>().ok().and_then(Number::from_f64) {
+                    return Value::Number(n);
+                }
+            }
+            Value::String(c)
+        }
+        _ => Value::String(schema::collapse(text)),
+    }
+}
+
+fn attr_json_name(a: &Attribute) -> Option<String> {
+    if a.ns == NS_XML && a.name == "lang" {
+        Some("lang".into())
+    } else if a.ns.is_empty() {
+        Some(a.name.clone())
+    } else {
+        None // xsi:* and foreign attributes have no RFC 8727 member
+    }
+}
+
+fn put_attrs(el: &Element, di: usize, m: &mut Map<String, Value>) {
+    let d = schema::decl(di);
+    for a in &el.attrs {
+        let Some(name) = attr_json_name(a) else { continue };
+        let decl_name = if name == "lang" { "xml:lang" } else { name.as_str() };
+        let ty = d.attrs.iter().find(|x| x.name == decl_name).map(|x| x.ty).unwrap_or(St::String);
+        let mut v = scalar(ty, &a.value);
+        if di == schema::ROOT && name == "version" && a.value == "2.00" {
+            v = Value::String("2.0".into());
+        }
+        m.insert(name, v);
+    }
+}
+
+/// XML element (declared as `di`) to its RFC 8727 JSON value.
+pub(crate) fn to_value(el: &Element, di: usize) -> Value {
+    let d = schema::decl(di);
+    match &d.content {
+        Content::Opaque if d.ns == Ns::Sci => structured_to_json(el),
+        Content::Opaque => Value::String(B64.encode(tree::to_string(el))),
+        Content::Simple(ty) => {
+            let text = el.text();
+            if el.attrs.iter().all(|a| attr_json_name(a).is_none()) && (d.attrs.is_empty() || d.ty == "MLStringType") {
+                return scalar(*ty, &text);
+            }
+            let mut m = Map::new();
+            put_attrs(el, di, &mut m);
+            m.insert(text_key(d.name).into(), scalar(*ty, &text));
+            Value::Object(m)
+        }
+        Content::Empty => {
+            let mut m = Map::new();
+            put_attrs(el, di, &mut m);
+            Value::Object(m)
+        }
+        Content::Complex { mixed: true, .. } if d.attrs.is_empty() && d.ty.is_empty() => {
+            // A local element without a type (xs:anyType): BulkObservableList. RFC 8727 has a string.
+            Value::String(if el.elements().next().is_some() { tree::write_content(el) } else { el.text() })
+        }
+        Content::Complex { mixed, .. } => {
+            let mut m = Map::new();
+            put_attrs(el, di, &mut m);
+            if *mixed {
+                let has_elems = el.elements().next().is_some();
+                let v = if is_xml_dtype(el) || has_elems { tree::write_content(el) } else { el.text() };
+                if !v.is_empty() || d.ty == "ExtensionType" {
+                    m.insert("value".into(), Value::String(v));
+                }
+            }
+            children_to_json(el, di, &mut m);
+            Value::Object(m)
+        }
+    }
+}
+
+fn push_member(m: &mut Map<String, Value>, name: &str, many: bool, v: Value) {
+    if many {
+        match m.entry(name.to_string()).or_insert_with(|| Value::Array(Vec::new())) {
+            Value::Array(a) => a.push(v),
+            other => *other = Value::Array(vec![v]),
+        }
+    } else {
+        m.insert(name.to_string(), v);
+    }
+}
+
+fn children_to_json(el: &Element, di: usize, m: &mut Map<String, Value>) {
+    let sl = slots(di);
+    let mut ctx_seen: Vec<&str> = Vec::new();
+    for k in el.elements() {
+        let Some(idx) = schema::find(&k.ns, &k.name) else { continue };
+        for s in sl {
+            match s {
+                Slot::Elem { decl, name, many, ctx_many } if *decl == idx => {
+                    let v = to_value(k, idx);
+                    if !*many && *ctx_many {
+                        if ctx_seen.contains(name) {
+                            // second occurrence: turn the member into an array
+                            if let Some(prev) = m.get_mut(*name) {
+                                // element values are never arrays, so an array here is ours
+                                if !prev.is_array() {
+                                    let old = prev.take();
+                                    *prev = Value::Array(vec![old]);
+                                }
+                            }
+                            push_member(m, name, true, v);
+                        } else {
+                            m.insert(name.to_string(), v);
+                        }
+                        ctx_seen.push(name);
+                    } else {
+                        push_member(m, name, *many, v);
+                    }
+                    break;
+                }
+                Slot::Wrapper { decl, inner, name } if *decl == idx => {
+                    for w in k.elements() {
+                        if schema::find(&w.ns, &w.name) == Some(*inner) {
+                            push_member(m, name, true, to_value(w, *inner));
+                        }
+                    }
+                    // An empty wrapper is invalid anyway; make sure the member exists.
+                    m.entry(name.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+                    break;
+                }
+                Slot::ObsRef { decl, many } if *decl == idx => {
+                    let v = Value::String(k.attr("uid-ref").map(schema::collapse).unwrap_or_default());
+                    push_member(m, "uid-ref", *many, v);
+                    break;
+                }
+                Slot::Impact { decls } if decls.contains(&idx) => {
+                    let mut one = Map::new();
+                    one.insert(k.name.clone(), to_value(k, idx));
+                    push_member(m, "Impact", true, Value::Object(one));
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// RFC 7203 SCI class → RFC 8727 STRUCTUREDINFO.
+fn structured_to_json(el: &Element) -> Value {
+    let mut m = Map::new();
+    for a in &el.attrs {
+        if a.ns.is_empty() {
+            m.insert(a.name.clone(), Value::String(a.value.clone()));
+        }
+    }
+    for k in el.elements() {
+        match (k.ns.as_str(), k.name.as_str()) {
+            (NS_SCI, "RawData") => push_member(&mut m, "RawData", true, Value::String(B64.encode(tree::write_content(k)))),
+            (NS_SCI, n @ ("Platform" | "Scoring")) => push_member(&mut m, n, true, structured_to_json(k)),
+            (NS_IODEF, "Reference") => {
+                if let Some(r) = schema::find(NS_IODEF, "Reference") {
+                    push_member(&mut m, "Reference", true, to_value(k, r));
+                }
+            }
+            _ => {}
+        }
+    }
+    Value::Object(m)
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON → XML
+// ---------------------------------------------------------------------------------------------
+
+fn text_of(v: &Value, path: &str) -> Result<String, IodefError> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(IodefError::json(path, "expected a string or number")),
+    }
+}
+
+fn new_elem(di: usize) -> Element {
+    let d = schema::decl(di);
+    let prefix = Some(d.ns.prefix()).filter(|p| !p.is_empty()).map(str::to_string);
+    Element { ns: d.ns.uri().to_string(), name: d.name.to_string(), prefix, ..Default::default() }
+}
+
+/// Sets an attribute from a JSON member if the declaration has it; false if it is not an attribute.
+fn take_attr(el: &mut Element, di: usize, key: &str, v: &Value, path: &str) -> Result<bool, IodefError> {
+    let d = schema::decl(di);
+    let decl_name = if key == "lang" { "xml:lang" } else { key };
+    if !d.attrs.iter().any(|a| a.name == decl_name) {
+        return Ok(false);
+    }
+    let mut s = text_of(v, &format!("{path}/{key}"))?;
+    if di == schema::ROOT && key == "version" && (s == "2.0" || s == "2.00") {
+        s = "2.00".into();
+    }
+    el.set_attr(decl_name, &s);
+    Ok(true)
+}
+
+fn as_object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, IodefError> {
+    v.as_object().ok_or_else(|| IodefError::json(path, "expected an object"))
+}
+
+fn items<'a>(v: &'a Value, many: bool, path: &str) -> Result<Vec<(String, &'a Value)>, IodefError> {
+    match (many, v) {
+        (true, Value::Array(a)) => Ok(a.iter().enumerate().map(|(i, x)| (format!("{path}/{i}"), x)).collect()),
+        (true, _) => Err(IodefError::json(path, "expected an array")),
+        (false, Value::Array(_)) => Err(IodefError::json(path, "expected a single value, not an array")),
+        (false, x) => Ok(vec![(path.to_string(), x)]),
+    }
+}
+
+/// RFC 8727 JSON value to the XML element declared as `di`.
+pub(crate) fn from_value(v: &Value, di: usize, path: &str) -> Result<Element, IodefError> {
+    let d = schema::decl(di);
+    let mut el = new_elem(di);
+    match &d.content {
+        Content::Opaque if d.ns == Ns::Sci => structured_from_json(v, di, path),
+        Content::Opaque => {
+            let s = v.as_str().ok_or_else(|| IodefError::json(path, "expected base64 text"))?;
+            let bytes = B64.decode(s.as_bytes()).map_err(|e| IodefError::json(path, format!("invalid base64: {e}")))?;
+            let text = String::from_utf8(bytes).map_err(|_| IodefError::json(path, "base64 content is not UTF-8 XML"))?;
+            let parsed = tree::parse_xml(&text).map_err(|e| IodefError::json(path, format!("embedded XML: {e}")))?;
+            if parsed.ns != el.ns || parsed.name != el.name {
+                return Err(IodefError::json(path, format!("embedded XML must be a {} element", d.name)));
+            }
+            Ok(strip_lines(parsed))
+        }
+        Content::Simple(_) => {
+            match v {
+                Value::Object(m) => {
+                    let tk = text_key(d.name);
+                    for (k, x) in m {
+                        if k == tk {
+                            el.children.push(Node::Text(text_of(x, &format!("{path}/{k}"))?));
+                        } else if !take_attr(&mut el, di, k, x, path)? {
+                            return Err(IodefError::json(&format!("{path}/{k}"), format!("unknown member for {}", d.name)));
+                        }
+                    }
+                }
+                other => el.children.push(Node::Text(text_of(other, path)?)),
+            }
+            el.children.retain(|n| !matches!(n, Node::Text(t) if t.is_empty()));
+            Ok(el)
+        }
+        Content::Empty => {
+            for (k, x) in as_object(v, path)? {
+                if !take_attr(&mut el, di, k, x, path)? {
+                    return Err(IodefError::json(&format!("{path}/{k}"), format!("unknown member for {}", d.name)));
+                }
+            }
+            Ok(el)
+        }
+        Content::Complex { mixed: true, .. } if d.attrs.is_empty() && d.ty.is_empty() => {
+            let s = text_of(v, path)?;
+            match tree::parse_fragment(&s) {
+                Ok(nodes) if nodes.iter().any(|n| matches!(n, Node::Element(_))) => {
+                    el.children.extend(nodes.into_iter().map(strip_node))
+                }
+                _ if !s.is_empty() => el.children.push(Node::Text(s)),
+                _ => {}
+            }
+            Ok(el)
+        }
+        Content::Complex { mixed, .. } => {
+            let m = as_object(v, path)?;
+            let mut value = None;
+            for (k, x) in m {
+                if *mixed && k == "value" {
+                    value = Some(text_of(x, &format!("{path}/value"))?);
+                    continue;
+                }
+                if take_attr(&mut el, di, k, x, path)? {
+                    continue;
+                }
+                let known = slots(di).iter().any(|s| match s {
+                    Slot::Elem { name, .. } | Slot::Wrapper { name, .. } => name == k,
+                    Slot::ObsRef { .. } => k == "uid-ref",
+                    Slot::Impact { .. } => k == "Impact",
+                });
+                if !known {
+                    return Err(IodefError::json(&format!("{path}/{k}"), format!("unknown member for {}", d.name)));
+                }
+            }
+            if let Some(val) = value {
+                if is_xml_dtype(&el) {
+                    let nodes = tree::parse_fragment(&val).map_err(|e| IodefError::json(&format!("{path}/value"), format!("dtype=\"xml\" value: {e}")))?;
+                    el.children.extend(nodes.into_iter().map(strip_node));
+                } else if !val.is_empty() {
+                    el.children.push(Node::Text(val));
+                }
+            }
+            children_from_json(&mut el, m, di, path)?;
+            Ok(el)
+        }
+    }
+}
+
+fn strip_node(n: Node) -> Node {
+    match n {
+        Node::Element(e) => Node::Element(strip_lines(e)),
+        t => t,
+    }
+}
+
+/// Elements built from JSON carry no source lines.
+fn strip_lines(mut e: Element) -> Element {
+    e.line = 0;
+    e.children = e.children.into_iter().map(strip_node).collect();
+    e
+}
+
+fn children_from_json(el: &mut Element, m: &Map<String, Value>, di: usize, path: &str) -> Result<(), IodefError> {
+    for s in slots(di) {
+        match s {
+            Slot::Elem { decl, name, many, ctx_many } => {
+                if let Some(v) = m.get(*name) {
+                    let many = *many || (*ctx_many && v.is_array());
+                    for (p, x) in items(v, many, &format!("{path}/{name}"))? {
+                        el.children.push(Node::Element(from_value(x, *decl, &p)?));
+                    }
+                }
+            }
+            Slot::Wrapper { decl, inner, name } => {
+                if let Some(v) = m.get(*name) {
+                    let mut w = new_elem(*decl);
+                    for (p, x) in items(v, true, &format!("{path}/{name}"))? {
+                        w.children.push(Node::Element(from_value(x, *inner, &p)?));
+                    }
+                    el.children.push(Node::Element(w));
+                }
+            }
+            Slot::ObsRef { decl, many } => {
+                if let Some(v) = m.get("uid-ref") {
+                    for (p, x) in items(v, *many, &format!("{path}/uid-ref"))? {
+                        let mut o = new_elem(*decl);
+                        o.set_attr("uid-ref", &text_of(x, &p)?);
+                        el.children.push(Node::Element(o));
+                    }
+                }
+            }
+            Slot::Impact { decls } => {
+                if let Some(v) = m.get("Impact") {
+                    for (p, x) in items(v, true, &format!("{path}/Impact"))? {
+                        let o = as_object(x, &p)?;
+                        if o.len() != 1 {
+                            return Err(IodefError::json(&p, "an Impact item has exactly one member"));
+                        }
+                        for (k, iv) in o {
+                            let idx = decls
+                                .iter()
+                                .find(|d| schema::decl(**d).name == k)
+                                .ok_or_else(|| IodefError::json(&format!("{p}/{k}"), "not an impact class"))?;
+                            el.children.push(Node::Element(from_value(iv, *idx, &format!("{p}/{k}"))?));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn structured_from_json(v: &Value, di: usize, path: &str) -> Result<Element, IodefError> {
+    let mut el = new_elem(di);
+    el.prefix = Some("sci".into());
+    structured_fill(&mut el, v, path)?;
+    Ok(el)
+}
+
+fn structured_fill(el: &mut Element, v: &Value, path: &str) -> Result<(), IodefError> {
+    let m = as_object(v, path)?;
+    for key in ["SpecID", "ext-SpecID", "ContentID"] {
+        if let Some(x) = m.get(key) {
+            el.set_attr(key, &text_of(x, &format!("{path}/{key}"))?);
+        }
+    }
+    for (k, _) in m {
+        if !["SpecID", "ext-SpecID", "ContentID", "RawData", "Reference", "Platform", "Scoring"].contains(&k.as_str()) {
+            return Err(IodefError::json(&format!("{path}/{k}"), "unknown member for STRUCTUREDINFO"));
+        }
+    }
+    for key in ["RawData", "Reference", "Platform", "Scoring"] {
+        let Some(v) = m.get(key) else { continue };
+        for (p, x) in items(v, true, &format!("{path}/{key}"))? {
+            let child = match key {
+                "RawData" => {
+                    let s = x.as_str().ok_or_else(|| IodefError::json(&p, "expected base64 text"))?;
+                    let bytes = B64.decode(s.as_bytes()).map_err(|e| IodefError::json(&p, format!("invalid base64: {e}")))?;
+                    let text = String::from_utf8(bytes).map_err(|_| IodefError::json(&p, "RawData is not UTF-8"))?;
+                    let nodes = tree::parse_fragment(&text).map_err(|e| IodefError::json(&p, format!("RawData: {e}")))?;
+                    Element { ns: NS_SCI.into(), name: "RawData".into(), prefix: Some("sci".into()), children: nodes.into_iter().map(strip_node).collect(), ..Default::default() }
+                }
+                "Reference" => {
+                    let r = schema::find(NS_IODEF, "Reference").ok_or_else(|| IodefError::json(&p, "no Reference class"))?;
+                    from_value(x, r, &p)?
+                }
+                _ => {
+                    let mut e = Element { ns: NS_SCI.into(), name: key.into(), prefix: Some("sci".into()), ..Default::default() };
+                    structured_fill(&mut e, x, &p)?;
+                    e
+                }
+            };
+            el.children.push(Node::Element(child));
+        }
+    }
+    Ok(())
+}

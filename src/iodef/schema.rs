@@ -1,0 +1,416 @@
+//! The shape of the schema table (`schema_gen.rs`, generated from the errata-corrected RFC 7970 XSD)
+//! and the lexical checks of the simple types it uses.
+//!
+//! The table is data, not code: validation (`validate.rs`) and the JSON binding (`json.rs`) both walk it,
+//! so the two can never disagree about which children an element may have.
+
+use super::schema_gen::DECLS;
+
+/// IODEF v2 namespace.
+pub const NS_IODEF: &str = "urn:ietf:params:xml:ns:iodef-2.0";
+/// IODEF v1 namespace (RFC 5070).
+pub const NS_IODEF_V1: &str = "urn:ietf:params:xml:ns:iodef-1.0";
+/// RFC 7495 enumeration reference namespace.
+pub const NS_ENUM: &str = "urn:ietf:params:xml:ns:iodef-enum-1.0";
+/// RFC 7203 SCI namespace.
+pub const NS_SCI: &str = "urn:ietf:params:xml:ns:iodef-sci-1.0";
+/// XML Signature namespace.
+pub const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+/// The `xml:` namespace.
+pub const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
+/// XML Schema instance namespace (`xsi:schemaLocation`).
+pub const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// Namespaces the table knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ns {
+    Iodef,
+    Enum,
+    Sci,
+    Ds,
+}
+
+impl Ns {
+    /// The namespace URI.
+    pub(crate) fn uri(self) -> &'static str {
+        match self {
+            Ns::Iodef => NS_IODEF,
+            Ns::Enum => NS_ENUM,
+            Ns::Sci => NS_SCI,
+            Ns::Ds => NS_DS,
+        }
+    }
+    /// Conventional prefix when serialising.
+    pub(crate) fn prefix(self) -> &'static str {
+        match self {
+            Ns::Iodef => "",
+            Ns::Enum => "enum",
+            Ns::Sci => "sci",
+            Ns::Ds => "ds",
+        }
+    }
+}
+
+/// A simple (text) type (all XSD built-ins the IODEF schemas use, whether or not the table needs them now).
+#[allow(dead_code)]
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum St {
+    String,
+    DateTime,
+    Integer,
+    Float,
+    PositiveFloat,
+    AnyUri,
+    Id,
+    IdRef,
+    NcName,
+    NmToken,
+    HexBinary,
+    Base64,
+    Boolean,
+    Lang,
+    Timezone,
+    Portlist,
+    Enum(&'static [&'static str]),
+}
+
+/// One attribute declaration.
+#[derive(Debug)]
+pub(crate) struct Attr {
+    pub name: &'static str,
+    pub ty: St,
+    pub required: bool,
+    #[allow(dead_code)]
+    pub default: Option<&'static str>,
+    pub fixed: Option<&'static str>,
+}
+
+/// A content-model particle; `max == u32::MAX` means unbounded.
+#[derive(Debug)]
+pub(crate) enum Particle {
+    Elem {
+        min: u32,
+        max: u32,
+        decl: usize,
+    },
+    Seq {
+        min: u32,
+        max: u32,
+        items: &'static [Particle],
+    },
+    Choice {
+        min: u32,
+        max: u32,
+        items: &'static [Particle],
+    },
+    Any {
+        min: u32,
+        max: u32,
+        #[allow(dead_code)]
+        lax: bool,
+        other_ns: bool,
+    },
+}
+
+impl Particle {
+    /// (min, max) occurrences.
+    pub(crate) fn occurs(&self) -> (u32, u32) {
+        match *self {
+            Particle::Elem { min, max, .. }
+            | Particle::Seq { min, max, .. }
+            | Particle::Choice { min, max, .. }
+            | Particle::Any { min, max, .. } => (min, max),
+        }
+    }
+}
+
+/// What an element may contain.
+#[derive(Debug)]
+pub(crate) enum Content {
+    /// Text only, of this type.
+    Simple(St),
+    /// Nothing at all.
+    Empty,
+    /// Child elements (and text if mixed).
+    Complex { mixed: bool, model: Particle },
+    /// Not modelled by gridlink (xmldsig, RFC 7203 SCI): anything goes.
+    Opaque,
+}
+
+/// One element declaration.
+#[derive(Debug)]
+pub(crate) struct Decl {
+    pub ns: Ns,
+    pub name: &'static str,
+    /// Named XSD type (`MLStringType`, `ExtensionType`, …) or "".
+    pub ty: &'static str,
+    pub content: Content,
+    pub attrs: &'static [Attr],
+}
+
+/// The declaration at `i`.
+pub(crate) fn decl(i: usize) -> &'static Decl {
+    &DECLS[i]
+}
+
+/// Looks a declaration up by namespace and local name.
+pub(crate) fn find(ns: &str, name: &str) -> Option<usize> {
+    DECLS
+        .iter()
+        .position(|d| d.name == name && d.ns.uri() == ns)
+}
+
+/// Index of `IODEF-Document`.
+pub(crate) const ROOT: usize = 0;
+
+/// XSD whitespace collapse.
+pub(crate) fn collapse(s: &str) -> String {
+    s.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Checks `value` against `ty`; `Err` is a human message.
+pub(crate) fn check(ty: St, value: &str) -> Result<(), String> {
+    let v = collapse(value);
+    let ok = match ty {
+        St::String => return Ok(()),
+        St::DateTime => is_datetime(&v),
+        St::Integer => is_integer(&v),
+        St::Float => is_float(&v),
+        St::PositiveFloat => {
+            is_float(&v) && v.parse::<f64>().map(|f| f > 0.0).unwrap_or(v == "INF")
+        }
+        St::AnyUri => is_any_uri(value),
+        St::Id | St::IdRef | St::NcName => is_ncname(&v),
+        St::NmToken => !v.is_empty() && v.chars().all(is_name_char),
+        St::HexBinary => v.len() % 2 == 0 && v.bytes().all(|b| b.is_ascii_hexdigit()),
+        St::Base64 => is_base64(&v),
+        St::Boolean => matches!(v.as_str(), "true" | "false" | "1" | "0"),
+        St::Lang => v.is_empty() || is_lang(&v),
+        St::Timezone => is_timezone(value),
+        St::Portlist => is_portlist(value),
+        St::Enum(values) => {
+            if values.contains(&v.as_str()) {
+                return Ok(());
+            }
+            return Err(format!(
+                "value {:?} is not one of: {}",
+                value,
+                values.join(", ")
+            ));
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("value {:?} is not a valid {}", value, type_name(ty)))
+    }
+}
+
+/// XSD-ish name of a simple type for messages.
+pub(crate) fn type_name(ty: St) -> &'static str {
+    match ty {
+        St::String => "string",
+        St::DateTime => "DATETIME (xs:dateTime)",
+        St::Integer => "INTEGER (xs:integer)",
+        St::Float => "REAL (xs:float)",
+        St::PositiveFloat => "positive REAL",
+        St::AnyUri => "URL (xs:anyURI)",
+        St::Id => "ID (xs:ID)",
+        St::IdRef => "IDREF (xs:IDREF)",
+        St::NcName => "xs:NCName",
+        St::NmToken => "xs:NMTOKEN",
+        St::HexBinary => "HEXBIN (xs:hexBinary)",
+        St::Base64 => "BYTE (xs:base64Binary)",
+        St::Boolean => "xs:boolean",
+        St::Lang => "language tag",
+        St::Timezone => "TIMEZONE",
+        St::Portlist => "PORTLIST",
+        St::Enum(_) => "enumeration value",
+    }
+}
+
+fn digits(s: &str, n: usize) -> Option<u32> {
+    if s.len() == n && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+
+fn is_integer(s: &str) -> bool {
+    let d = s.strip_prefix(['+', '-']).unwrap_or(s);
+    !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_float(s: &str) -> bool {
+    if matches!(s, "INF" | "-INF" | "NaN") {
+        return true;
+    }
+    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (mant, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    if let Some(e) = exp {
+        if !is_integer(e) {
+            return false;
+        }
+    }
+    let (int, frac) = match mant.find('.') {
+        Some(i) => (&mant[..i], &mant[i + 1..]),
+        None => (mant, ""),
+    };
+    let all = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
+    (!int.is_empty() || !frac.is_empty()) && all(int) && all(frac)
+}
+
+/// Timezone suffix of xs:dateTime: Z or ±hh:mm with hh ≤ 14.
+fn is_tz_suffix(s: &str) -> bool {
+    if s.is_empty() || s == "Z" {
+        return true;
+    }
+    let b = s.as_bytes();
+    if s.len() != 6 || !(b[0] == b'+' || b[0] == b'-') || b[3] != b':' {
+        return false;
+    }
+    match (digits(&s[1..3], 2), digits(&s[4..6], 2)) {
+        (Some(h), Some(m)) => m <= 59 && (h < 14 || (h == 14 && m == 0)),
+        _ => false,
+    }
+}
+
+/// xs:dateTime: `-?YYYY-MM-DDThh:mm:ss(.s+)?(Z|±hh:mm)?`.
+pub(crate) fn is_datetime(s: &str) -> bool {
+    let s2 = s.strip_prefix('-').unwrap_or(s);
+    let Some(tpos) = s2.find('T') else {
+        return false;
+    };
+    let (date, rest) = (&s2[..tpos], &s2[tpos + 1..]);
+    let parts: Vec<&str> = date.split('-').collect();
+    if parts.len() != 3 || parts[0].len() < 4 || (parts[0].len() > 4 && parts[0].starts_with('0')) {
+        return false;
+    }
+    let (Some(y), Some(mo), Some(d)) = (
+        parts[0].parse::<u64>().ok().filter(|_| parts[0].bytes().all(|b| b.is_ascii_digit())),
+        digits(parts[1], 2),
+        digits(parts[2], 2),
+    ) else {
+        return false;
+    };
+    if y == 0 && !s.starts_with('-') && parts[0] == "0000" {
+        return false;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&mo) || d < 1 || d > mdays[(mo - 1) as usize] {
+        return false;
+    }
+    if rest.len() < 8 {
+        return false;
+    }
+    let (time, tz) = rest.split_at(8);
+    let tb = time.as_bytes();
+    if tb[2] != b':' || tb[5] != b':' {
+        return false;
+    }
+    let (Some(h), Some(mi), Some(sec)) = (
+        digits(&time[0..2], 2),
+        digits(&time[3..5], 2),
+        digits(&time[6..8], 2),
+    ) else {
+        return false;
+    };
+    let (frac, tz) = match tz.strip_prefix('.') {
+        Some(r) => {
+            let n = r.bytes().take_while(|b| b.is_ascii_digit()).count();
+            if n == 0 {
+                return false;
+            }
+            (&r[..n], &r[n..])
+        }
+        None => ("", tz),
+    };
+    let midnight = h == 24 && mi == 0 && sec == 0 && frac.bytes().all(|b| b == b'0');
+    (h < 24 || midnight) && mi < 60 && sec < 60 && is_tz_suffix(tz)
+}
+
+fn is_timezone(s: &str) -> bool {
+    if s == "Z" {
+        return true;
+    }
+    let b = s.as_bytes();
+    s.len() == 6
+        && (b[0] == b'+' || b[0] == b'-')
+        && b[3] == b':'
+        && matches!(digits(&s[1..3], 2), Some(0..=14))
+        && b[4].is_ascii_digit()
+        && (b'0'..=b'5').contains(&b[4])
+        && b[5].is_ascii_digit()
+}
+
+fn is_portlist(s: &str) -> bool {
+    !s.is_empty()
+        && s.split(',').all(|item| {
+            let mut it = item.splitn(2, '-');
+            let num = |x: Option<&str>| {
+                x.is_some_and(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
+            };
+            let first = num(it.next());
+            match it.next() {
+                Some(r) => first && num(Some(r)),
+                None => first,
+            }
+        })
+}
+
+fn is_lang(s: &str) -> bool {
+    s.split('-').enumerate().all(|(i, p)| {
+        (1..=8).contains(&p.len())
+            && if i == 0 {
+                p.bytes().all(|b| b.is_ascii_alphabetic())
+            } else {
+                p.bytes().all(|b| b.is_ascii_alphanumeric())
+            }
+    })
+}
+
+fn is_name_start(c: char) -> bool {
+    c.is_alphabetic() || c == '_'
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '\u{b7}')
+}
+
+fn is_ncname(s: &str) -> bool {
+    let mut cs = s.chars();
+    cs.next().is_some_and(is_name_start) && cs.all(|c| c != ':' && is_name_char(c))
+}
+
+fn is_base64(s: &str) -> bool {
+    let v: Vec<u8> = s.bytes().filter(|b| *b != b' ').collect();
+    if v.len() % 4 != 0 {
+        return false;
+    }
+    let pad = v.iter().rev().take_while(|b| **b == b'=').count();
+    pad <= 2
+        && v[..v.len() - pad]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
+}
+
+/// xs:anyURI is nearly anything; reject what cannot be a URI reference at all.
+fn is_any_uri(s: &str) -> bool {
+    let v = collapse(s);
+    let mut chars = v.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '%' {
+            let a = chars.next();
+            let b = chars.next();
+            if !(a.is_some_and(|a| a.is_ascii_hexdigit()) && b.is_some_and(|b| b.is_ascii_hexdigit())) {
+                return false;
+            }
+        }
+    }
+    true
+}

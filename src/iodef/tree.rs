@@ -1,0 +1,478 @@
+//! The document tree: a namespace-resolved XML element tree with line numbers, read with quick-xml
+//! under hard limits (no DTD, only the five predefined entities, size and depth caps) and written back
+//! as one root element without declaration, comments or processing instructions.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+
+use super::error::IodefError;
+use super::schema::{NS_IODEF, NS_XML};
+
+/// Largest accepted input, in bytes.
+pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
+/// Deepest accepted element nesting.
+pub const MAX_DEPTH: usize = 256;
+
+/// An XML attribute, namespace-resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attribute {
+    /// Namespace URI ("" for unqualified attributes, the usual case in IODEF).
+    pub ns: String,
+    /// Local name.
+    pub name: String,
+    /// Prefix used in the source, kept for serialisation only.
+    pub prefix: Option<String>,
+    /// Unescaped, normalised value.
+    pub value: String,
+}
+
+/// A child node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    /// A child element.
+    Element(Element),
+    /// Character data (already unescaped; CDATA sections become text).
+    Text(String),
+}
+
+/// An element of an IODEF document (or of extension content carried inside one).
+///
+/// The model is generic and driven by the schema table: every RFC 7970 class is an `Element` whose
+/// local name is the class name, so extension content (`AdditionalData`, RFC 7203 SCI, xmldsig) is
+/// carried through unchanged alongside the IODEF classes.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Element {
+    /// Namespace URI.
+    pub ns: String,
+    /// Local name (the IODEF class name for IODEF elements).
+    pub name: String,
+    /// Prefix used in the source, kept for serialisation only.
+    pub prefix: Option<String>,
+    /// Attributes, in source order, without namespace declarations.
+    pub attrs: Vec<Attribute>,
+    /// Children in document order.
+    pub children: Vec<Node>,
+    /// 1-based source line of the start tag (0 when built from JSON).
+    pub line: u32,
+}
+
+impl Element {
+    /// A new element in the IODEF v2 namespace.
+    pub fn iodef(name: &str) -> Self {
+        Element {
+            ns: NS_IODEF.to_string(),
+            name: name.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// Value of the unqualified attribute `name` (`xml:lang` for the xml namespace one).
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        let (ns, local) = match name.strip_prefix("xml:") {
+            Some(l) => (NS_XML, l),
+            None => ("", name),
+        };
+        self.attrs
+            .iter()
+            .find(|a| a.ns == ns && a.name == local)
+            .map(|a| a.value.as_str())
+    }
+
+    /// Sets an unqualified (or `xml:`) attribute.
+    pub fn set_attr(&mut self, name: &str, value: &str) {
+        let (ns, local) = match name.strip_prefix("xml:") {
+            Some(l) => (NS_XML, l),
+            None => ("", name),
+        };
+        self.attrs.push(Attribute {
+            ns: ns.to_string(),
+            name: local.to_string(),
+            prefix: None,
+            value: value.to_string(),
+        });
+    }
+
+    /// Child elements.
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// Child elements in the IODEF namespace called `name`.
+    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.elements()
+            .filter(move |e| e.name == name && e.ns == NS_IODEF)
+    }
+
+    /// First IODEF child called `name`.
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.elements().find(|e| e.name == name && e.ns == NS_IODEF)
+    }
+
+    /// Concatenated text children.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for n in &self.children {
+            if let Node::Text(t) = n {
+                s.push_str(t);
+            }
+        }
+        s
+    }
+}
+
+/// Returns the 1-based line of byte `pos`, counting incrementally.
+struct Lines<'a> {
+    src: &'a [u8],
+    pos: usize,
+    line: u32,
+}
+
+impl Lines<'_> {
+    fn at(&mut self, pos: usize) -> u32 {
+        let pos = pos.min(self.src.len());
+        if pos > self.pos {
+            self.line += self.src[self.pos..pos].iter().filter(|b| **b == b'\n').count() as u32;
+            self.pos = pos;
+        }
+        self.line
+    }
+}
+
+/// Normalises line ends in text (XML §2.11).
+fn norm_eol(s: &str) -> String {
+    if s.contains('\r') {
+        s.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        s.to_string()
+    }
+}
+
+fn predefined(name: &str) -> Option<char> {
+    Some(match name {
+        "lt" => '<',
+        "gt" => '>',
+        "amp" => '&',
+        "apos" => '\'',
+        "quot" => '"',
+        _ => return None,
+    })
+}
+
+/// Unescapes an attribute value: line-end/tab normalisation, predefined and character references only.
+fn unescape_attr(raw: &str, line: u32) -> Result<String, IodefError> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find(['&', '\t', '\n', '\r']) {
+        out.push_str(&rest[..i]);
+        let c = rest.as_bytes()[i];
+        if c != b'&' {
+            if c == b'\r' && rest.as_bytes().get(i + 1) == Some(&b'\n') {
+                rest = &rest[i + 1..];
+                continue;
+            }
+            out.push(' ');
+            rest = &rest[i + 1..];
+            continue;
+        }
+        let end = rest[i..].find(';').ok_or_else(|| IodefError::xml(line, "unterminated reference"))?;
+        let name = &rest[i + 1..i + end];
+        out.push(resolve_ref(name, line)?);
+        rest = &rest[i + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn resolve_ref(name: &str, line: u32) -> Result<char, IodefError> {
+    if let Some(c) = predefined(name) {
+        return Ok(c);
+    }
+    let num = name.strip_prefix('#').ok_or_else(|| {
+        IodefError::Entity { line, name: name.to_string() }
+    })?;
+    let code = match num.strip_prefix('x') {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => num.parse::<u32>().ok(),
+    };
+    code.and_then(char::from_u32)
+        .filter(|c| !matches!(*c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}'))
+        .ok_or_else(|| IodefError::xml(line, format!("invalid character reference &{name};")))
+}
+
+fn ns_of(r: &ResolveResult<'_>, line: u32, what: &str) -> Result<String, IodefError> {
+    match r {
+        ResolveResult::Unbound => Ok(String::new()),
+        ResolveResult::Bound(ns) => Ok(String::from_utf8_lossy(ns.as_ref()).into_owned()),
+        ResolveResult::Unknown(p) => Err(IodefError::xml(
+            line,
+            format!("undeclared namespace prefix {:?} on {what}", String::from_utf8_lossy(p)),
+        )),
+    }
+}
+
+/// Parses XML text into the root element. Enforces the limits described in the module docs.
+pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
+    let mut reader = NsReader::from_str(src);
+    reader.config_mut().check_end_names = true;
+    reader.config_mut().check_comments = true;
+    let mut lines = Lines { src: src.as_bytes(), pos: 0, line: 1 };
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    loop {
+        let start = reader.buffer_position() as usize;
+        let line = lines.at(start);
+        let (res, ev) = match reader.read_resolved_event() {
+            Ok(x) => x,
+            Err(e) => {
+                let msg = e.to_string();
+                return Err(IodefError::xml(lines.at(reader.error_position() as usize), msg));
+            }
+        };
+        match ev {
+            Event::Start(ref s) | Event::Empty(ref s) => {
+                if root.is_some() {
+                    return Err(IodefError::xml(line, "content after the root element"));
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(IodefError::TooDeep { line, max: MAX_DEPTH });
+                }
+                let name = String::from_utf8_lossy(s.local_name().as_ref()).into_owned();
+                let mut el = Element {
+                    ns: ns_of(&res, line, &name)?,
+                    prefix: s.name().prefix().map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()),
+                    name,
+                    line,
+                    ..Default::default()
+                };
+                for a in s.attributes() {
+                    let a = a.map_err(|e| IodefError::xml(line, e.to_string()))?;
+                    let key = a.key.as_ref();
+                    if key == b"xmlns" || key.starts_with(b"xmlns:") {
+                        continue;
+                    }
+                    let (r, local) = reader.resolve_attribute(a.key);
+                    let local = String::from_utf8_lossy(local.as_ref()).into_owned();
+                    let ns = ns_of(&r, line, &local)?;
+                    let raw = std::str::from_utf8(&a.value)
+                        .map_err(|_| IodefError::xml(line, "attribute value is not UTF-8"))?;
+                    let value = unescape_attr(raw, line)?;
+                    if el.attrs.iter().any(|x| x.ns == ns && x.name == local) {
+                        return Err(IodefError::xml(line, format!("duplicate attribute {local}")));
+                    }
+                    el.attrs.push(Attribute {
+                        ns,
+                        prefix: a.key.prefix().map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()),
+                        name: local,
+                        value,
+                    });
+                }
+                if matches!(ev, Event::Empty(_)) {
+                    close(el, &mut stack, &mut root);
+                } else {
+                    stack.push(el);
+                }
+            }
+            Event::End(_) => {
+                let el = stack.pop().ok_or_else(|| IodefError::xml(line, "unexpected end tag"))?;
+                close(el, &mut stack, &mut root);
+            }
+            Event::Text(t) => {
+                let s = std::str::from_utf8(t.as_ref()).map_err(|_| IodefError::xml(line, "text is not UTF-8"))?;
+                push_text(&mut stack, &norm_eol(s), line)?;
+            }
+            Event::CData(t) => {
+                let s = std::str::from_utf8(t.as_ref()).map_err(|_| IodefError::xml(line, "CDATA is not UTF-8"))?;
+                push_text(&mut stack, &norm_eol(s), line)?;
+            }
+            Event::GeneralRef(r) => {
+                let name = std::str::from_utf8(r.as_ref()).map_err(|_| IodefError::xml(line, "reference is not UTF-8"))?;
+                let c = resolve_ref(name, line)?;
+                push_text(&mut stack, c.encode_utf8(&mut [0; 4]), line)?;
+            }
+            Event::DocType(_) => return Err(IodefError::Doctype { line }),
+            Event::Decl(d) => {
+                if let Some(Ok(enc)) = d.encoding() {
+                    if !enc.eq_ignore_ascii_case(b"utf-8") {
+                        return Err(IodefError::Encoding(String::from_utf8_lossy(&enc).into_owned()));
+                    }
+                }
+            }
+            Event::Comment(_) | Event::PI(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if let Some(open) = stack.last() {
+        return Err(IodefError::xml(open.line, format!("element <{}> is not closed", open.name)));
+    }
+    root.ok_or_else(|| IodefError::xml(1, "no root element"))
+}
+
+fn push_text(stack: &mut [Element], s: &str, line: u32) -> Result<(), IodefError> {
+    match stack.last_mut() {
+        Some(el) => {
+            if let Some(Node::Text(t)) = el.children.last_mut() {
+                t.push_str(s);
+            } else {
+                el.children.push(Node::Text(s.to_string()));
+            }
+            Ok(())
+        }
+        None if s.trim().is_empty() => Ok(()),
+        None => Err(IodefError::xml(line, "text outside the root element")),
+    }
+}
+
+fn close(el: Element, stack: &mut [Element], root: &mut Option<Element>) {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(Node::Element(el)),
+        None => *root = Some(el),
+    }
+}
+
+/// Escapes text content.
+pub(crate) fn escape_text(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+fn escape_attr(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// In-scope namespace bindings while writing (prefix → URI; "" is the default namespace).
+type Scope = BTreeMap<String, String>;
+
+/// Serialises `el` (and its subtree) as XML. `scope` holds the bindings already in force.
+pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
+    let mut scope = scope.clone();
+    let mut decls: Vec<(String, String)> = Vec::new();
+    let mut bind = |want: Option<&str>, ns: &str, scope: &mut Scope, attr: bool| -> String {
+        if ns == NS_XML {
+            return "xml".to_string();
+        }
+        if ns.is_empty() {
+            if !attr && scope.get("").is_some_and(|d| !d.is_empty()) {
+                scope.insert(String::new(), String::new());
+                decls.push((String::new(), String::new()));
+            }
+            return String::new();
+        }
+        // Reuse a binding already in scope.
+        if let Some((p, _)) = scope.iter().find(|(p, u)| *u == ns && !(attr && p.is_empty())) {
+            if want.is_none_or(|w| w == p) || !attr {
+                return p.clone();
+            }
+        }
+        let mut p = match want {
+            Some(w) if !w.is_empty() => w.to_string(),
+            _ if !attr && ns == NS_IODEF => String::new(),
+            _ => "ns".to_string(),
+        };
+        let base = p.clone();
+        let mut i = 1;
+        while scope.get(&p).is_some_and(|u| u != ns) || (attr && p.is_empty()) {
+            p = format!("{}{}", if base.is_empty() { "ns" } else { &base }, i);
+            i += 1;
+        }
+        scope.insert(p.clone(), ns.to_string());
+        decls.push((p.clone(), ns.to_string()));
+        p
+    };
+    let want = if el.ns == NS_IODEF { Some("") } else { el.prefix.as_deref() };
+    let eprefix = bind(want, &el.ns, &mut scope, false);
+    let mut attrs = String::new();
+    for a in &el.attrs {
+        let p = if a.ns.is_empty() {
+            String::new()
+        } else {
+            bind(a.prefix.as_deref(), &a.ns, &mut scope, true)
+        };
+        attrs.push(' ');
+        if !p.is_empty() {
+            attrs.push_str(&p);
+            attrs.push(':');
+        }
+        attrs.push_str(&a.name);
+        attrs.push_str("=\"");
+        escape_attr(&a.value, &mut attrs);
+        attrs.push('"');
+    }
+    let qname = if eprefix.is_empty() { el.name.clone() } else { format!("{eprefix}:{}", el.name) };
+    out.push('<');
+    out.push_str(&qname);
+    for (p, u) in &decls {
+        if p.is_empty() {
+            let _ = write!(out, " xmlns=\"");
+        } else {
+            let _ = write!(out, " xmlns:{p}=\"");
+        }
+        escape_attr(u, out);
+        out.push('"');
+    }
+    out.push_str(&attrs);
+    if el.children.is_empty() {
+        out.push_str("/>");
+        return;
+    }
+    out.push('>');
+    for c in &el.children {
+        match c {
+            Node::Element(e) => write_element(e, &scope, out),
+            Node::Text(t) => escape_text(t, out),
+        }
+    }
+    out.push_str("</");
+    out.push_str(&qname);
+    out.push('>');
+}
+
+/// Serialises the children of `el` (its content) as an XML fragment whose elements declare every
+/// namespace they use; used for `dtype="xml"` extension content in JSON.
+pub(crate) fn write_content(el: &Element) -> String {
+    let mut out = String::new();
+    for c in &el.children {
+        match c {
+            Node::Element(e) => write_element(e, &Scope::new(), &mut out),
+            Node::Text(t) => escape_text(t, &mut out),
+        }
+    }
+    out
+}
+
+/// Serialises a whole tree with no bindings in scope.
+pub(crate) fn to_string(el: &Element) -> String {
+    let mut out = String::new();
+    write_element(el, &Scope::new(), &mut out);
+    out
+}
+
+/// Parses an XML fragment (content of an element) back into nodes.
+pub(crate) fn parse_fragment(s: &str) -> Result<Vec<Node>, IodefError> {
+    let wrapped = format!("<gridlink-fragment>{s}</gridlink-fragment>");
+    let el = parse_xml(&wrapped)?;
+    Ok(el.children)
+}

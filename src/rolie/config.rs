@@ -1,0 +1,124 @@
+//! The ROLIE server's settings (the `[rolie]` part of gridlink's TOML).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Settings of the ROLIE HTTP server.
+///
+/// Every field has a default, so an empty table is a valid loopback-only,
+/// read-only repository on `127.0.0.1:8080`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RolieConfig {
+    /// Address to listen on. A non-loopback address requires TLS
+    /// (`tls_cert` + `tls_key`) unless `allow_insecure_http` is set.
+    pub listen: SocketAddr,
+    /// The externally visible base URL (scheme, host, optional path prefix),
+    /// used in every link the documents carry, e.g.
+    /// `https://rolie.example.org`. Default: derived from the bound address.
+    pub public_url: Option<String>,
+    /// PEM certificate chain for TLS. With `tls_key`, the server speaks
+    /// HTTPS only (TLS 1.2 and 1.3, no 0-RTT).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificates: when set, every client must present a
+    /// certificate issued by one of them (RFC 8322 §5.3). Needs TLS.
+    pub client_ca: Option<PathBuf>,
+    /// File of bearer tokens allowed to write (POST, DELETE), one per line;
+    /// blank lines and `#` comments are ignored. Without it, writes get 403.
+    pub write_token_file: Option<PathBuf>,
+    /// Require a bearer token from `write_token_file` for reads as well.
+    pub read_requires_token: bool,
+    /// Largest accepted request body in bytes; larger POSTs get 413.
+    pub max_body: usize,
+    /// Entries per feed page (RFC 5005 paging).
+    pub page_size: usize,
+    /// Listen on a non-loopback address without TLS anyway.
+    pub allow_insecure_http: bool,
+    /// The information type of topics not listed in `topics` (`incident`).
+    pub default_information_type: String,
+    /// `atom:author` name of the repository and of items whose publisher is
+    /// unknown.
+    pub author: String,
+    /// Title of the service document's workspace.
+    pub workspace_title: String,
+    /// Per-topic settings, by pubsub node name. Listed topics are served
+    /// (as empty feeds) even before their first item arrives.
+    pub topics: BTreeMap<String, TopicSettings>,
+}
+
+/// Settings of one topic's collection.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicSettings {
+    /// The `urn:ietf:params:rolie:category:information-type` term:
+    /// `incident` for IODEF incident topics, `indicator` for indicator-only
+    /// ones (ROLIE CSIRT draft). Default: `default_information_type`.
+    pub information_type: Option<String>,
+    /// The collection and feed title. Default: `IODEF topic <node>`.
+    pub title: Option<String>,
+}
+
+impl Default for RolieConfig {
+    fn default() -> Self {
+        RolieConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            tls_cert: None,
+            tls_key: None,
+            client_ca: None,
+            write_token_file: None,
+            read_requires_token: false,
+            max_body: 1024 * 1024,
+            page_size: 50,
+            allow_insecure_http: false,
+            default_information_type: "incident".to_owned(),
+            author: "gridlink".to_owned(),
+            workspace_title: "XMPP-Grid incidents".to_owned(),
+            topics: BTreeMap::new(),
+        }
+    }
+}
+
+impl RolieConfig {
+    /// The information-type term of `topic`.
+    pub fn information_type(&self, topic: &str) -> &str {
+        self.topics
+            .get(topic)
+            .and_then(|t| t.information_type.as_deref())
+            .unwrap_or(&self.default_information_type)
+    }
+
+    /// The collection title of `topic`.
+    pub fn title(&self, topic: &str) -> String {
+        self.topics
+            .get(topic)
+            .and_then(|t| t.title.clone())
+            .unwrap_or_else(|| format!("IODEF topic {topic}"))
+    }
+
+    /// Whether TLS is configured.
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_round_trip_and_unknown_fields() {
+        let c: RolieConfig = toml::from_str(
+            "listen = \"0.0.0.0:8443\"\n[topics.indicators]\ninformation_type = \"indicator\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.information_type("indicators"), "indicator");
+        assert_eq!(c.information_type("other"), "incident");
+        assert!(toml::from_str::<RolieConfig>("lisen = \"x\"").is_err());
+    }
+}

@@ -1,0 +1,331 @@
+//! The read side of the HTTP server: routes, documents, conditional GET.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{middleware, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::config::RolieConfig;
+use super::documents::{self, DocContext};
+use super::ops::{self, HealthProbe, Metrics, MetricsHook};
+use super::urls::Urls;
+use super::write::{self, Publisher};
+use super::JsonForm;
+use crate::store::{Cursor, Store, StoreError, StoredItem};
+
+/// Everything a request handler can reach.
+pub(crate) struct AppState {
+    pub(crate) config: RolieConfig,
+    pub(crate) store: Store,
+    pub(crate) urls: Urls,
+    pub(crate) publisher: Arc<dyn Publisher>,
+    pub(crate) json_form: Option<JsonForm>,
+    pub(crate) health: Option<Arc<dyn HealthProbe>>,
+    pub(crate) metrics_hook: Option<MetricsHook>,
+    pub(crate) tokens: Vec<String>,
+    pub(crate) metrics: Metrics,
+}
+
+pub(crate) type Shared = Arc<AppState>;
+
+impl AppState {
+    pub(crate) fn doc_context(&self) -> DocContext<'_> {
+        DocContext {
+            urls: &self.urls,
+            config: &self.config,
+            json: self.json_form.is_some(),
+            writable: !self.tokens.is_empty(),
+        }
+    }
+
+    /// Configured topics plus every topic the store holds, sorted.
+    pub(crate) async fn topics(&self) -> Result<Vec<String>, Problem> {
+        let mut topics: Vec<String> = self
+            .store
+            .topics()
+            .await?
+            .into_iter()
+            .map(|t| t.topic)
+            .collect();
+        topics.extend(self.config.topics.keys().cloned());
+        topics.sort();
+        topics.dedup();
+        Ok(topics)
+    }
+
+    /// Whether `topic` is served (configured, or known to the store).
+    pub(crate) async fn known_topic(&self, topic: &str) -> Result<bool, Problem> {
+        Ok(self.config.topics.contains_key(topic) || self.store.topic(topic).await?.is_some())
+    }
+}
+
+/// An HTTP error with a plain-text explanation (RFC 5023 §5.5: 4xx/5xx
+/// bodies SHOULD say what went wrong).
+#[derive(Debug)]
+pub(crate) struct Problem {
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
+}
+
+impl Problem {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Problem {
+        Problem {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found() -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not found")
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Problem {
+        tracing::error!(error = %e, "store failure while serving");
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "store failure")
+    }
+}
+
+impl From<std::io::Error> for Problem {
+    fn from(e: std::io::Error) -> Problem {
+        tracing::error!(error = %e, "document rendering failed");
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "rendering failure")
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, format!("{}\n", self.message)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"gridlink\""),
+            );
+        }
+        r
+    }
+}
+
+/// The application's routes, wired to `state`.
+pub(crate) fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/rolie/servicedocument", get(service))
+        .route("/rolie/categories", get(categories))
+        .route("/rolie/feeds/{topic}", get(feed).post(write::create))
+        .route(
+            "/rolie/feeds/{topic}/entries/{item}",
+            get(entry).delete(write::delete),
+        )
+        .route(
+            "/rolie/feeds/{topic}/entries/{item}/iodef.xml",
+            get(content_xml),
+        )
+        .route(
+            "/rolie/feeds/{topic}/entries/{item}/iodef.json",
+            get(content_json),
+        )
+        .route("/metrics", get(ops::metrics))
+        .route("/healthz", get(ops::healthz))
+        .fallback(|| async { Problem::not_found() })
+        // The write path reads bodies itself, with its own limit and 413.
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(state.clone(), ops::observe))
+        .with_state(state)
+}
+
+/// A document response with `ETag` and `Last-Modified`, or 304 when the
+/// client's validators match (RFC 9110 §13.2.2: If-None-Match wins over
+/// If-Modified-Since).
+pub(crate) fn document(
+    req: &HeaderMap,
+    media_type: &'static str,
+    body: String,
+    modified: DateTime<Utc>,
+) -> Response {
+    let digest = Sha256::digest(body.as_bytes());
+    let etag = format!(
+        "\"{}\"",
+        digest[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let modified_secs = modified.timestamp().max(0) as u64;
+    let last_modified = httpdate::fmt_http_date(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(modified_secs),
+    );
+    let not_modified = match req.get(header::IF_NONE_MATCH) {
+        Some(inm) => inm.to_str().is_ok_and(|v| {
+            v.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == "*" || t == etag)
+        }),
+        None => req
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .is_some_and(|since| modified_secs <= since.as_secs()),
+    };
+    let mut headers = HeaderMap::new();
+    let pairs = [
+        (header::ETAG, etag),
+        (header::LAST_MODIFIED, last_modified),
+        (header::CACHE_CONTROL, "no-cache".to_owned()),
+    ];
+    for (name, value) in pairs {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(name, v);
+        }
+    }
+    if not_modified {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    (StatusCode::OK, headers, body).into_response()
+}
+
+async fn service(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, Problem> {
+    write::authorize_read(&st, &headers)?;
+    let topics = st.topics().await?;
+    let body = documents::service_document(&st.doc_context(), &topics)?;
+    let modified = newest_topic_change(&st).await?;
+    Ok(document(
+        &headers,
+        documents::SERVICE_MEDIA_TYPE,
+        body,
+        modified,
+    ))
+}
+
+async fn categories(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, Problem> {
+    write::authorize_read(&st, &headers)?;
+    let topics = st.topics().await?;
+    let body = documents::categories_document(&st.doc_context(), &topics)?;
+    let modified = newest_topic_change(&st).await?;
+    Ok(document(
+        &headers,
+        documents::CATEGORIES_MEDIA_TYPE,
+        body,
+        modified,
+    ))
+}
+
+/// When the set of topics last grew: the service and category documents'
+/// Last-Modified. (Their ETag covers configuration changes.)
+async fn newest_topic_change(st: &AppState) -> Result<DateTime<Utc>, Problem> {
+    let topics = st.store.topics().await?;
+    Ok(topics
+        .iter()
+        .map(|t| t.created)
+        .max()
+        .unwrap_or(DateTime::UNIX_EPOCH))
+}
+
+/// Paging cursors of a feed request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FeedQuery {
+    before: Option<i64>,
+    after: Option<i64>,
+}
+
+async fn feed(
+    State(st): State<Shared>,
+    Path(topic): Path<String>,
+    query: Result<Query<FeedQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    write::authorize_read(&st, &headers)?;
+    let Query(q) = query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let cursor = match (q.before, q.after) {
+        (None, None) => Cursor::Newest,
+        (Some(b), None) if b > 0 => Cursor::Before(b),
+        (None, Some(a)) if a >= 0 => Cursor::After(a),
+        _ => {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "use one of before=N (N > 0) or after=N (N >= 0)",
+            ))
+        }
+    };
+    let info = match st.store.topic(&topic).await? {
+        Some(info) => info,
+        None if st.config.topics.contains_key(&topic) => st.store.ensure_topic(&topic).await?,
+        None => return Err(Problem::not_found()),
+    };
+    let page = st.store.page(&topic, cursor, st.config.page_size).await?;
+    let body = documents::feed_document(&st.doc_context(), &topic, info.updated, &page, cursor)?;
+    Ok(document(
+        &headers,
+        documents::FEED_MEDIA_TYPE,
+        body,
+        info.updated,
+    ))
+}
+
+async fn item(st: &AppState, topic: &str, item: &str) -> Result<StoredItem, Problem> {
+    st.store
+        .get(topic, item)
+        .await?
+        .ok_or_else(Problem::not_found)
+}
+
+async fn entry(
+    State(st): State<Shared>,
+    Path((topic, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    write::authorize_read(&st, &headers)?;
+    let it = item(&st, &topic, &id).await?;
+    let body = documents::entry_document(&st.doc_context(), &it)?;
+    Ok(document(
+        &headers,
+        documents::ENTRY_MEDIA_TYPE,
+        body,
+        it.updated,
+    ))
+}
+
+async fn content_xml(
+    State(st): State<Shared>,
+    Path((topic, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    write::authorize_read(&st, &headers)?;
+    let it = item(&st, &topic, &id).await?;
+    // Served byte for byte as it came from the grid (UTF-8, no declaration).
+    Ok(document(
+        &headers,
+        "application/xml;charset=utf-8",
+        it.envelope.document,
+        it.updated,
+    ))
+}
+
+async fn content_json(
+    State(st): State<Shared>,
+    Path((topic, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    write::authorize_read(&st, &headers)?;
+    let Some(json_form) = st.json_form.clone() else {
+        return Err(Problem::not_found());
+    };
+    let it = item(&st, &topic, &id).await?;
+    let body = json_form(&it.envelope).map_err(|e| {
+        tracing::warn!(%topic, item = %id, error = %e, "no JSON form for item");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("no JSON form: {e}"),
+        )
+    })?;
+    Ok(document(&headers, "application/json", body, it.updated))
+}

@@ -1,0 +1,248 @@
+//! Binding, TLS and the serve loop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_server::tls_rustls::RustlsConfig;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::crypto::aws_lc_rs;
+use tokio_rustls::rustls::server::WebPkiClientVerifier;
+use tokio_rustls::rustls::{RootCertStore, ServerConfig};
+
+use super::config::RolieConfig;
+use super::http::{router, AppState};
+use super::ops::{HealthProbe, Metrics, MetricsHook};
+use super::urls::Urls;
+use super::write::{parse_tokens, Publisher};
+use super::JsonForm;
+use crate::store::{Store, StoreError};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A plain-HTTP listener on a non-loopback address was refused.
+    #[error("refusing to serve plain HTTP on non-loopback {0}: configure tls_cert/tls_key or allow_insecure_http")]
+    InsecureListen(SocketAddr),
+    /// The configuration is inconsistent.
+    #[error("invalid ROLIE configuration: {0}")]
+    Config(String),
+    /// Certificates, keys or CA files could not be loaded.
+    #[error("TLS setup: {0}")]
+    Tls(String),
+    /// A file (token file, certificates) could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Binding or serving the socket failed.
+    #[error("listener: {0}")]
+    Io(#[from] std::io::Error),
+    /// The store failed while preparing the configured topics.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Optional plug-ins of the server, all off by default.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// Renders an item's RFC 8727 JSON form. When set, entries carry an
+    /// `alternate` link to `…/iodef.json`, which serves its output.
+    pub json_form: Option<JsonForm>,
+    /// Reports the XMPP session state for `/healthz`.
+    pub health: Option<Arc<dyn HealthProbe>>,
+    /// Adds lines to `/metrics`.
+    pub metrics: Option<MetricsHook>,
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("json_form", &self.json_form.is_some())
+            .field("health", &self.health.is_some())
+            .field("metrics", &self.metrics.is_some())
+            .finish()
+    }
+}
+
+/// A bound, not yet running ROLIE server. Binding first lets a caller learn
+/// the port of a `:0` listener before serving.
+pub struct RolieServer {
+    listener: std::net::TcpListener,
+    local_addr: SocketAddr,
+    app: axum::Router,
+    tls: Option<RustlsConfig>,
+}
+
+impl std::fmt::Debug for RolieServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RolieServer")
+            .field("local_addr", &self.local_addr)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+fn read(path: &Path) -> Result<String, ServeError> {
+    std::fs::read_to_string(path).map_err(|source| ServeError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+impl RolieServer {
+    /// Checks the configuration, loads tokens and certificates, registers
+    /// the configured topics in the store and binds the listener.
+    pub async fn bind(
+        config: RolieConfig,
+        store: Store,
+        publisher: Arc<dyn Publisher>,
+        hooks: Hooks,
+    ) -> Result<RolieServer, ServeError> {
+        if config.tls_cert.is_some() != config.tls_key.is_some() {
+            return Err(ServeError::Config(
+                "tls_cert and tls_key go together".into(),
+            ));
+        }
+        if config.client_ca.is_some() && !config.tls() {
+            return Err(ServeError::Config(
+                "client_ca needs tls_cert and tls_key".into(),
+            ));
+        }
+        if !config.tls() && !config.listen.ip().is_loopback() && !config.allow_insecure_http {
+            return Err(ServeError::InsecureListen(config.listen));
+        }
+        if config.page_size == 0 {
+            return Err(ServeError::Config("page_size must be at least 1".into()));
+        }
+        let tokens = match &config.write_token_file {
+            Some(path) => {
+                let tokens = parse_tokens(&read(path)?);
+                if tokens.is_empty() {
+                    tracing::warn!(path = %path.display(), "write token file has no tokens: writes are refused");
+                }
+                tokens
+            }
+            None => Vec::new(),
+        };
+        let tls = if config.tls() {
+            Some(tls_config(&config)?)
+        } else {
+            None
+        };
+        for topic in config.topics.keys() {
+            store.ensure_topic(topic).await?;
+        }
+        let listener = std::net::TcpListener::bind(config.listen)?;
+        listener.set_nonblocking(true)?;
+        let local_addr = listener.local_addr()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("{scheme}://{local_addr}"));
+        tracing::info!(%local_addr, %base, tls = tls.is_some(), "ROLIE server bound");
+        let state = Arc::new(AppState {
+            urls: Urls::new(&base),
+            config,
+            store,
+            publisher,
+            json_form: hooks.json_form,
+            health: hooks.health,
+            metrics_hook: hooks.metrics,
+            tokens,
+            metrics: Metrics::default(),
+        });
+        Ok(RolieServer {
+            listener,
+            local_addr,
+            app: router(state),
+            tls,
+        })
+    }
+
+    /// The bound address (the real port of a `:0` listener).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` resolves, then drains open requests for up
+    /// to ten seconds.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let handle = axum_server::Handle::new();
+        let trigger = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("ROLIE server shutting down");
+            trigger.graceful_shutdown(Some(Duration::from_secs(10)));
+        });
+        let service = self.app.into_make_service_with_connect_info::<SocketAddr>();
+        match self.tls {
+            Some(tls) => {
+                axum_server::from_tcp_rustls(self.listener, tls)?
+                    .handle(handle)
+                    .serve(service)
+                    .await?
+            }
+            None => {
+                axum_server::from_tcp(self.listener)?
+                    .handle(handle)
+                    .serve(service)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+}
+
+/// TLS 1.2 and 1.3 with aws-lc-rs (the provider gridlink uses everywhere),
+/// ALPN h2 and http/1.1, no 0-RTT (rustls' default `max_early_data_size`
+/// is 0; RFC 8322 §5.3 advises against replayable early data), and client
+/// certificates required when `client_ca` is set (RFC 8322 §5.3).
+fn tls_config(config: &RolieConfig) -> Result<RustlsConfig, ServeError> {
+    let tls = |e: &dyn std::fmt::Display| ServeError::Tls(e.to_string());
+    let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
+        return Err(ServeError::Config(
+            "tls_cert and tls_key go together".into(),
+        ));
+    };
+    let certs = CertificateDer::pem_slice_iter(read(cert)?.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| tls(&e))?;
+    if certs.is_empty() {
+        return Err(ServeError::Tls(format!(
+            "no certificate in {}",
+            cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_slice(read(key)?.as_bytes()).map_err(|e| tls(&e))?;
+    let provider = Arc::new(aws_lc_rs::default_provider());
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls(&e))?;
+    let builder = match &config.client_ca {
+        Some(ca) => {
+            let mut roots = RootCertStore::empty();
+            for c in CertificateDer::pem_slice_iter(read(ca)?.as_bytes()) {
+                roots.add(c.map_err(|e| tls(&e))?).map_err(|e| tls(&e))?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| tls(&e))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut server = builder.with_single_cert(certs, key).map_err(|e| tls(&e))?;
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(RustlsConfig::from_config(Arc::new(server)))
+}

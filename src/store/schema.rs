@@ -1,0 +1,65 @@
+//! The store's schema and its versioned migrations.
+//!
+//! The schema version lives in SQLite's `PRAGMA user_version`. Each step in
+//! [`MIGRATIONS`] moves the database from version `n` to `n + 1` inside one
+//! transaction, so a crash mid-migration leaves the previous version intact.
+//! Later work (the publish outbox, per-topic subscription cursors) adds its
+//! tables by appending a step here; existing steps are never edited.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// One migration step: SQL that moves the schema from its index to index + 1.
+const MIGRATIONS: &[&str] = &[
+    // Version 1: items and topics.
+    //
+    // `seq` is an AUTOINCREMENT key, so SQLite never reuses a value even after
+    // the newest row is deleted: paging cursors built on it stay stable.
+    // `published_ns` is when the item id was first stored, `stored_ns` when
+    // this content was; times are nanoseconds since the Unix epoch (UTC).
+    r#"
+    CREATE TABLE items (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        topic         TEXT    NOT NULL,
+        item_id       TEXT    NOT NULL,
+        content_hash  TEXT    NOT NULL,
+        publisher     TEXT,
+        received_ns   INTEGER NOT NULL,
+        delayed_ns    INTEGER,
+        payload_ns    TEXT    NOT NULL,
+        document      TEXT    NOT NULL,
+        published_ns  INTEGER NOT NULL,
+        stored_ns     INTEGER NOT NULL,
+        UNIQUE (topic, item_id)
+    );
+    CREATE INDEX items_by_topic_seq ON items (topic, seq);
+    CREATE TABLE topics (
+        topic       TEXT    PRIMARY KEY,
+        created_ns  INTEGER NOT NULL,
+        updated_ns  INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this build of gridlink writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings `conn` up to [`SCHEMA_VERSION`], refusing databases from the future.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), super::StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(super::StoreError::TooNew {
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let next = index as i64 + 1;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        // PRAGMA takes no bound parameters; `next` is our own integer.
+        tx.execute_batch(&format!("PRAGMA user_version = {next}"))?;
+        tx.commit()?;
+        tracing::info!(version = next, "store schema migrated");
+    }
+    Ok(())
+}
