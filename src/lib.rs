@@ -10,6 +10,7 @@
 //! * [`envelope`] — the one type sources produce and sinks consume.
 //! * [`config`] — connection settings: TOML file, `GRIDLINK_*` environment, flags.
 //! * [`xmpp`] — the session layer: TLS, SASL, reconnect, IQ request/response.
+//! * [`grid`] — XMPP-Grid semantics: discovery, topics, publish, subscribe.
 //! * [`iodef`] — IODEF v2 document model, validation, RFC 8727 JSON mapping.
 //! * [`store`] — the persistent item store (SQLite): dedup, replace, retract, paging cursors.
 //! * [`rolie`] — the ROLIE repository (RFC 8322): Atom/AtomPub documents over HTTP.
@@ -19,6 +20,7 @@
 
 pub mod config;
 pub mod envelope;
+pub mod grid;
 pub mod iodef;
 pub mod lab;
 pub mod rolie;
@@ -26,3 +28,5 @@ pub mod store;
 pub mod xmpp;
 
 pub use config::Config;
+pub use envelope::Envelope;
+pub use grid::{Grid, GridEvent};

@@ -32,8 +32,14 @@ async fn starttls_login_uses_scram_not_plain() {
         .expect("disco#info on the pubsub service");
     assert!(info.is_some());
     let log = p.log();
-    assert!(log.contains("mechanism='SCRAM-SHA-1'") || log.contains("mechanism=\"SCRAM-SHA-1\""), "Prosody's log shows no SCRAM-SHA-1 auth");
-    assert!(!log.contains("mechanism='PLAIN'") && !log.contains("mechanism=\"PLAIN\""), "PLAIN was used");
+    assert!(
+        log.contains("mechanism='SCRAM-SHA-1'") || log.contains("mechanism=\"SCRAM-SHA-1\""),
+        "Prosody's log shows no SCRAM-SHA-1 auth"
+    );
+    assert!(
+        !log.contains("mechanism='PLAIN'") && !log.contains("mechanism=\"PLAIN\""),
+        "PLAIN was used"
+    );
 }
 
 /// Direct TLS (XEP-0368) on its own port works too.
@@ -79,7 +85,10 @@ async fn untrusted_ca_is_refused() {
     let mut c = p.client_config("publisher", "publisher-pw");
     c.ca_file = None;
     let e = Session::connect(c).await.expect_err("must fail");
-    assert!(matches!(e, ConnectError::UntrustedCertificate { .. }), "{e:?}");
+    assert!(
+        matches!(e, ConnectError::UntrustedCertificate { .. }),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("--ca-file"), "{e}");
 }
 
@@ -90,7 +99,10 @@ async fn wrong_tls_name_is_refused() {
     let mut c = p.client_config("publisher", "publisher-pw");
     c.tls_name = Some("elsewhere.example".into());
     let e = Session::connect(c).await.expect_err("must fail");
-    assert!(matches!(e, ConnectError::UntrustedCertificate { .. }), "{e:?}");
+    assert!(
+        matches!(e, ConnectError::UntrustedCertificate { .. }),
+        "{e:?}"
+    );
 }
 
 /// Nothing listening: "connection refused", at once.
@@ -154,7 +166,9 @@ async fn reconnects_after_server_restart_with_new_session() {
     })
     .await;
     assert!(seen.iter().any(|e| e.contains("Suspended")), "{seen:?}");
-    s.get(None, disco_info()).await.expect("usable after reconnect");
+    s.get(None, disco_info())
+        .await
+        .expect("usable after reconnect");
 }
 
 /// A network cut (every connection dropped, reconnects refused for a while)
@@ -185,7 +199,9 @@ async fn tcp_cut_is_resumed() {
     })
     .await;
     assert!(seen.last().unwrap().contains("Resumed"), "{seen:?}");
-    s.get(None, disco_info()).await.expect("usable after resume");
+    s.get(None, disco_info())
+        .await
+        .expect("usable after resume");
 }
 
 /// An IQ that gets no answer fails with a timeout instead of hanging, and
@@ -220,7 +236,9 @@ async fn hundred_concurrent_iqs() {
     for _ in 0..100 {
         let s = s.clone();
         let to = pubsub.clone();
-        tasks.push(tokio::spawn(async move { s.get(Some(to), disco_info()).await }));
+        tasks.push(tokio::spawn(
+            async move { s.get(Some(to), disco_info()).await },
+        ));
     }
     let mut ok = 0;
     for t in tasks {

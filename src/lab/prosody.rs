@@ -97,7 +97,9 @@ impl Prosody {
         if which("prosody").is_none() || which("prosodyctl").is_none() {
             return Err(LabError::NotInstalled);
         }
-        let dir = tempfile::Builder::new().prefix("gridlink-prosody-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("gridlink-prosody-")
+            .tempdir()?;
         std::fs::create_dir_all(dir.path().join("data"))?;
         let ca = TestCa::generate(
             dir.path(),
@@ -135,7 +137,9 @@ impl Prosody {
     fn write_config(&self, opts: &ProsodyOptions) -> Result<(), LabError> {
         let d = self.dir.path().display();
         let storage = match opts.storage {
-            Storage::Sql => "storage = \"sql\"\nsql = { driver = \"SQLite3\", database = \"prosody.sqlite\" }",
+            Storage::Sql => {
+                "storage = \"sql\"\nsql = { driver = \"SQLite3\", database = \"prosody.sqlite\" }"
+            }
             Storage::Memory => "storage = \"memory\"",
         };
         let admins = opts
@@ -298,7 +302,9 @@ Component "pubsub.localhost" "pubsub"
     pub fn client_config(&self, user: &str, password: &str) -> Config {
         let jid = format!("{user}@{}", self.domain);
         // The lab builds these JIDs itself, so they always parse.
-        let jid = jid.parse().unwrap_or_else(|_| unreachable!("lab JID {jid}"));
+        let jid = jid
+            .parse()
+            .unwrap_or_else(|_| unreachable!("lab JID {jid}"));
         let mut c = Config::new(jid, Secret::new(password));
         c.server = Some(("127.0.0.1".into(), self.c2s_port));
         c.ca_file = Some(self.ca.ca_pem.clone());

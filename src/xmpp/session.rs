@@ -76,6 +76,7 @@ enum Command {
         reply: oneshot::Sender<Result<Option<Element>, IqError>>,
     },
     Send(Box<Stanza>),
+    Close,
 }
 
 struct Pending {
@@ -287,11 +288,11 @@ impl Session {
             .map_err(|_| IqError::Closed)
     }
 
-    /// Closes the stream cleanly (`</stream:stream>`) once every handle is
-    /// dropped; calling this drops this handle.
-    pub async fn close(self) {
+    /// Closes the stream cleanly (`</stream:stream>`) for every handle and
+    /// waits (at most 5 s) until it is closed.
+    pub async fn close(&self) {
         let mut state = self.inner.state.clone();
-        drop(self);
+        let _ = self.inner.commands.send(Command::Close).await;
         let _ = tokio::time::timeout(
             Duration::from_secs(5),
             state.wait_for(|s| *s == SessionState::Closed),
@@ -405,7 +406,7 @@ async fn drive(
                 }
             },
             cmd = commands.recv() => match cmd {
-                None => break, // every Session handle is gone
+                None | Some(Command::Close) => break, // closed, or every handle is gone
                 Some(Command::Iq { id, iq, to, reply }) => {
                     pending.insert(id, Pending { to, reply });
                     stream.send(Box::new(Stanza::Iq(iq))).await;
@@ -417,14 +418,18 @@ async fn drive(
             _ = sweep.tick() => pending.retain(|_, p| !p.reply.is_closed()),
         }
     }
-    let _ = state.send(SessionState::Closed);
     fail_all(&mut pending, |_| IqError::Closed);
-    let _ = tokio::time::timeout(Duration::from_secs(5), stream.close()).await;
+    // Announce "closed" only after `</stream:stream>` went out, so a caller
+    // that exits right after `close()` does not cut the stream short.
+    let _ = tokio::time::timeout(Duration::from_secs(4), stream.close()).await;
+    let _ = state.send(SessionState::Closed);
 }
 
 fn fail_all(pending: &mut HashMap<String, Pending>, err: impl Fn(String) -> IqError) {
     for (_, p) in pending.drain() {
-        let to = p.to.map(|j| j.to_string()).unwrap_or_else(|| "the server".into());
+        let to =
+            p.to.map(|j| j.to_string())
+                .unwrap_or_else(|| "the server".into());
         let _ = p.reply.send(Err(err(to)));
     }
 }
@@ -433,15 +438,21 @@ fn fail_all(pending: &mut HashMap<String, Pending>, err: impl Fn(String) -> IqEr
 /// to send back, if any.
 fn handle_iq(iq: Iq, pending: &mut HashMap<String, Pending>, own: &BareJid) -> Option<Iq> {
     match iq {
-        Iq::Result { from, id, payload, .. } => {
+        Iq::Result {
+            from, id, payload, ..
+        } => {
             if let Some(p) = take_matching(pending, &id, from.as_ref(), own) {
                 let _ = p.reply.send(Ok(payload));
             }
             None
         }
-        Iq::Error { from, id, error, .. } => {
+        Iq::Error {
+            from, id, error, ..
+        } => {
             if let Some(p) = take_matching(pending, &id, from.as_ref(), own) {
-                let to = p.to.map(|j| j.to_string()).unwrap_or_else(|| "the server".into());
+                let to =
+                    p.to.map(|j| j.to_string())
+                        .unwrap_or_else(|| "the server".into());
                 let _ = p.reply.send(Err(IqError::Stanza {
                     to,
                     error: Box::new(error),
@@ -449,14 +460,25 @@ fn handle_iq(iq: Iq, pending: &mut HashMap<String, Pending>, own: &BareJid) -> O
             }
             None
         }
-        Iq::Get { from, id, payload, .. } if payload.is("ping", ns::PING) => Some(Iq::Result {
+        Iq::Get {
+            from, id, payload, ..
+        } if payload.is("ping", ns::PING) => Some(Iq::Result {
             from: None,
             to: from,
             id,
             payload: None,
         }),
-        Iq::Get { from, id, payload, .. } | Iq::Set { from, id, payload, .. } => {
-            tracing::debug!(request = payload.name(), ns = payload.ns(), "unhandled IQ request");
+        Iq::Get {
+            from, id, payload, ..
+        }
+        | Iq::Set {
+            from, id, payload, ..
+        } => {
+            tracing::debug!(
+                request = payload.name(),
+                ns = payload.ns(),
+                "unhandled IQ request"
+            );
             Some(Iq::Error {
                 from: None,
                 to: from,
@@ -569,7 +591,10 @@ mod tests {
         };
         match handle_iq(other, &mut pending, &own) {
             Some(Iq::Error { error, .. }) => {
-                assert_eq!(error.defined_condition, DefinedCondition::ServiceUnavailable)
+                assert_eq!(
+                    error.defined_condition,
+                    DefinedCondition::ServiceUnavailable
+                )
             }
             other => panic!("expected an error answer, got {other:?}"),
         }

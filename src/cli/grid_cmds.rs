@@ -1,0 +1,201 @@
+//! `gridlink discover` and `gridlink topic …`.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use gridlink::grid::{AccessModel, Affiliation, TopicInfo, TopicOptions};
+use tokio_xmpp::jid::Jid;
+
+use super::{open_grid, Global};
+
+/// `discover` options.
+#[derive(Args, Debug)]
+pub struct DiscoverArgs {
+    /// Also list nodes that are not IODEF topics (marked as such).
+    #[arg(long)]
+    pub all: bool,
+    /// Print JSON (an array of topics) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `topic` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum TopicCommand {
+    /// Create an IODEF topic (pubsub#type = IODEF v2, persistent items).
+    Create(CreateArgs),
+    /// Create the topic if missing; if it exists, check its type and access model.
+    Ensure(CreateArgs),
+    /// Show a topic's meta-data.
+    Info {
+        /// The topic (pubsub node).
+        node: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a topic (owner only).
+    Delete {
+        /// The topic.
+        node: String,
+    },
+    /// Grant a JID access to a topic (member = may subscribe on whitelist topics).
+    Allow {
+        /// The topic.
+        node: String,
+        /// The JID to affiliate.
+        jid: String,
+        /// The affiliation to grant.
+        #[arg(long = "as", value_enum, default_value_t = Affiliation::Member)]
+        affiliation: Affiliation,
+    },
+}
+
+/// Options of `topic create` / `topic ensure`.
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// The topic (pubsub node id).
+    pub node: String,
+    /// Human title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Access model (RFC 8600 §8.3.4 recommends whitelist or authorize).
+    #[arg(long, value_enum, default_value_t = AccessModel::Whitelist)]
+    pub access_model: AccessModel,
+    /// Items the broker keeps (capped by the server; refused values fall back to its maximum).
+    #[arg(long)]
+    pub max_items: Option<u32>,
+}
+
+impl CreateArgs {
+    fn options(&self) -> TopicOptions {
+        TopicOptions {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            access_model: self.access_model,
+            max_items: self.max_items,
+        }
+    }
+}
+
+fn show(t: &TopicInfo) -> String {
+    let kind = if t.is_iodef() {
+        "iodef".to_string()
+    } else {
+        match &t.payload_type {
+            Some(other) => format!("other ({other})"),
+            None => "untyped".to_string(),
+        }
+    };
+    format!(
+        "{}\t{}\t{}\t{}\t{}",
+        t.node,
+        kind,
+        t.access_model.as_deref().unwrap_or("-"),
+        t.title.as_deref().unwrap_or("-"),
+        t.description.as_deref().unwrap_or("-"),
+    )
+}
+
+/// `gridlink discover`.
+pub async fn discover(g: &Global, a: DiscoverArgs) -> anyhow::Result<ExitCode> {
+    let grid = open_grid(g).await?;
+    let topics = grid.discover(a.all).await?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "service": grid.service().to_string(),
+                "topics": topics.iter().map(|t| {
+                    let mut v = serde_json::to_value(t).unwrap_or_default();
+                    v["iodef"] = serde_json::Value::Bool(t.is_iodef());
+                    v
+                }).collect::<Vec<_>>(),
+            }))?
+        );
+    } else {
+        eprintln!(
+            "pubsub service {}: {} topic(s)",
+            grid.service(),
+            topics.len()
+        );
+        println!("NODE\tTYPE\tACCESS\tTITLE\tDESCRIPTION");
+        for t in &topics {
+            println!("{}", show(t));
+        }
+    }
+    grid.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `gridlink topic …`.
+pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
+    let grid = open_grid(g).await?;
+    let code = match c {
+        TopicCommand::Create(a) => {
+            for note in grid.create_topic(&a.node, &a.options()).await? {
+                eprintln!("note: {note}");
+            }
+            println!("created\t{}", a.node);
+            ExitCode::SUCCESS
+        }
+        TopicCommand::Ensure(a) => {
+            let out = grid.ensure_topic(&a.node, &a.options()).await?;
+            for note in &out.adjustments {
+                eprintln!("note: {note}");
+            }
+            for d in &out.differences {
+                eprintln!("differs: {d}");
+            }
+            let what = if out.created { "created" } else { "exists" };
+            println!("{what}\t{}", show(&out.info));
+            if out.info.is_iodef() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("error: topic {:?} exists but is not an IODEF topic", a.node);
+                ExitCode::from(2)
+            }
+        }
+        TopicCommand::Info { node, json } => {
+            let info = grid.topic_info(&node).await?;
+            // The full configuration is readable by owners only.
+            let config = grid.topic_config(&node).await.ok();
+            if json {
+                let mut v = serde_json::to_value(&info)?;
+                v["iodef"] = serde_json::Value::Bool(info.is_iodef());
+                if let Some(c) = &config {
+                    v["config"] = serde_json::to_value(c)?;
+                }
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("{}", show(&info));
+                for (k, v) in config.iter().flatten() {
+                    println!("  {k} = {v}");
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        TopicCommand::Delete { node } => {
+            grid.delete_topic(&node).await?;
+            println!("deleted\t{node}");
+            ExitCode::SUCCESS
+        }
+        TopicCommand::Allow {
+            node,
+            jid,
+            affiliation,
+        } => {
+            let j: Jid = jid
+                .parse()
+                .map_err(|e| anyhow::anyhow!("invalid JID {jid:?}: {e}"))?;
+            grid.set_affiliation(&node, &j, affiliation).await?;
+            println!("allowed\t{node}\t{j}\t{affiliation:?}");
+            ExitCode::SUCCESS
+        }
+    };
+    grid.close().await;
+    Ok(code)
+}

@@ -1,0 +1,210 @@
+//! The `gridlink` command line: argument definitions and dispatch. Each
+//! command is a thin shell over the library (`gridlink::grid`, `::iodef`, …).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use gridlink::config::{Config, FileConfig, Overrides, Secret};
+
+mod grid_cmds;
+pub mod iodef;
+mod publish;
+mod subscribe;
+
+/// gridlink — join an XMPP-Grid (RFC 8600): discover IODEF topics, publish
+/// and subscribe to incident reports (RFC 7970 / RFC 8727), bridge to ROLIE.
+#[derive(Parser, Debug)]
+#[command(name = "gridlink", version, propagate_version = true)]
+#[command(
+    after_help = "Settings come from --config FILE (TOML, same keys as the flags with \
+underscores), overridden by GRIDLINK_* environment variables, overridden by flags.\n\
+Example: gridlink --jid soc@grid.example --password-file pw --ca-file ca.pem discover"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command that talks to the grid shares.
+#[derive(Args, Debug)]
+pub struct Global {
+    /// Account JID, e.g. controller@grid.example.
+    #[arg(long, env = "GRIDLINK_JID", global = true)]
+    pub jid: Option<String>,
+    /// Password (visible to other local users in `ps`; prefer --password-file or GRIDLINK_PASSWORD).
+    #[arg(long, env = "GRIDLINK_PASSWORD", global = true, hide_env_values = true)]
+    pub password: Option<String>,
+    /// File holding the password (one line).
+    #[arg(long, env = "GRIDLINK_PASSWORD_FILE", global = true)]
+    pub password_file: Option<PathBuf>,
+    /// Server HOST:PORT [default: the JID's domain, port 5222 (5223 with --direct-tls)].
+    #[arg(long, env = "GRIDLINK_SERVER", global = true)]
+    pub server: Option<String>,
+    /// Extra trusted CA certificates (PEM), added to the system's.
+    #[arg(long, env = "GRIDLINK_CA_FILE", global = true)]
+    pub ca_file: Option<PathBuf>,
+    /// Name the server certificate must carry [default: the JID's domain].
+    #[arg(long, env = "GRIDLINK_TLS_NAME", global = true)]
+    pub tls_name: Option<String>,
+    /// TLS from the first byte (XEP-0368) instead of STARTTLS.
+    #[arg(long, env = "GRIDLINK_DIRECT_TLS", global = true)]
+    pub direct_tls: bool,
+    /// No TLS at all; only to a loopback address; never with PLAIN.
+    #[arg(long, env = "GRIDLINK_INSECURE_PLAINTEXT", global = true)]
+    pub insecure_plaintext: bool,
+    /// Client certificate chain (PEM) for the TLS handshake.
+    #[arg(long, env = "GRIDLINK_CLIENT_CERT", global = true)]
+    pub client_cert: Option<PathBuf>,
+    /// Private key (PEM) for --client-cert.
+    #[arg(long, env = "GRIDLINK_CLIENT_KEY", global = true)]
+    pub client_key: Option<PathBuf>,
+    /// Pubsub service JID [default: discovered on the server].
+    #[arg(long, env = "GRIDLINK_PUBSUB", global = true)]
+    pub pubsub: Option<String>,
+    /// Directory for state (store, cursors) [default: the platform's data dir].
+    #[arg(long, env = "GRIDLINK_STATE_DIR", global = true)]
+    pub state_dir: Option<PathBuf>,
+    /// Seconds to wait for each XMPP request.
+    #[arg(long, env = "GRIDLINK_IQ_TIMEOUT", global = true)]
+    pub iq_timeout: Option<u64>,
+    /// TOML config file.
+    #[arg(long, env = "GRIDLINK_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, env = "GRIDLINK_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// More logging (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// Log output format.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List the IODEF topics the pubsub service offers (by pubsub#type, never by name).
+    Discover(grid_cmds::DiscoverArgs),
+    /// Create, check, inspect, delete topics and grant access.
+    #[command(subcommand)]
+    Topic(grid_cmds::TopicCommand),
+    /// Publish IODEF documents (XML or RFC 8727 JSON) to a topic.
+    Publish(publish::PublishArgs),
+    /// Subscribe to topics and stream incidents as JSON lines.
+    Subscribe(subscribe::SubscribeArgs),
+    /// Retrieve the items a topic keeps.
+    Items(subscribe::ItemsArgs),
+    /// Validate, convert and summarise IODEF documents (offline).
+    #[command(subcommand)]
+    Iodef(iodef::IodefCommand),
+    /// Run the ROLIE (RFC 8322) repository bridged to the grid.
+    Bridge(BridgeArgs),
+}
+
+/// `bridge` options (the bridge lands with its own issue).
+#[derive(Args, Debug)]
+pub struct BridgeArgs {
+    /// Address to serve HTTP on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Topics to bridge.
+    #[arg(long = "topic")]
+    pub topics: Vec<String>,
+}
+
+impl Global {
+    /// The file config (if any) under flags/env.
+    pub fn file(&self) -> anyhow::Result<FileConfig> {
+        match &self.config {
+            Some(p) => Ok(FileConfig::load(p)?),
+            None => Ok(FileConfig::default()),
+        }
+    }
+
+    /// Builds the connection configuration.
+    pub fn connection(&self) -> anyhow::Result<Config> {
+        let file = self.file()?;
+        let o = Overrides {
+            jid: self.jid.clone(),
+            password: self.password.clone().map(Secret::new),
+            password_file: self.password_file.clone(),
+            server: self.server.clone(),
+            ca_file: self.ca_file.clone(),
+            tls_name: self.tls_name.clone(),
+            direct_tls: self.direct_tls.then_some(true),
+            insecure_plaintext: self.insecure_plaintext.then_some(true),
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+            pubsub: self.pubsub.clone(),
+            state_dir: self.state_dir.clone(),
+            iq_timeout_secs: self.iq_timeout,
+        };
+        Ok(Config::resolve(o, &file)?)
+    }
+}
+
+/// Sets up logging on stderr.
+pub fn init_logging(g: &Global) {
+    let file_format = g.file().ok().and_then(|f| f.log_format);
+    let json = match g.log_format {
+        Some(f) => f == LogFormat::Json,
+        None => file_format.as_deref() == Some("json"),
+    };
+    let level = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    // RUST_LOG, when set, refines the -v/-q level.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},xmpp=warn")));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Iodef(cmd) => iodef::run(cmd),
+        Command::Discover(a) => grid_cmds::discover(&cli.global, a).await,
+        Command::Topic(c) => grid_cmds::topic(&cli.global, c).await,
+        Command::Publish(a) => publish::run(&cli.global, a).await,
+        Command::Subscribe(a) => subscribe::subscribe(&cli.global, a).await,
+        Command::Items(a) => subscribe::items(&cli.global, a).await,
+        Command::Bridge(_) => {
+            anyhow::bail!("`gridlink bridge` is not available yet in this version")
+        }
+    }
+}
+
+/// Opens the grid, with the context a user needs when it fails.
+pub async fn open_grid(g: &Global) -> anyhow::Result<gridlink::Grid> {
+    let cfg = g.connection()?;
+    let who = cfg.jid.to_bare().to_string();
+    gridlink::Grid::connect(cfg)
+        .await
+        .with_context(|| format!("cannot join the grid as {who}"))
+}

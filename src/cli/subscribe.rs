@@ -1,0 +1,188 @@
+//! `gridlink subscribe` and `gridlink items`: events as JSON lines (or raw
+//! XML documents) on stdout, or one file per item.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use gridlink::grid::{GridEvent, TopicSelection};
+use gridlink::iodef::ValidationLevel;
+
+use super::{open_grid, Global};
+
+/// Output format.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per line (items carry the RFC 8727 JSON under "iodef").
+    Json,
+    /// The IODEF XML documents as received.
+    Xml,
+}
+
+/// `subscribe` options.
+#[derive(Args, Debug)]
+pub struct SubscribeArgs {
+    /// Topics to follow (repeatable).
+    #[arg(long = "topic", required_unless_present = "all_iodef")]
+    pub topics: Vec<String>,
+    /// Follow every IODEF topic the service offers.
+    #[arg(long, conflicts_with = "topics")]
+    pub all_iodef: bool,
+    #[command(flatten)]
+    pub output: Output,
+    /// Exit after this many items.
+    #[arg(long)]
+    pub count: Option<u64>,
+}
+
+/// `items` options.
+#[derive(Args, Debug)]
+pub struct ItemsArgs {
+    /// The topic.
+    #[arg(long)]
+    pub topic: String,
+    /// Only the newest N items.
+    #[arg(long)]
+    pub max: Option<u32>,
+    /// Only the item with this id.
+    #[arg(long)]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+/// Output options shared by `subscribe` and `items`.
+#[derive(Args, Debug)]
+pub struct Output {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// Write one file per item into this directory (named after the item id).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Validation of received documents: strict, basic (default), off.
+    #[arg(long, default_value = "basic", value_parser = |s: &str| s.parse::<ValidationLevel>())]
+    pub validate: ValidationLevel,
+}
+
+/// A file name for an item id: path separators and other unsafe characters
+/// become `_`, and a leading dot is escaped, so no id can leave the directory.
+fn file_name(item_id: &str, ext: &str) -> String {
+    let mut s: String = item_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        s.insert(0, '_');
+    }
+    format!("{s}.{ext}")
+}
+
+impl Output {
+    /// Emits one event; returns whether it was an item.
+    fn emit(&self, ev: &GridEvent, out: &mut impl Write) -> anyhow::Result<bool> {
+        let is_item = matches!(ev, GridEvent::Item { .. });
+        if let Some(dir) = &self.out {
+            if let GridEvent::Item { envelope, .. } = ev {
+                write_file(dir, self.format, ev, &envelope.item_id)?;
+            }
+            // Non-item events still go to stdout so nothing passes silently.
+            if !is_item {
+                writeln!(out, "{}", ev.to_json())?;
+            }
+        } else {
+            match (self.format, ev) {
+                (Format::Xml, GridEvent::Item { envelope, .. }) => {
+                    writeln!(out, "{}", envelope.document)?
+                }
+                (Format::Xml, other) => eprintln!("{}", other.to_json()),
+                (Format::Json, ev) => writeln!(out, "{}", ev.to_json())?,
+            }
+        }
+        out.flush()?;
+        Ok(is_item)
+    }
+}
+
+fn write_file(dir: &Path, format: Format, ev: &GridEvent, item_id: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let (ext, body) = match (format, ev) {
+        (Format::Xml, GridEvent::Item { envelope, .. }) => ("xml", envelope.document.clone()),
+        (_, ev) => ("json", ev.to_json().to_string()),
+    };
+    let path = dir.join(file_name(item_id, ext));
+    // Write then rename: a reader never sees half a file.
+    let tmp = path.with_extension(format!("{ext}.tmp"));
+    std::fs::write(&tmp, body)?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(())
+}
+
+/// Runs `gridlink subscribe`.
+pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode> {
+    let grid = open_grid(g).await?;
+    let selection = if a.all_iodef {
+        TopicSelection::AllIodef
+    } else {
+        TopicSelection::Named(a.topics.clone())
+    };
+    let mut sub = grid.subscribe(selection, a.output.validate).await?;
+    let stdout = std::io::stdout();
+    let mut items = 0u64;
+    loop {
+        tokio::select! {
+            ev = sub.next() => {
+                let Some(ev) = ev else {
+                    anyhow::bail!("the XMPP session closed");
+                };
+                if a.output.emit(&ev, &mut stdout.lock())? {
+                    items += 1;
+                    if a.count.is_some_and(|c| items >= c) {
+                        break;
+                    }
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    grid.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `gridlink items`.
+pub async fn items(g: &Global, a: ItemsArgs) -> anyhow::Result<ExitCode> {
+    let grid = open_grid(g).await?;
+    let events = grid
+        .items(&a.topic, a.max, a.id.as_deref(), a.output.validate)
+        .await?;
+    let stdout = std::io::stdout();
+    for ev in &events {
+        a.output.emit(ev, &mut stdout.lock())?;
+    }
+    grid.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name;
+
+    /// Item ids cannot escape the output directory.
+    #[test]
+    fn file_names_are_safe() {
+        assert_eq!(
+            file_name("../../etc/passwd", "xml"),
+            "_.._.._etc_passwd.xml"
+        );
+        assert_eq!(file_name("..", "xml"), "_...xml");
+        assert_eq!(file_name("csirt.example:1", "json"), "csirt.example:1.json");
+        assert_eq!(file_name("", "xml"), "_.xml");
+    }
+}

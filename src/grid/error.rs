@@ -1,0 +1,54 @@
+//! Errors of the grid layer.
+
+use crate::xmpp::{ConnectError, IqError};
+
+/// What went wrong in an XMPP-Grid operation.
+#[derive(Debug, thiserror::Error)]
+pub enum GridError {
+    /// The session could not be opened.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// The server has no publish-subscribe service.
+    #[error("no publish-subscribe service found on {domain} (XEP-0030 identity pubsub/service); name one with --pubsub")]
+    NoPubsubService {
+        /// The domain searched.
+        domain: String,
+    },
+    /// A request failed.
+    #[error("{op}: {source}")]
+    Request {
+        /// What was attempted, e.g. `create topic incidents`.
+        op: String,
+        /// The failure.
+        source: IqError,
+    },
+    /// The topic does not exist.
+    #[error("topic {0:?} does not exist on the pubsub service")]
+    NoSuchTopic(String),
+    /// A payload was refused before sending.
+    #[error(transparent)]
+    Payload(#[from] super::PayloadError),
+    /// The server answered something gridlink cannot use.
+    #[error("unexpected answer to {op}: {message}")]
+    Protocol {
+        /// The operation.
+        op: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl GridError {
+    pub(crate) fn request(op: impl Into<String>) -> impl FnOnce(IqError) -> GridError {
+        let op = op.into();
+        move |source| GridError::Request { op, source }
+    }
+
+    /// The XMPP error condition, when the server refused a request.
+    pub fn condition(&self) -> Option<String> {
+        match self {
+            GridError::Request { source, .. } => source.condition(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! XMPP-Grid (RFC 8600) semantics on top of the session layer: what a
+//! Platform does as Provider and Consumer.
+//!
+//! * `discover` — the pubsub service and its IODEF topics (XEP-0030).
+//! * `topic` — create/ensure/delete topics, affiliations (XEP-0060 owner).
+//! * `publish` — payload preparation (validation, size, stable item ids), publish, retract.
+//! * `subscribe` — subscriptions and notifications → [`GridEvent`]s.
+//! * `items` — history retrieval.
+//!
+//! [`Grid`] ties them to one session and one pubsub service.
+
+mod discover;
+mod error;
+mod event;
+mod items;
+pub mod ns;
+mod publish;
+mod subscribe;
+mod topic;
+
+pub use discover::TopicInfo;
+pub use error::GridError;
+pub use event::GridEvent;
+pub use publish::{item_id, Payload, PayloadError, DEFAULT_MAX_PAYLOAD};
+pub use subscribe::{Subscription, SubscriptionState, TopicSelection};
+pub use topic::{AccessModel, Affiliation, EnsureOutcome, TopicOptions};
+
+use tokio_xmpp::jid::Jid;
+use tokio_xmpp::minidom::rxml::NcName;
+
+use crate::config::Config;
+use crate::iodef::ValidationLevel;
+use crate::xmpp::Session;
+
+/// An attribute name for hand-built elements (only called with literals).
+pub(crate) fn ncname(s: &'static str) -> NcName {
+    NcName::try_from(s).unwrap_or_else(|_| unreachable!("{s:?} is an NCName"))
+}
+
+/// A session joined to an XMPP-Grid broker (pubsub service).
+#[derive(Debug, Clone)]
+pub struct Grid {
+    session: Session,
+    service: Jid,
+}
+
+impl Grid {
+    /// Connects (failing fast on bad credentials, certificates or
+    /// addresses) and finds the pubsub service unless `config.pubsub` names it.
+    pub async fn connect(config: Config) -> Result<Grid, GridError> {
+        let session = Session::connect(config).await?;
+        Grid::with_session(session).await
+    }
+
+    /// Uses an open session.
+    pub async fn with_session(session: Session) -> Result<Grid, GridError> {
+        let service = match session.config().pubsub.clone() {
+            Some(s) => s,
+            None => discover::find_pubsub_service(&session).await?,
+        };
+        tracing::debug!(%service, "pubsub service");
+        Ok(Grid { session, service })
+    }
+
+    /// The session.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Closes the session cleanly.
+    pub async fn close(&self) {
+        self.session.close().await
+    }
+
+    /// The pubsub service JID.
+    pub fn service(&self) -> &Jid {
+        &self.service
+    }
+
+    /// Lists IODEF topics (all nodes with `include_untyped`).
+    pub async fn discover(&self, include_untyped: bool) -> Result<Vec<TopicInfo>, GridError> {
+        discover::discover(&self.session, &self.service, include_untyped).await
+    }
+
+    /// Meta-data of one topic.
+    pub async fn topic_info(&self, topic: &str) -> Result<TopicInfo, GridError> {
+        discover::topic_info(&self.session, &self.service, topic).await
+    }
+
+    /// Creates an IODEF topic; returns notes on values the server made us change.
+    pub async fn create_topic(
+        &self,
+        topic: &str,
+        opts: &TopicOptions,
+    ) -> Result<Vec<String>, GridError> {
+        topic::create(&self.session, &self.service, topic, opts).await
+    }
+
+    /// Creates the topic if missing, else reports how it differs.
+    pub async fn ensure_topic(
+        &self,
+        topic: &str,
+        opts: &TopicOptions,
+    ) -> Result<EnsureOutcome, GridError> {
+        topic::ensure(&self.session, &self.service, topic, opts).await
+    }
+
+    /// The topic's node configuration (owner only), `var → value`.
+    pub async fn topic_config(
+        &self,
+        topic: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, GridError> {
+        topic::configuration(&self.session, &self.service, topic).await
+    }
+
+    /// Deletes a topic.
+    pub async fn delete_topic(&self, topic: &str) -> Result<(), GridError> {
+        topic::delete(&self.session, &self.service, topic).await
+    }
+
+    /// Sets a JID's affiliation with a topic (e.g. `member` on a whitelist topic).
+    pub async fn set_affiliation(
+        &self,
+        topic: &str,
+        jid: &Jid,
+        affiliation: Affiliation,
+    ) -> Result<(), GridError> {
+        topic::set_affiliation(&self.session, &self.service, topic, jid, affiliation).await
+    }
+
+    /// Publishes a prepared payload; returns the confirmed item id.
+    pub async fn publish(&self, topic: &str, payload: &Payload) -> Result<String, GridError> {
+        publish::publish(&self.session, &self.service, topic, payload).await
+    }
+
+    /// Retracts an item.
+    pub async fn retract(&self, topic: &str, item_id: &str) -> Result<(), GridError> {
+        publish::retract(&self.session, &self.service, topic, item_id).await
+    }
+
+    /// Retrieves items the broker keeps (newest `max`, or one by id).
+    pub async fn items(
+        &self,
+        topic: &str,
+        max: Option<u32>,
+        id: Option<&str>,
+        level: ValidationLevel,
+    ) -> Result<Vec<GridEvent>, GridError> {
+        items::items(&self.session, &self.service, topic, max, id, level).await
+    }
+
+    /// Subscribes and streams events; resubscribes after every new session.
+    pub async fn subscribe(
+        &self,
+        topics: TopicSelection,
+        level: ValidationLevel,
+    ) -> Result<Subscription, GridError> {
+        subscribe::start(self.session.clone(), self.service.clone(), topics, level).await
+    }
+}

@@ -1,0 +1,318 @@
+//! Subscribing to topics and turning notifications into [`GridEvent`]s.
+//!
+//! Subscriptions are made for the account's bare JID (as in RFC 8600 §6), so
+//! they survive resource changes; the session sends available presence on
+//! every new session, which bare-JID delivery needs. After a new session the
+//! subscriptions are made again (idempotent on the broker) before anything
+//! else, so a server restart does not silently end the stream of items.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio_xmpp::jid::Jid;
+use tokio_xmpp::minidom::Element;
+use tokio_xmpp::parsers::message::Message;
+use tokio_xmpp::parsers::pubsub::event::{Event, Payload as EventPayload};
+use tokio_xmpp::parsers::pubsub::pubsub::Subscribe;
+use tokio_xmpp::parsers::pubsub::{NodeName, PubSub};
+
+use super::{discover, ns, GridError, GridEvent};
+use crate::envelope::{Envelope, IODEF_V2_NS};
+use crate::iodef::{self, ValidationLevel};
+use crate::xmpp::{Session, SessionEvent};
+
+/// The broker's answer to a subscription request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubscriptionState {
+    /// Notifications will flow.
+    Subscribed,
+    /// The topic owner must approve (access model `authorize`).
+    Pending,
+    /// Subscribed; options may be configured (notifications flow).
+    Unconfigured,
+}
+
+/// Subscribes the account's bare JID to `topic`.
+pub async fn subscribe(
+    session: &Session,
+    service: &Jid,
+    topic: &str,
+) -> Result<SubscriptionState, GridError> {
+    let req = PubSub::Subscribe {
+        subscribe: Some(Subscribe {
+            jid: Jid::from(session.bare_jid()),
+            node: Some(NodeName(topic.to_string())),
+        }),
+        options: None,
+    };
+    let op = format!("subscribe to topic {topic:?}");
+    let answer = session
+        .set(Some(service.clone()), req.into())
+        .await
+        .map_err(GridError::request(op.clone()))?;
+    // Read by hand: xmpp-parsers 0.23's `SubscriptionElem` has private fields.
+    let state = answer
+        .as_ref()
+        .and_then(|p| p.get_child("subscription", ns::PUBSUB))
+        .and_then(|s| s.attr("subscription"))
+        .unwrap_or("subscribed");
+    match state {
+        "subscribed" => Ok(SubscriptionState::Subscribed),
+        "pending" => Ok(SubscriptionState::Pending),
+        "unconfigured" => Ok(SubscriptionState::Unconfigured),
+        other => Err(GridError::Protocol {
+            op,
+            message: format!("subscription state {other:?}"),
+        }),
+    }
+}
+
+/// Which topics a subscriber follows.
+#[derive(Debug, Clone)]
+pub enum TopicSelection {
+    /// These nodes.
+    Named(Vec<String>),
+    /// Every IODEF topic the service lists (re-discovered on each new session).
+    AllIodef,
+}
+
+/// A live subscription: an async stream of [`GridEvent`]s.
+pub struct Subscription {
+    rx: mpsc::Receiver<GridEvent>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Subscription {
+    /// The next event; `None` when the session has closed.
+    pub async fn next(&mut self) -> Option<GridEvent> {
+        self.rx.recv().await
+    }
+}
+
+impl futures::Stream for Subscription {
+    type Item = GridEvent;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<GridEvent>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Subscribes and starts delivering events. Takes the session's event
+/// stream (one subscriber per session).
+pub async fn start(
+    session: Session,
+    service: Jid,
+    selection: TopicSelection,
+    level: ValidationLevel,
+) -> Result<Subscription, GridError> {
+    let mut events = session.take_events().ok_or_else(|| GridError::Protocol {
+        op: "subscribe".into(),
+        message: "this session already has a subscriber".into(),
+    })?;
+    // Events queued before this point (the first NewSession) are covered
+    // by the subscriptions made just below.
+    while events.try_recv().is_ok() {}
+    let (tx, rx) = mpsc::channel(1024);
+    let topics = subscribe_all(&session, &service, &selection, &tx).await?;
+    let task = tokio::spawn(async move {
+        let mut topics = topics;
+        while let Some(ev) = events.recv().await {
+            match ev {
+                SessionEvent::NewSession { .. } => {
+                    // The broker may have lost presence and session state.
+                    match subscribe_all(&session, &service, &selection, &tx).await {
+                        Ok(t) => {
+                            tracing::info!(topics = t.len(), "resubscribed after a new session");
+                            topics = t;
+                        }
+                        Err(e) => tracing::error!(error = %e, "resubscribing failed"),
+                    }
+                }
+                SessionEvent::Message(m) => {
+                    for ge in notification(&m, &service, &topics, level) {
+                        if tx.send(ge).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+    Ok(Subscription { rx, task })
+}
+
+async fn subscribe_all(
+    session: &Session,
+    service: &Jid,
+    selection: &TopicSelection,
+    tx: &mpsc::Sender<GridEvent>,
+) -> Result<BTreeSet<String>, GridError> {
+    let names: Vec<String> = match selection {
+        TopicSelection::Named(n) => n.clone(),
+        TopicSelection::AllIodef => discover::discover(session, service, false)
+            .await?
+            .into_iter()
+            .map(|t| t.node)
+            .collect(),
+    };
+    for topic in &names {
+        match subscribe(session, service, topic).await? {
+            SubscriptionState::Pending => {
+                tracing::warn!(topic, "subscription pending the topic owner's approval");
+                let _ = tx
+                    .send(GridEvent::Pending {
+                        topic: topic.clone(),
+                    })
+                    .await;
+            }
+            state => tracing::info!(topic, ?state, "subscribed"),
+        }
+    }
+    Ok(names.into_iter().collect())
+}
+
+/// Converts one incoming message into events. Messages that are not pubsub
+/// notifications from our service, or are about other topics, give nothing:
+/// anyone can send us a `<message/>`, so the sender is checked.
+pub(crate) fn notification(
+    m: &Message,
+    service: &Jid,
+    topics: &BTreeSet<String>,
+    level: ValidationLevel,
+) -> Vec<GridEvent> {
+    if m.from.as_ref() != Some(service) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let delayed_at = m
+        .payloads
+        .iter()
+        .find(|p| p.is("delay", ns::DELAY))
+        .and_then(|d| d.attr("stamp"))
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc));
+    let now = Utc::now();
+    for p in m
+        .payloads
+        .iter()
+        .filter(|p| p.is("event", ns::PUBSUB_EVENT))
+    {
+        let ev = match Event::try_from(p.clone()) {
+            Ok(ev) => ev,
+            Err(e) => {
+                tracing::warn!(error = ?e, "unparsable pubsub event");
+                continue;
+            }
+        };
+        let topic = ev.payload.node_name().0.clone();
+        if !topics.contains(&topic) {
+            continue;
+        }
+        match ev.payload {
+            EventPayload::Items {
+                published,
+                retracted,
+                ..
+            } => {
+                for item in published {
+                    let item_id = item.id.map(|i| i.0).unwrap_or_default();
+                    let publisher = item.publisher.map(|j| j.to_string());
+                    out.push(item_event(
+                        &topic,
+                        item_id,
+                        publisher,
+                        item.payload,
+                        now,
+                        delayed_at,
+                        level,
+                    ));
+                }
+                for id in retracted {
+                    out.push(GridEvent::Retract {
+                        topic: topic.clone(),
+                        item_id: id.0,
+                        received_at: now,
+                    });
+                }
+            }
+            EventPayload::Purge { .. } => out.push(GridEvent::Purge {
+                topic,
+                received_at: now,
+            }),
+            EventPayload::Delete { .. } => out.push(GridEvent::Delete {
+                topic,
+                received_at: now,
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Checks one item's payload and wraps it: an IODEF v2 document becomes an
+/// [`GridEvent::Item`]; anything else a [`GridEvent::Rejected`].
+pub(crate) fn item_event(
+    topic: &str,
+    item_id: String,
+    publisher: Option<String>,
+    payload: Option<Element>,
+    received_at: DateTime<Utc>,
+    delayed_at: Option<DateTime<Utc>>,
+    level: ValidationLevel,
+) -> GridEvent {
+    let reject = |reason: String| {
+        tracing::warn!(topic, item_id = %item_id, %reason, "rejected item");
+        GridEvent::Rejected {
+            topic: topic.to_string(),
+            item_id: item_id.clone(),
+            publisher: publisher.clone(),
+            reason,
+            received_at,
+        }
+    };
+    let Some(payload) = payload else {
+        return reject("notification without payload".into());
+    };
+    if payload.ns() != IODEF_V2_NS || payload.name() != "IODEF-Document" {
+        return reject(format!(
+            "payload is {{{}}}{}, not an IODEF v2 IODEF-Document",
+            payload.ns(),
+            payload.name()
+        ));
+    }
+    let document = String::from(&payload);
+    match iodef::parse(document.as_bytes()) {
+        Err(e) => reject(format!("unreadable IODEF: {e}")),
+        Ok(doc) => {
+            let problems = doc.check(level);
+            if let Some(first) = problems.first() {
+                return reject(format!(
+                    "invalid IODEF ({} problems; first: {first})",
+                    problems.len()
+                ));
+            }
+            GridEvent::Item {
+                envelope: Envelope {
+                    topic: topic.to_string(),
+                    item_id,
+                    publisher,
+                    received_at,
+                    delayed_at,
+                    payload_ns: IODEF_V2_NS.to_string(),
+                    document,
+                },
+                iodef: Some(doc.to_json()),
+            }
+        }
+    }
+}

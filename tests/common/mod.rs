@@ -1,0 +1,51 @@
+//! Helpers shared by the integration tests: a lab Prosody, grid sessions, fixtures.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use gridlink::grid::{Grid, TopicOptions};
+use gridlink::lab::{Prosody, ProsodyOptions};
+
+/// A fresh Prosody with `publisher` (pubsub admin) and `subscriber`.
+pub fn prosody() -> Prosody {
+    Prosody::start(ProsodyOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A grid session for a lab user (password `<user>-pw`).
+pub async fn grid(p: &Prosody, user: &str) -> Grid {
+    Grid::connect(p.client_config(user, &format!("{user}-pw")))
+        .await
+        .unwrap_or_else(|e| panic!("{user} cannot join: {e}"))
+}
+
+/// An open IODEF topic (anyone may subscribe), created by `publisher`.
+pub async fn open_topic(publisher: &Grid, node: &str) {
+    let opts = TopicOptions {
+        access_model: gridlink::grid::AccessModel::Open,
+        ..Default::default()
+    };
+    publisher
+        .create_topic(node, &opts)
+        .await
+        .expect("create topic");
+}
+
+/// Path of a fixture under tests/fixtures.
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+/// Bytes of a fixture.
+pub fn fixture_bytes(rel: &str) -> Vec<u8> {
+    std::fs::read(fixture(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// The RFC examples that the errata-corrected schema accepts.
+pub const VALID: &[&str] = &[
+    "iodef/valid/rfc7970-sec7.1-minimal.xml",
+    "iodef/valid/rfc8274-appB.1-malware-delivery-url.xml",
+    "iodef/valid/rfc8274-appB.3-spear-phishing.xml",
+    "iodef/valid/rfc8274-appB.5-iot-malware.xml",
+];
