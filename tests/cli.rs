@@ -1,0 +1,290 @@
+//! The `gridlink` binary as a user runs it, against a real Prosody.
+
+mod common;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{fixture, prosody, VALID};
+use gridlink::lab::Prosody;
+
+/// `gridlink` with the lab connection flags for `user` (password via env).
+fn gridlink(p: &Prosody, user: &str, password: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GRIDLINK_PASSWORD", password)
+        .args(["--jid", &format!("{user}@localhost")])
+        .args(["--server", &format!("127.0.0.1:{}", p.c2s_port)])
+        .arg("--ca-file")
+        .arg(&p.ca.ca_pem)
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs with a time limit, draining both pipes while it runs; returns the
+/// output and how long it took.
+fn run(mut c: Command, limit: Duration) -> (Output, Duration) {
+    let t = Instant::now();
+    let child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn gridlink");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => (out.unwrap(), t.elapsed()),
+        Err(_) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            panic!("gridlink still running after {limit:?}");
+        }
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `--help` lists every command of the product.
+#[test]
+fn help_lists_every_command() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gridlink"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = stdout(&out);
+    for cmd in [
+        "discover",
+        "topic",
+        "publish",
+        "subscribe",
+        "items",
+        "iodef",
+        "bridge",
+    ] {
+        assert!(help.contains(cmd), "--help lacks {cmd}:\n{help}");
+    }
+}
+
+/// Wrong password: non-zero exit within 10 s and one line saying why.
+#[test]
+fn wrong_password_exits_fast_with_one_line() {
+    let p = prosody();
+    let mut c = gridlink(&p, "publisher", "not-the-password");
+    c.arg("discover");
+    let (out, took) = run(c, Duration::from_secs(15));
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("authentication failed"), "{err}");
+    assert!(!err.contains("not-the-password"), "password leaked: {err}");
+}
+
+/// Untrusted CA and a closed port: one clear line each, non-zero.
+#[test]
+fn untrusted_ca_and_closed_port_are_one_line_errors() {
+    let p = prosody();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    c.env_clear()
+        .env("GRIDLINK_PASSWORD", "publisher-pw")
+        .args(["--jid", "publisher@localhost", "--server"])
+        .arg(format!("127.0.0.1:{}", p.c2s_port))
+        .arg("--ca-file")
+        .arg(fixture("iodef/README.md")) // no certificate in it
+        .arg("discover");
+    let (out, _) = run(c, Duration::from_secs(15));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no PEM certificate"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    c.env_clear()
+        .env("GRIDLINK_PASSWORD", "x")
+        .args(["--jid", "publisher@localhost", "--server"])
+        .arg(format!("127.0.0.1:{}", gridlink::lab::free_port().unwrap()))
+        .arg("discover");
+    let (out, took) = run(c, Duration::from_secs(15));
+    assert!(took < Duration::from_secs(10));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("connection refused"), "{err}");
+
+    // The system trust store does not know the lab CA.
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    c.env_clear()
+        .env("GRIDLINK_PASSWORD", "publisher-pw")
+        .args(["--jid", "publisher@localhost", "--server"])
+        .arg(format!("127.0.0.1:{}", p.c2s_port))
+        .arg("discover");
+    let (out, _) = run(c, Duration::from_secs(15));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("untrusted server certificate"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Settings from a TOML file, overridden by environment, overridden by flags.
+#[test]
+fn config_file_env_and_flags_layer() {
+    let p = prosody();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("gridlink.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "jid = \"nobody@localhost\"\nserver = \"127.0.0.1:{}\"\nca_file = \"{}\"\npassword = \"wrong\"\n",
+            p.c2s_port,
+            p.ca.ca_pem.display()
+        ),
+    )
+    .unwrap();
+    // File alone: wrong account → auth failure (proves the file is read).
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    c.env_clear().arg("--config").arg(&cfg).arg("discover");
+    let (out, _) = run(c, Duration::from_secs(15));
+    assert!(
+        stderr(&out).contains("authentication failed for nobody@localhost"),
+        "{}",
+        stderr(&out)
+    );
+    // Env overrides the file's password and the flag overrides its JID.
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    c.env_clear()
+        .env("GRIDLINK_PASSWORD", "subscriber-pw")
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--jid", "subscriber@localhost", "discover", "--json"]);
+    let (out, _) = run(c, Duration::from_secs(15));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["service"], "pubsub.localhost");
+}
+
+/// publish → items → subscribe through the CLI: `item-id<TAB>source` lines,
+/// JSON lines with the documented fields, a failing file named with its reason.
+#[test]
+fn publish_items_and_subscribe_via_cli() {
+    let p = prosody();
+    let mut c = gridlink(&p, "publisher", "publisher-pw");
+    c.args(["topic", "create", "incidents", "--access-model", "open"]);
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A subscriber waiting for two items, started before publishing.
+    let mut sub = gridlink(&p, "subscriber", "subscriber-pw");
+    sub.args(["subscribe", "--topic", "incidents", "--count", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut sub = sub.spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), "<not-iodef/>").unwrap();
+    let mut c = gridlink(&p, "publisher", "publisher-pw");
+    c.args(["publish", "--topic", "incidents"])
+        .arg(fixture(VALID[0]))
+        .arg(bad.path())
+        .arg(fixture(VALID[1]));
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(1), "one file failed");
+    let lines: Vec<String> = stdout(&out).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("csirt.example.com:492382\t"),
+        "{lines:?}"
+    );
+    assert!(stderr(&out).contains(&bad.path().display().to_string()));
+
+    let t = Instant::now();
+    while sub.try_wait().unwrap().is_none() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "subscriber did not get 2 items"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut text = String::new();
+    sub.stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{text}");
+    for key in [
+        "kind",
+        "topic",
+        "item_id",
+        "publisher",
+        "received_at",
+        "delayed_at",
+        "payload_ns",
+        "document",
+        "iodef",
+    ] {
+        assert!(events[0].get(key).is_some(), "missing {key}: {}", events[0]);
+    }
+    assert_eq!(events[0]["kind"], "item");
+    assert_eq!(events[0]["payload_ns"], "urn:ietf:params:xml:ns:iodef-2.0");
+
+    // History, as files named after the item ids.
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = gridlink(&p, "subscriber", "subscriber-pw");
+    c.args(["items", "--topic", "incidents", "--format", "xml", "--out"])
+        .arg(dir.path());
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(Path::new(&dir.path().join("csirt.example.com:492382.xml")).exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
+/// Secrets never reach the logs, even at trace level.
+#[test]
+fn password_not_in_trace_logs() {
+    let p = prosody();
+    let mut c = gridlink(&p, "publisher", "publisher-pw");
+    c.args(["-vvv", "discover"]);
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        all.contains("authenticated"),
+        "trace log too quiet to prove anything"
+    );
+    assert!(!all.contains("publisher-pw"), "password in logs");
+}
+
+/// A command that is not built yet says so and fails.
+#[test]
+fn unavailable_command_says_so() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gridlink"))
+        .args(["bridge"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not available yet"),
+        "{}",
+        stderr(&out)
+    );
+}
