@@ -77,6 +77,9 @@ fn collect_slots(p: &Particle, many_ctx: bool, out: &mut Vec<Slot>) {
         Particle::Seq { items, .. } => items.iter().for_each(|i| collect_slots(i, many, out)),
         // (a Choice below repeats its items when it repeats itself)
         Particle::Choice { items, .. } => {
+            // The items of a repeated choice are arrays in RFC 8727 (e.g. IndicatorExpression's
+            // IndicatorExpression / Observable / uid-ref / IndicatorReference).
+            let many = many || (max > 1);
             let is_impact = items
                 .iter()
                 .any(|i| matches!(i, Particle::Elem { decl, .. } if schema::decl(*decl).name == "SystemImpact"));
@@ -90,7 +93,17 @@ fn collect_slots(p: &Particle, many_ctx: bool, out: &mut Vec<Slot>) {
                     .collect();
                 out.push(Slot::Impact { decls });
             } else {
-                items.iter().for_each(|i| collect_slots(i, many, out));
+                for i in items.iter() {
+                    let before = out.len();
+                    collect_slots(i, many, out);
+                    if many {
+                        for s in &mut out[before..] {
+                            if let Slot::Elem { many: m, .. } | Slot::ObsRef { many: m, .. } = s {
+                                *m = true;
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -129,6 +142,9 @@ fn scalar(ty: St, text: &str) -> Value {
             let c = schema::collapse(text);
             if let Ok(i) = c.trim_start_matches('+').parse::<i64>() {
                 return Value::Number(i.into());
+            }
+            if let Ok(u) = c.trim_start_matches('+').parse::<u64>() {
+                return Value::Number(u.into());
             }
             if matches!(ty, St::Float | St::PositiveFloat) {
                 if let Some(n) = c.parse::<f64>().ok().and_then(Number::from_f64) {

@@ -152,7 +152,10 @@ impl Validator {
                 }
             }
             Content::Complex { mixed, model } => {
-                if !mixed && text_nonblank {
+                // Text in element-only content is reported when it sits among child elements. Text-only
+                // content is accepted, as the xmlschema oracle does; RFC 7970 §2.15 needs exactly that
+                // for SoftwareReference (its XSD forgot mixed="true"). See src/iodef/README.md.
+                if !mixed && text_nonblank && !kids.is_empty() {
                     self.push(el, path, RuleSource::Schema, format!("text not allowed in {} (element-only content)", d.name));
                 }
                 let mut matched = Vec::new();
