@@ -302,3 +302,117 @@ pub fn feedparser(xml: &str) -> serde_json::Value {
     assert!(out.status.success(), "feedparser script failed:\n{stderr}");
     serde_json::from_slice(&out.stdout).expect("feedparser JSON")
 }
+
+/// A minimal namespace-aware element tree (quick-xml), for structural
+/// assertions on served documents.
+#[derive(Debug, Clone, Default)]
+pub struct Node {
+    pub ns: String,
+    pub name: String,
+    pub attrs: std::collections::BTreeMap<String, String>,
+    pub children: Vec<Node>,
+    pub text: String,
+}
+
+impl Node {
+    pub fn parse(xml: &str) -> Node {
+        use quick_xml::events::Event;
+        use quick_xml::name::ResolveResult;
+        let mut reader = quick_xml::NsReader::from_str(xml);
+        let mut stack: Vec<Node> = vec![Node::default()];
+        loop {
+            let (ns, ev) = reader.read_resolved_event().expect("well-formed XML");
+            let ns = match ns {
+                ResolveResult::Bound(n) => String::from_utf8_lossy(n.as_ref()).into_owned(),
+                _ => String::new(),
+            };
+            let empty = matches!(&ev, Event::Empty(_));
+            match ev {
+                Event::Start(e) | Event::Empty(e) => {
+                    let mut n = Node {
+                        ns,
+                        name: String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
+                        ..Node::default()
+                    };
+                    for a in e.attributes() {
+                        let a = a.unwrap();
+                        n.attrs.insert(
+                            String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+                            a.unescape_value().unwrap().into_owned(),
+                        );
+                    }
+                    stack.push(n);
+                    if empty {
+                        let n = stack.pop().unwrap();
+                        stack.last_mut().unwrap().children.push(n);
+                    }
+                }
+                Event::End(_) => {
+                    let n = stack.pop().unwrap();
+                    stack.last_mut().unwrap().children.push(n);
+                }
+                Event::Text(t) => stack
+                    .last_mut()
+                    .unwrap()
+                    .text
+                    .push_str(&t.xml_content().unwrap()),
+                Event::GeneralRef(r) => {
+                    let name = r.decode().unwrap();
+                    let s = quick_xml::escape::resolve_predefined_entity(&name)
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| {
+                            r.resolve_char_ref()
+                                .unwrap()
+                                .map(String::from)
+                                .unwrap_or_default()
+                        });
+                    stack.last_mut().unwrap().text.push_str(&s);
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        stack
+            .pop()
+            .unwrap()
+            .children
+            .into_iter()
+            .next()
+            .expect("root element")
+    }
+
+    /// Children in namespace `ns` named `name`.
+    pub fn all<'a>(&'a self, ns: &str, name: &str) -> Vec<&'a Node> {
+        self.children
+            .iter()
+            .filter(|c| c.ns == ns && c.name == name)
+            .collect()
+    }
+
+    /// The only child `ns:name` (panics unless exactly one).
+    pub fn one<'a>(&'a self, ns: &str, name: &str) -> &'a Node {
+        let all = self.all(ns, name);
+        assert_eq!(all.len(), 1, "expected exactly one {name} in {}", self.name);
+        all[0]
+    }
+
+    pub fn attr(&self, name: &str) -> &str {
+        self.attrs
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no {name} on {}", self.name))
+    }
+
+    /// `atom:link` children with `rel`.
+    pub fn links<'a>(&'a self, rel: &str) -> Vec<&'a Node> {
+        self.all(ATOM, "link")
+            .into_iter()
+            .filter(|l| l.attrs.get("rel").map(String::as_str) == Some(rel))
+            .collect()
+    }
+}
+
+pub const ATOM: &str = "http://www.w3.org/2005/Atom";
+pub const APP: &str = "http://www.w3.org/2007/app";
+pub const ROLIE: &str = "urn:ietf:params:xml:ns:rolie-1.0";
+pub const INFO_TYPE: &str = "urn:ietf:params:rolie:category:information-type";
