@@ -172,6 +172,7 @@ pub async fn start_in(
         store: store.clone(),
         fail: Arc::default(),
     };
+    let scheme = if config.tls() { "https" } else { "http" };
     let server = RolieServer::bind(config, store.clone(), Arc::new(publisher.clone()), hooks)
         .await
         .expect("bind");
@@ -186,7 +187,7 @@ pub async fn start_in(
             .expect("serve");
     });
     TestServer {
-        base: format!("http://{addr}"),
+        base: format!("{scheme}://{addr}"),
         store,
         publisher,
         dir,
