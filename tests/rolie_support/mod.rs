@@ -149,9 +149,10 @@ impl Drop for TestServer {
 }
 
 pub fn base_config() -> RolieConfig {
-    let mut c = RolieConfig::default();
-    c.listen = "127.0.0.1:0".parse().unwrap();
-    c
+    RolieConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..RolieConfig::default()
+    }
 }
 
 /// Starts a server over a store file in `dir` (a fresh temp dir if None).
