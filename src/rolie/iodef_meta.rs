@@ -21,7 +21,8 @@ pub struct IodefMeta {
     pub incident_id: Option<String>,
     /// The first `Incident@purpose` (traceback, mitigation, reporting, …).
     pub purpose: Option<String>,
-    /// Text of the first `Description`, whitespace collapsed, cut to 1000 chars.
+    /// Text of the first `Description` directly under an `Incident` (else
+    /// the first anywhere), whitespace collapsed, cut to 1000 chars.
     pub description: Option<String>,
 }
 
@@ -30,6 +31,7 @@ enum Capture {
     None,
     IncidentId,
     Description,
+    OtherDescription,
 }
 
 impl IodefMeta {
@@ -40,14 +42,23 @@ impl IodefMeta {
         let mut reader = Reader::from_str(xml);
         let mut capture = Capture::None;
         let mut text = String::new();
+        // Local names of the open elements, to tell Incident/Description
+        // from, e.g., ThreatActor/Description.
+        let mut stack: Vec<Vec<u8>> = Vec::new();
+        let mut any_description: Option<String> = None;
         loop {
             let event = match reader.read_event() {
                 Ok(Event::Eof) | Err(_) => break,
                 Ok(event) => event,
             };
+            let is_start = matches!(&event, Event::Start(_));
             match event {
                 Event::Start(e) | Event::Empty(e) => {
                     let local = e.local_name();
+                    let parent_is_incident = stack.last().is_some_and(|p| p == b"Incident");
+                    if is_start {
+                        stack.push(local.as_ref().to_vec());
+                    }
                     match local.as_ref() {
                         b"Incident" if meta.purpose.is_none() => {
                             meta.purpose = e
@@ -57,12 +68,16 @@ impl IodefMeta {
                                 .and_then(|a| a.unescape_value().ok())
                                 .map(|v| v.into_owned());
                         }
-                        b"IncidentID" if meta.incident_id.is_none() => {
+                        b"IncidentID" if is_start && meta.incident_id.is_none() => {
                             capture = Capture::IncidentId;
                             text.clear();
                         }
-                        b"Description" if meta.description.is_none() => {
-                            capture = Capture::Description;
+                        b"Description" if is_start && capture == Capture::None => {
+                            capture = if parent_is_incident {
+                                Capture::Description
+                            } else {
+                                Capture::OtherDescription
+                            };
                             text.clear();
                         }
                         _ => {}
@@ -88,16 +103,24 @@ impl IodefMeta {
                     }
                 }
                 Event::End(e) => {
+                    stack.pop();
                     let local = e.local_name();
                     let value = collapse(&text);
                     match (capture, local.as_ref()) {
+                        (Capture::OtherDescription, b"Description") => {
+                            if any_description.is_none() {
+                                any_description = Some(cut(&value)).filter(|v| !v.is_empty());
+                            }
+                            capture = Capture::None;
+                        }
                         (Capture::IncidentId, b"IncidentID") => {
                             meta.incident_id = Some(value).filter(|v| !v.is_empty());
                             capture = Capture::None;
                         }
                         (Capture::Description, b"Description") => {
-                            let cut: String = value.chars().take(MAX_SUMMARY_CHARS).collect();
-                            meta.description = Some(cut).filter(|v| !v.is_empty());
+                            if meta.description.is_none() {
+                                meta.description = Some(cut(&value)).filter(|v| !v.is_empty());
+                            }
                             capture = Capture::None;
                         }
                         _ => {}
@@ -109,6 +132,7 @@ impl IodefMeta {
                 break;
             }
         }
+        meta.description = meta.description.or(any_description);
         meta
     }
 
@@ -135,6 +159,10 @@ impl IodefMeta {
     }
 }
 
+fn cut(s: &str) -> String {
+    s.chars().take(MAX_SUMMARY_CHARS).collect()
+}
+
 fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -147,6 +175,7 @@ mod tests {
     fn extracts_first_values() {
         let xml = r#"<IODEF-Document xmlns="urn:ietf:params:xml:ns:iodef-2.0">
           <Incident purpose="reporting"><IncidentID name="csirt.example.com">492382</IncidentID>
+          <Contact><Description>not this</Description></Contact>
           <Description>Scan &amp; probe &#x41;</Description><Description>second</Description>
           </Incident></IODEF-Document>"#;
         let m = IodefMeta::extract(xml);
