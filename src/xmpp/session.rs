@@ -71,7 +71,7 @@ pub enum SessionEvent {
 enum Command {
     Iq {
         id: String,
-        iq: Iq,
+        iq: Box<Iq>,
         to: Option<Jid>,
         reply: oneshot::Sender<Result<Option<Element>, IqError>>,
     },
@@ -265,7 +265,12 @@ impl Session {
             .unwrap_or_else(|| "the server".into());
         self.inner
             .commands
-            .send(Command::Iq { id, iq, to, reply })
+            .send(Command::Iq {
+                id,
+                iq: Box::new(iq),
+                to,
+                reply,
+            })
             .await
             .map_err(|_| IqError::Closed)?;
         match tokio::time::timeout(timeout, rx).await {
@@ -409,7 +414,7 @@ async fn drive(
                 None | Some(Command::Close) => break, // closed, or every handle is gone
                 Some(Command::Iq { id, iq, to, reply }) => {
                     pending.insert(id, Pending { to, reply });
-                    stream.send(Box::new(Stanza::Iq(iq))).await;
+                    stream.send(Box::new(Stanza::Iq(*iq))).await;
                 }
                 Some(Command::Send(stanza)) => {
                     stream.send(stanza).await;

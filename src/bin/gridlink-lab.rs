@@ -1,0 +1,188 @@
+//! `gridlink-lab`: a working XMPP-Grid on this machine in one command.
+//!
+//! Starts a throwaway Prosody (TLS with a fresh CA, SQL storage, a pubsub
+//! service), then runs, inside one process, what a real deployment runs as
+//! separate gridlink instances: a controller that creates the `incidents`
+//! topic and replays example IODEF incidents into it every few seconds, and
+//! a SIEM-style subscriber that prints every incident it receives. It also
+//! prints the commands to join the same grid from another terminal.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use gridlink::grid::{Affiliation, Grid, GridEvent, Payload, TopicOptions, TopicSelection};
+use gridlink::iodef::ValidationLevel;
+use gridlink::lab::{Prosody, ProsodyOptions};
+
+/// Example incidents (RFC 7970 §7.1, RFC 8274 B.1 and B.3; provenance in
+/// deploy/examples/README.md).
+const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "RFC 7970 minimal",
+        include_str!("../../deploy/examples/rfc7970-sec7.1-minimal.xml"),
+    ),
+    (
+        "RFC 8274 malware delivery URL",
+        include_str!("../../deploy/examples/rfc8274-appB.1-malware-delivery-url.xml"),
+    ),
+    (
+        "RFC 8274 spear phishing",
+        include_str!("../../deploy/examples/rfc8274-appB.3-spear-phishing.xml"),
+    ),
+];
+
+/// Runs a local XMPP-Grid lab: Prosody + gridlink publisher and subscriber.
+#[derive(Parser, Debug)]
+#[command(name = "gridlink-lab", version)]
+struct Args {
+    /// Seconds between two published incidents.
+    #[arg(long, default_value_t = 3)]
+    interval: u64,
+    /// Stop after this many publications (default: run until Ctrl-C).
+    #[arg(long)]
+    rounds: Option<u64>,
+    /// The topic to use.
+    #[arg(long, default_value = "incidents")]
+    topic: String,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gridlink-lab: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let opts = ProsodyOptions {
+        log_level: "info",
+        ..Default::default()
+    };
+    let prosody = tokio::task::spawn_blocking(move || Prosody::start(opts)).await??;
+    say("lab", &format!(
+        "Prosody is up: STARTTLS on 127.0.0.1:{}, direct TLS on 127.0.0.1:{}, pubsub service {}",
+        prosody.c2s_port, prosody.direct_tls_port, prosody.pubsub
+    ));
+    say("lab", &format!("state, logs and CA in {}", prosody.dir().display()));
+
+    let controller = Grid::connect(prosody.client_config("publisher", "publisher-pw")).await?;
+    say("controller", &format!(
+        "logged in as {} with {}",
+        controller.session().jid(),
+        controller.session().mechanism()
+    ));
+    let topic = args.topic.as_str();
+    let ensured = controller
+        .ensure_topic(
+            topic,
+            &TopicOptions {
+                title: Some("Lab incidents".into()),
+                description: Some("IODEF v2 incidents replayed by gridlink-lab".into()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    say("controller", &format!(
+        "topic {topic:?} {} (access model {})",
+        if ensured.created { "created" } else { "exists" },
+        ensured.info.access_model.as_deref().unwrap_or("?")
+    ));
+    controller
+        .set_affiliation(topic, &"subscriber@localhost".parse()?, Affiliation::Member)
+        .await?;
+
+    let siem = Grid::connect(prosody.client_config("subscriber", "subscriber-pw")).await?;
+    let topics = siem.discover(true).await?;
+    say("siem", &format!("discovered {} topic(s) on {}:", topics.len(), siem.service()));
+    for t in &topics {
+        say("siem", &format!(
+            "  {}  type={}  access={}",
+            t.node,
+            t.payload_type.as_deref().unwrap_or("(untyped)"),
+            t.access_model.as_deref().unwrap_or("?")
+        ));
+    }
+    let mut sub = siem
+        .subscribe(TopicSelection::AllIodef, ValidationLevel::Basic)
+        .await?;
+    say("siem", "subscribed to every IODEF topic; incidents follow");
+    print_join_hint(&prosody, topic);
+
+    let payloads = EXAMPLES
+        .iter()
+        .map(|(name, xml)| Ok((*name, Payload::prepare(xml.as_bytes(), ValidationLevel::Strict, 1 << 20)?)))
+        .collect::<Result<Vec<_>, gridlink::grid::PayloadError>>()?;
+
+    let mut tick = tokio::time::interval(Duration::from_secs(args.interval.max(1)));
+    let mut published = 0u64;
+    let mut received = 0u64;
+    loop {
+        tokio::select! {
+            _ = tick.tick(), if args.rounds.is_none_or(|r| published < r) => {
+                let (name, p) = &payloads[(published as usize) % payloads.len()];
+                let id = controller.publish(topic, p).await?;
+                published += 1;
+                say("controller", &format!("published {id} ({name})"));
+            }
+            ev = sub.next() => {
+                let Some(ev) = ev else { anyhow::bail!("subscriber session closed") };
+                if let GridEvent::Item { envelope, .. } = &ev {
+                    received += 1;
+                    let summary = gridlink::iodef::parse(envelope.document.as_bytes())
+                        .map(|d| d.summary())
+                        .ok();
+                    let first = summary.as_ref().and_then(|s| s.incidents.first());
+                    say("siem", &format!(
+                        "incident {} on {}: purpose={} {}",
+                        envelope.item_id,
+                        envelope.topic,
+                        first.map(|i| i.purpose.as_str()).unwrap_or("?"),
+                        first.and_then(|i| i.description.as_deref()).unwrap_or(""),
+                    ));
+                }
+                println!("{}", ev.to_json());
+                if args.rounds.is_some_and(|r| received >= r) {
+                    break;
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    say("lab", &format!("published {published}, received {received}; stopping"));
+    controller.close().await;
+    siem.close().await;
+    drop(prosody);
+    Ok(())
+}
+
+/// Human progress goes to stderr; stdout carries the SIEM's JSON lines.
+fn say(who: &str, what: &str) {
+    eprintln!("[{who:>10}] {what}");
+}
+
+fn print_join_hint(p: &Prosody, topic: &str) {
+    say("lab", "join from another terminal, e.g.:");
+    eprintln!(
+        "    export GRIDLINK_JID=subscriber@localhost GRIDLINK_PASSWORD=subscriber-pw \\\n\
+         \x20          GRIDLINK_SERVER=127.0.0.1:{port} GRIDLINK_CA_FILE={ca}\n\
+         \x20   cargo run --bin gridlink -- discover\n\
+         \x20   cargo run --bin gridlink -- subscribe --topic {topic}\n\
+         \x20   cargo run --bin gridlink -- items --topic {topic} --max 3",
+        port = p.c2s_port,
+        ca = p.ca.ca_pem.display(),
+    );
+}
