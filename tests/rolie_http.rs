@@ -503,6 +503,7 @@ async fn restart_serves_the_same_documents() {
         gridlink::rolie::TopicSettings {
             information_type: Some("indicator".into()),
             title: Some("Indicators".into()),
+            ..Default::default()
         },
     );
     config.write_token_file = Some(dir.path().join("tokens"));

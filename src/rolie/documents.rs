@@ -68,37 +68,52 @@ pub(crate) fn stable_urn(parts: &[&str]) -> String {
 /// The AtomPub service document: one workspace, one collection per topic,
 /// each with exactly one information-type category (RFC 8322 §5.1.2).
 pub(crate) fn service_document(ctx: &DocContext<'_>, topics: &[String]) -> Doc {
+    // Workspaces in order: the default one first, then the others by title.
+    let default = ctx.config.workspace_title.as_str();
+    let mut workspaces: Vec<&str> = topics.iter().map(|t| ctx.config.workspace(t)).collect();
+    workspaces.push(default);
+    workspaces.sort_by_key(|w| (*w != default, *w));
+    workspaces.dedup();
     let mut out = XmlOut::new();
     out.start("service", &[("xmlns", APP_NS), ("xmlns:atom", ATOM_NS)]);
-    out.start("workspace", &[]);
-    out.text(
-        "atom:title",
-        &[("type", "text")],
-        &ctx.config.workspace_title,
-    );
-    for topic in topics {
-        out.start("collection", &[("href", &ctx.urls.feed(topic))]);
-        out.text("atom:title", &[("type", "text")], &ctx.config.title(topic));
-        if ctx.writable {
-            for accept in [
-                "application/atom+xml;type=entry",
-                "application/xml",
-                "application/json",
-            ] {
-                out.text("accept", &[], accept);
-            }
-        } else {
-            // RFC 5023 §8.3.4: one empty accept = members cannot be created.
-            out.empty("accept", &[]);
+    for workspace in workspaces {
+        let members: Vec<&String> = topics
+            .iter()
+            .filter(|t| ctx.config.workspace(t) == workspace)
+            .collect();
+        if members.is_empty() && workspace == default && !topics.is_empty() {
+            continue; // every topic lives elsewhere; RFC 5023 only needs one workspace
         }
-        out.start("categories", &[("fixed", "yes")]);
-        out.empty("atom:category", &info_type(ctx, topic));
-        out.end("categories");
-        out.end("collection");
+        out.start("workspace", &[]);
+        out.text("atom:title", &[("type", "text")], workspace);
+        for topic in members {
+            write_collection(&mut out, ctx, topic);
+        }
+        out.end("workspace");
     }
-    out.end("workspace");
     out.end("service");
     out.finish()
+}
+
+fn write_collection(out: &mut XmlOut, ctx: &DocContext<'_>, topic: &str) {
+    out.start("collection", &[("href", &ctx.urls.feed(topic))]);
+    out.text("atom:title", &[("type", "text")], &ctx.config.title(topic));
+    if ctx.writable {
+        for accept in [
+            "application/atom+xml;type=entry",
+            "application/xml",
+            "application/json",
+        ] {
+            out.text("accept", &[], accept);
+        }
+    } else {
+        // RFC 5023 §8.3.4: one empty accept = members cannot be created.
+        out.empty("accept", &[]);
+    }
+    out.start("categories", &[("fixed", "yes")]);
+    out.empty("atom:category", &info_type(ctx, topic));
+    out.end("categories");
+    out.end("collection");
 }
 
 fn info_type<'a>(ctx: &'a DocContext<'_>, topic: &str) -> [(&'a str, &'a str); 2] {
