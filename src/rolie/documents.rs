@@ -12,9 +12,10 @@ use super::config::RolieConfig;
 use super::iodef_meta::IodefMeta;
 use super::urls::Urls;
 use super::xml::{
-    XmlOut, APP_NS, ATOM_NS, CONTENT_ID_PROPERTY, INFORMATION_TYPE_SCHEME, PURPOSE_SCHEME, ROLIE_NS,
+    XmlOut, APP_NS, ATOM_NS, CONTENT_ID_PROPERTY, INFORMATION_TYPE_SCHEME, PURPOSE_SCHEME,
+    ROLIE_NS, TOMBSTONES_NS,
 };
-use crate::store::{Cursor, Page, StoredItem};
+use crate::store::{Cursor, Page, StoredItem, Tombstone};
 
 /// `application/atom+xml;type=entry` and friends, as served.
 pub const ENTRY_MEDIA_TYPE: &str = "application/atom+xml;type=entry;charset=utf-8";
@@ -152,13 +153,15 @@ pub(crate) fn categories_document(ctx: &DocContext<'_>, topics: &[String]) -> Do
     out.finish()
 }
 
-/// One page of a topic's feed, with RFC 5005 paging links.
+/// One page of a topic's feed, with RFC 5005 paging links and, on the
+/// first page, RFC 6721 tombstones of recently retracted items.
 pub(crate) fn feed_document(
     ctx: &DocContext<'_>,
     topic: &str,
     updated: DateTime<Utc>,
     page: &Page,
     cursor: Cursor,
+    tombstones: &[Tombstone],
 ) -> Doc {
     let urls = ctx.urls;
     let self_url = match cursor {
@@ -173,6 +176,7 @@ pub(crate) fn feed_document(
             ("xmlns", ATOM_NS),
             ("xmlns:app", APP_NS),
             ("xmlns:rolie", ROLIE_NS),
+            ("xmlns:at", TOMBSTONES_NS),
         ],
     );
     out.text("id", &[], &stable_urn(&["feed", topic]));
@@ -231,6 +235,14 @@ pub(crate) fn feed_document(
         "link",
         &[("rel", "last"), ("type", feed_type), ("href", &last)],
     );
+    // Extension elements go before the entries (RFC 4287's feed grammar).
+    for t in tombstones {
+        let id = stable_urn(&["entry", topic, &t.item_id]);
+        out.empty(
+            "at:deleted-entry",
+            &[("ref", &id), ("when", &date(t.deleted))],
+        );
+    }
     for item in &page.items {
         write_entry(&mut out, ctx, item, false);
     }
