@@ -79,6 +79,10 @@ async fn topics_are_separate() {
     let s = Store::open_in_memory().unwrap();
     s.put(env("a", "1", "<a/>")).await.unwrap();
     s.put(env("b", "1", "<a/>")).await.unwrap();
+    assert_eq!(
+        s.item_keys("a").await.unwrap(),
+        vec![("1".to_owned(), content_hash("<a/>"))]
+    );
     let topics = s.topics().await.unwrap();
     assert_eq!(
         topics.iter().map(|t| t.topic.as_str()).collect::<Vec<_>>(),

@@ -185,6 +185,21 @@ impl Store {
         .await
     }
 
+    /// Every (item id, content hash) of `topic`, by item id: what a catch-up
+    /// compares with the broker's item list (items the broker no longer has
+    /// were retracted while the bridge was away).
+    pub async fn item_keys(&self, topic: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let t = topic.to_owned();
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT item_id, content_hash FROM items WHERE topic = ?1 ORDER BY item_id",
+            )?;
+            let rows = stmt.query_map(params![t], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     /// The current content of one item.
     pub async fn get(&self, topic: &str, item_id: &str) -> Result<Option<StoredItem>, StoreError> {
         let (t, i) = (topic.to_owned(), item_id.to_owned());
