@@ -194,3 +194,28 @@ pub fn attr_of(xml: &str, marker: &str, name: &str) -> String {
         + key.len()..];
     v[..v.find('"').unwrap()].replace("&amp;", "&")
 }
+
+/// A retracted item leaves an RFC 6721 `at:deleted-entry` (ref = the
+/// entry's former atom:id) on the feed's first page; the feed stays valid.
+#[tokio::test]
+async fn retractions_appear_as_tombstones() {
+    let s = start_filled().await;
+    let entry = Node::parse(
+        &get_text(&s.url("/rolie/feeds/incidents/entries/rfc7970-sec7.1-minimal")).await,
+    );
+    let id = entry.one(ATOM, "id").text.clone();
+    assert!(s
+        .store
+        .retract("incidents", "rfc7970-sec7.1-minimal")
+        .await
+        .unwrap());
+    let body = get_text(&s.url("/rolie/feeds/incidents")).await;
+    jing("rfc4287-appB-atom.rnc", &body);
+    assert_eq!(feedparser(&body)["bozo"], 0);
+    let feed = Node::parse(&body);
+    let dead = feed.all("http://purl.org/atompub/tombstones/1.0", "deleted-entry");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].attr("ref"), id);
+    chrono::DateTime::parse_from_rfc3339(dead[0].attr("when")).unwrap();
+    assert_eq!(feed.all(ATOM, "entry").len(), 3);
+}

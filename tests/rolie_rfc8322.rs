@@ -2,8 +2,7 @@
 //! applies to a ROLIE server, named `line_NN_…` after the line.
 //!
 //! Lines not tested here, and why: 4 (MAY extra categories: none are
-//! emitted), 5 (suggested public/private workspaces: one workspace; access
-//! is all-or-nothing per server), 7/16/23/31/34/37/40 (client lines),
+//! emitted), 7/16/23/31/34/37/40 (client lines),
 //! 8–11 (TLS: `tests/rolie_tls.rs`), 14/15 (MAY `/` and extra methods: not
 //! offered), 22 (SHOULD RFC 5005 archiving: not implemented, paging only),
 //! 35 (extensions), 38 (date properties are not emitted), 41/42 (operational
@@ -88,6 +87,42 @@ async fn line_03_collection_categories_equal_feed_categories() {
         in_feed.sort();
         assert_eq!(in_service, in_feed, "{}", c.attr("href"));
     }
+}
+
+/// Line 5: collections can be put in separate workspaces (per-topic
+/// `workspace` setting), e.g. public and private ones.
+#[tokio::test]
+async fn line_05_separate_workspaces() {
+    let mut config = base_config();
+    config.topics.insert(
+        "private".into(),
+        gridlink::rolie::TopicSettings {
+            workspace: Some("Private consortium sharing".into()),
+            ..Default::default()
+        },
+    );
+    config.topics.insert("public".into(), Default::default());
+    let s = start_in(None, config, Default::default()).await;
+    let body = get_text(&s.url("/rolie/servicedocument")).await;
+    jing("rfc5023-appB-atompub-service.rnc", &body);
+    let svc = Node::parse(&body);
+    let ws = svc.all(APP, "workspace");
+    let titles: Vec<&str> = ws
+        .iter()
+        .map(|w| w.one(ATOM, "title").text.as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        ["XMPP-Grid incidents", "Private consortium sharing"]
+    );
+    let hrefs = |w: &Node| {
+        w.all(APP, "collection")
+            .iter()
+            .map(|c| c.attr("href").rsplit('/').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(hrefs(ws[0]), ["public"]);
+    assert_eq!(hrefs(ws[1]), ["private"]);
 }
 
 /// Line 6: ≥1 workspace with one atom:title; each collection has href and

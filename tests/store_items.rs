@@ -79,6 +79,10 @@ async fn topics_are_separate() {
     let s = Store::open_in_memory().unwrap();
     s.put(env("a", "1", "<a/>")).await.unwrap();
     s.put(env("b", "1", "<a/>")).await.unwrap();
+    assert_eq!(
+        s.item_keys("a").await.unwrap(),
+        vec![("1".to_owned(), content_hash("<a/>"))]
+    );
     let topics = s.topics().await.unwrap();
     assert_eq!(
         topics.iter().map(|t| t.topic.as_str()).collect::<Vec<_>>(),
@@ -165,4 +169,28 @@ async fn restart_keeps_everything() {
     drop(conn);
     let err = Store::open(&path).unwrap_err();
     assert!(err.to_string().contains("newer"), "{err}");
+}
+
+/// A retract leaves a tombstone; storing the id again removes it; only the
+/// newest TOMBSTONES_KEPT per topic are kept.
+#[tokio::test]
+async fn retract_leaves_a_pruned_tombstone() {
+    use gridlink::store::TOMBSTONES_KEPT;
+    let s = Store::open_in_memory().unwrap();
+    s.put(env("t", "1", "<a/>")).await.unwrap();
+    s.retract("t", "1").await.unwrap();
+    let t = s.tombstones("t").await.unwrap();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].item_id, "1");
+    s.put(env("t", "1", "<a/>")).await.unwrap();
+    assert!(s.tombstones("t").await.unwrap().is_empty());
+    for i in 0..TOMBSTONES_KEPT + 5 {
+        let id = format!("x{i}");
+        s.put(env("t", &id, "<a/>")).await.unwrap();
+        s.retract("t", &id).await.unwrap();
+    }
+    let t = s.tombstones("t").await.unwrap();
+    assert_eq!(t.len() as i64, TOMBSTONES_KEPT);
+    assert!(t.iter().all(|x| x.item_id != "x0"), "the oldest are pruned");
+    assert!(s.tombstones("other").await.unwrap().is_empty());
 }

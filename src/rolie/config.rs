@@ -61,6 +61,11 @@ pub struct TopicSettings {
     pub information_type: Option<String>,
     /// The collection and feed title. Default: `IODEF topic <node>`.
     pub title: Option<String>,
+    /// Title of the service-document workspace the collection appears in.
+    /// Default: `workspace_title`. RFC 8322 §5.1.1 suggests separating
+    /// collections with different access requirements (public, private)
+    /// into different workspaces.
+    pub workspace: Option<String>,
 }
 
 impl Default for RolieConfig {
@@ -99,6 +104,14 @@ impl RolieConfig {
             .get(topic)
             .and_then(|t| t.title.clone())
             .unwrap_or_else(|| format!("IODEF topic {topic}"))
+    }
+
+    /// The workspace title of `topic`.
+    pub fn workspace(&self, topic: &str) -> &str {
+        self.topics
+            .get(topic)
+            .and_then(|t| t.workspace.as_deref())
+            .unwrap_or(&self.workspace_title)
     }
 
     /// Whether TLS is configured.

@@ -12,9 +12,10 @@ use super::config::RolieConfig;
 use super::iodef_meta::IodefMeta;
 use super::urls::Urls;
 use super::xml::{
-    XmlOut, APP_NS, ATOM_NS, CONTENT_ID_PROPERTY, INFORMATION_TYPE_SCHEME, PURPOSE_SCHEME, ROLIE_NS,
+    XmlOut, APP_NS, ATOM_NS, CONTENT_ID_PROPERTY, INFORMATION_TYPE_SCHEME, PURPOSE_SCHEME,
+    ROLIE_NS, TOMBSTONES_NS,
 };
-use crate::store::{Cursor, Page, StoredItem};
+use crate::store::{Cursor, Page, StoredItem, Tombstone};
 
 /// `application/atom+xml;type=entry` and friends, as served.
 pub const ENTRY_MEDIA_TYPE: &str = "application/atom+xml;type=entry;charset=utf-8";
@@ -68,37 +69,52 @@ pub(crate) fn stable_urn(parts: &[&str]) -> String {
 /// The AtomPub service document: one workspace, one collection per topic,
 /// each with exactly one information-type category (RFC 8322 §5.1.2).
 pub(crate) fn service_document(ctx: &DocContext<'_>, topics: &[String]) -> Doc {
+    // Workspaces in order: the default one first, then the others by title.
+    let default = ctx.config.workspace_title.as_str();
+    let mut workspaces: Vec<&str> = topics.iter().map(|t| ctx.config.workspace(t)).collect();
+    workspaces.push(default);
+    workspaces.sort_by_key(|w| (*w != default, *w));
+    workspaces.dedup();
     let mut out = XmlOut::new();
     out.start("service", &[("xmlns", APP_NS), ("xmlns:atom", ATOM_NS)]);
-    out.start("workspace", &[]);
-    out.text(
-        "atom:title",
-        &[("type", "text")],
-        &ctx.config.workspace_title,
-    );
-    for topic in topics {
-        out.start("collection", &[("href", &ctx.urls.feed(topic))]);
-        out.text("atom:title", &[("type", "text")], &ctx.config.title(topic));
-        if ctx.writable {
-            for accept in [
-                "application/atom+xml;type=entry",
-                "application/xml",
-                "application/json",
-            ] {
-                out.text("accept", &[], accept);
-            }
-        } else {
-            // RFC 5023 §8.3.4: one empty accept = members cannot be created.
-            out.empty("accept", &[]);
+    for workspace in workspaces {
+        let members: Vec<&String> = topics
+            .iter()
+            .filter(|t| ctx.config.workspace(t) == workspace)
+            .collect();
+        if members.is_empty() && workspace == default && !topics.is_empty() {
+            continue; // every topic lives elsewhere; RFC 5023 only needs one workspace
         }
-        out.start("categories", &[("fixed", "yes")]);
-        out.empty("atom:category", &info_type(ctx, topic));
-        out.end("categories");
-        out.end("collection");
+        out.start("workspace", &[]);
+        out.text("atom:title", &[("type", "text")], workspace);
+        for topic in members {
+            write_collection(&mut out, ctx, topic);
+        }
+        out.end("workspace");
     }
-    out.end("workspace");
     out.end("service");
     out.finish()
+}
+
+fn write_collection(out: &mut XmlOut, ctx: &DocContext<'_>, topic: &str) {
+    out.start("collection", &[("href", &ctx.urls.feed(topic))]);
+    out.text("atom:title", &[("type", "text")], &ctx.config.title(topic));
+    if ctx.writable {
+        for accept in [
+            "application/atom+xml;type=entry",
+            "application/xml",
+            "application/json",
+        ] {
+            out.text("accept", &[], accept);
+        }
+    } else {
+        // RFC 5023 §8.3.4: one empty accept = members cannot be created.
+        out.empty("accept", &[]);
+    }
+    out.start("categories", &[("fixed", "yes")]);
+    out.empty("atom:category", &info_type(ctx, topic));
+    out.end("categories");
+    out.end("collection");
 }
 
 fn info_type<'a>(ctx: &'a DocContext<'_>, topic: &str) -> [(&'a str, &'a str); 2] {
@@ -137,13 +153,15 @@ pub(crate) fn categories_document(ctx: &DocContext<'_>, topics: &[String]) -> Do
     out.finish()
 }
 
-/// One page of a topic's feed, with RFC 5005 paging links.
+/// One page of a topic's feed, with RFC 5005 paging links and, on the
+/// first page, RFC 6721 tombstones of recently retracted items.
 pub(crate) fn feed_document(
     ctx: &DocContext<'_>,
     topic: &str,
     updated: DateTime<Utc>,
     page: &Page,
     cursor: Cursor,
+    tombstones: &[Tombstone],
 ) -> Doc {
     let urls = ctx.urls;
     let self_url = match cursor {
@@ -158,6 +176,7 @@ pub(crate) fn feed_document(
             ("xmlns", ATOM_NS),
             ("xmlns:app", APP_NS),
             ("xmlns:rolie", ROLIE_NS),
+            ("xmlns:at", TOMBSTONES_NS),
         ],
     );
     out.text("id", &[], &stable_urn(&["feed", topic]));
@@ -216,6 +235,14 @@ pub(crate) fn feed_document(
         "link",
         &[("rel", "last"), ("type", feed_type), ("href", &last)],
     );
+    // Extension elements go before the entries (RFC 4287's feed grammar).
+    for t in tombstones {
+        let id = stable_urn(&["entry", topic, &t.item_id]);
+        out.empty(
+            "at:deleted-entry",
+            &[("ref", &id), ("when", &date(t.deleted))],
+        );
+    }
     for item in &page.items {
         write_entry(&mut out, ctx, item, false);
     }

@@ -262,7 +262,18 @@ async fn feed(
         None => return Err(Problem::not_found()),
     };
     let page = st.store.page(&topic, cursor, st.config.page_size).await?;
-    let body = documents::feed_document(&st.doc_context(), &topic, info.updated, &page, cursor)?;
+    let tombstones = match cursor {
+        Cursor::Newest => st.store.tombstones(&topic).await?,
+        _ => Vec::new(),
+    };
+    let body = documents::feed_document(
+        &st.doc_context(),
+        &topic,
+        info.updated,
+        &page,
+        cursor,
+        &tombstones,
+    )?;
     Ok(document(
         &headers,
         documents::FEED_MEDIA_TYPE,

@@ -2,10 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -38,17 +39,29 @@ pub(crate) struct Metrics {
     http: Mutex<BTreeMap<u16, u64>>,
 }
 
-/// Middleware: counts every response by status and logs it.
+/// Middleware: counts every response by status and logs it — writes at
+/// `info` with the peer address, as an audit trail (RFC 8322 §9), reads at
+/// `debug`.
 pub(crate) async fn observe(State(st): State<Shared>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_default();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
     if let Ok(mut http) = st.metrics.http.lock() {
         *http.entry(status).or_default() += 1;
     }
-    tracing::debug!(%method, %path, status, elapsed_us = started.elapsed().as_micros() as u64, "http");
+    let elapsed_us = started.elapsed().as_micros() as u64;
+    if method == Method::GET || method == Method::HEAD {
+        tracing::debug!(%peer, %method, %path, status, elapsed_us, "http");
+    } else {
+        tracing::info!(%peer, %method, %path, status, elapsed_us, "http write");
+    }
     response
 }
 

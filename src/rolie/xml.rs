@@ -17,6 +17,8 @@ pub const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 pub const APP_NS: &str = "http://www.w3.org/2007/app";
 /// The ROLIE namespace as registered (RFC 8322 §8.1), not §3.1's `rolie:1.0`.
 pub const ROLIE_NS: &str = "urn:ietf:params:xml:ns:rolie-1.0";
+/// The Atom tombstones namespace (RFC 6721, `at:deleted-entry`).
+pub const TOMBSTONES_NS: &str = "http://purl.org/atompub/tombstones/1.0";
 /// The category scheme that makes a collection, feed or entry ROLIE (§7.1.2).
 pub const INFORMATION_TYPE_SCHEME: &str = "urn:ietf:params:rolie:category:information-type";
 /// The registered property carrying the IODEF IncidentID (§7.4).

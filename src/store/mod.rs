@@ -22,8 +22,8 @@ use sha2::{Digest, Sha256};
 
 use crate::envelope::Envelope;
 
-pub use schema::SCHEMA_VERSION;
-pub use types::{Cursor, Page, PutOutcome, StoreError, StoredItem, TopicInfo};
+pub use schema::{SCHEMA_VERSION, TOMBSTONES_KEPT};
+pub use types::{Cursor, Page, PutOutcome, StoreError, StoredItem, Tombstone, TopicInfo};
 
 /// Counters of what [`Store::put`] and [`Store::retract`] did to one topic
 /// since the process started (for `/metrics`).
@@ -139,7 +139,19 @@ impl Store {
                     params![t, i],
                 )?;
                 if n > 0 {
-                    touch_topic(&tx, &t, now_ns()?)?;
+                    let now = now_ns()?;
+                    touch_topic(&tx, &t, now)?;
+                    tx.execute(
+                        "INSERT OR REPLACE INTO tombstones (topic, item_id, deleted_ns) \
+                         VALUES (?1, ?2, ?3)",
+                        params![t, i, now],
+                    )?;
+                    tx.execute(
+                        "DELETE FROM tombstones WHERE topic = ?1 AND rowid NOT IN \
+                         (SELECT rowid FROM tombstones WHERE topic = ?1 \
+                          ORDER BY deleted_ns DESC LIMIT ?2)",
+                        params![t, TOMBSTONES_KEPT],
+                    )?;
                 }
                 tx.commit()?;
                 Ok(n > 0)
@@ -150,6 +162,42 @@ impl Store {
             tracing::info!(%topic, %item_id, "store retract");
         }
         Ok(existed)
+    }
+
+    /// The topic's remembered retractions, newest first (at most
+    /// [`TOMBSTONES_KEPT`]). An item stored again loses its tombstone.
+    pub async fn tombstones(&self, topic: &str) -> Result<Vec<Tombstone>, StoreError> {
+        let t = topic.to_owned();
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT item_id, deleted_ns FROM tombstones WHERE topic = ?1 \
+                 ORDER BY deleted_ns DESC, item_id",
+            )?;
+            let rows = stmt.query_map(params![t], |r| {
+                Ok(Tombstone {
+                    topic: t.clone(),
+                    item_id: r.get(0)?,
+                    deleted: from_ns(r.get(1)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    /// Every (item id, content hash) of `topic`, by item id: what a catch-up
+    /// compares with the broker's item list (items the broker no longer has
+    /// were retracted while the bridge was away).
+    pub async fn item_keys(&self, topic: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let t = topic.to_owned();
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT item_id, content_hash FROM items WHERE topic = ?1 ORDER BY item_id",
+            )?;
+            let rows = stmt.query_map(params![t], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
     }
 
     /// The current content of one item.
@@ -286,6 +334,10 @@ fn put_blocking(conn: &mut Connection, env: &Envelope) -> Result<PutOutcome, Sto
         ],
     )?;
     let seq = tx.last_insert_rowid();
+    tx.execute(
+        "DELETE FROM tombstones WHERE topic = ?1 AND item_id = ?2",
+        params![env.topic, env.item_id],
+    )?;
     touch_topic(&tx, &env.topic, now)?;
     tx.commit()?;
     Ok(match existing {

@@ -38,7 +38,22 @@ const MIGRATIONS: &[&str] = &[
         updated_ns  INTEGER NOT NULL
     );
     "#,
+    // Version 2: tombstones of retracted items (RFC 6721 `at:deleted-entry`),
+    // so feed pollers learn about deletions. Only the newest
+    // `TOMBSTONES_KEPT` per topic are kept.
+    r#"
+    CREATE TABLE tombstones (
+        topic       TEXT    NOT NULL,
+        item_id     TEXT    NOT NULL,
+        deleted_ns  INTEGER NOT NULL,
+        PRIMARY KEY (topic, item_id)
+    );
+    CREATE INDEX tombstones_by_topic_time ON tombstones (topic, deleted_ns);
+    "#,
 ];
+
+/// How many tombstones a topic keeps (the oldest are pruned).
+pub const TOMBSTONES_KEPT: i64 = 100;
 
 /// The schema version this build of gridlink writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -20,6 +20,17 @@ pub struct StoredItem {
     pub updated: DateTime<Utc>,
 }
 
+/// A retracted item, remembered so feeds can announce the deletion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    /// The topic it was in.
+    pub topic: String,
+    /// The retracted item id.
+    pub item_id: String,
+    /// When the store deleted it.
+    pub deleted: DateTime<Utc>,
+}
+
 /// What [`Store::put`](super::Store::put) did with an envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {

@@ -210,6 +210,7 @@ pub async fn start_filled() -> TestServer {
         gridlink::rolie::TopicSettings {
             information_type: Some("indicator".into()),
             title: Some("Indicators".into()),
+            ..Default::default()
         },
     );
     let hooks = Hooks {
