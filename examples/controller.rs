@@ -24,7 +24,9 @@ pub fn config_from_env() -> anyhow::Result<Config> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let topic = args.next().ok_or_else(|| anyhow::anyhow!("usage: controller TOPIC FILE..."))?;
+    let topic = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: controller TOPIC FILE..."))?;
     let grid = Grid::connect(config_from_env()?).await?;
     // Create the topic on first use; later runs just check it.
     let ensured = grid.ensure_topic(&topic, &TopicOptions::default()).await?;

@@ -8,6 +8,7 @@
 //! ## Layout
 //!
 //! * [`envelope`] — the one type sources produce and sinks consume.
+//! * [`bridge`] — the router between the grid and the ROLIE repository.
 //! * [`config`] — connection settings: TOML file, `GRIDLINK_*` environment, flags.
 //! * [`xmpp`] — the session layer: TLS, SASL, reconnect, IQ request/response.
 //! * [`grid`] — XMPP-Grid semantics: discovery, topics, publish, subscribe.
@@ -18,6 +19,7 @@
 
 #![deny(missing_docs)]
 
+pub mod bridge;
 pub mod config;
 pub mod envelope;
 pub mod grid;

@@ -19,20 +19,37 @@ fn lab_publishes_and_receives() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("SCRAM-SHA-1"), "{err}");
-    assert!(err.contains("incidents  type=urn:ietf:params:xml:ns:iodef-2.0"), "{err}");
+    assert!(
+        err.contains("incidents  type=urn:ietf:params:xml:ns:iodef-2.0"),
+        "{err}"
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.iter().filter(|l| l["kind"] == "item").count(), 2, "{lines:?}");
+    assert_eq!(
+        lines.iter().filter(|l| l["kind"] == "item").count(),
+        2,
+        "{lines:?}"
+    );
 }
 
 /// The example binary as `cargo build --examples` leaves it (scripts/test
 /// builds them first; `cargo test` alone builds examples as test harnesses).
 fn example(name: &str) -> PathBuf {
     let deps = std::env::current_exe().unwrap();
-    let p = deps.parent().unwrap().parent().unwrap().join("examples").join(name);
-    assert!(p.exists(), "{} missing: run `cargo build --examples` (scripts/test does)", p.display());
+    let p = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        p.exists(),
+        "{} missing: run `cargo build --examples` (scripts/test does)",
+        p.display()
+    );
     p
 }
 
@@ -43,9 +60,16 @@ async fn controller_and_siem_examples_run() {
     // The siem (subscriber) needs to be a member of the whitelist topic the
     // controller creates, so create it and grant membership first.
     let admin = grid(&p, "publisher").await;
-    admin.ensure_topic("incidents", &Default::default()).await.unwrap();
     admin
-        .set_affiliation("incidents", &"subscriber@localhost".parse().unwrap(), gridlink::grid::Affiliation::Member)
+        .ensure_topic("incidents", &Default::default())
+        .await
+        .unwrap();
+    admin
+        .set_affiliation(
+            "incidents",
+            &"subscriber@localhost".parse().unwrap(),
+            gridlink::grid::Affiliation::Member,
+        )
         .await
         .unwrap();
     let env = |c: &mut Command, user: &str| {
@@ -56,15 +80,40 @@ async fn controller_and_siem_examples_run() {
     };
     let mut siem = Command::new(example("siem"));
     env(&mut siem, "subscriber");
-    let siem = siem.arg("2").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let siem = siem
+        .arg("2")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut ctl = Command::new(example("controller"));
     env(&mut ctl, "publisher");
-    let out = ctl.arg("incidents").arg(fixture(VALID[0])).arg(fixture(VALID[1])).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let got = tokio::task::spawn_blocking(move || siem.wait_with_output()).await.unwrap().unwrap();
-    assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
+    let out = ctl
+        .arg("incidents")
+        .arg(fixture(VALID[0]))
+        .arg(fixture(VALID[1]))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = tokio::task::spawn_blocking(move || siem.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
     let text = String::from_utf8_lossy(&got.stdout);
-    let kinds: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].to_string()).collect();
+    let kinds: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].to_string())
+        .collect();
     assert_eq!(kinds, ["\"item\"", "\"item\""], "{text}");
 }

@@ -73,18 +73,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ..Default::default()
     };
     let prosody = tokio::task::spawn_blocking(move || Prosody::start(opts)).await??;
-    say("lab", &format!(
+    say(
+        "lab",
+        &format!(
         "Prosody is up: STARTTLS on 127.0.0.1:{}, direct TLS on 127.0.0.1:{}, pubsub service {}",
         prosody.c2s_port, prosody.direct_tls_port, prosody.pubsub
-    ));
-    say("lab", &format!("state, logs and CA in {}", prosody.dir().display()));
+    ),
+    );
+    say(
+        "lab",
+        &format!("state, logs and CA in {}", prosody.dir().display()),
+    );
 
     let controller = Grid::connect(prosody.client_config("publisher", "publisher-pw")).await?;
-    say("controller", &format!(
-        "logged in as {} with {}",
-        controller.session().jid(),
-        controller.session().mechanism()
-    ));
+    say(
+        "controller",
+        &format!(
+            "logged in as {} with {}",
+            controller.session().jid(),
+            controller.session().mechanism()
+        ),
+    );
     let topic = args.topic.as_str();
     let ensured = controller
         .ensure_topic(
@@ -96,25 +105,38 @@ async fn run(args: Args) -> anyhow::Result<()> {
             },
         )
         .await?;
-    say("controller", &format!(
-        "topic {topic:?} {} (access model {})",
-        if ensured.created { "created" } else { "exists" },
-        ensured.info.access_model.as_deref().unwrap_or("?")
-    ));
+    say(
+        "controller",
+        &format!(
+            "topic {topic:?} {} (access model {})",
+            if ensured.created { "created" } else { "exists" },
+            ensured.info.access_model.as_deref().unwrap_or("?")
+        ),
+    );
     controller
         .set_affiliation(topic, &"subscriber@localhost".parse()?, Affiliation::Member)
         .await?;
 
     let siem = Grid::connect(prosody.client_config("subscriber", "subscriber-pw")).await?;
     let topics = siem.discover(true).await?;
-    say("siem", &format!("discovered {} topic(s) on {}:", topics.len(), siem.service()));
+    say(
+        "siem",
+        &format!(
+            "discovered {} topic(s) on {}:",
+            topics.len(),
+            siem.service()
+        ),
+    );
     for t in &topics {
-        say("siem", &format!(
-            "  {}  type={}  access={}",
-            t.node,
-            t.payload_type.as_deref().unwrap_or("(untyped)"),
-            t.access_model.as_deref().unwrap_or("?")
-        ));
+        say(
+            "siem",
+            &format!(
+                "  {}  type={}  access={}",
+                t.node,
+                t.payload_type.as_deref().unwrap_or("(untyped)"),
+                t.access_model.as_deref().unwrap_or("?")
+            ),
+        );
     }
     let mut sub = siem
         .subscribe(TopicSelection::AllIodef, ValidationLevel::Basic)
@@ -124,7 +146,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let payloads = EXAMPLES
         .iter()
-        .map(|(name, xml)| Ok((*name, Payload::prepare(xml.as_bytes(), ValidationLevel::Strict, 1 << 20)?)))
+        .map(|(name, xml)| {
+            Ok((
+                *name,
+                Payload::prepare(xml.as_bytes(), ValidationLevel::Strict, 1 << 20)?,
+            ))
+        })
         .collect::<Result<Vec<_>, gridlink::grid::PayloadError>>()?;
 
     let mut tick = tokio::time::interval(Duration::from_secs(args.interval.max(1)));
@@ -162,7 +189,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => break,
         }
     }
-    say("lab", &format!("published {published}, received {received}; stopping"));
+    say(
+        "lab",
+        &format!("published {published}, received {received}; stopping"),
+    );
     controller.close().await;
     siem.close().await;
     drop(prosody);

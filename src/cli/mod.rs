@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use gridlink::config::{Config, FileConfig, Overrides, Secret};
 
+mod bridge;
 mod grid_cmds;
 pub mod iodef;
 mod publish;
@@ -113,18 +114,7 @@ pub enum Command {
     #[command(subcommand)]
     Iodef(iodef::IodefCommand),
     /// Run the ROLIE (RFC 8322) repository bridged to the grid.
-    Bridge(BridgeArgs),
-}
-
-/// `bridge` options (the bridge lands with its own issue).
-#[derive(Args, Debug)]
-pub struct BridgeArgs {
-    /// Address to serve HTTP on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: String,
-    /// Topics to bridge.
-    #[arg(long = "topic")]
-    pub topics: Vec<String>,
+    Bridge(bridge::BridgeArgs),
 }
 
 impl Global {
@@ -194,9 +184,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Publish(a) => publish::run(&cli.global, a).await,
         Command::Subscribe(a) => subscribe::subscribe(&cli.global, a).await,
         Command::Items(a) => subscribe::items(&cli.global, a).await,
-        Command::Bridge(_) => {
-            anyhow::bail!("`gridlink bridge` is not available yet in this version")
-        }
+        Command::Bridge(a) => bridge::run(&cli.global, a).await,
     }
 }
 

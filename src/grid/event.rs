@@ -57,6 +57,13 @@ pub enum GridEvent {
         /// Topic.
         topic: String,
     },
+    /// After a new XMPP session (server restart, unresumable outage) the
+    /// subscriptions were made again. Notifications sent while the session
+    /// was down are not redelivered: fetch the topics' items to catch up.
+    Resubscribed {
+        /// The topics subscribed again.
+        topics: Vec<String>,
+    },
 }
 
 impl GridEvent {
@@ -103,6 +110,9 @@ impl GridEvent {
                 "reason": reason, "received_at": received_at,
             }),
             GridEvent::Pending { topic } => json!({ "kind": "pending", "topic": topic }),
+            GridEvent::Resubscribed { topics } => {
+                json!({ "kind": "resubscribed", "topics": topics })
+            }
         }
     }
 }

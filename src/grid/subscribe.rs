@@ -132,7 +132,13 @@ pub async fn start(
                     match subscribe_all(&session, &service, &selection, &tx).await {
                         Ok(t) => {
                             tracing::info!(topics = t.len(), "resubscribed after a new session");
+                            let ev = GridEvent::Resubscribed {
+                                topics: t.iter().cloned().collect(),
+                            };
                             topics = t;
+                            if tx.send(ev).await.is_err() {
+                                return;
+                            }
                         }
                         Err(e) => tracing::error!(error = %e, "resubscribing failed"),
                     }

@@ -1,0 +1,385 @@
+//! The bridge: the small router between the grid and the ROLIE repository.
+//!
+//! ```text
+//! XMPP notifications ─┐                      ┌─> store → Atom feeds (rolie)
+//! XMPP catch-up fetch ─┼─> Envelope → store ──┘
+//! AtomPub POST/DELETE ─┴─> validate → XMPP publish/retract (confirmed) → store
+//! ```
+//!
+//! Ingest is idempotent: the store keys items by (topic, item id, content),
+//! so the catch-up fetch on start and after every new session can overlap
+//! with live notifications without duplicating anything.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::envelope::Envelope;
+use crate::grid::{Grid, GridError, GridEvent, Payload, PayloadError, TopicSelection};
+use crate::iodef::ValidationLevel;
+use crate::rolie::{
+    BoxFuture, ComponentHealth, HealthProbe, Hooks, PublishBody, PublishError, Publisher,
+    RolieConfig, RolieServer,
+};
+use crate::store::Store;
+use crate::xmpp::{IqError, SessionState};
+
+/// Errors that stop the bridge.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    /// The grid side failed (subscribe, first catch-up).
+    #[error(transparent)]
+    Grid(#[from] GridError),
+    /// The HTTP side failed (bind, TLS settings).
+    #[error(transparent)]
+    Serve(#[from] crate::rolie::ServeError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// What the bridge bridges and how strictly.
+#[derive(Debug, Clone)]
+pub struct BridgeOptions {
+    /// Topics to serve.
+    pub topics: TopicSelection,
+    /// The HTTP side.
+    pub rolie: RolieConfig,
+    /// Validation of documents arriving from the grid.
+    pub ingest_validation: ValidationLevel,
+    /// Validation of documents POSTed to the repository.
+    pub publish_validation: ValidationLevel,
+    /// Largest document accepted for publishing.
+    pub max_payload: usize,
+}
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+struct Counters {
+    items_in: Mutex<BTreeMap<String, u64>>,
+    items_out: Mutex<BTreeMap<String, u64>>,
+    publish_micros: AtomicU64,
+    publishes: AtomicU64,
+    resubscriptions: AtomicU64,
+}
+
+impl Counters {
+    fn bump(map: &Mutex<BTreeMap<String, u64>>, topic: &str) {
+        if let Ok(mut m) = map.lock() {
+            *m.entry(topic.to_string()).or_default() += 1;
+        }
+    }
+
+    fn render(&self, out: &mut String) {
+        let mut family = |name: &str, help: &str, map: &Mutex<BTreeMap<String, u64>>| {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+            if let Ok(m) = map.lock() {
+                for (topic, n) in m.iter() {
+                    let t = topic.replace('\\', "\\\\").replace('"', "\\\"");
+                    out.push_str(&format!("{name}{{topic=\"{t}\"}} {n}\n"));
+                }
+            }
+        };
+        family(
+            "gridlink_items_in_total",
+            "Items received from the grid.",
+            &self.items_in,
+        );
+        family(
+            "gridlink_items_out_total",
+            "Items published to the grid.",
+            &self.items_out,
+        );
+        let n = self.publishes.load(Ordering::Relaxed);
+        let micros = self.publish_micros.load(Ordering::Relaxed);
+        out.push_str(&format!(
+            "# HELP gridlink_publish_seconds Time from POST to the broker's confirmation.\n\
+             # TYPE gridlink_publish_seconds summary\n\
+             gridlink_publish_seconds_sum {}\ngridlink_publish_seconds_count {n}\n",
+            micros as f64 / 1e6
+        ));
+        out.push_str(&format!(
+            "# HELP gridlink_resubscriptions_total New XMPP sessions after which the bridge resubscribed.\n\
+             # TYPE gridlink_resubscriptions_total counter\ngridlink_resubscriptions_total {}\n",
+            self.resubscriptions.load(Ordering::Relaxed)
+        ));
+    }
+}
+
+/// Publishes what the repository receives: validate, publish, wait for the
+/// broker, then store (so the `Location` of the 201 resolves at once).
+struct GridPublisher {
+    grid: Grid,
+    store: Store,
+    topics: Arc<Mutex<Vec<String>>>,
+    validation: ValidationLevel,
+    max_payload: usize,
+    counters: Arc<Counters>,
+}
+
+fn unavailable_or_refused(e: GridError) -> PublishError {
+    match &e {
+        GridError::Request { source, .. } => match source {
+            IqError::Timeout { .. } | IqError::Closed | IqError::SessionReset { .. } => {
+                PublishError::Unavailable(e.to_string())
+            }
+            IqError::Stanza { .. } if e.condition().as_deref() == Some("item-not-found") => {
+                PublishError::UnknownTopic
+            }
+            IqError::Stanza { .. } => PublishError::Refused(e.to_string()),
+        },
+        _ => PublishError::Unavailable(e.to_string()),
+    }
+}
+
+impl GridPublisher {
+    fn bridged(&self, topic: &str) -> bool {
+        self.topics
+            .lock()
+            .map(|t| t.iter().any(|x| x == topic))
+            .unwrap_or(false)
+    }
+
+    async fn do_publish(&self, topic: &str, body: PublishBody) -> Result<String, PublishError> {
+        if !self.bridged(topic) {
+            return Err(PublishError::UnknownTopic);
+        }
+        let bytes = match &body {
+            PublishBody::Xml(s) | PublishBody::Json(s) => s.as_bytes(),
+        };
+        let payload =
+            Payload::prepare(bytes, self.validation, self.max_payload).map_err(|e| match e {
+                PayloadError::Invalid(p) => PublishError::Invalid(p),
+                other => PublishError::Invalid(vec![other.to_string()]),
+            })?;
+        let started = Instant::now();
+        let id = self
+            .grid
+            .publish(topic, &payload)
+            .await
+            .map_err(unavailable_or_refused)?;
+        self.counters
+            .publish_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.counters.publishes.fetch_add(1, Ordering::Relaxed);
+        Counters::bump(&self.counters.items_out, topic);
+        let env = Envelope {
+            topic: topic.to_string(),
+            item_id: id.clone(),
+            publisher: Some(self.grid.session().bare_jid().to_string()),
+            received_at: chrono::Utc::now(),
+            delayed_at: None,
+            payload_ns: crate::envelope::IODEF_V2_NS.to_string(),
+            document: payload.xml,
+        };
+        if let Err(e) = self.store.put(env).await {
+            // Published but not yet stored: the notification will store it.
+            tracing::warn!(topic, item = %id, error = %e, "storing a published item failed");
+        }
+        Ok(id)
+    }
+}
+
+impl Publisher for GridPublisher {
+    fn publish<'a>(
+        &'a self,
+        topic: &'a str,
+        body: PublishBody,
+    ) -> BoxFuture<'a, Result<String, PublishError>> {
+        Box::pin(self.do_publish(topic, body))
+    }
+
+    fn retract<'a>(
+        &'a self,
+        topic: &'a str,
+        item_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), PublishError>> {
+        Box::pin(async move {
+            if !self.bridged(topic) {
+                return Err(PublishError::UnknownTopic);
+            }
+            self.grid
+                .retract(topic, item_id)
+                .await
+                .map_err(unavailable_or_refused)?;
+            let _ = self.store.retract(topic, item_id).await;
+            Ok(())
+        })
+    }
+}
+
+struct SessionHealth(tokio::sync::watch::Receiver<SessionState>);
+
+impl HealthProbe for SessionHealth {
+    fn xmpp(&self) -> ComponentHealth {
+        let state = *self.0.borrow();
+        ComponentHealth {
+            healthy: state == SessionState::Online,
+            detail: match state {
+                SessionState::Online => "online",
+                SessionState::Suspended => "reconnecting",
+                SessionState::Closed => "closed",
+            }
+            .to_string(),
+        }
+    }
+}
+
+/// Stores one event; returns whether it was an item.
+async fn ingest(store: &Store, counters: &Counters, ev: &GridEvent) -> Result<(), BridgeError> {
+    match ev {
+        GridEvent::Item { envelope, .. } => {
+            Counters::bump(&counters.items_in, &envelope.topic);
+            store.put(envelope.clone()).await?;
+        }
+        GridEvent::Retract { topic, item_id, .. } => {
+            store.retract(topic, item_id).await?;
+        }
+        GridEvent::Rejected { .. } => {} // logged where it was detected
+        other => tracing::info!(event = %other.to_json(), "grid event"),
+    }
+    Ok(())
+}
+
+/// Fetches what each topic keeps and stores it (idempotent).
+async fn catch_up(
+    grid: &Grid,
+    store: &Store,
+    counters: &Counters,
+    topics: &[String],
+    level: ValidationLevel,
+) -> Result<(), BridgeError> {
+    for t in topics {
+        store.ensure_topic(t).await?;
+        let items = grid.items(t, None, None, level).await?;
+        let n = items.len();
+        for ev in &items {
+            ingest(store, counters, ev).await?;
+        }
+        tracing::info!(topic = %t, items = n, "caught up");
+    }
+    Ok(())
+}
+
+/// A bound bridge, ready to run.
+pub struct Bridge {
+    server: RolieServer,
+    grid: Grid,
+    store: Store,
+    subscription: crate::grid::Subscription,
+    topics: Arc<Mutex<Vec<String>>>,
+    counters: Arc<Counters>,
+    level: ValidationLevel,
+}
+
+impl Bridge {
+    /// Subscribes, catches up, and binds the HTTP listener.
+    pub async fn start(
+        grid: Grid,
+        store: Store,
+        opts: BridgeOptions,
+    ) -> Result<Bridge, BridgeError> {
+        let names = match &opts.topics {
+            TopicSelection::Named(n) => n.clone(),
+            TopicSelection::AllIodef => grid
+                .discover(false)
+                .await?
+                .into_iter()
+                .map(|t| t.node)
+                .collect(),
+        };
+        // Subscribe before fetching: whatever is published in between shows
+        // up in both, and the store keeps it once.
+        let subscription = grid
+            .subscribe(TopicSelection::Named(names.clone()), opts.ingest_validation)
+            .await?;
+        let counters = Arc::new(Counters::default());
+        catch_up(&grid, &store, &counters, &names, opts.ingest_validation).await?;
+        let topics = Arc::new(Mutex::new(names));
+        let publisher = Arc::new(GridPublisher {
+            grid: grid.clone(),
+            store: store.clone(),
+            topics: topics.clone(),
+            validation: opts.publish_validation,
+            max_payload: opts.max_payload,
+            counters: counters.clone(),
+        });
+        let metrics_counters = counters.clone();
+        let hooks = Hooks {
+            json_form: Some(Arc::new(|env: &Envelope| {
+                crate::iodef::parse(env.document.as_bytes())
+                    .map(|d| d.to_json().to_string())
+                    .map_err(|e| e.to_string())
+            })),
+            health: Some(Arc::new(SessionHealth(grid.session().watch_state()))),
+            metrics: Some(Arc::new(move |out: &mut String| {
+                metrics_counters.render(out)
+            })),
+        };
+        let server = RolieServer::bind(opts.rolie, store.clone(), publisher, hooks).await?;
+        Ok(Bridge {
+            server,
+            grid,
+            store,
+            subscription,
+            topics,
+            counters,
+            level: opts.ingest_validation,
+        })
+    }
+
+    /// The address the HTTP side listens on.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Runs until `shutdown` resolves.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), BridgeError> {
+        let Bridge {
+            server,
+            grid,
+            store,
+            mut subscription,
+            topics,
+            counters,
+            level,
+        } = self;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let http = tokio::spawn(server.run(async move {
+            let _ = stop_rx.await;
+        }));
+        tokio::pin!(shutdown);
+        let result = loop {
+            tokio::select! {
+                ev = subscription.next() => {
+                    let Some(ev) = ev else { break Ok(()) };
+                    if let GridEvent::Resubscribed { topics: t } = &ev {
+                        counters.resubscriptions.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut cur) = topics.lock() {
+                            *cur = t.clone();
+                        }
+                        // Notifications sent while we had no session are lost
+                        // to us; the items the broker keeps are not.
+                        if let Err(e) = catch_up(&grid, &store, &counters, t, level).await {
+                            tracing::error!(error = %e, "catch-up after a new session failed");
+                        }
+                    } else if let Err(e) = ingest(&store, &counters, &ev).await {
+                        break Err(e);
+                    }
+                }
+                _ = &mut shutdown => break Ok(()),
+            }
+        };
+        let _ = stop_tx.send(());
+        if let Ok(Err(e)) = http.await {
+            tracing::error!(error = %e, "HTTP server");
+        }
+        grid.close().await;
+        result
+    }
+}

@@ -1,0 +1,133 @@
+//! `gridlink bridge`: the ROLIE repository fed by the grid and feeding it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use gridlink::bridge::{Bridge, BridgeOptions};
+use gridlink::grid::{TopicSelection, DEFAULT_MAX_PAYLOAD};
+use gridlink::iodef::ValidationLevel;
+use gridlink::rolie::RolieConfig;
+use gridlink::store::Store;
+
+use super::{open_grid, Global};
+
+/// `bridge` options; each also works as a key of the config file's
+/// `[bridge]` table (e.g. `listen = "127.0.0.1:8080"`, `topics = ["incidents"]`).
+#[derive(Args, Debug)]
+pub struct BridgeArgs {
+    /// Address to serve HTTP(S) on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// SQLite store [default: STATE_DIR/bridge.sqlite].
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// Topics to bridge (repeatable).
+    #[arg(long = "topic")]
+    pub topics: Vec<String>,
+    /// Bridge every IODEF topic the service offers.
+    #[arg(long, conflicts_with = "topics")]
+    pub all_iodef: bool,
+    /// External base URL used in links (e.g. https://rolie.example.org).
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// TLS certificate chain (PEM) for HTTPS.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates issued by this CA (PEM).
+    #[arg(long)]
+    pub client_ca: Option<PathBuf>,
+    /// Bearer tokens allowed to POST/DELETE, one per line.
+    #[arg(long)]
+    pub write_token_file: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (not recommended).
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+    /// Validation of POSTed documents: strict, basic, off.
+    #[arg(long, default_value = "strict", value_parser = |s: &str| s.parse::<ValidationLevel>())]
+    pub validate: ValidationLevel,
+}
+
+/// Runs `gridlink bridge`.
+pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
+    let conn = g.connection()?;
+    let mut table = g.file()?.bridge.unwrap_or_default();
+    // Keys of the [bridge] table that are not the HTTP server's.
+    let file_store = table
+        .remove("store")
+        .and_then(|v| v.as_str().map(PathBuf::from));
+    let file_topics: Vec<String> = table
+        .remove("topics")
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
+    let file_all = table.remove("all_iodef").and_then(|v| v.as_bool());
+    let mut rolie: RolieConfig = toml::Value::Table(table)
+        .try_into()
+        .context("invalid [bridge] table in the config file")?;
+    if let Some(l) = a.listen {
+        rolie.listen = l;
+    }
+    if a.public_url.is_some() {
+        rolie.public_url = a.public_url;
+    }
+    if a.tls_cert.is_some() {
+        rolie.tls_cert = a.tls_cert;
+        rolie.tls_key = a.tls_key;
+    }
+    if a.client_ca.is_some() {
+        rolie.client_ca = a.client_ca;
+    }
+    if a.write_token_file.is_some() {
+        rolie.write_token_file = a.write_token_file;
+    }
+    rolie.allow_insecure_http |= a.allow_insecure_http;
+    let topics = if a.all_iodef || (a.topics.is_empty() && file_all == Some(true)) {
+        TopicSelection::AllIodef
+    } else if !a.topics.is_empty() {
+        TopicSelection::Named(a.topics)
+    } else if !file_topics.is_empty() {
+        TopicSelection::Named(file_topics)
+    } else {
+        anyhow::bail!("name the topics to bridge: --topic NODE (repeatable) or --all-iodef");
+    };
+    let store_path = a
+        .store
+        .or(file_store)
+        .unwrap_or_else(|| conn.state_dir.join("bridge.sqlite"));
+    if let Some(dir) = store_path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let store = Store::open(&store_path)
+        .with_context(|| format!("cannot open the store {}", store_path.display()))?;
+    let grid = open_grid(g).await?;
+    let bridge = Bridge::start(
+        grid,
+        store,
+        BridgeOptions {
+            topics,
+            rolie,
+            ingest_validation: ValidationLevel::Basic,
+            publish_validation: a.validate,
+            max_payload: DEFAULT_MAX_PAYLOAD,
+        },
+    )
+    .await?;
+    eprintln!(
+        "gridlink bridge: serving ROLIE on {} (service document: /rolie/servicedocument), store {}",
+        bridge.local_addr(),
+        store_path.display()
+    );
+    bridge
+        .run(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,318 @@
+//! `gridlink bridge` end to end: real Prosody, gridlink and slixmpp peers,
+//! HTTP through reqwest.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{fixture, fixture_bytes, VALID};
+use gridlink::bridge::{Bridge, BridgeOptions};
+use gridlink::grid::{Affiliation, Grid, GridEvent, Payload, TopicOptions, TopicSelection};
+use gridlink::iodef::ValidationLevel;
+use gridlink::lab::{Prosody, ProsodyOptions};
+use gridlink::rolie::RolieConfig;
+use gridlink::store::Store;
+
+fn lab() -> Prosody {
+    let mut o = ProsodyOptions::default();
+    o.users.push(("bridge".into(), "bridge-pw".into()));
+    Prosody::start(o).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn join(p: &Prosody, user: &str) -> Grid {
+    Grid::connect(p.client_config(user, &format!("{user}-pw")))
+        .await
+        .unwrap()
+}
+
+/// An open topic the `bridge` account may publish to.
+async fn topic(publisher: &Grid, node: &str) {
+    publisher
+        .create_topic(
+            node,
+            &TopicOptions {
+                access_model: gridlink::grid::AccessModel::Open,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    publisher
+        .set_affiliation(
+            node,
+            &"bridge@localhost".parse().unwrap(),
+            Affiliation::Publisher,
+        )
+        .await
+        .unwrap();
+}
+
+struct Running {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+    _tokens: tempfile::NamedTempFile,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(15), &mut self.task).await;
+    }
+}
+
+async fn start_bridge(p: &Prosody, store: &std::path::Path, topics: &[&str]) -> Running {
+    let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let tokens = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tokens.path(), "s3cret-token\n").unwrap();
+    let rolie = RolieConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        write_token_file: Some(tokens.path().to_owned()),
+        ..Default::default()
+    };
+    let bridge = Bridge::start(
+        join(p, "bridge").await,
+        Store::open(store).unwrap(),
+        BridgeOptions {
+            topics: TopicSelection::Named(topics.iter().map(|s| s.to_string()).collect()),
+            rolie,
+            ingest_validation: ValidationLevel::Basic,
+            publish_validation: ValidationLevel::Strict,
+            max_payload: 200 * 1024,
+        },
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}", bridge.local_addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        bridge
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    Running {
+        base,
+        stop: Some(tx),
+        task,
+        _tokens: tokens,
+    }
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let r = reqwest::get(url).await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Polls the feed until it mentions `needle`.
+async fn feed_contains(base: &str, topic: &str, needle: &str) -> String {
+    let url = format!("{base}/rolie/feeds/{topic}");
+    for _ in 0..100 {
+        let (s, body) = get(&url).await;
+        if s == 200 && body.contains(needle) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{needle} never appeared in {url}");
+}
+
+/// An item id as it appears in URLs (one percent-encoded path segment).
+fn enc(id: &str) -> String {
+    id.replace(':', "%3A")
+}
+
+fn payload(rel: &str) -> Payload {
+    Payload::prepare(&fixture_bytes(rel), ValidationLevel::Strict, 1 << 20).unwrap()
+}
+
+/// Items published before the bridge started (catch-up) and after (live)
+/// are both served, with the IODEF XML intact and its JSON form.
+#[tokio::test]
+async fn serves_catch_up_and_live_items_intact() {
+    let p = lab();
+    let publisher = join(&p, "publisher").await;
+    topic(&publisher, "incidents").await;
+    let before = payload(VALID[0]);
+    publisher.publish("incidents", &before).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let b = start_bridge(&p, &dir.path().join("s.sqlite"), &["incidents"]).await;
+    feed_contains(&b.base, "incidents", &enc(&before.item_id)).await;
+    let live = payload(VALID[1]);
+    publisher.publish("incidents", &live).await.unwrap();
+    feed_contains(&b.base, "incidents", &enc(&live.item_id)).await;
+    let (s, xml) = get(&format!(
+        "{}/rolie/feeds/incidents/entries/{}/iodef.xml",
+        b.base,
+        enc(&live.item_id)
+    ))
+    .await;
+    assert_eq!(s, 200);
+    let sent: tokio_xmpp::minidom::Element = live.xml.parse().unwrap();
+    let served: tokio_xmpp::minidom::Element = xml
+        .trim_start_matches(|c| c != '<')
+        .parse()
+        .unwrap_or_else(|_| {
+            // a leading XML declaration is allowed on the HTTP side
+            xml[xml.find("?>").map(|i| i + 2).unwrap_or(0)..]
+                .trim()
+                .parse()
+                .unwrap()
+        });
+    assert_eq!(sent, served);
+    let (s, json) = get(&format!(
+        "{}/rolie/feeds/incidents/entries/{}/iodef.json",
+        b.base,
+        enc(&live.item_id)
+    ))
+    .await;
+    assert_eq!(s, 200);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(v.get("Incident").is_some(), "{json}");
+    let (s, health) = get(&format!("{}/healthz", b.base)).await;
+    assert_eq!(s, 200, "{health}");
+    let (_, metrics) = get(&format!("{}/metrics", b.base)).await;
+    assert!(
+        metrics.contains("gridlink_items_in_total{topic=\"incidents\"} 2"),
+        "{metrics}"
+    );
+    b.stop().await;
+}
+
+/// An authenticated POST is published to the grid (a slixmpp subscriber
+/// receives it) and answered 201 with a Location that resolves; invalid
+/// documents get 400, missing tokens 401; DELETE retracts on the grid.
+#[tokio::test]
+async fn post_reaches_grid_and_delete_retracts() {
+    let p = lab();
+    let publisher = join(&p, "publisher").await;
+    topic(&publisher, "incidents").await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = start_bridge(&p, &dir.path().join("s.sqlite"), &["incidents"]).await;
+
+    // An independent consumer: slixmpp.
+    let mut slix = std::process::Command::new("python3")
+        .arg(fixture("../py/slix_peer.py"))
+        .args([
+            "subscribe",
+            "--jid",
+            "subscriber@localhost",
+            "--password",
+            "subscriber-pw",
+        ])
+        .args(["--port", &p.c2s_port.to_string(), "--ca"])
+        .arg(&p.ca.ca_pem)
+        .args(["--node", "incidents", "--count", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 with slixmpp (pip install -r tests/requirements.txt)");
+    let mut lines = BufReader::new(slix.stdout.take().unwrap()).lines();
+    let ready = tokio::task::spawn_blocking(move || (lines.next(), lines))
+        .await
+        .unwrap();
+    assert_eq!(ready.0.and_then(Result::ok).as_deref(), Some("READY"));
+    let mut lines = ready.1;
+    // And a gridlink one, to see the retraction.
+    let watcher = join(&p, "subscriber").await;
+    let mut events = watcher
+        .subscribe(
+            TopicSelection::Named(vec!["incidents".into()]),
+            ValidationLevel::Basic,
+        )
+        .await
+        .unwrap();
+
+    let client = reqwest::Client::new();
+    let url = format!("{}/rolie/feeds/incidents", b.base);
+    let body = fixture_bytes(VALID[2]);
+    let r = client
+        .post(&url)
+        .header("content-type", "application/xml")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401, "no token");
+    let r = client
+        .post(&url)
+        .bearer_auth("s3cret-token")
+        .header("content-type", "application/xml")
+        .body("<IODEF-Document xmlns='urn:ietf:params:xml:ns:iodef-2.0' version='2.00'/>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400, "invalid IODEF");
+    let r = client
+        .post(&url)
+        .bearer_auth("s3cret-token")
+        .header("content-type", "application/xml")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let (s, _) = get(&location).await;
+    assert_eq!(s, 200, "Location {location} does not resolve");
+
+    let got = tokio::task::spawn_blocking(move || lines.next())
+        .await
+        .unwrap();
+    let got: serde_json::Value = serde_json::from_str(&got.unwrap().unwrap()).unwrap();
+    let id = got["id"].as_str().unwrap().to_string();
+    assert!(location.ends_with(&enc(&id)), "{location} vs {id}");
+    assert!(slix.wait().unwrap().success());
+
+    // The item notification reaches the gridlink watcher too, then DELETE.
+    let first = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(first, GridEvent::Item { .. }), "{first:?}");
+    let r = client
+        .delete(&location)
+        .bearer_auth("s3cret-token")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    match tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        GridEvent::Retract { item_id, .. } => assert_eq!(item_id, id),
+        other => panic!("expected a retraction, got {other:?}"),
+    }
+    b.stop().await;
+}
+
+/// After a restart the bridge serves what it served before plus what was
+/// published while it was away, each exactly once.
+#[tokio::test]
+async fn restart_catches_up_without_duplicates() {
+    let p = lab();
+    let publisher = join(&p, "publisher").await;
+    topic(&publisher, "incidents").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.sqlite");
+    let first = payload(VALID[0]);
+    publisher.publish("incidents", &first).await.unwrap();
+    let b = start_bridge(&p, &store, &["incidents"]).await;
+    feed_contains(&b.base, "incidents", &enc(&first.item_id)).await;
+    b.stop().await;
+    let away = payload(VALID[3]);
+    publisher.publish("incidents", &away).await.unwrap();
+    publisher.publish("incidents", &first).await.unwrap(); // same content again
+    let b = start_bridge(&p, &store, &["incidents"]).await;
+    let feed = feed_contains(&b.base, "incidents", &enc(&away.item_id)).await;
+    assert_eq!(feed.matches("<entry").count(), 2, "{feed}");
+    b.stop().await;
+}
