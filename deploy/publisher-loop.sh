@@ -27,6 +27,14 @@ fi
 
 echo "publisher-loop: ensuring topic $topic"
 gridlink "$@" topic ensure "$topic"
+# The topic is whitelist (RFC 8600 §8.3.4): grant the lab's consumers and the
+# bridge (which publishes what is POSTed to it) their affiliations.
+for jid in ${ALLOW_MEMBERS:-}; do
+    gridlink "$@" topic allow "$topic" "$jid" --as member
+done
+for jid in ${ALLOW_PUBLISHERS:-}; do
+    gridlink "$@" topic allow "$topic" "$jid" --as publisher
+done
 
 round=0
 while :; do

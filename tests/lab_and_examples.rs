@@ -12,7 +12,7 @@ use common::{fixture, grid, prosody, VALID};
 #[test]
 fn lab_publishes_and_receives() {
     let out = Command::new(env!("CARGO_BIN_EXE_gridlink-lab"))
-        .args(["--interval", "1", "--rounds", "2"])
+        .args(["--interval", "1", "--rounds", "2", "--http", "127.0.0.1:0"])
         .stdin(Stdio::null())
         .output()
         .unwrap();

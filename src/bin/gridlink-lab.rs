@@ -45,6 +45,9 @@ struct Args {
     /// The topic to use.
     #[arg(long, default_value = "incidents")]
     topic: String,
+    /// Where the ROLIE bridge listens (a free port is used if this one is taken).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    http: std::net::SocketAddr,
 }
 
 #[tokio::main]
@@ -68,10 +71,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let opts = ProsodyOptions {
+    let mut opts = ProsodyOptions {
         log_level: "info",
         ..Default::default()
     };
+    opts.users.push(("bridge".into(), "bridge-pw".into()));
     let prosody = tokio::task::spawn_blocking(move || Prosody::start(opts)).await??;
     say(
         "lab",
@@ -116,6 +120,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     controller
         .set_affiliation(topic, &"subscriber@localhost".parse()?, Affiliation::Member)
         .await?;
+    controller
+        .set_affiliation(topic, &"bridge@localhost".parse()?, Affiliation::Publisher)
+        .await?;
+    let (bridge_addr, stop_bridge, bridge_task) = start_bridge(&prosody, topic, args.http).await?;
+    let base = format!("http://{bridge_addr}");
+    say("bridge", &format!("ROLIE repository at {base}/rolie/servicedocument"));
 
     let siem = Grid::connect(prosody.client_config("subscriber", "subscriber-pw")).await?;
     let topics = siem.discover(true).await?;
@@ -142,7 +152,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .subscribe(TopicSelection::AllIodef, ValidationLevel::Basic)
         .await?;
     say("siem", "subscribed to every IODEF topic; incidents follow");
-    print_join_hint(&prosody, topic);
+    print_join_hint(&prosody, topic, &base);
 
     let payloads = EXAMPLES
         .iter()
@@ -193,6 +203,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "lab",
         &format!("published {published}, received {received}; stopping"),
     );
+    let _ = stop_bridge.send(());
+    let _ = bridge_task.await;
     controller.close().await;
     siem.close().await;
     drop(prosody);
@@ -204,14 +216,61 @@ fn say(who: &str, what: &str) {
     eprintln!("[{who:>10}] {what}");
 }
 
-fn print_join_hint(p: &Prosody, topic: &str) {
+type BridgeHandle = (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+);
+
+/// Runs the ROLIE bridge as the `bridge` account, with a write token in the lab dir.
+async fn start_bridge(p: &Prosody, topic: &str, http: std::net::SocketAddr) -> anyhow::Result<BridgeHandle> {
+    use gridlink::bridge::{Bridge, BridgeOptions};
+    let tokens = p.dir().join("write-tokens");
+    std::fs::write(&tokens, "lab-token\n")?;
+    let listen = match std::net::TcpListener::bind(http) {
+        Ok(l) => l.local_addr()?,
+        Err(_) => "127.0.0.1:0".parse()?,
+    };
+    let rolie = gridlink::rolie::RolieConfig {
+        listen,
+        write_token_file: Some(tokens),
+        ..Default::default()
+    };
+    let store = gridlink::store::Store::open(p.dir().join("bridge.sqlite"))?;
+    let grid = Grid::connect(p.client_config("bridge", "bridge-pw")).await?;
+    let bridge = Bridge::start(
+        grid,
+        store,
+        BridgeOptions {
+            topics: TopicSelection::Named(vec![topic.to_string()]),
+            rolie,
+            ingest_validation: ValidationLevel::Basic,
+            publish_validation: ValidationLevel::Strict,
+            max_payload: gridlink::grid::DEFAULT_MAX_PAYLOAD,
+        },
+    )
+    .await?;
+    let addr = bridge.local_addr();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        if let Err(e) = bridge.run(async { let _ = rx.await; }).await {
+            eprintln!("gridlink-lab: bridge: {e}");
+        }
+    });
+    Ok((addr, tx, task))
+}
+
+fn print_join_hint(p: &Prosody, topic: &str, base: &str) {
     say("lab", "join from another terminal, e.g.:");
     eprintln!(
         "    export GRIDLINK_JID=subscriber@localhost GRIDLINK_PASSWORD=subscriber-pw \\\n\
          \x20          GRIDLINK_SERVER=127.0.0.1:{port} GRIDLINK_CA_FILE={ca}\n\
          \x20   cargo run --bin gridlink -- discover\n\
          \x20   cargo run --bin gridlink -- subscribe --topic {topic}\n\
-         \x20   cargo run --bin gridlink -- items --topic {topic} --max 3",
+         \x20   cargo run --bin gridlink -- items --topic {topic} --max 3\n\
+         \x20   curl {base}/rolie/feeds/{topic}\n\
+         \x20   curl -H 'Authorization: Bearer lab-token' -H 'Content-Type: application/xml' \\\n\
+         \x20        --data-binary @deploy/examples/rfc8274-appB.3-spear-phishing.xml {base}/rolie/feeds/{topic}",
         port = p.c2s_port,
         ca = p.ca.ca_pem.display(),
     );
