@@ -19,6 +19,7 @@ use std::time::Instant;
 use crate::envelope::Envelope;
 use crate::grid::{Grid, GridError, GridEvent, Payload, PayloadError, TopicSelection};
 use crate::iodef::ValidationLevel;
+use crate::rolie::poll::{PollSource, PollStats, Poller};
 use crate::rolie::{
     BoxFuture, ComponentHealth, HealthProbe, Hooks, PublishBody, PublishError, Publisher,
     RolieConfig, RolieServer,
@@ -38,6 +39,9 @@ pub enum BridgeError {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
+    /// The HTTP client for polling could not be built.
+    #[error("HTTP client: {0}")]
+    Http(String),
 }
 
 /// What the bridge bridges and how strictly.
@@ -53,6 +57,12 @@ pub struct BridgeOptions {
     pub publish_validation: ValidationLevel,
     /// Largest document accepted for publishing.
     pub max_payload: usize,
+    /// Remote ROLIE/Atom feeds to publish into grid topics.
+    pub poll: Vec<PollSource>,
+    /// Time between two polls of a feed.
+    pub poll_interval: std::time::Duration,
+    /// Where pollers remember what they published.
+    pub state_dir: std::path::PathBuf,
 }
 
 /// Counters for `/metrics`.
@@ -63,6 +73,7 @@ struct Counters {
     publish_micros: AtomicU64,
     publishes: AtomicU64,
     resubscriptions: AtomicU64,
+    polls: Mutex<Vec<(PollSource, Arc<PollStats>)>>,
 }
 
 impl Counters {
@@ -105,6 +116,20 @@ impl Counters {
              # TYPE gridlink_resubscriptions_total counter\ngridlink_resubscriptions_total {}\n",
             self.resubscriptions.load(Ordering::Relaxed)
         ));
+        if let Ok(polls) = self.polls.lock() {
+            for (name, help, get) in [
+                ("gridlink_poll_published_total", "Remote feed entries published to the grid.", (|s: &PollStats| s.published.load(Ordering::Relaxed)) as fn(&PollStats) -> u64),
+                ("gridlink_poll_invalid_total", "Remote feed entries refused as invalid IODEF.", |s| s.invalid.load(Ordering::Relaxed)),
+                ("gridlink_poll_errors_total", "Failed poll rounds (retried with backoff).", |s| s.errors.load(Ordering::Relaxed)),
+                ("gridlink_poll_not_modified_total", "Poll rounds answered 304.", |s| s.not_modified.load(Ordering::Relaxed)),
+            ] {
+                out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+                for (src, stats) in polls.iter() {
+                    let u = src.url.replace('\\', "\\\\").replace('"', "\\\"");
+                    out.push_str(&format!("{name}{{source=\"{u}\",topic=\"{}\"}} {}\n", src.topic, get(stats)));
+                }
+            }
+        }
     }
 }
 
@@ -272,6 +297,20 @@ pub struct Bridge {
     topics: Arc<Mutex<Vec<String>>>,
     counters: Arc<Counters>,
     level: ValidationLevel,
+    pollers: Vec<Poller>,
+}
+
+/// An HTTPS client trusting what the XMPP connection trusts (system roots
+/// plus `--ca-file`).
+fn http_client(grid: &Grid) -> Result<reqwest::Client, BridgeError> {
+    let tls = crate::xmpp::client_config(grid.session().config())
+        .map_err(|e| BridgeError::Grid(GridError::Connect(e)))?;
+    reqwest::Client::builder()
+        .use_preconfigured_tls((*tls).clone())
+        .timeout(std::time::Duration::from_secs(30))
+        .user_agent(concat!("gridlink/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| BridgeError::Http(e.to_string()))
 }
 
 impl Bridge {
@@ -319,7 +358,30 @@ impl Bridge {
             })),
         };
         let server = RolieServer::bind(opts.rolie, store.clone(), publisher, hooks).await?;
+        let mut pollers = Vec::new();
+        if !opts.poll.is_empty() {
+            let client = http_client(&grid)?;
+            // Polled entries may go to topics the repository does not serve.
+            let poll_publisher: Arc<dyn Publisher> = Arc::new(GridPublisher {
+                grid: grid.clone(),
+                store: store.clone(),
+                topics: Arc::new(Mutex::new(opts.poll.iter().map(|p| p.topic.clone()).collect())),
+                validation: opts.publish_validation,
+                max_payload: opts.max_payload,
+                counters: counters.clone(),
+            });
+            std::fs::create_dir_all(&opts.state_dir)
+                .map_err(|e| BridgeError::Http(format!("state dir {}: {e}", opts.state_dir.display())))?;
+            for src in &opts.poll {
+                let p = Poller::new(src.clone(), client.clone(), poll_publisher.clone(), &opts.state_dir, opts.poll_interval);
+                if let Ok(mut polls) = counters.polls.lock() {
+                    polls.push((src.clone(), p.stats.clone()));
+                }
+                pollers.push(p);
+            }
+        }
         Ok(Bridge {
+            pollers,
             server,
             grid,
             store,
@@ -348,7 +410,13 @@ impl Bridge {
             topics,
             counters,
             level,
+            pollers,
         } = self;
+        let (poll_stop, poll_rx) = tokio::sync::watch::channel(false);
+        let poll_tasks: Vec<_> = pollers
+            .into_iter()
+            .map(|p| tokio::spawn(p.run(poll_rx.clone())))
+            .collect();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let http = tokio::spawn(server.run(async move {
             let _ = stop_rx.await;
@@ -376,6 +444,10 @@ impl Bridge {
             }
         };
         let _ = stop_tx.send(());
+        let _ = poll_stop.send(true);
+        for t in poll_tasks {
+            let _ = t.await;
+        }
         if let Ok(Err(e)) = http.await {
             tracing::error!(error = %e, "HTTP server");
         }

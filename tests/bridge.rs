@@ -66,6 +66,15 @@ impl Running {
 }
 
 async fn start_bridge(p: &Prosody, store: &std::path::Path, topics: &[&str]) -> Running {
+    start_bridge_polling(p, store, topics, Vec::new()).await
+}
+
+async fn start_bridge_polling(
+    p: &Prosody,
+    store: &std::path::Path,
+    topics: &[&str],
+    poll: Vec<gridlink::rolie::poll::PollSource>,
+) -> Running {
     let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
     let tokens = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(tokens.path(), "s3cret-token\n").unwrap();
@@ -83,6 +92,9 @@ async fn start_bridge(p: &Prosody, store: &std::path::Path, topics: &[&str]) -> 
             ingest_validation: ValidationLevel::Basic,
             publish_validation: ValidationLevel::Strict,
             max_payload: 200 * 1024,
+            poll,
+            poll_interval: Duration::from_millis(500),
+            state_dir: store.with_extension("poll"),
         },
     )
     .await
@@ -315,4 +327,58 @@ async fn restart_catches_up_without_duplicates() {
     let feed = feed_contains(&b.base, "incidents", &enc(&away.item_id)).await;
     assert_eq!(feed.matches("<entry").count(), 2, "{feed}");
     b.stop().await;
+}
+
+/// Waits until `metric` (a full Prometheus line prefix) reaches `want`.
+async fn metric_reaches(base: &str, metric: &str, want: u64) -> String {
+    for _ in 0..150 {
+        let (_, m) = get(&format!("{base}/metrics")).await;
+        let v = m
+            .lines()
+            .find(|l| l.starts_with(metric))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        if v >= want {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{metric} never reached {want}");
+}
+
+/// A second bridge polls the first one's ROLIE feed and publishes the
+/// entries into another topic; after a restart it publishes nothing again.
+#[tokio::test]
+async fn second_bridge_polls_first_into_another_topic() {
+    let p = lab();
+    let publisher = join(&p, "publisher").await;
+    topic(&publisher, "incidents").await;
+    topic(&publisher, "mirror").await;
+    for f in &VALID[..3] {
+        publisher.publish("incidents", &payload(f)).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let a = start_bridge(&p, &dir.path().join("a.sqlite"), &["incidents"]).await;
+    let source: gridlink::rolie::poll::PollSource =
+        format!("{}/rolie/feeds/incidents=mirror", a.base).parse().unwrap();
+    let b_store = dir.path().join("b.sqlite");
+    let b = start_bridge_polling(&p, &b_store, &["mirror"], vec![source.clone()]).await;
+    let published = "gridlink_poll_published_total{source=";
+    metric_reaches(&b.base, published, 3).await;
+    // B serves the mirror topic it fed (its own subscription stored them).
+    for f in &VALID[..3] {
+        feed_contains(&b.base, "mirror", &enc(&payload(f).item_id)).await;
+    }
+    let items = publisher.items("mirror", None, None, ValidationLevel::Basic).await.unwrap();
+    assert_eq!(items.len(), 3);
+    b.stop().await;
+
+    // Restart B: the feed is unchanged (304 or all entries seen): nothing republished.
+    let b = start_bridge_polling(&p, &b_store, &["mirror"], vec![source]).await;
+    let m = metric_reaches(&b.base, "gridlink_poll_not_modified_total{source=", 2).await;
+    let line = m.lines().find(|l| l.starts_with(published)).unwrap();
+    assert!(line.ends_with(" 0"), "republished after restart: {line}");
+    b.stop().await;
+    a.stop().await;
 }

@@ -247,6 +247,9 @@ async fn start_bridge(p: &Prosody, topic: &str, http: std::net::SocketAddr) -> a
             ingest_validation: ValidationLevel::Basic,
             publish_validation: ValidationLevel::Strict,
             max_payload: gridlink::grid::DEFAULT_MAX_PAYLOAD,
+            poll: Vec::new(),
+            poll_interval: std::time::Duration::from_secs(60),
+            state_dir: p.dir().join("poll"),
         },
     )
     .await?;

@@ -47,7 +47,13 @@ pub struct BridgeArgs {
     /// Serve plain HTTP on a non-loopback address (not recommended).
     #[arg(long)]
     pub allow_insecure_http: bool,
-    /// Validation of POSTed documents: strict, basic, off.
+    /// Poll a remote ROLIE/Atom feed and publish its new entries to TOPIC (repeatable).
+    #[arg(long = "poll", value_name = "URL=TOPIC")]
+    pub poll: Vec<gridlink::rolie::poll::PollSource>,
+    /// Seconds between two polls of a feed.
+    #[arg(long, default_value_t = 60)]
+    pub poll_interval: u64,
+    /// Validation of POSTed and polled documents: strict, basic, off.
     #[arg(long, default_value = "strict", value_parser = |s: &str| s.parse::<ValidationLevel>())]
     pub validate: ValidationLevel,
 }
@@ -68,6 +74,18 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
         .filter_map(|v| v.as_str().map(String::from))
         .collect();
     let file_all = table.remove("all_iodef").and_then(|v| v.as_bool());
+    let file_poll: Vec<gridlink::rolie::poll::PollSource> = table
+        .remove("poll")
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.as_str().map(String::from))
+        .map(|s| s.parse().map_err(|e: String| anyhow::anyhow!("[bridge] poll: {e}")))
+        .collect::<anyhow::Result<_>>()?;
+    let file_poll_interval = table
+        .remove("poll_interval_secs")
+        .and_then(|v| v.as_integer())
+        .and_then(|i| u64::try_from(i).ok());
     let mut rolie: RolieConfig = toml::Value::Table(table)
         .try_into()
         .context("invalid [bridge] table in the config file")?;
@@ -94,6 +112,8 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
         TopicSelection::Named(a.topics)
     } else if !file_topics.is_empty() {
         TopicSelection::Named(file_topics)
+    } else if !a.poll.is_empty() || !file_poll.is_empty() {
+        TopicSelection::Named(Vec::new()) // a pure poller: serves nothing of its own
     } else {
         anyhow::bail!("name the topics to bridge: --topic NODE (repeatable) or --all-iodef");
     };
@@ -116,6 +136,11 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
             ingest_validation: ValidationLevel::Basic,
             publish_validation: a.validate,
             max_payload: DEFAULT_MAX_PAYLOAD,
+            poll: if a.poll.is_empty() { file_poll } else { a.poll },
+            poll_interval: std::time::Duration::from_secs(
+                if a.poll_interval != 60 { a.poll_interval } else { file_poll_interval.unwrap_or(60) }.max(1),
+            ),
+            state_dir: conn.state_dir.join("poll"),
         },
     )
     .await?;

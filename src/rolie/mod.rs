@@ -6,6 +6,7 @@
 //! * [`Publisher`] — where AtomPub POST/DELETE go; the bridge implements it.
 //! * [`Hooks`] — optional plug-ins: the RFC 8727 JSON form of an item, the
 //!   XMPP session state for `/healthz`, extra `/metrics` lines.
+//! * [`poll`] — the client side: remote ROLIE/Atom feeds polled into the grid.
 //! * [`IodefMeta`] — the title/summary/content-id an entry shows.
 //!
 //! The URL layout is in `urls.rs`; every document is rendered from the
@@ -17,6 +18,7 @@ mod documents;
 mod http;
 mod iodef_meta;
 mod ops;
+pub mod poll;
 mod server;
 mod urls;
 mod write;

@@ -1,0 +1,436 @@
+//! The ROLIE client side: poll a remote ROLIE/Atom feed and publish its new
+//! entries into a grid topic (a *source* of the bridge).
+//!
+//! Each round: a conditional GET of the feed (ETag / Last-Modified), then the
+//! entries newest first, following `rel="next"` pages until an entry already
+//! seen (same `id` and `updated`) shows up. New entries are fetched (their
+//! `content src`), validated and published oldest first through the
+//! [`Publisher`]; each one is recorded in a state file as soon as the broker
+//! confirmed it, so a restart never republishes. Errors back off
+//! exponentially per source.
+
+use std::collections::{HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
+use serde::{Deserialize, Serialize};
+
+use super::{PublishBody, PublishError, Publisher, ATOM_NS};
+
+/// Entries remembered per source (oldest forgotten first).
+const SEEN_LIMIT: usize = 10_000;
+/// Pages followed in one round.
+const MAX_PAGES: usize = 50;
+/// Largest feed page or content document fetched.
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// One remote feed and the topic its entries go to (`--poll URL=TOPIC`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollSource {
+    /// The feed URL.
+    pub url: String,
+    /// The grid topic to publish into.
+    pub topic: String,
+}
+
+impl std::str::FromStr for PollSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (url, topic) = s
+            .rsplit_once('=')
+            .ok_or_else(|| format!("{s:?}: expected URL=TOPIC"))?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) || topic.is_empty() {
+            return Err(format!("{s:?}: expected http(s)://…=TOPIC"));
+        }
+        Ok(PollSource {
+            url: url.to_string(),
+            topic: topic.to_string(),
+        })
+    }
+}
+
+/// Counters of one source, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct PollStats {
+    /// Entries published.
+    pub published: AtomicU64,
+    /// Entries refused as invalid (not retried).
+    pub invalid: AtomicU64,
+    /// Rounds that failed (network, HTTP status, unparsable feed, grid down).
+    pub errors: AtomicU64,
+    /// Rounds answered 304 Not Modified.
+    pub not_modified: AtomicU64,
+}
+
+/// What is remembered between rounds and restarts.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    etag: Option<String>,
+    last_modified: Option<String>,
+    /// `id|updated` of entries already handled, oldest first.
+    seen: VecDeque<String>,
+}
+
+impl State {
+    fn load(path: &Path) -> State {
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Write-then-rename: a crash never leaves half a state file.
+    fn save(&self, path: &Path) -> std::io::Result<()> {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec(self)?)?;
+        std::fs::rename(tmp, path)
+    }
+
+    fn remember(&mut self, key: String) {
+        self.seen.push_back(key);
+        while self.seen.len() > SEEN_LIMIT {
+            self.seen.pop_front();
+        }
+    }
+}
+
+/// One entry of a feed page.
+#[derive(Debug, Default, Clone)]
+struct Entry {
+    id: String,
+    updated: String,
+    content_src: Option<String>,
+}
+
+impl Entry {
+    fn key(&self) -> String {
+        format!("{}|{}", self.id, self.updated)
+    }
+}
+
+/// A parsed feed page: its entries (document order) and its `next` link.
+#[derive(Debug, Default)]
+struct FeedPage {
+    entries: Vec<Entry>,
+    next: Option<String>,
+}
+
+fn attr(e: &quick_xml::events::BytesStart<'_>, name: &[u8]) -> Option<String> {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == name)
+        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+}
+
+/// Parses an Atom feed document (namespace-aware; foreign elements ignored).
+fn parse_feed(xml: &str) -> Result<FeedPage, String> {
+    let mut r = NsReader::from_str(xml);
+    let mut page = FeedPage::default();
+    let mut cur: Option<Entry> = None;
+    let mut text_of: Option<&'static str> = None;
+    let mut depth = 0usize;
+    let mut saw_feed = false;
+    loop {
+        let (ns, ev) = r.read_resolved_event().map_err(|e| e.to_string())?;
+        let atom = matches!(ns, ResolveResult::Bound(n) if n.as_ref() == ATOM_NS.as_bytes());
+        match ev {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(ev, Event::Empty(_));
+                let local = e.local_name();
+                match (atom, local.as_ref(), depth) {
+                    (true, b"feed", 0) => saw_feed = true,
+                    (true, b"entry", 1) => cur = Some(Entry::default()),
+                    (true, b"link", 1) if attr(e, b"rel").as_deref() == Some("next") => {
+                        page.next = attr(e, b"href")
+                    }
+                    (true, b"id", 2) if cur.is_some() => text_of = Some("id"),
+                    (true, b"updated", 2) if cur.is_some() => text_of = Some("updated"),
+                    (true, b"content", 2) => {
+                        if let Some(c) = cur.as_mut() {
+                            c.content_src = attr(e, b"src");
+                        }
+                    }
+                    _ => {}
+                }
+                if !empty {
+                    depth += 1;
+                }
+            }
+            Event::Text(t) => {
+                if let (Some(field), Some(c)) = (text_of, cur.as_mut()) {
+                    let v = t.decode().map_err(|e| e.to_string())?.trim().to_string();
+                    match field {
+                        "id" => c.id = v,
+                        _ => c.updated = v,
+                    }
+                }
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                text_of = None;
+                if depth == 1 {
+                    if let Some(c) = cur.take() {
+                        page.entries.push(c);
+                    }
+                }
+            }
+            Event::DocType(_) => return Err("DOCTYPE not allowed in a feed".into()),
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !saw_feed {
+        return Err("not an Atom feed (no atom:feed root)".into());
+    }
+    Ok(page)
+}
+
+/// Polls one source until `shutdown` flips to true.
+pub struct Poller {
+    source: PollSource,
+    client: reqwest::Client,
+    publisher: Arc<dyn Publisher>,
+    state_path: PathBuf,
+    interval: Duration,
+    max_backoff: Duration,
+    /// This source's counters.
+    pub stats: Arc<PollStats>,
+}
+
+/// Why a round failed.
+#[derive(Debug, thiserror::Error)]
+enum RoundError {
+    #[error("GET {0}: {1}")]
+    Http(String, String),
+    #[error("{0}: {1}")]
+    Feed(String, String),
+    #[error("publishing to {0}: {1}")]
+    Grid(String, PublishError),
+    #[error("state file {0}: {1}")]
+    State(String, std::io::Error),
+}
+
+impl Poller {
+    /// A poller for `source`; its state lives in `state_dir`.
+    pub fn new(
+        source: PollSource,
+        client: reqwest::Client,
+        publisher: Arc<dyn Publisher>,
+        state_dir: &Path,
+        interval: Duration,
+    ) -> Poller {
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(format!("{}\n{}", source.url, source.topic).as_bytes());
+        let name: String = h.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        Poller {
+            source,
+            client,
+            publisher,
+            state_path: state_dir.join(format!("poll-{name}.json")),
+            interval,
+            max_backoff: Duration::from_secs(300),
+            stats: Arc::new(PollStats::default()),
+        }
+    }
+
+    /// The source.
+    pub fn source(&self) -> &PollSource {
+        &self.source
+    }
+
+    /// Rounds until `shutdown` becomes true.
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut backoff = self.interval;
+        loop {
+            let wait = match self.round().await {
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::info!(source = %self.source.url, topic = %self.source.topic, published = n, "poll round");
+                    }
+                    backoff = self.interval;
+                    self.interval
+                }
+                Err(e) => {
+                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    backoff = (backoff * 2).min(self.max_backoff);
+                    tracing::warn!(source = %self.source.url, error = %e, retry_in = ?backoff, "poll failed");
+                    backoff
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+        }
+    }
+
+    async fn get(&self, url: &str, state: Option<&State>) -> Result<Option<(String, reqwest::header::HeaderMap)>, RoundError> {
+        let mut req = self.client.get(url).header("accept", "application/atom+xml, application/xml");
+        if let Some(s) = state {
+            if let Some(e) = &s.etag {
+                req = req.header("if-none-match", e);
+            }
+            if let Some(m) = &s.last_modified {
+                req = req.header("if-modified-since", m);
+            }
+        }
+        let err = |e: &dyn std::fmt::Display| RoundError::Http(url.to_string(), e.to_string());
+        let resp = req.send().await.map_err(|e| err(&e))?;
+        if resp.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(err(&resp.status()));
+        }
+        if resp.content_length().is_some_and(|l| l as usize > MAX_BODY) {
+            return Err(err(&"response too large"));
+        }
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.map_err(|e| err(&e))?;
+        if bytes.len() > MAX_BODY {
+            return Err(err(&"response too large"));
+        }
+        let text = String::from_utf8(bytes.to_vec()).map_err(|e| err(&e))?;
+        Ok(Some((text, headers)))
+    }
+
+    fn resolve(&self, base: &str, href: &str) -> Result<String, RoundError> {
+        reqwest::Url::parse(base)
+            .and_then(|b| b.join(href))
+            .map(|u| u.to_string())
+            .map_err(|e| RoundError::Feed(base.to_string(), format!("bad link {href:?}: {e}")))
+    }
+
+    /// One round; returns how many entries were published.
+    async fn round(&self) -> Result<usize, RoundError> {
+        let mut state = State::load(&self.state_path);
+        let Some((first, headers)) = self.get(&self.source.url, Some(&state)).await? else {
+            self.stats.not_modified.fetch_add(1, Ordering::Relaxed);
+            return Ok(0);
+        };
+        let seen: HashSet<String> = state.seen.iter().cloned().collect();
+        let mut new: Vec<(Entry, String)> = Vec::new();
+        let mut page_url = self.source.url.clone();
+        let mut body = first;
+        'pages: for _ in 0..MAX_PAGES {
+            let page = parse_feed(&body).map_err(|e| RoundError::Feed(page_url.clone(), e))?;
+            for e in page.entries {
+                if seen.contains(&e.key()) {
+                    break 'pages; // everything older was handled before
+                }
+                new.push((e, page_url.clone()));
+            }
+            match page.next {
+                Some(href) => {
+                    page_url = self.resolve(&page_url, &href)?;
+                    match self.get(&page_url, None).await? {
+                        Some((b, _)) => body = b,
+                        None => break,
+                    }
+                }
+                None => break,
+            }
+        }
+        let mut published = 0;
+        // Oldest first, so the grid sees them in the order they were made.
+        for (entry, base) in new.into_iter().rev() {
+            let Some(src) = &entry.content_src else {
+                tracing::warn!(entry = %entry.id, "entry without out-of-line content; skipped");
+                state.remember(entry.key());
+                continue;
+            };
+            let url = self.resolve(&base, src)?;
+            let Some((doc, _)) = self.get(&url, None).await? else {
+                continue;
+            };
+            match self
+                .publisher
+                .publish(&self.source.topic, PublishBody::Xml(doc))
+                .await
+            {
+                Ok(_) => {
+                    published += 1;
+                    self.stats.published.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(PublishError::Invalid(problems)) => {
+                    // Not retried: the same document would fail again.
+                    self.stats.invalid.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(entry = %entry.id, problems = %problems.join("; "), "invalid IODEF in remote feed");
+                }
+                Err(e) => return Err(RoundError::Grid(self.source.topic.clone(), e)),
+            }
+            state.remember(entry.key());
+            state
+                .save(&self.state_path)
+                .map_err(|e| RoundError::State(self.state_path.display().to_string(), e))?;
+        }
+        state.etag = headers
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        state.last_modified = headers
+            .get("last-modified")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        state
+            .save(&self.state_path)
+            .map_err(|e| RoundError::State(self.state_path.display().to_string(), e))?;
+        Ok(published)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries, their content links and the next-page link are read; foreign
+    /// elements and prefixes do not confuse the parser.
+    #[test]
+    fn parses_feed_pages() {
+        let xml = r#"<a:feed xmlns:a="http://www.w3.org/2005/Atom" xmlns:r="urn:ietf:params:xml:ns:rolie-1.0">
+          <a:id>urn:f</a:id><a:link rel="next" href="?before=5"/>
+          <a:entry><a:id>urn:1</a:id><a:updated>2026-01-01T00:00:00Z</a:updated>
+            <r:format ns="x"/><a:content type="application/xml" src="e/1.xml"/></a:entry>
+          <a:entry><a:id>urn:2</a:id><a:updated>2026-01-02T00:00:00Z</a:updated></a:entry>
+        </a:feed>"#;
+        let p = parse_feed(xml).unwrap();
+        assert_eq!(p.next.as_deref(), Some("?before=5"));
+        assert_eq!(p.entries.len(), 2);
+        assert_eq!(p.entries[0].id, "urn:1");
+        assert_eq!(p.entries[0].content_src.as_deref(), Some("e/1.xml"));
+        assert_eq!(p.entries[1].key(), "urn:2|2026-01-02T00:00:00Z");
+    }
+
+    /// Non-feeds and DOCTYPEs are refused.
+    #[test]
+    fn rejects_non_feeds() {
+        assert!(parse_feed("<html/>").is_err());
+        assert!(parse_feed("<!DOCTYPE x><feed xmlns='http://www.w3.org/2005/Atom'/>").is_err());
+    }
+
+    /// URL=TOPIC parsing.
+    #[test]
+    fn source_syntax() {
+        let s: PollSource = "https://x.example/rolie/feeds/a?b=c=incidents".parse().unwrap();
+        assert_eq!(s.topic, "incidents");
+        assert_eq!(s.url, "https://x.example/rolie/feeds/a?b=c");
+        assert!("ftp://x=y".parse::<PollSource>().is_err());
+        assert!("https://x=".parse::<PollSource>().is_err());
+    }
+
+    /// The seen list is bounded.
+    #[test]
+    fn seen_is_bounded() {
+        let mut s = State::default();
+        for i in 0..SEEN_LIMIT + 5 {
+            s.remember(i.to_string());
+        }
+        assert_eq!(s.seen.len(), SEEN_LIMIT);
+        assert_eq!(s.seen.front().map(String::as_str), Some("5"));
+    }
+}
