@@ -1,5 +1,5 @@
 //! `gridlink iodef …` — validate, convert and summarise IODEF documents. A thin shell over
-//! [`gridlink::iodef`](crate::iodef): reading files, printing, exit codes.
+//! `gridlink::iodef`: reading files, printing, exit codes.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::iodef::{self, ValidationLevel};
+use gridlink::iodef::{self, ValidationLevel};
 
 /// Output syntax of `convert`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,20 +51,30 @@ pub enum IodefCommand {
 fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     let mut buf = Vec::new();
     if path == Path::new("-") {
-        std::io::stdin().lock().take(iodef::MAX_INPUT_BYTES as u64 + 1).read_to_end(&mut buf).context("reading stdin")?;
+        std::io::stdin()
+            .lock()
+            .take(iodef::MAX_INPUT_BYTES as u64 + 1)
+            .read_to_end(&mut buf)
+            .context("reading stdin")?;
     } else {
         let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        f.take(iodef::MAX_INPUT_BYTES as u64 + 1).read_to_end(&mut buf).with_context(|| format!("reading {}", path.display()))?;
+        f.take(iodef::MAX_INPUT_BYTES as u64 + 1)
+            .read_to_end(&mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
     }
     Ok(buf)
 }
 
-/// Runs one `iodef` subcommand.
+/// Runs one `iodef` subcommand, printing to stdout.
 pub fn run(cmd: IodefCommand) -> anyhow::Result<ExitCode> {
+    run_to(cmd, &mut std::io::stdout().lock())
+}
+
+/// Runs one `iodef` subcommand, printing to `out` (tests capture it).
+pub fn run_to(cmd: IodefCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cmd {
         IodefCommand::Validate { files, level } => {
             let mut ok = true;
-            let mut out = std::io::stdout().lock();
             for f in files {
                 let name = f.display().to_string();
                 let doc = match read_input(&f).map(|b| iodef::parse(&b)) {
@@ -92,20 +102,29 @@ pub fn run(cmd: IodefCommand) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         IodefCommand::Convert { to, file } => {
-            let doc = iodef::parse(&read_input(&file)?).with_context(|| format!("reading {}", file.display()))?;
-            let mut out = std::io::stdout().lock();
+            let doc = iodef::parse(&read_input(&file)?)
+                .with_context(|| format!("reading {}", file.display()))?;
             match to {
                 Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&doc.to_json())?)?,
-                Format::Xml => writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}", doc.to_xml())?,
+                Format::Xml => writeln!(
+                    out,
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+                    doc.to_xml()
+                )?,
             }
             Ok(ExitCode::SUCCESS)
         }
         IodefCommand::Summary { file } => {
-            let doc = iodef::parse(&read_input(&file)?).with_context(|| format!("reading {}", file.display()))?;
-            print!("{}", doc.summary());
+            let doc = iodef::parse(&read_input(&file)?)
+                .with_context(|| format!("reading {}", file.display()))?;
+            write!(out, "{}", doc.summary())?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -202,7 +202,11 @@ pub(crate) fn check(ty: St, value: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("value {:?} is not a valid {}", value, type_name(ty)))
+        Err(format!(
+            "value {:?} is not a valid {}",
+            value,
+            type_name(ty)
+        ))
     }
 }
 
@@ -291,7 +295,10 @@ pub(crate) fn is_datetime(s: &str) -> bool {
         return false;
     }
     let (Some(y), Some(mo), Some(d)) = (
-        parts[0].parse::<u64>().ok().filter(|_| parts[0].bytes().all(|b| b.is_ascii_digit())),
+        parts[0]
+            .parse::<u64>()
+            .ok()
+            .filter(|_| parts[0].bytes().all(|b| b.is_ascii_digit())),
         digits(parts[1], 2),
         digits(parts[2], 2),
     ) else {
@@ -301,7 +308,20 @@ pub(crate) fn is_datetime(s: &str) -> bool {
         return false;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mdays = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&mo) || d < 1 || d > mdays[(mo - 1) as usize] {
         return false;
     }
@@ -407,7 +427,9 @@ fn is_any_uri(s: &str) -> bool {
         if c == '%' {
             let a = chars.next();
             let b = chars.next();
-            if !(a.is_some_and(|a| a.is_ascii_hexdigit()) && b.is_some_and(|b| b.is_ascii_hexdigit())) {
+            if !(a.is_some_and(|a| a.is_ascii_hexdigit())
+                && b.is_some_and(|b| b.is_ascii_hexdigit()))
+            {
                 return false;
             }
         }

@@ -138,7 +138,10 @@ impl Lines<'_> {
     fn at(&mut self, pos: usize) -> u32 {
         let pos = pos.min(self.src.len());
         if pos > self.pos {
-            self.line += self.src[self.pos..pos].iter().filter(|b| **b == b'\n').count() as u32;
+            self.line += self.src[self.pos..pos]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u32;
             self.pos = pos;
         }
         self.line
@@ -181,7 +184,9 @@ fn unescape_attr(raw: &str, line: u32) -> Result<String, IodefError> {
             rest = &rest[i + 1..];
             continue;
         }
-        let end = rest[i..].find(';').ok_or_else(|| IodefError::xml(line, "unterminated reference"))?;
+        let end = rest[i..]
+            .find(';')
+            .ok_or_else(|| IodefError::xml(line, "unterminated reference"))?;
         let name = &rest[i + 1..i + end];
         out.push(resolve_ref(name, line)?);
         rest = &rest[i + end + 1..];
@@ -194,8 +199,9 @@ fn resolve_ref(name: &str, line: u32) -> Result<char, IodefError> {
     if let Some(c) = predefined(name) {
         return Ok(c);
     }
-    let num = name.strip_prefix('#').ok_or_else(|| {
-        IodefError::Entity { line, name: name.to_string() }
+    let num = name.strip_prefix('#').ok_or_else(|| IodefError::Entity {
+        line,
+        name: name.to_string(),
     })?;
     let code = match num.strip_prefix('x') {
         Some(h) => u32::from_str_radix(h, 16).ok(),
@@ -212,7 +218,10 @@ fn ns_of(r: &ResolveResult<'_>, line: u32, what: &str) -> Result<String, IodefEr
         ResolveResult::Bound(ns) => Ok(String::from_utf8_lossy(ns.as_ref()).into_owned()),
         ResolveResult::Unknown(p) => Err(IodefError::xml(
             line,
-            format!("undeclared namespace prefix {:?} on {what}", String::from_utf8_lossy(p)),
+            format!(
+                "undeclared namespace prefix {:?} on {what}",
+                String::from_utf8_lossy(p)
+            ),
         )),
     }
 }
@@ -222,7 +231,11 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
     let mut reader = NsReader::from_str(src);
     reader.config_mut().check_end_names = true;
     reader.config_mut().check_comments = true;
-    let mut lines = Lines { src: src.as_bytes(), pos: 0, line: 1 };
+    let mut lines = Lines {
+        src: src.as_bytes(),
+        pos: 0,
+        line: 1,
+    };
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
@@ -232,7 +245,10 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
             Ok(x) => x,
             Err(e) => {
                 let msg = e.to_string();
-                return Err(IodefError::xml(lines.at(reader.error_position() as usize), msg));
+                return Err(IodefError::xml(
+                    lines.at(reader.error_position() as usize),
+                    msg,
+                ));
             }
         };
         match ev {
@@ -241,12 +257,18 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                     return Err(IodefError::xml(line, "content after the root element"));
                 }
                 if stack.len() >= MAX_DEPTH {
-                    return Err(IodefError::TooDeep { line, max: MAX_DEPTH });
+                    return Err(IodefError::TooDeep {
+                        line,
+                        max: MAX_DEPTH,
+                    });
                 }
                 let name = String::from_utf8_lossy(s.local_name().as_ref()).into_owned();
                 let mut el = Element {
                     ns: ns_of(&res, line, &name)?,
-                    prefix: s.name().prefix().map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()),
+                    prefix: s
+                        .name()
+                        .prefix()
+                        .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()),
                     name,
                     line,
                     ..Default::default()
@@ -264,11 +286,17 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                         .map_err(|_| IodefError::xml(line, "attribute value is not UTF-8"))?;
                     let value = unescape_attr(raw, line)?;
                     if el.attrs.iter().any(|x| x.ns == ns && x.name == local) {
-                        return Err(IodefError::xml(line, format!("duplicate attribute {local}")));
+                        return Err(IodefError::xml(
+                            line,
+                            format!("duplicate attribute {local}"),
+                        ));
                     }
                     el.attrs.push(Attribute {
                         ns,
-                        prefix: a.key.prefix().map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()),
+                        prefix: a
+                            .key
+                            .prefix()
+                            .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()),
                         name: local,
                         value,
                     });
@@ -280,19 +308,24 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                 }
             }
             Event::End(_) => {
-                let el = stack.pop().ok_or_else(|| IodefError::xml(line, "unexpected end tag"))?;
+                let el = stack
+                    .pop()
+                    .ok_or_else(|| IodefError::xml(line, "unexpected end tag"))?;
                 close(el, &mut stack, &mut root);
             }
             Event::Text(t) => {
-                let s = std::str::from_utf8(t.as_ref()).map_err(|_| IodefError::xml(line, "text is not UTF-8"))?;
+                let s = std::str::from_utf8(t.as_ref())
+                    .map_err(|_| IodefError::xml(line, "text is not UTF-8"))?;
                 push_text(&mut stack, &norm_eol(s), line)?;
             }
             Event::CData(t) => {
-                let s = std::str::from_utf8(t.as_ref()).map_err(|_| IodefError::xml(line, "CDATA is not UTF-8"))?;
+                let s = std::str::from_utf8(t.as_ref())
+                    .map_err(|_| IodefError::xml(line, "CDATA is not UTF-8"))?;
                 push_text(&mut stack, &norm_eol(s), line)?;
             }
             Event::GeneralRef(r) => {
-                let name = std::str::from_utf8(r.as_ref()).map_err(|_| IodefError::xml(line, "reference is not UTF-8"))?;
+                let name = std::str::from_utf8(r.as_ref())
+                    .map_err(|_| IodefError::xml(line, "reference is not UTF-8"))?;
                 let c = resolve_ref(name, line)?;
                 push_text(&mut stack, c.encode_utf8(&mut [0; 4]), line)?;
             }
@@ -300,7 +333,9 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
             Event::Decl(d) => {
                 if let Some(Ok(enc)) = d.encoding() {
                     if !enc.eq_ignore_ascii_case(b"utf-8") {
-                        return Err(IodefError::Encoding(String::from_utf8_lossy(&enc).into_owned()));
+                        return Err(IodefError::Encoding(
+                            String::from_utf8_lossy(&enc).into_owned(),
+                        ));
                     }
                 }
             }
@@ -309,7 +344,10 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
         }
     }
     if let Some(open) = stack.last() {
-        return Err(IodefError::xml(open.line, format!("element <{}> is not closed", open.name)));
+        return Err(IodefError::xml(
+            open.line,
+            format!("element <{}> is not closed", open.name),
+        ));
     }
     root.ok_or_else(|| IodefError::xml(1, "no root element"))
 }
@@ -382,7 +420,10 @@ pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
             return String::new();
         }
         // Reuse a binding already in scope.
-        if let Some((p, _)) = scope.iter().find(|(p, u)| *u == ns && !(attr && p.is_empty())) {
+        if let Some((p, _)) = scope
+            .iter()
+            .find(|(p, u)| *u == ns && !(attr && p.is_empty()))
+        {
             if want.is_none_or(|w| w == p) || !attr {
                 return p.clone();
             }
@@ -402,7 +443,11 @@ pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
         decls.push((p.clone(), ns.to_string()));
         p
     };
-    let want = if el.ns == NS_IODEF { Some("") } else { el.prefix.as_deref() };
+    let want = if el.ns == NS_IODEF {
+        Some("")
+    } else {
+        el.prefix.as_deref()
+    };
     let eprefix = bind(want, &el.ns, &mut scope, false);
     let mut attrs = String::new();
     for a in &el.attrs {
@@ -421,7 +466,11 @@ pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
         escape_attr(&a.value, &mut attrs);
         attrs.push('"');
     }
-    let qname = if eprefix.is_empty() { el.name.clone() } else { format!("{eprefix}:{}", el.name) };
+    let qname = if eprefix.is_empty() {
+        el.name.clone()
+    } else {
+        format!("{eprefix}:{}", el.name)
+    };
     out.push('<');
     out.push_str(&qname);
     for (p, u) in &decls {
