@@ -372,7 +372,7 @@ fn structured_to_json(el: &Element) -> Value {
         }
     }
     for k in el.elements() {
-        match (k.ns.as_str(), k.name.as_str()) {
+        match (&*k.ns, k.name.as_str()) {
             (NS_SCI, "RawData") => push_member(
                 &mut m,
                 "RawData",
@@ -419,9 +419,9 @@ fn new_elem(di: usize) -> Element {
     let d = schema::decl(di);
     let prefix = Some(d.ns.prefix())
         .filter(|p| !p.is_empty())
-        .map(str::to_string);
+        .map(std::borrow::Cow::Borrowed);
     Element {
-        ns: d.ns.uri().to_string(),
+        ns: d.ns.uri().into(),
         name: d.name.to_string(),
         prefix,
         ..Default::default()

@@ -127,7 +127,7 @@ impl Document {
         }
         if root.ns != NS_IODEF || root.name != "IODEF-Document" {
             return Err(IodefError::NotIodef {
-                ns: root.ns.clone(),
+                ns: root.ns.to_string(),
                 name: root.name.clone(),
                 line: root.line,
             });
@@ -158,7 +158,7 @@ impl Document {
     pub fn from_root(root: Element) -> Result<Document, IodefError> {
         if root.ns != NS_IODEF || root.name != "IODEF-Document" {
             return Err(IodefError::NotIodef {
-                ns: root.ns,
+                ns: root.ns.into_owned(),
                 name: root.name,
                 line: root.line,
             });

@@ -160,17 +160,48 @@ pub(crate) fn find(ns: &str, name: &str) -> Option<usize> {
         .position(|d| d.name == name && d.ns.uri() == ns)
 }
 
+/// Whether whitespace-only text directly inside the element `{ns}name` is ignorable (element-only or
+/// empty content in the schema). One hash lookup, used by the parser for every element.
+pub(crate) fn whitespace_ignorable(ns: &str, name: &str) -> bool {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static IODEF: OnceLock<HashMap<&'static str, bool>> = OnceLock::new();
+    if ns != NS_IODEF {
+        return false;
+    }
+    let map = IODEF.get_or_init(|| {
+        DECLS
+            .iter()
+            .filter(|d| d.ns == Ns::Iodef)
+            .map(|d| (d.name, matches!(d.content, Content::Empty | Content::Complex { mixed: false, .. })))
+            .collect()
+    });
+    map.get(name).copied().unwrap_or(false)
+}
+
 /// Index of `IODEF-Document`.
 pub(crate) const ROOT: usize = 0;
 
 /// XSD whitespace collapse.
 pub(crate) fn collapse(s: &str) -> String {
-    s.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
+    collapsed(s).into_owned()
+}
+
+/// XSD whitespace collapse, allocating only when something changes.
+pub(crate) fn collapsed(s: &str) -> std::borrow::Cow<'_, str> {
+    let b = s.as_bytes();
+    let clean = !b.first().is_some_and(|c| c.is_ascii_whitespace())
+        && !b.last().is_some_and(|c| c.is_ascii_whitespace())
+        && !b.windows(2).any(|w| w[0].is_ascii_whitespace() && (w[1].is_ascii_whitespace() || w[0] != b' '));
+    if clean && !b.iter().any(|c| matches!(c, b'\t' | b'\n' | b'\r' | b'\x0c')) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    s.split_ascii_whitespace().collect::<Vec<_>>().join(" ").into()
 }
 
 /// Checks `value` against `ty`; `Err` is a human message.
 pub(crate) fn check(ty: St, value: &str) -> Result<(), String> {
-    let v = collapse(value);
+    let v = collapsed(value);
     let ok = match ty {
         St::String => return Ok(()),
         St::DateTime => is_datetime(&v),
@@ -184,12 +215,12 @@ pub(crate) fn check(ty: St, value: &str) -> Result<(), String> {
         St::NmToken => !v.is_empty() && v.chars().all(is_name_char),
         St::HexBinary => v.len() % 2 == 0 && v.bytes().all(|b| b.is_ascii_hexdigit()),
         St::Base64 => is_base64(&v),
-        St::Boolean => matches!(v.as_str(), "true" | "false" | "1" | "0"),
+        St::Boolean => matches!(&*v, "true" | "false" | "1" | "0"),
         St::Lang => v.is_empty() || is_lang(&v),
         St::Timezone => is_timezone(value),
         St::Portlist => is_portlist(value),
         St::Enum(values) => {
-            if values.contains(&v.as_str()) {
+            if values.contains(&&*v) {
                 return Ok(());
             }
             return Err(format!(

@@ -2,6 +2,7 @@
 //! under hard limits (no DTD, only the five predefined entities, size and depth caps) and written back
 //! as one root element without declaration, comments or processing instructions.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -10,7 +11,17 @@ use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
 use super::error::IodefError;
-use super::schema::{NS_IODEF, NS_XML};
+use super::schema::{NS_DS, NS_ENUM, NS_IODEF, NS_SCI, NS_XML, NS_XSI};
+
+/// Shares the namespace URIs and prefixes IODEF documents use instead of allocating them per element.
+fn intern(s: &str) -> Cow<'static, str> {
+    for known in [NS_IODEF, NS_DS, NS_ENUM, NS_SCI, NS_XSI, NS_XML, "iodef", "ds", "enum", "sci", "xsi", ""] {
+        if s == known {
+            return Cow::Borrowed(known);
+        }
+    }
+    Cow::Owned(s.to_string())
+}
 
 /// Largest accepted input, in bytes.
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
@@ -21,11 +32,11 @@ pub const MAX_DEPTH: usize = 256;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attribute {
     /// Namespace URI ("" for unqualified attributes, the usual case in IODEF).
-    pub ns: String,
+    pub ns: Cow<'static, str>,
     /// Local name.
     pub name: String,
     /// Prefix used in the source, kept for serialisation only.
-    pub prefix: Option<String>,
+    pub prefix: Option<Cow<'static, str>>,
     /// Unescaped, normalised value.
     pub value: String,
 }
@@ -47,11 +58,11 @@ pub enum Node {
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Element {
     /// Namespace URI.
-    pub ns: String,
+    pub ns: Cow<'static, str>,
     /// Local name (the IODEF class name for IODEF elements).
     pub name: String,
     /// Prefix used in the source, kept for serialisation only.
-    pub prefix: Option<String>,
+    pub prefix: Option<Cow<'static, str>>,
     /// Attributes, in source order, without namespace declarations.
     pub attrs: Vec<Attribute>,
     /// Children in document order.
@@ -64,7 +75,7 @@ impl Element {
     /// A new element in the IODEF v2 namespace.
     pub fn iodef(name: &str) -> Self {
         Element {
-            ns: NS_IODEF.to_string(),
+            ns: Cow::Borrowed(NS_IODEF),
             name: name.to_string(),
             ..Default::default()
         }
@@ -89,7 +100,7 @@ impl Element {
             None => ("", name),
         };
         self.attrs.push(Attribute {
-            ns: ns.to_string(),
+            ns: Cow::Borrowed(ns),
             name: local.to_string(),
             prefix: None,
             value: value.to_string(),
@@ -212,10 +223,10 @@ fn resolve_ref(name: &str, line: u32) -> Result<char, IodefError> {
         .ok_or_else(|| IodefError::xml(line, format!("invalid character reference &{name};")))
 }
 
-fn ns_of(r: &ResolveResult<'_>, line: u32, what: &str) -> Result<String, IodefError> {
+fn ns_of(r: &ResolveResult<'_>, line: u32, what: &str) -> Result<Cow<'static, str>, IodefError> {
     match r {
-        ResolveResult::Unbound => Ok(String::new()),
-        ResolveResult::Bound(ns) => Ok(String::from_utf8_lossy(ns.as_ref()).into_owned()),
+        ResolveResult::Unbound => Ok(Cow::Borrowed("")),
+        ResolveResult::Bound(ns) => Ok(intern(&String::from_utf8_lossy(ns.as_ref()))),
         ResolveResult::Unknown(p) => Err(IodefError::xml(
             line,
             format!(
@@ -237,6 +248,7 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
         line: 1,
     };
     let mut stack: Vec<Element> = Vec::new();
+    let mut ignorable: Vec<bool> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
         let start = reader.buffer_position() as usize;
@@ -268,7 +280,7 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                     prefix: s
                         .name()
                         .prefix()
-                        .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()),
+                        .map(|p| intern(&String::from_utf8_lossy(p.as_ref()))),
                     name,
                     line,
                     ..Default::default()
@@ -296,7 +308,7 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                         prefix: a
                             .key
                             .prefix()
-                            .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()),
+                            .map(|p| intern(&String::from_utf8_lossy(p.as_ref()))),
                         name: local,
                         value,
                     });
@@ -304,6 +316,7 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                 if matches!(ev, Event::Empty(_)) {
                     close(el, &mut stack, &mut root);
                 } else {
+                    ignorable.push(super::schema::whitespace_ignorable(&el.ns, &el.name));
                     stack.push(el);
                 }
             }
@@ -311,8 +324,11 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                 let el = stack
                     .pop()
                     .ok_or_else(|| IodefError::xml(line, "unexpected end tag"))?;
+                ignorable.pop();
                 close(el, &mut stack, &mut root);
             }
+            // Whitespace between the children of element-only content is not information: dropped.
+            Event::Text(t) if ignorable.last() == Some(&true) && t.iter().all(|b| b.is_ascii_whitespace()) => {}
             Event::Text(t) => {
                 let s = std::str::from_utf8(t.as_ref())
                     .map_err(|_| IodefError::xml(line, "text is not UTF-8"))?;

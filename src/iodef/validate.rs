@@ -2,7 +2,7 @@
 //! text rules the XSD cannot express. Each finding is a [`Problem`] naming the element path and line.
 
 use std::collections::HashMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use super::schema::{self, Content, Decl, Particle, St, NS_IODEF, NS_XML, NS_XSI};
 use super::tree::{Element, Node};
@@ -153,7 +153,7 @@ impl Validator {
         }
     }
 
-    fn element(&mut self, el: &Element, di: usize, path: &str) {
+    fn element(&mut self, el: &Element, di: usize, path: &mut String) {
         let d = schema::decl(di);
         if matches!(d.content, Content::Opaque) {
             return;
@@ -230,9 +230,12 @@ impl Validator {
                             1
                         }
                     };
-                    let kpath = format!("{path}/{}[{n}]", kid.name);
                     if let Some(kd) = kd {
-                        self.element(kid, *kd, &kpath);
+                        // one path buffer for the whole walk: push this child's segment, pop it after
+                        let len = path.len();
+                        let _ = write!(path, "/{}[{n}]", kid.name);
+                        self.element(kid, *kd, path);
+                        path.truncate(len);
                     }
                 }
                 match res {
@@ -508,7 +511,7 @@ pub(crate) fn validate(root: &Element) -> Vec<Problem> {
         ids: HashMap::new(),
         idrefs: Vec::new(),
     };
-    v.element(root, schema::ROOT, "/IODEF-Document");
+    v.element(root, schema::ROOT, &mut String::from("/IODEF-Document"));
     for (r, path, line) in std::mem::take(&mut v.idrefs) {
         if !v.ids.contains_key(&r) {
             v.problems.push(Problem {
