@@ -34,7 +34,9 @@ fn python(script: &str, args: &[PathBuf]) -> Vec<serde_json::Value> {
         .arg(root().join("tests/py").join(script))
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("python3 is required for the IODEF agreement tests and could not be run: {e}"));
+        .unwrap_or_else(|e| {
+            panic!("python3 is required for the IODEF agreement tests and could not be run: {e}")
+        });
     assert!(
         out.status.success(),
         "{script} failed ({}): {}\n(install with: pip install -r tests/requirements.txt)",
@@ -55,7 +57,10 @@ fn xsd_verdicts(files: &[PathBuf]) -> HashMap<PathBuf, (bool, String)> {
         .map(|v| {
             (
                 PathBuf::from(v["file"].as_str().unwrap()),
-                (v["valid"].as_bool().unwrap(), v["reason"].as_str().unwrap_or("").to_string()),
+                (
+                    v["valid"].as_bool().unwrap(),
+                    v["reason"].as_str().unwrap_or("").to_string(),
+                ),
             )
         })
         .collect()
@@ -68,34 +73,54 @@ fn xsd_agreement() {
     let mut files = fixtures("valid", "xml");
     files.extend(fixtures("xsd-disagree", "xml"));
     let invalid = fixtures("invalid", "xml");
-    assert!(invalid.len() >= 30, "need at least 30 invalid variants, have {}", invalid.len());
+    assert!(
+        invalid.len() >= 30,
+        "need at least 30 invalid variants, have {}",
+        invalid.len()
+    );
     files.extend(invalid);
     let xsd = xsd_verdicts(&files);
     let mut failures = Vec::new();
     for f in &files {
-        let (xsd_valid, reason) = xsd.get(f).unwrap_or_else(|| panic!("no XSD verdict for {}", f.display())).clone();
-        let doc = iodef::parse(&std::fs::read(f).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let (xsd_valid, reason) = xsd
+            .get(f)
+            .unwrap_or_else(|| panic!("no XSD verdict for {}", f.display()))
+            .clone();
+        let doc = iodef::parse(&std::fs::read(f).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         let probs = doc.validate();
         let schema_ok = probs.iter().all(|p| p.source == RuleSource::Rfc);
         let full_ok = probs.is_empty();
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         if schema_ok != xsd_valid {
-            failures.push(format!("{name}: XSD valid={xsd_valid} ({reason}); gridlink schema problems: {probs:?}"));
+            failures.push(format!(
+                "{name}: XSD valid={xsd_valid} ({reason}); gridlink schema problems: {probs:?}"
+            ));
         }
         let deliberate = name.starts_with("rfc-");
         if deliberate {
-            if !(xsd_valid && !full_ok) {
+            if !xsd_valid || full_ok {
                 failures.push(format!("{name}: expected XSD-valid but RFC-invalid; XSD {xsd_valid}, gridlink {probs:?}"));
             }
         } else if full_ok != xsd_valid {
-            failures.push(format!("{name}: XSD valid={xsd_valid} ({reason}); gridlink problems: {probs:?}"));
+            failures.push(format!(
+                "{name}: XSD valid={xsd_valid} ({reason}); gridlink problems: {probs:?}"
+            ));
         }
         // every problem names a path and (XML input) a line
         for p in &probs {
-            assert!(p.path.starts_with("/IODEF-Document") && p.line.is_some(), "{name}: {p}");
+            assert!(
+                p.path.starts_with("/IODEF-Document") && p.line.is_some(),
+                "{name}: {p}"
+            );
         }
     }
-    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} disagreements:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every JSON document gridlink writes validates against the RFC 8727 JSON schema, and the RFC 8727
@@ -106,22 +131,36 @@ fn json_schema_agreement() {
     let mut files = Vec::new();
     let mut xml = fixtures("valid", "xml");
     // values only (fqdn) — the JSON schema has no enumeration for BulkObservable@type either
-    xml.push(root().join("tests/fixtures/iodef/xsd-disagree/rfc7970-sec7.2-indicators-from-campaign.xml"));
+    xml.push(
+        root()
+            .join("tests/fixtures/iodef/xsd-disagree/rfc7970-sec7.2-indicators-from-campaign.xml"),
+    );
     for f in xml {
         let doc = iodef::parse(&std::fs::read(&f).unwrap()).unwrap();
-        let out = dir.path().join(f.file_name().unwrap()).with_extension("json");
+        let out = dir
+            .path()
+            .join(f.file_name().unwrap())
+            .with_extension("json");
         std::fs::write(&out, serde_json::to_string_pretty(&doc.to_json()).unwrap()).unwrap();
         files.push(out);
     }
     files.extend(fixtures("json", "json"));
-    let mut args = vec![root().join("tests/fixtures/iodef/schemas/rfc8727-appB-iodef-json-schema.unwrapped.json")];
+    let mut args =
+        vec![root()
+            .join("tests/fixtures/iodef/schemas/rfc8727-appB-iodef-json-schema.unwrapped.json")];
     args.extend(files);
     // Known, documented disagreements (src/iodef/README.md): the informative RFC 8727 schema requires
     // DomainData@system-status/@domain-status, which the XSD makes optional (RFC 8274 B.3 omits them);
     // RFC 7970 §7.2 uses BulkObservable type="fqdn", invalid for the XSD as well.
     let allowed = [
-        ("rfc8274-appB.3-spear-phishing.json", "is a required property"),
-        ("rfc7970-sec7.2-indicators-from-campaign.json", "'fqdn' is not one of"),
+        (
+            "rfc8274-appB.3-spear-phishing.json",
+            "is a required property",
+        ),
+        (
+            "rfc7970-sec7.2-indicators-from-campaign.json",
+            "'fqdn' is not one of",
+        ),
     ];
     let mut failures = Vec::new();
     for v in python("iodef_json_check.py", &args) {
@@ -131,7 +170,11 @@ fn json_schema_agreement() {
             .unwrap()
             .iter()
             .filter_map(|e| e.as_str())
-            .filter(|e| !allowed.iter().any(|(f, msg)| file.ends_with(f) && e.contains(msg)))
+            .filter(|e| {
+                !allowed
+                    .iter()
+                    .any(|(f, msg)| file.ends_with(f) && e.contains(msg))
+            })
             .collect();
         if !errs.is_empty() {
             failures.push(format!("{file}: {errs:#?}"));
@@ -147,8 +190,18 @@ fn rfc8727_examples_to_valid_xml() {
     let mut files = Vec::new();
     for f in fixtures("json", "json") {
         let doc = iodef::parse(&std::fs::read(&f).unwrap()).unwrap();
-        let out = dir.path().join(f.file_name().unwrap()).with_extension("xml");
-        std::fs::write(&out, format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}", doc.to_xml())).unwrap();
+        let out = dir
+            .path()
+            .join(f.file_name().unwrap())
+            .with_extension("xml");
+        std::fs::write(
+            &out,
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+                doc.to_xml()
+            ),
+        )
+        .unwrap();
         files.push(out);
     }
     for (f, (valid, reason)) in xsd_verdicts(&files) {

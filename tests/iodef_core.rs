@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use gridlink::iodef::{self, IodefError, RuleSource};
 
 fn fixtures(dir: &str, ext: &str) -> Vec<PathBuf> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/iodef").join(dir);
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/iodef")
+        .join(dir);
     let mut v: Vec<PathBuf> = std::fs::read_dir(&d)
         .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
         .map(|e| e.unwrap().path())
@@ -41,13 +43,24 @@ fn rfc_examples_the_xsd_rejects() {
     // Same findings as Python xmlschema reports (tests/py/iodef_xsd_verdict.py prints them all).
     let expect: [(&str, &[&str]); 3] = [
         ("rfc7970-sec7.2-indicators-from-campaign.xml", &["\"fqdn\""]),
-        ("rfc8274-appB.2-ddos.xml", &["REAL", "Node is missing required element <DomainData> or <Address>"]),
+        (
+            "rfc8274-appB.2-ddos.xml",
+            &[
+                "REAL",
+                "Node is missing required element <DomainData> or <Address>",
+            ],
+        ),
         ("rfc8274-appB.4-malware.xml", &["<Value>"; 6]),
     ];
     for (f, needles) in expect {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/iodef/xsd-disagree").join(f);
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/iodef/xsd-disagree")
+            .join(f);
         let probs = load(&p).validate();
-        let schema: Vec<_> = probs.iter().filter(|p| p.source == RuleSource::Schema).collect();
+        let schema: Vec<_> = probs
+            .iter()
+            .filter(|p| p.source == RuleSource::Schema)
+            .collect();
         assert_eq!(schema.len(), needles.len(), "{f}: {probs:#?}");
         for (p, n) in schema.iter().zip(needles) {
             assert!(p.message.contains(n), "{f}: {p}");
@@ -76,7 +89,10 @@ fn all_xml() -> Vec<PathBuf> {
 /// Fixtures whose structure is schema-valid (the two disagreeing examples fail on values only);
 /// RFC 8274 B.4 uses an element the schema does not have (`Value`), which JSON cannot carry.
 fn structurally_valid_xml() -> Vec<PathBuf> {
-    all_xml().into_iter().filter(|p| !p.ends_with("rfc8274-appB.4-malware.xml")).collect()
+    all_xml()
+        .into_iter()
+        .filter(|p| !p.ends_with("rfc8274-appB.4-malware.xml"))
+        .collect()
 }
 
 /// XML → JSON → XML is canonical-equal to the input, for every RFC example.
@@ -85,7 +101,8 @@ fn xml_json_xml_round_trip() {
     for p in structurally_valid_xml() {
         let doc = load(&p);
         let json = doc.to_json();
-        let back = iodef::Document::from_json(&json).unwrap_or_else(|e| panic!("{}: {e}\n{json:#}", p.display()));
+        let back = iodef::Document::from_json(&json)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{json:#}", p.display()));
         assert_eq!(canon(&doc), canon(&back), "{}", p.display());
         // and through the serialised text as well
         let again = iodef::parse(back.to_xml().as_bytes()).unwrap();
@@ -104,7 +121,12 @@ fn json_xml_json_round_trip() {
         let xml = doc.to_xml();
         let doc2 = iodef::parse(xml.as_bytes()).unwrap();
         assert_eq!(doc2.to_json(), v, "{}\n{xml}", p.display());
-        assert!(doc2.validate().is_empty(), "{}: {:#?}", p.display(), doc2.validate());
+        assert!(
+            doc2.validate().is_empty(),
+            "{}: {:#?}",
+            p.display(),
+            doc2.validate()
+        );
     }
 }
 
@@ -121,15 +143,52 @@ fn to_xml_is_stanza_safe() {
 /// Summary and ids of the minimal example.
 #[test]
 fn summary_of_minimal() {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/iodef/valid/rfc7970-sec7.1-minimal.xml");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/iodef/valid/rfc7970-sec7.1-minimal.xml");
     let doc = load(&p);
     assert_eq!(
         doc.incident_ids(),
-        vec![iodef::IncidentId { name: "csirt.example.com".into(), id: "492382".into(), instance: None }]
+        vec![iodef::IncidentId {
+            name: "csirt.example.com".into(),
+            id: "492382".into(),
+            instance: None
+        }]
     );
     let s = doc.summary();
     assert_eq!(s.incidents[0].purpose, "reporting");
     assert_eq!(s.incidents[0].contacts, 1);
-    assert_eq!(s.incidents[0].generation_time.as_deref(), Some("2015-07-18T09:00:00-05:00"));
+    assert_eq!(
+        s.incidents[0].generation_time.as_deref(),
+        Some("2015-07-18T09:00:00-05:00")
+    );
     assert_eq!(s.title(), "csirt.example.com#492382 (reporting)");
+}
+
+/// IndicatorExpression logic (RFC 8274 §4.3): the rich example's `or` of (and(BulkObservable, ref), ref).
+#[test]
+fn indicator_expression_logic() {
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/iodef/valid/gridlink-rich.xml");
+    let doc = load(&p);
+    let ind = doc
+        .root()
+        .child("Incident")
+        .unwrap()
+        .child("IndicatorData")
+        .unwrap()
+        .children_named("Indicator")
+        .nth(2)
+        .unwrap();
+    let expr = ind.child("IndicatorExpression").unwrap();
+    let eval = |truth: &dyn Fn(&str) -> bool| {
+        iodef::evaluate_expression(expr, &mut |e: &iodef::Element| truth(&e.name))
+    };
+    assert_eq!(eval(&|_| false), Some(false));
+    assert_eq!(eval(&|n| n == "ObservableReference"), Some(true));
+    assert_eq!(
+        eval(&|n| n == "Observable"),
+        Some(false),
+        "inner and() needs both"
+    );
+    assert_eq!(eval(&|n| n != "ObservableReference"), Some(true));
 }

@@ -11,24 +11,58 @@ const RICH: &str = include_str!("fixtures/iodef/valid/gridlink-rich.xml");
 /// Malformed XML: unclosed, mismatched, garbage.
 #[test]
 fn malformed() {
-    for s in ["<IODEF-Document", "<a></b>", "<a>", "<<<", "<a x='1' x='2'/>", "</a>", "<a/><b/>", "<a>&bogus;</a>", "<p:a/>"] {
+    for s in [
+        "<IODEF-Document",
+        "<a></b>",
+        "<a>",
+        "<<<",
+        "<a x='1' x='2'/>",
+        "</a>",
+        "<a/><b/>",
+        "<a>&bogus;</a>",
+        "<p:a/>",
+    ] {
         let e = iodef::parse(s.as_bytes()).unwrap_err();
-        assert!(matches!(e, IodefError::Xml { .. } | IodefError::Entity { .. }), "{s}: {e:?}");
+        assert!(
+            matches!(e, IodefError::Xml { .. } | IodefError::Entity { .. }),
+            "{s}: {e:?}"
+        );
     }
-    assert!(matches!(iodef::parse(b"").unwrap_err(), IodefError::UnknownFormat(_)));
-    assert!(matches!(iodef::parse(b"hello").unwrap_err(), IodefError::UnknownFormat(_)));
-    assert!(matches!(iodef::parse(b"{\"version\": ").unwrap_err(), IodefError::Json { .. }));
+    assert!(matches!(
+        iodef::parse(b"").unwrap_err(),
+        IodefError::UnknownFormat(_)
+    ));
+    assert!(matches!(
+        iodef::parse(b"hello").unwrap_err(),
+        IodefError::UnknownFormat(_)
+    ));
+    assert!(matches!(
+        iodef::parse(b"{\"version\": ").unwrap_err(),
+        IodefError::Json { .. }
+    ));
 }
 
 /// DOCTYPE (external entity, billion laughs) is refused before anything is expanded.
 #[test]
 fn doctype_and_entities() {
-    let xxe = r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"#;
-    assert!(matches!(iodef::parse(xxe.as_bytes()).unwrap_err(), IodefError::Doctype { line: 1 }));
-    let mut lol = String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol \"lol\">\n");
+    let xxe =
+        r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"#;
+    assert!(matches!(
+        iodef::parse(xxe.as_bytes()).unwrap_err(),
+        IodefError::Doctype { line: 1 }
+    ));
+    let mut lol =
+        String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol \"lol\">\n");
     for i in 1..10 {
-        let prev = if i == 1 { "lol".to_string() } else { format!("lol{}", i - 1) };
-        lol.push_str(&format!("<!ENTITY lol{i} \"{}\">\n", format!("&{prev};").repeat(10)));
+        let prev = if i == 1 {
+            "lol".to_string()
+        } else {
+            format!("lol{}", i - 1)
+        };
+        lol.push_str(&format!(
+            "<!ENTITY lol{i} \"{}\">\n",
+            format!("&{prev};").repeat(10)
+        ));
     }
     lol.push_str("]>\n<lolz>&lol9;</lolz>");
     let e = iodef::parse(lol.as_bytes()).unwrap_err();
@@ -42,7 +76,11 @@ fn doctype_and_entities() {
 /// Predefined and character references are fine.
 #[test]
 fn predefined_entities_ok() {
-    let d = iodef::parse(MIN.replace("492382", "&lt;&#x41;&#66;&amp;&quot;&apos;&gt;").as_bytes()).unwrap();
+    let d = iodef::parse(
+        MIN.replace("492382", "&lt;&#x41;&#66;&amp;&quot;&apos;&gt;")
+            .as_bytes(),
+    )
+    .unwrap();
     assert_eq!(d.incident_ids()[0].id, "<AB&\"'>");
 }
 
@@ -60,13 +98,26 @@ fn oversize() {
 #[test]
 fn deep_nesting() {
     let deep = format!("{}{}", "<a>".repeat(10_000), "</a>".repeat(10_000));
-    assert!(matches!(iodef::parse(deep.as_bytes()).unwrap_err(), IodefError::TooDeep { .. }));
+    assert!(matches!(
+        iodef::parse(deep.as_bytes()).unwrap_err(),
+        IodefError::TooDeep { .. }
+    ));
     let mut doc = MIN.to_string();
-    let nest = format!("{}{}", "<Contact role=\"tech\" type=\"person\">".repeat(10_000), "</Contact>".repeat(10_000));
+    let nest = format!(
+        "{}{}",
+        "<Contact role=\"tech\" type=\"person\">".repeat(10_000),
+        "</Contact>".repeat(10_000)
+    );
     doc = doc.replace("<Email>", &format!("{nest}<Email>"));
-    assert!(matches!(iodef::parse(doc.as_bytes()).unwrap_err(), IodefError::TooDeep { .. }));
+    assert!(matches!(
+        iodef::parse(doc.as_bytes()).unwrap_err(),
+        IodefError::TooDeep { .. }
+    ));
     let json = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    assert!(matches!(iodef::parse(json.replacen('[', "{\"a\":", 1).as_bytes()).unwrap_err(), IodefError::Json { .. }));
+    assert!(matches!(
+        iodef::parse(json.replacen('[', "{\"a\":", 1).as_bytes()).unwrap_err(),
+        IodefError::Json { .. }
+    ));
 }
 
 /// Invalid UTF-8 and UTF-16 are refused with a clear error.
@@ -74,17 +125,31 @@ fn deep_nesting() {
 fn bad_encodings() {
     let mut b = MIN.as_bytes().to_vec();
     b.insert(200, 0xff);
-    assert!(matches!(iodef::parse(&b).unwrap_err(), IodefError::NotUtf8 { offset: 200 }));
-    assert!(matches!(iodef::parse(&[0xff, 0xfe, b'<', 0]).unwrap_err(), IodefError::Encoding(_)));
+    assert!(matches!(
+        iodef::parse(&b).unwrap_err(),
+        IodefError::NotUtf8 { offset: 200 }
+    ));
+    assert!(matches!(
+        iodef::parse(&[0xff, 0xfe, b'<', 0]).unwrap_err(),
+        IodefError::Encoding(_)
+    ));
     let latin1 = MIN.replace("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"");
-    assert!(matches!(iodef::parse(latin1.as_bytes()).unwrap_err(), IodefError::Encoding(_)));
+    assert!(matches!(
+        iodef::parse(latin1.as_bytes()).unwrap_err(),
+        IodefError::Encoding(_)
+    ));
 }
 
 /// Non-IODEF roots are refused; IODEF v1 gets its own error naming RFC 5070.
 #[test]
 fn wrong_roots() {
-    assert!(matches!(iodef::parse(b"<html/>").unwrap_err(), IodefError::NotIodef { .. }));
-    let v1 = MIN.replace("iodef-2.0", "iodef-1.0").replace("2.00", "1.00");
+    assert!(matches!(
+        iodef::parse(b"<html/>").unwrap_err(),
+        IodefError::NotIodef { .. }
+    ));
+    let v1 = MIN
+        .replace("iodef-2.0", "iodef-1.0")
+        .replace("2.00", "1.00");
     let e = iodef::parse(v1.as_bytes()).unwrap_err();
     assert!(e.to_string().contains("IODEF v1"), "{e}");
 }
@@ -92,8 +157,11 @@ fn wrong_roots() {
 /// JSON that is not RFC 8727 gets a path.
 #[test]
 fn bad_json() {
-    let e = iodef::parse(br#"{"version":"2.0","Incident":[{"purpose":"reporting","Bogus":1}]}"#).unwrap_err();
+    let e = iodef::parse(br#"{"version":"2.0","Incident":[{"purpose":"reporting","Bogus":1}]}"#)
+        .unwrap_err();
     assert!(e.to_string().contains("/Incident/0/Bogus"), "{e}");
+    let e = iodef::parse(br#"{"version":"2.0\u0001","Incident":[]}"#).unwrap_err();
+    assert!(e.to_string().contains("XML 1.0"), "{e}");
     let e = iodef::parse(br#"{"version":"2.0","Incident":{"purpose":"x"}}"#).unwrap_err();
     assert!(e.to_string().contains("expected an array"), "{e}");
 }

@@ -65,12 +65,16 @@ fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Runs one `iodef` subcommand.
+/// Runs one `iodef` subcommand, printing to stdout.
 pub fn run(cmd: IodefCommand) -> anyhow::Result<ExitCode> {
+    run_to(cmd, &mut std::io::stdout().lock())
+}
+
+/// Runs one `iodef` subcommand, printing to `out` (tests capture it).
+pub fn run_to(cmd: IodefCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cmd {
         IodefCommand::Validate { files, level } => {
             let mut ok = true;
-            let mut out = std::io::stdout().lock();
             for f in files {
                 let name = f.display().to_string();
                 let doc = match read_input(&f).map(|b| iodef::parse(&b)) {
@@ -107,7 +111,6 @@ pub fn run(cmd: IodefCommand) -> anyhow::Result<ExitCode> {
         IodefCommand::Convert { to, file } => {
             let doc = iodef::parse(&read_input(&file)?)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let mut out = std::io::stdout().lock();
             match to {
                 Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&doc.to_json())?)?,
                 Format::Xml => writeln!(
@@ -121,7 +124,7 @@ pub fn run(cmd: IodefCommand) -> anyhow::Result<ExitCode> {
         IodefCommand::Summary { file } => {
             let doc = iodef::parse(&read_input(&file)?)
                 .with_context(|| format!("reading {}", file.display()))?;
-            print!("{}", doc.summary());
+            write!(out, "{}", doc.summary())?;
             Ok(ExitCode::SUCCESS)
         }
     }

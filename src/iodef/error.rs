@@ -84,9 +84,19 @@ pub enum IodefError {
 
 impl IodefError {
     pub(crate) fn xml(line: u32, message: impl Into<String>) -> Self {
-        IodefError::Xml { line, message: message.into() }
+        IodefError::Xml {
+            line,
+            message: message.into(),
+        }
     }
     pub(crate) fn json(path: &str, message: impl Into<String>) -> Self {
-        IodefError::Json { path: if path.is_empty() { "/".into() } else { path.to_string() }, message: message.into() }
+        IodefError::Json {
+            path: if path.is_empty() {
+                "/".into()
+            } else {
+                path.to_string()
+            },
+            message: message.into(),
+        }
     }
 }

@@ -21,10 +21,19 @@ enum Slot {
     /// A child element: member `name`; an array when `many` (its own maxOccurs > 1). When only an
     /// enclosing group repeats (`ctx_many`, e.g. IndicatorExpression's Confidence) a single occurrence
     /// is a plain value, as the RFC 8727 schema has it, and several are an array (lossless).
-    Elem { decl: usize, name: &'static str, many: bool, ctx_many: bool },
+    Elem {
+        decl: usize,
+        name: &'static str,
+        many: bool,
+        ctx_many: bool,
+    },
     /// A wrapper class deleted by RFC 8727 §3.2 (Flow, ApplicationHeader, SignatureData, IndicatorData,
     /// Record): its children appear directly in the parent, as an array called after them.
-    Wrapper { decl: usize, inner: usize, name: &'static str },
+    Wrapper {
+        decl: usize,
+        inner: usize,
+        name: &'static str,
+    },
     /// `ObservableReference` deleted: its `uid-ref` attribute appears directly in the parent.
     ObsRef { decl: usize, many: bool },
     /// Assessment's impact choice: `Impact` is an array of single-member objects.
@@ -32,7 +41,13 @@ enum Slot {
 }
 
 /// Wrapper classes removed by RFC 8727 §3.2.
-const WRAPPERS: &[&str] = &["Flow", "ApplicationHeader", "SignatureData", "IndicatorData", "Record"];
+const WRAPPERS: &[&str] = &[
+    "Flow",
+    "ApplicationHeader",
+    "SignatureData",
+    "IndicatorData",
+    "Record",
+];
 
 /// XSD names spelled differently in the RFC 8727 JSON schema.
 fn json_name(xsd: &'static str) -> &'static str {
@@ -59,10 +74,18 @@ fn collect_slots(p: &Particle, many_ctx: bool, out: &mut Vec<Slot>) {
         Particle::Elem { decl, .. } => {
             let d = schema::decl(*decl);
             if d.ns == Ns::Iodef && WRAPPERS.contains(&d.name) {
-                if let Content::Complex { model: Particle::Seq { items, .. }, .. } = &d.content {
+                if let Content::Complex {
+                    model: Particle::Seq { items, .. },
+                    ..
+                } = &d.content
+                {
                     if let Some(Particle::Elem { decl: inner, .. }) = items.first() {
                         let name = json_name(schema::decl(*inner).name);
-                        out.push(Slot::Wrapper { decl: *decl, inner: *inner, name });
+                        out.push(Slot::Wrapper {
+                            decl: *decl,
+                            inner: *inner,
+                            name,
+                        });
                         return;
                     }
                 }
@@ -71,7 +94,12 @@ fn collect_slots(p: &Particle, many_ctx: bool, out: &mut Vec<Slot>) {
                 out.push(Slot::ObsRef { decl: *decl, many });
                 return;
             }
-            out.push(Slot::Elem { decl: *decl, name: json_name(d.name), many: own_many, ctx_many: many_ctx });
+            out.push(Slot::Elem {
+                decl: *decl,
+                name: json_name(d.name),
+                many: own_many,
+                ctx_many: many_ctx,
+            });
         }
         Particle::Any { .. } => {}
         Particle::Seq { items, .. } => items.iter().for_each(|i| collect_slots(i, many, out)),
@@ -170,9 +198,20 @@ fn attr_json_name(a: &Attribute) -> Option<String> {
 fn put_attrs(el: &Element, di: usize, m: &mut Map<String, Value>) {
     let d = schema::decl(di);
     for a in &el.attrs {
-        let Some(name) = attr_json_name(a) else { continue };
-        let decl_name = if name == "lang" { "xml:lang" } else { name.as_str() };
-        let ty = d.attrs.iter().find(|x| x.name == decl_name).map(|x| x.ty).unwrap_or(St::String);
+        let Some(name) = attr_json_name(a) else {
+            continue;
+        };
+        let decl_name = if name == "lang" {
+            "xml:lang"
+        } else {
+            name.as_str()
+        };
+        let ty = d
+            .attrs
+            .iter()
+            .find(|x| x.name == decl_name)
+            .map(|x| x.ty)
+            .unwrap_or(St::String);
         let mut v = scalar(ty, &a.value);
         if di == schema::ROOT && name == "version" && a.value == "2.00" {
             v = Value::String("2.0".into());
@@ -189,7 +228,9 @@ pub(crate) fn to_value(el: &Element, di: usize) -> Value {
         Content::Opaque => Value::String(B64.encode(tree::to_string(el))),
         Content::Simple(ty) => {
             let text = el.text();
-            if el.attrs.iter().all(|a| attr_json_name(a).is_none()) && (d.attrs.is_empty() || d.ty == "MLStringType") {
+            if el.attrs.iter().all(|a| attr_json_name(a).is_none())
+                && (d.attrs.is_empty() || d.ty == "MLStringType")
+            {
                 return scalar(*ty, &text);
             }
             let mut m = Map::new();
@@ -204,14 +245,22 @@ pub(crate) fn to_value(el: &Element, di: usize) -> Value {
         }
         Content::Complex { mixed: true, .. } if d.attrs.is_empty() && d.ty.is_empty() => {
             // A local element without a type (xs:anyType): BulkObservableList. RFC 8727 has a string.
-            Value::String(if el.elements().next().is_some() { tree::write_content(el) } else { el.text() })
+            Value::String(if el.elements().next().is_some() {
+                tree::write_content(el)
+            } else {
+                el.text()
+            })
         }
         Content::Complex { mixed, .. } => {
             let mut m = Map::new();
             put_attrs(el, di, &mut m);
             if *mixed {
                 let has_elems = el.elements().next().is_some();
-                let v = if is_xml_dtype(el) || has_elems { tree::write_content(el) } else { el.text() };
+                let v = if is_xml_dtype(el) || has_elems {
+                    tree::write_content(el)
+                } else {
+                    el.text()
+                };
                 if !v.is_empty() || d.ty == "ExtensionType" {
                     m.insert("value".into(), Value::String(v));
                 }
@@ -224,7 +273,10 @@ pub(crate) fn to_value(el: &Element, di: usize) -> Value {
 
 fn push_member(m: &mut Map<String, Value>, name: &str, many: bool, v: Value) {
     if many {
-        match m.entry(name.to_string()).or_insert_with(|| Value::Array(Vec::new())) {
+        match m
+            .entry(name.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
             Value::Array(a) => a.push(v),
             other => *other = Value::Array(vec![v]),
         }
@@ -237,10 +289,30 @@ fn children_to_json(el: &Element, di: usize, m: &mut Map<String, Value>) {
     let sl = slots(di);
     let mut ctx_seen: Vec<&str> = Vec::new();
     for k in el.elements() {
-        let Some(idx) = schema::find(&k.ns, &k.name) else { continue };
+        // The declaration of this child among the parent's slots (no table-wide search).
+        let in_slot = sl.iter().find_map(|s| {
+            let cands: &[usize] = match s {
+                Slot::Elem { decl, .. }
+                | Slot::Wrapper { decl, .. }
+                | Slot::ObsRef { decl, .. } => std::slice::from_ref(decl),
+                Slot::Impact { decls } => decls,
+            };
+            cands.iter().copied().find(|d| {
+                let d = schema::decl(*d);
+                d.name == k.name && d.ns.uri() == k.ns
+            })
+        });
+        let Some(idx) = in_slot else {
+            continue;
+        };
         for s in sl {
             match s {
-                Slot::Elem { decl, name, many, ctx_many } if *decl == idx => {
+                Slot::Elem {
+                    decl,
+                    name,
+                    many,
+                    ctx_many,
+                } if *decl == idx => {
                     let v = to_value(k, idx);
                     if !*many && *ctx_many {
                         if ctx_seen.contains(name) {
@@ -269,11 +341,13 @@ fn children_to_json(el: &Element, di: usize, m: &mut Map<String, Value>) {
                         }
                     }
                     // An empty wrapper is invalid anyway; make sure the member exists.
-                    m.entry(name.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+                    m.entry(name.to_string())
+                        .or_insert_with(|| Value::Array(Vec::new()));
                     break;
                 }
                 Slot::ObsRef { decl, many } if *decl == idx => {
-                    let v = Value::String(k.attr("uid-ref").map(schema::collapse).unwrap_or_default());
+                    let v =
+                        Value::String(k.attr("uid-ref").map(schema::collapse).unwrap_or_default());
                     push_member(m, "uid-ref", *many, v);
                     break;
                 }
@@ -298,9 +372,16 @@ fn structured_to_json(el: &Element) -> Value {
         }
     }
     for k in el.elements() {
-        match (k.ns.as_str(), k.name.as_str()) {
-            (NS_SCI, "RawData") => push_member(&mut m, "RawData", true, Value::String(B64.encode(tree::write_content(k)))),
-            (NS_SCI, n @ ("Platform" | "Scoring")) => push_member(&mut m, n, true, structured_to_json(k)),
+        match (&*k.ns, k.name.as_str()) {
+            (NS_SCI, "RawData") => push_member(
+                &mut m,
+                "RawData",
+                true,
+                Value::String(B64.encode(tree::write_content(k))),
+            ),
+            (NS_SCI, n @ ("Platform" | "Scoring")) => {
+                push_member(&mut m, n, true, structured_to_json(k))
+            }
             (NS_IODEF, "Reference") => {
                 if let Some(r) = schema::find(NS_IODEF, "Reference") {
                     push_member(&mut m, "Reference", true, to_value(k, r));
@@ -316,8 +397,17 @@ fn structured_to_json(el: &Element) -> Value {
 // JSON → XML
 // ---------------------------------------------------------------------------------------------
 
+/// Characters XML 1.0 cannot carry (JSON can): refused rather than written as broken XML.
+fn xml_char_ok(c: char) -> bool {
+    !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
 fn text_of(v: &Value, path: &str) -> Result<String, IodefError> {
     match v {
+        Value::String(s) if !s.chars().all(xml_char_ok) => Err(IodefError::json(
+            path,
+            "string contains a character XML 1.0 cannot represent",
+        )),
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
@@ -327,12 +417,25 @@ fn text_of(v: &Value, path: &str) -> Result<String, IodefError> {
 
 fn new_elem(di: usize) -> Element {
     let d = schema::decl(di);
-    let prefix = Some(d.ns.prefix()).filter(|p| !p.is_empty()).map(str::to_string);
-    Element { ns: d.ns.uri().to_string(), name: d.name.to_string(), prefix, ..Default::default() }
+    let prefix = Some(d.ns.prefix())
+        .filter(|p| !p.is_empty())
+        .map(std::borrow::Cow::Borrowed);
+    Element {
+        ns: d.ns.uri().into(),
+        name: d.name.to_string(),
+        prefix,
+        ..Default::default()
+    }
 }
 
 /// Sets an attribute from a JSON member if the declaration has it; false if it is not an attribute.
-fn take_attr(el: &mut Element, di: usize, key: &str, v: &Value, path: &str) -> Result<bool, IodefError> {
+fn take_attr(
+    el: &mut Element,
+    di: usize,
+    key: &str,
+    v: &Value,
+    path: &str,
+) -> Result<bool, IodefError> {
     let d = schema::decl(di);
     let decl_name = if key == "lang" { "xml:lang" } else { key };
     if !d.attrs.iter().any(|a| a.name == decl_name) {
@@ -347,14 +450,22 @@ fn take_attr(el: &mut Element, di: usize, key: &str, v: &Value, path: &str) -> R
 }
 
 fn as_object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, IodefError> {
-    v.as_object().ok_or_else(|| IodefError::json(path, "expected an object"))
+    v.as_object()
+        .ok_or_else(|| IodefError::json(path, "expected an object"))
 }
 
 fn items<'a>(v: &'a Value, many: bool, path: &str) -> Result<Vec<(String, &'a Value)>, IodefError> {
     match (many, v) {
-        (true, Value::Array(a)) => Ok(a.iter().enumerate().map(|(i, x)| (format!("{path}/{i}"), x)).collect()),
+        (true, Value::Array(a)) => Ok(a
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (format!("{path}/{i}"), x))
+            .collect()),
         (true, _) => Err(IodefError::json(path, "expected an array")),
-        (false, Value::Array(_)) => Err(IodefError::json(path, "expected a single value, not an array")),
+        (false, Value::Array(_)) => Err(IodefError::json(
+            path,
+            "expected a single value, not an array",
+        )),
         (false, x) => Ok(vec![(path.to_string(), x)]),
     }
 }
@@ -366,12 +477,21 @@ pub(crate) fn from_value(v: &Value, di: usize, path: &str) -> Result<Element, Io
     match &d.content {
         Content::Opaque if d.ns == Ns::Sci => structured_from_json(v, di, path),
         Content::Opaque => {
-            let s = v.as_str().ok_or_else(|| IodefError::json(path, "expected base64 text"))?;
-            let bytes = B64.decode(s.as_bytes()).map_err(|e| IodefError::json(path, format!("invalid base64: {e}")))?;
-            let text = String::from_utf8(bytes).map_err(|_| IodefError::json(path, "base64 content is not UTF-8 XML"))?;
-            let parsed = tree::parse_xml(&text).map_err(|e| IodefError::json(path, format!("embedded XML: {e}")))?;
+            let s = v
+                .as_str()
+                .ok_or_else(|| IodefError::json(path, "expected base64 text"))?;
+            let bytes = B64
+                .decode(s.as_bytes())
+                .map_err(|e| IodefError::json(path, format!("invalid base64: {e}")))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| IodefError::json(path, "base64 content is not UTF-8 XML"))?;
+            let parsed = tree::parse_xml(&text)
+                .map_err(|e| IodefError::json(path, format!("embedded XML: {e}")))?;
             if parsed.ns != el.ns || parsed.name != el.name {
-                return Err(IodefError::json(path, format!("embedded XML must be a {} element", d.name)));
+                return Err(IodefError::json(
+                    path,
+                    format!("embedded XML must be a {} element", d.name),
+                ));
             }
             Ok(strip_lines(parsed))
         }
@@ -381,21 +501,29 @@ pub(crate) fn from_value(v: &Value, di: usize, path: &str) -> Result<Element, Io
                     let tk = text_key(d.name);
                     for (k, x) in m {
                         if k == tk {
-                            el.children.push(Node::Text(text_of(x, &format!("{path}/{k}"))?));
+                            el.children
+                                .push(Node::Text(text_of(x, &format!("{path}/{k}"))?));
                         } else if !take_attr(&mut el, di, k, x, path)? {
-                            return Err(IodefError::json(&format!("{path}/{k}"), format!("unknown member for {}", d.name)));
+                            return Err(IodefError::json(
+                                &format!("{path}/{k}"),
+                                format!("unknown member for {}", d.name),
+                            ));
                         }
                     }
                 }
                 other => el.children.push(Node::Text(text_of(other, path)?)),
             }
-            el.children.retain(|n| !matches!(n, Node::Text(t) if t.is_empty()));
+            el.children
+                .retain(|n| !matches!(n, Node::Text(t) if t.is_empty()));
             Ok(el)
         }
         Content::Empty => {
             for (k, x) in as_object(v, path)? {
                 if !take_attr(&mut el, di, k, x, path)? {
-                    return Err(IodefError::json(&format!("{path}/{k}"), format!("unknown member for {}", d.name)));
+                    return Err(IodefError::json(
+                        &format!("{path}/{k}"),
+                        format!("unknown member for {}", d.name),
+                    ));
                 }
             }
             Ok(el)
@@ -428,12 +556,20 @@ pub(crate) fn from_value(v: &Value, di: usize, path: &str) -> Result<Element, Io
                     Slot::Impact { .. } => k == "Impact",
                 });
                 if !known {
-                    return Err(IodefError::json(&format!("{path}/{k}"), format!("unknown member for {}", d.name)));
+                    return Err(IodefError::json(
+                        &format!("{path}/{k}"),
+                        format!("unknown member for {}", d.name),
+                    ));
                 }
             }
             if let Some(val) = value {
                 if is_xml_dtype(&el) {
-                    let nodes = tree::parse_fragment(&val).map_err(|e| IodefError::json(&format!("{path}/value"), format!("dtype=\"xml\" value: {e}")))?;
+                    let nodes = tree::parse_fragment(&val).map_err(|e| {
+                        IodefError::json(
+                            &format!("{path}/value"),
+                            format!("dtype=\"xml\" value: {e}"),
+                        )
+                    })?;
                     el.children.extend(nodes.into_iter().map(strip_node));
                 } else if !val.is_empty() {
                     el.children.push(Node::Text(val));
@@ -459,10 +595,20 @@ fn strip_lines(mut e: Element) -> Element {
     e
 }
 
-fn children_from_json(el: &mut Element, m: &Map<String, Value>, di: usize, path: &str) -> Result<(), IodefError> {
+fn children_from_json(
+    el: &mut Element,
+    m: &Map<String, Value>,
+    di: usize,
+    path: &str,
+) -> Result<(), IodefError> {
     for s in slots(di) {
         match s {
-            Slot::Elem { decl, name, many, ctx_many } => {
+            Slot::Elem {
+                decl,
+                name,
+                many,
+                ctx_many,
+            } => {
                 if let Some(v) = m.get(*name) {
                     let many = *many || (*ctx_many && v.is_array());
                     for (p, x) in items(v, many, &format!("{path}/{name}"))? {
@@ -493,14 +639,23 @@ fn children_from_json(el: &mut Element, m: &Map<String, Value>, di: usize, path:
                     for (p, x) in items(v, true, &format!("{path}/Impact"))? {
                         let o = as_object(x, &p)?;
                         if o.len() != 1 {
-                            return Err(IodefError::json(&p, "an Impact item has exactly one member"));
+                            return Err(IodefError::json(
+                                &p,
+                                "an Impact item has exactly one member",
+                            ));
                         }
                         for (k, iv) in o {
                             let idx = decls
                                 .iter()
                                 .find(|d| schema::decl(**d).name == k)
-                                .ok_or_else(|| IodefError::json(&format!("{p}/{k}"), "not an impact class"))?;
-                            el.children.push(Node::Element(from_value(iv, *idx, &format!("{p}/{k}"))?));
+                                .ok_or_else(|| {
+                                    IodefError::json(&format!("{p}/{k}"), "not an impact class")
+                                })?;
+                            el.children.push(Node::Element(from_value(
+                                iv,
+                                *idx,
+                                &format!("{p}/{k}"),
+                            )?));
                         }
                     }
                 }
@@ -525,8 +680,21 @@ fn structured_fill(el: &mut Element, v: &Value, path: &str) -> Result<(), IodefE
         }
     }
     for (k, _) in m {
-        if !["SpecID", "ext-SpecID", "ContentID", "RawData", "Reference", "Platform", "Scoring"].contains(&k.as_str()) {
-            return Err(IodefError::json(&format!("{path}/{k}"), "unknown member for STRUCTUREDINFO"));
+        if ![
+            "SpecID",
+            "ext-SpecID",
+            "ContentID",
+            "RawData",
+            "Reference",
+            "Platform",
+            "Scoring",
+        ]
+        .contains(&k.as_str())
+        {
+            return Err(IodefError::json(
+                &format!("{path}/{k}"),
+                "unknown member for STRUCTUREDINFO",
+            ));
         }
     }
     for key in ["RawData", "Reference", "Platform", "Scoring"] {
@@ -534,18 +702,36 @@ fn structured_fill(el: &mut Element, v: &Value, path: &str) -> Result<(), IodefE
         for (p, x) in items(v, true, &format!("{path}/{key}"))? {
             let child = match key {
                 "RawData" => {
-                    let s = x.as_str().ok_or_else(|| IodefError::json(&p, "expected base64 text"))?;
-                    let bytes = B64.decode(s.as_bytes()).map_err(|e| IodefError::json(&p, format!("invalid base64: {e}")))?;
-                    let text = String::from_utf8(bytes).map_err(|_| IodefError::json(&p, "RawData is not UTF-8"))?;
-                    let nodes = tree::parse_fragment(&text).map_err(|e| IodefError::json(&p, format!("RawData: {e}")))?;
-                    Element { ns: NS_SCI.into(), name: "RawData".into(), prefix: Some("sci".into()), children: nodes.into_iter().map(strip_node).collect(), ..Default::default() }
+                    let s = x
+                        .as_str()
+                        .ok_or_else(|| IodefError::json(&p, "expected base64 text"))?;
+                    let bytes = B64
+                        .decode(s.as_bytes())
+                        .map_err(|e| IodefError::json(&p, format!("invalid base64: {e}")))?;
+                    let text = String::from_utf8(bytes)
+                        .map_err(|_| IodefError::json(&p, "RawData is not UTF-8"))?;
+                    let nodes = tree::parse_fragment(&text)
+                        .map_err(|e| IodefError::json(&p, format!("RawData: {e}")))?;
+                    Element {
+                        ns: NS_SCI.into(),
+                        name: "RawData".into(),
+                        prefix: Some("sci".into()),
+                        children: nodes.into_iter().map(strip_node).collect(),
+                        ..Default::default()
+                    }
                 }
                 "Reference" => {
-                    let r = schema::find(NS_IODEF, "Reference").ok_or_else(|| IodefError::json(&p, "no Reference class"))?;
+                    let r = schema::find(NS_IODEF, "Reference")
+                        .ok_or_else(|| IodefError::json(&p, "no Reference class"))?;
                     from_value(x, r, &p)?
                 }
                 _ => {
-                    let mut e = Element { ns: NS_SCI.into(), name: key.into(), prefix: Some("sci".into()), ..Default::default() };
+                    let mut e = Element {
+                        ns: NS_SCI.into(),
+                        name: key.into(),
+                        prefix: Some("sci".into()),
+                        ..Default::default()
+                    };
                     structured_fill(&mut e, x, &p)?;
                     e
                 }

@@ -12,7 +12,9 @@
 
 mod error;
 mod json;
+mod logic;
 mod schema;
+#[rustfmt::skip]
 mod schema_gen;
 mod summary;
 mod tree;
@@ -21,6 +23,7 @@ mod validate;
 use std::str::FromStr;
 
 pub use error::IodefError;
+pub use logic::evaluate_expression;
 pub use schema::{NS_DS, NS_ENUM, NS_IODEF, NS_IODEF_V1, NS_SCI};
 pub use summary::{Incident, IncidentSummary, Summary};
 pub use tree::{Attribute, Element, Node, MAX_DEPTH, MAX_INPUT_BYTES};
@@ -56,7 +59,9 @@ impl FromStr for ValidationLevel {
             "strict" => Ok(ValidationLevel::Strict),
             "basic" => Ok(ValidationLevel::Basic),
             "off" | "none" => Ok(ValidationLevel::Off),
-            _ => Err(format!("unknown validation level {s:?} (strict, basic, off)")),
+            _ => Err(format!(
+                "unknown validation level {s:?} (strict, basic, off)"
+            )),
         }
     }
 }
@@ -80,17 +85,24 @@ pub struct Document {
 /// Reads an IODEF v2 document from XML or RFC 8727 JSON (detected from the first non-blank byte).
 pub fn parse(bytes: &[u8]) -> Result<Document, IodefError> {
     if bytes.len() > MAX_INPUT_BYTES {
-        return Err(IodefError::TooLarge { size: bytes.len(), max: MAX_INPUT_BYTES });
+        return Err(IodefError::TooLarge {
+            size: bytes.len(),
+            max: MAX_INPUT_BYTES,
+        });
     }
     if bytes.starts_with(&[0xFE, 0xFF]) || bytes.starts_with(&[0xFF, 0xFE]) {
         return Err(IodefError::Encoding("UTF-16".into()));
     }
     let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| IodefError::NotUtf8 { offset: e.valid_up_to() })?;
+    let text = std::str::from_utf8(bytes).map_err(|e| IodefError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
     match text.trim_start().chars().next() {
         Some('<') => Document::from_xml(text),
         Some('{') => Document::from_json_str(text),
-        other => Err(IodefError::UnknownFormat(other.map(String::from).unwrap_or_default())),
+        other => Err(IodefError::UnknownFormat(
+            other.map(String::from).unwrap_or_default(),
+        )),
     }
 }
 
@@ -98,39 +110,63 @@ impl Document {
     /// Parses XML text.
     pub fn from_xml(text: &str) -> Result<Document, IodefError> {
         if text.len() > MAX_INPUT_BYTES {
-            return Err(IodefError::TooLarge { size: text.len(), max: MAX_INPUT_BYTES });
+            return Err(IodefError::TooLarge {
+                size: text.len(),
+                max: MAX_INPUT_BYTES,
+            });
         }
         let root = tree::parse_xml(text)?;
-        if root.ns == NS_IODEF_V1 || (root.name == "IODEF-Document" && root.attr("version").is_some_and(|v| v.starts_with("1."))) {
+        if root.ns == NS_IODEF_V1
+            || (root.name == "IODEF-Document"
+                && root.attr("version").is_some_and(|v| v.starts_with("1.")))
+        {
             return Err(IodefError::V1 {
                 version: root.attr("version").unwrap_or("").to_string(),
                 basic_problems: summary::v1_basic_problems(&root),
             });
         }
         if root.ns != NS_IODEF || root.name != "IODEF-Document" {
-            return Err(IodefError::NotIodef { ns: root.ns.clone(), name: root.name.clone(), line: root.line });
+            return Err(IodefError::NotIodef {
+                ns: root.ns.to_string(),
+                name: root.name.clone(),
+                line: root.line,
+            });
         }
-        Ok(Document { root, format: SourceFormat::Xml })
+        Ok(Document {
+            root,
+            format: SourceFormat::Xml,
+        })
     }
 
     /// Parses RFC 8727 JSON text.
     pub fn from_json_str(text: &str) -> Result<Document, IodefError> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| IodefError::json("", e.to_string()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| IodefError::json("", e.to_string()))?;
         Document::from_json(&v)
     }
 
     /// Builds a document from an RFC 8727 JSON value.
     pub fn from_json(v: &serde_json::Value) -> Result<Document, IodefError> {
         let root = json::from_value(v, schema::ROOT, "")?;
-        Ok(Document { root, format: SourceFormat::Json })
+        Ok(Document {
+            root,
+            format: SourceFormat::Json,
+        })
     }
 
     /// Wraps an element tree (its root must be `IODEF-Document` in the v2 namespace).
     pub fn from_root(root: Element) -> Result<Document, IodefError> {
         if root.ns != NS_IODEF || root.name != "IODEF-Document" {
-            return Err(IodefError::NotIodef { ns: root.ns, name: root.name, line: root.line });
+            return Err(IodefError::NotIodef {
+                ns: root.ns.into_owned(),
+                name: root.name,
+                line: root.line,
+            });
         }
-        Ok(Document { root, format: SourceFormat::Xml })
+        Ok(Document {
+            root,
+            format: SourceFormat::Xml,
+        })
     }
 
     /// The `IODEF-Document` element.

@@ -160,17 +160,48 @@ pub(crate) fn find(ns: &str, name: &str) -> Option<usize> {
         .position(|d| d.name == name && d.ns.uri() == ns)
 }
 
+/// Whether whitespace-only text directly inside the element `{ns}name` is ignorable (element-only or
+/// empty content in the schema). One hash lookup, used by the parser for every element.
+pub(crate) fn whitespace_ignorable(ns: &str, name: &str) -> bool {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static IODEF: OnceLock<HashMap<&'static str, bool>> = OnceLock::new();
+    if ns != NS_IODEF {
+        return false;
+    }
+    let map = IODEF.get_or_init(|| {
+        DECLS
+            .iter()
+            .filter(|d| d.ns == Ns::Iodef)
+            .map(|d| (d.name, matches!(d.content, Content::Empty | Content::Complex { mixed: false, .. })))
+            .collect()
+    });
+    map.get(name).copied().unwrap_or(false)
+}
+
 /// Index of `IODEF-Document`.
 pub(crate) const ROOT: usize = 0;
 
 /// XSD whitespace collapse.
 pub(crate) fn collapse(s: &str) -> String {
-    s.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
+    collapsed(s).into_owned()
+}
+
+/// XSD whitespace collapse, allocating only when something changes.
+pub(crate) fn collapsed(s: &str) -> std::borrow::Cow<'_, str> {
+    let b = s.as_bytes();
+    let clean = !b.first().is_some_and(|c| c.is_ascii_whitespace())
+        && !b.last().is_some_and(|c| c.is_ascii_whitespace())
+        && !b.windows(2).any(|w| w[0].is_ascii_whitespace() && (w[1].is_ascii_whitespace() || w[0] != b' '));
+    if clean && !b.iter().any(|c| matches!(c, b'\t' | b'\n' | b'\r' | b'\x0c')) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    s.split_ascii_whitespace().collect::<Vec<_>>().join(" ").into()
 }
 
 /// Checks `value` against `ty`; `Err` is a human message.
 pub(crate) fn check(ty: St, value: &str) -> Result<(), String> {
-    let v = collapse(value);
+    let v = collapsed(value);
     let ok = match ty {
         St::String => return Ok(()),
         St::DateTime => is_datetime(&v),
@@ -184,12 +215,12 @@ pub(crate) fn check(ty: St, value: &str) -> Result<(), String> {
         St::NmToken => !v.is_empty() && v.chars().all(is_name_char),
         St::HexBinary => v.len() % 2 == 0 && v.bytes().all(|b| b.is_ascii_hexdigit()),
         St::Base64 => is_base64(&v),
-        St::Boolean => matches!(v.as_str(), "true" | "false" | "1" | "0"),
+        St::Boolean => matches!(&*v, "true" | "false" | "1" | "0"),
         St::Lang => v.is_empty() || is_lang(&v),
         St::Timezone => is_timezone(value),
         St::Portlist => is_portlist(value),
         St::Enum(values) => {
-            if values.contains(&v.as_str()) {
+            if values.contains(&&*v) {
                 return Ok(());
             }
             return Err(format!(
@@ -202,7 +233,11 @@ pub(crate) fn check(ty: St, value: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("value {:?} is not a valid {}", value, type_name(ty)))
+        Err(format!(
+            "value {:?} is not a valid {}",
+            value,
+            type_name(ty)
+        ))
     }
 }
 
@@ -291,7 +326,10 @@ pub(crate) fn is_datetime(s: &str) -> bool {
         return false;
     }
     let (Some(y), Some(mo), Some(d)) = (
-        parts[0].parse::<u64>().ok().filter(|_| parts[0].bytes().all(|b| b.is_ascii_digit())),
+        parts[0]
+            .parse::<u64>()
+            .ok()
+            .filter(|_| parts[0].bytes().all(|b| b.is_ascii_digit())),
         digits(parts[1], 2),
         digits(parts[2], 2),
     ) else {
@@ -301,7 +339,20 @@ pub(crate) fn is_datetime(s: &str) -> bool {
         return false;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mdays = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&mo) || d < 1 || d > mdays[(mo - 1) as usize] {
         return false;
     }
@@ -407,7 +458,9 @@ fn is_any_uri(s: &str) -> bool {
         if c == '%' {
             let a = chars.next();
             let b = chars.next();
-            if !(a.is_some_and(|a| a.is_ascii_hexdigit()) && b.is_some_and(|b| b.is_ascii_hexdigit())) {
+            if !(a.is_some_and(|a| a.is_ascii_hexdigit())
+                && b.is_some_and(|b| b.is_ascii_hexdigit()))
+            {
                 return false;
             }
         }

@@ -47,11 +47,15 @@ impl<'a> Incident<'a> {
     }
     /// `GenerationTime` parsed.
     pub fn generation_time(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
-        self.time("GenerationTime").and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+        self.time("GenerationTime")
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
     }
     /// Descriptions, in order.
     pub fn descriptions(&self) -> Vec<String> {
-        self.el.children_named("Description").map(|d| d.text().trim().to_string()).collect()
+        self.el
+            .children_named("Description")
+            .map(|d| d.text().trim().to_string())
+            .collect()
     }
 }
 
@@ -63,7 +67,9 @@ fn ext<'a>(el: &'a Element, attr: &str) -> Option<&'a str> {
 }
 
 fn count(el: &Element, name: &str) -> usize {
-    el.elements().map(|k| usize::from(k.name == name && k.ns == super::NS_IODEF) + count(k, name)).sum()
+    el.elements()
+        .map(|k| usize::from(k.name == name && k.ns == super::NS_IODEF) + count(k, name))
+        .sum()
 }
 
 /// The essentials of one Incident.
@@ -132,7 +138,11 @@ impl Summary {
         let Some(first) = self.incidents.first() else {
             return "IODEF document without incidents".into();
         };
-        let id = first.id.as_ref().map(|i| format!("{}#{}", i.name, i.id)).unwrap_or_else(|| "?".into());
+        let id = first
+            .id
+            .as_ref()
+            .map(|i| format!("{}#{}", i.name, i.id))
+            .unwrap_or_else(|| "?".into());
         let mut t = format!("{id} ({})", first.purpose);
         if let Some(d) = &first.description {
             t.push_str(": ");
@@ -159,12 +169,30 @@ impl fmt::Display for Summary {
                 write!(f, " instance {inst}")?;
             }
             writeln!(f)?;
-            writeln!(f, "purpose      {}{}", i.purpose, i.status.as_ref().map(|s| format!(" (status {s})")).unwrap_or_default())?;
+            writeln!(
+                f,
+                "purpose      {}{}",
+                i.purpose,
+                i.status
+                    .as_ref()
+                    .map(|s| format!(" (status {s})"))
+                    .unwrap_or_default()
+            )?;
             writeln!(f, "restriction  {}", i.restriction)?;
             if let Some(d) = &i.description {
-                writeln!(f, "description  {}", d.split_whitespace().collect::<Vec<_>>().join(" "))?;
+                writeln!(
+                    f,
+                    "description  {}",
+                    d.split_whitespace().collect::<Vec<_>>().join(" ")
+                )?;
             }
-            for (label, t) in [("generated", &i.generation_time), ("reported", &i.report_time), ("detected", &i.detect_time), ("started", &i.start_time), ("ended", &i.end_time)] {
+            for (label, t) in [
+                ("generated", &i.generation_time),
+                ("reported", &i.report_time),
+                ("detected", &i.detect_time),
+                ("started", &i.start_time),
+                ("ended", &i.end_time),
+            ] {
                 if let Some(t) = t {
                     writeln!(f, "{label:<12} {t}")?;
                 }
@@ -181,7 +209,10 @@ impl fmt::Display for Summary {
 pub(crate) fn v1_basic_problems(root: &Element) -> Vec<String> {
     let mut out = Vec::new();
     if root.ns != NS_IODEF_V1 {
-        out.push(format!("namespace is {:?}, expected {NS_IODEF_V1}", root.ns));
+        out.push(format!(
+            "namespace is {:?}, expected {NS_IODEF_V1}",
+            root.ns
+        ));
     }
     if root.attr("version") != Some("1.00") {
         out.push("version must be \"1.00\"".into());
@@ -199,7 +230,10 @@ pub(crate) fn v1_basic_problems(root: &Element) -> Vec<String> {
         }
         for req in ["IncidentID", "ReportTime", "Assessment", "Contact"] {
             if !inc.elements().any(|e| e.name == req) {
-                out.push(format!("Incident[{}] has no {req} (required in RFC 5070 §3.2)", n + 1));
+                out.push(format!(
+                    "Incident[{}] has no {req} (required in RFC 5070 §3.2)",
+                    n + 1
+                ));
             }
         }
     }
@@ -229,7 +263,9 @@ fn model_order(p: &Particle, out: &mut Vec<usize>) {
             }
         }
         Particle::Any { .. } => {}
-        Particle::Seq { items, .. } | Particle::Choice { items, .. } => items.iter().for_each(|i| model_order(i, out)),
+        Particle::Seq { items, .. } | Particle::Choice { items, .. } => {
+            items.iter().for_each(|i| model_order(i, out))
+        }
     }
 }
 
@@ -243,7 +279,11 @@ pub(crate) fn canonical(el: &Element, di: Option<usize>) -> Element {
         .map(|a| {
             let mut a = a.clone();
             a.prefix = None;
-            let qn = if a.ns == schema::NS_XML { format!("xml:{}", a.name) } else { a.name.clone() };
+            let qn = if a.ns == schema::NS_XML {
+                format!("xml:{}", a.name)
+            } else {
+                a.name.clone()
+            };
             if let Some(ad) = d.and_then(|d| d.attrs.iter().find(|x| x.name == qn)) {
                 a.value = norm_value(ad.ty, &a.value);
             }
@@ -251,7 +291,14 @@ pub(crate) fn canonical(el: &Element, di: Option<usize>) -> Element {
         })
         .collect();
     attrs.sort_by(|a, b| (&a.ns, &a.name).cmp(&(&b.ns, &b.name)));
-    let mut out = Element { ns: el.ns.clone(), name: el.name.clone(), prefix: None, attrs, children: Vec::new(), line: 0 };
+    let mut out = Element {
+        ns: el.ns.clone(),
+        name: el.name.clone(),
+        prefix: None,
+        attrs,
+        children: Vec::new(),
+        line: 0,
+    };
     match d.map(|d| &d.content) {
         Some(Content::Simple(ty)) => {
             let t = norm_value(*ty, &el.text());
@@ -259,14 +306,19 @@ pub(crate) fn canonical(el: &Element, di: Option<usize>) -> Element {
                 out.children.push(Node::Text(t));
             }
         }
-        Some(Content::Complex { mixed: false, model }) => {
+        Some(Content::Complex {
+            mixed: false,
+            model,
+        }) => {
             let mut order = Vec::new();
             model_order(model, &mut order);
             let mut kids: Vec<(usize, Element)> = el
                 .elements()
                 .map(|k| {
                     let kd = schema::find(&k.ns, &k.name);
-                    let pos = kd.and_then(|x| order.iter().position(|o| *o == x)).unwrap_or(usize::MAX);
+                    let pos = kd
+                        .and_then(|x| order.iter().position(|o| *o == x))
+                        .unwrap_or(usize::MAX);
                     (pos, canonical(k, kd))
                 })
                 .collect();
@@ -290,7 +342,11 @@ pub(crate) fn canonical(el: &Element, di: Option<usize>) -> Element {
             for c in &el.children {
                 match c {
                     Node::Element(k) => {
-                        let kd = if d.is_some_and(|d| matches!(d.content, Content::Opaque)) { None } else { schema::find(&k.ns, &k.name) };
+                        let kd = if d.is_some_and(|d| matches!(d.content, Content::Opaque)) {
+                            None
+                        } else {
+                            schema::find(&k.ns, &k.name)
+                        };
                         out.children.push(Node::Element(canonical(k, kd)))
                     }
                     Node::Text(t) => match out.children.last_mut() {

@@ -2,6 +2,7 @@
 //! under hard limits (no DTD, only the five predefined entities, size and depth caps) and written back
 //! as one root element without declaration, comments or processing instructions.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -10,7 +11,17 @@ use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
 use super::error::IodefError;
-use super::schema::{NS_IODEF, NS_XML};
+use super::schema::{NS_DS, NS_ENUM, NS_IODEF, NS_SCI, NS_XML, NS_XSI};
+
+/// Shares the namespace URIs and prefixes IODEF documents use instead of allocating them per element.
+fn intern(s: &str) -> Cow<'static, str> {
+    for known in [NS_IODEF, NS_DS, NS_ENUM, NS_SCI, NS_XSI, NS_XML, "iodef", "ds", "enum", "sci", "xsi", ""] {
+        if s == known {
+            return Cow::Borrowed(known);
+        }
+    }
+    Cow::Owned(s.to_string())
+}
 
 /// Largest accepted input, in bytes.
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
@@ -21,11 +32,11 @@ pub const MAX_DEPTH: usize = 256;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attribute {
     /// Namespace URI ("" for unqualified attributes, the usual case in IODEF).
-    pub ns: String,
+    pub ns: Cow<'static, str>,
     /// Local name.
     pub name: String,
     /// Prefix used in the source, kept for serialisation only.
-    pub prefix: Option<String>,
+    pub prefix: Option<Cow<'static, str>>,
     /// Unescaped, normalised value.
     pub value: String,
 }
@@ -47,11 +58,11 @@ pub enum Node {
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Element {
     /// Namespace URI.
-    pub ns: String,
+    pub ns: Cow<'static, str>,
     /// Local name (the IODEF class name for IODEF elements).
     pub name: String,
     /// Prefix used in the source, kept for serialisation only.
-    pub prefix: Option<String>,
+    pub prefix: Option<Cow<'static, str>>,
     /// Attributes, in source order, without namespace declarations.
     pub attrs: Vec<Attribute>,
     /// Children in document order.
@@ -64,7 +75,7 @@ impl Element {
     /// A new element in the IODEF v2 namespace.
     pub fn iodef(name: &str) -> Self {
         Element {
-            ns: NS_IODEF.to_string(),
+            ns: Cow::Borrowed(NS_IODEF),
             name: name.to_string(),
             ..Default::default()
         }
@@ -89,7 +100,7 @@ impl Element {
             None => ("", name),
         };
         self.attrs.push(Attribute {
-            ns: ns.to_string(),
+            ns: Cow::Borrowed(ns),
             name: local.to_string(),
             prefix: None,
             value: value.to_string(),
@@ -138,7 +149,10 @@ impl Lines<'_> {
     fn at(&mut self, pos: usize) -> u32 {
         let pos = pos.min(self.src.len());
         if pos > self.pos {
-            self.line += self.src[self.pos..pos].iter().filter(|b| **b == b'\n').count() as u32;
+            self.line += self.src[self.pos..pos]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u32;
             self.pos = pos;
         }
         self.line
@@ -181,7 +195,9 @@ fn unescape_attr(raw: &str, line: u32) -> Result<String, IodefError> {
             rest = &rest[i + 1..];
             continue;
         }
-        let end = rest[i..].find(';').ok_or_else(|| IodefError::xml(line, "unterminated reference"))?;
+        let end = rest[i..]
+            .find(';')
+            .ok_or_else(|| IodefError::xml(line, "unterminated reference"))?;
         let name = &rest[i + 1..i + end];
         out.push(resolve_ref(name, line)?);
         rest = &rest[i + end + 1..];
@@ -194,8 +210,9 @@ fn resolve_ref(name: &str, line: u32) -> Result<char, IodefError> {
     if let Some(c) = predefined(name) {
         return Ok(c);
     }
-    let num = name.strip_prefix('#').ok_or_else(|| {
-        IodefError::Entity { line, name: name.to_string() }
+    let num = name.strip_prefix('#').ok_or_else(|| IodefError::Entity {
+        line,
+        name: name.to_string(),
     })?;
     let code = match num.strip_prefix('x') {
         Some(h) => u32::from_str_radix(h, 16).ok(),
@@ -206,13 +223,16 @@ fn resolve_ref(name: &str, line: u32) -> Result<char, IodefError> {
         .ok_or_else(|| IodefError::xml(line, format!("invalid character reference &{name};")))
 }
 
-fn ns_of(r: &ResolveResult<'_>, line: u32, what: &str) -> Result<String, IodefError> {
+fn ns_of(r: &ResolveResult<'_>, line: u32, what: &str) -> Result<Cow<'static, str>, IodefError> {
     match r {
-        ResolveResult::Unbound => Ok(String::new()),
-        ResolveResult::Bound(ns) => Ok(String::from_utf8_lossy(ns.as_ref()).into_owned()),
+        ResolveResult::Unbound => Ok(Cow::Borrowed("")),
+        ResolveResult::Bound(ns) => Ok(intern(&String::from_utf8_lossy(ns.as_ref()))),
         ResolveResult::Unknown(p) => Err(IodefError::xml(
             line,
-            format!("undeclared namespace prefix {:?} on {what}", String::from_utf8_lossy(p)),
+            format!(
+                "undeclared namespace prefix {:?} on {what}",
+                String::from_utf8_lossy(p)
+            ),
         )),
     }
 }
@@ -222,8 +242,13 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
     let mut reader = NsReader::from_str(src);
     reader.config_mut().check_end_names = true;
     reader.config_mut().check_comments = true;
-    let mut lines = Lines { src: src.as_bytes(), pos: 0, line: 1 };
+    let mut lines = Lines {
+        src: src.as_bytes(),
+        pos: 0,
+        line: 1,
+    };
     let mut stack: Vec<Element> = Vec::new();
+    let mut ignorable: Vec<bool> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
         let start = reader.buffer_position() as usize;
@@ -232,7 +257,10 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
             Ok(x) => x,
             Err(e) => {
                 let msg = e.to_string();
-                return Err(IodefError::xml(lines.at(reader.error_position() as usize), msg));
+                return Err(IodefError::xml(
+                    lines.at(reader.error_position() as usize),
+                    msg,
+                ));
             }
         };
         match ev {
@@ -241,12 +269,18 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                     return Err(IodefError::xml(line, "content after the root element"));
                 }
                 if stack.len() >= MAX_DEPTH {
-                    return Err(IodefError::TooDeep { line, max: MAX_DEPTH });
+                    return Err(IodefError::TooDeep {
+                        line,
+                        max: MAX_DEPTH,
+                    });
                 }
                 let name = String::from_utf8_lossy(s.local_name().as_ref()).into_owned();
                 let mut el = Element {
                     ns: ns_of(&res, line, &name)?,
-                    prefix: s.name().prefix().map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()),
+                    prefix: s
+                        .name()
+                        .prefix()
+                        .map(|p| intern(&String::from_utf8_lossy(p.as_ref()))),
                     name,
                     line,
                     ..Default::default()
@@ -264,11 +298,17 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                         .map_err(|_| IodefError::xml(line, "attribute value is not UTF-8"))?;
                     let value = unescape_attr(raw, line)?;
                     if el.attrs.iter().any(|x| x.ns == ns && x.name == local) {
-                        return Err(IodefError::xml(line, format!("duplicate attribute {local}")));
+                        return Err(IodefError::xml(
+                            line,
+                            format!("duplicate attribute {local}"),
+                        ));
                     }
                     el.attrs.push(Attribute {
                         ns,
-                        prefix: a.key.prefix().map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()),
+                        prefix: a
+                            .key
+                            .prefix()
+                            .map(|p| intern(&String::from_utf8_lossy(p.as_ref()))),
                         name: local,
                         value,
                     });
@@ -276,23 +316,32 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                 if matches!(ev, Event::Empty(_)) {
                     close(el, &mut stack, &mut root);
                 } else {
+                    ignorable.push(super::schema::whitespace_ignorable(&el.ns, &el.name));
                     stack.push(el);
                 }
             }
             Event::End(_) => {
-                let el = stack.pop().ok_or_else(|| IodefError::xml(line, "unexpected end tag"))?;
+                let el = stack
+                    .pop()
+                    .ok_or_else(|| IodefError::xml(line, "unexpected end tag"))?;
+                ignorable.pop();
                 close(el, &mut stack, &mut root);
             }
+            // Whitespace between the children of element-only content is not information: dropped.
+            Event::Text(t) if ignorable.last() == Some(&true) && t.iter().all(|b| b.is_ascii_whitespace()) => {}
             Event::Text(t) => {
-                let s = std::str::from_utf8(t.as_ref()).map_err(|_| IodefError::xml(line, "text is not UTF-8"))?;
+                let s = std::str::from_utf8(t.as_ref())
+                    .map_err(|_| IodefError::xml(line, "text is not UTF-8"))?;
                 push_text(&mut stack, &norm_eol(s), line)?;
             }
             Event::CData(t) => {
-                let s = std::str::from_utf8(t.as_ref()).map_err(|_| IodefError::xml(line, "CDATA is not UTF-8"))?;
+                let s = std::str::from_utf8(t.as_ref())
+                    .map_err(|_| IodefError::xml(line, "CDATA is not UTF-8"))?;
                 push_text(&mut stack, &norm_eol(s), line)?;
             }
             Event::GeneralRef(r) => {
-                let name = std::str::from_utf8(r.as_ref()).map_err(|_| IodefError::xml(line, "reference is not UTF-8"))?;
+                let name = std::str::from_utf8(r.as_ref())
+                    .map_err(|_| IodefError::xml(line, "reference is not UTF-8"))?;
                 let c = resolve_ref(name, line)?;
                 push_text(&mut stack, c.encode_utf8(&mut [0; 4]), line)?;
             }
@@ -300,7 +349,9 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
             Event::Decl(d) => {
                 if let Some(Ok(enc)) = d.encoding() {
                     if !enc.eq_ignore_ascii_case(b"utf-8") {
-                        return Err(IodefError::Encoding(String::from_utf8_lossy(&enc).into_owned()));
+                        return Err(IodefError::Encoding(
+                            String::from_utf8_lossy(&enc).into_owned(),
+                        ));
                     }
                 }
             }
@@ -309,7 +360,10 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
         }
     }
     if let Some(open) = stack.last() {
-        return Err(IodefError::xml(open.line, format!("element <{}> is not closed", open.name)));
+        return Err(IodefError::xml(
+            open.line,
+            format!("element <{}> is not closed", open.name),
+        ));
     }
     root.ok_or_else(|| IodefError::xml(1, "no root element"))
 }
@@ -382,7 +436,10 @@ pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
             return String::new();
         }
         // Reuse a binding already in scope.
-        if let Some((p, _)) = scope.iter().find(|(p, u)| *u == ns && !(attr && p.is_empty())) {
+        if let Some((p, _)) = scope
+            .iter()
+            .find(|(p, u)| *u == ns && !(attr && p.is_empty()))
+        {
             if want.is_none_or(|w| w == p) || !attr {
                 return p.clone();
             }
@@ -402,7 +459,11 @@ pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
         decls.push((p.clone(), ns.to_string()));
         p
     };
-    let want = if el.ns == NS_IODEF { Some("") } else { el.prefix.as_deref() };
+    let want = if el.ns == NS_IODEF {
+        Some("")
+    } else {
+        el.prefix.as_deref()
+    };
     let eprefix = bind(want, &el.ns, &mut scope, false);
     let mut attrs = String::new();
     for a in &el.attrs {
@@ -421,7 +482,11 @@ pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
         escape_attr(&a.value, &mut attrs);
         attrs.push('"');
     }
-    let qname = if eprefix.is_empty() { el.name.clone() } else { format!("{eprefix}:{}", el.name) };
+    let qname = if eprefix.is_empty() {
+        el.name.clone()
+    } else {
+        format!("{eprefix}:{}", el.name)
+    };
     out.push('<');
     out.push_str(&qname);
     for (p, u) in &decls {

@@ -2,7 +2,7 @@
 //! text rules the XSD cannot express. Each finding is a [`Problem`] naming the element path and line.
 
 use std::collections::HashMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use super::schema::{self, Content, Decl, Particle, St, NS_IODEF, NS_XML, NS_XSI};
 use super::tree::{Element, Node};
@@ -54,16 +54,19 @@ fn line_of(el: &Element) -> Option<u32> {
 
 impl Validator {
     fn push(&mut self, el: &Element, path: &str, source: RuleSource, message: String) {
-        self.problems.push(Problem { path: path.to_string(), line: line_of(el), message, source });
+        self.problems.push(Problem {
+            path: path.to_string(),
+            line: line_of(el),
+            message,
+            source,
+        });
     }
 
     fn id(&mut self, el: &Element, path: &str, ty: St, value: &str) {
         let v = schema::collapse(value);
         match ty {
-            St::Id => {
-                if self.ids.insert(v.clone(), path.to_string()).is_some() {
-                    self.push(el, path, RuleSource::Schema, format!("duplicate ID {v:?}"));
-                }
+            St::Id if self.ids.insert(v.clone(), path.to_string()).is_some() => {
+                self.push(el, path, RuleSource::Schema, format!("duplicate ID {v:?}"));
             }
             St::IdRef => self.idrefs.push((v, path.to_string(), line_of(el))),
             _ => {}
@@ -75,32 +78,47 @@ impl Validator {
             if a.ns == NS_XSI {
                 continue;
             }
-            let name = if a.ns == NS_XML {
-                format!("xml:{}", a.name)
+            let name: std::borrow::Cow<'_, str> = if a.ns == NS_XML {
+                format!("xml:{}", a.name).into()
             } else if a.ns.is_empty() {
-                a.name.clone()
+                a.name.as_str().into()
             } else {
-                format!("{{{}}}{}", a.ns, a.name)
+                format!("{{{}}}{}", a.ns, a.name).into()
             };
-            let apath = format!("{path}/@{name}");
+            let apath = || format!("{path}/@{name}");
             let Some(ad) = d.attrs.iter().find(|x| x.name == name) else {
-                self.push(el, &apath, RuleSource::Schema, format!("attribute {name} is not allowed on {}", d.name));
+                self.push(
+                    el,
+                    &apath(),
+                    RuleSource::Schema,
+                    format!("attribute {name} is not allowed on {}", d.name),
+                );
                 continue;
             };
             if let Err(m) = schema::check(ad.ty, &a.value) {
-                self.push(el, &apath, RuleSource::Schema, m);
+                self.push(el, &apath(), RuleSource::Schema, m);
                 continue;
             }
             if let Some(f) = ad.fixed {
                 if a.value != f {
-                    self.push(el, &apath, RuleSource::Schema, format!("value {:?} must be {f:?}", a.value));
+                    self.push(
+                        el,
+                        &apath(),
+                        RuleSource::Schema,
+                        format!("value {:?} must be {f:?}", a.value),
+                    );
                 }
             }
-            self.id(el, &apath, ad.ty, &a.value);
+            self.id(el, &apath(), ad.ty, &a.value);
         }
         for ad in d.attrs.iter().filter(|x| x.required) {
             if el.attr(ad.name).is_none() {
-                self.push(el, path, RuleSource::Schema, format!("missing required attribute {}", ad.name));
+                self.push(
+                    el,
+                    path,
+                    RuleSource::Schema,
+                    format!("missing required attribute {}", ad.name),
+                );
             }
         }
         // RFC 7970 §5.1.1: ext-X only with X="ext-value", and X="ext-value" needs ext-X.
@@ -115,26 +133,50 @@ impl Validator {
             }
             let base = el.attr(ad.name).map(schema::collapse);
             match (base.as_deref(), el.attr(&ext)) {
-                (Some("ext-value"), None) => self.push(el, path, RuleSource::Rfc, format!("{}=\"ext-value\" requires {ext} (RFC 7970 §5.1.1)", ad.name)),
-                (b, Some(_)) if b != Some("ext-value") => self.push(el, path, RuleSource::Rfc, format!("{ext} may only be set when {}=\"ext-value\" (RFC 7970 §5.1.1)", ad.name)),
+                (Some("ext-value"), None) => self.push(
+                    el,
+                    path,
+                    RuleSource::Rfc,
+                    format!("{}=\"ext-value\" requires {ext} (RFC 7970 §5.1.1)", ad.name),
+                ),
+                (b, Some(_)) if b != Some("ext-value") => self.push(
+                    el,
+                    path,
+                    RuleSource::Rfc,
+                    format!(
+                        "{ext} may only be set when {}=\"ext-value\" (RFC 7970 §5.1.1)",
+                        ad.name
+                    ),
+                ),
                 _ => {}
             }
         }
     }
 
-    fn element(&mut self, el: &Element, di: usize, path: &str) {
+    fn element(&mut self, el: &Element, di: usize, path: &mut String) {
         let d = schema::decl(di);
         if matches!(d.content, Content::Opaque) {
             return;
         }
         self.attrs(el, d, path);
         let kids: Vec<&Element> = el.elements().collect();
-        let text_nonblank = el.children.iter().any(|n| matches!(n, Node::Text(t) if !t.trim().is_empty()));
+        let text_nonblank = el
+            .children
+            .iter()
+            .any(|n| matches!(n, Node::Text(t) if !t.trim().is_empty()));
         match &d.content {
             Content::Opaque => {}
             Content::Simple(ty) => {
                 if let Some(k) = kids.first() {
-                    self.push(k, path, RuleSource::Schema, format!("element <{}> not allowed: {} has text content only", k.name, d.name));
+                    self.push(
+                        k,
+                        path,
+                        RuleSource::Schema,
+                        format!(
+                            "element <{}> not allowed: {} has text content only",
+                            k.name, d.name
+                        ),
+                    );
                     return;
                 }
                 let text = el.text();
@@ -146,9 +188,19 @@ impl Validator {
             }
             Content::Empty => {
                 if let Some(k) = kids.first() {
-                    self.push(k, path, RuleSource::Schema, format!("element <{}> not allowed: {} must be empty", k.name, d.name));
+                    self.push(
+                        k,
+                        path,
+                        RuleSource::Schema,
+                        format!("element <{}> not allowed: {} must be empty", k.name, d.name),
+                    );
                 } else if text_nonblank {
-                    self.push(el, path, RuleSource::Schema, format!("text not allowed: {} must be empty", d.name));
+                    self.push(
+                        el,
+                        path,
+                        RuleSource::Schema,
+                        format!("text not allowed: {} must be empty", d.name),
+                    );
                 }
             }
             Content::Complex { mixed, model } => {
@@ -156,30 +208,63 @@ impl Validator {
                 // content is accepted, as the xmlschema oracle does; RFC 7970 §2.15 needs exactly that
                 // for SoftwareReference (its XSD forgot mixed="true"). See src/iodef/README.md.
                 if !mixed && text_nonblank && !kids.is_empty() {
-                    self.push(el, path, RuleSource::Schema, format!("text not allowed in {} (element-only content)", d.name));
+                    self.push(
+                        el,
+                        path,
+                        RuleSource::Schema,
+                        format!("text not allowed in {} (element-only content)", d.name),
+                    );
                 }
                 let mut matched = Vec::new();
                 let res = match_particle(model, &kids, 0, &mut matched);
-                let mut counts: HashMap<&str, usize> = HashMap::new();
+                let mut counts: Vec<(&str, usize)> = Vec::new();
                 for (k, kd) in &matched {
                     let kid = kids[*k];
-                    let n = counts.entry(kid.name.as_str()).or_insert(0);
-                    *n += 1;
-                    let kpath = format!("{path}/{}[{n}]", kid.name);
+                    let n = match counts.iter_mut().find(|(name, _)| *name == kid.name) {
+                        Some((_, n)) => {
+                            *n += 1;
+                            *n
+                        }
+                        None => {
+                            counts.push((kid.name.as_str(), 1));
+                            1
+                        }
+                    };
                     if let Some(kd) = kd {
-                        self.element(kid, *kd, &kpath);
+                        // one path buffer for the whole walk: push this child's segment, pop it after
+                        let len = path.len();
+                        let _ = write!(path, "/{}[{n}]", kid.name);
+                        self.element(kid, *kd, path);
+                        path.truncate(len);
                     }
                 }
                 match res {
                     Ok(pos) if pos < kids.len() => {
                         let k = kids[pos];
-                        self.push(k, path, RuleSource::Schema, format!("unexpected element <{}> in {} (not allowed here, or out of order)", k.name, d.name));
+                        self.push(
+                            k,
+                            path,
+                            RuleSource::Schema,
+                            format!(
+                                "unexpected element <{}> in {} (not allowed here, or out of order)",
+                                k.name, d.name
+                            ),
+                        );
                     }
                     Ok(_) => {}
                     Err(f) => {
                         let msg = match kids.get(f.at) {
-                            Some(k) => format!("unexpected element <{}> in {}; expected {}", k.name, d.name, f.expected.join(" or ")),
-                            None => format!("{} is missing required element {}", d.name, f.expected.join(" or ")),
+                            Some(k) => format!(
+                                "unexpected element <{}> in {}; expected {}",
+                                k.name,
+                                d.name,
+                                f.expected.join(" or ")
+                            ),
+                            None => format!(
+                                "{} is missing required element {}",
+                                d.name,
+                                f.expected.join(" or ")
+                            ),
                         };
                         let at = kids.get(f.at).copied().unwrap_or(el);
                         self.push(at, path, RuleSource::Schema, msg);
@@ -195,20 +280,49 @@ impl Validator {
             return;
         }
         match d.name {
-            "Contact" if kids.is_empty() => self.push(el, path, RuleSource::Rfc, "Contact must have at least one child element (RFC 7970 §3.9)".into()),
-            "RelatedActivity" | "ThreatActor" | "Campaign" if kids.is_empty() => {
-                self.push(el, path, RuleSource::Rfc, format!("{} must have at least one child element (RFC 7970 §3.6-3.8)", d.name))
-            }
+            "Contact" if kids.is_empty() => self.push(
+                el,
+                path,
+                RuleSource::Rfc,
+                "Contact must have at least one child element (RFC 7970 §3.9)".into(),
+            ),
+            "RelatedActivity" | "ThreatActor" | "Campaign" if kids.is_empty() => self.push(
+                el,
+                path,
+                RuleSource::Rfc,
+                format!(
+                    "{} must have at least one child element (RFC 7970 §3.6-3.8)",
+                    d.name
+                ),
+            ),
             "IODEF-Document" => {
                 if el.attr("version").is_none() {
-                    self.push(el, path, RuleSource::Rfc, "missing required attribute version (RFC 7970 §3.1: MUST be \"2.00\")".into());
+                    self.push(
+                        el,
+                        path,
+                        RuleSource::Rfc,
+                        "missing required attribute version (RFC 7970 §3.1: MUST be \"2.00\")"
+                            .into(),
+                    );
                 }
                 if el.attr("private-enum-id").is_some() && el.attr("private-enum-name").is_none() {
-                    self.push(el, path, RuleSource::Rfc, "private-enum-id requires private-enum-name (RFC 7970 §3.1)".into());
+                    self.push(
+                        el,
+                        path,
+                        RuleSource::Rfc,
+                        "private-enum-id requires private-enum-name (RFC 7970 §3.1)".into(),
+                    );
                 }
             }
-            "SoftwareReference" if el.attr("spec-name") == Some("custom") && el.attr("dtype").is_none() => {
-                self.push(el, path, RuleSource::Rfc, "spec-name=\"custom\" requires dtype (RFC 7970 §2.15)".into())
+            "SoftwareReference"
+                if el.attr("spec-name") == Some("custom") && el.attr("dtype").is_none() =>
+            {
+                self.push(
+                    el,
+                    path,
+                    RuleSource::Rfc,
+                    "spec-name=\"custom\" requires dtype (RFC 7970 §2.15)".into(),
+                )
             }
             "IndicatorReference" => {
                 let n = el.attr("uid-ref").is_some() as u8 + el.attr("euid-ref").is_some() as u8;
@@ -281,29 +395,46 @@ fn first_names(p: &Particle, out: &mut Vec<String>) {
 
 /// Greedy matcher (the XSD obeys Unique Particle Attribution, so one token of look-ahead decides).
 /// Records (child index, declaration) pairs in `out`; returns the position after the match.
-fn match_particle(p: &Particle, kids: &[&Element], pos: usize, out: &mut Vec<(usize, Option<usize>)>) -> Result<usize, Fail> {
+fn match_particle(
+    p: &Particle,
+    kids: &[&Element],
+    pos: usize,
+    out: &mut Vec<(usize, Option<usize>)>,
+) -> Result<usize, Fail> {
     let (min, max) = p.occurs();
     match p {
         Particle::Elem { decl, .. } => {
             let mut n = 0;
-            while n < max && pos + (n as usize) < kids.len() && elem_matches(*decl, kids[pos + n as usize]) {
+            while n < max
+                && pos + (n as usize) < kids.len()
+                && elem_matches(*decl, kids[pos + n as usize])
+            {
                 out.push((pos + n as usize, Some(*decl)));
                 n += 1;
             }
             if n < min {
-                return Err(Fail { at: pos + n as usize, expected: vec![format!("<{}>", schema::decl(*decl).name)] });
+                return Err(Fail {
+                    at: pos + n as usize,
+                    expected: vec![format!("<{}>", schema::decl(*decl).name)],
+                });
             }
             Ok(pos + n as usize)
         }
         Particle::Any { other_ns, .. } => {
             let mut n = 0;
-            while n < max && pos + (n as usize) < kids.len() && any_matches(*other_ns, kids[pos + n as usize]) {
+            while n < max
+                && pos + (n as usize) < kids.len()
+                && any_matches(*other_ns, kids[pos + n as usize])
+            {
                 let k = kids[pos + n as usize];
                 out.push((pos + n as usize, schema::find(&k.ns, &k.name)));
                 n += 1;
             }
             if n < min {
-                return Err(Fail { at: pos + n as usize, expected: vec!["any element".into()] });
+                return Err(Fail {
+                    at: pos + n as usize,
+                    expected: vec!["any element".into()],
+                });
             }
             Ok(pos + n as usize)
         }
@@ -346,7 +477,9 @@ fn match_particle(p: &Particle, kids: &[&Element], pos: usize, out: &mut Vec<(us
             let mut cur = pos;
             let mut count = 0;
             while count < max {
-                let next = kids.get(cur).and_then(|k| items.iter().find(|it| can_start(it, k)));
+                let next = kids
+                    .get(cur)
+                    .and_then(|k| items.iter().find(|it| can_start(it, k)));
                 match next {
                     Some(it) => {
                         let c = match_particle(it, kids, cur, out)?;
@@ -373,11 +506,20 @@ fn match_particle(p: &Particle, kids: &[&Element], pos: usize, out: &mut Vec<(us
 
 /// Full validation of a root element against the schema table and the RFC text rules.
 pub(crate) fn validate(root: &Element) -> Vec<Problem> {
-    let mut v = Validator { problems: Vec::new(), ids: HashMap::new(), idrefs: Vec::new() };
-    v.element(root, schema::ROOT, "/IODEF-Document");
+    let mut v = Validator {
+        problems: Vec::new(),
+        ids: HashMap::new(),
+        idrefs: Vec::new(),
+    };
+    v.element(root, schema::ROOT, &mut String::from("/IODEF-Document"));
     for (r, path, line) in std::mem::take(&mut v.idrefs) {
         if !v.ids.contains_key(&r) {
-            v.problems.push(Problem { path, line, message: format!("IDREF {r:?} does not match any ID in the document"), source: RuleSource::Schema });
+            v.problems.push(Problem {
+                path,
+                line,
+                message: format!("IDREF {r:?} does not match any ID in the document"),
+                source: RuleSource::Schema,
+            });
         }
     }
     v.problems
@@ -387,15 +529,28 @@ pub(crate) fn validate(root: &Element) -> Vec<Problem> {
 pub(crate) fn validate_basic(root: &Element) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut p = |el: &Element, path: String, m: &str| {
-        out.push(Problem { path, line: line_of(el), message: m.to_string(), source: RuleSource::Schema })
+        out.push(Problem {
+            path,
+            line: line_of(el),
+            message: m.to_string(),
+            source: RuleSource::Schema,
+        })
     };
     if root.ns != NS_IODEF || root.name != "IODEF-Document" {
-        p(root, "/".into(), "root must be IODEF-Document in urn:ietf:params:xml:ns:iodef-2.0");
+        p(
+            root,
+            "/".into(),
+            "root must be IODEF-Document in urn:ietf:params:xml:ns:iodef-2.0",
+        );
         return out;
     }
     match root.attr("version") {
         Some("2.00") => {}
-        Some(v) => p(root, "/IODEF-Document/@version".into(), &format!("version must be \"2.00\", not {v:?}")),
+        Some(v) => p(
+            root,
+            "/IODEF-Document/@version".into(),
+            &format!("version must be \"2.00\", not {v:?}"),
+        ),
         None => p(root, "/IODEF-Document".into(), "missing version attribute"),
     }
     let mut n = 0;
@@ -405,14 +560,22 @@ pub(crate) fn validate_basic(root: &Element) -> Vec<Problem> {
         if inc.attr("purpose").is_none() {
             p(inc, path.clone(), "missing required attribute purpose");
         }
-        for (name, msg) in [("IncidentID", "missing IncidentID"), ("GenerationTime", "missing GenerationTime"), ("Contact", "missing Contact")] {
+        for (name, msg) in [
+            ("IncidentID", "missing IncidentID"),
+            ("GenerationTime", "missing GenerationTime"),
+            ("Contact", "missing Contact"),
+        ] {
             if inc.child(name).is_none() {
                 p(inc, path.clone(), msg);
             }
         }
     }
     if n == 0 {
-        p(root, "/IODEF-Document".into(), "IODEF-Document needs at least one Incident");
+        p(
+            root,
+            "/IODEF-Document".into(),
+            "IODEF-Document needs at least one Incident",
+        );
     }
     out
 }
