@@ -118,15 +118,35 @@ impl Counters {
         ));
         if let Ok(polls) = self.polls.lock() {
             for (name, help, get) in [
-                ("gridlink_poll_published_total", "Remote feed entries published to the grid.", (|s: &PollStats| s.published.load(Ordering::Relaxed)) as fn(&PollStats) -> u64),
-                ("gridlink_poll_invalid_total", "Remote feed entries refused as invalid IODEF.", |s| s.invalid.load(Ordering::Relaxed)),
-                ("gridlink_poll_errors_total", "Failed poll rounds (retried with backoff).", |s| s.errors.load(Ordering::Relaxed)),
-                ("gridlink_poll_not_modified_total", "Poll rounds answered 304.", |s| s.not_modified.load(Ordering::Relaxed)),
+                (
+                    "gridlink_poll_published_total",
+                    "Remote feed entries published to the grid.",
+                    (|s: &PollStats| s.published.load(Ordering::Relaxed)) as fn(&PollStats) -> u64,
+                ),
+                (
+                    "gridlink_poll_invalid_total",
+                    "Remote feed entries refused as invalid IODEF.",
+                    |s| s.invalid.load(Ordering::Relaxed),
+                ),
+                (
+                    "gridlink_poll_errors_total",
+                    "Failed poll rounds (retried with backoff).",
+                    |s| s.errors.load(Ordering::Relaxed),
+                ),
+                (
+                    "gridlink_poll_not_modified_total",
+                    "Poll rounds answered 304.",
+                    |s| s.not_modified.load(Ordering::Relaxed),
+                ),
             ] {
                 out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
                 for (src, stats) in polls.iter() {
                     let u = src.url.replace('\\', "\\\\").replace('"', "\\\"");
-                    out.push_str(&format!("{name}{{source=\"{u}\",topic=\"{}\"}} {}\n", src.topic, get(stats)));
+                    out.push_str(&format!(
+                        "{name}{{source=\"{u}\",topic=\"{}\"}} {}\n",
+                        src.topic,
+                        get(stats)
+                    ));
                 }
             }
         }
@@ -365,15 +385,24 @@ impl Bridge {
             let poll_publisher: Arc<dyn Publisher> = Arc::new(GridPublisher {
                 grid: grid.clone(),
                 store: store.clone(),
-                topics: Arc::new(Mutex::new(opts.poll.iter().map(|p| p.topic.clone()).collect())),
+                topics: Arc::new(Mutex::new(
+                    opts.poll.iter().map(|p| p.topic.clone()).collect(),
+                )),
                 validation: opts.publish_validation,
                 max_payload: opts.max_payload,
                 counters: counters.clone(),
             });
-            std::fs::create_dir_all(&opts.state_dir)
-                .map_err(|e| BridgeError::Http(format!("state dir {}: {e}", opts.state_dir.display())))?;
+            std::fs::create_dir_all(&opts.state_dir).map_err(|e| {
+                BridgeError::Http(format!("state dir {}: {e}", opts.state_dir.display()))
+            })?;
             for src in &opts.poll {
-                let p = Poller::new(src.clone(), client.clone(), poll_publisher.clone(), &opts.state_dir, opts.poll_interval);
+                let p = Poller::new(
+                    src.clone(),
+                    client.clone(),
+                    poll_publisher.clone(),
+                    &opts.state_dir,
+                    opts.poll_interval,
+                );
                 if let Ok(mut polls) = counters.polls.lock() {
                     polls.push((src.clone(), p.stats.clone()));
                 }

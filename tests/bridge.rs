@@ -361,7 +361,9 @@ async fn second_bridge_polls_first_into_another_topic() {
     let dir = tempfile::tempdir().unwrap();
     let a = start_bridge(&p, &dir.path().join("a.sqlite"), &["incidents"]).await;
     let source: gridlink::rolie::poll::PollSource =
-        format!("{}/rolie/feeds/incidents=mirror", a.base).parse().unwrap();
+        format!("{}/rolie/feeds/incidents=mirror", a.base)
+            .parse()
+            .unwrap();
     let b_store = dir.path().join("b.sqlite");
     let b = start_bridge_polling(&p, &b_store, &["mirror"], vec![source.clone()]).await;
     let published = "gridlink_poll_published_total{source=";
@@ -370,7 +372,10 @@ async fn second_bridge_polls_first_into_another_topic() {
     for f in &VALID[..3] {
         feed_contains(&b.base, "mirror", &enc(&payload(f).item_id)).await;
     }
-    let items = publisher.items("mirror", None, None, ValidationLevel::Basic).await.unwrap();
+    let items = publisher
+        .items("mirror", None, None, ValidationLevel::Basic)
+        .await
+        .unwrap();
     assert_eq!(items.len(), 3);
     b.stop().await;
 

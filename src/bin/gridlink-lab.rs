@@ -125,7 +125,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await?;
     let (bridge_addr, stop_bridge, bridge_task) = start_bridge(&prosody, topic, args.http).await?;
     let base = format!("http://{bridge_addr}");
-    say("bridge", &format!("ROLIE repository at {base}/rolie/servicedocument"));
+    say(
+        "bridge",
+        &format!("ROLIE repository at {base}/rolie/servicedocument"),
+    );
 
     let siem = Grid::connect(prosody.client_config("subscriber", "subscriber-pw")).await?;
     let topics = siem.discover(true).await?;
@@ -223,7 +226,11 @@ type BridgeHandle = (
 );
 
 /// Runs the ROLIE bridge as the `bridge` account, with a write token in the lab dir.
-async fn start_bridge(p: &Prosody, topic: &str, http: std::net::SocketAddr) -> anyhow::Result<BridgeHandle> {
+async fn start_bridge(
+    p: &Prosody,
+    topic: &str,
+    http: std::net::SocketAddr,
+) -> anyhow::Result<BridgeHandle> {
     use gridlink::bridge::{Bridge, BridgeOptions};
     let tokens = p.dir().join("write-tokens");
     std::fs::write(&tokens, "lab-token\n")?;
@@ -256,7 +263,12 @@ async fn start_bridge(p: &Prosody, topic: &str, http: std::net::SocketAddr) -> a
     let addr = bridge.local_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        if let Err(e) = bridge.run(async { let _ = rx.await; }).await {
+        if let Err(e) = bridge
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+        {
             eprintln!("gridlink-lab: bridge: {e}");
         }
     });

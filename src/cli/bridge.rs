@@ -80,7 +80,10 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_default()
         .into_iter()
         .filter_map(|v| v.as_str().map(String::from))
-        .map(|s| s.parse().map_err(|e: String| anyhow::anyhow!("[bridge] poll: {e}")))
+        .map(|s| {
+            s.parse()
+                .map_err(|e: String| anyhow::anyhow!("[bridge] poll: {e}"))
+        })
         .collect::<anyhow::Result<_>>()?;
     let file_poll_interval = table
         .remove("poll_interval_secs")
@@ -138,7 +141,12 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
             max_payload: DEFAULT_MAX_PAYLOAD,
             poll: if a.poll.is_empty() { file_poll } else { a.poll },
             poll_interval: std::time::Duration::from_secs(
-                if a.poll_interval != 60 { a.poll_interval } else { file_poll_interval.unwrap_or(60) }.max(1),
+                if a.poll_interval != 60 {
+                    a.poll_interval
+                } else {
+                    file_poll_interval.unwrap_or(60)
+                }
+                .max(1),
             ),
             state_dir: conn.state_dir.join("poll"),
         },

@@ -269,8 +269,15 @@ impl Poller {
         }
     }
 
-    async fn get(&self, url: &str, state: Option<&State>) -> Result<Option<(String, reqwest::header::HeaderMap)>, RoundError> {
-        let mut req = self.client.get(url).header("accept", "application/atom+xml, application/xml");
+    async fn get(
+        &self,
+        url: &str,
+        state: Option<&State>,
+    ) -> Result<Option<(String, reqwest::header::HeaderMap)>, RoundError> {
+        let mut req = self
+            .client
+            .get(url)
+            .header("accept", "application/atom+xml, application/xml");
         if let Some(s) = state {
             if let Some(e) = &s.etag {
                 req = req.header("if-none-match", e);
@@ -416,7 +423,9 @@ mod tests {
     /// URL=TOPIC parsing.
     #[test]
     fn source_syntax() {
-        let s: PollSource = "https://x.example/rolie/feeds/a?b=c=incidents".parse().unwrap();
+        let s: PollSource = "https://x.example/rolie/feeds/a?b=c=incidents"
+            .parse()
+            .unwrap();
         assert_eq!(s.topic, "incidents");
         assert_eq!(s.url, "https://x.example/rolie/feeds/a?b=c");
         assert!("ftp://x=y".parse::<PollSource>().is_err());
