@@ -73,7 +73,13 @@ impl Payload {
                 problems.iter().map(|p| p.to_string()).collect(),
             ));
         }
-        let xml = doc.to_xml();
+        // XML input goes out as written (minus what XMPP forbids), so that
+        // consumers get a canonically equal document; JSON input is
+        // serialised by the IODEF library.
+        let xml = match doc.source_format() {
+            iodef::SourceFormat::Xml => strip_for_xmpp(bytes)?,
+            iodef::SourceFormat::Json => doc.to_xml(),
+        };
         if xml.len() > max_size {
             return Err(PayloadError::TooLarge {
                 size: xml.len(),
@@ -89,6 +95,37 @@ impl Payload {
             element,
         })
     }
+}
+
+/// The document without XML declaration, comments, processing instructions
+/// or DOCTYPE — XMPP's restricted XML forbids them (RFC 6120 §11.1) — and
+/// otherwise unchanged: whitespace, prefixes and attribute order stay.
+fn strip_for_xmpp(bytes: &[u8]) -> Result<String, PayloadError> {
+    use quick_xml::events::Event;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| PayloadError::Xmpp(e.to_string()))?
+        .trim_start_matches('\u{feff}');
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut writer = quick_xml::Writer::new(Vec::with_capacity(text.len()));
+    let mut depth = 0usize;
+    loop {
+        let ev = reader
+            .read_event()
+            .map_err(|e| PayloadError::Xmpp(e.to_string()))?;
+        match ev {
+            Event::Eof => break,
+            Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => continue,
+            // Text outside the root element is only whitespace; drop it.
+            Event::Text(_) if depth == 0 => continue,
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        writer
+            .write_event(ev)
+            .map_err(|e| PayloadError::Xmpp(e.to_string()))?;
+    }
+    String::from_utf8(writer.into_inner()).map_err(|e| PayloadError::Xmpp(e.to_string()))
 }
 
 /// The item id of a document: a stable function of its incident identity, so
@@ -232,6 +269,16 @@ mod tests {
         assert_eq!(a, b);
         assert!(a.starts_with("incident-"));
         assert_ne!(a, item_id(&[id("x y", "2", None)], "<a/>"));
+    }
+
+    /// Comments, PIs and the declaration go; everything else stays as written.
+    #[test]
+    fn strip_keeps_the_document() {
+        let doc = "<?xml version='1.0'?>\n<!-- c --><a xmlns='urn:x'>\n  <?pi x?><b k='1'>t<!-- c -->u</b>\n</a>\n";
+        assert_eq!(
+            strip_for_xmpp(doc.as_bytes()).unwrap(),
+            "<a xmlns='urn:x'>\n  <b k='1'>tu</b>\n</a>"
+        );
     }
 
     /// Without incident ids the content decides.
