@@ -173,7 +173,15 @@ pub(crate) fn whitespace_ignorable(ns: &str, name: &str) -> bool {
         DECLS
             .iter()
             .filter(|d| d.ns == Ns::Iodef)
-            .map(|d| (d.name, matches!(d.content, Content::Empty | Content::Complex { mixed: false, .. })))
+            .map(|d| {
+                (
+                    d.name,
+                    matches!(
+                        d.content,
+                        Content::Empty | Content::Complex { mixed: false, .. }
+                    ),
+                )
+            })
             .collect()
     });
     map.get(name).copied().unwrap_or(false)
@@ -192,11 +200,20 @@ pub(crate) fn collapsed(s: &str) -> std::borrow::Cow<'_, str> {
     let b = s.as_bytes();
     let clean = !b.first().is_some_and(|c| c.is_ascii_whitespace())
         && !b.last().is_some_and(|c| c.is_ascii_whitespace())
-        && !b.windows(2).any(|w| w[0].is_ascii_whitespace() && (w[1].is_ascii_whitespace() || w[0] != b' '));
-    if clean && !b.iter().any(|c| matches!(c, b'\t' | b'\n' | b'\r' | b'\x0c')) {
+        && !b
+            .windows(2)
+            .any(|w| w[0].is_ascii_whitespace() && (w[1].is_ascii_whitespace() || w[0] != b' '));
+    if clean
+        && !b
+            .iter()
+            .any(|c| matches!(c, b'\t' | b'\n' | b'\r' | b'\x0c'))
+    {
         return std::borrow::Cow::Borrowed(s);
     }
-    s.split_ascii_whitespace().collect::<Vec<_>>().join(" ").into()
+    s.split_ascii_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .into()
 }
 
 /// Checks `value` against `ty`; `Err` is a human message.

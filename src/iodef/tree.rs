@@ -15,7 +15,9 @@ use super::schema::{NS_DS, NS_ENUM, NS_IODEF, NS_SCI, NS_XML, NS_XSI};
 
 /// Shares the namespace URIs and prefixes IODEF documents use instead of allocating them per element.
 fn intern(s: &str) -> Cow<'static, str> {
-    for known in [NS_IODEF, NS_DS, NS_ENUM, NS_SCI, NS_XSI, NS_XML, "iodef", "ds", "enum", "sci", "xsi", ""] {
+    for known in [
+        NS_IODEF, NS_DS, NS_ENUM, NS_SCI, NS_XSI, NS_XML, "iodef", "ds", "enum", "sci", "xsi", "",
+    ] {
         if s == known {
             return Cow::Borrowed(known);
         }
@@ -328,7 +330,9 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                 close(el, &mut stack, &mut root);
             }
             // Whitespace between the children of element-only content is not information: dropped.
-            Event::Text(t) if ignorable.last() == Some(&true) && t.iter().all(|b| b.is_ascii_whitespace()) => {}
+            Event::Text(t)
+                if ignorable.last() == Some(&true) && t.iter().all(|b| b.is_ascii_whitespace()) => {
+            }
             Event::Text(t) => {
                 let s = std::str::from_utf8(t.as_ref())
                     .map_err(|_| IodefError::xml(line, "text is not UTF-8"))?;
