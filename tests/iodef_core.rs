@@ -69,12 +69,37 @@ fn rfc_examples_the_xsd_rejects() {
     }
 }
 
+/// A v1 document missing what RFC 5070 requires says so inside the v1 error.
+#[test]
+fn v1_basics_are_checked() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/iodef/v1/rfc5070-sec7.1-worm.xml");
+    let text = std::fs::read_to_string(p).unwrap();
+    let start = text.find("<ReportTime>").unwrap();
+    let end = text.find("</ReportTime>").unwrap() + "</ReportTime>".len();
+    let broken = format!("{}{}", &text[..start], &text[end..]);
+    match iodef::parse(broken.as_bytes()) {
+        Err(e @ IodefError::V1 { .. }) => assert!(e.to_string().contains("no ReportTime"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}
+
 /// IODEF v1 documents are recognised and never taken for v2.
 #[test]
 fn v1_is_recognised() {
     for p in fixtures("v1", "xml") {
         match iodef::parse(&std::fs::read(&p).unwrap()) {
-            Err(IodefError::V1 { version, .. }) => assert_eq!(version, "1.00", "{}", p.display()),
+            Err(IodefError::V1 {
+                version,
+                basic_problems,
+            }) => {
+                assert_eq!(version, "1.00", "{}", p.display());
+                assert!(
+                    basic_problems.is_empty(),
+                    "{}: {basic_problems:?}",
+                    p.display()
+                );
+            }
             other => panic!("{}: {other:?}", p.display()),
         }
     }

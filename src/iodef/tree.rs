@@ -162,11 +162,11 @@ impl Lines<'_> {
 }
 
 /// Normalises line ends in text (XML §2.11).
-fn norm_eol(s: &str) -> String {
+fn norm_eol(s: &str) -> Cow<'_, str> {
     if s.contains('\r') {
-        s.replace("\r\n", "\n").replace('\r', "\n")
+        Cow::Owned(s.replace("\r\n", "\n").replace('\r', "\n"))
     } else {
-        s.to_string()
+        Cow::Borrowed(s)
     }
 }
 
@@ -336,18 +336,18 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
             Event::Text(t) => {
                 let s = std::str::from_utf8(t.as_ref())
                     .map_err(|_| IodefError::xml(line, "text is not UTF-8"))?;
-                push_text(&mut stack, &norm_eol(s), line)?;
+                push_text(&mut stack, norm_eol(s), line)?;
             }
             Event::CData(t) => {
                 let s = std::str::from_utf8(t.as_ref())
                     .map_err(|_| IodefError::xml(line, "CDATA is not UTF-8"))?;
-                push_text(&mut stack, &norm_eol(s), line)?;
+                push_text(&mut stack, norm_eol(s), line)?;
             }
             Event::GeneralRef(r) => {
                 let name = std::str::from_utf8(r.as_ref())
                     .map_err(|_| IodefError::xml(line, "reference is not UTF-8"))?;
                 let c = resolve_ref(name, line)?;
-                push_text(&mut stack, c.encode_utf8(&mut [0; 4]), line)?;
+                push_text(&mut stack, Cow::Borrowed(c.encode_utf8(&mut [0; 4])), line)?;
             }
             Event::DocType(_) => return Err(IodefError::Doctype { line }),
             Event::Decl(d) => {
@@ -372,13 +372,13 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
     root.ok_or_else(|| IodefError::xml(1, "no root element"))
 }
 
-fn push_text(stack: &mut [Element], s: &str, line: u32) -> Result<(), IodefError> {
+fn push_text(stack: &mut [Element], s: Cow<'_, str>, line: u32) -> Result<(), IodefError> {
     match stack.last_mut() {
         Some(el) => {
             if let Some(Node::Text(t)) = el.children.last_mut() {
-                t.push_str(s);
+                t.push_str(&s);
             } else {
-                el.children.push(Node::Text(s.to_string()));
+                el.children.push(Node::Text(s.into_owned()));
             }
             Ok(())
         }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 
-use super::schema::{self, Content, Decl, Particle, St, NS_IODEF, NS_XML, NS_XSI};
+use super::schema::{self, Content, Decl, Particle, St, NS_DS, NS_IODEF, NS_XML, NS_XSI};
 use super::tree::{Element, Node};
 
 /// Where a rule comes from.
@@ -156,6 +156,7 @@ impl Validator {
     fn element(&mut self, el: &Element, di: usize, path: &mut String) {
         let d = schema::decl(di);
         if matches!(d.content, Content::Opaque) {
+            self.xmldsig(el, d, path);
             return;
         }
         self.attrs(el, d, path);
@@ -204,10 +205,10 @@ impl Validator {
                 }
             }
             Content::Complex { mixed, model } => {
-                // Text in element-only content is reported when it sits among child elements. Text-only
-                // content is accepted, as the xmlschema oracle does; RFC 7970 §2.15 needs exactly that
-                // for SoftwareReference (its XSD forgot mixed="true"). See src/iodef/README.md.
-                if !mixed && text_nonblank && !kids.is_empty() {
+                // Text in element-only content is an error, except where the model is a bare wildcard
+                // (SoftwareReference): the xmlschema oracle accepts text there, and RFC 7970 §2.15 needs
+                // it (the reference is the text; the XSD forgot mixed="true"). See src/iodef/README.md.
+                if !mixed && text_nonblank && !wildcard_only(model) {
                     self.push(
                         el,
                         path,
@@ -273,6 +274,117 @@ impl Validator {
             }
         }
         self.rfc_rules(el, d, path, &kids);
+    }
+
+    /// The few xmldsig rules the IODEF classes lean on (Hash's DigestMethod, DigestValue,
+    /// CanonicalizationMethod); Signature and X509Data content are not checked (see README).
+    fn xmldsig(&mut self, el: &Element, d: &Decl, path: &str) {
+        if d.ns != schema::Ns::Ds {
+            return;
+        }
+        match d.name {
+            "DigestMethod" | "CanonicalizationMethod" => match el.attr("Algorithm") {
+                None => self.push(
+                    el,
+                    path,
+                    RuleSource::Schema,
+                    format!("missing required attribute Algorithm on ds:{}", d.name),
+                ),
+                Some(v) => {
+                    if let Err(m) = schema::check(St::AnyUri, v) {
+                        self.push(el, &format!("{path}/@Algorithm"), RuleSource::Schema, m);
+                    }
+                }
+            },
+            "X509Data" => self.x509_data(el, path),
+            "DigestValue" => {
+                if el.elements().next().is_some() {
+                    self.push(
+                        el,
+                        path,
+                        RuleSource::Schema,
+                        "ds:DigestValue has text content only".into(),
+                    );
+                } else if let Err(m) = schema::check(St::Base64, &el.text()) {
+                    self.push(el, path, RuleSource::Schema, m);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// ds:X509Data (xmldsig-core): one or more of X509IssuerSerial, X509SKI, X509SubjectName,
+    /// X509Certificate, X509CRL or a foreign-namespace element.
+    fn x509_data(&mut self, el: &Element, path: &str) {
+        let mut n = 0;
+        for k in el.elements() {
+            n += 1;
+            let kpath = format!("{path}/ds:{}", k.name);
+            if k.ns != NS_DS {
+                if k.ns.is_empty() {
+                    self.push(
+                        k,
+                        path,
+                        RuleSource::Schema,
+                        format!("unexpected element <{}> in ds:X509Data", k.name),
+                    );
+                }
+                continue;
+            }
+            match k.name.as_str() {
+                "X509IssuerSerial" => {
+                    let kids: Vec<&Element> = k.elements().collect();
+                    let names: Vec<&str> = kids.iter().map(|e| e.name.as_str()).collect();
+                    if kids.iter().any(|e| e.ns != NS_DS)
+                        || names != ["X509IssuerName", "X509SerialNumber"]
+                    {
+                        self.push(k, &kpath, RuleSource::Schema, "ds:X509IssuerSerial needs exactly X509IssuerName then X509SerialNumber".into());
+                    } else if let Err(m) = schema::check(St::Integer, &kids[1].text()) {
+                        self.push(kids[1], &kpath, RuleSource::Schema, m);
+                    }
+                }
+                "X509SKI" | "X509Certificate" | "X509CRL" => {
+                    if let Err(m) = schema::check(St::Base64, &k.text()) {
+                        self.push(k, &kpath, RuleSource::Schema, m);
+                    }
+                }
+                "X509SubjectName" => {}
+                other => self.push(
+                    k,
+                    path,
+                    RuleSource::Schema,
+                    format!("unexpected element <ds:{other}> in ds:X509Data"),
+                ),
+            }
+            if k.name != "X509IssuerSerial" && k.elements().next().is_some() {
+                self.push(
+                    k,
+                    &kpath,
+                    RuleSource::Schema,
+                    format!("ds:{} has text content only", k.name),
+                );
+            }
+        }
+        if n == 0 {
+            self.push(
+                el,
+                path,
+                RuleSource::Schema,
+                "ds:X509Data needs at least one child".into(),
+            );
+        }
+        if el
+            .children
+            .iter()
+            .any(|c| matches!(c, Node::Text(t) if !t.trim().is_empty()))
+        {
+            self.push(
+                el,
+                path,
+                RuleSource::Schema,
+                "text not allowed in ds:X509Data".into(),
+            );
+        }
     }
 
     fn rfc_rules(&mut self, el: &Element, d: &Decl, path: &str, kids: &[&Element]) {
@@ -348,6 +460,15 @@ fn elem_matches(di: usize, k: &Element) -> bool {
 
 fn any_matches(other_ns: bool, k: &Element) -> bool {
     !other_ns || (k.ns != NS_IODEF && !k.ns.is_empty())
+}
+
+/// A content model that is nothing but `xs:any` (possibly inside a one-item sequence).
+fn wildcard_only(p: &Particle) -> bool {
+    match p {
+        Particle::Any { .. } => true,
+        Particle::Seq { items, .. } => items.len() == 1 && wildcard_only(&items[0]),
+        _ => false,
+    }
 }
 
 fn nullable(p: &Particle) -> bool {
