@@ -366,6 +366,7 @@ impl Bridge {
             counters: counters.clone(),
         });
         let metrics_counters = counters.clone();
+        let metrics_session = grid.session().clone();
         let hooks = Hooks {
             json_form: Some(Arc::new(|env: &Envelope| {
                 crate::iodef::parse(env.document.as_bytes())
@@ -374,7 +375,12 @@ impl Bridge {
             })),
             health: Some(Arc::new(SessionHealth(grid.session().watch_state()))),
             metrics: Some(Arc::new(move |out: &mut String| {
-                metrics_counters.render(out)
+                metrics_counters.render(out);
+                out.push_str(&format!(
+                    "# HELP gridlink_xmpp_reconnects_total XMPP connection losses since start.\n\
+                     # TYPE gridlink_xmpp_reconnects_total counter\ngridlink_xmpp_reconnects_total {}\n",
+                    metrics_session.reconnects()
+                ));
             })),
         };
         let server = RolieServer::bind(opts.rolie, store.clone(), publisher, hooks).await?;

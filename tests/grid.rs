@@ -1,6 +1,16 @@
 //! XMPP-Grid semantics against a real Prosody. Tests named `rfc8600_cNN_…`
 //! prove line NN of the RFC 8600 compliance checklist
 //! (shared/spec/rfc8600-xmpp-grid.md §12) that applies to a Platform.
+//!
+//! Lines proven elsewhere: 1, 15–17, 19–21 (STARTTLS/direct TLS, certificate
+//! verification, SCRAM preferred over PLAIN, SHA-256 over SHA-1, -PLUS only
+//! with binding data) in `tests/xmpp_session.rs` and the unit tests of
+//! `src/xmpp/connect.rs`; 5 (XEP-0203 delay) in `src/grid/subscribe.rs`;
+//! 10 and 12 with an independent client in `tests/interop_slixmpp.rs`.
+//! Not implemented yet: 18 (client-certificate SASL EXTERNAL: Prosody 0.12
+//! has no c2s EXTERNAL without a community module), 22 (revocation checks),
+//! 33 (certificate pinning); 4 (RSM) is implemented but Prosody does not
+//! page disco#items, so only the non-paged path runs against it.
 
 mod common;
 

@@ -322,3 +322,53 @@ pub(crate) fn item_event(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "<IODEF-Document xmlns='urn:ietf:params:xml:ns:iodef-2.0' version='2.00'><Incident purpose='reporting'><IncidentID name='csirt.example.com'>1</IncidentID><GenerationTime>2015-07-18T09:00:00-05:00</GenerationTime><Contact role='creator' type='organization'><Email><EmailTo>a@b.example</EmailTo></Email></Contact></Incident></IODEF-Document>";
+
+    fn message(from: &str, extra: &str) -> Message {
+        let el: Element = format!(
+            "<message xmlns='jabber:client' from='{from}' to='s@localhost'><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='t'><item id='i1'>{DOC}</item></items></event>{extra}</message>"
+        )
+        .parse()
+        .unwrap();
+        Message::try_from(el).unwrap()
+    }
+
+    /// RFC 8600 checklist line 5: a XEP-0203 delay stamp on a late
+    /// notification is kept as `delayed_at`.
+    #[test]
+    fn rfc8600_c05_delay_stamp_is_kept() {
+        let service: Jid = "pubsub.localhost".parse().unwrap();
+        let topics: BTreeSet<String> = ["t".to_string()].into();
+        let m = message(
+            "pubsub.localhost",
+            "<delay xmlns='urn:xmpp:delay' from='pubsub.localhost' stamp='2026-11-22T10:00:00Z'/>",
+        );
+        match &notification(&m, &service, &topics, ValidationLevel::Basic)[..] {
+            [GridEvent::Item { envelope, .. }] => assert_eq!(
+                envelope.delayed_at.map(|d| d.to_rfc3339()),
+                Some("2026-11-22T10:00:00+00:00".to_string())
+            ),
+            other => panic!("{other:?}"),
+        }
+        let undelayed = message("pubsub.localhost", "");
+        match &notification(&undelayed, &service, &topics, ValidationLevel::Basic)[..] {
+            [GridEvent::Item { envelope, .. }] => assert_eq!(envelope.delayed_at, None),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Notifications from another sender or about other topics give nothing.
+    #[test]
+    fn foreign_sender_and_topic_ignored() {
+        let service: Jid = "pubsub.localhost".parse().unwrap();
+        let topics: BTreeSet<String> = ["t".to_string()].into();
+        assert!(notification(&message("mallory@localhost", ""), &service, &topics, ValidationLevel::Basic).is_empty());
+        let other: BTreeSet<String> = ["u".to_string()].into();
+        assert!(notification(&message("pubsub.localhost", ""), &service, &other, ValidationLevel::Basic).is_empty());
+    }
+}

@@ -99,6 +99,7 @@ struct Inner {
     mechanism: &'static str,
     id_prefix: String,
     next_id: AtomicU64,
+    reconnects: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Session {
@@ -147,7 +148,16 @@ impl Session {
         let (state_tx, state_rx) = watch::channel(SessionState::Suspended);
         let (bound_tx, mut bound_rx) = watch::channel(None);
         let own = config.jid.to_bare();
-        tokio::spawn(drive(stream, cmd_rx, event_tx, state_tx, bound_tx, own));
+        let reconnects = Arc::new(AtomicU64::new(0));
+        tokio::spawn(drive(
+            stream,
+            cmd_rx,
+            event_tx,
+            state_tx,
+            bound_tx,
+            own,
+            reconnects.clone(),
+        ));
 
         // Binding happens inside the stream worker; wait for it so that
         // `jid()` is known and the first requests do not race the bind.
@@ -172,6 +182,7 @@ impl Session {
                 mechanism,
                 id_prefix: format!("gl{id_prefix:08x}-"),
                 next_id: AtomicU64::new(1),
+                reconnects,
             }),
         })
     }
@@ -203,6 +214,12 @@ impl Session {
     /// Current connectivity.
     pub fn state(&self) -> SessionState {
         *self.inner.state.borrow()
+    }
+
+    /// How many times the connection was lost since the first login (each
+    /// loss is repaired by resumption or a new session).
+    pub fn reconnects(&self) -> u64 {
+        self.inner.reconnects.load(Ordering::Relaxed)
     }
 
     /// A receiver that changes whenever the state does.
@@ -373,6 +390,7 @@ async fn drive(
     state: watch::Sender<SessionState>,
     bound: watch::Sender<Option<Jid>>,
     own: BareJid,
+    reconnects: Arc<AtomicU64>,
 ) {
     let mut pending: HashMap<String, Pending> = HashMap::new();
     let mut sweep = tokio::time::interval(Duration::from_secs(1));
@@ -401,6 +419,7 @@ async fn drive(
                 }
                 Some(Event::Stream(StreamEvent::Suspended)) => {
                     tracing::warn!("XMPP connection lost; reconnecting");
+                    reconnects.fetch_add(1, Ordering::Relaxed);
                     let _ = state.send(SessionState::Suspended);
                     let _ = events.send(SessionEvent::Suspended);
                 }
