@@ -13,6 +13,15 @@ use quick_xml::NsReader;
 use super::error::IodefError;
 use super::schema::{NS_DS, NS_ENUM, NS_IODEF, NS_SCI, NS_XML, NS_XSI};
 
+/// Bytes of a name or namespace from quick-xml as text (they are slices of a `&str`, so this only
+/// fails on a split multi-byte character, which cannot happen; stay safe anyway).
+fn utf8(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
 /// Shares the namespace URIs and prefixes IODEF documents use instead of allocating them per element.
 fn intern(s: &str) -> Cow<'static, str> {
     for known in [
@@ -228,7 +237,7 @@ fn resolve_ref(name: &str, line: u32) -> Result<char, IodefError> {
 fn ns_of(r: &ResolveResult<'_>, line: u32, what: &str) -> Result<Cow<'static, str>, IodefError> {
     match r {
         ResolveResult::Unbound => Ok(Cow::Borrowed("")),
-        ResolveResult::Bound(ns) => Ok(intern(&String::from_utf8_lossy(ns.as_ref()))),
+        ResolveResult::Bound(ns) => Ok(intern(&utf8(ns.as_ref()))),
         ResolveResult::Unknown(p) => Err(IodefError::xml(
             line,
             format!(
@@ -276,13 +285,10 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                         max: MAX_DEPTH,
                     });
                 }
-                let name = String::from_utf8_lossy(s.local_name().as_ref()).into_owned();
+                let name = utf8(s.local_name().as_ref()).into_owned();
                 let mut el = Element {
                     ns: ns_of(&res, line, &name)?,
-                    prefix: s
-                        .name()
-                        .prefix()
-                        .map(|p| intern(&String::from_utf8_lossy(p.as_ref()))),
+                    prefix: s.name().prefix().map(|p| intern(&utf8(p.as_ref()))),
                     name,
                     line,
                     ..Default::default()
@@ -294,7 +300,7 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                         continue;
                     }
                     let (r, local) = reader.resolve_attribute(a.key);
-                    let local = String::from_utf8_lossy(local.as_ref()).into_owned();
+                    let local = utf8(local.as_ref()).into_owned();
                     let ns = ns_of(&r, line, &local)?;
                     let raw = std::str::from_utf8(&a.value)
                         .map_err(|_| IodefError::xml(line, "attribute value is not UTF-8"))?;
@@ -307,10 +313,7 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                     }
                     el.attrs.push(Attribute {
                         ns,
-                        prefix: a
-                            .key
-                            .prefix()
-                            .map(|p| intern(&String::from_utf8_lossy(p.as_ref()))),
+                        prefix: a.key.prefix().map(|p| intern(&utf8(p.as_ref()))),
                         name: local,
                         value,
                     });
