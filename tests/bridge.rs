@@ -400,19 +400,34 @@ async fn slixmpp_publishes_bridge_serves_intact() {
     let b = start_bridge(&p, &dir.path().join("s.sqlite"), &["incidents"]).await;
     let out = std::process::Command::new("python3")
         .arg(fixture("../py/slix_peer.py"))
-        .args(["publish", "--jid", "publisher@localhost", "--password", "publisher-pw"])
+        .args([
+            "publish",
+            "--jid",
+            "publisher@localhost",
+            "--password",
+            "publisher-pw",
+        ])
         .args(["--port", &p.c2s_port.to_string(), "--ca"])
         .arg(&p.ca.ca_pem)
         .args(["--node", "incidents"])
         .arg(fixture(VALID[3]))
         .output()
         .expect("python3 with slixmpp (pip install -r tests/requirements.txt)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let sent: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
     let id = sent["id"].as_str().unwrap();
     feed_contains(&b.base, "incidents", &enc(id)).await;
-    let (s, served) = get(&format!("{}/rolie/feeds/incidents/entries/{}/iodef.xml", b.base, enc(id))).await;
+    let (s, served) = get(&format!(
+        "{}/rolie/feeds/incidents/entries/{}/iodef.xml",
+        b.base,
+        enc(id)
+    ))
+    .await;
     assert_eq!(s, 200);
     let c14n = |xml: &str| {
         use std::io::Write;
@@ -427,6 +442,9 @@ async fn slixmpp_publishes_bridge_serves_intact() {
     };
     assert_eq!(c14n(&served), c14n(sent["sent"].as_str().unwrap()));
     let (_, metrics) = get(&format!("{}/metrics", b.base)).await;
-    assert!(metrics.contains("gridlink_xmpp_reconnects_total 0"), "{metrics}");
+    assert!(
+        metrics.contains("gridlink_xmpp_reconnects_total 0"),
+        "{metrics}"
+    );
     b.stop().await;
 }

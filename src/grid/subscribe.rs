@@ -367,8 +367,20 @@ mod tests {
     fn foreign_sender_and_topic_ignored() {
         let service: Jid = "pubsub.localhost".parse().unwrap();
         let topics: BTreeSet<String> = ["t".to_string()].into();
-        assert!(notification(&message("mallory@localhost", ""), &service, &topics, ValidationLevel::Basic).is_empty());
+        assert!(notification(
+            &message("mallory@localhost", ""),
+            &service,
+            &topics,
+            ValidationLevel::Basic
+        )
+        .is_empty());
         let other: BTreeSet<String> = ["u".to_string()].into();
-        assert!(notification(&message("pubsub.localhost", ""), &service, &other, ValidationLevel::Basic).is_empty());
+        assert!(notification(
+            &message("pubsub.localhost", ""),
+            &service,
+            &other,
+            ValidationLevel::Basic
+        )
+        .is_empty());
     }
 }
