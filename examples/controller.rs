@@ -4,22 +4,9 @@
 //! `GRIDLINK_PASSWORD`, `GRIDLINK_SERVER`, `GRIDLINK_CA_FILE`; `scripts/lab`
 //! prints them). Usage: `cargo run --example controller -- TOPIC FILE...`
 
-use gridlink::config::{Config, FileConfig, Overrides, Secret};
+use gridlink::config::Config;
 use gridlink::grid::{Grid, Payload, TopicOptions, DEFAULT_MAX_PAYLOAD};
 use gridlink::iodef::ValidationLevel;
-
-/// Connection settings from `GRIDLINK_*` variables.
-pub fn config_from_env() -> anyhow::Result<Config> {
-    let var = |k: &str| std::env::var(k).ok();
-    let o = Overrides {
-        jid: var("GRIDLINK_JID"),
-        password: var("GRIDLINK_PASSWORD").map(Secret::new),
-        server: var("GRIDLINK_SERVER"),
-        ca_file: var("GRIDLINK_CA_FILE").map(Into::into),
-        ..Default::default()
-    };
-    Ok(Config::resolve(o, &FileConfig::default())?)
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -27,7 +14,7 @@ async fn main() -> anyhow::Result<()> {
     let topic = args
         .next()
         .ok_or_else(|| anyhow::anyhow!("usage: controller TOPIC FILE..."))?;
-    let grid = Grid::connect(config_from_env()?).await?;
+    let grid = Grid::connect(Config::from_env()?).await?;
     // Create the topic on first use; later runs just check it.
     let ensured = grid.ensure_topic(&topic, &TopicOptions::default()).await?;
     for d in &ensured.differences {

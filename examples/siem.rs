@@ -4,24 +4,14 @@
 //! Settings from `GRIDLINK_*` variables, as in `controller.rs`.
 //! Usage: `cargo run --example siem [-- COUNT]` (COUNT: stop after that many items).
 
-use gridlink::config::{Config, FileConfig, Overrides, Secret};
+use gridlink::config::Config;
 use gridlink::grid::{Grid, GridEvent, TopicSelection};
 use gridlink::iodef::ValidationLevel;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let count: Option<u64> = std::env::args().nth(1).map(|c| c.parse()).transpose()?;
-    let var = |k: &str| std::env::var(k).ok();
-    let config = Config::resolve(
-        Overrides {
-            jid: var("GRIDLINK_JID"),
-            password: var("GRIDLINK_PASSWORD").map(Secret::new),
-            server: var("GRIDLINK_SERVER"),
-            ca_file: var("GRIDLINK_CA_FILE").map(Into::into),
-            ..Default::default()
-        },
-        &FileConfig::default(),
-    )?;
+    let config = Config::from_env()?;
     let grid = Grid::connect(config).await?;
     let mut events = grid
         .subscribe(TopicSelection::AllIodef, ValidationLevel::Basic)

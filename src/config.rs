@@ -243,7 +243,36 @@ pub struct Overrides {
     pub iq_timeout_secs: Option<u64>,
 }
 
+impl Overrides {
+    /// The `GRIDLINK_*` environment variables (the same names the CLI reads).
+    pub fn from_env() -> Overrides {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let flag = |k: &str| var(k).map(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+        Overrides {
+            jid: var("GRIDLINK_JID"),
+            password: var("GRIDLINK_PASSWORD").map(Secret::new),
+            password_file: var("GRIDLINK_PASSWORD_FILE").map(PathBuf::from),
+            server: var("GRIDLINK_SERVER"),
+            ca_file: var("GRIDLINK_CA_FILE").map(PathBuf::from),
+            tls_name: var("GRIDLINK_TLS_NAME"),
+            direct_tls: flag("GRIDLINK_DIRECT_TLS"),
+            insecure_plaintext: flag("GRIDLINK_INSECURE_PLAINTEXT"),
+            client_cert: var("GRIDLINK_CLIENT_CERT").map(PathBuf::from),
+            client_key: var("GRIDLINK_CLIENT_KEY").map(PathBuf::from),
+            pubsub: var("GRIDLINK_PUBSUB"),
+            state_dir: var("GRIDLINK_STATE_DIR").map(PathBuf::from),
+            iq_timeout_secs: var("GRIDLINK_IQ_TIMEOUT").and_then(|v| v.parse().ok()),
+        }
+    }
+}
+
 impl Config {
+    /// A configuration from `GRIDLINK_*` environment variables alone, for
+    /// programs that embed gridlink (see `examples/`).
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::resolve(Overrides::from_env(), &FileConfig::default())
+    }
+
     /// Merges flags/env over the file and validates the result.
     pub fn resolve(o: Overrides, file: &FileConfig) -> Result<Config, ConfigError> {
         let jid_text = o

@@ -16,7 +16,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{fixture_bytes, grid, open_topic, prosody, VALID};
+use common::{fixture_bytes, grid, open_topic, prosody, subscribed, VALID};
 use gridlink::grid::{
     AccessModel, Affiliation, GridEvent, Payload, PayloadError, TopicOptions, TopicSelection,
 };
@@ -162,16 +162,7 @@ async fn max_items_above_cap_falls_back_to_server_max() {
 #[tokio::test]
 async fn rfc8600_c12_publish_subscribe_retract() {
     let p = prosody();
-    let publisher = grid(&p, "publisher").await;
-    let subscriber = grid(&p, "subscriber").await;
-    open_topic(&publisher, "incidents").await;
-    let mut sub = subscriber
-        .subscribe(
-            TopicSelection::Named(vec!["incidents".into()]),
-            ValidationLevel::Basic,
-        )
-        .await
-        .unwrap();
+    let (publisher, _subscriber, mut sub) = subscribed(&p, "incidents").await;
     let pl = payload(VALID[1]);
     let id = publisher.publish("incidents", &pl).await.unwrap();
     assert_eq!(id, pl.item_id);
@@ -288,16 +279,7 @@ async fn items_retrieval_by_max_and_id() {
 #[tokio::test]
 async fn foreign_payload_is_rejected_and_stream_continues() {
     let p = prosody();
-    let publisher = grid(&p, "publisher").await;
-    let subscriber = grid(&p, "subscriber").await;
-    open_topic(&publisher, "t").await;
-    let mut sub = subscriber
-        .subscribe(
-            TopicSelection::Named(vec!["t".into()]),
-            ValidationLevel::Basic,
-        )
-        .await
-        .unwrap();
+    let (publisher, _subscriber, mut sub) = subscribed(&p, "t").await;
     let foreign: Element = "<note xmlns='urn:example:not-iodef'>hi</note>"
         .parse()
         .unwrap();
@@ -329,16 +311,7 @@ async fn foreign_payload_is_rejected_and_stream_continues() {
 #[tokio::test]
 async fn spoofed_notification_is_ignored() {
     let p = prosody();
-    let publisher = grid(&p, "publisher").await;
-    let subscriber = grid(&p, "subscriber").await;
-    open_topic(&publisher, "t").await;
-    let mut sub = subscriber
-        .subscribe(
-            TopicSelection::Named(vec!["t".into()]),
-            ValidationLevel::Basic,
-        )
-        .await
-        .unwrap();
+    let (publisher, _subscriber, mut sub) = subscribed(&p, "t").await;
     let doc = String::from_utf8(fixture_bytes(VALID[0])).unwrap();
     let doc = doc.trim_start_matches(|c| c != '<');
     let body = Payload::prepare(doc.as_bytes(), ValidationLevel::Basic, 1 << 20)
@@ -367,16 +340,7 @@ async fn spoofed_notification_is_ignored() {
 #[tokio::test]
 async fn rfc8600_c14_resubscribes_after_new_session() {
     let mut p = prosody();
-    let publisher = grid(&p, "publisher").await;
-    let subscriber = grid(&p, "subscriber").await;
-    open_topic(&publisher, "t").await;
-    let mut sub = subscriber
-        .subscribe(
-            TopicSelection::Named(vec!["t".into()]),
-            ValidationLevel::Basic,
-        )
-        .await
-        .unwrap();
+    let (publisher, subscriber, mut sub) = subscribed(&p, "t").await;
     p.start_again().unwrap();
     // Wait until both sessions are online again.
     for g in [&publisher, &subscriber] {

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use gridlink::grid::{Grid, TopicOptions};
+use gridlink::grid::{Grid, Subscription, TopicOptions, TopicSelection};
+use gridlink::iodef::ValidationLevel;
 use gridlink::lab::{Prosody, ProsodyOptions};
 
 /// A fresh Prosody with `publisher` (pubsub admin) and `subscriber`.
@@ -28,6 +29,22 @@ pub async fn open_topic(publisher: &Grid, node: &str) {
         .create_topic(node, &opts)
         .await
         .expect("create topic");
+}
+
+/// `publisher` with an open IODEF topic `node`, and `subscriber`
+/// subscribed to it: the start of most publish/subscribe tests.
+pub async fn subscribed(p: &Prosody, node: &str) -> (Grid, Grid, Subscription) {
+    let publisher = grid(p, "publisher").await;
+    let subscriber = grid(p, "subscriber").await;
+    open_topic(&publisher, node).await;
+    let sub = subscriber
+        .subscribe(
+            TopicSelection::Named(vec![node.to_string()]),
+            ValidationLevel::Basic,
+        )
+        .await
+        .expect("subscribe");
+    (publisher, subscriber, sub)
 }
 
 /// Path of a fixture under tests/fixtures.
