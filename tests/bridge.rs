@@ -209,22 +209,12 @@ async fn post_reaches_grid_and_delete_retracts() {
     let b = start_bridge(&p, &dir.path().join("s.sqlite"), &["incidents"]).await;
 
     // An independent consumer: slixmpp.
-    let mut slix = std::process::Command::new("python3")
-        .arg(fixture("../py/slix_peer.py"))
-        .args([
-            "subscribe",
-            "--jid",
-            "subscriber@localhost",
-            "--password",
-            "subscriber-pw",
-        ])
-        .args(["--port", &p.c2s_port.to_string(), "--ca"])
-        .arg(&p.ca.ca_pem)
-        .args(["--node", "incidents", "--count", "1"])
+    let mut slix = common::peer(&p, "subscribe", "subscriber")
+        .args(["--count", "1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("python3 with slixmpp (pip install -r tests/requirements.txt)");
+        .unwrap();
     let mut lines = BufReader::new(slix.stdout.take().unwrap()).lines();
     let ready = tokio::task::spawn_blocking(move || (lines.next(), lines))
         .await
@@ -398,21 +388,10 @@ async fn slixmpp_publishes_bridge_serves_intact() {
     topic(&publisher, "incidents").await;
     let dir = tempfile::tempdir().unwrap();
     let b = start_bridge(&p, &dir.path().join("s.sqlite"), &["incidents"]).await;
-    let out = std::process::Command::new("python3")
-        .arg(fixture("../py/slix_peer.py"))
-        .args([
-            "publish",
-            "--jid",
-            "publisher@localhost",
-            "--password",
-            "publisher-pw",
-        ])
-        .args(["--port", &p.c2s_port.to_string(), "--ca"])
-        .arg(&p.ca.ca_pem)
-        .args(["--node", "incidents"])
+    let out = common::peer(&p, "publish", "publisher")
         .arg(fixture(VALID[3]))
         .output()
-        .expect("python3 with slixmpp (pip install -r tests/requirements.txt)");
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -429,18 +408,10 @@ async fn slixmpp_publishes_bridge_serves_intact() {
     ))
     .await;
     assert_eq!(s, 200);
-    let c14n = |xml: &str| {
-        use std::io::Write;
-        let mut c = std::process::Command::new("python3")
-            .arg(fixture("../py/c14n.py"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        c.stdin.take().unwrap().write_all(xml.as_bytes()).unwrap();
-        String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap()
-    };
-    assert_eq!(c14n(&served), c14n(sent["sent"].as_str().unwrap()));
+    assert_eq!(
+        common::c14n(&served),
+        common::c14n(sent["sent"].as_str().unwrap())
+    );
     let (_, metrics) = get(&format!("{}/metrics", b.base)).await;
     assert!(
         metrics.contains("gridlink_xmpp_reconnects_total 0"),

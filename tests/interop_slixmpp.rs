@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
 use std::time::Duration;
 
-use common::{fixture, fixture_bytes, grid, open_topic, prosody, VALID};
+use common::{c14n, fixture, fixture_bytes, grid, open_topic, peer, prosody, VALID};
 use gridlink::grid::{GridEvent, Payload, TopicSelection};
 use gridlink::iodef::ValidationLevel;
 
@@ -20,53 +20,8 @@ const DISAGREE: &[&str] = &[
     "iodef/xsd-disagree/rfc8274-appB.4-malware.xml",
 ];
 
-fn python() -> Command {
-    let ok = Command::new("python3")
-        .args(["-c", "import slixmpp"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "python3 with slixmpp is required: pip install -r tests/requirements.txt (scripts/test does this)"
-    );
-    Command::new("python3")
-}
-
-/// Canonical XML of a document, by Python's xml.etree C14N 2.0.
-fn c14n(xml: &str) -> String {
-    let mut child = python()
-        .arg(fixture("../py/c14n.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(xml.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "c14n failed on {xml}");
-    serde_json::from_slice::<String>(&out.stdout).unwrap()
-}
-
 fn file_text(rel: &str) -> String {
     String::from_utf8(fixture_bytes(rel)).unwrap()
-}
-
-fn peer(p: &gridlink::lab::Prosody, mode: &str, user: &str) -> Command {
-    let mut c = python();
-    c.arg(fixture("../py/slix_peer.py"))
-        .arg(mode)
-        .args(["--jid", &format!("{user}@localhost")])
-        .args(["--password", &format!("{user}-pw")])
-        .args(["--port", &p.c2s_port.to_string()])
-        .arg("--ca")
-        .arg(&p.ca.ca_pem)
-        .args(["--node", "incidents"]);
-    c
 }
 
 /// slixmpp publishes the RFC 7970 / RFC 8274 examples; gridlink receives
