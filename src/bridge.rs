@@ -16,16 +16,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::durable::{Follower, Outbox, OutboxError, OutboxOptions};
 use crate::envelope::Envelope;
 use crate::grid::{Grid, GridError, GridEvent, Payload, PayloadError, TopicSelection};
 use crate::iodef::ValidationLevel;
 use crate::rolie::poll::{PollSource, PollStats, Poller};
 use crate::rolie::{
-    BoxFuture, ComponentHealth, HealthProbe, Hooks, PublishBody, PublishError, Publisher,
-    RolieConfig, RolieServer,
+    BoxFuture, ComponentHealth, HealthProbe, Hooks, PublishBody, PublishError, Published,
+    Publisher, RolieConfig, RolieServer,
 };
 use crate::store::Store;
-use crate::xmpp::{IqError, SessionState};
+use crate::xmpp::SessionState;
 
 /// Errors that stop the bridge.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,9 @@ pub enum BridgeError {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
+    /// Following the topics failed (first catch-up).
+    #[error(transparent)]
+    Follow(#[from] crate::durable::FollowError),
     /// The HTTP client for polling could not be built.
     #[error("HTTP client: {0}")]
     Http(String),
@@ -63,7 +67,15 @@ pub struct BridgeOptions {
     pub poll_interval: std::time::Duration,
     /// Where pollers remember what they published.
     pub state_dir: std::path::PathBuf,
+    /// The publish outbox (kept in the bridge's store).
+    pub outbox: OutboxOptions,
+    /// How long a POST waits for the broker's confirmation before it is
+    /// answered 202 Accepted (the document stays queued in the outbox).
+    pub confirm_wait: std::time::Duration,
 }
+
+/// Default of [`BridgeOptions::confirm_wait`].
+pub const DEFAULT_CONFIRM_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Counters for `/metrics`.
 #[derive(Default)]
@@ -73,6 +85,7 @@ struct Counters {
     publish_micros: AtomicU64,
     publishes: AtomicU64,
     resubscriptions: AtomicU64,
+    gaps: AtomicU64,
     polls: Mutex<Vec<(PollSource, Arc<PollStats>)>>,
 }
 
@@ -116,6 +129,11 @@ impl Counters {
              # TYPE gridlink_resubscriptions_total counter\ngridlink_resubscriptions_total {}\n",
             self.resubscriptions.load(Ordering::Relaxed)
         ));
+        out.push_str(&format!(
+            "# HELP gridlink_gaps_total Catch-ups that could not prove nothing was missed.\n\
+             # TYPE gridlink_gaps_total counter\ngridlink_gaps_total {}\n",
+            self.gaps.load(Ordering::Relaxed)
+        ));
         if let Ok(polls) = self.polls.lock() {
             for (name, help, get) in [
                 (
@@ -155,27 +173,29 @@ impl Counters {
 
 /// Publishes what the repository receives: validate, publish, wait for the
 /// broker, then store (so the `Location` of the 201 resolves at once).
+///
+/// Publishes go through the durable outbox: once a POST is answered 201 or
+/// 202 the document is on disk and reaches the broker even if the bridge
+/// dies first.
+#[derive(Clone)]
 struct GridPublisher {
     grid: Grid,
     store: Store,
+    outbox: Outbox,
     topics: Arc<Mutex<Vec<String>>>,
     validation: ValidationLevel,
     max_payload: usize,
+    confirm_wait: std::time::Duration,
     counters: Arc<Counters>,
 }
 
 fn unavailable_or_refused(e: GridError) -> PublishError {
-    match &e {
-        GridError::Request { source, .. } => match source {
-            IqError::Timeout { .. } | IqError::Closed | IqError::SessionReset { .. } => {
-                PublishError::Unavailable(e.to_string())
-            }
-            IqError::Stanza { .. } if e.condition().as_deref() == Some("item-not-found") => {
-                PublishError::UnknownTopic
-            }
-            IqError::Stanza { .. } => PublishError::Refused(e.to_string()),
-        },
-        _ => PublishError::Unavailable(e.to_string()),
+    if e.condition().as_deref() == Some("item-not-found") {
+        PublishError::UnknownTopic
+    } else if e.is_transient() {
+        PublishError::Unavailable(e.to_string())
+    } else {
+        PublishError::Refused(e.to_string())
     }
 }
 
@@ -187,7 +207,15 @@ impl GridPublisher {
             .unwrap_or(false)
     }
 
-    async fn do_publish(&self, topic: &str, body: PublishBody) -> Result<String, PublishError> {
+    /// The same publisher serving other topics (the pollers' targets).
+    fn for_topics(&self, topics: Vec<String>) -> GridPublisher {
+        GridPublisher {
+            topics: Arc::new(Mutex::new(topics)),
+            ..self.clone()
+        }
+    }
+
+    async fn do_publish(&self, topic: &str, body: PublishBody) -> Result<Published, PublishError> {
         if !self.bridged(topic) {
             return Err(PublishError::UnknownTopic);
         }
@@ -200,11 +228,21 @@ impl GridPublisher {
                 other => PublishError::Invalid(vec![other.to_string()]),
             })?;
         let started = Instant::now();
-        let id = self
-            .grid
-            .publish(topic, &payload)
+        let ticket = self
+            .outbox
+            .accept(topic, &payload)
             .await
-            .map_err(unavailable_or_refused)?;
+            .map_err(|e| PublishError::Unavailable(e.to_string()))?;
+        let id = match ticket.confirmed(self.confirm_wait).await {
+            Ok(id) => id,
+            Err(OutboxError::Pending) => {
+                return Ok(Published {
+                    item_id: payload.item_id,
+                    confirmed: false,
+                })
+            }
+            Err(e) => return Err(PublishError::Refused(e.to_string())),
+        };
         self.counters
             .publish_micros
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -223,7 +261,7 @@ impl GridPublisher {
             // Published but not yet stored: the notification will store it.
             tracing::warn!(topic, item = %id, error = %e, "storing a published item failed");
         }
-        Ok(id)
+        Ok(id.into())
     }
 }
 
@@ -232,7 +270,7 @@ impl Publisher for GridPublisher {
         &'a self,
         topic: &'a str,
         body: PublishBody,
-    ) -> BoxFuture<'a, Result<String, PublishError>> {
+    ) -> BoxFuture<'a, Result<Published, PublishError>> {
         Box::pin(self.do_publish(topic, body))
     }
 
@@ -283,27 +321,11 @@ async fn ingest(store: &Store, counters: &Counters, ev: &GridEvent) -> Result<()
             store.retract(topic, item_id).await?;
         }
         GridEvent::Rejected { .. } => {} // logged where it was detected
-        other => tracing::info!(event = %other.to_json(), "grid event"),
-    }
-    Ok(())
-}
-
-/// Fetches what each topic keeps and stores it (idempotent).
-async fn catch_up(
-    grid: &Grid,
-    store: &Store,
-    counters: &Counters,
-    topics: &[String],
-    level: ValidationLevel,
-) -> Result<(), BridgeError> {
-    for t in topics {
-        store.ensure_topic(t).await?;
-        let items = grid.items(t, None, None, level).await?;
-        let n = items.len();
-        for ev in &items {
-            ingest(store, counters, ev).await?;
+        GridEvent::Gap { .. } => {
+            counters.gaps.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(event = %ev.to_json(), "grid event");
         }
-        tracing::info!(topic = %t, items = n, "caught up");
+        other => tracing::info!(event = %other.to_json(), "grid event"),
     }
     Ok(())
 }
@@ -313,10 +335,10 @@ pub struct Bridge {
     server: RolieServer,
     grid: Grid,
     store: Store,
-    subscription: crate::grid::Subscription,
+    follower: Follower,
+    outbox: Outbox,
     topics: Arc<Mutex<Vec<String>>>,
     counters: Arc<Counters>,
-    level: ValidationLevel,
     pollers: Vec<Poller>,
 }
 
@@ -349,22 +371,36 @@ impl Bridge {
                 .map(|t| t.node)
                 .collect(),
         };
-        // Subscribe before fetching: whatever is published in between shows
-        // up in both, and the store keeps it once.
-        let subscription = grid
-            .subscribe(TopicSelection::Named(names.clone()), opts.ingest_validation)
-            .await?;
+        for t in &names {
+            store.ensure_topic(t).await?;
+        }
+        // The follower subscribes before it fetches, so whatever is
+        // published in between shows up in both; its cursor (kept in the
+        // store) drops the overlap and what was stored before a restart.
+        let follower = Follower::start(
+            &grid,
+            TopicSelection::Named(names.clone()),
+            opts.ingest_validation,
+            store.clone(),
+        )
+        .await?;
         let counters = Arc::new(Counters::default());
-        catch_up(&grid, &store, &counters, &names, opts.ingest_validation).await?;
         let topics = Arc::new(Mutex::new(names));
-        let publisher = Arc::new(GridPublisher {
+        let outbox = Outbox::new(store.clone(), opts.outbox.clone());
+        let publisher = GridPublisher {
             grid: grid.clone(),
             store: store.clone(),
+            outbox: outbox.clone(),
             topics: topics.clone(),
             validation: opts.publish_validation,
             max_payload: opts.max_payload,
+            confirm_wait: opts.confirm_wait,
             counters: counters.clone(),
-        });
+        };
+        // Polled entries may go to topics the repository does not serve.
+        let poll_publisher: Arc<dyn Publisher> =
+            Arc::new(publisher.for_topics(opts.poll.iter().map(|p| p.topic.clone()).collect()));
+        let publisher = Arc::new(publisher);
         let metrics_counters = counters.clone();
         let metrics_session = grid.session().clone();
         let hooks = Hooks {
@@ -387,17 +423,6 @@ impl Bridge {
         let mut pollers = Vec::new();
         if !opts.poll.is_empty() {
             let client = http_client(&grid)?;
-            // Polled entries may go to topics the repository does not serve.
-            let poll_publisher: Arc<dyn Publisher> = Arc::new(GridPublisher {
-                grid: grid.clone(),
-                store: store.clone(),
-                topics: Arc::new(Mutex::new(
-                    opts.poll.iter().map(|p| p.topic.clone()).collect(),
-                )),
-                validation: opts.publish_validation,
-                max_payload: opts.max_payload,
-                counters: counters.clone(),
-            });
             std::fs::create_dir_all(&opts.state_dir).map_err(|e| {
                 BridgeError::Http(format!("state dir {}: {e}", opts.state_dir.display()))
             })?;
@@ -420,10 +445,10 @@ impl Bridge {
             server,
             grid,
             store,
-            subscription,
+            follower,
+            outbox,
             topics,
             counters,
-            level: opts.ingest_validation,
         })
     }
 
@@ -441,12 +466,22 @@ impl Bridge {
             server,
             grid,
             store,
-            mut subscription,
+            mut follower,
+            outbox,
             topics,
             counters,
-            level,
             pollers,
         } = self;
+        // Sends what earlier runs left queued, then whatever POSTs and
+        // pollers accept, in order, for as long as the session lives.
+        let drainer = {
+            let grid = grid.clone();
+            tokio::spawn(async move {
+                if let Err(e) = outbox.drain(&grid, false, |_| {}).await {
+                    tracing::error!(error = %e, "outbox store failed; queued documents stay on disk");
+                }
+            })
+        };
         let (poll_stop, poll_rx) = tokio::sync::watch::channel(false);
         let poll_tasks: Vec<_> = pollers
             .into_iter()
@@ -459,20 +494,21 @@ impl Bridge {
         tokio::pin!(shutdown);
         let result = loop {
             tokio::select! {
-                ev = subscription.next() => {
+                ev = follower.next() => {
                     let Some(ev) = ev else { break Ok(()) };
                     if let GridEvent::Resubscribed { topics: t } = &ev {
+                        // The follower has already caught these topics up.
                         counters.resubscriptions.fetch_add(1, Ordering::Relaxed);
                         if let Ok(mut cur) = topics.lock() {
                             *cur = t.clone();
                         }
-                        // Notifications sent while we had no session are lost
-                        // to us; the items the broker keeps are not.
-                        if let Err(e) = catch_up(&grid, &store, &counters, t, level).await {
-                            tracing::error!(error = %e, "catch-up after a new session failed");
-                        }
                     } else if let Err(e) = ingest(&store, &counters, &ev).await {
                         break Err(e);
+                    }
+                    // Stored first, recorded second: a crash in between
+                    // re-stores the same content, which is a no-op.
+                    if let Err(e) = follower.delivered(&ev).await {
+                        break Err(e.into());
                     }
                 }
                 _ = &mut shutdown => break Ok(()),
@@ -486,6 +522,7 @@ impl Bridge {
         if let Ok(Err(e)) = http.await {
             tracing::error!(error = %e, "HTTP server");
         }
+        drainer.abort();
         grid.close().await;
         result
     }

@@ -13,6 +13,7 @@
 //! * [`xmpp`] — the session layer: TLS, SASL, reconnect, IQ request/response.
 //! * [`grid`] — XMPP-Grid semantics: discovery, topics, publish, subscribe.
 //! * [`iodef`] — IODEF v2 document model, validation, RFC 8727 JSON mapping.
+//! * [`durable`] — the loss-free layer: publish outbox, subscriber cursors, catch-up, gaps.
 //! * [`store`] — the persistent item store (SQLite): dedup, replace, retract, paging cursors.
 //! * [`rolie`] — the ROLIE repository (RFC 8322): Atom/AtomPub documents over HTTP.
 //! * [`lab`] — a throwaway Prosody for tests, benchmarks and the lab.
@@ -21,6 +22,7 @@
 
 pub mod bridge;
 pub mod config;
+pub mod durable;
 pub mod envelope;
 pub mod grid;
 pub mod iodef;

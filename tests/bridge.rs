@@ -95,6 +95,8 @@ async fn start_bridge_polling(
             poll,
             poll_interval: Duration::from_millis(500),
             state_dir: store.with_extension("poll"),
+            outbox: Default::default(),
+            confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
         },
     )
     .await

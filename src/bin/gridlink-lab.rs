@@ -257,6 +257,8 @@ async fn start_bridge(
             poll: Vec::new(),
             poll_interval: std::time::Duration::from_secs(60),
             state_dir: p.dir().join("poll"),
+            outbox: Default::default(),
+            confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
         },
     )
     .await?;

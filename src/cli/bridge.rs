@@ -53,6 +53,14 @@ pub struct BridgeArgs {
     /// Seconds between two polls of a feed.
     #[arg(long, default_value_t = 60)]
     pub poll_interval: u64,
+    /// Most documents the publish outbox may hold while the broker is
+    /// unreachable (POSTs beyond it get 503).
+    #[arg(long, default_value_t = gridlink::durable::DEFAULT_OUTBOX_MAX)]
+    pub outbox_max: usize,
+    /// Seconds a POST waits for the broker's confirmation before it is
+    /// answered 202 Accepted (the document stays queued and is sent later).
+    #[arg(long, default_value_t = gridlink::bridge::DEFAULT_CONFIRM_WAIT.as_secs())]
+    pub confirm_wait: u64,
     /// Validation of POSTed and polled documents: strict, basic, off.
     #[arg(long, default_value = "strict", value_parser = |s: &str| s.parse::<ValidationLevel>())]
     pub validate: ValidationLevel,
@@ -149,6 +157,11 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
                 .max(1),
             ),
             state_dir: conn.state_dir.join("poll"),
+            outbox: gridlink::durable::OutboxOptions {
+                max: a.outbox_max,
+                ..Default::default()
+            },
+            confirm_wait: std::time::Duration::from_secs(a.confirm_wait),
         },
     )
     .await?;

@@ -106,6 +106,9 @@ pub enum Command {
     Topic(grid_cmds::TopicCommand),
     /// Publish IODEF documents (XML or RFC 8727 JSON) to a topic.
     Publish(publish::PublishArgs),
+    /// Inspect or send what `publish --durable` left queued.
+    #[command(subcommand)]
+    Outbox(publish::OutboxCommand),
     /// Subscribe to topics and stream incidents as JSON lines.
     Subscribe(subscribe::SubscribeArgs),
     /// Retrieve the items a topic keeps.
@@ -182,9 +185,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Discover(a) => grid_cmds::discover(&cli.global, a).await,
         Command::Topic(c) => grid_cmds::topic(&cli.global, c).await,
         Command::Publish(a) => publish::run(&cli.global, a).await,
+        Command::Outbox(c) => publish::outbox(&cli.global, c).await,
         Command::Subscribe(a) => subscribe::subscribe(&cli.global, a).await,
         Command::Items(a) => subscribe::items(&cli.global, a).await,
         Command::Bridge(a) => bridge::run(&cli.global, a).await,
+    }
+}
+
+/// Opens the grid, retrying while the server is down or unreachable (for
+/// commands with queued work: the queue is safe on disk meanwhile). Wrong
+/// credentials or certificates still fail at once.
+pub async fn open_grid_retrying(g: &Global, why: &str) -> anyhow::Result<gridlink::Grid> {
+    let cfg = g.connection()?;
+    let who = cfg.jid.to_bare().to_string();
+    let mut attempt = 0u32;
+    loop {
+        match gridlink::Grid::connect(cfg.clone()).await {
+            Ok(grid) => return Ok(grid),
+            Err(e) if e.is_transient() => {
+                attempt += 1;
+                let delay = std::time::Duration::from_millis(250)
+                    .saturating_mul(1 << attempt.min(7))
+                    .min(std::time::Duration::from_secs(15));
+                eprintln!("warning: cannot join the grid as {who} yet ({e}); {why}; retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot join the grid as {who}"));
+            }
+        }
     }
 }
 

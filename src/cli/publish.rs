@@ -5,12 +5,17 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::collections::HashMap;
+
+use anyhow::Context;
 use clap::Args;
 use futures::stream::{self, StreamExt};
+use gridlink::durable::{state_file, Outbox, OutboxOptions};
 use gridlink::grid::{Payload, DEFAULT_MAX_PAYLOAD};
 use gridlink::iodef::ValidationLevel;
+use gridlink::store::Store;
 
-use super::{open_grid, Global};
+use super::{open_grid, open_grid_retrying, Global};
 
 /// `publish` options.
 #[derive(Args, Debug)]
@@ -29,6 +34,145 @@ pub struct PublishArgs {
     /// Publish requests in flight at once.
     #[arg(long, default_value_t = 32)]
     pub window: usize,
+    /// Write documents to the outbox in --state-dir before sending and keep
+    /// them there until the broker confirms: nothing accepted is lost if
+    /// gridlink, the network or the broker dies. Waits (retrying) while the
+    /// server is unreachable; also sends what an earlier run left queued.
+    #[arg(long)]
+    pub durable: bool,
+    /// Most documents the outbox may hold (with --durable).
+    #[arg(long, default_value_t = gridlink::durable::DEFAULT_OUTBOX_MAX)]
+    pub outbox_max: usize,
+}
+
+/// `gridlink outbox`: what `publish --durable` left queued.
+#[derive(clap::Subcommand, Debug)]
+pub enum OutboxCommand {
+    /// How many documents wait, and the oldest ones.
+    Status,
+    /// Send everything queued (retrying while the server is unreachable).
+    Drain {
+        /// Publish requests in flight at once.
+        #[arg(long, default_value_t = 32)]
+        window: usize,
+    },
+}
+
+/// The outbox of the configured account, in its state directory.
+fn open_outbox(g: &Global, window: usize, max: usize) -> anyhow::Result<(Outbox, PathBuf)> {
+    let cfg = g.connection()?;
+    std::fs::create_dir_all(&cfg.state_dir).with_context(|| {
+        format!(
+            "cannot create the state directory {}",
+            cfg.state_dir.display()
+        )
+    })?;
+    let path = cfg
+        .state_dir
+        .join(state_file(&cfg.jid.to_bare().to_string(), "outbox"));
+    let store =
+        Store::open(&path).with_context(|| format!("cannot open the outbox {}", path.display()))?;
+    let opts = OutboxOptions {
+        max,
+        window: window.max(1),
+        ..OutboxOptions::default()
+    };
+    Ok((Outbox::new(store, opts), path))
+}
+
+/// Drains `outbox` through a freshly opened grid, printing `id<TAB>name`
+/// per confirmed document. Returns how many were refused.
+async fn drain(g: &Global, outbox: &Outbox, names: &HashMap<i64, String>) -> anyhow::Result<usize> {
+    let waiting = outbox.len().await?;
+    if waiting == 0 {
+        return Ok(0);
+    }
+    let grid = open_grid_retrying(
+        g,
+        &format!("{waiting} document(s) stay queued in the outbox"),
+    )
+    .await?;
+    let mut refused = 0usize;
+    outbox
+        .drain(&grid, true, |f| {
+            let name = names
+                .get(&f.entry.seq)
+                .cloned()
+                .unwrap_or_else(|| format!("(outbox #{})", f.entry.seq));
+            match f.result {
+                Ok(id) => println!("{id}\t{name}"),
+                Err(e) => {
+                    refused += 1;
+                    eprintln!("error: {name}: refused by the broker: {e}");
+                }
+            }
+        })
+        .await?;
+    grid.close().await;
+    Ok(refused)
+}
+
+/// Runs `gridlink outbox`.
+pub async fn outbox(g: &Global, c: OutboxCommand) -> anyhow::Result<ExitCode> {
+    match c {
+        OutboxCommand::Status => {
+            let (outbox, path) = open_outbox(g, 1, usize::MAX)?;
+            let n = outbox.len().await?;
+            println!("{n} document(s) waiting in {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        OutboxCommand::Drain { window } => {
+            let (outbox, _) = open_outbox(g, window, usize::MAX)?;
+            let refused = drain(g, &outbox, &HashMap::new()).await?;
+            Ok(if refused > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+/// `publish --durable`: everything valid goes to the outbox first, then the
+/// outbox is drained (including what earlier runs left).
+async fn run_durable(
+    g: &Global,
+    a: &PublishArgs,
+    prepared: Vec<(String, Result<Payload, String>)>,
+) -> anyhow::Result<ExitCode> {
+    let (outbox, path) = open_outbox(g, a.window, a.outbox_max)?;
+    let total = prepared.len();
+    let mut failed = 0usize;
+    let mut names = HashMap::new();
+    for (name, p) in prepared {
+        match p {
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {name}: {e}");
+            }
+            Ok(payload) => match outbox.accept(&a.topic, &payload).await {
+                Ok(ticket) => {
+                    names.insert(ticket.seq, name);
+                }
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("error: {name}: {e}");
+                }
+            },
+        }
+    }
+    eprintln!(
+        "queued {} document(s) in the outbox {} ({} waiting in all)",
+        names.len(),
+        path.display(),
+        outbox.len().await?
+    );
+    failed += drain(g, &outbox, &names).await?;
+    if failed > 0 {
+        eprintln!("{failed} of {total} document(s) not published");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_level(s: &str) -> Result<ValidationLevel, String> {
@@ -68,6 +212,9 @@ pub async fn run(g: &Global, a: PublishArgs) -> anyhow::Result<ExitCode> {
             (name, p)
         })
         .collect();
+    if a.durable {
+        return run_durable(g, &a, prepared).await;
+    }
     let grid = open_grid(g).await?;
     let progress = (prepared.len() > 20 && std::io::stderr().is_terminal()).then(|| {
         let pb = indicatif::ProgressBar::new(prepared.len() as u64);

@@ -5,9 +5,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
+use gridlink::durable::{state_file, Follower};
 use gridlink::grid::{GridEvent, TopicSelection};
 use gridlink::iodef::ValidationLevel;
+use gridlink::store::Store;
 
 use super::{open_grid, Global};
 
@@ -34,6 +37,15 @@ pub struct SubscribeArgs {
     /// Exit after this many items.
     #[arg(long)]
     pub count: Option<u64>,
+    /// Name of the delivery cursor kept in --state-dir. On start and after
+    /// every reconnect, items the topics still keep that this cursor has not
+    /// delivered are emitted first, so that stopping and restarting loses
+    /// and repeats nothing. Two consumers need two names.
+    #[arg(long, default_value = "default")]
+    pub cursor: String,
+    /// No cursor and no catch-up: only items published while running.
+    #[arg(long, conflicts_with = "cursor")]
+    pub no_cursor: bool,
 }
 
 /// `items` options.
@@ -125,6 +137,31 @@ fn write_file(dir: &Path, format: Format, ev: &GridEvent, item_id: &str) -> anyh
     Ok(())
 }
 
+/// Where events come from: a plain subscription (`--no-cursor`) or a
+/// follower with a persistent cursor.
+enum Source {
+    Live(gridlink::grid::Subscription),
+    Follow(Box<Follower>),
+}
+
+impl Source {
+    async fn next(&mut self) -> Option<GridEvent> {
+        match self {
+            Source::Live(s) => s.next().await,
+            Source::Follow(f) => f.next().await,
+        }
+    }
+
+    async fn delivered(&self, ev: &GridEvent) -> anyhow::Result<()> {
+        if let Source::Follow(f) = self {
+            f.delivered(ev)
+                .await
+                .context("cannot record the delivery in the cursor store")?;
+        }
+        Ok(())
+    }
+}
+
 /// Runs `gridlink subscribe`.
 pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode> {
     let grid = open_grid(g).await?;
@@ -133,16 +170,39 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
     } else {
         TopicSelection::Named(a.topics.clone())
     };
-    let mut sub = grid.subscribe(selection, a.output.validate).await?;
+    let mut source = if a.no_cursor {
+        Source::Live(grid.subscribe(selection, a.output.validate).await?)
+    } else {
+        let cfg = grid.session().config();
+        std::fs::create_dir_all(&cfg.state_dir).with_context(|| {
+            format!(
+                "cannot create the state directory {}",
+                cfg.state_dir.display()
+            )
+        })?;
+        let path = cfg.state_dir.join(state_file(
+            &cfg.jid.to_bare().to_string(),
+            &format!("cursor-{}", a.cursor),
+        ));
+        let store = Store::open(&path)
+            .with_context(|| format!("cannot open the cursor store {}", path.display()))?;
+        Source::Follow(Box::new(
+            Follower::start(&grid, selection, a.output.validate, store).await?,
+        ))
+    };
     let stdout = std::io::stdout();
     let mut items = 0u64;
     loop {
         tokio::select! {
-            ev = sub.next() => {
+            ev = source.next() => {
                 let Some(ev) = ev else {
                     anyhow::bail!("the XMPP session closed");
                 };
-                if a.output.emit(&ev, &mut stdout.lock())? {
+                let is_item = a.output.emit(&ev, &mut stdout.lock())?;
+                // Recorded only once written and flushed: a crash in between
+                // repeats this one event rather than losing it.
+                source.delivered(&ev).await?;
+                if is_item {
                     items += 1;
                     if a.count.is_some_and(|c| items >= c) {
                         break;

@@ -44,6 +44,22 @@ impl GridError {
         move |source| GridError::Request { op, source }
     }
 
+    /// Whether trying again later may succeed: the connection was lost or
+    /// reset, the broker did not answer in time, or it answered with an error
+    /// of type `wait` (RFC 6120 §8.3.2: retry after waiting). Everything else
+    /// (forbidden, item-not-found, a refused payload…) will fail again.
+    pub fn is_transient(&self) -> bool {
+        use tokio_xmpp::parsers::stanza_error::ErrorType;
+        match self {
+            GridError::Connect(e) => e.is_transient(),
+            GridError::Request { source, .. } => match source {
+                IqError::Timeout { .. } | IqError::SessionReset { .. } | IqError::Closed => true,
+                IqError::Stanza { error, .. } => error.type_ == ErrorType::Wait,
+            },
+            _ => false,
+        }
+    }
+
     /// The XMPP error condition, when the server refused a request.
     pub fn condition(&self) -> Option<String> {
         match self {

@@ -64,6 +64,21 @@ pub enum GridEvent {
         /// The topics subscribed again.
         topics: Vec<String>,
     },
+    /// Catch-up could not prove that nothing was missed: the broker keeps
+    /// only its newest items per topic, and none of those it still has had
+    /// been delivered before. Items published between `last_delivered` and
+    /// the oldest of the `kept` items may be lost for good; the kept ones
+    /// follow as items.
+    Gap {
+        /// Topic.
+        topic: String,
+        /// How many items the broker still had (all delivered after this).
+        kept: usize,
+        /// When the last item of this topic was delivered before the gap.
+        last_delivered: Option<DateTime<Utc>>,
+        /// Explanation for the operator.
+        detail: String,
+    },
 }
 
 impl GridEvent {
@@ -113,6 +128,15 @@ impl GridEvent {
             GridEvent::Resubscribed { topics } => {
                 json!({ "kind": "resubscribed", "topics": topics })
             }
+            GridEvent::Gap {
+                topic,
+                kept,
+                last_delivered,
+                detail,
+            } => json!({
+                "kind": "gap", "topic": topic, "kept": kept,
+                "last_delivered": last_delivered, "detail": detail,
+            }),
         }
     }
 }

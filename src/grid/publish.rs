@@ -97,6 +97,22 @@ impl Payload {
     }
 }
 
+impl Payload {
+    /// Rebuilds a payload that was prepared before (for example read back
+    /// from the outbox): `xml` is already clean, only the stanza element is
+    /// made again. The item id is kept, so a re-send replaces, never adds.
+    pub fn from_prepared(item_id: String, xml: String) -> Result<Payload, PayloadError> {
+        let element: Element = xml
+            .parse()
+            .map_err(|e: tokio_xmpp::minidom::Error| PayloadError::Xmpp(e.to_string()))?;
+        Ok(Payload {
+            item_id,
+            xml,
+            element,
+        })
+    }
+}
+
 /// The document without XML declaration, comments, processing instructions
 /// or DOCTYPE — XMPP's restricted XML forbids them (RFC 6120 §11.1) — and
 /// otherwise unchanged: whitespace, prefixes and attribute order stay.

@@ -32,7 +32,7 @@ pub use documents::{CATEGORIES_MEDIA_TYPE, ENTRY_MEDIA_TYPE, FEED_MEDIA_TYPE, SE
 pub use iodef_meta::IodefMeta;
 pub use ops::{ComponentHealth, HealthProbe, MetricsHook};
 pub use server::{Hooks, RolieServer, ServeError};
-pub use write::{BoxFuture, NoPublisher, PublishBody, PublishError, Publisher};
+pub use write::{BoxFuture, NoPublisher, PublishBody, PublishError, Published, Publisher};
 pub use xml::{APP_NS, ATOM_NS, CONTENT_ID_PROPERTY, INFORMATION_TYPE_SCHEME, ROLIE_NS};
 
 use crate::envelope::Envelope;

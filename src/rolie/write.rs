@@ -35,6 +35,27 @@ pub enum PublishBody {
     Json(String),
 }
 
+/// A document the [`Publisher`] took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The item id it has (or will have) on the grid.
+    pub item_id: String,
+    /// `true` once the broker confirmed it (201 Created); `false` when it is
+    /// durably queued and will be published when the broker is reachable
+    /// (202 Accepted).
+    pub confirmed: bool,
+}
+
+impl From<String> for Published {
+    /// A confirmed publish.
+    fn from(item_id: String) -> Self {
+        Published {
+            item_id,
+            confirmed: true,
+        }
+    }
+}
+
 /// Why a publish or retract failed; each maps to one HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PublishError {
@@ -73,13 +94,14 @@ impl From<PublishError> for Problem {
 
 /// Where AtomPub writes go: the grid publisher (the bridge) or a test fake.
 pub trait Publisher: Send + Sync + 'static {
-    /// Validates and publishes `body` to `topic`; resolves to the new item
-    /// id once the broker has confirmed the publish.
+    /// Validates and publishes `body` to `topic`; resolves to the item id
+    /// once the broker has confirmed the publish, or once the document is
+    /// durably queued for it (`confirmed: false`).
     fn publish<'a>(
         &'a self,
         topic: &'a str,
         body: PublishBody,
-    ) -> BoxFuture<'a, Result<String, PublishError>>;
+    ) -> BoxFuture<'a, Result<Published, PublishError>>;
 
     /// Retracts `item_id` from `topic` on the grid.
     fn retract<'a>(
@@ -98,7 +120,7 @@ impl Publisher for NoPublisher {
         &'a self,
         _: &'a str,
         _: PublishBody,
-    ) -> BoxFuture<'a, Result<String, PublishError>> {
+    ) -> BoxFuture<'a, Result<Published, PublishError>> {
         Box::pin(async {
             Err(PublishError::Unavailable(
                 "this repository is read-only".into(),
@@ -187,9 +209,23 @@ pub(crate) async fn create(
     let bytes = read_limited(&headers, body, st.config.max_body).await?;
     let parsed = parse_body(&headers, &bytes)?;
     let started = std::time::Instant::now();
-    let item_id = st.publisher.publish(&topic, parsed).await?;
-    tracing::info!(%topic, item = %item_id, elapsed_ms = started.elapsed().as_millis() as u64, "published via AtomPub");
+    let Published { item_id, confirmed } = st.publisher.publish(&topic, parsed).await?;
     let location = st.urls.entry(&topic, &item_id);
+    if !confirmed {
+        // Accepted into the durable outbox, not yet confirmed by the broker
+        // (RFC 9110 §15.3.3): it will be published when the broker is back.
+        tracing::info!(%topic, item = %item_id, "accepted via AtomPub; queued for the broker");
+        let mut r = (
+            StatusCode::ACCEPTED,
+            "accepted: queued until the XMPP broker confirms it; the Location will resolve then\n",
+        )
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        return Ok(r);
+    }
+    tracing::info!(%topic, item = %item_id, elapsed_ms = started.elapsed().as_millis() as u64, "published via AtomPub");
     let mut response = match st.store.get(&topic, &item_id).await? {
         Some(item) => {
             let body = documents::entry_document(&st.doc_context(), &item)?;

@@ -9,6 +9,7 @@
 //! SQLite calls block, so every async method runs its query on tokio's
 //! blocking pool (`spawn_blocking`); the async runtime never waits on disk.
 
+mod durable;
 mod schema;
 mod types;
 
@@ -22,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::envelope::Envelope;
 
+pub use durable::{OutboxEntry, DELIVERED_KEPT};
 pub use schema::{SCHEMA_VERSION, TOMBSTONES_KEPT};
 pub use types::{Cursor, Page, PutOutcome, StoreError, StoredItem, Tombstone, TopicInfo};
 

@@ -3,8 +3,7 @@
 //! The schema version lives in SQLite's `PRAGMA user_version`. Each step in
 //! [`MIGRATIONS`] moves the database from version `n` to `n + 1` inside one
 //! transaction, so a crash mid-migration leaves the previous version intact.
-//! Later work (the publish outbox, per-topic subscription cursors) adds its
-//! tables by appending a step here; existing steps are never edited.
+//! New tables come by appending a step here; existing steps are never edited.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -49,6 +48,32 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (topic, item_id)
     );
     CREATE INDEX tombstones_by_topic_time ON tombstones (topic, deleted_ns);
+    "#,
+    // Version 3: the loss-free layer (`crate::durable`).
+    //
+    // `outbox`: documents a caller was told were accepted, written before
+    // they are sent and deleted only when the broker confirmed; `seq` gives
+    // the sending order. `delivered`: per topic, the (item id, content hash)
+    // a subscriber has handed to its consumer — the cursor that makes
+    // catch-up after a restart exactly-once.
+    r#"
+    CREATE TABLE outbox (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        topic       TEXT    NOT NULL,
+        item_id     TEXT    NOT NULL,
+        document    TEXT    NOT NULL,
+        queued_ns   INTEGER NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT
+    );
+    CREATE TABLE delivered (
+        topic         TEXT    NOT NULL,
+        item_id       TEXT    NOT NULL,
+        content_hash  TEXT    NOT NULL,
+        delivered_ns  INTEGER NOT NULL,
+        PRIMARY KEY (topic, item_id)
+    );
+    CREATE INDEX delivered_by_topic_time ON delivered (topic, delivered_ns);
     "#,
 ];
 

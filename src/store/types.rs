@@ -130,4 +130,10 @@ pub enum StoreError {
     /// A lock was poisoned by a panic in another thread.
     #[error("store lock poisoned")]
     Poisoned,
+    /// The publish outbox holds its maximum number of entries.
+    #[error("the outbox is full ({max} documents wait for the broker); retry later or raise --outbox-max")]
+    OutboxFull {
+        /// The configured bound.
+        max: usize,
+    },
 }

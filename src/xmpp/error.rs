@@ -94,6 +94,21 @@ pub enum ConnectError {
     },
 }
 
+impl ConnectError {
+    /// Whether the same attempt may succeed later: the server is down,
+    /// unreachable or slow. Wrong credentials, certificates, names and
+    /// settings are not: retrying them only hides the mistake.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ConnectError::Refused { .. }
+                | ConnectError::Network { .. }
+                | ConnectError::Timeout { .. }
+                | ConnectError::Protocol { .. }
+        )
+    }
+}
+
 /// Why an IQ request did not get a `result`.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum IqError {

@@ -11,5 +11,6 @@ mod session;
 mod tls;
 
 pub use error::{condition_name, ConnectError, IqError};
+pub(crate) use session::backoff;
 pub use session::{Session, SessionEvent, SessionState};
 pub use tls::client_config;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{TimeZone, Utc};
 use gridlink::envelope::Envelope;
 use gridlink::rolie::{
-    BoxFuture, Hooks, PublishBody, PublishError, Publisher, RolieConfig, RolieServer,
+    BoxFuture, Hooks, PublishBody, PublishError, Published, Publisher, RolieConfig, RolieServer,
 };
 use gridlink::store::Store;
 use tokio::sync::oneshot;
@@ -73,7 +73,7 @@ impl Publisher for FakePublisher {
         &'a self,
         topic: &'a str,
         body: PublishBody,
-    ) -> BoxFuture<'a, Result<String, PublishError>> {
+    ) -> BoxFuture<'a, Result<Published, PublishError>> {
         Box::pin(async move {
             self.calls
                 .lock()
@@ -90,7 +90,7 @@ impl Publisher for FakePublisher {
                     .await
                     .map_err(|e| PublishError::Refused(e.to_string()))?;
             }
-            Ok(id)
+            Ok(id.into())
         })
     }
 
