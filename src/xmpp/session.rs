@@ -623,4 +623,18 @@ mod tests {
             other => panic!("expected an error answer, got {other:?}"),
         }
     }
+
+    /// What Prosody answers to `<resume/>` after a restart: `<failed/>`
+    /// without `h`. XEP-0198 allows it; xmpp-parsers 0.23.0 refused it and
+    /// tokio-xmpp then retried the resumption forever (see
+    /// vendor/xmpp-parsers/GRIDLINK-PATCH.md). Fails without the patch.
+    #[test]
+    fn sm_failed_without_h_parses() {
+        use tokio_xmpp::parsers::sm::Failed;
+        let el: Element = "<failed xmlns='urn:xmpp:sm:3'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"
+            .parse()
+            .unwrap();
+        let failed = Failed::try_from(el).expect("<failed/> without h must parse");
+        assert_eq!(failed.h, None);
+    }
 }

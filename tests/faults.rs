@@ -1,0 +1,630 @@
+//! Nothing lost, nothing repeated, whatever dies (issue 6, items 1–3).
+//!
+//! Every test runs the real `gridlink` binaries against a real Prosody
+//! (SQL storage, so it survives `kill -9`) and prints
+//! `published / received / lost / duplicated`. Duplicates are counted by
+//! (item id, content), as a consumer sees them on stdout.
+//!
+//! | issue line | test |
+//! |---|---|
+//! | 3(a) 2 000 items, Prosody `kill -9` ×2 → subscriber and bridge exactly once | `broker_killed_twice_while_publishing_2000` |
+//! | 3(b) subscriber `kill -9` mid-stream, restarted → exactly once | `subscriber_killed_mid_stream_resumes_from_its_cursor` |
+//! | 3(c) 10 s TCP cut through a proxy → resumed, nothing lost | `ten_second_network_cut_loses_nothing` |
+//! | 3(d) publisher killed with 500 in its outbox → all 500 once | `publisher_killed_with_500_queued_sends_them_after_restart` |
+//! | 2 gap when the broker kept less than was missed | `gap_is_reported_when_the_broker_discarded_items` |
+//! | 1 outbox bound, clear error | `full_outbox_refuses_with_a_clear_error` |
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gridlink::lab::{Prosody, ProsodyOptions, TcpProxy};
+
+/// A Prosody for fault tests: SQL storage (survives kill -9), quiet logs
+/// (debug logging of 2 000 stanzas slows it down), and a `bridge` account.
+fn prosody(max_items: u32) -> Prosody {
+    let mut opts = ProsodyOptions {
+        log_level: "info",
+        max_items,
+        ..ProsodyOptions::default()
+    };
+    opts.users.push(("bridge".into(), "bridge-pw".into()));
+    Prosody::start(opts).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `gridlink` as `user`, connecting to `port` (Prosody's or a proxy's),
+/// with its state (cursors, outbox) in `state`.
+fn gridlink(p: &Prosody, port: u16, user: &str, state: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GRIDLINK_PASSWORD", format!("{user}-pw"))
+        .env("GRIDLINK_STATE_DIR", state)
+        .args(["--jid", &format!("{user}@localhost")])
+        .args(["--server", &format!("127.0.0.1:{port}")])
+        .arg("--ca-file")
+        .arg(&p.ca.ca_pem)
+        .arg("-v")
+        .stdin(Stdio::null());
+    c
+}
+
+/// A running process whose output lines are collected by two threads.
+struct Proc {
+    name: &'static str,
+    child: Child,
+    out: Arc<Mutex<Vec<String>>>,
+    err: Arc<Mutex<Vec<String>>>,
+}
+
+fn collect(r: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines().map_while(Result::ok) {
+            into.lock().unwrap().push(line);
+        }
+    });
+}
+
+impl Proc {
+    fn spawn(name: &'static str, mut c: Command) -> Proc {
+        let mut child = c
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (out, err) = (Arc::default(), Arc::default());
+        collect(child.stdout.take().unwrap(), Arc::clone(&out));
+        collect(child.stderr.take().unwrap(), Arc::clone(&err));
+        Proc {
+            name,
+            child,
+            out,
+            err,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.err.lock().unwrap().join("\n")
+    }
+
+    fn stdout_lines(&self) -> Vec<String> {
+        self.out.lock().unwrap().clone()
+    }
+
+    /// Waits until `cond` holds, failing with the process's stderr.
+    fn wait_until(&mut self, what: &str, limit: Duration, cond: impl Fn(&Proc) -> bool) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if cond(self) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(200));
+                if cond(self) {
+                    return;
+                }
+                panic!(
+                    "{}: exited ({status}) before {what}:\n{}",
+                    self.name,
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "{}: no {what} within {limit:?}:\n{}",
+            self.name,
+            self.stderr()
+        );
+    }
+
+    fn wait_stderr(&mut self, needle: &str, limit: Duration) {
+        let n = needle.to_string();
+        self.wait_until(&format!("{needle:?} on stderr"), limit, move |p| {
+            p.stderr().contains(&n)
+        });
+    }
+
+    /// Waits for a successful exit.
+    fn finish(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(200));
+                assert!(
+                    status.success(),
+                    "{}: {status}:\n{}",
+                    self.name,
+                    self.stderr()
+                );
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: still running after {limit:?}:\n{}",
+                self.name,
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // Let the reader threads take what was left in the pipes.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    /// SIGINT, as Ctrl-C: the process stops cleanly.
+    fn interrupt(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(200));
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.kill9();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The (item id, document) of every `item` line in `lines`.
+fn items(lines: &[String]) -> Vec<(String, String)> {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["kind"] == "item")
+        .map(|v| {
+            (
+                v["item_id"].as_str().unwrap_or_default().to_string(),
+                v["document"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Distinct item ids seen, how many of `expected` are missing, and how many
+/// (id, content) pairs came more than once. Prints the tally.
+fn tally(what: &str, seen: &[(String, String)], expected: &BTreeSet<String>) -> (usize, usize) {
+    let mut counts: BTreeMap<&(String, String), usize> = BTreeMap::new();
+    for s in seen {
+        *counts.entry(s).or_default() += 1;
+    }
+    let ids: BTreeSet<&str> = seen.iter().map(|(i, _)| i.as_str()).collect();
+    let lost = expected
+        .iter()
+        .filter(|e| !ids.contains(e.as_str()))
+        .count();
+    let duplicated: usize = counts.values().map(|n| n - 1).sum();
+    println!(
+        "{what}: published {} / received {} / lost {lost} / duplicated {duplicated}",
+        expected.len(),
+        ids.len()
+    );
+    (lost, duplicated)
+}
+
+/// A minimal valid IODEF v2 document with its own IncidentID.
+fn doc(n: usize) -> String {
+    format!(
+        "<IODEF-Document xmlns='urn:ietf:params:xml:ns:iodef-2.0' version='2.00'>\
+         <Incident purpose='reporting'><IncidentID name='csirt.example.com'>{n}</IncidentID>\
+         <GenerationTime>2026-11-23T09:00:00Z</GenerationTime>\
+         <Contact role='creator' type='organization'><Email><EmailTo>soc@csirt.example.com</EmailTo></Email></Contact>\
+         </Incident></IODEF-Document>"
+    )
+}
+
+/// Writes documents `range` into `dir`; returns the files and item ids.
+fn docs(dir: &Path, range: std::ops::Range<usize>) -> (Vec<PathBuf>, BTreeSet<String>) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut files = Vec::new();
+    let mut ids = BTreeSet::new();
+    for n in range {
+        let f = dir.join(format!("incident-{n}.xml"));
+        std::fs::write(&f, doc(n)).unwrap();
+        files.push(f);
+        ids.insert(format!("csirt.example.com:{n}"));
+    }
+    (files, ids)
+}
+
+/// Creates the open IODEF topic `incidents`.
+fn create_topic(p: &Prosody) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let publisher = common::grid(p, "publisher").await;
+        common::open_topic(&publisher, "incidents").await;
+        publisher.close().await;
+    });
+}
+
+/// A `gridlink subscribe` on `incidents` through `port`, ready (caught up).
+fn subscriber(p: &Prosody, port: u16, state: &Path) -> Proc {
+    let mut c = gridlink(p, port, "subscriber", state);
+    c.args(["subscribe", "--topic", "incidents"]);
+    let mut s = Proc::spawn("subscriber", c);
+    s.wait_stderr("caught up", Duration::from_secs(30));
+    s
+}
+
+fn count_items(p: &Proc) -> usize {
+    items(&p.stdout_lines()).len()
+}
+
+/// `gridlink publish --durable` of `files` through `port`.
+fn durable_publisher(p: &Prosody, port: u16, state: &Path, files: &[PathBuf]) -> Proc {
+    let mut c = gridlink(p, port, "publisher", state);
+    c.args(["publish", "--durable", "--topic", "incidents"])
+        .args(files);
+    Proc::spawn("publisher", c)
+}
+
+/// 3(a): 2 000 items published while Prosody is killed (SIGKILL) and
+/// restarted twice. The subscriber and the bridge end with all of them,
+/// each once.
+#[test]
+fn broker_killed_twice_while_publishing_2000() {
+    let mut p = prosody(10_000);
+    create_topic(&p);
+    let tmp = p.dir().to_path_buf();
+    let (files, expected) = docs(&tmp.join("docs"), 0..2000);
+    let port = p.c2s_port;
+    let sub = subscriber(&p, port, &tmp.join("sub-state"));
+
+    let http = gridlink::lab::free_port().unwrap();
+    let mut bridge_cmd = gridlink(&p, port, "bridge", &tmp.join("bridge-state"));
+    bridge_cmd.args([
+        "bridge",
+        "--topic",
+        "incidents",
+        "--listen",
+        &format!("127.0.0.1:{http}"),
+    ]);
+    let mut bridge = Proc::spawn("bridge", bridge_cmd);
+    bridge.wait_stderr("serving ROLIE", Duration::from_secs(30));
+
+    let mut publisher = durable_publisher(&p, port, &tmp.join("pub-state"), &files);
+    for at in [400, 1200] {
+        publisher.wait_until(
+            &format!("{at} confirmed publishes"),
+            Duration::from_secs(120),
+            |pr| pr.stdout_lines().len() >= at,
+        );
+        p.kill9();
+        std::thread::sleep(Duration::from_millis(500));
+        p.start_again().unwrap();
+    }
+    publisher.finish(Duration::from_secs(180));
+    let confirmed: BTreeSet<String> = publisher
+        .stdout_lines()
+        .iter()
+        .filter_map(|l| l.split('\t').next().map(str::to_string))
+        .collect();
+    assert_eq!(
+        confirmed, expected,
+        "the publisher did not confirm every document"
+    );
+
+    let mut sub = sub;
+    sub.wait_until("2000 items", Duration::from_secs(120), |s| {
+        items(&s.stdout_lines())
+            .iter()
+            .map(|(i, _)| i)
+            .collect::<BTreeSet<_>>()
+            .len()
+            >= 2000
+    });
+    // Anything repeated would arrive within moments of the rest.
+    std::thread::sleep(Duration::from_secs(2));
+    let (lost, duplicated) = tally("subscriber", &items(&sub.stdout_lines()), &expected);
+    assert_eq!((lost, duplicated), (0, 0));
+
+    // The bridge: every item stored once, and ingested once (its metric
+    // counts what the follower handed over).
+    let metric = |body: &str| -> u64 {
+        body.lines()
+            .find(|l| l.starts_with("gridlink_items_in_total{topic=\"incidents\"}"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut ingested = 0;
+    while Instant::now() < deadline {
+        if let Ok(body) = http_get(http, "/metrics") {
+            ingested = metric(&body);
+            if ingested >= 2000 {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let body = http_get(http, "/metrics").unwrap();
+    ingested = ingested.max(metric(&body));
+    bridge.interrupt();
+    let store = rusqlite::Connection::open(tmp.join("bridge-state/bridge.sqlite")).unwrap();
+    let stored: BTreeSet<String> = store
+        .prepare("SELECT item_id FROM items WHERE topic = 'incidents'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let lost = expected.difference(&stored).count();
+    println!(
+        "bridge: published 2000 / stored {} / ingested {ingested} / lost {lost} / duplicated {}",
+        stored.len(),
+        ingested.saturating_sub(2000)
+    );
+    assert_eq!((lost, ingested), (0, 2000), "{}", bridge.stderr());
+}
+
+/// A tiny HTTP/1.1 GET (the tests' own client: no extra dependency).
+fn http_get(port: u16, path: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+/// 3(b): the subscriber is killed (SIGKILL) in the middle of a stream and
+/// started again with the same state directory: its cursor makes it deliver
+/// the rest, and nothing twice.
+#[test]
+fn subscriber_killed_mid_stream_resumes_from_its_cursor() {
+    let p = prosody(10_000);
+    create_topic(&p);
+    let tmp = p.dir().to_path_buf();
+    let (files, expected) = docs(&tmp.join("docs"), 0..1000);
+    let state = tmp.join("sub-state");
+    let mut first = subscriber(&p, p.c2s_port, &state);
+    let mut publisher = durable_publisher(&p, p.c2s_port, &tmp.join("pub-state"), &files);
+    first.wait_until("300 items", Duration::from_secs(60), |s| {
+        count_items(s) >= 300
+    });
+    first.kill9();
+    let mut seen = items(&first.stdout_lines());
+    println!("first subscriber delivered {} before SIGKILL", seen.len());
+    // Some of the rest is published while no subscriber runs.
+    let second = subscriber(&p, p.c2s_port, &state);
+    publisher.finish(Duration::from_secs(120));
+    let mut second = second;
+    let before = seen.len();
+    second.wait_until("the rest", Duration::from_secs(60), |s| {
+        before + count_items(s) >= 1000
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    seen.extend(items(&second.stdout_lines()));
+    let (lost, duplicated) = tally("subscriber across kill -9", &seen, &expected);
+    assert_eq!((lost, duplicated), (0, 0));
+}
+
+/// 3(c): the subscriber's connection goes through a proxy that cuts it for
+/// 10 s while items keep being published: it comes back (stream resumed or
+/// new session with catch-up) and has everything once.
+#[test]
+fn ten_second_network_cut_loses_nothing() {
+    let p = prosody(10_000);
+    create_topic(&p);
+    let tmp = p.dir().to_path_buf();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut proxy = rt
+        .block_on(TcpProxy::start(
+            format!("127.0.0.1:{}", p.c2s_port).parse().unwrap(),
+        ))
+        .unwrap();
+    let (first, mut expected) = docs(&tmp.join("docs1"), 0..200);
+    let (during, ids) = docs(&tmp.join("docs2"), 200..500);
+    expected.extend(ids);
+    let (after, ids) = docs(&tmp.join("docs3"), 500..600);
+    expected.extend(ids);
+    let pub_state = tmp.join("pub-state");
+
+    let mut sub = subscriber(&p, proxy.port, &tmp.join("sub-state"));
+    durable_publisher(&p, p.c2s_port, &pub_state, &first).finish(Duration::from_secs(60));
+    sub.wait_until("200 items", Duration::from_secs(30), |s| {
+        count_items(s) >= 200
+    });
+
+    let _guard = rt.enter();
+    proxy.cut();
+    let cut_at = Instant::now();
+    durable_publisher(&p, p.c2s_port, &pub_state, &during).finish(Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(10).saturating_sub(cut_at.elapsed()));
+    rt.block_on(proxy.restore()).unwrap();
+    durable_publisher(&p, p.c2s_port, &pub_state, &after).finish(Duration::from_secs(60));
+
+    sub.wait_until("600 items", Duration::from_secs(90), |s| {
+        count_items(s) >= 600
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let (lost, duplicated) = tally(
+        "subscriber across a 10 s cut",
+        &items(&sub.stdout_lines()),
+        &expected,
+    );
+    let log = sub.stderr();
+    println!(
+        "reconnected by: {}",
+        if log.contains("XMPP stream resumed") {
+            "XEP-0198 resumption"
+        } else {
+            "a new session and catch-up"
+        }
+    );
+    assert_eq!((lost, duplicated), (0, 0), "{log}");
+    assert!(
+        log.contains("XMPP stream resumed") || log.contains("resubscribed after a new session"),
+        "the subscriber never reconnected:\n{log}"
+    );
+}
+
+/// 3(d): the publisher accepts 500 documents into its outbox while the
+/// network is cut, and is killed (SIGKILL) before it could send any. Started
+/// again (`gridlink outbox drain`) it sends all 500; the subscriber gets each
+/// once.
+#[test]
+fn publisher_killed_with_500_queued_sends_them_after_restart() {
+    let p = prosody(10_000);
+    create_topic(&p);
+    let tmp = p.dir().to_path_buf();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _guard = rt.enter();
+    let mut proxy = rt
+        .block_on(TcpProxy::start(
+            format!("127.0.0.1:{}", p.c2s_port).parse().unwrap(),
+        ))
+        .unwrap();
+    proxy.cut();
+    let (files, expected) = docs(&tmp.join("docs"), 0..500);
+    let state = tmp.join("pub-state");
+    let mut sub = subscriber(&p, p.c2s_port, &tmp.join("sub-state"));
+
+    let mut publisher = durable_publisher(&p, proxy.port, &state, &files);
+    publisher.wait_stderr("queued 500 document(s)", Duration::from_secs(60));
+    publisher.wait_stderr("retrying in", Duration::from_secs(30));
+    publisher.kill9();
+    assert!(
+        publisher.stdout_lines().is_empty(),
+        "nothing can have been confirmed through a cut network"
+    );
+
+    let mut status = gridlink(&p, proxy.port, "publisher", &state);
+    status.args(["outbox", "status"]);
+    let out = status.output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("500 document(s) waiting"),
+        "{out:?}"
+    );
+
+    rt.block_on(proxy.restore()).unwrap();
+    let mut drain = gridlink(&p, proxy.port, "publisher", &state);
+    drain.args(["outbox", "drain"]);
+    let mut drain = Proc::spawn("outbox drain", drain);
+    drain.finish(Duration::from_secs(120));
+    assert_eq!(drain.stdout_lines().len(), 500, "{}", drain.stderr());
+
+    sub.wait_until("500 items", Duration::from_secs(60), |s| {
+        count_items(s) >= 500
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let (lost, duplicated) = tally(
+        "subscriber after the publisher's restart",
+        &items(&sub.stdout_lines()),
+        &expected,
+    );
+    assert_eq!((lost, duplicated), (0, 0));
+}
+
+/// When the broker discarded items the subscriber never saw (it keeps only
+/// `max_items`), the subscriber says so with a `gap` line, delivers what is
+/// left, and repeats nothing; when there is no gap it says nothing.
+#[test]
+fn gap_is_reported_when_the_broker_discarded_items() {
+    let p = prosody(10);
+    create_topic(&p);
+    let tmp = p.dir().to_path_buf();
+    let state = tmp.join("sub-state");
+    let pub_state = tmp.join("pub-state");
+    let lines_of = |s: &Proc, kind: &str| -> Vec<serde_json::Value> {
+        s.stdout_lines()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["kind"] == kind)
+            .collect()
+    };
+
+    let (first, _) = docs(&tmp.join("docs1"), 0..3);
+    durable_publisher(&p, p.c2s_port, &pub_state, &first).finish(Duration::from_secs(30));
+    let mut s1 = subscriber(&p, p.c2s_port, &state);
+    s1.wait_until("3 items", Duration::from_secs(30), |s| count_items(s) >= 3);
+    s1.interrupt();
+    assert!(lines_of(&s1, "gap").is_empty(), "a first start is no gap");
+
+    // 25 more while it is away: the broker keeps the newest 10.
+    let (missed, _) = docs(&tmp.join("docs2"), 3..28);
+    durable_publisher(&p, p.c2s_port, &pub_state, &missed).finish(Duration::from_secs(30));
+    let mut s2 = subscriber(&p, p.c2s_port, &state);
+    s2.wait_until("10 items", Duration::from_secs(30), |s| {
+        count_items(s) >= 10
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    s2.interrupt();
+    let gaps = lines_of(&s2, "gap");
+    assert_eq!(gaps.len(), 1, "{:?}", s2.stdout_lines());
+    assert_eq!(gaps[0]["topic"], "incidents");
+    assert_eq!(gaps[0]["kept"], 10);
+    assert!(gaps[0]["last_delivered"].is_string(), "{}", gaps[0]);
+    let got: BTreeSet<String> = items(&s2.stdout_lines())
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
+    let newest: BTreeSet<String> = (18..28).map(|n| format!("csirt.example.com:{n}")).collect();
+    assert_eq!(got, newest, "the kept items follow the gap, once");
+
+    // 4 more: the broker still has items this cursor delivered, so no gap.
+    let (more, _) = docs(&tmp.join("docs3"), 28..32);
+    durable_publisher(&p, p.c2s_port, &pub_state, &more).finish(Duration::from_secs(30));
+    let mut s3 = subscriber(&p, p.c2s_port, &state);
+    s3.wait_until("4 items", Duration::from_secs(30), |s| count_items(s) >= 4);
+    std::thread::sleep(Duration::from_secs(1));
+    s3.interrupt();
+    assert!(lines_of(&s3, "gap").is_empty(), "{:?}", s3.stdout_lines());
+    assert_eq!(count_items(&s3), 4, "{:?}", s3.stdout_lines());
+}
+
+/// The outbox is bounded: documents beyond `--outbox-max` are refused with
+/// a message naming the option, the others stay queued (here the server is
+/// unreachable, so nothing is sent).
+#[test]
+fn full_outbox_refuses_with_a_clear_error() {
+    let p = prosody(10_000);
+    let tmp = p.dir().to_path_buf();
+    let (files, _) = docs(&tmp.join("docs"), 0..5);
+    let closed = gridlink::lab::free_port().unwrap();
+    let mut c = gridlink(&p, closed, "publisher", &tmp.join("pub-state"));
+    c.args([
+        "publish",
+        "--durable",
+        "--outbox-max",
+        "3",
+        "--topic",
+        "incidents",
+    ])
+    .args(&files);
+    let mut pubr = Proc::spawn("publisher", c);
+    pubr.wait_stderr("queued 3 document(s)", Duration::from_secs(30));
+    pubr.wait_stderr("retrying in", Duration::from_secs(30));
+    pubr.kill9();
+    let err = pubr.stderr();
+    assert_eq!(
+        err.matches("the outbox is full (3 documents wait").count(),
+        2,
+        "{err}"
+    );
+    assert!(err.contains("--outbox-max"), "{err}");
+}
