@@ -64,6 +64,11 @@ pub struct BridgeArgs {
     /// Validation of POSTed and polled documents: strict, basic, off.
     #[arg(long, default_value = "strict", value_parser = |s: &str| s.parse::<ValidationLevel>())]
     pub validate: ValidationLevel,
+    /// Validation of documents arriving from the grid before they are
+    /// stored and served: basic (default: tolerate other publishers'
+    /// schema slips), strict, off.
+    #[arg(long, default_value = "basic", value_parser = |s: &str| s.parse::<ValidationLevel>())]
+    pub ingest_validate: ValidationLevel,
 }
 
 /// Runs `gridlink bridge`.
@@ -128,6 +133,10 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
     } else {
         anyhow::bail!("name the topics to bridge: --topic NODE (repeatable) or --all-iodef");
     };
+    // Refuse an unsafe or inconsistent listener before joining the grid:
+    // the user learns about it at once, and nothing was subscribed for a
+    // bridge that cannot serve.
+    rolie.check()?;
     let store_path = a
         .store
         .or(file_store)
@@ -144,7 +153,7 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
         BridgeOptions {
             topics,
             rolie,
-            ingest_validation: ValidationLevel::Basic,
+            ingest_validation: a.ingest_validate,
             publish_validation: a.validate,
             max_payload: DEFAULT_MAX_PAYLOAD,
             poll: if a.poll.is_empty() { file_poll } else { a.poll },

@@ -190,6 +190,11 @@ fn read_input(path: &PathBuf, max: usize) -> Result<Vec<u8>, String> {
         std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut buf))
     };
     res.map_err(|e| format!("cannot read: {e}"))?;
+    // Only `max + 1` bytes were read: report the limit, not that count,
+    // which would understate the input's real size.
+    if buf.len() > max {
+        return Err(format!("larger than the limit of {max} bytes (--max-size)"));
+    }
     Ok(buf)
 }
 

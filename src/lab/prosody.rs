@@ -178,9 +178,11 @@ smacks_hibernation_time = 120
 
 VirtualHost "localhost"
 
--- Plaintext only for the loopback tests of --insecure-plaintext.
+-- A host without any TLS (no STARTTLS offered or accepted): what
+-- --insecure-plaintext is for, and what gridlink must refuse without it.
 VirtualHost "insecure.localhost"
   c2s_require_encryption = false
+  modules_disabled = {{ "tls" }}
 
 Component "pubsub.localhost" "pubsub"
   admins = {{ {admins} }}  -- Prosody 0.12: only service admins may create nodes

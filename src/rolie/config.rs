@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::server::ServeError;
+
 /// Settings of the ROLIE HTTP server.
 ///
 /// Every field has a default, so an empty table is a valid loopback-only,
@@ -35,6 +37,12 @@ pub struct RolieConfig {
     pub read_requires_token: bool,
     /// Largest accepted request body in bytes; larger POSTs get 413.
     pub max_body: usize,
+    /// Seconds a client gets for each of: the TLS handshake, its request
+    /// headers (the first request and every later one on a kept-alive
+    /// connection), and a POST body. A client that is slower — or sends
+    /// half a request and stalls — is answered 408 or disconnected, so
+    /// stalled connections cannot pile up (slow-client defence).
+    pub request_timeout_secs: u64,
     /// Entries per feed page (RFC 5005 paging).
     pub page_size: usize,
     /// Listen on a non-loopback address without TLS anyway.
@@ -79,6 +87,7 @@ impl Default for RolieConfig {
             write_token_file: None,
             read_requires_token: false,
             max_body: 1024 * 1024,
+            request_timeout_secs: 20,
             page_size: 50,
             allow_insecure_http: false,
             default_information_type: "incident".to_owned(),
@@ -118,6 +127,41 @@ impl RolieConfig {
     pub fn tls(&self) -> bool {
         self.tls_cert.is_some() && self.tls_key.is_some()
     }
+
+    /// [`request_timeout_secs`](Self::request_timeout_secs) as a duration.
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// Checks what can be checked without touching the network or the file
+    /// system: consistent TLS settings, a non-zero page size and timeout,
+    /// and no plain HTTP on a non-loopback address unless
+    /// `allow_insecure_http`. The bridge calls this before it joins the grid,
+    /// so a refused listener is reported before anything else happens.
+    pub fn check(&self) -> Result<(), ServeError> {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ServeError::Config(
+                "tls_cert and tls_key go together".into(),
+            ));
+        }
+        if self.client_ca.is_some() && !self.tls() {
+            return Err(ServeError::Config(
+                "client_ca needs tls_cert and tls_key".into(),
+            ));
+        }
+        if !self.tls() && !self.listen.ip().is_loopback() && !self.allow_insecure_http {
+            return Err(ServeError::InsecureListen(self.listen));
+        }
+        if self.page_size == 0 {
+            return Err(ServeError::Config("page_size must be at least 1".into()));
+        }
+        if self.request_timeout_secs == 0 {
+            return Err(ServeError::Config(
+                "request_timeout_secs must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -133,5 +177,32 @@ mod tests {
         assert_eq!(c.information_type("indicators"), "indicator");
         assert_eq!(c.information_type("other"), "incident");
         assert!(toml::from_str::<RolieConfig>("lisen = \"x\"").is_err());
+    }
+
+    /// The checks the bridge runs before joining the grid.
+    #[test]
+    fn check_refuses_unsafe_or_inconsistent_settings() {
+        let ok = RolieConfig::default();
+        assert!(ok.check().is_ok());
+        assert_eq!(ok.request_timeout(), std::time::Duration::from_secs(20));
+        let c = RolieConfig {
+            listen: "0.0.0.0:8080".parse().unwrap(),
+            ..RolieConfig::default()
+        };
+        assert!(matches!(c.check(), Err(ServeError::InsecureListen(_))));
+        let c = RolieConfig {
+            allow_insecure_http: true,
+            ..c
+        };
+        assert!(c.check().is_ok());
+        let c = RolieConfig {
+            request_timeout_secs: 0,
+            ..RolieConfig::default()
+        };
+        assert!(
+            matches!(c.check(), Err(ServeError::Config(m)) if m.contains("request_timeout_secs"))
+        );
+        let c: RolieConfig = toml::from_str("request_timeout_secs = 3").unwrap();
+        assert_eq!(c.request_timeout_secs, 3);
     }
 }

@@ -109,6 +109,16 @@ impl IntoResponse for Problem {
                 HeaderValue::from_static("Bearer realm=\"gridlink\""),
             );
         }
+        // After a 408 or 413 the rest of the body was never read, so the
+        // connection cannot carry another request: say so (RFC 9110
+        // §15.5.9) rather than leave the client to find a reset.
+        if matches!(
+            self.status,
+            StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE
+        ) {
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         r
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::crypto::aws_lc_rs;
@@ -78,6 +78,7 @@ pub struct RolieServer {
     local_addr: SocketAddr,
     app: axum::Router,
     tls: Option<RustlsConfig>,
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for RolieServer {
@@ -105,21 +106,11 @@ impl RolieServer {
         publisher: Arc<dyn Publisher>,
         hooks: Hooks,
     ) -> Result<RolieServer, ServeError> {
-        if config.tls_cert.is_some() != config.tls_key.is_some() {
-            return Err(ServeError::Config(
-                "tls_cert and tls_key go together".into(),
-            ));
-        }
-        if config.client_ca.is_some() && !config.tls() {
-            return Err(ServeError::Config(
-                "client_ca needs tls_cert and tls_key".into(),
-            ));
-        }
-        if !config.tls() && !config.listen.ip().is_loopback() && !config.allow_insecure_http {
-            return Err(ServeError::InsecureListen(config.listen));
-        }
-        if config.page_size == 0 {
-            return Err(ServeError::Config("page_size must be at least 1".into()));
+        config.check()?;
+        if !config.tls() && !config.listen.ip().is_loopback() {
+            // Allowed only by allow_insecure_http; bearer tokens and
+            // documents then cross the network in clear, so say it loudly.
+            tracing::warn!(listen = %config.listen, "serving plain HTTP on a non-loopback address (allow_insecure_http): write tokens and documents travel unencrypted");
         }
         let tokens = match &config.write_token_file {
             Some(path) => {
@@ -148,6 +139,7 @@ impl RolieServer {
             .clone()
             .unwrap_or_else(|| format!("{scheme}://{local_addr}"));
         tracing::info!(%local_addr, %base, tls = tls.is_some(), "ROLIE server bound");
+        let request_timeout = config.request_timeout();
         let state = Arc::new(AppState {
             urls: Urls::new(&base),
             config,
@@ -164,6 +156,7 @@ impl RolieServer {
             local_addr,
             app: router(state),
             tls,
+            request_timeout,
         })
     }
 
@@ -186,18 +179,30 @@ impl RolieServer {
             trigger.graceful_shutdown(Some(Duration::from_secs(10)));
         });
         let service = self.app.into_make_service_with_connect_info::<SocketAddr>();
+        // axum-server and hyper leave every read unbounded by default (axum-
+        // server even switches hyper's 30 s header timeout off): a client
+        // that connects and sends half a request would hold its connection,
+        // task and file descriptor forever, and enough of them exhaust the
+        // process. So each phase a client controls gets the same limit:
+        // the TLS handshake, the first request (which also covers hyper's
+        // untimed HTTP/1-vs-HTTP/2 detection), and the headers of every
+        // later request on a kept-alive connection. POST bodies are bounded
+        // in the write handler (`write::create`), which can answer 408.
+        let t = self.request_timeout;
+        let plain = axum_server::from_tcp(self.listener)?
+            .handle(handle)
+            .first_request_timeout(t);
         match self.tls {
             Some(tls) => {
-                axum_server::from_tcp_rustls(self.listener, tls)?
-                    .handle(handle)
-                    .serve(service)
-                    .await?
+                let acceptor = RustlsAcceptor::new(tls).handshake_timeout(t);
+                let mut server = plain.acceptor(acceptor);
+                server.http_builder().http1().header_read_timeout(t);
+                server.serve(service).await?
             }
             None => {
-                axum_server::from_tcp(self.listener)?
-                    .handle(handle)
-                    .serve(service)
-                    .await?
+                let mut server = plain;
+                server.http_builder().http1().header_read_timeout(t);
+                server.serve(service).await?
             }
         }
         Ok(())

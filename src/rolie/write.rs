@@ -206,7 +206,17 @@ pub(crate) async fn create(
     if !st.known_topic(&topic).await? {
         return Err(Problem::not_found());
     }
-    let bytes = read_limited(&headers, body, st.config.max_body).await?;
+    // A client that announces a body and then stalls (or trickles it) is
+    // cut off: the server's header timeouts do not cover the body.
+    let limit = st.config.request_timeout();
+    let bytes = tokio::time::timeout(limit, read_limited(&headers, body, st.config.max_body))
+        .await
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("request body not received within {} s", limit.as_secs()),
+            )
+        })??;
     let parsed = parse_body(&headers, &bytes)?;
     let started = std::time::Instant::now();
     let Published { item_id, confirmed } = st.publisher.publish(&topic, parsed).await?;
@@ -372,6 +382,9 @@ fn from_atom_entry(text: &str) -> Result<PublishBody, Problem> {
             .map_err(|e| bad(format!("not well-formed Atom entry: {e}")))?;
         match event {
             Event::Eof => break,
+            // quick-xml expands no entities, but a DTD has no business in
+            // an entry and is refused here as in a bare IODEF document.
+            Event::DocType(_) => return Err(bad("DOCTYPE is not accepted")),
             Event::Start(e) if depth == 0 => {
                 if !(atom(&ns) && e.local_name().as_ref() == b"entry") {
                     return Err(bad("root element is not atom:entry"));

@@ -56,7 +56,18 @@ pub(crate) async fn connect_and_login(
 ) -> Result<Login, ConnectError> {
     let (host, port) = cfg.server_addr();
     let addr = format!("{host}:{port}");
-    let tcp = tcp_connect(&host, port).await?;
+    let addrs = resolve(&host, port).await?;
+    // Refuse plaintext to anything but loopback before a single byte goes
+    // out (not only after connecting): the name may resolve to several
+    // addresses, and none of them may be remote.
+    if cfg.tls_mode == TlsMode::InsecurePlaintext {
+        if let Some(remote) = addrs.iter().find(|a| !a.ip().is_loopback()) {
+            return Err(ConnectError::PlaintextNotLoopback {
+                addr: remote.to_string(),
+            });
+        }
+    }
+    let tcp = tcp_connect(&host, port, addrs).await?;
     let peer = tcp.peer_addr().map_err(|e| ConnectError::Network {
         addr: addr.clone(),
         reason: e.to_string(),
@@ -93,15 +104,22 @@ pub(crate) async fn connect_and_login(
     }
 }
 
-async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, ConnectError> {
-    let addr = format!("{host}:{port}");
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, ConnectError> {
+    Ok(tokio::net::lookup_host((host, port))
         .await
         .map_err(|e| ConnectError::UnknownHost {
             host: host.to_string(),
             reason: e.to_string(),
         })?
-        .collect();
+        .collect())
+}
+
+async fn tcp_connect(
+    host: &str,
+    port: u16,
+    addrs: Vec<SocketAddr>,
+) -> Result<TcpStream, ConnectError> {
+    let addr = format!("{host}:{port}");
     let mut last = None;
     for a in addrs {
         match TcpStream::connect(a).await {
@@ -158,10 +176,22 @@ async fn starttls(
     addr: &str,
 ) -> Result<TcpStream, ConnectError> {
     let pending = open_stream(io, domain, addr).await?;
-    let (_features, mut stream) = pending
+    let (features, mut stream) = pending
         .recv_features()
         .await
         .map_err(|e| protocol(addr, e))?;
+    // A server without STARTTLS answers our request with a stream error or
+    // hangs up (Prosody: `unsupported-stanza-type`). That is a server
+    // without TLS, not a protocol mishap: say so, since the fix is on the
+    // server (or --insecure-plaintext for a loopback test server).
+    let offered = features.can_starttls();
+    let no_tls = |e: &dyn std::fmt::Display| {
+        if offered {
+            protocol(addr, e)
+        } else {
+            ConnectError::StartTlsRefused
+        }
+    };
     stream
         .send(&XmppStreamElement::Starttls(starttls::Nonza::Request(
             starttls::Request,
@@ -176,10 +206,10 @@ async fn starttls(
         {
             Some(Ok(XmppStreamElement::Starttls(starttls::Nonza::Proceed(_)))) => break,
             Some(Ok(XmppStreamElement::Starttls(_))) => return Err(ConnectError::StartTlsRefused),
-            Some(Ok(XmppStreamElement::StreamError(e))) => return Err(protocol(addr, e)),
+            Some(Ok(XmppStreamElement::StreamError(e))) => return Err(no_tls(&e)),
             Some(Ok(_)) | Some(Err(ReadError::SoftTimeout)) => continue,
-            Some(Err(e)) => return Err(protocol(addr, e)),
-            None => return Err(protocol(addr, "the server closed the connection")),
+            Some(Err(e)) => return Err(no_tls(&e)),
+            None => return Err(no_tls(&"the server closed the connection")),
         }
     }
     Ok(stream.into_inner().into_inner())

@@ -50,8 +50,9 @@ pub enum ConnectError {
         /// The message.
         reason: String,
     },
-    /// The server answered `<failure/>` to `<starttls/>`.
-    #[error("the server refused STARTTLS")]
+    /// The server answered `<failure/>` to `<starttls/>`, or — not having
+    /// offered STARTTLS — a stream error or a hang-up: it has no TLS for us.
+    #[error("the server refused STARTTLS or offers no TLS; gridlink does not fall back to plaintext (--insecure-plaintext allows it, to a loopback address only)")]
     StartTlsRefused,
     /// The server rejected the credentials.
     #[error("authentication failed for {jid}: {condition} (wrong password or unknown account)")]
