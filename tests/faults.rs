@@ -13,6 +13,7 @@
 //! | 3(d) publisher killed with 500 in its outbox → all 500 once | `publisher_killed_with_500_queued_sends_them_after_restart` |
 //! | 2 gap when the broker kept less than was missed | `gap_is_reported_when_the_broker_discarded_items` |
 //! | 1 outbox bound, clear error | `full_outbox_refuses_with_a_clear_error` |
+//! | 1 bridge POST accepted (202) while the broker is down, bridge killed → published | `bridge_post_accepted_while_broker_down_survives_a_bridge_crash` |
 
 mod common;
 
@@ -252,6 +253,24 @@ fn create_topic(p: &Prosody) {
         let publisher = common::grid(p, "publisher").await;
         common::open_topic(&publisher, "incidents").await;
         publisher.close().await;
+    });
+}
+
+/// Lets `user` publish on `incidents` (the topic's publish model is
+/// `publishers`).
+fn allow_publisher(p: &Prosody, user: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let owner = common::grid(p, "publisher").await;
+        owner
+            .set_affiliation(
+                "incidents",
+                &format!("{user}@localhost").parse().unwrap(),
+                gridlink::grid::Affiliation::Publisher,
+            )
+            .await
+            .unwrap();
+        owner.close().await;
     });
 }
 
@@ -627,4 +646,78 @@ fn full_outbox_refuses_with_a_clear_error() {
         "{err}"
     );
     assert!(err.contains("--outbox-max"), "{err}");
+}
+
+/// A tiny HTTP/1.1 POST with a bearer token; returns the whole response.
+fn http_post(port: u16, path: &str, token: &str, body: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: application/xml\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+/// Issue line 1 for the bridge: a POST while the broker is down is
+/// accepted into the bridge's outbox (202, not 201: not confirmed yet); the
+/// bridge is then killed (SIGKILL) and started again after the broker is
+/// back, and the document reaches the grid, once.
+#[test]
+fn bridge_post_accepted_while_broker_down_survives_a_bridge_crash() {
+    let mut p = prosody(10_000);
+    create_topic(&p);
+    allow_publisher(&p, "bridge");
+    let tmp = p.dir().to_path_buf();
+    std::fs::write(tmp.join("tokens"), "lab-token\n").unwrap();
+    let http = gridlink::lab::free_port().unwrap();
+    let bridge = |p: &Prosody| {
+        let mut c = gridlink(p, p.c2s_port, "bridge", &tmp.join("bridge-state"));
+        c.args(["bridge", "--topic", "incidents", "--confirm-wait", "2"])
+            .args(["--listen", &format!("127.0.0.1:{http}")])
+            .arg("--write-token-file")
+            .arg(tmp.join("tokens"));
+        let mut b = Proc::spawn("bridge", c);
+        b.wait_stderr("serving ROLIE", Duration::from_secs(30));
+        b
+    };
+    let mut sub = subscriber(&p, p.c2s_port, &tmp.join("sub-state"));
+    let mut first = bridge(&p);
+
+    p.kill9();
+    let answer = http_post(http, "/rolie/feeds/incidents", "lab-token", &doc(7)).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    assert!(
+        answer.contains("/rolie/feeds/incidents/entries/csirt.example.com%3A7")
+            || answer.contains("/rolie/feeds/incidents/entries/csirt.example.com:7"),
+        "{answer}"
+    );
+    first.kill9();
+
+    p.start_again().unwrap();
+    let second = bridge(&p);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count_items(&sub) < 1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        count_items(&sub) >= 1,
+        "the queued POST never reached the subscriber.\nfirst bridge:\n{}\nsecond bridge:\n{}",
+        first.stderr(),
+        second.stderr()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let expected: BTreeSet<String> = ["csirt.example.com:7".to_string()].into();
+    let (lost, duplicated) = tally(
+        "subscriber of a POST accepted while the broker was down",
+        &items(&sub.stdout_lines()),
+        &expected,
+    );
+    assert_eq!((lost, duplicated), (0, 0));
 }

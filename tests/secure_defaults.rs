@@ -38,6 +38,7 @@ fn gridlink_as(p: &Prosody, jid: &str, password: &str) -> tokio::process::Comman
     c.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("GRIDLINK_PASSWORD", password)
+        .env("GRIDLINK_STATE_DIR", p.dir().join("state"))
         .args(["--jid", jid])
         .args(["--server", &format!("127.0.0.1:{}", p.c2s_port)])
         .arg("--ca-file")

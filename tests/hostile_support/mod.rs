@@ -146,6 +146,9 @@ pub fn gridlink(p: &Prosody, user: &str, password: &str) -> Command {
     c.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("GRIDLINK_PASSWORD", password)
+        // Cursors, outboxes and bridge stores live with this Prosody, never
+        // in $HOME (where parallel tests and earlier runs would share them).
+        .env("GRIDLINK_STATE_DIR", p.dir().join("state"))
         .args(["--jid", &format!("{user}@localhost")])
         .args(["--server", &format!("127.0.0.1:{}", p.c2s_port)])
         .arg("--ca-file")
