@@ -194,3 +194,56 @@ async fn retract_leaves_a_pruned_tombstone() {
     assert!(t.iter().all(|x| x.item_id != "x0"), "the oldest are pruned");
     assert!(s.tombstones("other").await.unwrap().is_empty());
 }
+
+/// The outbox keeps sending order, refuses entries beyond its bound with
+/// `OutboxFull`, survives a reopen, and forgets only what was removed.
+#[tokio::test]
+async fn outbox_order_bound_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let s = Store::open(&path).unwrap();
+    let a = s.outbox_push("t", "1", "<a/>", 3).await.unwrap();
+    let b = s.outbox_push("t", "2", "<b/>", 3).await.unwrap();
+    let c = s.outbox_push("u", "1", "<c/>", 3).await.unwrap();
+    assert!(a < b && b < c);
+    match s.outbox_push("t", "3", "<d/>", 3).await {
+        Err(gridlink::store::StoreError::OutboxFull { max: 3 }) => {}
+        other => panic!("expected OutboxFull, got {other:?}"),
+    }
+    s.outbox_failed(a, "no answer").await.unwrap();
+    drop(s);
+    let s = Store::open(&path).unwrap();
+    let head = s.outbox_head(10).await.unwrap();
+    let ids: Vec<_> = head
+        .iter()
+        .map(|e| (e.topic.as_str(), e.item_id.as_str()))
+        .collect();
+    assert_eq!(ids, [("t", "1"), ("t", "2"), ("u", "1")]);
+    assert_eq!(head[0].attempts, 1);
+    assert_eq!(head[0].last_error.as_deref(), Some("no answer"));
+    s.outbox_remove(vec![a, c]).await.unwrap();
+    assert_eq!(s.outbox_len().await.unwrap(), 1);
+    assert_eq!(s.outbox_head(10).await.unwrap()[0].document, "<b/>");
+}
+
+/// Delivery records: per topic, the newest content wins, and forgetting
+/// one item or a whole topic works.
+#[tokio::test]
+async fn delivery_cursor_records_and_forgets() {
+    let s = Store::open_in_memory().unwrap();
+    assert!(s.delivered("t").await.unwrap().is_empty());
+    assert_eq!(s.last_delivered("t").await.unwrap(), None);
+    s.mark_delivered("t", "1", "h1").await.unwrap();
+    s.mark_delivered("t", "1", "h2").await.unwrap();
+    s.mark_delivered("t", "2", "h3").await.unwrap();
+    s.mark_delivered("u", "1", "h4").await.unwrap();
+    let t = s.delivered("t").await.unwrap();
+    assert_eq!(t.len(), 2);
+    assert_eq!(t["1"], "h2");
+    assert!(s.last_delivered("t").await.unwrap().is_some());
+    s.forget_delivered("t", Some("1")).await.unwrap();
+    assert_eq!(s.delivered("t").await.unwrap().len(), 1);
+    s.forget_delivered("t", None).await.unwrap();
+    assert!(s.delivered("t").await.unwrap().is_empty());
+    assert_eq!(s.delivered("u").await.unwrap().len(), 1);
+}
