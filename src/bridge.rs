@@ -283,10 +283,14 @@ impl Publisher for GridPublisher {
             if !self.bridged(topic) {
                 return Err(PublishError::UnknownTopic);
             }
-            self.grid
-                .retract(topic, item_id)
-                .await
-                .map_err(unavailable_or_refused)?;
+            // The topic is known here, so the broker's item-not-found is
+            // about the item.
+            self.grid.retract(topic, item_id).await.map_err(|e| {
+                match unavailable_or_refused(e) {
+                    PublishError::UnknownTopic => PublishError::NotFound,
+                    other => other,
+                }
+            })?;
             let _ = self.store.retract(topic, item_id).await;
             Ok(())
         })

@@ -295,6 +295,17 @@ async fn post_reaches_grid_and_delete_retracts() {
         GridEvent::Retract { item_id, .. } => assert_eq!(item_id, id),
         other => panic!("expected a retraction, got {other:?}"),
     }
+    // Again: the broker no longer has it, which is 404 "no such item", not
+    // "unknown topic".
+    let r = client
+        .delete(&location)
+        .bearer_auth("s3cret-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("no such item"), "{body}");
     b.stop().await;
 }
 
