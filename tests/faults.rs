@@ -687,7 +687,7 @@ fn bridge_post_accepted_while_broker_down_survives_a_bridge_crash() {
         b.wait_stderr("serving ROLIE", Duration::from_secs(30));
         b
     };
-    let mut sub = subscriber(&p, p.c2s_port, &tmp.join("sub-state"));
+    let sub = subscriber(&p, p.c2s_port, &tmp.join("sub-state"));
     let mut first = bridge(&p);
 
     p.kill9();
