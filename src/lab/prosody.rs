@@ -18,7 +18,8 @@ use crate::config::{Config, Secret, TlsMode};
 pub enum Storage {
     /// SQLite through `lua-dbi-sqlite3`: persistent, survives restarts.
     Sql,
-    /// In memory: fastest, gone on restart.
+    /// Pubsub nodes and items in memory (fastest, gone on restart);
+    /// accounts on files.
     Memory,
 }
 
@@ -140,7 +141,11 @@ impl Prosody {
             Storage::Sql => {
                 "storage = \"sql\"\nsql = { driver = \"SQLite3\", database = \"prosody.sqlite\" }"
             }
-            Storage::Memory => "storage = \"memory\"",
+            // Accounts stay on files: `prosodyctl register` runs in its own
+            // process, so accounts made in memory would be gone.
+            Storage::Memory => {
+                "default_storage = \"internal\"\nstorage = { pubsub_nodes = \"memory\"; pubsub_data = \"memory\" }"
+            }
         };
         let admins = opts
             .pubsub_admins

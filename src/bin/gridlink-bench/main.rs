@@ -1,0 +1,344 @@
+//! `gridlink-bench`: the performance harness of issue 7. Starts its own
+//! Prosody (SQL storage, and memory storage for a broker-independent view)
+//! and measures, in one run:
+//!
+//! 1. publish→notify throughput and latency: gridlink, slixmpp (same window,
+//!    same payloads) and a raw ceiling client; client CPU per item;
+//! 2. fan-out to many subscribers; 3. catch-up after being offline;
+//! 4. discovery of many topics; 5. ROLIE requests/s against nginx (wrk);
+//! 6. IODEF MB/s against a raw quick-xml scan; 7. peak RSS of a subscriber
+//!    and of the bridge with many topics and items.
+//!
+//! `--quick` uses small counts (CI keeps the harness working with it; its
+//! figures mean nothing). `--write BENCHMARKS.md` puts the table into that
+//! file. Figures are targets' evidence, never test assertions.
+//!
+//! Modules: `payloads` (the corpus), `raw` (the ceiling client), `worker`
+//! (client processes), `pubsub` (sections 1–4), `web` (5 and 7),
+//! `iodef_mbps` (6), `report` (the table).
+
+mod iodef_mbps;
+mod payloads;
+mod pubsub;
+mod raw;
+mod report;
+mod web;
+mod worker;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use gridlink::lab::Storage;
+
+/// Counts for one run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Items per publish→notify run (and the catch-up backlog).
+    pub items: usize,
+    /// Fan-out subscribers.
+    pub fanout_subs: usize,
+    /// Items in the fan-out run.
+    pub fanout_items: usize,
+    /// Topics to discover.
+    pub topics: usize,
+    /// Memory section: topics and items per topic.
+    pub mem_topics: usize,
+    pub mem_per_topic: usize,
+    /// Seconds per wrk run.
+    pub wrk_secs: u64,
+    /// Seconds per IODEF measurement.
+    pub iodef_secs: f64,
+}
+
+impl Settings {
+    fn full() -> Settings {
+        Settings {
+            items: 10_000,
+            fanout_subs: 50,
+            fanout_items: 1_000,
+            topics: 1_000,
+            mem_topics: 100,
+            mem_per_topic: 1_000,
+            wrk_secs: 10,
+            iodef_secs: 2.0,
+        }
+    }
+
+    fn quick() -> Settings {
+        Settings {
+            items: 100,
+            fanout_subs: 5,
+            fanout_items: 30,
+            topics: 30,
+            mem_topics: 5,
+            mem_per_topic: 20,
+            wrk_secs: 1,
+            iodef_secs: 0.2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Part {
+    /// Sections 1–4 (XMPP).
+    Pubsub,
+    /// Sections 5 and 7 (bridge, nginx, memory).
+    Web,
+    /// Section 6.
+    Iodef,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StorageArg {
+    Sql,
+    Memory,
+}
+
+/// gridlink's benchmark harness (issue 7).
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    /// Small counts, to check the harness works (figures are meaningless).
+    #[arg(long)]
+    quick: bool,
+    /// Write the table into this markdown file (between generated markers).
+    #[arg(long)]
+    write: Option<PathBuf>,
+    /// Only these parts (repeatable; default: all).
+    #[arg(long, value_enum)]
+    only: Vec<Part>,
+    /// Prosody storage for sections 1–4 (repeatable; default: sql and memory,
+    /// sql only with --quick).
+    #[arg(long, value_enum)]
+    storage: Vec<StorageArg>,
+    /// Items per publish→notify run (overrides the mode's count).
+    #[arg(long)]
+    items: Option<usize>,
+    /// Items in the fan-out run (overrides the mode's count).
+    #[arg(long)]
+    fanout_items: Option<usize>,
+    /// Memory section: items per topic (overrides the mode's count).
+    #[arg(long)]
+    mem_per_topic: Option<usize>,
+    /// The `gridlink` binary for the bridge [default: beside this one].
+    #[arg(long)]
+    gridlink: Option<PathBuf>,
+    /// The slixmpp peer script.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/bench_slix.py"))]
+    slix: PathBuf,
+    #[command(subcommand)]
+    worker: Option<WorkerCmd>,
+}
+
+#[derive(Subcommand, Debug)]
+enum WorkerCmd {
+    /// Internal: one client process (started by the harness itself).
+    #[command(hide = true)]
+    Worker(worker::WorkerArgs),
+}
+
+fn machine() -> String {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let cpu = read("/proc/cpuinfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem_gib = read("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0 / 1024.0)
+        .unwrap_or(0.0);
+    let os = read("/etc/os-release")
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap_or_default();
+    let version = |cmd: &str, args: &[&str]| {
+        std::process::Command::new(cmd)
+            .args(args)
+            .output()
+            .map(|o| {
+                let t = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                t.lines().next().unwrap_or("").trim().to_string()
+            })
+            .unwrap_or_default()
+    };
+    let prosody = std::process::Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", "prosody"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    format!(
+        "{cores} × {cpu}, {mem_gib:.0} GiB, {os}; Prosody {prosody}; {}; slixmpp {}; {}; {} build",
+        version("rustc", &["-V"]),
+        version(
+            "python3",
+            &["-c", "import slixmpp; print(slixmpp.__version__)"]
+        ),
+        version("nginx", &["-v"]),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    )
+}
+
+async fn bench(cli: Cli) -> anyhow::Result<()> {
+    if cli.quick && cli.write.is_some() {
+        bail!("--quick figures are meaningless; it never writes a file");
+    }
+    let mut s = if cli.quick {
+        Settings::quick()
+    } else {
+        Settings::full()
+    };
+    // Prosody itself may be too slow on a small machine for the issue's
+    // counts in reasonable time; the table header says what was run.
+    if let Some(n) = cli.items {
+        s.items = n;
+    }
+    if let Some(n) = cli.fanout_items {
+        s.fanout_items = n;
+    }
+    if let Some(n) = cli.mem_per_topic {
+        s.mem_per_topic = n;
+    }
+    let parts = if cli.only.is_empty() {
+        vec![Part::Pubsub, Part::Web, Part::Iodef]
+    } else {
+        cli.only.clone()
+    };
+    let storages: Vec<Storage> = match (&cli.storage[..], cli.quick) {
+        ([], true) => vec![Storage::Sql],
+        ([], false) => vec![Storage::Sql, Storage::Memory],
+        (list, _) => list
+            .iter()
+            .map(|s| match s {
+                StorageArg::Sql => Storage::Sql,
+                StorageArg::Memory => Storage::Memory,
+            })
+            .collect(),
+    };
+    let exe = std::env::current_exe()?;
+    let gridlink = match cli.gridlink.clone() {
+        Some(g) => g,
+        None => exe.with_file_name("gridlink"),
+    };
+    // Everything the run needs, checked before minutes of work.
+    if parts.contains(&Part::Web) {
+        web::require("wrk", "wrk")?;
+        web::require("nginx", "nginx-light")?;
+        if !gridlink.is_file() {
+            bail!(
+                "the gridlink binary is not at {} (cargo build --bins, or --gridlink PATH)",
+                gridlink.display()
+            );
+        }
+    }
+    if parts.contains(&Part::Pubsub) {
+        let ok = std::process::Command::new("python3")
+            .args(["-c", "import slixmpp"])
+            .status()
+            .map(|st| st.success())
+            .unwrap_or(false);
+        if !ok {
+            bail!("python3 with slixmpp is required: pip install -r tests/requirements.txt (scripts/deps does this)");
+        }
+        if !cli.slix.is_file() {
+            bail!("the slixmpp peer is not at {}", cli.slix.display());
+        }
+    }
+    let started = std::time::Instant::now();
+    let dir = tempfile::Builder::new()
+        .prefix("gridlink-bench-")
+        .tempdir()?;
+    let ctx = pubsub::Ctx {
+        exe,
+        slix: cli.slix.clone(),
+        dir: dir.path().to_path_buf(),
+    };
+    eprintln!("gridlink-bench: preparing {} items", s.items.max(100));
+    let items = payloads::generate(s.items.max(100).max(s.mem_per_topic) as u64)?;
+    let mut report = report::Report::default();
+    let bytes = payloads::total_bytes(&items[..s.items]) as f64 / s.items as f64;
+    report.notes.push(format!(
+        "Payloads: the valid RFC 7970 §7.1 / RFC 8274 B.1, B.3, B.5 examples in turn, each with its own \
+         IncidentID (mean {bytes:.0} bytes). Window: 32 publishes in flight for every publisher. \
+         Throughput = notifications received / (last notification − first publish). Latency = \
+         notification received − publish written (wall clock, same machine). Client CPU = user+system \
+         time of the publisher and subscriber processes over the measured phase, per item (payload \
+         preparation excluded for both). × ceiling for times (catch-up, discovery, latency) is how many \
+         times longer than the raw client."
+    ));
+    for storage in &storages {
+        if parts.contains(&Part::Pubsub) {
+            eprintln!("gridlink-bench: sections 1–4, {storage:?} storage");
+            pubsub::run(&ctx, &s, *storage, &items[..s.items], &mut report)
+                .await
+                .with_context(|| format!("sections 1–4 ({storage:?})"))?;
+        }
+    }
+    if parts.contains(&Part::Web) {
+        eprintln!("gridlink-bench: sections 5 and 7 (bridge, nginx, memory)");
+        web::run(&ctx, &s, &gridlink, &items, &mut report)
+            .await
+            .context("sections 5 and 7")?;
+    }
+    if parts.contains(&Part::Iodef) {
+        eprintln!("gridlink-bench: section 6 (IODEF)");
+        iodef_mbps::run(s.iodef_secs, &mut report);
+    }
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.contains('/'))
+        .collect();
+    let header = format!(
+        "## Harness run ({}, `gridlink-bench {}`, {:.0} s)\n\nMachine: {}.\n\nCounts: {} items per \
+         publish→notify run, fan-out {} subscribers × {} items, {} topics discovered, memory {} topics × {} items.",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        args.join(" "),
+        started.elapsed().as_secs_f64(),
+        machine(),
+        s.items,
+        s.fanout_subs,
+        s.fanout_items,
+        s.topics,
+        s.mem_topics,
+        s.mem_per_topic
+    );
+    let table = report.markdown();
+    println!("{header}\n\n{table}");
+    if let Some(path) = &cli.write {
+        report::write_into(path, &header, &table)?;
+        eprintln!("gridlink-bench: wrote {}", path.display());
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match cli.worker {
+        Some(WorkerCmd::Worker(a)) => worker::run(a).await,
+        None => bench(cli).await,
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gridlink-bench: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

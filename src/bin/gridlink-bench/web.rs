@@ -1,0 +1,440 @@
+//! Sections 5 and 7: the ROLIE bridge (`gridlink bridge`, the real binary)
+//! against nginx serving the same feed bytes, measured with wrk; and peak
+//! memory of a subscriber and of the bridge with many topics and items.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use tokio::process::{Child, Command};
+
+use gridlink::lab::{free_port, Storage};
+
+use crate::payloads::{self, Item};
+use crate::pubsub::{lab, Ctx, Lab};
+use crate::report::Report;
+use crate::worker::{self, peak_rss_kb, WorkerResult};
+use crate::Settings;
+
+/// A tool the run needs, or a clear error (never a silent skip).
+pub fn require(tool: &str, package: &str) -> anyhow::Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+        .with_context(|| {
+            format!("`{tool}` is required: apt-get install -y {package} (scripts/deps does this)")
+        })
+}
+
+/// A minimal HTTP/1.1 GET over loopback: (status, headers, body).
+async fn get(port: u16, path: &str, extra: &str) -> anyhow::Result<(u16, String, Vec<u8>)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    s.write_all(
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}Connection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await?;
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).await?;
+    let split = memchr::memmem::find(&all, b"\r\n\r\n").context("no HTTP header end")?;
+    let head = String::from_utf8_lossy(&all[..split]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .context("no HTTP status")?;
+    let mut body = all[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body)?;
+    }
+    Ok((status, head, body))
+}
+
+fn dechunk(mut b: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let eol = memchr::memmem::find(b, b"\r\n").context("bad chunk")?;
+        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16)?;
+        if size == 0 {
+            return Ok(out);
+        }
+        let start = eol + 2;
+        out.extend_from_slice(b.get(start..start + size).context("short chunk")?);
+        b = b.get(start + size + 2..).context("short chunk")?;
+    }
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// Requests per second from one wrk run.
+async fn wrk(url: &str, extra_header: Option<&str>, secs: u64) -> anyhow::Result<f64> {
+    let mut c = Command::new(require("wrk", "wrk")?);
+    c.args(["-t2", "-c32", &format!("-d{secs}s")]);
+    if let Some(h) = extra_header {
+        c.args(["-H", h]);
+    }
+    let out = c.arg(url).output().await?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        bail!("wrk {url}: {}{text}", String::from_utf8_lossy(&out.stderr));
+    }
+    if text.contains("Non-2xx or 3xx") || text.contains("Socket errors") {
+        bail!("wrk {url} saw errors:\n{text}");
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .with_context(|| format!("no Requests/sec in wrk output:\n{text}"))
+}
+
+/// A running `gridlink bridge`.
+struct BridgeProc {
+    child: Child,
+    port: u16,
+}
+
+async fn start_bridge(
+    ctx: &Ctx,
+    lab: &Lab,
+    gridlink: &Path,
+    topics: &[String],
+    name: &str,
+) -> anyhow::Result<BridgeProc> {
+    let port = free_port()?;
+    let dir = ctx.dir.join(name);
+    std::fs::create_dir_all(&dir)?;
+    let cfg = dir.join("gridlink.toml");
+    // A 100-entry feed page: the page size section 5 asks for.
+    std::fs::write(&cfg, "[bridge]\npage_size = 100\n")?;
+    let mut c = Command::new(gridlink);
+    c.env("GRIDLINK_PASSWORD", "sub0-pw")
+        .arg("--jid")
+        .arg("sub0@localhost")
+        .arg("--server")
+        .arg(format!("127.0.0.1:{}", lab.prosody.c2s_port))
+        .arg("--ca-file")
+        .arg(&lab.prosody.ca.ca_pem)
+        .arg("--pubsub")
+        .arg("pubsub.localhost")
+        .arg("--state-dir")
+        .arg(&dir)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("-q")
+        .arg("bridge")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--store")
+        .arg(dir.join("bridge.sqlite"));
+    for t in topics {
+        c.arg("--topic").arg(t);
+    }
+    let child = c
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(dir.join("stderr.log"))?))
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("start {}", gridlink.display()))?;
+    Ok(BridgeProc { child, port })
+}
+
+impl BridgeProc {
+    /// Waits until the bridge has taken in `expected` items (its /metrics).
+    async fn wait_items(&mut self, expected: u64, limit: Duration) -> anyhow::Result<()> {
+        let t0 = Instant::now();
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                bail!("the bridge exited ({st})");
+            }
+            if let Ok((200, _, body)) = get(self.port, "/metrics", "").await {
+                let text = String::from_utf8_lossy(&body);
+                let n: u64 = text
+                    .lines()
+                    .filter(|l| l.starts_with("gridlink_items_in_total{"))
+                    .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+                    .sum();
+                if n >= expected {
+                    return Ok(());
+                }
+            }
+            if t0.elapsed() > limit {
+                bail!("the bridge did not take in {expected} items within {limit:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().map(|p| p.to_string()).unwrap_or_default()
+    }
+}
+
+/// Publishes `items` to each (existing) node with the raw publisher (fast,
+/// and the same bytes every client sends).
+async fn fill(ctx: &Ctx, lab: &Lab, nodes: &[String], items: &Path) -> anyhow::Result<()> {
+    for node in nodes {
+        let out = Command::new(&ctx.exe)
+            .args(worker::worker_args("raw-pub"))
+            .arg("--port")
+            .arg(lab.prosody.c2s_port.to_string())
+            .arg("--tls-port")
+            .arg(lab.prosody.direct_tls_port.to_string())
+            .arg("--ca")
+            .arg(&lab.prosody.ca.ca_pem)
+            .args(["--user", "publisher", "--node", node])
+            .arg("--payloads")
+            .arg(items)
+            .arg("--out")
+            .arg(ctx.dir.join("fill.json"))
+            .output()
+            .await?;
+        worker::check_exit(&format!("filling {node}"), out)?;
+    }
+    Ok(())
+}
+
+/// An nginx serving `root` on a free port (foreground, killed on drop).
+async fn nginx(dir: &Path, root: &Path) -> anyhow::Result<(Child, u16)> {
+    let bin = require("nginx", "nginx-light")?;
+    let port = free_port()?;
+    let conf = dir.join("nginx.conf");
+    let d = dir.display();
+    // Same work as the bridge: HTTP/1.1 keep-alive, ETag/Last-Modified, two
+    // workers for two cores, no access log (the bridge keeps none either).
+    std::fs::write(
+        &conf,
+        format!(
+            "daemon off;\nuser root;\nworker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n  access_log off;\n  types {{ application/atom+xml xml; }}\n  keepalive_requests 1000000;\n\
+               client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp; uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;\n\
+               server {{ listen 127.0.0.1:{port}; root {}; etag on; }}\n}}\n",
+            root.display()
+        ),
+    )?;
+    std::fs::create_dir_all(dir.join("tmp"))?;
+    let child = Command::new(bin)
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(
+            dir.join("nginx-stderr.log"),
+        )?))
+        .kill_on_drop(true)
+        .spawn()?;
+    for _ in 0..100 {
+        if get(port, "/", "").await.is_ok() {
+            return Ok((child, port));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!(
+        "nginx did not start: {}",
+        std::fs::read_to_string(dir.join("nginx-stderr.log")).unwrap_or_default()
+    )
+}
+
+/// Sections 5 (ROLIE) and 7 (memory).
+pub async fn run(
+    ctx: &Ctx,
+    s: &Settings,
+    gridlink: &Path,
+    items: &[Item],
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    // Checked first: a missing tool fails before minutes of work.
+    require("wrk", "wrk")?;
+    require("nginx", "nginx-light")?;
+    let lab = lab(Storage::Sql, 2, 100_000).await?;
+
+    // 5. ROLIE: one topic with 100 entries, a 100-entry page.
+    let sec5 = "5 ROLIE feed page, 100 entries";
+    let page = &items[..100.min(items.len())];
+    let page_file = ctx.dir.join("page.jsonl");
+    payloads::save(page, &page_file)?;
+    lab.topic("rolie").await?;
+    fill(ctx, &lab, &["rolie".to_string()], &page_file).await?;
+    let mut bridge = start_bridge(ctx, &lab, gridlink, &["rolie".into()], "bridge-rolie").await?;
+    bridge
+        .wait_items(page.len() as u64, Duration::from_secs(120))
+        .await?;
+    let feed_path = "/rolie/feeds/rolie";
+    let (status, head, body) = get(bridge.port, feed_path, "").await?;
+    if status != 200 {
+        bail!("GET {feed_path}: {status}");
+    }
+    let entries = memchr::memmem::find_iter(&body, b"<entry").count();
+    if entries != page.len() {
+        bail!(
+            "the feed page has {entries} entries, expected {}",
+            page.len()
+        );
+    }
+    let etag = header(&head, "etag")
+        .context("the bridge sent no ETag")?
+        .to_string();
+    let www = ctx.dir.join("www");
+    std::fs::create_dir_all(&www)?;
+    std::fs::write(www.join("feed.xml"), &body)?;
+    let (_nginx, nport) = nginx(&ctx.dir, &www).await?;
+    let (nstatus, nhead, nbody) = get(nport, "/feed.xml", "").await?;
+    if nstatus != 200 || nbody != body {
+        bail!("nginx does not serve the same bytes ({nstatus})");
+    }
+    let netag = header(&nhead, "etag")
+        .context("nginx sent no ETag")?
+        .to_string();
+    let (s304, _, _) = get(
+        bridge.port,
+        feed_path,
+        &format!("If-None-Match: {etag}\r\n"),
+    )
+    .await?;
+    let (n304, _, _) = get(nport, "/feed.xml", &format!("If-None-Match: {netag}\r\n")).await?;
+    if s304 != 304 || n304 != 304 {
+        bail!("conditional GET: bridge {s304}, nginx {n304} (expected 304 from both)");
+    }
+    let secs = s.wrk_secs;
+    let bridge_url = format!("http://127.0.0.1:{}{feed_path}", bridge.port);
+    let nginx_url = format!("http://127.0.0.1:{nport}/feed.xml");
+    let b200 = wrk(&bridge_url, None, secs).await?;
+    let n200 = wrk(&nginx_url, None, secs).await?;
+    let b304 = wrk(&bridge_url, Some(&format!("If-None-Match: {etag}")), secs).await?;
+    let n304 = wrk(&nginx_url, Some(&format!("If-None-Match: {netag}")), secs).await?;
+    let kb = body.len() as f64 / 1024.0;
+    report.add(
+        sec5,
+        &format!("nginx: static file ({kb:.0} KiB), 200"),
+        format!("{n200:.0} req/s"),
+    );
+    report
+        .add(
+            sec5,
+            "gridlink bridge: feed page, 200",
+            format!("{b200:.0} req/s"),
+        )
+        .peer(b200 / n200)
+        .target("≥ 0.5× nginx", b200 >= 0.5 * n200);
+    report.print_last();
+    report.add(
+        sec5,
+        "nginx: If-None-Match, 304",
+        format!("{n304:.0} req/s"),
+    );
+    report
+        .add(
+            sec5,
+            "gridlink bridge: If-None-Match, 304",
+            format!("{b304:.0} req/s"),
+        )
+        .peer(b304 / n304)
+        .target("≥ 1× nginx", b304 >= n304);
+    report.print_last();
+    let _ = bridge.child.kill().await;
+
+    // 7. Memory: TOPICS topics × PER items on the broker.
+    let sec7 = format!(
+        "7 memory, {} topics × {} items",
+        s.mem_topics, s.mem_per_topic
+    );
+    let per = &items[..s.mem_per_topic.min(items.len())];
+    let per_file = ctx.dir.join("mem.jsonl");
+    payloads::save(per, &per_file)?;
+    let nodes: Vec<String> = (0..s.mem_topics).map(|i| format!("m{i:03}")).collect();
+    for n in &nodes {
+        lab.topic(n).await?;
+    }
+    // The subscriber (the library as `gridlink subscribe` uses it) follows
+    // every topic live while the broker fills.
+    let sub_out = ctx.dir.join("mem-sub.json");
+    let mut sub = Command::new(&ctx.exe)
+        .args(worker::worker_args("gl-sub"))
+        .arg("--port")
+        .arg(lab.prosody.c2s_port.to_string())
+        .arg("--tls-port")
+        .arg(lab.prosody.direct_tls_port.to_string())
+        .arg("--ca")
+        .arg(&lab.prosody.ca.ca_pem)
+        .args(["--user", "sub", "--sessions", "1"])
+        .arg("--node")
+        .arg(nodes.join(","))
+        .arg("--payloads")
+        .arg(&per_file)
+        .arg("--out")
+        .arg(&sub_out)
+        .arg("--timeout")
+        .arg("1800")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    {
+        use tokio::io::AsyncBufReadExt;
+        let out = sub.stdout.take().context("subscriber stdout")?;
+        let mut lines = tokio::io::BufReader::new(out).lines();
+        while let Some(l) = lines.next_line().await? {
+            if l.trim() == "READY" {
+                break;
+            }
+        }
+    }
+    let t0 = Instant::now();
+    fill(ctx, &lab, &nodes, &per_file).await?;
+    let fill_s = t0.elapsed().as_secs_f64();
+    let out = tokio::time::timeout(Duration::from_secs(1800), sub.wait_with_output())
+        .await
+        .context("the memory-section subscriber did not finish")??;
+    worker::check_exit("memory-section subscriber", out)?;
+    let subr: WorkerResult = serde_json::from_slice(&std::fs::read(&sub_out)?)?;
+    let total = (s.mem_topics * per.len()) as u64;
+    // A fresh bridge catches up every topic from the broker into its store.
+    let t0 = Instant::now();
+    let mut bridge = start_bridge(ctx, &lab, gridlink, &nodes, "bridge-mem").await?;
+    bridge.wait_items(total, Duration::from_secs(1800)).await?;
+    let catch_s = t0.elapsed().as_secs_f64();
+    // Serve a little (first pages of every topic) before reading the peak.
+    for n in &nodes {
+        let _ = get(bridge.port, &format!("/rolie/feeds/{n}"), "").await?;
+    }
+    let bridge_kb = peak_rss_kb(&bridge.pid());
+    let _ = bridge.child.kill().await;
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    report
+        .add(
+            &sec7,
+            &format!(
+                "subscriber: peak RSS following {total} live items (published in {fill_s:.0} s)"
+            ),
+            format!("{:.1} MiB", mb(subr.max_rss_kb)),
+        )
+        .target("≤ 50 MB", mb(subr.max_rss_kb) * 1.048_576 <= 50.0);
+    report.print_last();
+    report
+        .add(
+            &sec7,
+            &format!(
+                "bridge: peak RSS, catch-up of {total} into its store ({catch_s:.0} s) and serving"
+            ),
+            format!("{:.1} MiB", mb(bridge_kb)),
+        )
+        .target("≤ 50 MB", mb(bridge_kb) * 1.048_576 <= 50.0);
+    report.print_last();
+    lab.owner.close().await;
+    Ok(())
+}
