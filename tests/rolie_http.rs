@@ -84,6 +84,19 @@ async fn conditional_get_gives_304() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_ne!(r.headers()[header::ETAG], before);
+    // Rendered pages are cached: a retraction must still show at once.
+    let with_new = r.headers()[header::ETAG].clone();
+    assert!(r.text().await.unwrap().contains("/entries/new"));
+    assert!(s.store.retract("incidents", "new").await.unwrap());
+    let r = client()
+        .get(s.url("/rolie/feeds/incidents"))
+        .header(header::IF_NONE_MATCH, with_new.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_ne!(r.headers()[header::ETAG], with_new);
+    assert!(!r.text().await.unwrap().contains("/entries/new\""));
 }
 
 /// Traversal attempts in feed/entry/content URLs are 404 or 400, never a

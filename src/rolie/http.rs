@@ -9,7 +9,6 @@ use axum::routing::get;
 use axum::{middleware, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::config::RolieConfig;
 use super::documents::{self, DocContext};
@@ -30,6 +29,7 @@ pub(crate) struct AppState {
     pub(crate) metrics_hook: Option<MetricsHook>,
     pub(crate) tokens: Vec<String>,
     pub(crate) metrics: Metrics,
+    pub(crate) feed_cache: super::cache::FeedCache,
 }
 
 pub(crate) type Shared = Arc<AppState>;
@@ -159,14 +159,19 @@ pub(crate) fn document(
     body: String,
     modified: DateTime<Utc>,
 ) -> Response {
-    let digest = Sha256::digest(body.as_bytes());
-    let etag = format!(
-        "\"{}\"",
-        digest[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let etag = super::cache::etag_of(&body);
+    respond(req, media_type, Arc::new(body), &etag, modified)
+}
+
+/// [`document`] for a body whose ETag is known (a cached page): a 304 costs
+/// no rendering and no hashing.
+fn respond(
+    req: &HeaderMap,
+    media_type: &'static str,
+    body: Arc<String>,
+    etag: &str,
+    modified: DateTime<Utc>,
+) -> Response {
     let modified_secs = modified.timestamp().max(0) as u64;
     let last_modified = httpdate::fmt_http_date(
         std::time::UNIX_EPOCH + std::time::Duration::from_secs(modified_secs),
@@ -186,7 +191,7 @@ pub(crate) fn document(
     };
     let mut headers = HeaderMap::new();
     let pairs = [
-        (header::ETAG, etag),
+        (header::ETAG, etag.to_owned()),
         (header::LAST_MODIFIED, last_modified),
         (header::CACHE_CONTROL, "no-cache".to_owned()),
     ];
@@ -199,6 +204,9 @@ pub(crate) fn document(
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    // One copy of a cached page per response (the render it replaces costs
+    // far more).
+    let body = Arc::try_unwrap(body).unwrap_or_else(|shared| (*shared).clone());
     (StatusCode::OK, headers, body).into_response()
 }
 
@@ -271,6 +279,17 @@ async fn feed(
         None if st.config.topics.contains_key(&topic) => st.store.ensure_topic(&topic).await?,
         None => return Err(Problem::not_found()),
     };
+    let key = (topic.clone(), q.before, q.after);
+    let version = (info.updated, info.items);
+    if let Some(page) = st.feed_cache.get(&key, version) {
+        return Ok(respond(
+            &headers,
+            documents::FEED_MEDIA_TYPE,
+            page.body,
+            &page.etag,
+            info.updated,
+        ));
+    }
     let page = st.store.page(&topic, cursor, st.config.page_size).await?;
     let tombstones = match cursor {
         Cursor::Newest => st.store.tombstones(&topic).await?,
@@ -284,10 +303,13 @@ async fn feed(
         cursor,
         &tombstones,
     )?;
-    Ok(document(
+    let rendered = super::cache::Rendered::new(body);
+    st.feed_cache.put(key, version, rendered.clone());
+    Ok(respond(
         &headers,
         documents::FEED_MEDIA_TYPE,
-        body,
+        rendered.body,
+        &rendered.etag,
         info.updated,
     ))
 }

@@ -150,6 +150,7 @@ impl RolieServer {
             metrics_hook: hooks.metrics,
             tokens,
             metrics: Metrics::default(),
+            feed_cache: Default::default(),
         });
         Ok(RolieServer {
             listener,
