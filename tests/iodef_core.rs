@@ -217,3 +217,33 @@ fn indicator_expression_logic() {
     );
     assert_eq!(eval(&|n| n != "ObservableReference"), Some(true));
 }
+
+/// Problem paths count each element among its same-named siblings (`[n]`, 1-based), through every
+/// level, and name attributes as `/@name` (paths are rendered only when a problem is found).
+#[test]
+fn problem_paths_index_same_named_siblings() {
+    let incident = |contacts: &str| {
+        format!(
+            r#"<Incident purpose="reporting"><IncidentID name="csirt.example.com">1</IncidentID>
+<GenerationTime>2015-07-18T09:00:00-05:00</GenerationTime>{contacts}</Incident>"#
+        )
+    };
+    let ok = r#"<Contact type="organization" role="creator"><Email><EmailTo>a@example.com</EmailTo></Email></Contact>"#;
+    let bad_attr = r#"<Contact type="organization" role="nobody"><Email><EmailTo>a@example.com</EmailTo></Email></Contact>"#;
+    let bad_time = r#"<Contact type="organization" role="creator"><Email><EmailTo>a@example.com</EmailTo></Email><Timezone>nowhere</Timezone></Contact>"#;
+    let xml = format!(
+        r#"<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0">{}{}</IODEF-Document>"#,
+        incident(ok),
+        incident(&format!("{ok}{bad_attr}{bad_time}"))
+    );
+    let doc = iodef::parse(xml.as_bytes()).unwrap();
+    let paths: Vec<String> = doc.validate().into_iter().map(|p| p.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/IODEF-Document/Incident[2]/Contact[2]/@role",
+            "/IODEF-Document/Incident[2]/Contact[3]/Timezone[1]",
+        ],
+        "{xml}"
+    );
+}

@@ -189,7 +189,7 @@ fn attr_json_name(a: &Attribute) -> Option<String> {
     if a.ns == NS_XML && a.name == "lang" {
         Some("lang".into())
     } else if a.ns.is_empty() {
-        Some(a.name.clone())
+        Some(a.name.to_string())
     } else {
         None // xsi:* and foreign attributes have no RFC 8727 member
     }
@@ -353,7 +353,7 @@ fn children_to_json(el: &Element, di: usize, m: &mut Map<String, Value>) {
                 }
                 Slot::Impact { decls } if decls.contains(&idx) => {
                     let mut one = Map::new();
-                    one.insert(k.name.clone(), to_value(k, idx));
+                    one.insert(k.name.to_string(), to_value(k, idx));
                     push_member(m, "Impact", true, Value::Object(one));
                     break;
                 }
@@ -368,11 +368,11 @@ fn structured_to_json(el: &Element) -> Value {
     let mut m = Map::new();
     for a in &el.attrs {
         if a.ns.is_empty() {
-            m.insert(a.name.clone(), Value::String(a.value.clone()));
+            m.insert(a.name.to_string(), Value::String(a.value.clone()));
         }
     }
     for k in el.elements() {
-        match (&*k.ns, k.name.as_str()) {
+        match (&*k.ns, &*k.name) {
             (NS_SCI, "RawData") => push_member(
                 &mut m,
                 "RawData",
@@ -422,7 +422,7 @@ fn new_elem(di: usize) -> Element {
         .map(std::borrow::Cow::Borrowed);
     Element {
         ns: d.ns.uri().into(),
-        name: d.name.to_string(),
+        name: d.name.into(),
         prefix,
         ..Default::default()
     }

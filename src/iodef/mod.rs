@@ -13,6 +13,7 @@
 mod error;
 mod json;
 mod logic;
+mod model;
 mod schema;
 #[rustfmt::skip]
 mod schema_gen;
@@ -128,7 +129,7 @@ impl Document {
         if root.ns != NS_IODEF || root.name != "IODEF-Document" {
             return Err(IodefError::NotIodef {
                 ns: root.ns.to_string(),
-                name: root.name.clone(),
+                name: root.name.to_string(),
                 line: root.line,
             });
         }
@@ -159,7 +160,7 @@ impl Document {
         if root.ns != NS_IODEF || root.name != "IODEF-Document" {
             return Err(IodefError::NotIodef {
                 ns: root.ns.into_owned(),
-                name: root.name,
+                name: root.name.into_owned(),
                 line: root.line,
             });
         }

@@ -22,16 +22,48 @@ fn utf8(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// `bytes` as the part of `src` it borrows, when it does: quick-xml reading a `&str` hands out
+/// slices of it, and re-validating their UTF-8 showed in the profile while a slice of `src` only
+/// costs a bounds and char-boundary check. `None` for bytes from anywhere else.
+fn in_src<'s>(src: &'s str, bytes: &[u8]) -> Option<&'s str> {
+    let start = (bytes.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
+    src.get(start..start.checked_add(bytes.len())?)
+}
+
+/// `bytes` (from quick-xml reading `src`) as text; `what` names it in the error.
+fn text_in<'s>(
+    src: &'s str,
+    bytes: &'s [u8],
+    line: u32,
+    what: &str,
+) -> Result<&'s str, IodefError> {
+    match in_src(src, bytes) {
+        Some(s) => Ok(s),
+        None => std::str::from_utf8(bytes)
+            .map_err(|_| IodefError::xml(line, format!("{what} is not UTF-8"))),
+    }
+}
+
+/// A local name, shared with the schema table when it is one of its names (nearly always in IODEF),
+/// so that a parsed tree allocates no name strings.
+pub(crate) fn name_of(s: &str) -> Cow<'static, str> {
+    match super::schema::known_name(s) {
+        Some(k) => Cow::Borrowed(k.name),
+        None => Cow::Owned(s.to_string()),
+    }
+}
+
 /// Shares the namespace URIs and prefixes IODEF documents use instead of allocating them per element.
-fn intern(s: &str) -> Cow<'static, str> {
+fn intern(b: &[u8]) -> Cow<'static, str> {
+    // Compared as bytes: the known ones are ASCII, so only the rest needs a UTF-8 check.
     for known in [
         NS_IODEF, NS_DS, NS_ENUM, NS_SCI, NS_XSI, NS_XML, "iodef", "ds", "enum", "sci", "xsi", "",
     ] {
-        if s == known {
+        if b == known.as_bytes() {
             return Cow::Borrowed(known);
         }
     }
-    Cow::Owned(s.to_string())
+    Cow::Owned(utf8(b).into_owned())
 }
 
 /// Largest accepted input, in bytes.
@@ -44,8 +76,8 @@ pub const MAX_DEPTH: usize = 256;
 pub struct Attribute {
     /// Namespace URI ("" for unqualified attributes, the usual case in IODEF).
     pub ns: Cow<'static, str>,
-    /// Local name.
-    pub name: String,
+    /// Local name (borrowed from the schema table when it is one of its names).
+    pub name: Cow<'static, str>,
     /// Prefix used in the source, kept for serialisation only.
     pub prefix: Option<Cow<'static, str>>,
     /// Unescaped, normalised value.
@@ -70,8 +102,9 @@ pub enum Node {
 pub struct Element {
     /// Namespace URI.
     pub ns: Cow<'static, str>,
-    /// Local name (the IODEF class name for IODEF elements).
-    pub name: String,
+    /// Local name (the IODEF class name for IODEF elements; borrowed from the schema table when it
+    /// is one of its names, so parsing allocates no name strings).
+    pub name: Cow<'static, str>,
     /// Prefix used in the source, kept for serialisation only.
     pub prefix: Option<Cow<'static, str>>,
     /// Attributes, in source order, without namespace declarations.
@@ -87,7 +120,7 @@ impl Element {
     pub fn iodef(name: &str) -> Self {
         Element {
             ns: Cow::Borrowed(NS_IODEF),
-            name: name.to_string(),
+            name: name_of(name),
             ..Default::default()
         }
     }
@@ -112,7 +145,7 @@ impl Element {
         };
         self.attrs.push(Attribute {
             ns: Cow::Borrowed(ns),
-            name: local.to_string(),
+            name: name_of(local),
             prefix: None,
             value: value.to_string(),
         });
@@ -139,13 +172,28 @@ impl Element {
 
     /// Concatenated text children.
     pub fn text(&self) -> String {
-        let mut s = String::new();
-        for n in &self.children {
-            if let Node::Text(t) = n {
-                s.push_str(t);
+        self.text_cow().into_owned()
+    }
+
+    /// Concatenated text children, borrowed when there is at most one text child (the usual case:
+    /// the parser merges adjacent text).
+    pub(crate) fn text_cow(&self) -> Cow<'_, str> {
+        let mut texts = self.children.iter().filter_map(|n| match n {
+            Node::Text(t) => Some(t.as_str()),
+            Node::Element(_) => None,
+        });
+        let Some(first) = texts.next() else {
+            return Cow::Borrowed("");
+        };
+        match texts.next() {
+            None => Cow::Borrowed(first),
+            Some(second) => {
+                let mut s = String::from(first);
+                s.push_str(second);
+                texts.for_each(|t| s.push_str(t));
+                Cow::Owned(s)
             }
         }
-        s
     }
 }
 
@@ -237,7 +285,7 @@ fn resolve_ref(name: &str, line: u32) -> Result<char, IodefError> {
 fn ns_of(r: &ResolveResult<'_>, line: u32, what: &str) -> Result<Cow<'static, str>, IodefError> {
     match r {
         ResolveResult::Unbound => Ok(Cow::Borrowed("")),
-        ResolveResult::Bound(ns) => Ok(intern(&utf8(ns.as_ref()))),
+        ResolveResult::Bound(ns) => Ok(intern(ns.as_ref())),
         ResolveResult::Unknown(p) => Err(IodefError::xml(
             line,
             format!(
@@ -285,25 +333,42 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                         max: MAX_DEPTH,
                     });
                 }
-                let name = utf8(s.local_name().as_ref()).into_owned();
+                let local = s.local_name();
+                let local = match in_src(src, local.as_ref()) {
+                    Some(n) => Cow::Borrowed(n),
+                    None => utf8(local.as_ref()),
+                };
+                // One lookup gives both the shared name and whether blank text inside is ignorable.
+                let known = super::schema::known_name(&local);
+                let name = match known {
+                    Some(k) => Cow::Borrowed(k.name),
+                    None => Cow::Owned(local.into_owned()),
+                };
                 let mut el = Element {
                     ns: ns_of(&res, line, &name)?,
-                    prefix: s.name().prefix().map(|p| intern(&utf8(p.as_ref()))),
+                    prefix: s.name().prefix().map(|p| intern(p.as_ref())),
                     name,
                     line,
                     ..Default::default()
                 };
-                for a in s.attributes() {
+                // quick-xml's duplicate check keeps a Vec per element (an allocation per element in
+                // the profile); the check on resolved names below is stricter and covers every
+                // attribute but namespace declarations, which get quick-xml's check after the loop.
+                let mut xmlns_decls = 0;
+                for a in s.attributes().with_checks(false) {
                     let a = a.map_err(|e| IodefError::xml(line, e.to_string()))?;
                     let key = a.key.as_ref();
                     if key == b"xmlns" || key.starts_with(b"xmlns:") {
+                        xmlns_decls += 1;
                         continue;
                     }
                     let (r, local) = reader.resolve_attribute(a.key);
-                    let local = utf8(local.as_ref()).into_owned();
+                    let local = match in_src(src, local.as_ref()) {
+                        Some(n) => name_of(n),
+                        None => name_of(&utf8(local.as_ref())),
+                    };
                     let ns = ns_of(&r, line, &local)?;
-                    let raw = std::str::from_utf8(&a.value)
-                        .map_err(|_| IodefError::xml(line, "attribute value is not UTF-8"))?;
+                    let raw = text_in(src, &a.value, line, "attribute value")?;
                     let value = unescape_attr(raw, line)?;
                     if el.attrs.iter().any(|x| x.ns == ns && x.name == local) {
                         return Err(IodefError::xml(
@@ -313,15 +378,20 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                     }
                     el.attrs.push(Attribute {
                         ns,
-                        prefix: a.key.prefix().map(|p| intern(&utf8(p.as_ref()))),
+                        prefix: a.key.prefix().map(|p| intern(p.as_ref())),
                         name: local,
                         value,
                     });
                 }
+                if xmlns_decls > 1 {
+                    for a in s.attributes() {
+                        a.map_err(|e| IodefError::xml(line, e.to_string()))?;
+                    }
+                }
                 if matches!(ev, Event::Empty(_)) {
                     close(el, &mut stack, &mut root);
                 } else {
-                    ignorable.push(super::schema::whitespace_ignorable(&el.ns, &el.name));
+                    ignorable.push(el.ns == NS_IODEF && known.is_some_and(|k| k.iodef_ignorable));
                     stack.push(el);
                 }
             }
@@ -337,13 +407,11 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                 if ignorable.last() == Some(&true) && t.iter().all(|b| b.is_ascii_whitespace()) => {
             }
             Event::Text(t) => {
-                let s = std::str::from_utf8(t.as_ref())
-                    .map_err(|_| IodefError::xml(line, "text is not UTF-8"))?;
+                let s = text_in(src, t.as_ref(), line, "text")?;
                 push_text(&mut stack, norm_eol(s), line)?;
             }
             Event::CData(t) => {
-                let s = std::str::from_utf8(t.as_ref())
-                    .map_err(|_| IodefError::xml(line, "CDATA is not UTF-8"))?;
+                let s = text_in(src, t.as_ref(), line, "CDATA")?;
                 push_text(&mut stack, norm_eol(s), line)?;
             }
             Event::GeneralRef(r) => {
@@ -490,7 +558,7 @@ pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
         attrs.push('"');
     }
     let qname = if eprefix.is_empty() {
-        el.name.clone()
+        el.name.to_string()
     } else {
         format!("{eprefix}:{}", el.name)
     };
