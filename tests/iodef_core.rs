@@ -218,6 +218,24 @@ fn indicator_expression_logic() {
     assert_eq!(eval(&|n| n != "ObservableReference"), Some(true));
 }
 
+/// The streamed JSON text is exactly the text of the `Value` form (same members, same key order, same
+/// numbers), for every XML and JSON fixture, valid or not.
+#[test]
+fn json_text_equals_value_text() {
+    let mut paths = all_xml();
+    paths.extend(fixtures("json", "json"));
+    for p in paths {
+        let Ok(doc) = iodef::parse(&std::fs::read(&p).unwrap()) else {
+            continue;
+        };
+        let text = doc.to_json_string();
+        assert_eq!(text, doc.to_json().to_string(), "{}", p.display());
+        let mut w = Vec::new();
+        doc.write_json(&mut w).unwrap();
+        assert_eq!(w, text.as_bytes(), "{}", p.display());
+    }
+}
+
 /// Problem paths count each element among its same-named siblings (`[n]`, 1-based), through every
 /// level, and name attributes as `/@name` (paths are rendered only when a problem is found).
 #[test]
