@@ -7,8 +7,9 @@
 //! * [`Document::to_xml`] / [`Document::to_json`] serialise; both directions are lossless for
 //!   schema-valid documents up to the documented exceptions (see `src/iodef/README.md`).
 //!
-//! Layout: `tree` (XML reader/writer), `schema` + `schema_gen` (the XSD as data), `validate`, `json`
-//! (RFC 8727), `summary` (what an analyst or a ROLIE entry title wants first).
+//! Layout: `tree` (XML reader) + `write` (XML writer), `schema` + `schema_gen` (the XSD as data),
+//! `validate` + `model` (content-model matcher), `json` (RFC 8727 layout, JSON → XML) + `json_out`
+//! (XML → JSON), `summary` (what an analyst or a ROLIE entry title wants first).
 
 mod error;
 mod json;
@@ -21,6 +22,7 @@ mod schema_gen;
 mod summary;
 mod tree;
 mod validate;
+mod write;
 
 use std::str::FromStr;
 

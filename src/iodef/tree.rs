@@ -1,10 +1,8 @@
 //! The document tree: a namespace-resolved XML element tree with line numbers, read with quick-xml
-//! under hard limits (no DTD, only the five predefined entities, size and depth caps) and written back
-//! as one root element without declaration, comments or processing instructions.
+//! under hard limits (no DTD, only the five predefined entities, size and depth caps). The writer
+//! (one root element without declaration, comments or processing instructions) is `write.rs`.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -12,6 +10,7 @@ use quick_xml::NsReader;
 
 use super::error::IodefError;
 use super::schema::{NS_DS, NS_ENUM, NS_IODEF, NS_SCI, NS_XML, NS_XSI};
+pub(crate) use super::write::{to_string, write_content};
 
 /// Bytes of a name or namespace from quick-xml as text (they are slices of a `&str`, so this only
 /// fails on a split multi-byte character, which cannot happen; stay safe anyway).
@@ -463,151 +462,6 @@ fn close(el: Element, stack: &mut [Element], root: &mut Option<Element>) {
         Some(parent) => parent.children.push(Node::Element(el)),
         None => *root = Some(el),
     }
-}
-
-/// Escapes text content.
-pub(crate) fn escape_text(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            _ => out.push(c),
-        }
-    }
-}
-
-fn escape_attr(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            _ => out.push(c),
-        }
-    }
-}
-
-/// In-scope namespace bindings while writing (prefix → URI; "" is the default namespace).
-type Scope = BTreeMap<String, String>;
-
-/// Serialises `el` (and its subtree) as XML. `scope` holds the bindings already in force.
-pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
-    let mut scope = scope.clone();
-    let mut decls: Vec<(String, String)> = Vec::new();
-    let mut bind = |want: Option<&str>, ns: &str, scope: &mut Scope, attr: bool| -> String {
-        if ns == NS_XML {
-            return "xml".to_string();
-        }
-        if ns.is_empty() {
-            if !attr && scope.get("").is_some_and(|d| !d.is_empty()) {
-                scope.insert(String::new(), String::new());
-                decls.push((String::new(), String::new()));
-            }
-            return String::new();
-        }
-        // Reuse a binding already in scope.
-        if let Some((p, _)) = scope
-            .iter()
-            .find(|(p, u)| *u == ns && !(attr && p.is_empty()))
-        {
-            if want.is_none_or(|w| w == p) || !attr {
-                return p.clone();
-            }
-        }
-        let mut p = match want {
-            Some(w) if !w.is_empty() => w.to_string(),
-            _ if !attr && ns == NS_IODEF => String::new(),
-            _ => "ns".to_string(),
-        };
-        let base = p.clone();
-        let mut i = 1;
-        while scope.get(&p).is_some_and(|u| u != ns) || (attr && p.is_empty()) {
-            p = format!("{}{}", if base.is_empty() { "ns" } else { &base }, i);
-            i += 1;
-        }
-        scope.insert(p.clone(), ns.to_string());
-        decls.push((p.clone(), ns.to_string()));
-        p
-    };
-    let want = if el.ns == NS_IODEF {
-        Some("")
-    } else {
-        el.prefix.as_deref()
-    };
-    let eprefix = bind(want, &el.ns, &mut scope, false);
-    let mut attrs = String::new();
-    for a in &el.attrs {
-        let p = if a.ns.is_empty() {
-            String::new()
-        } else {
-            bind(a.prefix.as_deref(), &a.ns, &mut scope, true)
-        };
-        attrs.push(' ');
-        if !p.is_empty() {
-            attrs.push_str(&p);
-            attrs.push(':');
-        }
-        attrs.push_str(&a.name);
-        attrs.push_str("=\"");
-        escape_attr(&a.value, &mut attrs);
-        attrs.push('"');
-    }
-    let qname = if eprefix.is_empty() {
-        el.name.to_string()
-    } else {
-        format!("{eprefix}:{}", el.name)
-    };
-    out.push('<');
-    out.push_str(&qname);
-    for (p, u) in &decls {
-        if p.is_empty() {
-            let _ = write!(out, " xmlns=\"");
-        } else {
-            let _ = write!(out, " xmlns:{p}=\"");
-        }
-        escape_attr(u, out);
-        out.push('"');
-    }
-    out.push_str(&attrs);
-    if el.children.is_empty() {
-        out.push_str("/>");
-        return;
-    }
-    out.push('>');
-    for c in &el.children {
-        match c {
-            Node::Element(e) => write_element(e, &scope, out),
-            Node::Text(t) => escape_text(t, out),
-        }
-    }
-    out.push_str("</");
-    out.push_str(&qname);
-    out.push('>');
-}
-
-/// Serialises the children of `el` (its content) as an XML fragment whose elements declare every
-/// namespace they use; used for `dtype="xml"` extension content in JSON.
-pub(crate) fn write_content(el: &Element) -> String {
-    let mut out = String::new();
-    for c in &el.children {
-        match c {
-            Node::Element(e) => write_element(e, &Scope::new(), &mut out),
-            Node::Text(t) => escape_text(t, &mut out),
-        }
-    }
-    out
-}
-
-/// Serialises a whole tree with no bindings in scope.
-pub(crate) fn to_string(el: &Element) -> String {
-    let mut out = String::new();
-    write_element(el, &Scope::new(), &mut out);
-    out
 }
 
 /// Parses an XML fragment (content of an element) back into nodes.
