@@ -267,7 +267,7 @@ pub(crate) fn collapsed(s: &str) -> std::borrow::Cow<'_, str> {
             _ => prev_space = false,
         }
     }
-    if clean && !(prev_space && !b.is_empty()) {
+    if clean && (!prev_space || b.is_empty()) {
         return std::borrow::Cow::Borrowed(s);
     }
     s.split_ascii_whitespace()
