@@ -217,3 +217,51 @@ fn indicator_expression_logic() {
     );
     assert_eq!(eval(&|n| n != "ObservableReference"), Some(true));
 }
+
+/// The streamed JSON text is exactly the text of the `Value` form (same members, same key order, same
+/// numbers), for every XML and JSON fixture, valid or not.
+#[test]
+fn json_text_equals_value_text() {
+    let mut paths = all_xml();
+    paths.extend(fixtures("json", "json"));
+    for p in paths {
+        let Ok(doc) = iodef::parse(&std::fs::read(&p).unwrap()) else {
+            continue;
+        };
+        let text = doc.to_json_string();
+        assert_eq!(text, doc.to_json().to_string(), "{}", p.display());
+        let mut w = Vec::new();
+        doc.write_json(&mut w).unwrap();
+        assert_eq!(w, text.as_bytes(), "{}", p.display());
+    }
+}
+
+/// Problem paths count each element among its same-named siblings (`[n]`, 1-based), through every
+/// level, and name attributes as `/@name` (paths are rendered only when a problem is found).
+#[test]
+fn problem_paths_index_same_named_siblings() {
+    let incident = |contacts: &str| {
+        format!(
+            r#"<Incident purpose="reporting"><IncidentID name="csirt.example.com">1</IncidentID>
+<GenerationTime>2015-07-18T09:00:00-05:00</GenerationTime>{contacts}</Incident>"#
+        )
+    };
+    let ok = r#"<Contact type="organization" role="creator"><Email><EmailTo>a@example.com</EmailTo></Email></Contact>"#;
+    let bad_attr = r#"<Contact type="organization" role="nobody"><Email><EmailTo>a@example.com</EmailTo></Email></Contact>"#;
+    let bad_time = r#"<Contact type="organization" role="creator"><Email><EmailTo>a@example.com</EmailTo></Email><Timezone>nowhere</Timezone></Contact>"#;
+    let xml = format!(
+        r#"<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0">{}{}</IODEF-Document>"#,
+        incident(ok),
+        incident(&format!("{ok}{bad_attr}{bad_time}"))
+    );
+    let doc = iodef::parse(xml.as_bytes()).unwrap();
+    let paths: Vec<String> = doc.validate().into_iter().map(|p| p.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/IODEF-Document/Incident[2]/Contact[2]/@role",
+            "/IODEF-Document/Incident[2]/Contact[3]/Timezone[1]",
+        ],
+        "{xml}"
+    );
+}

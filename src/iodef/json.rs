@@ -1,4 +1,5 @@
-//! RFC 8727 JSON binding, both directions, driven by the schema table.
+//! RFC 8727 JSON binding, driven by the schema table: the member layout ([`Slot`]) and JSON → XML.
+//! XML → JSON is `json_out.rs` (a `Serialize` view over the same slots).
 //!
 //! The generic rule (RFC 8727 §3): attributes and child elements become members of one object; a child
 //! whose maximum occurrence is above one is an array; element text is `value` (`id` for IncidentID and
@@ -9,15 +10,15 @@ use std::sync::OnceLock;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use super::error::IodefError;
-use super::schema::{self, Content, Ns, Particle, St, NS_IODEF, NS_SCI, NS_XML};
-use super::tree::{self, Attribute, Element, Node};
+use super::schema::{self, Content, Ns, Particle, NS_IODEF, NS_SCI};
+use super::tree::{self, Element, Node};
 
 /// How one child declaration appears among its parent's JSON members.
 #[derive(Debug, Clone)]
-enum Slot {
+pub(crate) enum Slot {
     /// A child element: member `name`; an array when `many` (its own maxOccurs > 1). When only an
     /// enclosing group repeats (`ctx_many`, e.g. IndicatorExpression's Confidence) a single occurrence
     /// is a plain value, as the RFC 8727 schema has it, and several are an array (lossless).
@@ -58,7 +59,7 @@ fn json_name(xsd: &'static str) -> &'static str {
 }
 
 /// The member holding an element's text.
-fn text_key(name: &str) -> &'static str {
+pub(crate) fn text_key(name: &str) -> &'static str {
     match name {
         "IncidentID" | "IndicatorID" => "id",
         "RegistryHandle" => "handle",
@@ -138,7 +139,7 @@ fn collect_slots(p: &Particle, many_ctx: bool, out: &mut Vec<Slot>) {
 }
 
 /// Slots of every declaration, computed once.
-fn slots(di: usize) -> &'static [Slot] {
+pub(crate) fn slots(di: usize) -> &'static [Slot] {
     static ALL: OnceLock<Vec<Vec<Slot>>> = OnceLock::new();
     let all = ALL.get_or_init(|| {
         (0..schema_len())
@@ -160,237 +161,6 @@ fn schema_len() -> usize {
 
 fn is_xml_dtype(el: &Element) -> bool {
     el.attr("dtype") == Some("xml")
-}
-
-/// A typed scalar from text.
-fn scalar(ty: St, text: &str) -> Value {
-    match ty {
-        St::String => Value::String(text.to_string()),
-        St::Integer | St::Float | St::PositiveFloat => {
-            let c = schema::collapse(text);
-            if let Ok(i) = c.trim_start_matches('+').parse::<i64>() {
-                return Value::Number(i.into());
-            }
-            if let Ok(u) = c.trim_start_matches('+').parse::<u64>() {
-                return Value::Number(u.into());
-            }
-            if matches!(ty, St::Float | St::PositiveFloat) {
-                if let Some(n) = c.parse::<f64>().ok().and_then(Number::from_f64) {
-                    return Value::Number(n);
-                }
-            }
-            Value::String(c)
-        }
-        _ => Value::String(schema::collapse(text)),
-    }
-}
-
-fn attr_json_name(a: &Attribute) -> Option<String> {
-    if a.ns == NS_XML && a.name == "lang" {
-        Some("lang".into())
-    } else if a.ns.is_empty() {
-        Some(a.name.clone())
-    } else {
-        None // xsi:* and foreign attributes have no RFC 8727 member
-    }
-}
-
-fn put_attrs(el: &Element, di: usize, m: &mut Map<String, Value>) {
-    let d = schema::decl(di);
-    for a in &el.attrs {
-        let Some(name) = attr_json_name(a) else {
-            continue;
-        };
-        let decl_name = if name == "lang" {
-            "xml:lang"
-        } else {
-            name.as_str()
-        };
-        let ty = d
-            .attrs
-            .iter()
-            .find(|x| x.name == decl_name)
-            .map(|x| x.ty)
-            .unwrap_or(St::String);
-        let mut v = scalar(ty, &a.value);
-        if di == schema::ROOT && name == "version" && a.value == "2.00" {
-            v = Value::String("2.0".into());
-        }
-        m.insert(name, v);
-    }
-}
-
-/// XML element (declared as `di`) to its RFC 8727 JSON value.
-pub(crate) fn to_value(el: &Element, di: usize) -> Value {
-    let d = schema::decl(di);
-    match &d.content {
-        Content::Opaque if d.ns == Ns::Sci => structured_to_json(el),
-        Content::Opaque => Value::String(B64.encode(tree::to_string(el))),
-        Content::Simple(ty) => {
-            let text = el.text();
-            if el.attrs.iter().all(|a| attr_json_name(a).is_none())
-                && (d.attrs.is_empty() || d.ty == "MLStringType")
-            {
-                return scalar(*ty, &text);
-            }
-            let mut m = Map::new();
-            put_attrs(el, di, &mut m);
-            m.insert(text_key(d.name).into(), scalar(*ty, &text));
-            Value::Object(m)
-        }
-        Content::Empty => {
-            let mut m = Map::new();
-            put_attrs(el, di, &mut m);
-            Value::Object(m)
-        }
-        Content::Complex { mixed: true, .. } if d.attrs.is_empty() && d.ty.is_empty() => {
-            // A local element without a type (xs:anyType): BulkObservableList. RFC 8727 has a string.
-            Value::String(if el.elements().next().is_some() {
-                tree::write_content(el)
-            } else {
-                el.text()
-            })
-        }
-        Content::Complex { mixed, .. } => {
-            let mut m = Map::new();
-            put_attrs(el, di, &mut m);
-            if *mixed {
-                let has_elems = el.elements().next().is_some();
-                let v = if is_xml_dtype(el) || has_elems {
-                    tree::write_content(el)
-                } else {
-                    el.text()
-                };
-                if !v.is_empty() || d.ty == "ExtensionType" {
-                    m.insert("value".into(), Value::String(v));
-                }
-            }
-            children_to_json(el, di, &mut m);
-            Value::Object(m)
-        }
-    }
-}
-
-fn push_member(m: &mut Map<String, Value>, name: &str, many: bool, v: Value) {
-    if many {
-        match m
-            .entry(name.to_string())
-            .or_insert_with(|| Value::Array(Vec::new()))
-        {
-            Value::Array(a) => a.push(v),
-            other => *other = Value::Array(vec![v]),
-        }
-    } else {
-        m.insert(name.to_string(), v);
-    }
-}
-
-fn children_to_json(el: &Element, di: usize, m: &mut Map<String, Value>) {
-    let sl = slots(di);
-    let mut ctx_seen: Vec<&str> = Vec::new();
-    for k in el.elements() {
-        // The declaration of this child among the parent's slots (no table-wide search).
-        let in_slot = sl.iter().find_map(|s| {
-            let cands: &[usize] = match s {
-                Slot::Elem { decl, .. }
-                | Slot::Wrapper { decl, .. }
-                | Slot::ObsRef { decl, .. } => std::slice::from_ref(decl),
-                Slot::Impact { decls } => decls,
-            };
-            cands.iter().copied().find(|d| {
-                let d = schema::decl(*d);
-                d.name == k.name && d.ns.uri() == k.ns
-            })
-        });
-        let Some(idx) = in_slot else {
-            continue;
-        };
-        for s in sl {
-            match s {
-                Slot::Elem {
-                    decl,
-                    name,
-                    many,
-                    ctx_many,
-                } if *decl == idx => {
-                    let v = to_value(k, idx);
-                    if !*many && *ctx_many {
-                        if ctx_seen.contains(name) {
-                            // second occurrence: turn the member into an array
-                            if let Some(prev) = m.get_mut(*name) {
-                                // element values are never arrays, so an array here is ours
-                                if !prev.is_array() {
-                                    let old = prev.take();
-                                    *prev = Value::Array(vec![old]);
-                                }
-                            }
-                            push_member(m, name, true, v);
-                        } else {
-                            m.insert(name.to_string(), v);
-                        }
-                        ctx_seen.push(name);
-                    } else {
-                        push_member(m, name, *many, v);
-                    }
-                    break;
-                }
-                Slot::Wrapper { decl, inner, name } if *decl == idx => {
-                    for w in k.elements() {
-                        if schema::find(&w.ns, &w.name) == Some(*inner) {
-                            push_member(m, name, true, to_value(w, *inner));
-                        }
-                    }
-                    // An empty wrapper is invalid anyway; make sure the member exists.
-                    m.entry(name.to_string())
-                        .or_insert_with(|| Value::Array(Vec::new()));
-                    break;
-                }
-                Slot::ObsRef { decl, many } if *decl == idx => {
-                    let v =
-                        Value::String(k.attr("uid-ref").map(schema::collapse).unwrap_or_default());
-                    push_member(m, "uid-ref", *many, v);
-                    break;
-                }
-                Slot::Impact { decls } if decls.contains(&idx) => {
-                    let mut one = Map::new();
-                    one.insert(k.name.clone(), to_value(k, idx));
-                    push_member(m, "Impact", true, Value::Object(one));
-                    break;
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-/// RFC 7203 SCI class → RFC 8727 STRUCTUREDINFO.
-fn structured_to_json(el: &Element) -> Value {
-    let mut m = Map::new();
-    for a in &el.attrs {
-        if a.ns.is_empty() {
-            m.insert(a.name.clone(), Value::String(a.value.clone()));
-        }
-    }
-    for k in el.elements() {
-        match (&*k.ns, k.name.as_str()) {
-            (NS_SCI, "RawData") => push_member(
-                &mut m,
-                "RawData",
-                true,
-                Value::String(B64.encode(tree::write_content(k))),
-            ),
-            (NS_SCI, n @ ("Platform" | "Scoring")) => {
-                push_member(&mut m, n, true, structured_to_json(k))
-            }
-            (NS_IODEF, "Reference") => {
-                if let Some(r) = schema::find(NS_IODEF, "Reference") {
-                    push_member(&mut m, "Reference", true, to_value(k, r));
-                }
-            }
-            _ => {}
-        }
-    }
-    Value::Object(m)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,7 +192,7 @@ fn new_elem(di: usize) -> Element {
         .map(std::borrow::Cow::Borrowed);
     Element {
         ns: d.ns.uri().into(),
-        name: d.name.to_string(),
+        name: d.name.into(),
         prefix,
         ..Default::default()
     }

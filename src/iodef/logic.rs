@@ -14,7 +14,7 @@ pub fn evaluate_expression(expr: &Element, leaf: &mut dyn FnMut(&Element) -> boo
     }
     let mut values = Vec::new();
     for k in expr.elements().filter(|k| k.ns == NS_IODEF) {
-        match k.name.as_str() {
+        match &*k.name {
             "IndicatorExpression" => values.push(evaluate_expression(k, leaf)?),
             "Observable" | "ObservableReference" | "IndicatorReference" => values.push(leaf(k)),
             _ => {}

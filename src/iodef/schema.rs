@@ -153,38 +153,94 @@ pub(crate) fn decl(i: usize) -> &'static Decl {
     &DECLS[i]
 }
 
-/// Looks a declaration up by namespace and local name.
+/// Looks a declaration up by namespace and local name (the first one in table order).
 pub(crate) fn find(ns: &str, name: &str) -> Option<usize> {
-    DECLS
+    use std::collections::HashMap;
+    use std::hash::BuildHasherDefault;
+    use std::sync::OnceLock;
+    // Validation and the JSON binding call this for extension content and wrappers; a scan of the
+    // whole table per call showed in the profile.
+    type Table = HashMap<&'static str, Vec<usize>, BuildHasherDefault<Fnv>>;
+    static BY_NAME: OnceLock<Table> = OnceLock::new();
+    let map = BY_NAME.get_or_init(|| {
+        let mut m = Table::default();
+        for (i, d) in DECLS.iter().enumerate() {
+            m.entry(d.name).or_default().push(i);
+        }
+        m
+    });
+    map.get(name)?
         .iter()
-        .position(|d| d.name == name && d.ns.uri() == ns)
+        .copied()
+        .find(|i| DECLS[*i].ns.uri() == ns)
 }
 
-/// Whether whitespace-only text directly inside the element `{ns}name` is ignorable (element-only or
-/// empty content in the schema). One hash lookup, used by the parser for every element.
-pub(crate) fn whitespace_ignorable(ns: &str, name: &str) -> bool {
-    use std::collections::HashMap;
-    use std::sync::OnceLock;
-    static IODEF: OnceLock<HashMap<&'static str, bool>> = OnceLock::new();
-    if ns != NS_IODEF {
-        return false;
+/// What the parser needs to know about a local name, found with one lookup per element or attribute.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KnownName {
+    /// The same name, borrowed from the schema table: parsed trees share it instead of allocating.
+    pub name: &'static str,
+    /// Whether whitespace-only text directly inside the IODEF element of this name is ignorable
+    /// (element-only or empty content in the schema).
+    pub iodef_ignorable: bool,
+}
+
+/// FNV-1a: the name table is fixed at start-up and only ever read, so SipHash's flooding resistance
+/// buys nothing here (input cannot add keys), while its cost showed in the parser's profile.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
     }
-    let map = IODEF.get_or_init(|| {
-        DECLS
-            .iter()
-            .filter(|d| d.ns == Ns::Iodef)
-            .map(|d| {
-                (
-                    d.name,
-                    matches!(
-                        d.content,
-                        Content::Empty | Content::Complex { mixed: false, .. }
-                    ),
-                )
-            })
-            .collect()
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Every element and attribute local name of the schema table (attributes without their `xml:`).
+pub(crate) fn known_name(name: &str) -> Option<KnownName> {
+    use std::collections::HashMap;
+    use std::hash::BuildHasherDefault;
+    use std::sync::OnceLock;
+    type Table = HashMap<&'static str, KnownName, BuildHasherDefault<Fnv>>;
+    static NAMES: OnceLock<Table> = OnceLock::new();
+    let map = NAMES.get_or_init(|| {
+        let mut m = Table::default();
+        for d in DECLS {
+            for a in d.attrs {
+                let n = a.name.strip_prefix("xml:").unwrap_or(a.name);
+                m.entry(n).or_insert(KnownName {
+                    name: n,
+                    iodef_ignorable: false,
+                });
+            }
+        }
+        for d in DECLS {
+            let ignorable = d.ns == Ns::Iodef
+                && matches!(
+                    d.content,
+                    Content::Empty | Content::Complex { mixed: false, .. }
+                );
+            let e = m.entry(d.name).or_insert(KnownName {
+                name: d.name,
+                iodef_ignorable: false,
+            });
+            e.iodef_ignorable |= ignorable;
+        }
+        m
     });
-    map.get(name).copied().unwrap_or(false)
+    map.get(name).copied()
 }
 
 /// Index of `IODEF-Document`.
@@ -197,17 +253,21 @@ pub(crate) fn collapse(s: &str) -> String {
 
 /// XSD whitespace collapse, allocating only when something changes.
 pub(crate) fn collapsed(s: &str) -> std::borrow::Cow<'_, str> {
+    // Already collapsed: no leading/trailing whitespace, no whitespace other than single spaces.
     let b = s.as_bytes();
-    let clean = !b.first().is_some_and(|c| c.is_ascii_whitespace())
-        && !b.last().is_some_and(|c| c.is_ascii_whitespace())
-        && !b
-            .windows(2)
-            .any(|w| w[0].is_ascii_whitespace() && (w[1].is_ascii_whitespace() || w[0] != b' '));
-    if clean
-        && !b
-            .iter()
-            .any(|c| matches!(c, b'\t' | b'\n' | b'\r' | b'\x0c'))
-    {
+    let mut prev_space = true; // a leading space is not clean
+    let mut clean = true;
+    for &c in b {
+        match c {
+            b' ' if !prev_space => prev_space = true,
+            b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => {
+                clean = false;
+                break;
+            }
+            _ => prev_space = false,
+        }
+    }
+    if clean && (!prev_space || b.is_empty()) {
         return std::borrow::Cow::Borrowed(s);
     }
     s.split_ascii_whitespace()
@@ -218,9 +278,12 @@ pub(crate) fn collapsed(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// Checks `value` against `ty`; `Err` is a human message.
 pub(crate) fn check(ty: St, value: &str) -> Result<(), String> {
+    if matches!(ty, St::String) {
+        return Ok(());
+    }
     let v = collapsed(value);
     let ok = match ty {
-        St::String => return Ok(()),
+        St::String => true,
         St::DateTime => is_datetime(&v),
         St::Integer => is_integer(&v),
         St::Float => is_float(&v),

@@ -282,7 +282,7 @@ pub(crate) fn canonical(el: &Element, di: Option<usize>) -> Element {
             let qn = if a.ns == schema::NS_XML {
                 format!("xml:{}", a.name)
             } else {
-                a.name.clone()
+                a.name.to_string()
             };
             if let Some(ad) = d.and_then(|d| d.attrs.iter().find(|x| x.name == qn)) {
                 a.value = norm_value(ad.ty, &a.value);

@@ -1,10 +1,8 @@
 //! The document tree: a namespace-resolved XML element tree with line numbers, read with quick-xml
-//! under hard limits (no DTD, only the five predefined entities, size and depth caps) and written back
-//! as one root element without declaration, comments or processing instructions.
+//! under hard limits (no DTD, only the five predefined entities, size and depth caps). The writer
+//! (one root element without declaration, comments or processing instructions) is `write.rs`.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -12,6 +10,7 @@ use quick_xml::NsReader;
 
 use super::error::IodefError;
 use super::schema::{NS_DS, NS_ENUM, NS_IODEF, NS_SCI, NS_XML, NS_XSI};
+pub(crate) use super::write::{to_string, write_content};
 
 /// Bytes of a name or namespace from quick-xml as text (they are slices of a `&str`, so this only
 /// fails on a split multi-byte character, which cannot happen; stay safe anyway).
@@ -22,16 +21,48 @@ fn utf8(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// `bytes` as the part of `src` it borrows, when it does: quick-xml reading a `&str` hands out
+/// slices of it, and re-validating their UTF-8 showed in the profile while a slice of `src` only
+/// costs a bounds and char-boundary check. `None` for bytes from anywhere else.
+fn in_src<'s>(src: &'s str, bytes: &[u8]) -> Option<&'s str> {
+    let start = (bytes.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
+    src.get(start..start.checked_add(bytes.len())?)
+}
+
+/// `bytes` (from quick-xml reading `src`) as text; `what` names it in the error.
+fn text_in<'s>(
+    src: &'s str,
+    bytes: &'s [u8],
+    line: u32,
+    what: &str,
+) -> Result<&'s str, IodefError> {
+    match in_src(src, bytes) {
+        Some(s) => Ok(s),
+        None => std::str::from_utf8(bytes)
+            .map_err(|_| IodefError::xml(line, format!("{what} is not UTF-8"))),
+    }
+}
+
+/// A local name, shared with the schema table when it is one of its names (nearly always in IODEF),
+/// so that a parsed tree allocates no name strings.
+pub(crate) fn name_of(s: &str) -> Cow<'static, str> {
+    match super::schema::known_name(s) {
+        Some(k) => Cow::Borrowed(k.name),
+        None => Cow::Owned(s.to_string()),
+    }
+}
+
 /// Shares the namespace URIs and prefixes IODEF documents use instead of allocating them per element.
-fn intern(s: &str) -> Cow<'static, str> {
+fn intern(b: &[u8]) -> Cow<'static, str> {
+    // Compared as bytes: the known ones are ASCII, so only the rest needs a UTF-8 check.
     for known in [
         NS_IODEF, NS_DS, NS_ENUM, NS_SCI, NS_XSI, NS_XML, "iodef", "ds", "enum", "sci", "xsi", "",
     ] {
-        if s == known {
+        if b == known.as_bytes() {
             return Cow::Borrowed(known);
         }
     }
-    Cow::Owned(s.to_string())
+    Cow::Owned(utf8(b).into_owned())
 }
 
 /// Largest accepted input, in bytes.
@@ -44,8 +75,8 @@ pub const MAX_DEPTH: usize = 256;
 pub struct Attribute {
     /// Namespace URI ("" for unqualified attributes, the usual case in IODEF).
     pub ns: Cow<'static, str>,
-    /// Local name.
-    pub name: String,
+    /// Local name (borrowed from the schema table when it is one of its names).
+    pub name: Cow<'static, str>,
     /// Prefix used in the source, kept for serialisation only.
     pub prefix: Option<Cow<'static, str>>,
     /// Unescaped, normalised value.
@@ -70,8 +101,9 @@ pub enum Node {
 pub struct Element {
     /// Namespace URI.
     pub ns: Cow<'static, str>,
-    /// Local name (the IODEF class name for IODEF elements).
-    pub name: String,
+    /// Local name (the IODEF class name for IODEF elements; borrowed from the schema table when it
+    /// is one of its names, so parsing allocates no name strings).
+    pub name: Cow<'static, str>,
     /// Prefix used in the source, kept for serialisation only.
     pub prefix: Option<Cow<'static, str>>,
     /// Attributes, in source order, without namespace declarations.
@@ -87,7 +119,7 @@ impl Element {
     pub fn iodef(name: &str) -> Self {
         Element {
             ns: Cow::Borrowed(NS_IODEF),
-            name: name.to_string(),
+            name: name_of(name),
             ..Default::default()
         }
     }
@@ -112,7 +144,7 @@ impl Element {
         };
         self.attrs.push(Attribute {
             ns: Cow::Borrowed(ns),
-            name: local.to_string(),
+            name: name_of(local),
             prefix: None,
             value: value.to_string(),
         });
@@ -139,13 +171,28 @@ impl Element {
 
     /// Concatenated text children.
     pub fn text(&self) -> String {
-        let mut s = String::new();
-        for n in &self.children {
-            if let Node::Text(t) = n {
-                s.push_str(t);
+        self.text_cow().into_owned()
+    }
+
+    /// Concatenated text children, borrowed when there is at most one text child (the usual case:
+    /// the parser merges adjacent text).
+    pub(crate) fn text_cow(&self) -> Cow<'_, str> {
+        let mut texts = self.children.iter().filter_map(|n| match n {
+            Node::Text(t) => Some(t.as_str()),
+            Node::Element(_) => None,
+        });
+        let Some(first) = texts.next() else {
+            return Cow::Borrowed("");
+        };
+        match texts.next() {
+            None => Cow::Borrowed(first),
+            Some(second) => {
+                let mut s = String::from(first);
+                s.push_str(second);
+                texts.for_each(|t| s.push_str(t));
+                Cow::Owned(s)
             }
         }
-        s
     }
 }
 
@@ -237,7 +284,7 @@ fn resolve_ref(name: &str, line: u32) -> Result<char, IodefError> {
 fn ns_of(r: &ResolveResult<'_>, line: u32, what: &str) -> Result<Cow<'static, str>, IodefError> {
     match r {
         ResolveResult::Unbound => Ok(Cow::Borrowed("")),
-        ResolveResult::Bound(ns) => Ok(intern(&utf8(ns.as_ref()))),
+        ResolveResult::Bound(ns) => Ok(intern(ns.as_ref())),
         ResolveResult::Unknown(p) => Err(IodefError::xml(
             line,
             format!(
@@ -285,25 +332,42 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                         max: MAX_DEPTH,
                     });
                 }
-                let name = utf8(s.local_name().as_ref()).into_owned();
+                let local = s.local_name();
+                let local = match in_src(src, local.as_ref()) {
+                    Some(n) => Cow::Borrowed(n),
+                    None => utf8(local.as_ref()),
+                };
+                // One lookup gives both the shared name and whether blank text inside is ignorable.
+                let known = super::schema::known_name(&local);
+                let name = match known {
+                    Some(k) => Cow::Borrowed(k.name),
+                    None => Cow::Owned(local.into_owned()),
+                };
                 let mut el = Element {
                     ns: ns_of(&res, line, &name)?,
-                    prefix: s.name().prefix().map(|p| intern(&utf8(p.as_ref()))),
+                    prefix: s.name().prefix().map(|p| intern(p.as_ref())),
                     name,
                     line,
                     ..Default::default()
                 };
-                for a in s.attributes() {
+                // quick-xml's duplicate check keeps a Vec per element (an allocation per element in
+                // the profile); the check on resolved names below is stricter and covers every
+                // attribute but namespace declarations, which get quick-xml's check after the loop.
+                let mut xmlns_decls = 0;
+                for a in s.attributes().with_checks(false) {
                     let a = a.map_err(|e| IodefError::xml(line, e.to_string()))?;
                     let key = a.key.as_ref();
                     if key == b"xmlns" || key.starts_with(b"xmlns:") {
+                        xmlns_decls += 1;
                         continue;
                     }
                     let (r, local) = reader.resolve_attribute(a.key);
-                    let local = utf8(local.as_ref()).into_owned();
+                    let local = match in_src(src, local.as_ref()) {
+                        Some(n) => name_of(n),
+                        None => name_of(&utf8(local.as_ref())),
+                    };
                     let ns = ns_of(&r, line, &local)?;
-                    let raw = std::str::from_utf8(&a.value)
-                        .map_err(|_| IodefError::xml(line, "attribute value is not UTF-8"))?;
+                    let raw = text_in(src, &a.value, line, "attribute value")?;
                     let value = unescape_attr(raw, line)?;
                     if el.attrs.iter().any(|x| x.ns == ns && x.name == local) {
                         return Err(IodefError::xml(
@@ -313,15 +377,20 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                     }
                     el.attrs.push(Attribute {
                         ns,
-                        prefix: a.key.prefix().map(|p| intern(&utf8(p.as_ref()))),
+                        prefix: a.key.prefix().map(|p| intern(p.as_ref())),
                         name: local,
                         value,
                     });
                 }
+                if xmlns_decls > 1 {
+                    for a in s.attributes() {
+                        a.map_err(|e| IodefError::xml(line, e.to_string()))?;
+                    }
+                }
                 if matches!(ev, Event::Empty(_)) {
                     close(el, &mut stack, &mut root);
                 } else {
-                    ignorable.push(super::schema::whitespace_ignorable(&el.ns, &el.name));
+                    ignorable.push(el.ns == NS_IODEF && known.is_some_and(|k| k.iodef_ignorable));
                     stack.push(el);
                 }
             }
@@ -337,13 +406,11 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
                 if ignorable.last() == Some(&true) && t.iter().all(|b| b.is_ascii_whitespace()) => {
             }
             Event::Text(t) => {
-                let s = std::str::from_utf8(t.as_ref())
-                    .map_err(|_| IodefError::xml(line, "text is not UTF-8"))?;
+                let s = text_in(src, t.as_ref(), line, "text")?;
                 push_text(&mut stack, norm_eol(s), line)?;
             }
             Event::CData(t) => {
-                let s = std::str::from_utf8(t.as_ref())
-                    .map_err(|_| IodefError::xml(line, "CDATA is not UTF-8"))?;
+                let s = text_in(src, t.as_ref(), line, "CDATA")?;
                 push_text(&mut stack, norm_eol(s), line)?;
             }
             Event::GeneralRef(r) => {
@@ -395,151 +462,6 @@ fn close(el: Element, stack: &mut [Element], root: &mut Option<Element>) {
         Some(parent) => parent.children.push(Node::Element(el)),
         None => *root = Some(el),
     }
-}
-
-/// Escapes text content.
-pub(crate) fn escape_text(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            _ => out.push(c),
-        }
-    }
-}
-
-fn escape_attr(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            _ => out.push(c),
-        }
-    }
-}
-
-/// In-scope namespace bindings while writing (prefix → URI; "" is the default namespace).
-type Scope = BTreeMap<String, String>;
-
-/// Serialises `el` (and its subtree) as XML. `scope` holds the bindings already in force.
-pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
-    let mut scope = scope.clone();
-    let mut decls: Vec<(String, String)> = Vec::new();
-    let mut bind = |want: Option<&str>, ns: &str, scope: &mut Scope, attr: bool| -> String {
-        if ns == NS_XML {
-            return "xml".to_string();
-        }
-        if ns.is_empty() {
-            if !attr && scope.get("").is_some_and(|d| !d.is_empty()) {
-                scope.insert(String::new(), String::new());
-                decls.push((String::new(), String::new()));
-            }
-            return String::new();
-        }
-        // Reuse a binding already in scope.
-        if let Some((p, _)) = scope
-            .iter()
-            .find(|(p, u)| *u == ns && !(attr && p.is_empty()))
-        {
-            if want.is_none_or(|w| w == p) || !attr {
-                return p.clone();
-            }
-        }
-        let mut p = match want {
-            Some(w) if !w.is_empty() => w.to_string(),
-            _ if !attr && ns == NS_IODEF => String::new(),
-            _ => "ns".to_string(),
-        };
-        let base = p.clone();
-        let mut i = 1;
-        while scope.get(&p).is_some_and(|u| u != ns) || (attr && p.is_empty()) {
-            p = format!("{}{}", if base.is_empty() { "ns" } else { &base }, i);
-            i += 1;
-        }
-        scope.insert(p.clone(), ns.to_string());
-        decls.push((p.clone(), ns.to_string()));
-        p
-    };
-    let want = if el.ns == NS_IODEF {
-        Some("")
-    } else {
-        el.prefix.as_deref()
-    };
-    let eprefix = bind(want, &el.ns, &mut scope, false);
-    let mut attrs = String::new();
-    for a in &el.attrs {
-        let p = if a.ns.is_empty() {
-            String::new()
-        } else {
-            bind(a.prefix.as_deref(), &a.ns, &mut scope, true)
-        };
-        attrs.push(' ');
-        if !p.is_empty() {
-            attrs.push_str(&p);
-            attrs.push(':');
-        }
-        attrs.push_str(&a.name);
-        attrs.push_str("=\"");
-        escape_attr(&a.value, &mut attrs);
-        attrs.push('"');
-    }
-    let qname = if eprefix.is_empty() {
-        el.name.clone()
-    } else {
-        format!("{eprefix}:{}", el.name)
-    };
-    out.push('<');
-    out.push_str(&qname);
-    for (p, u) in &decls {
-        if p.is_empty() {
-            let _ = write!(out, " xmlns=\"");
-        } else {
-            let _ = write!(out, " xmlns:{p}=\"");
-        }
-        escape_attr(u, out);
-        out.push('"');
-    }
-    out.push_str(&attrs);
-    if el.children.is_empty() {
-        out.push_str("/>");
-        return;
-    }
-    out.push('>');
-    for c in &el.children {
-        match c {
-            Node::Element(e) => write_element(e, &scope, out),
-            Node::Text(t) => escape_text(t, out),
-        }
-    }
-    out.push_str("</");
-    out.push_str(&qname);
-    out.push('>');
-}
-
-/// Serialises the children of `el` (its content) as an XML fragment whose elements declare every
-/// namespace they use; used for `dtype="xml"` extension content in JSON.
-pub(crate) fn write_content(el: &Element) -> String {
-    let mut out = String::new();
-    for c in &el.children {
-        match c {
-            Node::Element(e) => write_element(e, &Scope::new(), &mut out),
-            Node::Text(t) => escape_text(t, &mut out),
-        }
-    }
-    out
-}
-
-/// Serialises a whole tree with no bindings in scope.
-pub(crate) fn to_string(el: &Element) -> String {
-    let mut out = String::new();
-    write_element(el, &Scope::new(), &mut out);
-    out
 }
 
 /// Parses an XML fragment (content of an element) back into nodes.

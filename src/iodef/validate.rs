@@ -1,10 +1,11 @@
 //! Validation: the errata-corrected RFC 7970 XSD, interpreted from the schema table, plus the RFC 7970
 //! text rules the XSD cannot express. Each finding is a [`Problem`] naming the element path and line.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 
-use super::schema::{self, Content, Decl, Particle, St, NS_DS, NS_IODEF, NS_XML, NS_XSI};
+use super::model::{match_particle, wildcard_only};
+use super::schema::{self, Content, Decl, St, NS_DS, NS_IODEF, NS_XML, NS_XSI};
 use super::tree::{Element, Node};
 
 /// Where a rule comes from.
@@ -42,17 +43,58 @@ impl fmt::Display for Problem {
     }
 }
 
-struct Validator {
+/// Where the walk is. Rendered as `/IODEF-Document/Incident[1]/…` only when a finding needs it: formatting
+/// the path of every element showed in the profile, and valid documents never need one.
+#[derive(Clone, Copy)]
+struct Path<'p> {
+    up: Option<&'p Path<'p>>,
+    /// This element's parent and its position among the parent's element children; the `[n]` of the
+    /// path (1-based, among same-named siblings) is counted from them when rendering.
+    parent: Option<(&'p Element, usize)>,
+    name: &'p str,
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        let mut s = self.up.map(Path::render).unwrap_or_default();
+        match self.parent {
+            None => {
+                s.push('/');
+                s.push_str(self.name);
+            }
+            Some((parent, pos)) => {
+                let n = 1 + parent
+                    .elements()
+                    .take(pos)
+                    .filter(|e| e.name == self.name)
+                    .count();
+                let _ = write!(s, "/{}[{n}]", self.name);
+            }
+        }
+        s
+    }
+}
+
+struct Validator<'a> {
     problems: Vec<Problem>,
-    ids: HashMap<String, String>,
+    ids: HashSet<String>,
     idrefs: Vec<(String, String, Option<u32>)>,
+    /// Buffers for each element's children and their matched declarations, reused across the walk
+    /// (one pair per nesting level in use) instead of two allocations per element.
+    kids_pool: Vec<Vec<&'a Element>>,
+    matched_pool: Vec<Vec<(usize, Option<usize>)>>,
 }
 
 fn line_of(el: &Element) -> Option<u32> {
     (el.line > 0).then_some(el.line)
 }
 
-impl Validator {
+/// `ext-X`'s base name `X`, for attribute names.
+fn ext_base(name: &str) -> Option<&str> {
+    name.strip_prefix("ext-")
+}
+
+impl<'a> Validator<'a> {
     fn push(&mut self, el: &Element, path: &str, source: RuleSource, message: String) {
         self.problems.push(Problem {
             path: path.to_string(),
@@ -62,37 +104,54 @@ impl Validator {
         });
     }
 
-    fn id(&mut self, el: &Element, path: &str, ty: St, value: &str) {
-        let v = schema::collapse(value);
+    /// Records an ID or IDREF value; `path` renders where it is (only called when needed).
+    fn id(&mut self, el: &Element, path: &dyn Fn() -> String, ty: St, value: &str) {
         match ty {
-            St::Id if self.ids.insert(v.clone(), path.to_string()).is_some() => {
-                self.push(el, path, RuleSource::Schema, format!("duplicate ID {v:?}"));
+            St::Id => {
+                let v = schema::collapsed(value);
+                if self.ids.contains(&*v) {
+                    let m = format!("duplicate ID {v:?}");
+                    self.push(el, &path(), RuleSource::Schema, m);
+                } else {
+                    self.ids.insert(v.into_owned());
+                }
             }
-            St::IdRef => self.idrefs.push((v, path.to_string(), line_of(el))),
+            St::IdRef => self
+                .idrefs
+                .push((schema::collapse(value), path(), line_of(el))),
             _ => {}
         }
     }
 
-    fn attrs(&mut self, el: &Element, d: &Decl, path: &str) {
+    fn attrs(&mut self, el: &Element, d: &Decl, path: &Path<'_>) {
         for a in &el.attrs {
             if a.ns == NS_XSI {
                 continue;
             }
-            let name: std::borrow::Cow<'_, str> = if a.ns == NS_XML {
-                format!("xml:{}", a.name).into()
-            } else if a.ns.is_empty() {
-                a.name.as_str().into()
+            // The declaration of this attribute: unqualified ones by name, `xml:` ones by their
+            // `xml:`-prefixed table name; other namespaces are never declared.
+            let ad = if a.ns.is_empty() {
+                d.attrs.iter().find(|x| x.name == a.name)
+            } else if a.ns == NS_XML {
+                d.attrs
+                    .iter()
+                    .find(|x| x.name.strip_prefix("xml:") == Some(&*a.name))
             } else {
-                format!("{{{}}}{}", a.ns, a.name).into()
+                None
             };
-            let apath = || format!("{path}/@{name}");
-            let Some(ad) = d.attrs.iter().find(|x| x.name == name) else {
-                self.push(
-                    el,
-                    &apath(),
-                    RuleSource::Schema,
-                    format!("attribute {name} is not allowed on {}", d.name),
-                );
+            let name = || -> String {
+                if a.ns == NS_XML {
+                    format!("xml:{}", a.name)
+                } else if a.ns.is_empty() {
+                    a.name.to_string()
+                } else {
+                    format!("{{{}}}{}", a.ns, a.name)
+                }
+            };
+            let apath = || format!("{}/@{}", path.render(), name());
+            let Some(ad) = ad else {
+                let m = format!("attribute {} is not allowed on {}", name(), d.name);
+                self.push(el, &apath(), RuleSource::Schema, m);
                 continue;
             };
             if let Err(m) = schema::check(ad.ty, &a.value) {
@@ -109,13 +168,13 @@ impl Validator {
                     );
                 }
             }
-            self.id(el, &apath(), ad.ty, &a.value);
+            self.id(el, &apath, ad.ty, &a.value);
         }
         for ad in d.attrs.iter().filter(|x| x.required) {
             if el.attr(ad.name).is_none() {
                 self.push(
                     el,
-                    path,
+                    &path.render(),
                     RuleSource::Schema,
                     format!("missing required attribute {}", ad.name),
                 );
@@ -127,25 +186,31 @@ impl Validator {
             if !values.contains(&"ext-value") {
                 continue;
             }
-            let ext = format!("ext-{}", ad.name);
-            if !d.attrs.iter().any(|x| x.name == ext) {
+            if !d.attrs.iter().any(|x| ext_base(x.name) == Some(ad.name)) {
                 continue;
             }
-            let base = el.attr(ad.name).map(schema::collapse);
-            match (base.as_deref(), el.attr(&ext)) {
-                (Some("ext-value"), None) => self.push(
+            let base = el.attr(ad.name).map(schema::collapsed);
+            let ext_set = el
+                .attrs
+                .iter()
+                .any(|x| x.ns.is_empty() && ext_base(&x.name) == Some(ad.name));
+            match (base.as_deref(), ext_set) {
+                (Some("ext-value"), false) => self.push(
                     el,
-                    path,
-                    RuleSource::Rfc,
-                    format!("{}=\"ext-value\" requires {ext} (RFC 7970 §5.1.1)", ad.name),
-                ),
-                (b, Some(_)) if b != Some("ext-value") => self.push(
-                    el,
-                    path,
+                    &path.render(),
                     RuleSource::Rfc,
                     format!(
-                        "{ext} may only be set when {}=\"ext-value\" (RFC 7970 §5.1.1)",
-                        ad.name
+                        "{}=\"ext-value\" requires ext-{} (RFC 7970 §5.1.1)",
+                        ad.name, ad.name
+                    ),
+                ),
+                (b, true) if b != Some("ext-value") => self.push(
+                    el,
+                    &path.render(),
+                    RuleSource::Rfc,
+                    format!(
+                        "ext-{} may only be set when {}=\"ext-value\" (RFC 7970 §5.1.1)",
+                        ad.name, ad.name
                     ),
                 ),
                 _ => {}
@@ -153,14 +218,16 @@ impl Validator {
         }
     }
 
-    fn element(&mut self, el: &Element, di: usize, path: &mut String) {
+    fn element(&mut self, el: &'a Element, di: usize, path: &Path<'_>) {
         let d = schema::decl(di);
         if matches!(d.content, Content::Opaque) {
             self.xmldsig(el, d, path);
             return;
         }
         self.attrs(el, d, path);
-        let kids: Vec<&Element> = el.elements().collect();
+        let mut kids = self.kids_pool.pop().unwrap_or_default();
+        kids.clear();
+        kids.extend(el.elements());
         let text_nonblank = el
             .children
             .iter()
@@ -171,34 +238,37 @@ impl Validator {
                 if let Some(k) = kids.first() {
                     self.push(
                         k,
-                        path,
+                        &path.render(),
                         RuleSource::Schema,
                         format!(
                             "element <{}> not allowed: {} has text content only",
                             k.name, d.name
                         ),
                     );
+                    self.kids_pool.push(kids);
                     return;
                 }
-                let text = el.text();
-                if let Err(m) = schema::check(*ty, &text) {
-                    self.push(el, path, RuleSource::Schema, m);
-                } else {
-                    self.id(el, path, *ty, &text);
+                {
+                    let text = el.text_cow();
+                    if let Err(m) = schema::check(*ty, &text) {
+                        self.push(el, &path.render(), RuleSource::Schema, m);
+                    } else {
+                        self.id(el, &|| path.render(), *ty, &text);
+                    }
                 }
             }
             Content::Empty => {
                 if let Some(k) = kids.first() {
                     self.push(
                         k,
-                        path,
+                        &path.render(),
                         RuleSource::Schema,
                         format!("element <{}> not allowed: {} must be empty", k.name, d.name),
                     );
                 } else if text_nonblank {
                     self.push(
                         el,
-                        path,
+                        &path.render(),
                         RuleSource::Schema,
                         format!("text not allowed: {} must be empty", d.name),
                     );
@@ -211,40 +281,32 @@ impl Validator {
                 if !mixed && text_nonblank && !wildcard_only(model) {
                     self.push(
                         el,
-                        path,
+                        &path.render(),
                         RuleSource::Schema,
                         format!("text not allowed in {} (element-only content)", d.name),
                     );
                 }
-                let mut matched = Vec::new();
+                let mut matched = self.matched_pool.pop().unwrap_or_default();
+                matched.clear();
                 let res = match_particle(model, &kids, 0, &mut matched);
-                let mut counts: Vec<(&str, usize)> = Vec::new();
                 for (k, kd) in &matched {
-                    let kid = kids[*k];
-                    let n = match counts.iter_mut().find(|(name, _)| *name == kid.name) {
-                        Some((_, n)) => {
-                            *n += 1;
-                            *n
-                        }
-                        None => {
-                            counts.push((kid.name.as_str(), 1));
-                            1
-                        }
-                    };
                     if let Some(kd) = kd {
-                        // one path buffer for the whole walk: push this child's segment, pop it after
-                        let len = path.len();
-                        let _ = write!(path, "/{}[{n}]", kid.name);
-                        self.element(kid, *kd, path);
-                        path.truncate(len);
+                        let kid = kids[*k];
+                        let kpath = Path {
+                            up: Some(path),
+                            parent: Some((el, *k)),
+                            name: &kid.name,
+                        };
+                        self.element(kid, *kd, &kpath);
                     }
                 }
+                self.matched_pool.push(matched);
                 match res {
                     Ok(pos) if pos < kids.len() => {
                         let k = kids[pos];
                         self.push(
                             k,
-                            path,
+                            &path.render(),
                             RuleSource::Schema,
                             format!(
                                 "unexpected element <{}> in {} (not allowed here, or out of order)",
@@ -268,17 +330,18 @@ impl Validator {
                             ),
                         };
                         let at = kids.get(f.at).copied().unwrap_or(el);
-                        self.push(at, path, RuleSource::Schema, msg);
+                        self.push(at, &path.render(), RuleSource::Schema, msg);
                     }
                 }
             }
         }
-        self.rfc_rules(el, d, path, &kids);
+        self.rfc_rules(el, d, path, kids.is_empty());
+        self.kids_pool.push(kids);
     }
 
     /// The few xmldsig rules the IODEF classes lean on (Hash's DigestMethod, DigestValue,
     /// CanonicalizationMethod); Signature and X509Data content are not checked (see README).
-    fn xmldsig(&mut self, el: &Element, d: &Decl, path: &str) {
+    fn xmldsig(&mut self, el: &Element, d: &Decl, path: &Path<'_>) {
         if d.ns != schema::Ns::Ds {
             return;
         }
@@ -286,13 +349,18 @@ impl Validator {
             "DigestMethod" | "CanonicalizationMethod" => match el.attr("Algorithm") {
                 None => self.push(
                     el,
-                    path,
+                    &path.render(),
                     RuleSource::Schema,
                     format!("missing required attribute Algorithm on ds:{}", d.name),
                 ),
                 Some(v) => {
                     if let Err(m) = schema::check(St::AnyUri, v) {
-                        self.push(el, &format!("{path}/@Algorithm"), RuleSource::Schema, m);
+                        self.push(
+                            el,
+                            &format!("{}/@Algorithm", path.render()),
+                            RuleSource::Schema,
+                            m,
+                        );
                     }
                 }
             },
@@ -301,12 +369,12 @@ impl Validator {
                 if el.elements().next().is_some() {
                     self.push(
                         el,
-                        path,
+                        &path.render(),
                         RuleSource::Schema,
                         "ds:DigestValue has text content only".into(),
                     );
                 } else if let Err(m) = schema::check(St::Base64, &el.text()) {
-                    self.push(el, path, RuleSource::Schema, m);
+                    self.push(el, &path.render(), RuleSource::Schema, m);
                 }
             }
             _ => {}
@@ -315,43 +383,43 @@ impl Validator {
 
     /// ds:X509Data (xmldsig-core): one or more of X509IssuerSerial, X509SKI, X509SubjectName,
     /// X509Certificate, X509CRL or a foreign-namespace element.
-    fn x509_data(&mut self, el: &Element, path: &str) {
+    fn x509_data(&mut self, el: &Element, path: &Path<'_>) {
         let mut n = 0;
         for k in el.elements() {
             n += 1;
-            let kpath = format!("{path}/ds:{}", k.name);
+            let kpath = || format!("{}/ds:{}", path.render(), k.name);
             if k.ns != NS_DS {
                 if k.ns.is_empty() {
                     self.push(
                         k,
-                        path,
+                        &path.render(),
                         RuleSource::Schema,
                         format!("unexpected element <{}> in ds:X509Data", k.name),
                     );
                 }
                 continue;
             }
-            match k.name.as_str() {
+            match &*k.name {
                 "X509IssuerSerial" => {
                     let kids: Vec<&Element> = k.elements().collect();
-                    let names: Vec<&str> = kids.iter().map(|e| e.name.as_str()).collect();
+                    let names: Vec<&str> = kids.iter().map(|e| &*e.name).collect();
                     if kids.iter().any(|e| e.ns != NS_DS)
                         || names != ["X509IssuerName", "X509SerialNumber"]
                     {
-                        self.push(k, &kpath, RuleSource::Schema, "ds:X509IssuerSerial needs exactly X509IssuerName then X509SerialNumber".into());
+                        self.push(k, &kpath(), RuleSource::Schema, "ds:X509IssuerSerial needs exactly X509IssuerName then X509SerialNumber".into());
                     } else if let Err(m) = schema::check(St::Integer, &kids[1].text()) {
-                        self.push(kids[1], &kpath, RuleSource::Schema, m);
+                        self.push(kids[1], &kpath(), RuleSource::Schema, m);
                     }
                 }
                 "X509SKI" | "X509Certificate" | "X509CRL" => {
                     if let Err(m) = schema::check(St::Base64, &k.text()) {
-                        self.push(k, &kpath, RuleSource::Schema, m);
+                        self.push(k, &kpath(), RuleSource::Schema, m);
                     }
                 }
                 "X509SubjectName" => {}
                 other => self.push(
                     k,
-                    path,
+                    &path.render(),
                     RuleSource::Schema,
                     format!("unexpected element <ds:{other}> in ds:X509Data"),
                 ),
@@ -359,7 +427,7 @@ impl Validator {
             if k.name != "X509IssuerSerial" && k.elements().next().is_some() {
                 self.push(
                     k,
-                    &kpath,
+                    &kpath(),
                     RuleSource::Schema,
                     format!("ds:{} has text content only", k.name),
                 );
@@ -368,7 +436,7 @@ impl Validator {
         if n == 0 {
             self.push(
                 el,
-                path,
+                &path.render(),
                 RuleSource::Schema,
                 "ds:X509Data needs at least one child".into(),
             );
@@ -380,27 +448,27 @@ impl Validator {
         {
             self.push(
                 el,
-                path,
+                &path.render(),
                 RuleSource::Schema,
                 "text not allowed in ds:X509Data".into(),
             );
         }
     }
 
-    fn rfc_rules(&mut self, el: &Element, d: &Decl, path: &str, kids: &[&Element]) {
+    fn rfc_rules(&mut self, el: &Element, d: &Decl, path: &Path<'_>, childless: bool) {
         if d.ns != schema::Ns::Iodef {
             return;
         }
         match d.name {
-            "Contact" if kids.is_empty() => self.push(
+            "Contact" if childless => self.push(
                 el,
-                path,
+                &path.render(),
                 RuleSource::Rfc,
                 "Contact must have at least one child element (RFC 7970 §3.9)".into(),
             ),
-            "RelatedActivity" | "ThreatActor" | "Campaign" if kids.is_empty() => self.push(
+            "RelatedActivity" | "ThreatActor" | "Campaign" if childless => self.push(
                 el,
-                path,
+                &path.render(),
                 RuleSource::Rfc,
                 format!(
                     "{} must have at least one child element (RFC 7970 §3.6-3.8)",
@@ -411,7 +479,7 @@ impl Validator {
                 if el.attr("version").is_none() {
                     self.push(
                         el,
-                        path,
+                        &path.render(),
                         RuleSource::Rfc,
                         "missing required attribute version (RFC 7970 §3.1: MUST be \"2.00\")"
                             .into(),
@@ -420,7 +488,7 @@ impl Validator {
                 if el.attr("private-enum-id").is_some() && el.attr("private-enum-name").is_none() {
                     self.push(
                         el,
-                        path,
+                        &path.render(),
                         RuleSource::Rfc,
                         "private-enum-id requires private-enum-name (RFC 7970 §3.1)".into(),
                     );
@@ -431,7 +499,7 @@ impl Validator {
             {
                 self.push(
                     el,
-                    path,
+                    &path.render(),
                     RuleSource::Rfc,
                     "spec-name=\"custom\" requires dtype (RFC 7970 §2.15)".into(),
                 )
@@ -439,188 +507,10 @@ impl Validator {
             "IndicatorReference" => {
                 let n = el.attr("uid-ref").is_some() as u8 + el.attr("euid-ref").is_some() as u8;
                 if n != 1 {
-                    self.push(el, path, RuleSource::Schema, "IndicatorReference needs exactly one of uid-ref, euid-ref (xs:key uidrefKey)".into());
+                    self.push(el, &path.render(), RuleSource::Schema, "IndicatorReference needs exactly one of uid-ref, euid-ref (xs:key uidrefKey)".into());
                 }
             }
             _ => {}
-        }
-    }
-}
-
-/// Why a content model did not match.
-struct Fail {
-    at: usize,
-    expected: Vec<String>,
-}
-
-fn elem_matches(di: usize, k: &Element) -> bool {
-    let d = schema::decl(di);
-    k.name == d.name && k.ns == d.ns.uri()
-}
-
-fn any_matches(other_ns: bool, k: &Element) -> bool {
-    !other_ns || (k.ns != NS_IODEF && !k.ns.is_empty())
-}
-
-/// A content model that is nothing but `xs:any` (possibly inside a one-item sequence).
-fn wildcard_only(p: &Particle) -> bool {
-    match p {
-        Particle::Any { .. } => true,
-        Particle::Seq { items, .. } => items.len() == 1 && wildcard_only(&items[0]),
-        _ => false,
-    }
-}
-
-fn nullable(p: &Particle) -> bool {
-    match p {
-        Particle::Elem { min, .. } | Particle::Any { min, .. } => *min == 0,
-        Particle::Seq { min, items, .. } => *min == 0 || items.iter().all(nullable),
-        Particle::Choice { min, items, .. } => *min == 0 || items.iter().any(nullable),
-    }
-}
-
-fn can_start(p: &Particle, k: &Element) -> bool {
-    match p {
-        Particle::Elem { decl, .. } => elem_matches(*decl, k),
-        Particle::Any { other_ns, .. } => any_matches(*other_ns, k),
-        Particle::Seq { items, .. } => {
-            for it in items.iter() {
-                if can_start(it, k) {
-                    return true;
-                }
-                if !nullable(it) {
-                    return false;
-                }
-            }
-            false
-        }
-        Particle::Choice { items, .. } => items.iter().any(|it| can_start(it, k)),
-    }
-}
-
-fn first_names(p: &Particle, out: &mut Vec<String>) {
-    match p {
-        Particle::Elem { decl, .. } => out.push(format!("<{}>", schema::decl(*decl).name)),
-        Particle::Any { .. } => out.push("any element".into()),
-        Particle::Seq { items, .. } => {
-            for it in items.iter() {
-                first_names(it, out);
-                if !nullable(it) {
-                    break;
-                }
-            }
-        }
-        Particle::Choice { items, .. } => items.iter().for_each(|it| first_names(it, out)),
-    }
-}
-
-/// Greedy matcher (the XSD obeys Unique Particle Attribution, so one token of look-ahead decides).
-/// Records (child index, declaration) pairs in `out`; returns the position after the match.
-fn match_particle(
-    p: &Particle,
-    kids: &[&Element],
-    pos: usize,
-    out: &mut Vec<(usize, Option<usize>)>,
-) -> Result<usize, Fail> {
-    let (min, max) = p.occurs();
-    match p {
-        Particle::Elem { decl, .. } => {
-            let mut n = 0;
-            while n < max
-                && pos + (n as usize) < kids.len()
-                && elem_matches(*decl, kids[pos + n as usize])
-            {
-                out.push((pos + n as usize, Some(*decl)));
-                n += 1;
-            }
-            if n < min {
-                return Err(Fail {
-                    at: pos + n as usize,
-                    expected: vec![format!("<{}>", schema::decl(*decl).name)],
-                });
-            }
-            Ok(pos + n as usize)
-        }
-        Particle::Any { other_ns, .. } => {
-            let mut n = 0;
-            while n < max
-                && pos + (n as usize) < kids.len()
-                && any_matches(*other_ns, kids[pos + n as usize])
-            {
-                let k = kids[pos + n as usize];
-                out.push((pos + n as usize, schema::find(&k.ns, &k.name)));
-                n += 1;
-            }
-            if n < min {
-                return Err(Fail {
-                    at: pos + n as usize,
-                    expected: vec!["any element".into()],
-                });
-            }
-            Ok(pos + n as usize)
-        }
-        Particle::Seq { items, .. } => {
-            let mut cur = pos;
-            let mut count = 0;
-            while count < max {
-                let start = cur;
-                let mark = out.len();
-                let mut res = Ok(());
-                for it in items.iter() {
-                    match match_particle(it, kids, cur, out) {
-                        Ok(c) => cur = c,
-                        Err(f) => {
-                            res = Err(f);
-                            break;
-                        }
-                    }
-                }
-                match res {
-                    Err(f) => {
-                        if count >= min && cur == start {
-                            out.truncate(mark);
-                            cur = start;
-                            break;
-                        }
-                        return Err(f);
-                    }
-                    Ok(()) => {
-                        count += 1;
-                        if cur == start {
-                            break;
-                        }
-                    }
-                }
-            }
-            Ok(cur)
-        }
-        Particle::Choice { items, .. } => {
-            let mut cur = pos;
-            let mut count = 0;
-            while count < max {
-                let next = kids
-                    .get(cur)
-                    .and_then(|k| items.iter().find(|it| can_start(it, k)));
-                match next {
-                    Some(it) => {
-                        let c = match_particle(it, kids, cur, out)?;
-                        count += 1;
-                        if c == cur {
-                            break;
-                        }
-                        cur = c;
-                    }
-                    None => {
-                        if count >= min || items.iter().any(nullable) {
-                            break;
-                        }
-                        let mut expected = Vec::new();
-                        first_names(p, &mut expected);
-                        return Err(Fail { at: cur, expected });
-                    }
-                }
-            }
-            Ok(cur)
         }
     }
 }
@@ -629,12 +519,19 @@ fn match_particle(
 pub(crate) fn validate(root: &Element) -> Vec<Problem> {
     let mut v = Validator {
         problems: Vec::new(),
-        ids: HashMap::new(),
+        ids: HashSet::new(),
         idrefs: Vec::new(),
+        kids_pool: Vec::new(),
+        matched_pool: Vec::new(),
     };
-    v.element(root, schema::ROOT, &mut String::from("/IODEF-Document"));
+    let path = Path {
+        up: None,
+        parent: None,
+        name: "IODEF-Document",
+    };
+    v.element(root, schema::ROOT, &path);
     for (r, path, line) in std::mem::take(&mut v.idrefs) {
-        if !v.ids.contains_key(&r) {
+        if !v.ids.contains(&r) {
             v.problems.push(Problem {
                 path,
                 line,

@@ -1,0 +1,186 @@
+//! The content-model matcher of validation: does a sequence of child elements match an element's
+//! particle (sequence, choice, element, wildcard) from the schema table? Split from `validate.rs`,
+//! which walks the tree and reports; this file only answers "where did matching stop, expecting what".
+
+use super::schema::{self, Particle, NS_IODEF};
+use super::tree::Element;
+
+/// Why a content model did not match.
+pub(crate) struct Fail {
+    /// Index of the child where matching stopped.
+    pub at: usize,
+    /// What would have been accepted there.
+    pub expected: Vec<String>,
+}
+
+fn elem_matches(di: usize, k: &Element) -> bool {
+    let d = schema::decl(di);
+    k.name == d.name && k.ns == d.ns.uri()
+}
+
+fn any_matches(other_ns: bool, k: &Element) -> bool {
+    !other_ns || (k.ns != NS_IODEF && !k.ns.is_empty())
+}
+
+/// A content model that is nothing but `xs:any` (possibly inside a one-item sequence).
+pub(crate) fn wildcard_only(p: &Particle) -> bool {
+    match p {
+        Particle::Any { .. } => true,
+        Particle::Seq { items, .. } => items.len() == 1 && wildcard_only(&items[0]),
+        _ => false,
+    }
+}
+
+fn nullable(p: &Particle) -> bool {
+    match p {
+        Particle::Elem { min, .. } | Particle::Any { min, .. } => *min == 0,
+        Particle::Seq { min, items, .. } => *min == 0 || items.iter().all(nullable),
+        Particle::Choice { min, items, .. } => *min == 0 || items.iter().any(nullable),
+    }
+}
+
+fn can_start(p: &Particle, k: &Element) -> bool {
+    match p {
+        Particle::Elem { decl, .. } => elem_matches(*decl, k),
+        Particle::Any { other_ns, .. } => any_matches(*other_ns, k),
+        Particle::Seq { items, .. } => {
+            for it in items.iter() {
+                if can_start(it, k) {
+                    return true;
+                }
+                if !nullable(it) {
+                    return false;
+                }
+            }
+            false
+        }
+        Particle::Choice { items, .. } => items.iter().any(|it| can_start(it, k)),
+    }
+}
+
+fn first_names(p: &Particle, out: &mut Vec<String>) {
+    match p {
+        Particle::Elem { decl, .. } => out.push(format!("<{}>", schema::decl(*decl).name)),
+        Particle::Any { .. } => out.push("any element".into()),
+        Particle::Seq { items, .. } => {
+            for it in items.iter() {
+                first_names(it, out);
+                if !nullable(it) {
+                    break;
+                }
+            }
+        }
+        Particle::Choice { items, .. } => items.iter().for_each(|it| first_names(it, out)),
+    }
+}
+
+/// Greedy matcher (the XSD obeys Unique Particle Attribution, so one token of look-ahead decides).
+/// Records (child index, declaration) pairs in `out`; returns the position after the match.
+pub(crate) fn match_particle(
+    p: &Particle,
+    kids: &[&Element],
+    pos: usize,
+    out: &mut Vec<(usize, Option<usize>)>,
+) -> Result<usize, Fail> {
+    let (min, max) = p.occurs();
+    match p {
+        Particle::Elem { decl, .. } => {
+            let mut n = 0;
+            while n < max
+                && pos + (n as usize) < kids.len()
+                && elem_matches(*decl, kids[pos + n as usize])
+            {
+                out.push((pos + n as usize, Some(*decl)));
+                n += 1;
+            }
+            if n < min {
+                return Err(Fail {
+                    at: pos + n as usize,
+                    expected: vec![format!("<{}>", schema::decl(*decl).name)],
+                });
+            }
+            Ok(pos + n as usize)
+        }
+        Particle::Any { other_ns, .. } => {
+            let mut n = 0;
+            while n < max
+                && pos + (n as usize) < kids.len()
+                && any_matches(*other_ns, kids[pos + n as usize])
+            {
+                let k = kids[pos + n as usize];
+                out.push((pos + n as usize, schema::find(&k.ns, &k.name)));
+                n += 1;
+            }
+            if n < min {
+                return Err(Fail {
+                    at: pos + n as usize,
+                    expected: vec!["any element".into()],
+                });
+            }
+            Ok(pos + n as usize)
+        }
+        Particle::Seq { items, .. } => {
+            let mut cur = pos;
+            let mut count = 0;
+            while count < max {
+                let start = cur;
+                let mark = out.len();
+                let mut res = Ok(());
+                for it in items.iter() {
+                    match match_particle(it, kids, cur, out) {
+                        Ok(c) => cur = c,
+                        Err(f) => {
+                            res = Err(f);
+                            break;
+                        }
+                    }
+                }
+                match res {
+                    Err(f) => {
+                        if count >= min && cur == start {
+                            out.truncate(mark);
+                            cur = start;
+                            break;
+                        }
+                        return Err(f);
+                    }
+                    Ok(()) => {
+                        count += 1;
+                        if cur == start {
+                            break;
+                        }
+                    }
+                }
+            }
+            Ok(cur)
+        }
+        Particle::Choice { items, .. } => {
+            let mut cur = pos;
+            let mut count = 0;
+            while count < max {
+                let next = kids
+                    .get(cur)
+                    .and_then(|k| items.iter().find(|it| can_start(it, k)));
+                match next {
+                    Some(it) => {
+                        let c = match_particle(it, kids, cur, out)?;
+                        count += 1;
+                        if c == cur {
+                            break;
+                        }
+                        cur = c;
+                    }
+                    None => {
+                        if count >= min || items.iter().any(nullable) {
+                            break;
+                        }
+                        let mut expected = Vec::new();
+                        first_names(p, &mut expected);
+                        return Err(Fail { at: cur, expected });
+                    }
+                }
+            }
+            Ok(cur)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The XML writer of the document tree: one root element, no declaration, comments or processing
+//! instructions; the IODEF namespace as the default namespace, other prefixes kept where possible.
+//! Split from `tree.rs` (the reader).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::schema::{NS_IODEF, NS_XML};
+use super::tree::{Element, Node};
+
+/// Escapes text content.
+pub(crate) fn escape_text(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+fn escape_attr(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// In-scope namespace bindings while writing (prefix → URI; "" is the default namespace).
+type Scope = BTreeMap<String, String>;
+
+/// Serialises `el` (and its subtree) as XML. `scope` holds the bindings already in force.
+pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
+    let mut scope = scope.clone();
+    let mut decls: Vec<(String, String)> = Vec::new();
+    let mut bind = |want: Option<&str>, ns: &str, scope: &mut Scope, attr: bool| -> String {
+        if ns == NS_XML {
+            return "xml".to_string();
+        }
+        if ns.is_empty() {
+            if !attr && scope.get("").is_some_and(|d| !d.is_empty()) {
+                scope.insert(String::new(), String::new());
+                decls.push((String::new(), String::new()));
+            }
+            return String::new();
+        }
+        // Reuse a binding already in scope.
+        if let Some((p, _)) = scope
+            .iter()
+            .find(|(p, u)| *u == ns && !(attr && p.is_empty()))
+        {
+            if want.is_none_or(|w| w == p) || !attr {
+                return p.clone();
+            }
+        }
+        let mut p = match want {
+            Some(w) if !w.is_empty() => w.to_string(),
+            _ if !attr && ns == NS_IODEF => String::new(),
+            _ => "ns".to_string(),
+        };
+        let base = p.clone();
+        let mut i = 1;
+        while scope.get(&p).is_some_and(|u| u != ns) || (attr && p.is_empty()) {
+            p = format!("{}{}", if base.is_empty() { "ns" } else { &base }, i);
+            i += 1;
+        }
+        scope.insert(p.clone(), ns.to_string());
+        decls.push((p.clone(), ns.to_string()));
+        p
+    };
+    let want = if el.ns == NS_IODEF {
+        Some("")
+    } else {
+        el.prefix.as_deref()
+    };
+    let eprefix = bind(want, &el.ns, &mut scope, false);
+    let mut attrs = String::new();
+    for a in &el.attrs {
+        let p = if a.ns.is_empty() {
+            String::new()
+        } else {
+            bind(a.prefix.as_deref(), &a.ns, &mut scope, true)
+        };
+        attrs.push(' ');
+        if !p.is_empty() {
+            attrs.push_str(&p);
+            attrs.push(':');
+        }
+        attrs.push_str(&a.name);
+        attrs.push_str("=\"");
+        escape_attr(&a.value, &mut attrs);
+        attrs.push('"');
+    }
+    let qname = if eprefix.is_empty() {
+        el.name.to_string()
+    } else {
+        format!("{eprefix}:{}", el.name)
+    };
+    out.push('<');
+    out.push_str(&qname);
+    for (p, u) in &decls {
+        if p.is_empty() {
+            let _ = write!(out, " xmlns=\"");
+        } else {
+            let _ = write!(out, " xmlns:{p}=\"");
+        }
+        escape_attr(u, out);
+        out.push('"');
+    }
+    out.push_str(&attrs);
+    if el.children.is_empty() {
+        out.push_str("/>");
+        return;
+    }
+    out.push('>');
+    for c in &el.children {
+        match c {
+            Node::Element(e) => write_element(e, &scope, out),
+            Node::Text(t) => escape_text(t, out),
+        }
+    }
+    out.push_str("</");
+    out.push_str(&qname);
+    out.push('>');
+}
+
+/// Serialises the children of `el` (its content) as an XML fragment whose elements declare every
+/// namespace they use; used for `dtype="xml"` extension content in JSON.
+pub(crate) fn write_content(el: &Element) -> String {
+    let mut out = String::new();
+    for c in &el.children {
+        match c {
+            Node::Element(e) => write_element(e, &Scope::new(), &mut out),
+            Node::Text(t) => escape_text(t, &mut out),
+        }
+    }
+    out
+}
+
+/// Serialises a whole tree with no bindings in scope.
+pub(crate) fn to_string(el: &Element) -> String {
+    let mut out = String::new();
+    write_element(el, &Scope::new(), &mut out);
+    out
+}
