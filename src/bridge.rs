@@ -410,7 +410,7 @@ impl Bridge {
         let hooks = Hooks {
             json_form: Some(Arc::new(|env: &Envelope| {
                 crate::iodef::parse(env.document.as_bytes())
-                    .map(|d| d.to_json().to_string())
+                    .map(|d| d.to_json_string())
                     .map_err(|e| e.to_string())
             })),
             health: Some(Arc::new(SessionHealth(grid.session().watch_state()))),

@@ -46,6 +46,11 @@ pub struct Follower {
     /// Per topic: item id → content hash, delivered or handed out.
     seen: HashMap<String, HashMap<String, String>>,
     queue: VecDeque<GridEvent>,
+    /// Topics still to catch up, one at a time, so that only one topic's
+    /// backlog is in memory at once.
+    pending: VecDeque<String>,
+    /// The `Resubscribed` event, emitted once its topics are caught up.
+    resubscribed: Option<GridEvent>,
     topics: Vec<String>,
 }
 
@@ -73,7 +78,7 @@ fn key(ev: &GridEvent) -> Option<(&str, &str, String)> {
 
 impl Follower {
     /// Subscribes (before fetching, so nothing published in between is
-    /// missed), then queues each topic's catch-up.
+    /// missed); each topic's catch-up then comes first from [`next`](Self::next).
     pub async fn start(
         grid: &Grid,
         selection: TopicSelection,
@@ -97,10 +102,14 @@ impl Follower {
             level,
             seen: HashMap::new(),
             queue: VecDeque::new(),
-            topics: topics.clone(),
+            pending: topics.iter().cloned().collect(),
+            resubscribed: None,
+            topics,
         };
-        for t in &topics {
-            f.catch_up(t).await?;
+        // The first topic now, so that a topic that cannot be read fails
+        // the start rather than only showing up as a gap later.
+        if let Some(first) = f.pending.pop_front() {
+            f.catch_up(&first).await?;
         }
         Ok(f)
     }
@@ -181,24 +190,29 @@ impl Follower {
             if let Some(ev) = self.queue.pop_front() {
                 return Some(ev);
             }
+            if let Some(t) = self.pending.pop_front() {
+                if let Err(e) = self.catch_up(&t).await {
+                    // The next new session tries again; say what is not
+                    // known rather than stay silent.
+                    tracing::error!(topic = %t, error = %e, "catch-up failed");
+                    self.queue.push_back(GridEvent::Gap {
+                        topic: t.clone(),
+                        kept: 0,
+                        last_delivered: self.store.last_delivered(&t).await.ok().flatten(),
+                        detail: format!("catch-up failed: {e}; items published while the session was down may be missing until the next catch-up"),
+                    });
+                }
+                continue;
+            }
+            if let Some(ev) = self.resubscribed.take() {
+                return Some(ev);
+            }
             let ev = self.sub.next().await?;
             match &ev {
                 GridEvent::Resubscribed { topics } => {
                     self.topics = topics.clone();
-                    for t in topics.clone() {
-                        if let Err(e) = self.catch_up(&t).await {
-                            // The next new session tries again; say what is
-                            // not known rather than stay silent.
-                            tracing::error!(topic = %t, error = %e, "catch-up failed");
-                            self.queue.push_back(GridEvent::Gap {
-                                topic: t.clone(),
-                                kept: 0,
-                                last_delivered: self.store.last_delivered(&t).await.ok().flatten(),
-                                detail: format!("catch-up failed: {e}; items published while the session was down may be missing until the next catch-up"),
-                            });
-                        }
-                    }
-                    self.queue.push_back(ev);
+                    self.pending = topics.iter().cloned().collect();
+                    self.resubscribed = Some(ev);
                 }
                 GridEvent::Item { envelope, .. } => {
                     if let Err(e) = self.load(&envelope.topic.clone()).await {

@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-/// Most pages kept; beyond it the cache starts over (cheap, and bounded).
-const MAX_PAGES: usize = 512;
+/// Most pages kept; beyond it the cache starts over. A 100-entry page is
+/// ~150 KiB, so this bounds the cache near 10 MiB.
+const MAX_PAGES: usize = 64;
 
 /// One rendered page and its entity tag.
 #[derive(Debug, Clone)]
