@@ -81,7 +81,7 @@ fn open_outbox(g: &Global, window: usize, max: usize) -> anyhow::Result<(Outbox,
 }
 
 /// Drains `outbox` through a freshly opened grid, printing `id<TAB>name`
-/// per confirmed document. Returns how many were refused.
+/// per confirmed document. Returns how many were refused or are left.
 async fn drain(g: &Global, outbox: &Outbox, names: &HashMap<i64, String>) -> anyhow::Result<usize> {
     let waiting = outbox.len().await?;
     if waiting == 0 {
@@ -109,7 +109,14 @@ async fn drain(g: &Global, outbox: &Outbox, names: &HashMap<i64, String>) -> any
         })
         .await?;
     grid.close().await;
-    Ok(refused)
+    // `drain` also returns when the session closes for good.
+    let left = outbox.len().await?;
+    if left > 0 {
+        eprintln!(
+            "error: {left} document(s) are still queued in the outbox (the XMPP session closed); `gridlink outbox drain` sends them"
+        );
+    }
+    Ok(refused + left)
 }
 
 /// Runs `gridlink outbox`.
