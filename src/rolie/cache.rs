@@ -4,9 +4,10 @@
 //! metadata and writes ~150 KiB of Atom: milliseconds per request, most of
 //! it for nothing, because feeds are polled far more often than they change
 //! (and a poller that sends `If-None-Match` only needs the ETag). A page is
-//! valid as long as its topic's `updated` time and item count are those it
-//! was rendered at: every store change (insert, replace, retract) moves
-//! `updated`, so a stale page is never served.
+//! valid as long as its topic's [`Store::generation`](crate::store::Store::generation)
+//! is the one read *before* rendering: every insert, replace and retract
+//! bumps it after committing, so a page can be newer than its label, never
+//! older, and a stale page is never served. Checking costs no query.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -47,32 +48,36 @@ pub(crate) fn etag_of(body: &str) -> String {
 /// Which page of which topic.
 type Key = (String, Option<i64>, Option<i64>);
 
-/// The topic state a page was rendered at.
-type Version = (DateTime<Utc>, u64);
+/// The topic generation a page was rendered at.
+type Version = u64;
+
+/// A page, the generation it was rendered at, and its topic's `updated`.
+type Entry = (Version, DateTime<Utc>, Rendered);
 
 /// The cache (one per server).
 #[derive(Debug, Default)]
 pub(crate) struct FeedCache {
-    pages: Mutex<HashMap<Key, (Version, Rendered)>>,
+    pages: Mutex<HashMap<Key, Entry>>,
 }
 
 impl FeedCache {
-    /// The page `key` if it was rendered at `version`.
-    pub(crate) fn get(&self, key: &Key, version: Version) -> Option<Rendered> {
+    /// The page `key` and its topic's `updated` time, if it was rendered
+    /// at `version`.
+    pub(crate) fn get(&self, key: &Key, version: Version) -> Option<(DateTime<Utc>, Rendered)> {
         let pages = self.pages.lock().ok()?;
         match pages.get(key) {
-            Some((v, r)) if *v == version => Some(r.clone()),
+            Some((v, updated, r)) if *v == version => Some((*updated, r.clone())),
             _ => None,
         }
     }
 
     /// Remembers a page rendered at `version`.
-    pub(crate) fn put(&self, key: Key, version: Version, page: Rendered) {
+    pub(crate) fn put(&self, key: Key, version: Version, updated: DateTime<Utc>, page: Rendered) {
         if let Ok(mut pages) = self.pages.lock() {
             if pages.len() >= MAX_PAGES && !pages.contains_key(&key) {
                 pages.clear();
             }
-            pages.insert(key, (version, page));
+            pages.insert(key, (version, updated, page));
         }
     }
 }
@@ -87,15 +92,13 @@ mod tests {
         let c = FeedCache::default();
         let key = ("t".to_string(), None, None);
         let t0 = DateTime::from_timestamp_nanos(1);
-        let t1 = DateTime::from_timestamp_nanos(2);
-        c.put(key.clone(), (t0, 3), Rendered::new("<feed/>".into()));
-        assert!(c.get(&key, (t0, 3)).is_some());
-        assert!(c.get(&key, (t1, 3)).is_none(), "changed time");
-        assert!(c.get(&key, (t0, 4)).is_none(), "changed count");
-        assert!(c.get(&("t".into(), Some(5), None), (t0, 3)).is_none());
+        c.put(key.clone(), 3, t0, Rendered::new("<feed/>".into()));
+        assert!(c.get(&key, 3).is_some());
+        assert!(c.get(&key, 4).is_none(), "changed generation");
+        assert!(c.get(&("t".into(), Some(5), None), 3).is_none());
         assert_eq!(
-            c.get(&key, (t0, 3)).map(|r| r.etag),
-            Some(etag_of("<feed/>"))
+            c.get(&key, 3).map(|(t, r)| (t, r.etag)),
+            Some((t0, etag_of("<feed/>")))
         );
     }
 }

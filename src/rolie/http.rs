@@ -274,22 +274,23 @@ async fn feed(
             ))
         }
     };
-    let info = match st.store.topic(&topic).await? {
-        Some(info) => info,
-        None if st.config.topics.contains_key(&topic) => st.store.ensure_topic(&topic).await?,
-        None => return Err(Problem::not_found()),
-    };
+    // Read before anything else: see `cache.rs` for why this order is safe.
     let key = (topic.clone(), q.before, q.after);
-    let version = (info.updated, info.items);
-    if let Some(page) = st.feed_cache.get(&key, version) {
+    let version = st.store.generation(&topic);
+    if let Some((updated, page)) = st.feed_cache.get(&key, version) {
         return Ok(respond(
             &headers,
             documents::FEED_MEDIA_TYPE,
             page.body,
             &page.etag,
-            info.updated,
+            updated,
         ));
     }
+    let info = match st.store.topic(&topic).await? {
+        Some(info) => info,
+        None if st.config.topics.contains_key(&topic) => st.store.ensure_topic(&topic).await?,
+        None => return Err(Problem::not_found()),
+    };
     let page = st.store.page(&topic, cursor, st.config.page_size).await?;
     let tombstones = match cursor {
         Cursor::Newest => st.store.tombstones(&topic).await?,
@@ -304,7 +305,8 @@ async fn feed(
         &tombstones,
     )?;
     let rendered = super::cache::Rendered::new(body);
-    st.feed_cache.put(key, version, rendered.clone());
+    st.feed_cache
+        .put(key, version, info.updated, rendered.clone());
     Ok(respond(
         &headers,
         documents::FEED_MEDIA_TYPE,

@@ -269,6 +269,19 @@ impl Store {
         .await
     }
 
+    /// A number that changes whenever `topic`'s content changes through
+    /// this store (insert, replace, retract), bumped after the change is
+    /// committed: caches of rendered pages key on it, so that checking them
+    /// needs no query. Only changes made through this process count.
+    pub fn generation(&self, topic: &str) -> u64 {
+        self.shared
+            .counters
+            .lock()
+            .ok()
+            .and_then(|c| c.get(topic).map(|t| t.inserted + t.replaced + t.retracted))
+            .unwrap_or(0)
+    }
+
     /// Per-topic counters of puts and retracts since this process started.
     pub fn counters(&self) -> BTreeMap<String, TopicCounters> {
         self.shared
