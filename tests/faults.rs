@@ -646,6 +646,12 @@ fn full_outbox_refuses_with_a_clear_error() {
         "{err}"
     );
     assert!(err.contains("--outbox-max"), "{err}");
+    // Logs written to a pipe carry no terminal colour codes.
+    assert!(err.contains("INFO"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "ANSI escapes in piped logs: {err:?}"
+    );
 }
 
 /// A tiny HTTP/1.1 POST with a bearer token; returns the whole response.
