@@ -63,6 +63,15 @@ impl std::fmt::Debug for Follower {
     }
 }
 
+/// The item id of an item or refused payload (no hashing).
+fn item_id(ev: &GridEvent) -> Option<&str> {
+    match ev {
+        GridEvent::Item { envelope, .. } => Some(&envelope.item_id),
+        GridEvent::Rejected { item_id, .. } => Some(item_id),
+        _ => None,
+    }
+}
+
 /// The cursor key of an event: (topic, item id, content hash).
 fn key(ev: &GridEvent) -> Option<(&str, &str, String)> {
     match ev {
@@ -149,8 +158,8 @@ impl Follower {
         let followed_before = !known.is_empty();
         let overlap = items
             .iter()
-            .filter_map(key)
-            .any(|(_, id, _)| known.contains_key(id));
+            .filter_map(item_id)
+            .any(|id| known.contains_key(id));
         if followed_before && !items.is_empty() && !overlap {
             let last = self.store.last_delivered(topic).await?;
             let detail = format!(
