@@ -206,9 +206,8 @@ pub async fn open_grid_retrying(g: &Global, why: &str) -> anyhow::Result<gridlin
             Ok(grid) => return Ok(grid),
             Err(e) if e.is_transient() => {
                 attempt += 1;
-                let delay = std::time::Duration::from_millis(250)
-                    .saturating_mul(1 << attempt.min(7))
-                    .min(std::time::Duration::from_secs(15));
+                // The session layer's own reconnect schedule (with jitter).
+                let delay = gridlink::xmpp::backoff(attempt, cfg.reconnect_max_delay);
                 eprintln!("warning: cannot join the grid as {who} yet ({e}); {why}; retrying in {delay:?}");
                 tokio::time::sleep(delay).await;
             }

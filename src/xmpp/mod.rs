@@ -11,6 +11,5 @@ mod session;
 mod tls;
 
 pub use error::{condition_name, ConnectError, IqError};
-pub(crate) use session::backoff;
-pub use session::{Session, SessionEvent, SessionState};
+pub use session::{backoff, Session, SessionEvent, SessionState};
 pub use tls::client_config;

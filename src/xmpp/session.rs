@@ -375,7 +375,7 @@ fn report_retry(events: &mpsc::UnboundedSender<SessionEvent>, attempt: u32, erro
 /// Delay before reconnect attempt `attempt` (1-based): 0.25 s doubling up
 /// to `max`, each drawn uniformly from [half, full] so that many clients
 /// cut off together do not come back in lockstep.
-pub(crate) fn backoff(attempt: u32, max: Duration) -> Duration {
+pub fn backoff(attempt: u32, max: Duration) -> Duration {
     let base = Duration::from_millis(250).saturating_mul(1u32 << attempt.min(16).saturating_sub(1));
     let full = base.min(max);
     let jitter: f64 = rand::rng().random_range(0.5..=1.0);
