@@ -15,25 +15,31 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use super::http::Validators;
+
 /// Most pages kept; beyond it the cache starts over. A 100-entry page is
 /// ~150 KiB, so this bounds the cache near 10 MiB.
 const MAX_PAGES: usize = 64;
 
-/// One rendered page and its entity tag.
-#[derive(Debug, Clone)]
-pub(crate) struct Rendered {
+/// One rendered page with its validators, ready to answer a GET or a
+/// conditional GET: a hit copies nothing but the `Arc` (and the body, for
+/// a 200).
+#[derive(Debug)]
+pub(crate) struct Page {
     /// The document.
-    pub(crate) body: Arc<String>,
-    /// Its strong ETag, quoted.
-    pub(crate) etag: String,
+    pub(crate) body: String,
+    /// Its `ETag` (strong, see [`etag_of`]) and `Last-Modified` (the
+    /// topic's `updated`), as header values.
+    pub(crate) validators: Validators,
 }
 
-impl Rendered {
-    /// Wraps a freshly rendered document, computing its ETag.
-    pub(crate) fn new(body: String) -> Rendered {
-        Rendered {
-            etag: etag_of(&body),
-            body: Arc::new(body),
+impl Page {
+    /// Wraps a freshly rendered document of a topic last changed at
+    /// `updated`, computing its ETag.
+    pub(crate) fn new(body: String, updated: DateTime<Utc>) -> Page {
+        Page {
+            validators: Validators::new(&etag_of(&body), updated),
+            body,
         }
     }
 }
@@ -51,33 +57,29 @@ type Key = (String, Option<i64>, Option<i64>);
 /// The topic generation a page was rendered at.
 type Version = u64;
 
-/// A page, the generation it was rendered at, and its topic's `updated`.
-type Entry = (Version, DateTime<Utc>, Rendered);
-
 /// The cache (one per server).
 #[derive(Debug, Default)]
 pub(crate) struct FeedCache {
-    pages: Mutex<HashMap<Key, Entry>>,
+    pages: Mutex<HashMap<Key, (Version, Arc<Page>)>>,
 }
 
 impl FeedCache {
-    /// The page `key` and its topic's `updated` time, if it was rendered
-    /// at `version`.
-    pub(crate) fn get(&self, key: &Key, version: Version) -> Option<(DateTime<Utc>, Rendered)> {
+    /// The page `key`, if it was rendered at `version`.
+    pub(crate) fn get(&self, key: &Key, version: Version) -> Option<Arc<Page>> {
         let pages = self.pages.lock().ok()?;
         match pages.get(key) {
-            Some((v, updated, r)) if *v == version => Some((*updated, r.clone())),
+            Some((v, page)) if *v == version => Some(page.clone()),
             _ => None,
         }
     }
 
     /// Remembers a page rendered at `version`.
-    pub(crate) fn put(&self, key: Key, version: Version, updated: DateTime<Utc>, page: Rendered) {
+    pub(crate) fn put(&self, key: Key, version: Version, page: Arc<Page>) {
         if let Ok(mut pages) = self.pages.lock() {
             if pages.len() >= MAX_PAGES && !pages.contains_key(&key) {
                 pages.clear();
             }
-            pages.insert(key, (version, updated, page));
+            pages.insert(key, (version, page));
         }
     }
 }
@@ -92,13 +94,13 @@ mod tests {
         let c = FeedCache::default();
         let key = ("t".to_string(), None, None);
         let t0 = DateTime::from_timestamp_nanos(1);
-        c.put(key.clone(), 3, t0, Rendered::new("<feed/>".into()));
+        c.put(key.clone(), 3, Arc::new(Page::new("<feed/>".into(), t0)));
         assert!(c.get(&key, 3).is_some());
         assert!(c.get(&key, 4).is_none(), "changed generation");
         assert!(c.get(&("t".into(), Some(5), None), 3).is_none());
         assert_eq!(
-            c.get(&key, 3).map(|(t, r)| (t, r.etag)),
-            Some((t0, etag_of("<feed/>")))
+            c.get(&key, 3).map(|p| p.validators.etag().to_string()),
+            Some(etag_of("<feed/>"))
         );
     }
 }

@@ -1,8 +1,9 @@
 //! The read side of the HTTP server: routes, documents, conditional GET.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -159,55 +160,80 @@ pub(crate) fn document(
     body: String,
     modified: DateTime<Utc>,
 ) -> Response {
-    let etag = super::cache::etag_of(&body);
-    respond(req, media_type, Arc::new(body), &etag, modified)
+    let validators = Validators::new(&super::cache::etag_of(&body), modified);
+    respond(req, media_type, &validators, Cow::Owned(body))
 }
 
-/// [`document`] for a body whose ETag is known (a cached page): a 304 costs
-/// no rendering and no hashing.
+/// A representation's validators as ready-made header values: a cached
+/// page keeps them, so a 304 costs no hashing and no date formatting.
+#[derive(Debug, Clone)]
+pub(crate) struct Validators {
+    etag: HeaderValue,
+    last_modified: HeaderValue,
+    modified_secs: u64,
+}
+
+impl Validators {
+    /// Validators for a representation with entity tag `etag` (quoted)
+    /// last modified at `modified`.
+    pub(crate) fn new(etag: &str, modified: DateTime<Utc>) -> Validators {
+        let modified_secs = modified.timestamp().max(0) as u64;
+        let date = httpdate::fmt_http_date(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(modified_secs),
+        );
+        Validators {
+            // Both are ASCII by construction (a quoted hex digest, an HTTP
+            // date); an empty value stands in should that ever change.
+            etag: HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("")),
+            last_modified: HeaderValue::from_str(&date).unwrap_or(HeaderValue::from_static("")),
+            modified_secs,
+        }
+    }
+
+    /// The entity tag, quoted.
+    #[cfg(test)]
+    pub(crate) fn etag(&self) -> &str {
+        self.etag.to_str().unwrap_or_default()
+    }
+
+    /// Whether the request's conditions say the client's copy is current.
+    fn not_modified(&self, req: &HeaderMap) -> bool {
+        match req.get(header::IF_NONE_MATCH) {
+            Some(inm) => {
+                let etag = self.etag.as_bytes();
+                inm.as_bytes()
+                    .split(|b| *b == b',')
+                    .map(|t| t.trim_ascii())
+                    .map(|t| t.strip_prefix(b"W/").unwrap_or(t))
+                    .any(|t| t == b"*" || t == etag)
+            }
+            None => req
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| httpdate::parse_http_date(v).ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .is_some_and(|since| self.modified_secs <= since.as_secs()),
+        }
+    }
+}
+
+/// The response for a representation: 304 when the request's validators
+/// match, else 200 with `body` (copied only then).
 fn respond(
     req: &HeaderMap,
     media_type: &'static str,
-    body: Arc<String>,
-    etag: &str,
-    modified: DateTime<Utc>,
+    validators: &Validators,
+    body: Cow<'_, str>,
 ) -> Response {
-    let modified_secs = modified.timestamp().max(0) as u64;
-    let last_modified = httpdate::fmt_http_date(
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(modified_secs),
-    );
-    let not_modified = match req.get(header::IF_NONE_MATCH) {
-        Some(inm) => inm.to_str().is_ok_and(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == "*" || t == etag)
-        }),
-        None => req
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok())
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .is_some_and(|since| modified_secs <= since.as_secs()),
-    };
-    let mut headers = HeaderMap::new();
-    let pairs = [
-        (header::ETAG, etag.to_owned()),
-        (header::LAST_MODIFIED, last_modified),
-        (header::CACHE_CONTROL, "no-cache".to_owned()),
-    ];
-    for (name, value) in pairs {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(name, v);
-        }
-    }
-    if not_modified {
+    let mut headers = HeaderMap::with_capacity(4);
+    headers.insert(header::ETAG, validators.etag.clone());
+    headers.insert(header::LAST_MODIFIED, validators.last_modified.clone());
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if validators.not_modified(req) {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
-    // One copy of a cached page per response (the render it replaces costs
-    // far more).
-    let body = Arc::try_unwrap(body).unwrap_or_else(|shared| (*shared).clone());
-    (StatusCode::OK, headers, body).into_response()
+    (StatusCode::OK, headers, body.into_owned()).into_response()
 }
 
 async fn service(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, Problem> {
@@ -259,9 +285,12 @@ async fn feed(
     State(st): State<Shared>,
     Path(topic): Path<String>,
     query: Result<Query<FeedQuery>, axum::extract::rejection::QueryRejection>,
-    headers: HeaderMap,
+    // The request itself rather than a `HeaderMap` extractor, which would
+    // copy every header: this is the pollers' hot path.
+    request: Request,
 ) -> Result<Response, Problem> {
-    write::authorize_read(&st, &headers)?;
+    let headers = request.headers();
+    write::authorize_read(&st, headers)?;
     let Query(q) = query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let cursor = match (q.before, q.after) {
         (None, None) => Cursor::Newest,
@@ -277,13 +306,12 @@ async fn feed(
     // Read before anything else: see `cache.rs` for why this order is safe.
     let key = (topic.clone(), q.before, q.after);
     let version = st.store.generation(&topic);
-    if let Some((updated, page)) = st.feed_cache.get(&key, version) {
+    if let Some(page) = st.feed_cache.get(&key, version) {
         return Ok(respond(
-            &headers,
+            headers,
             documents::FEED_MEDIA_TYPE,
-            page.body,
-            &page.etag,
-            updated,
+            &page.validators,
+            Cow::Borrowed(&page.body),
         ));
     }
     let info = match st.store.topic(&topic).await? {
@@ -304,15 +332,13 @@ async fn feed(
         cursor,
         &tombstones,
     )?;
-    let rendered = super::cache::Rendered::new(body);
-    st.feed_cache
-        .put(key, version, info.updated, rendered.clone());
+    let page = Arc::new(super::cache::Page::new(body, info.updated));
+    st.feed_cache.put(key, version, page.clone());
     Ok(respond(
-        &headers,
+        headers,
         documents::FEED_MEDIA_TYPE,
-        rendered.body,
-        &rendered.etag,
-        info.updated,
+        &page.validators,
+        Cow::Borrowed(&page.body),
     ))
 }
 
