@@ -36,22 +36,22 @@ pub async fn items(
         }
     })?;
     let now = Utc::now();
-    let list = answer
-        .as_ref()
-        .and_then(|p| p.get_child("items", ns::PUBSUB))
+    // The answer is taken apart, not copied: it holds every kept document.
+    let mut list = answer
+        .and_then(|mut p| p.remove_child("items", ns::PUBSUB))
         .ok_or_else(|| GridError::Protocol {
             op,
             message: "no <items/> in the result".into(),
         })?;
     Ok(list
-        .children()
+        .take_contents_as_children()
         .filter(|c| c.is("item", ns::PUBSUB))
-        .map(|item| {
+        .map(|mut item| {
             item_event(
                 topic,
                 item.attr("id").unwrap_or_default().to_string(),
                 item.attr("publisher").map(str::to_string),
-                item.children().next().cloned(),
+                item.unshift_child(),
                 now,
                 None,
                 level,

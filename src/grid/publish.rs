@@ -192,24 +192,28 @@ pub async fn publish(
     topic: &str,
     payload: &Payload,
 ) -> Result<String, GridError> {
-    let req = PubSub::Publish {
-        publish: Publish {
-            node: NodeName(topic.to_string()),
-            items: vec![Item {
-                id: Some(ItemId(payload.item_id.clone())),
-                publisher: None,
-                payload: Some(payload.element.clone()),
-            }],
-        },
-        publish_options: None,
+    // Built per attempt: the payload tree is copied once per send, not
+    // twice (a request kept for retries would be copied again to send it).
+    let request = || -> Element {
+        PubSub::Publish {
+            publish: Publish {
+                node: NodeName(topic.to_string()),
+                items: vec![Item {
+                    id: Some(ItemId(payload.item_id.clone())),
+                    publisher: None,
+                    payload: Some(payload.element.clone()),
+                }],
+            },
+            publish_options: None,
+        }
+        .into()
     };
-    let req: Element = req.into();
     // A publish is idempotent (the item id is a function of the document),
     // so one lost to a session reset is simply sent again.
     let mut attempt = 0;
     let answer = loop {
         attempt += 1;
-        match session.set(Some(service.clone()), req.clone()).await {
+        match session.set(Some(service.clone()), request()).await {
             Err(IqError::SessionReset { .. }) if attempt < 3 => {
                 tracing::info!(topic, item = %payload.item_id, "session reset during publish; sending again");
             }

@@ -144,7 +144,7 @@ pub async fn start(
                     }
                 }
                 SessionEvent::Message(m) => {
-                    for ge in notification(&m, &service, &topics, level) {
+                    for ge in notification(*m, &service, &topics, level) {
                         if tx.send(ge).await.is_err() {
                             return;
                         }
@@ -190,8 +190,11 @@ async fn subscribe_all(
 /// Converts one incoming message into events. Messages that are not pubsub
 /// notifications from our service, or are about other topics, give nothing:
 /// anyone can send us a `<message/>`, so the sender is checked.
+///
+/// The message is consumed: its payload trees move into the events instead
+/// of being copied (a notification carries a whole IODEF document).
 pub(crate) fn notification(
-    m: &Message,
+    m: Message,
     service: &Jid,
     topics: &BTreeSet<String>,
     level: ValidationLevel,
@@ -210,10 +213,10 @@ pub(crate) fn notification(
     let now = Utc::now();
     for p in m
         .payloads
-        .iter()
+        .into_iter()
         .filter(|p| p.is("event", ns::PUBSUB_EVENT))
     {
-        let ev = match Event::try_from(p.clone()) {
+        let ev = match Event::try_from(p) {
             Ok(ev) => ev,
             Err(e) => {
                 tracing::warn!(error = ?e, "unparsable pubsub event");
@@ -348,7 +351,7 @@ mod tests {
             "pubsub.localhost",
             "<delay xmlns='urn:xmpp:delay' from='pubsub.localhost' stamp='2026-11-22T10:00:00Z'/>",
         );
-        match &notification(&m, &service, &topics, ValidationLevel::Basic)[..] {
+        match &notification(m, &service, &topics, ValidationLevel::Basic)[..] {
             [GridEvent::Item { envelope, .. }] => assert_eq!(
                 envelope.delayed_at.map(|d| d.to_rfc3339()),
                 Some("2026-11-22T10:00:00+00:00".to_string())
@@ -356,7 +359,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let undelayed = message("pubsub.localhost", "");
-        match &notification(&undelayed, &service, &topics, ValidationLevel::Basic)[..] {
+        match &notification(undelayed, &service, &topics, ValidationLevel::Basic)[..] {
             [GridEvent::Item { envelope, .. }] => assert_eq!(envelope.delayed_at, None),
             other => panic!("{other:?}"),
         }
@@ -368,7 +371,7 @@ mod tests {
         let service: Jid = "pubsub.localhost".parse().unwrap();
         let topics: BTreeSet<String> = ["t".to_string()].into();
         assert!(notification(
-            &message("mallory@localhost", ""),
+            message("mallory@localhost", ""),
             &service,
             &topics,
             ValidationLevel::Basic
@@ -376,7 +379,7 @@ mod tests {
         .is_empty());
         let other: BTreeSet<String> = ["u".to_string()].into();
         assert!(notification(
-            &message("pubsub.localhost", ""),
+            message("pubsub.localhost", ""),
             &service,
             &other,
             ValidationLevel::Basic
