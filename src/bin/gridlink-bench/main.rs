@@ -48,6 +48,8 @@ pub struct Settings {
     pub mem_per_topic: usize,
     /// Seconds per wrk run.
     pub wrk_secs: u64,
+    /// wrk runs per side (bridge, nginx), alternated; the median counts.
+    pub wrk_rounds: usize,
     /// Seconds per IODEF measurement.
     pub iodef_secs: f64,
 }
@@ -61,7 +63,8 @@ impl Settings {
             topics: 1_000,
             mem_topics: 100,
             mem_per_topic: 1_000,
-            wrk_secs: 10,
+            wrk_secs: 5,
+            wrk_rounds: 3,
             iodef_secs: 2.0,
         }
     }
@@ -75,6 +78,7 @@ impl Settings {
             mem_topics: 5,
             mem_per_topic: 20,
             wrk_secs: 1,
+            wrk_rounds: 1,
             iodef_secs: 0.2,
         }
     }

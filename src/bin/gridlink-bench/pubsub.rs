@@ -158,12 +158,29 @@ fn command(ctx: &Ctx, lab: &Lab, client: Client, publisher: bool) -> Command {
             c
         }
         Client::Gridlink | Client::Raw => {
-            let mut c = Command::new(&ctx.exe);
             let kind = match (client, publisher) {
                 (Client::Gridlink, true) => "gl-pub",
                 (Client::Gridlink, false) => "gl-sub",
                 (_, true) => "raw-pub",
                 (_, false) => "raw-sub",
+            };
+            // GRIDLINK_BENCH_PERF=DIR runs each worker under `perf record -g`
+            // (one DIR/KIND-PID.data per worker): how the CPU-per-item figures
+            // were profiled. Off by default.
+            let mut c = match std::env::var_os("GRIDLINK_BENCH_PERF") {
+                Some(dir) => {
+                    let mut c = Command::new("perf");
+                    static RUNS: std::sync::atomic::AtomicU32 =
+                        std::sync::atomic::AtomicU32::new(0);
+                    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let out = std::path::Path::new(&dir).join(format!("{kind}-{run}.data"));
+                    c.args(["record", "-g", "-o"])
+                        .arg(out)
+                        .arg("--")
+                        .arg(&ctx.exe);
+                    c
+                }
+                None => Command::new(&ctx.exe),
             };
             c.args(worker::worker_args(kind));
             c

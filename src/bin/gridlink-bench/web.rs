@@ -101,6 +101,30 @@ async fn wrk(url: &str, extra_header: Option<&str>, secs: u64) -> anyhow::Result
         .with_context(|| format!("no Requests/sec in wrk output:\n{text}"))
 }
 
+/// Requests/s of the bridge and of nginx, measured in turn `rounds` times
+/// each (bridge, nginx, bridge, …) and reduced to the medians: on a shared
+/// machine, load that comes and goes during one run would otherwise land on
+/// one side only and make the ratio meaningless.
+async fn alternating(
+    bridge_url: &str,
+    nginx_url: &str,
+    bridge_header: Option<&str>,
+    nginx_header: Option<&str>,
+    (secs, rounds): (u64, usize),
+) -> anyhow::Result<(f64, f64)> {
+    let (mut b, mut n) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        b.push(wrk(bridge_url, bridge_header, secs).await?);
+        n.push(wrk(nginx_url, nginx_header, secs).await?);
+    }
+    Ok((median(&mut b), median(&mut n)))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
 /// A running `gridlink bridge`.
 struct BridgeProc {
     child: Child,
@@ -310,13 +334,18 @@ pub async fn run(
     if s304 != 304 || n304 != 304 {
         bail!("conditional GET: bridge {s304}, nginx {n304} (expected 304 from both)");
     }
-    let secs = s.wrk_secs;
+    let secs = (s.wrk_secs, s.wrk_rounds);
     let bridge_url = format!("http://127.0.0.1:{}{feed_path}", bridge.port);
     let nginx_url = format!("http://127.0.0.1:{nport}/feed.xml");
-    let b200 = wrk(&bridge_url, None, secs).await?;
-    let n200 = wrk(&nginx_url, None, secs).await?;
-    let b304 = wrk(&bridge_url, Some(&format!("If-None-Match: {etag}")), secs).await?;
-    let n304 = wrk(&nginx_url, Some(&format!("If-None-Match: {netag}")), secs).await?;
+    let (b200, n200) = alternating(&bridge_url, &nginx_url, None, None, secs).await?;
+    let (b304, n304) = alternating(
+        &bridge_url,
+        &nginx_url,
+        Some(&format!("If-None-Match: {etag}")),
+        Some(&format!("If-None-Match: {netag}")),
+        secs,
+    )
+    .await?;
     let kb = body.len() as f64 / 1024.0;
     report.add(
         sec5,
