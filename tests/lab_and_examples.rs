@@ -117,3 +117,69 @@ async fn controller_and_siem_examples_run() {
         .collect();
     assert_eq!(kinds, ["\"item\"", "\"item\""], "{text}");
 }
+
+/// `kill` (SIGTERM, what `docker stop` sends) stops the lab like Ctrl-C:
+/// it exits cleanly and its Prosody is not left running.
+#[test]
+fn lab_stops_its_prosody_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gridlink-lab"))
+        .args(["--interval", "1", "--http", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (mut dir, mut log, mut line) = (None, String::new(), String::new());
+    // Until the first publication: Prosody is up and the lab is in its loop.
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        log.push_str(&line);
+        if let Some(d) = line.split("state, logs and CA in ").nth(1) {
+            dir = Some(d.trim().to_string());
+        }
+        if line.contains("published") {
+            break;
+        }
+        line.clear();
+    }
+    let dir = dir.unwrap_or_else(|| panic!("no state dir announced:\n{log}"));
+    let prosody_running = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|p| {
+            std::fs::read(p.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(&dir))
+                .unwrap_or(false)
+        })
+    };
+    assert!(
+        prosody_running(),
+        "the lab's Prosody is not running:\n{log}"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    // Read the rest on a thread: a leaked Prosody holding stderr would
+    // otherwise keep the pipe open, and this test waiting, forever.
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        rest
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the lab did not stop within 30 s of SIGTERM:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let rest = rest.join().unwrap();
+    assert!(status.success(), "{status}:\n{log}{rest}");
+    assert!(rest.contains("stopping"), "{log}{rest}");
+    assert!(!prosody_running(), "Prosody left running after SIGTERM");
+}

@@ -167,6 +167,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         })
         .collect::<Result<Vec<_>, gridlink::grid::PayloadError>>()?;
 
+    // `kill` and `docker stop` send SIGTERM: stop as on Ctrl-C, so that the
+    // lab's Prosody is stopped too instead of being left running.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_secs(args.interval.max(1)));
     let mut published = 0u64;
     let mut received = 0u64;
@@ -200,6 +203,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 }
             }
             _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
         }
     }
     say(

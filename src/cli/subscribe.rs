@@ -107,7 +107,8 @@ impl Output {
             }
             // Non-item events still go to stdout so nothing passes silently.
             if !is_item {
-                writeln!(out, "{}", ev.to_json())?;
+                ev.write_json(&mut *out)?;
+                writeln!(out)?;
             }
         } else {
             match (self.format, ev) {
@@ -115,7 +116,10 @@ impl Output {
                     writeln!(out, "{}", envelope.document)?
                 }
                 (Format::Xml, other) => eprintln!("{}", other.to_json()),
-                (Format::Json, ev) => writeln!(out, "{}", ev.to_json())?,
+                (Format::Json, ev) => {
+                    ev.write_json(&mut *out)?;
+                    writeln!(out)?
+                }
             }
         }
         out.flush()?;
@@ -127,7 +131,7 @@ fn write_file(dir: &Path, format: Format, ev: &GridEvent, item_id: &str) -> anyh
     std::fs::create_dir_all(dir)?;
     let (ext, body) = match (format, ev) {
         (Format::Xml, GridEvent::Item { envelope, .. }) => ("xml", envelope.document.clone()),
-        (_, ev) => ("json", ev.to_json().to_string()),
+        (_, ev) => ("json", serde_json::to_string(ev)?),
     };
     let path = dir.join(file_name(item_id, ext));
     // Write then rename: a reader never sees half a file.

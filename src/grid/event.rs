@@ -2,6 +2,7 @@
 //! payloads that were refused.
 
 use chrono::{DateTime, Utc};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value};
 
 use crate::envelope::Envelope;
@@ -82,6 +83,13 @@ pub enum GridEvent {
 }
 
 impl GridEvent {
+    /// Writes the event as one line of JSON text (without the newline): the
+    /// same text as `to_json().to_string()`, without building (and, for an
+    /// item, copying the document and its RFC 8727 form into) a `Value` first.
+    pub fn write_json<W: std::io::Write>(&self, w: W) -> serde_json::Result<()> {
+        serde_json::to_writer(w, self)
+    }
+
     /// The event as one JSON object (the `subscribe` output line).
     pub fn to_json(&self) -> Value {
         match self {
@@ -137,6 +145,74 @@ impl GridEvent {
                 "kind": "gap", "topic": topic, "kept": kept,
                 "last_delivered": last_delivered, "detail": detail,
             }),
+        }
+    }
+}
+
+/// The `subscribe` line, streamed. Items, the hot path, are written member by
+/// member in the order `to_json` gives them (serde_json's maps are sorted);
+/// the other events go through `to_json`.
+impl Serialize for GridEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let GridEvent::Item { envelope: e, iodef } = self else {
+            return self.to_json().serialize(s);
+        };
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("delayed_at", &e.delayed_at)?;
+        m.serialize_entry("document", &e.document)?;
+        if let Some(j) = iodef {
+            m.serialize_entry("iodef", j)?;
+        }
+        m.serialize_entry("item_id", &e.item_id)?;
+        m.serialize_entry("kind", "item")?;
+        m.serialize_entry("payload_ns", &e.payload_ns)?;
+        m.serialize_entry("publisher", &e.publisher)?;
+        m.serialize_entry("received_at", &e.received_at)?;
+        m.serialize_entry("topic", &e.topic)?;
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(iodef: Option<Value>, publisher: Option<String>) -> GridEvent {
+        GridEvent::Item {
+            envelope: Envelope {
+                topic: "t".into(),
+                item_id: "a:1".into(),
+                publisher,
+                received_at: DateTime::from_timestamp_nanos(1_700_000_000_123_456_789),
+                delayed_at: Some(DateTime::from_timestamp_nanos(1_600_000_000_000_000_000)),
+                payload_ns: crate::envelope::IODEF_V2_NS.into(),
+                document: "<IODEF-Document xmlns='urn:ietf:params:xml:ns:iodef-2.0'>\"é\n</IODEF-Document>".into(),
+            },
+            iodef,
+        }
+    }
+
+    /// The streamed line is the `to_json` line, byte for byte, for items with
+    /// and without JSON form and for the other events.
+    #[test]
+    fn streamed_line_equals_to_json() {
+        let events = [
+            item(
+                Some(json!({"version": "2.0", "Incident": [{"purpose": "reporting"}]})),
+                Some("p@x/r".into()),
+            ),
+            item(None, None),
+            GridEvent::Pending { topic: "t".into() },
+            GridEvent::Retract {
+                topic: "t".into(),
+                item_id: "i".into(),
+                received_at: DateTime::from_timestamp_nanos(5),
+            },
+        ];
+        for ev in events {
+            let mut line = Vec::new();
+            ev.write_json(&mut line).unwrap();
+            assert_eq!(String::from_utf8(line).unwrap(), ev.to_json().to_string());
         }
     }
 }

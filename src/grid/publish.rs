@@ -9,7 +9,7 @@
 use sha2::{Digest, Sha256};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::minidom::Element;
-use tokio_xmpp::parsers::pubsub::pubsub::{Item, Publish, Retract};
+use tokio_xmpp::parsers::pubsub::pubsub::{Item, Retract};
 use tokio_xmpp::parsers::pubsub::{ItemId, NodeName, PubSub};
 
 use super::{ns, GridError};
@@ -192,21 +192,21 @@ pub async fn publish(
     topic: &str,
     payload: &Payload,
 ) -> Result<String, GridError> {
-    // Built per attempt: the payload tree is copied once per send, not
-    // twice (a request kept for retries would be copied again to send it).
+    // Built by hand with minidom, per attempt. xmpp-parsers' `PubSub::Publish`
+    // would do, but its conversion to an element replays the payload as XML
+    // events and builds it again (a second copy of the document per
+    // publish, in the issue-7 profile); a request kept for retries would be
+    // copied once more to send it.
     let request = || -> Element {
-        PubSub::Publish {
-            publish: Publish {
-                node: NodeName(topic.to_string()),
-                items: vec![Item {
-                    id: Some(ItemId(payload.item_id.clone())),
-                    publisher: None,
-                    payload: Some(payload.element.clone()),
-                }],
-            },
-            publish_options: None,
-        }
-        .into()
+        let item = Element::builder("item", ns::PUBSUB)
+            .attr(super::ncname("id"), payload.item_id.as_str())
+            .append(payload.element.clone());
+        let publish = Element::builder("publish", ns::PUBSUB)
+            .attr(super::ncname("node"), topic)
+            .append(item);
+        Element::builder("pubsub", ns::PUBSUB)
+            .append(publish)
+            .build()
     };
     // A publish is idempotent (the item id is a function of the document),
     // so one lost to a session reset is simply sent again.

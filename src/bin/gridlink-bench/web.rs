@@ -231,8 +231,29 @@ async fn fill(ctx: &Ctx, lab: &Lab, nodes: &[String], items: &Path) -> anyhow::R
     Ok(())
 }
 
-/// An nginx serving `root` on a free port (foreground, killed on drop).
-async fn nginx(dir: &Path, root: &Path) -> anyhow::Result<(Child, u16)> {
+/// A running nginx, stopped on drop with SIGTERM to its master, which stops
+/// the workers too (SIGKILL, what `kill_on_drop` sends, would leave them
+/// running, holding the port, after every harness run).
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.id() {
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            for _ in 0..50 {
+                if matches!(self.0.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let _ = self.0.start_kill();
+    }
+}
+
+/// An nginx serving `root` on a free port (foreground, stopped on drop).
+async fn nginx(dir: &Path, root: &Path) -> anyhow::Result<(Nginx, u16)> {
     let bin = require("nginx", "nginx-light")?;
     let port = free_port()?;
     let conf = dir.join("nginx.conf");
@@ -262,6 +283,7 @@ async fn nginx(dir: &Path, root: &Path) -> anyhow::Result<(Child, u16)> {
         )?))
         .kill_on_drop(true)
         .spawn()?;
+    let child = Nginx(child);
     for _ in 0..100 {
         if get(port, "/", "").await.is_ok() {
             return Ok((child, port));

@@ -237,7 +237,10 @@ async fn gl_sub(a: &WorkerArgs, count: usize) -> anyhow::Result<WorkerResult> {
                             }
                             // What `gridlink subscribe` does with each item:
                             // one JSON line (document + RFC 8727 JSON).
-                            black_box(ev.to_json().to_string().len());
+                            let mut line = Vec::new();
+                            if ev.write_json(&mut line).is_ok() {
+                                black_box(line.len());
+                            }
                         }
                         Some(_) => {}
                         None => break,
