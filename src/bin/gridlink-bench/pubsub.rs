@@ -164,7 +164,7 @@ fn command(ctx: &Ctx, lab: &Lab, client: Client, publisher: bool) -> Command {
                 (_, true) => "raw-pub",
                 (_, false) => "raw-sub",
             };
-            // GRIDLINK_BENCH_PERF=DIR runs each worker under `perf record -g`
+            // GRIDLINK_BENCH_PERF=DIR runs each worker under `perf record --call-graph dwarf`
             // (one DIR/KIND-PID.data per worker): how the CPU-per-item figures
             // were profiled. Off by default.
             let mut c = match std::env::var_os("GRIDLINK_BENCH_PERF") {
@@ -174,7 +174,7 @@ fn command(ctx: &Ctx, lab: &Lab, client: Client, publisher: bool) -> Command {
                         std::sync::atomic::AtomicU32::new(0);
                     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let out = std::path::Path::new(&dir).join(format!("{kind}-{run}.data"));
-                    c.args(["record", "-g", "-o"])
+                    c.args(["record", "--call-graph", "dwarf", "-F", "999", "-o"])
                         .arg(out)
                         .arg("--")
                         .arg(&ctx.exe);
