@@ -324,6 +324,12 @@ async fn ingest(store: &Store, counters: &Counters, ev: &GridEvent) -> Result<()
         GridEvent::Retract { topic, item_id, .. } => {
             store.retract(topic, item_id).await?;
         }
+        // The broker dropped every item (purge) or the topic itself: the
+        // feed follows, leaving a tombstone per item.
+        GridEvent::Purge { topic, .. } | GridEvent::Delete { topic, .. } => {
+            let n = store.purge(topic).await?;
+            tracing::info!(event = %ev.to_json(), items_removed = n, "grid event");
+        }
         GridEvent::Rejected { .. } => {} // logged where it was detected
         GridEvent::Gap { .. } => {
             counters.gaps.fetch_add(1, Ordering::Relaxed);

@@ -432,3 +432,48 @@ async fn slixmpp_publishes_bridge_serves_intact() {
     );
     b.stop().await;
 }
+
+/// A purge on the grid empties the topic's feed (each item leaving a
+/// tombstone, as a retraction does) and the entries answer 404; so does
+/// deleting the topic. Before, both notifications were only logged and the
+/// feed kept serving what the broker no longer had.
+#[tokio::test]
+async fn purge_and_topic_deletion_empty_the_feed() {
+    let p = lab();
+    let publisher = join(&p, "publisher").await;
+    topic(&publisher, "purged").await;
+    topic(&publisher, "deleted").await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = start_bridge(&p, &dir.path().join("s.sqlite"), &["purged", "deleted"]).await;
+    let (one, two) = (payload(VALID[0]), payload(VALID[1]));
+    for t in ["purged", "deleted"] {
+        publisher.publish(t, &one).await.unwrap();
+        publisher.publish(t, &two).await.unwrap();
+        feed_contains(&b.base, t, &enc(&one.item_id)).await;
+        feed_contains(&b.base, t, &enc(&two.item_id)).await;
+    }
+    publisher.purge_topic("purged").await.unwrap();
+    publisher.delete_topic("deleted").await.unwrap();
+    for t in ["purged", "deleted"] {
+        let url = format!("{}/rolie/feeds/{t}", b.base);
+        let mut body = String::new();
+        for _ in 0..100 {
+            body = get(&url).await.1;
+            if !body.contains("<entry") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(!body.contains("<entry"), "{t}: entries left:\n{body}");
+        assert_eq!(
+            body.matches("<at:deleted-entry ").count(),
+            2,
+            "{t}: one tombstone per item expected:\n{body}"
+        );
+        for id in [&one.item_id, &two.item_id] {
+            let (s, _) = get(&format!("{url}/entries/{}", enc(id))).await;
+            assert_eq!(s, 404, "{t}: entry {id} still served");
+        }
+    }
+    b.stop().await;
+}

@@ -258,6 +258,18 @@ fn publish_items_and_subscribe_via_cli() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(Path::new(&dir.path().join("csirt.example.com:492382.xml")).exists());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+
+    // `topic purge` empties the topic; it stays.
+    let mut c = gridlink(&p, "publisher", "publisher-pw");
+    c.args(["topic", "purge", "incidents"]);
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "purged\tincidents");
+    let mut c = gridlink(&p, "subscriber", "subscriber-pw");
+    c.args(["items", "--topic", "incidents"]);
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "", "items left after purge");
 }
 
 /// Secrets never reach the logs, even at trace level.

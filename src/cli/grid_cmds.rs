@@ -34,6 +34,11 @@ pub enum TopicCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Remove every item of a topic (owner only); the topic stays.
+    Purge {
+        /// The topic.
+        node: String,
+    },
     /// Delete a topic (owner only).
     Delete {
         /// The topic.
@@ -176,6 +181,11 @@ pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
                     println!("  {k} = {v}");
                 }
             }
+            ExitCode::SUCCESS
+        }
+        TopicCommand::Purge { node } => {
+            grid.purge_topic(&node).await?;
+            println!("purged\t{node}");
             ExitCode::SUCCESS
         }
         TopicCommand::Delete { node } => {

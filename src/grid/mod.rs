@@ -2,7 +2,7 @@
 //! Platform does as Provider and Consumer.
 //!
 //! * `discover` — the pubsub service and its IODEF topics (XEP-0030).
-//! * `topic` — create/ensure/delete topics, affiliations (XEP-0060 owner).
+//! * `topic` — create/ensure/purge/delete topics, affiliations (XEP-0060 owner).
 //! * `publish` — payload preparation (validation, size, stable item ids), publish, retract.
 //! * `subscribe` — subscriptions and notifications → [`GridEvent`]s.
 //! * `items` — history retrieval.
@@ -116,6 +116,11 @@ impl Grid {
     /// Deletes a topic.
     pub async fn delete_topic(&self, topic: &str) -> Result<(), GridError> {
         topic::delete(&self.session, &self.service, topic).await
+    }
+
+    /// Removes every item of a topic (owner only); the topic stays.
+    pub async fn purge_topic(&self, topic: &str) -> Result<(), GridError> {
+        topic::purge(&self.session, &self.service, topic).await
     }
 
     /// Sets a JID's affiliation with a topic (e.g. `member` on a whitelist topic).

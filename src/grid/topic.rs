@@ -214,6 +214,21 @@ pub async fn delete(session: &Session, service: &Jid, node: &str) -> Result<(), 
         .map_err(GridError::request(format!("delete topic {node:?}")))
 }
 
+/// Removes every item of a topic (owner only); subscribers get a purge
+/// notification, the topic and its configuration stay.
+pub async fn purge(session: &Session, service: &Jid, node: &str) -> Result<(), GridError> {
+    let req = Owner {
+        payload: OwnerPayload::Purge {
+            node: NodeName(node.to_string()),
+        },
+    };
+    session
+        .set(Some(service.clone()), req.into())
+        .await
+        .map(|_| ())
+        .map_err(GridError::request(format!("purge topic {node:?}")))
+}
+
 /// Affiliations a topic owner can grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Affiliation {

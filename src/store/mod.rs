@@ -166,6 +166,41 @@ impl Store {
         Ok(existed)
     }
 
+    /// Deletes every item of `topic` (a pubsub purge, or the topic's
+    /// deletion), each leaving a tombstone like a retraction so that feed
+    /// readers learn what went. Returns how many items there were.
+    pub async fn purge(&self, topic: &str) -> Result<usize, StoreError> {
+        let t = topic.to_owned();
+        let gone = self
+            .with_conn(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let now = now_ns()?;
+                let n = tx.execute(
+                    "INSERT OR REPLACE INTO tombstones (topic, item_id, deleted_ns) \
+                     SELECT topic, item_id, ?2 FROM items WHERE topic = ?1",
+                    params![t, now],
+                )?;
+                if n > 0 {
+                    tx.execute("DELETE FROM items WHERE topic = ?1", params![t])?;
+                    touch_topic(&tx, &t, now)?;
+                    tx.execute(
+                        "DELETE FROM tombstones WHERE topic = ?1 AND rowid NOT IN \
+                         (SELECT rowid FROM tombstones WHERE topic = ?1 \
+                          ORDER BY deleted_ns DESC LIMIT ?2)",
+                        params![t, TOMBSTONES_KEPT],
+                    )?;
+                }
+                tx.commit()?;
+                Ok(n)
+            })
+            .await?;
+        if gone > 0 {
+            self.count(topic, |c| c.retracted += gone as u64);
+            tracing::info!(%topic, items = gone, "store purge");
+        }
+        Ok(gone)
+    }
+
     /// The topic's remembered retractions, newest first (at most
     /// [`TOMBSTONES_KEPT`]). An item stored again loses its tombstone.
     pub async fn tombstones(&self, topic: &str) -> Result<Vec<Tombstone>, StoreError> {
