@@ -364,6 +364,17 @@ async fn post_without_token() {
     assert_eq!(r.status(), 401);
     assert_eq!(client().get(&entry).send().await.unwrap().status(), 200);
     lab.assert_unchanged(n_before, &items).await;
+    // Refused writes are in the audit trail (RFC 8322 §9): peer, method,
+    // path and status, at the default log level.
+    let log = lab.bridge.output();
+    assert!(
+        log.lines().any(|l| l.contains("http write")
+            && l.contains("peer=127.0.0.1:")
+            && l.contains("method=POST")
+            && l.contains(&format!("path=/rolie/feeds/{TOPIC}"))
+            && l.contains("status=401")),
+        "no audit line for the refused POST:\n{log}"
+    );
 }
 
 /// POSTs with media types other than IODEF XML, RFC 8727 JSON or an Atom

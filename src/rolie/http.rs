@@ -7,7 +7,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{middleware, Router};
+use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -147,7 +147,6 @@ pub(crate) fn router(state: Shared) -> Router {
         .fallback(|| async { Problem::not_found() })
         // The write path reads bodies itself, with its own limit and 413.
         .layer(DefaultBodyLimit::disable())
-        .layer(middleware::from_fn_with_state(state.clone(), ops::observe))
         .with_state(state)
 }
 

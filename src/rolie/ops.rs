@@ -5,10 +5,18 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, Method, StatusCode};
-use axum::middleware::Next;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{self as http, header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::future::RouteFuture;
+use axum::Router;
+use tower_service::Service;
 
 use super::http::Shared;
 
@@ -67,37 +75,124 @@ impl Metrics {
     }
 }
 
-/// Middleware: counts every response by status and logs it — writes at
-/// `info` with the peer address, as an audit trail (RFC 8322 §9), reads at
-/// `debug`. Reads are the hot path (pollers), so their log fields are only
-/// rendered when `debug` is on.
-pub(crate) async fn observe(State(st): State<Shared>, request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let read = method == Method::GET || method == Method::HEAD;
-    let fields = (!read || tracing::enabled!(tracing::Level::DEBUG)).then(|| {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.to_string())
-            .unwrap_or_default();
-        (
-            request.uri().path().to_owned(),
+/// The outermost service, one per connection: counts every response by
+/// status and logs it — writes at `info` with the peer address, as an audit
+/// trail (RFC 8322 §9), reads at `debug`. Reads are the hot path (pollers'
+/// conditional GETs), so their log fields are only rendered when `debug` is
+/// on, and this wraps the router directly instead of being an axum
+/// `middleware::from_fn` layer, which boxes and clones per request (visible
+/// in the 304 path's profile).
+#[derive(Clone)]
+pub(crate) struct Observe {
+    router: Router,
+    state: Shared,
+    peer: SocketAddr,
+}
+
+impl Observe {
+    /// A make-service for axum-server: an `Observe` per accepted connection.
+    pub(crate) fn per_connection(router: Router, state: Shared) -> MakeObserve {
+        MakeObserve { router, state }
+    }
+}
+
+/// Makes an [`Observe`] for each connection (its peer address).
+#[derive(Clone)]
+pub(crate) struct MakeObserve {
+    router: Router,
+    state: Shared,
+}
+
+impl Service<SocketAddr> for MakeObserve {
+    type Response = Observe;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Observe, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, peer: SocketAddr) -> Self::Future {
+        std::future::ready(Ok(Observe {
+            router: self.router.clone(),
+            state: self.state.clone(),
             peer,
-            std::time::Instant::now(),
-        )
-    });
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    st.metrics.count(status);
-    if let Some((path, peer, started)) = fields {
-        let elapsed_us = started.elapsed().as_micros() as u64;
-        if read {
-            tracing::debug!(%peer, %method, %path, status, elapsed_us, "http");
-        } else {
-            tracing::info!(%peer, %method, %path, status, elapsed_us, "http write");
+        }))
+    }
+}
+
+impl<B> Service<http::Request<B>> for Observe
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Observed;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // A Router is always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Observed {
+        let method = request.method().clone();
+        let read = method == Method::GET || method == Method::HEAD;
+        let log = (!read || tracing::enabled!(tracing::Level::DEBUG)).then(|| Log {
+            path: request.uri().path().to_owned(),
+            peer: self.peer,
+            method,
+            read,
+            started: std::time::Instant::now(),
+        });
+        Observed {
+            inner: self.router.call(request.map(Body::new)),
+            state: self.state.clone(),
+            log,
         }
     }
-    response
+}
+
+/// What a logged request needs after its response.
+struct Log {
+    path: String,
+    peer: SocketAddr,
+    method: Method,
+    read: bool,
+    started: std::time::Instant,
+}
+
+/// The response future of [`Observe`].
+pub(crate) struct Observed {
+    inner: RouteFuture<Infallible>,
+    state: Shared,
+    log: Option<Log>,
+}
+
+impl Future for Observed {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Ok(response) = std::task::ready!(Pin::new(&mut self.inner).poll(cx));
+        let status = response.status().as_u16();
+        self.state.metrics.count(status);
+        if let Some(Log {
+            path,
+            peer,
+            method,
+            read,
+            started,
+        }) = self.log.take()
+        {
+            let elapsed_us = started.elapsed().as_micros() as u64;
+            if read {
+                tracing::debug!(%peer, %method, %path, status, elapsed_us, "http");
+            } else {
+                tracing::info!(%peer, %method, %path, status, elapsed_us, "http write");
+            }
+        }
+        Poll::Ready(Ok(response))
+    }
 }
 
 /// Escapes a Prometheus label value.

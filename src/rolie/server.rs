@@ -77,6 +77,7 @@ pub struct RolieServer {
     listener: std::net::TcpListener,
     local_addr: SocketAddr,
     app: axum::Router,
+    state: super::http::Shared,
     tls: Option<RustlsConfig>,
     request_timeout: Duration,
 }
@@ -155,7 +156,8 @@ impl RolieServer {
         Ok(RolieServer {
             listener,
             local_addr,
-            app: router(state),
+            app: router(state.clone()),
+            state,
             tls,
             request_timeout,
         })
@@ -179,7 +181,7 @@ impl RolieServer {
             tracing::info!("ROLIE server shutting down");
             trigger.graceful_shutdown(Some(Duration::from_secs(10)));
         });
-        let service = self.app.into_make_service_with_connect_info::<SocketAddr>();
+        let service = super::ops::Observe::per_connection(self.app, self.state);
         // axum-server and hyper leave every read unbounded by default (axum-
         // server even switches hyper's 30 s header timeout off): a client
         // that connects and sends half a request would hold its connection,
