@@ -20,7 +20,7 @@ fn fixtures(dir: &str, ext: &str) -> Vec<PathBuf> {
 }
 
 fn canon(d: &iodef::Document) -> String {
-    iodef::Document::from_root(d.canonical()).unwrap().to_xml()
+    d.canonical().to_xml()
 }
 
 fn load(p: &Path) -> iodef::Document {
@@ -206,7 +206,7 @@ fn indicator_expression_logic() {
         .unwrap();
     let expr = ind.child("IndicatorExpression").unwrap();
     let eval = |truth: &dyn Fn(&str) -> bool| {
-        iodef::evaluate_expression(expr, &mut |e: &iodef::Element| truth(&e.name))
+        iodef::evaluate_expression(expr, &mut |e: iodef::Element<'_>| truth(e.name()))
     };
     assert_eq!(eval(&|_| false), Some(false));
     assert_eq!(eval(&|n| n == "ObservableReference"), Some(true));

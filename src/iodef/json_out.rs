@@ -17,13 +17,14 @@ use base64::Engine as _;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
+use super::arena::{same, Attribute, Element};
 use super::json::{slots, text_key, Slot};
 use super::schema::{self, Content, Ns, St, NS_IODEF, NS_SCI, NS_XML};
-use super::tree::{self, Attribute, Element};
+use super::tree;
 
 /// The RFC 8727 JSON form of the element `el`, declared as `di` in the schema table.
 pub(crate) struct JsonView<'a> {
-    pub el: &'a Element,
+    pub el: Element<'a>,
     pub di: usize,
 }
 
@@ -34,11 +35,11 @@ enum Member<'a> {
     /// Text as it is.
     Str(Cow<'a, str>),
     /// A child element's own JSON form.
-    Elem(&'a Element, usize),
+    Elem(Element<'a>, usize),
     /// `{ "<name>": <child> }` (Assessment's impacts).
-    Impact(&'a Element, usize),
+    Impact(Element<'a>, usize),
     /// An SCI element's STRUCTUREDINFO object.
-    Structured(&'a Element),
+    Structured(Element<'a>),
     Array(Vec<Member<'a>>),
 }
 
@@ -99,13 +100,13 @@ impl Serialize for Member<'_> {
         match self {
             Member::Scalar(ty, text) => serialize_scalar(*ty, text, s),
             Member::Str(t) => s.serialize_str(t),
-            Member::Elem(el, di) => JsonView { el, di: *di }.serialize(s),
+            Member::Elem(el, di) => JsonView { el: *el, di: *di }.serialize(s),
             Member::Impact(el, di) => {
                 let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry(&*el.name, &JsonView { el, di: *di })?;
+                m.serialize_entry(el.name(), &JsonView { el: *el, di: *di })?;
                 m.end()
             }
-            Member::Structured(el) => structured(el).sorted().serialize(s),
+            Member::Structured(el) => structured(*el).sorted().serialize(s),
             Member::Array(items) => {
                 let mut seq = s.serialize_seq(Some(items.len()))?;
                 for i in items {
@@ -144,34 +145,34 @@ fn serialize_scalar<S: Serializer>(ty: St, text: &str, s: S) -> Result<S::Ok, S:
 
 /// The member name of an attribute: `lang` for `xml:lang`; `None` for `xsi:*` and foreign attributes
 /// (RFC 8727 has no member for them).
-fn attr_json_name(a: &Attribute) -> Option<&str> {
+fn attr_json_name<'a>(a: &Attribute<'a>) -> Option<&'a str> {
     if a.ns == NS_XML && a.name == "lang" {
         Some("lang")
     } else if a.ns.is_empty() {
-        Some(&a.name)
+        Some(a.name)
     } else {
         None
     }
 }
 
-fn put_attrs<'a>(el: &'a Element, di: usize, m: &mut Obj<'a>) {
+fn put_attrs<'a>(el: Element<'a>, di: usize, m: &mut Obj<'a>) {
     let d = schema::decl(di);
-    for a in &el.attrs {
-        let Some(name) = attr_json_name(a) else {
+    for a in el.attrs() {
+        let Some(name) = attr_json_name(&a) else {
             continue;
         };
         let decl_name = if name == "lang" { "xml:lang" } else { name };
         let ty = d
             .attrs
             .iter()
-            .find(|x| x.name == decl_name)
+            .find(|x| same(x.name, decl_name))
             .map(|x| x.ty)
             .unwrap_or(St::String);
         // XML "2.00" is JSON "2.0" (the RFC 8727 examples' spelling).
         let v = if di == schema::ROOT && name == "version" && a.value == "2.00" {
             Member::Str(Cow::Borrowed("2.0"))
         } else {
-            Member::Scalar(ty, Cow::Borrowed(a.value.as_str()))
+            Member::Scalar(ty, Cow::Borrowed(a.value))
         };
         m.insert(Cow::Borrowed(name), v);
     }
@@ -186,7 +187,7 @@ impl Serialize for JsonView<'_> {
             Content::Opaque => s.serialize_str(&B64.encode(tree::to_string(el))),
             Content::Simple(ty) => {
                 let text = el.text_cow();
-                if el.attrs.iter().all(|a| attr_json_name(a).is_none())
+                if el.attrs().all(|a| attr_json_name(&a).is_none())
                     && (d.attrs.is_empty() || d.ty == "MLStringType")
                 {
                     return serialize_scalar(*ty, &text, s);
@@ -230,7 +231,7 @@ impl Serialize for JsonView<'_> {
     }
 }
 
-fn children<'a>(el: &'a Element, di: usize, m: &mut Obj<'a>) {
+fn children<'a>(el: Element<'a>, di: usize, m: &mut Obj<'a>) {
     let sl = slots(di);
     let mut ctx_seen: Vec<&str> = Vec::new();
     for k in el.elements() {
@@ -244,7 +245,7 @@ fn children<'a>(el: &'a Element, di: usize, m: &mut Obj<'a>) {
             };
             cands.iter().copied().find(|d| {
                 let d = schema::decl(*d);
-                d.name == k.name && d.ns.uri() == k.ns
+                same(d.name, k.name()) && same(d.ns.uri(), k.ns())
             })
         });
         let Some(idx) = in_slot else {
@@ -281,7 +282,7 @@ fn children<'a>(el: &'a Element, di: usize, m: &mut Obj<'a>) {
                 }
                 Slot::Wrapper { decl, inner, name } if *decl == idx => {
                     for w in k.elements() {
-                        if schema::find(&w.ns, &w.name) == Some(*inner) {
+                        if schema::find(w.ns(), w.name()) == Some(*inner) {
                             m.push(Cow::Borrowed(name), true, Member::Elem(w, *inner));
                         }
                     }
@@ -309,18 +310,15 @@ fn children<'a>(el: &'a Element, di: usize, m: &mut Obj<'a>) {
 }
 
 /// RFC 7203 SCI class → RFC 8727 STRUCTUREDINFO.
-fn structured(el: &Element) -> Obj<'_> {
+fn structured(el: Element<'_>) -> Obj<'_> {
     let mut m = Obj::default();
-    for a in &el.attrs {
+    for a in el.attrs() {
         if a.ns.is_empty() {
-            m.insert(
-                Cow::Borrowed(&*a.name),
-                Member::Str(Cow::Borrowed(a.value.as_str())),
-            );
+            m.insert(Cow::Borrowed(a.name), Member::Str(Cow::Borrowed(a.value)));
         }
     }
     for k in el.elements() {
-        match (&*k.ns, &*k.name) {
+        match (k.ns(), k.name()) {
             (NS_SCI, "RawData") => m.push(
                 Cow::Borrowed("RawData"),
                 true,

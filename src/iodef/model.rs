@@ -2,8 +2,8 @@
 //! particle (sequence, choice, element, wildcard) from the schema table? Split from `validate.rs`,
 //! which walks the tree and reports; this file only answers "where did matching stop, expecting what".
 
+use super::arena::{same, Element};
 use super::schema::{self, Particle, NS_IODEF};
-use super::tree::Element;
 
 /// Why a content model did not match.
 pub(crate) struct Fail {
@@ -13,13 +13,13 @@ pub(crate) struct Fail {
     pub expected: Vec<String>,
 }
 
-fn elem_matches(di: usize, k: &Element) -> bool {
+fn elem_matches(di: usize, k: Element<'_>) -> bool {
     let d = schema::decl(di);
-    k.name == d.name && k.ns == d.ns.uri()
+    same(k.name(), d.name) && same(k.ns(), d.ns.uri())
 }
 
-fn any_matches(other_ns: bool, k: &Element) -> bool {
-    !other_ns || (k.ns != NS_IODEF && !k.ns.is_empty())
+fn any_matches(other_ns: bool, k: Element<'_>) -> bool {
+    !other_ns || (!same(k.ns(), NS_IODEF) && !k.ns().is_empty())
 }
 
 /// A content model that is nothing but `xs:any` (possibly inside a one-item sequence).
@@ -39,7 +39,7 @@ fn nullable(p: &Particle) -> bool {
     }
 }
 
-fn can_start(p: &Particle, k: &Element) -> bool {
+fn can_start(p: &Particle, k: Element<'_>) -> bool {
     match p {
         Particle::Elem { decl, .. } => elem_matches(*decl, k),
         Particle::Any { other_ns, .. } => any_matches(*other_ns, k),
@@ -78,7 +78,7 @@ fn first_names(p: &Particle, out: &mut Vec<String>) {
 /// Records (child index, declaration) pairs in `out`; returns the position after the match.
 pub(crate) fn match_particle(
     p: &Particle,
-    kids: &[&Element],
+    kids: &[Element<'_>],
     pos: usize,
     out: &mut Vec<(usize, Option<usize>)>,
 ) -> Result<usize, Fail> {
@@ -108,7 +108,7 @@ pub(crate) fn match_particle(
                 && any_matches(*other_ns, kids[pos + n as usize])
             {
                 let k = kids[pos + n as usize];
-                out.push((pos + n as usize, schema::find(&k.ns, &k.name)));
+                out.push((pos + n as usize, schema::find(k.ns(), k.name())));
                 n += 1;
             }
             if n < min {
@@ -160,7 +160,7 @@ pub(crate) fn match_particle(
             while count < max {
                 let next = kids
                     .get(cur)
-                    .and_then(|k| items.iter().find(|it| can_start(it, k)));
+                    .and_then(|k| items.iter().find(|it| can_start(it, *k)));
                 match next {
                     Some(it) => {
                         let c = match_particle(it, kids, cur, out)?;

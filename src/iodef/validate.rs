@@ -4,9 +4,9 @@
 use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 
+use super::arena::{same, Element, Node};
 use super::model::{match_particle, wildcard_only};
 use super::schema::{self, Content, Decl, St, NS_DS, NS_IODEF, NS_XML, NS_XSI};
-use super::tree::{Element, Node};
 
 /// Where a rule comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +50,7 @@ struct Path<'p> {
     up: Option<&'p Path<'p>>,
     /// This element's parent and its position among the parent's element children; the `[n]` of the
     /// path (1-based, among same-named siblings) is counted from them when rendering.
-    parent: Option<(&'p Element, usize)>,
+    parent: Option<(Element<'p>, usize)>,
     name: &'p str,
 }
 
@@ -66,7 +66,7 @@ impl Path<'_> {
                 let n = 1 + parent
                     .elements()
                     .take(pos)
-                    .filter(|e| e.name == self.name)
+                    .filter(|e| e.name() == self.name)
                     .count();
                 let _ = write!(s, "/{}[{n}]", self.name);
             }
@@ -81,12 +81,12 @@ struct Validator<'a> {
     idrefs: Vec<(String, String, Option<u32>)>,
     /// Buffers for each element's children and their matched declarations, reused across the walk
     /// (one pair per nesting level in use) instead of two allocations per element.
-    kids_pool: Vec<Vec<&'a Element>>,
+    kids_pool: Vec<Vec<Element<'a>>>,
     matched_pool: Vec<Vec<(usize, Option<usize>)>>,
 }
 
-fn line_of(el: &Element) -> Option<u32> {
-    (el.line > 0).then_some(el.line)
+fn line_of(el: Element<'_>) -> Option<u32> {
+    (el.line() > 0).then_some(el.line())
 }
 
 /// `ext-X`'s base name `X`, for attribute names.
@@ -95,7 +95,7 @@ fn ext_base(name: &str) -> Option<&str> {
 }
 
 impl<'a> Validator<'a> {
-    fn push(&mut self, el: &Element, path: &str, source: RuleSource, message: String) {
+    fn push(&mut self, el: Element<'_>, path: &str, source: RuleSource, message: String) {
         self.problems.push(Problem {
             path: path.to_string(),
             line: line_of(el),
@@ -105,7 +105,7 @@ impl<'a> Validator<'a> {
     }
 
     /// Records an ID or IDREF value; `path` renders where it is (only called when needed).
-    fn id(&mut self, el: &Element, path: &dyn Fn() -> String, ty: St, value: &str) {
+    fn id(&mut self, el: Element<'_>, path: &dyn Fn() -> String, ty: St, value: &str) {
         match ty {
             St::Id => {
                 let v = schema::collapsed(value);
@@ -123,19 +123,19 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn attrs(&mut self, el: &Element, d: &Decl, path: &Path<'_>) {
-        for a in &el.attrs {
+    fn attrs(&mut self, el: Element<'_>, d: &Decl, path: &Path<'_>) {
+        for a in el.attrs() {
             if a.ns == NS_XSI {
                 continue;
             }
             // The declaration of this attribute: unqualified ones by name, `xml:` ones by their
             // `xml:`-prefixed table name; other namespaces are never declared.
             let ad = if a.ns.is_empty() {
-                d.attrs.iter().find(|x| x.name == a.name)
+                d.attrs.iter().find(|x| same(x.name, a.name))
             } else if a.ns == NS_XML {
                 d.attrs
                     .iter()
-                    .find(|x| x.name.strip_prefix("xml:") == Some(&*a.name))
+                    .find(|x| x.name.strip_prefix("xml:") == Some(a.name))
             } else {
                 None
             };
@@ -154,7 +154,7 @@ impl<'a> Validator<'a> {
                 self.push(el, &apath(), RuleSource::Schema, m);
                 continue;
             };
-            if let Err(m) = schema::check(ad.ty, &a.value) {
+            if let Err(m) = schema::check(ad.ty, a.value) {
                 self.push(el, &apath(), RuleSource::Schema, m);
                 continue;
             }
@@ -168,7 +168,7 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
-            self.id(el, &apath, ad.ty, &a.value);
+            self.id(el, &apath, ad.ty, a.value);
         }
         for ad in d.attrs.iter().filter(|x| x.required) {
             if el.attr(ad.name).is_none() {
@@ -191,9 +191,8 @@ impl<'a> Validator<'a> {
             }
             let base = el.attr(ad.name).map(schema::collapsed);
             let ext_set = el
-                .attrs
-                .iter()
-                .any(|x| x.ns.is_empty() && ext_base(&x.name) == Some(ad.name));
+                .attrs()
+                .any(|x| x.ns.is_empty() && ext_base(x.name) == Some(ad.name));
             match (base.as_deref(), ext_set) {
                 (Some("ext-value"), false) => self.push(
                     el,
@@ -218,7 +217,7 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn element(&mut self, el: &'a Element, di: usize, path: &Path<'_>) {
+    fn element(&mut self, el: Element<'a>, di: usize, path: &Path<'_>) {
         let d = schema::decl(di);
         if matches!(d.content, Content::Opaque) {
             self.xmldsig(el, d, path);
@@ -229,20 +228,20 @@ impl<'a> Validator<'a> {
         kids.clear();
         kids.extend(el.elements());
         let text_nonblank = el
-            .children
-            .iter()
+            .children()
             .any(|n| matches!(n, Node::Text(t) if !t.trim().is_empty()));
         match &d.content {
             Content::Opaque => {}
             Content::Simple(ty) => {
                 if let Some(k) = kids.first() {
                     self.push(
-                        k,
+                        *k,
                         &path.render(),
                         RuleSource::Schema,
                         format!(
                             "element <{}> not allowed: {} has text content only",
-                            k.name, d.name
+                            k.name(),
+                            d.name
                         ),
                     );
                     self.kids_pool.push(kids);
@@ -260,10 +259,14 @@ impl<'a> Validator<'a> {
             Content::Empty => {
                 if let Some(k) = kids.first() {
                     self.push(
-                        k,
+                        *k,
                         &path.render(),
                         RuleSource::Schema,
-                        format!("element <{}> not allowed: {} must be empty", k.name, d.name),
+                        format!(
+                            "element <{}> not allowed: {} must be empty",
+                            k.name(),
+                            d.name
+                        ),
                     );
                 } else if text_nonblank {
                     self.push(
@@ -295,7 +298,7 @@ impl<'a> Validator<'a> {
                         let kpath = Path {
                             up: Some(path),
                             parent: Some((el, *k)),
-                            name: &kid.name,
+                            name: kid.name(),
                         };
                         self.element(kid, *kd, &kpath);
                     }
@@ -310,7 +313,8 @@ impl<'a> Validator<'a> {
                             RuleSource::Schema,
                             format!(
                                 "unexpected element <{}> in {} (not allowed here, or out of order)",
-                                k.name, d.name
+                                k.name(),
+                                d.name
                             ),
                         );
                     }
@@ -319,7 +323,7 @@ impl<'a> Validator<'a> {
                         let msg = match kids.get(f.at) {
                             Some(k) => format!(
                                 "unexpected element <{}> in {}; expected {}",
-                                k.name,
+                                k.name(),
                                 d.name,
                                 f.expected.join(" or ")
                             ),
@@ -341,7 +345,7 @@ impl<'a> Validator<'a> {
 
     /// The few xmldsig rules the IODEF classes lean on (Hash's DigestMethod, DigestValue,
     /// CanonicalizationMethod); Signature and X509Data content are not checked (see README).
-    fn xmldsig(&mut self, el: &Element, d: &Decl, path: &Path<'_>) {
+    fn xmldsig(&mut self, el: Element<'_>, d: &Decl, path: &Path<'_>) {
         if d.ns != schema::Ns::Ds {
             return;
         }
@@ -383,27 +387,27 @@ impl<'a> Validator<'a> {
 
     /// ds:X509Data (xmldsig-core): one or more of X509IssuerSerial, X509SKI, X509SubjectName,
     /// X509Certificate, X509CRL or a foreign-namespace element.
-    fn x509_data(&mut self, el: &Element, path: &Path<'_>) {
+    fn x509_data(&mut self, el: Element<'_>, path: &Path<'_>) {
         let mut n = 0;
         for k in el.elements() {
             n += 1;
-            let kpath = || format!("{}/ds:{}", path.render(), k.name);
-            if k.ns != NS_DS {
-                if k.ns.is_empty() {
+            let kpath = || format!("{}/ds:{}", path.render(), k.name());
+            if k.ns() != NS_DS {
+                if k.ns().is_empty() {
                     self.push(
                         k,
                         &path.render(),
                         RuleSource::Schema,
-                        format!("unexpected element <{}> in ds:X509Data", k.name),
+                        format!("unexpected element <{}> in ds:X509Data", k.name()),
                     );
                 }
                 continue;
             }
-            match &*k.name {
+            match k.name() {
                 "X509IssuerSerial" => {
-                    let kids: Vec<&Element> = k.elements().collect();
-                    let names: Vec<&str> = kids.iter().map(|e| &*e.name).collect();
-                    if kids.iter().any(|e| e.ns != NS_DS)
+                    let kids: Vec<Element<'_>> = k.elements().collect();
+                    let names: Vec<&str> = kids.iter().map(|e| &*e.name()).collect();
+                    if kids.iter().any(|e| e.ns() != NS_DS)
                         || names != ["X509IssuerName", "X509SerialNumber"]
                     {
                         self.push(k, &kpath(), RuleSource::Schema, "ds:X509IssuerSerial needs exactly X509IssuerName then X509SerialNumber".into());
@@ -424,12 +428,12 @@ impl<'a> Validator<'a> {
                     format!("unexpected element <ds:{other}> in ds:X509Data"),
                 ),
             }
-            if k.name != "X509IssuerSerial" && k.elements().next().is_some() {
+            if k.name() != "X509IssuerSerial" && k.elements().next().is_some() {
                 self.push(
                     k,
                     &kpath(),
                     RuleSource::Schema,
-                    format!("ds:{} has text content only", k.name),
+                    format!("ds:{} has text content only", k.name()),
                 );
             }
         }
@@ -442,8 +446,7 @@ impl<'a> Validator<'a> {
             );
         }
         if el
-            .children
-            .iter()
+            .children()
             .any(|c| matches!(c, Node::Text(t) if !t.trim().is_empty()))
         {
             self.push(
@@ -455,7 +458,7 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn rfc_rules(&mut self, el: &Element, d: &Decl, path: &Path<'_>, childless: bool) {
+    fn rfc_rules(&mut self, el: Element<'_>, d: &Decl, path: &Path<'_>, childless: bool) {
         if d.ns != schema::Ns::Iodef {
             return;
         }
@@ -516,7 +519,7 @@ impl<'a> Validator<'a> {
 }
 
 /// Full validation of a root element against the schema table and the RFC text rules.
-pub(crate) fn validate(root: &Element) -> Vec<Problem> {
+pub(crate) fn validate(root: Element<'_>) -> Vec<Problem> {
     let mut v = Validator {
         problems: Vec::new(),
         ids: HashSet::new(),
@@ -544,9 +547,9 @@ pub(crate) fn validate(root: &Element) -> Vec<Problem> {
 }
 
 /// Cheap structural validation: namespace, version, and the required core of each Incident.
-pub(crate) fn validate_basic(root: &Element) -> Vec<Problem> {
+pub(crate) fn validate_basic(root: Element<'_>) -> Vec<Problem> {
     let mut out = Vec::new();
-    let mut p = |el: &Element, path: String, m: &str| {
+    let mut p = |el: Element<'_>, path: String, m: &str| {
         out.push(Problem {
             path,
             line: line_of(el),
@@ -554,7 +557,7 @@ pub(crate) fn validate_basic(root: &Element) -> Vec<Problem> {
             source: RuleSource::Schema,
         })
     };
-    if root.ns != NS_IODEF || root.name != "IODEF-Document" {
+    if root.ns() != NS_IODEF || root.name() != "IODEF-Document" {
         p(
             root,
             "/".into(),
