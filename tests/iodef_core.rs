@@ -265,3 +265,44 @@ fn problem_paths_index_same_named_siblings() {
         "{xml}"
     );
 }
+
+/// Lines and paths of findings: the arena records start-tag offsets and counts lines only when asked,
+/// and an IDREF that matches no ID gets its path after the walk, from the tree's parent links.
+#[test]
+fn lines_and_paths_of_findings() {
+    let doc = r#"<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0">
+<Incident purpose="reporting">
+<IncidentID name="csirt.example.com">1</IncidentID>
+<GenerationTime>2015-07-18T09:00:00-05:00</GenerationTime>
+<Contact role="creator" type="organization"><Email><EmailTo>a@b.example</EmailTo></Email></Contact>
+<Contact role="bogus" type="organization"><Email><EmailTo>a@b.example</EmailTo></Email></Contact>
+<IndicatorData><Indicator><IndicatorID name="x" version="1">i1</IndicatorID>
+<Observable><Address category="ipv4-addr">192.0.2.1</Address></Observable></Indicator>
+<Indicator><IndicatorID name="x" version="1">i2</IndicatorID>
+<ObservableReference uid-ref="nowhere"/></Indicator></IndicatorData>
+</Incident></IODEF-Document>"#;
+    let probs = iodef::parse(doc.as_bytes()).unwrap().validate();
+    let role = probs.iter().find(|p| p.message.contains("bogus")).unwrap();
+    assert_eq!(role.line, Some(6), "{role}");
+    assert_eq!(role.path, "/IODEF-Document/Incident[1]/Contact[2]/@role");
+    let idref = probs.iter().find(|p| p.message.contains("IDREF")).unwrap();
+    assert_eq!(idref.line, Some(10), "{idref}");
+    assert_eq!(
+        idref.path,
+        "/IODEF-Document/Incident[1]/IndicatorData[1]/Indicator[2]/ObservableReference[1]/@uid-ref"
+    );
+    // Parse errors: the line of the offending markup.
+    for (xml, line) in [
+        ("<a>\n<b>\n</c></a>", 3),
+        ("<a>\n\n<p:b/></a>", 3),
+        ("<a>\n<b x='1' x='2'/></a>", 2),
+        ("<a>\n<b>&bogus;</b></a>", 2),
+    ] {
+        match iodef::parse(xml.as_bytes()) {
+            Err(IodefError::Xml { line: l, .. }) | Err(IodefError::Entity { line: l, .. }) => {
+                assert_eq!(l, line, "{xml}")
+            }
+            other => panic!("{xml}: {other:?}"),
+        }
+    }
+}

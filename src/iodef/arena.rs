@@ -39,7 +39,10 @@ pub(crate) struct NodeData {
     pub first_child: u32,
     pub last_child: u32,
     pub next: u32,
-    /// 1-based source line (0 when built from JSON).
+    pub parent: u32,
+    /// Where the start tag was: in parsed trees (`Tree::src_len > 0`) its byte offset in the
+    /// source, turned into a line only when asked for; in built trees the 1-based source line it
+    /// was copied with, or 0 (built from JSON).
     pub line: u32,
 }
 
@@ -58,6 +61,11 @@ pub(crate) struct Tree {
     pub buf: String,
     pub nodes: Vec<NodeData>,
     pub attrs: Vec<AttrData>,
+    /// Length of the source at the start of `buf` (0 for trees built from JSON or copies), which
+    /// also says that nodes' `line`s are byte offsets into it.
+    pub src_len: u32,
+    /// Offsets of the source's newlines, found on the first request for a line.
+    newlines: std::sync::OnceLock<Vec<u32>>,
 }
 
 /// Namespace URIs and prefixes IODEF documents use, shared instead of stored per document.
@@ -114,6 +122,7 @@ impl Tree {
     /// Appends `child` to `parent`'s children.
     #[inline]
     pub fn link(&mut self, parent: u32, child: u32) {
+        self.nodes[child as usize].parent = parent;
         let p = &mut self.nodes[parent as usize];
         let last = p.last_child;
         p.last_child = child;
@@ -210,6 +219,7 @@ impl Tree {
             first_child: NONE,
             last_child: NONE,
             next: NONE,
+            parent: NONE,
             line,
         });
         Some(id)
@@ -229,6 +239,22 @@ impl Tree {
         self.attrs.push(a);
         self.nodes[el as usize].attr_len += 1;
         Some(())
+    }
+
+    /// The 1-based line of a node's `line` field (see [`NodeData::line`]).
+    pub fn line(&self, v: u32) -> u32 {
+        if self.src_len == 0 {
+            return v;
+        }
+        let nl = self.newlines.get_or_init(|| {
+            let src = self
+                .buf
+                .as_bytes()
+                .get(..self.src_len as usize)
+                .unwrap_or(&[]);
+            memchr::memchr_iter(b'\n', src).map(|i| i as u32).collect()
+        });
+        1 + nl.partition_point(|o| *o < v) as u32
     }
 
     /// The root element.
@@ -277,6 +303,20 @@ impl<'d> Element<'d> {
         &self.tree.nodes[self.id as usize]
     }
 
+    /// The parent element (`None` for the root).
+    pub fn parent(&self) -> Option<Element<'d>> {
+        let p = self.data().parent;
+        (p != NONE).then_some(Element {
+            tree: self.tree,
+            id: p,
+        })
+    }
+
+    /// Whether `self` and `other` are the same node of the same tree.
+    pub fn same_node(&self, other: &Element<'_>) -> bool {
+        std::ptr::eq(self.tree, other.tree) && self.id == other.id
+    }
+
     /// Namespace URI.
     #[inline]
     pub fn ns(&self) -> &'d str {
@@ -296,7 +336,7 @@ impl<'d> Element<'d> {
 
     /// 1-based source line of the start tag (0 when built from JSON).
     pub fn line(&self) -> u32 {
-        self.data().line
+        self.tree.line(self.data().line)
     }
 
     /// Attributes, in source order, without namespace declarations.

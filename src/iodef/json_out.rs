@@ -50,10 +50,16 @@ struct Obj<'a> {
 }
 
 impl<'a> Obj<'a> {
+    fn with_capacity(n: usize) -> Self {
+        Obj {
+            members: Vec::with_capacity(n),
+        }
+    }
+
     fn get_mut(&mut self, key: &str) -> Option<&mut Member<'a>> {
         self.members
             .iter_mut()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| same(k, key))
             .map(|(_, v)| v)
     }
 
@@ -211,7 +217,7 @@ impl Serialize for JsonView<'_> {
                 }
             }
             Content::Complex { mixed, .. } => {
-                let mut m = Obj::default();
+                let mut m = Obj::with_capacity(el.attrs().len() + slots(di).len().min(8) + 1);
                 put_attrs(el, di, &mut m);
                 if *mixed {
                     let has_elems = el.elements().next().is_some();
@@ -235,7 +241,7 @@ fn children<'a>(el: Element<'a>, di: usize, m: &mut Obj<'a>) {
     let sl = slots(di);
     let mut ctx_seen: Vec<&str> = Vec::new();
     for k in el.elements() {
-        // The declaration of this child among the parent's slots (no table-wide search).
+        // The slot and declaration of this child among the parent's slots (no table-wide search).
         let in_slot = sl.iter().find_map(|s| {
             let cands: &[usize] = match s {
                 Slot::Elem { decl, .. }
@@ -243,67 +249,64 @@ fn children<'a>(el: Element<'a>, di: usize, m: &mut Obj<'a>) {
                 | Slot::ObsRef { decl, .. } => std::slice::from_ref(decl),
                 Slot::Impact { decls } => decls,
             };
-            cands.iter().copied().find(|d| {
-                let d = schema::decl(*d);
-                same(d.name, k.name()) && same(d.ns.uri(), k.ns())
-            })
+            cands
+                .iter()
+                .copied()
+                .find(|d| {
+                    let d = schema::decl(*d);
+                    same(d.name, k.name()) && same(d.ns.uri(), k.ns())
+                })
+                .map(|d| (s, d))
         });
-        let Some(idx) = in_slot else {
+        let Some((s, idx)) = in_slot else {
             continue;
         };
-        for s in sl {
-            match s {
-                Slot::Elem {
-                    decl,
-                    name,
-                    many,
-                    ctx_many,
-                } if *decl == idx => {
-                    let v = Member::Elem(k, idx);
-                    if !*many && *ctx_many {
-                        if ctx_seen.contains(name) {
-                            // second occurrence: turn the member into an array (element values are
-                            // never arrays, so an array here is ours)
-                            if let Some(prev) = m.get_mut(name) {
-                                if !matches!(prev, Member::Array(_)) {
-                                    let old = std::mem::replace(prev, Member::Array(Vec::new()));
-                                    *prev = Member::Array(vec![old]);
-                                }
+        match s {
+            Slot::Elem {
+                name,
+                many,
+                ctx_many,
+                ..
+            } => {
+                let v = Member::Elem(k, idx);
+                if !*many && *ctx_many {
+                    if ctx_seen.contains(name) {
+                        // second occurrence: turn the member into an array (element values are
+                        // never arrays, so an array here is ours)
+                        if let Some(prev) = m.get_mut(name) {
+                            if !matches!(prev, Member::Array(_)) {
+                                let old = std::mem::replace(prev, Member::Array(Vec::new()));
+                                *prev = Member::Array(vec![old]);
                             }
-                            m.push(Cow::Borrowed(name), true, v);
-                        } else {
-                            m.insert(Cow::Borrowed(name), v);
                         }
-                        ctx_seen.push(name);
+                        m.push(Cow::Borrowed(name), true, v);
                     } else {
-                        m.push(Cow::Borrowed(name), *many, v);
+                        m.insert(Cow::Borrowed(name), v);
                     }
-                    break;
+                    ctx_seen.push(name);
+                } else {
+                    m.push(Cow::Borrowed(name), *many, v);
                 }
-                Slot::Wrapper { decl, inner, name } if *decl == idx => {
-                    for w in k.elements() {
-                        if schema::find(w.ns(), w.name()) == Some(*inner) {
-                            m.push(Cow::Borrowed(name), true, Member::Elem(w, *inner));
-                        }
+            }
+            Slot::Wrapper { inner, name, .. } => {
+                for w in k.elements() {
+                    if schema::find(w.ns(), w.name()) == Some(*inner) {
+                        m.push(Cow::Borrowed(name), true, Member::Elem(w, *inner));
                     }
-                    // An empty wrapper is invalid anyway; make sure the member exists.
-                    if m.get_mut(name).is_none() {
-                        m.insert(Cow::Borrowed(name), Member::Array(Vec::new()));
-                    }
-                    break;
                 }
-                Slot::ObsRef { decl, many } if *decl == idx => {
-                    let v = Member::Str(Cow::Owned(
-                        k.attr("uid-ref").map(schema::collapse).unwrap_or_default(),
-                    ));
-                    m.push(Cow::Borrowed("uid-ref"), *many, v);
-                    break;
+                // An empty wrapper is invalid anyway; make sure the member exists.
+                if m.get_mut(name).is_none() {
+                    m.insert(Cow::Borrowed(name), Member::Array(Vec::new()));
                 }
-                Slot::Impact { decls } if decls.contains(&idx) => {
-                    m.push(Cow::Borrowed("Impact"), true, Member::Impact(k, idx));
-                    break;
-                }
-                _ => {}
+            }
+            Slot::ObsRef { many, .. } => {
+                let v = Member::Str(Cow::Owned(
+                    k.attr("uid-ref").map(schema::collapse).unwrap_or_default(),
+                ));
+                m.push(Cow::Borrowed("uid-ref"), *many, v);
+            }
+            Slot::Impact { .. } => {
+                m.push(Cow::Borrowed("Impact"), true, Member::Impact(k, idx));
             }
         }
     }

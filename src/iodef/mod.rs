@@ -233,7 +233,8 @@ impl Document {
     /// The RFC 8727 JSON form as compact JSON text, written without building a `serde_json::Value`
     /// (the same text as `to_json().to_string()`, several times faster).
     pub fn to_json_string(&self) -> String {
-        let mut out = Vec::new();
+        // RFC 8727 JSON is usually somewhat smaller than the XML it comes from.
+        let mut out = Vec::with_capacity(self.tree.buf.len());
         // Writing to a Vec cannot fail, and the view writes only string keys (see `to_json`).
         if self.write_json(&mut out).is_err() {
             return self.to_json().to_string();

@@ -148,6 +148,11 @@ pub(crate) struct Decl {
     pub attrs: &'static [Attr],
 }
 
+/// Number of declarations in the table.
+pub(crate) fn decl_count() -> usize {
+    DECLS.len()
+}
+
 /// The declaration at `i`.
 pub(crate) fn decl(i: usize) -> &'static Decl {
     &DECLS[i]
@@ -223,39 +228,136 @@ impl std::hash::Hasher for NameHash {
     }
 }
 
-/// Every element and attribute local name of the schema table (attributes without their `xml:`).
-pub(crate) fn known_name(name: &str) -> Option<KnownName> {
-    use std::collections::HashMap;
-    use std::hash::BuildHasherDefault;
-    use std::sync::OnceLock;
-    type Table = HashMap<&'static str, KnownName, BuildHasherDefault<NameHash>>;
-    static NAMES: OnceLock<Table> = OnceLock::new();
-    let map = NAMES.get_or_init(|| {
-        let mut m = Table::default();
-        for d in DECLS {
-            for a in d.attrs {
-                let n = a.name.strip_prefix("xml:").unwrap_or(a.name);
-                m.entry(n).or_insert(KnownName {
-                    name: n,
-                    iodef_ignorable: false,
-                });
+/// Up to eight bytes as a little-endian word (without a variable-length `memcpy` call).
+#[inline]
+fn word(b: &[u8]) -> u64 {
+    if let Ok(a) = <[u8; 8]>::try_from(b) {
+        return u64::from_le_bytes(a);
+    }
+    b.iter()
+        .take(8)
+        .enumerate()
+        .fold(0, |w, (i, x)| w | u64::from(*x) << (8 * i))
+}
+
+/// Byte equality a word at a time, inline (names are short; a `memcmp` call showed in the profile).
+#[inline]
+fn eq_words(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.chunks(8)
+            .zip(b.chunks(8))
+            .all(|(x, y)| word(x) == word(y))
+}
+
+/// An open-addressing table of every element and attribute local name of the schema table, hashed
+/// on the name's length and first and last eight bytes: the parser looks up every element and
+/// attribute name, and a general-purpose `HashMap` (hashing the whole name, then probing control
+/// bytes) showed in its profile.
+struct NameTable {
+    /// Index + 1 into `names` (0: empty), a quarter full at most.
+    slots: Vec<u16>,
+    names: Vec<KnownName>,
+    shift: u32,
+}
+
+impl NameTable {
+    #[inline]
+    fn slot(&self, name: &[u8]) -> usize {
+        let n = name.len().min(8);
+        let (head, tail) = (word(&name[..n]), word(&name[name.len() - n..]));
+        let h = (head ^ tail.rotate_left(29))
+            .wrapping_add(name.len() as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> self.shift) as usize
+    }
+
+    fn insert(&mut self, k: KnownName) -> Option<&mut KnownName> {
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(k.name.as_bytes());
+        loop {
+            match self.slots[i] {
+                0 => {
+                    self.names.push(k);
+                    self.slots[i] = u16::try_from(self.names.len()).ok()?;
+                    return self.names.last_mut();
+                }
+                j if self.names[usize::from(j) - 1].name == k.name => {
+                    return self.names.get_mut(usize::from(j) - 1)
+                }
+                _ => i = (i + 1) & mask,
             }
         }
+    }
+
+    #[inline]
+    fn get(&self, name: &str) -> Option<KnownName> {
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(name.as_bytes());
+        loop {
+            let j = self.slots[i];
+            if j == 0 {
+                return None;
+            }
+            let k = self.names[usize::from(j) - 1];
+            if eq_words(k.name.as_bytes(), name.as_bytes()) {
+                return Some(k);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// Every element and attribute local name of the schema table (attributes without their `xml:`).
+pub(crate) fn known_name(name: &str) -> Option<KnownName> {
+    use std::sync::OnceLock;
+    static NAMES: OnceLock<NameTable> = OnceLock::new();
+    let table = NAMES.get_or_init(|| {
+        let mut unique: Vec<&str> = DECLS
+            .iter()
+            .flat_map(|d| {
+                std::iter::once(d.name).chain(
+                    d.attrs
+                        .iter()
+                        .map(|a| a.name.strip_prefix("xml:").unwrap_or(a.name)),
+                )
+            })
+            .collect();
+        unique.sort_unstable();
+        unique.dedup();
+        // At most a quarter full, so probes stay short and always end at an empty slot.
+        let size = (unique.len() * 4).next_power_of_two();
+        let mut t = NameTable {
+            slots: vec![0; size],
+            names: Vec::with_capacity(unique.len()),
+            shift: 64 - size.trailing_zeros(),
+        };
         for d in DECLS {
             let ignorable = d.ns == Ns::Iodef
                 && matches!(
                     d.content,
                     Content::Empty | Content::Complex { mixed: false, .. }
                 );
-            let e = m.entry(d.name).or_insert(KnownName {
+            if let Some(k) = t.insert(KnownName {
                 name: d.name,
                 iodef_ignorable: false,
-            });
-            e.iodef_ignorable |= ignorable;
+            }) {
+                k.iodef_ignorable |= ignorable;
+            }
         }
-        m
+        // Attributes after elements, so that parsed element names are the first declaration's own
+        // `&'static str` (comparisons with it are then a pointer compare, see `arena::same`).
+        for d in DECLS {
+            for a in d.attrs {
+                let n = a.name.strip_prefix("xml:").unwrap_or(a.name);
+                t.insert(KnownName {
+                    name: n,
+                    iodef_ignorable: false,
+                });
+            }
+        }
+        t
     });
-    map.get(name).copied()
+    table.get(name)
 }
 
 /// Index of `IODEF-Document`.

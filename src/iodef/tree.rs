@@ -26,11 +26,11 @@ fn in_src<'s>(src: &'s str, bytes: &[u8]) -> Option<(usize, &'s str)> {
 fn span_in<'s>(
     src: &'s str,
     bytes: &[u8],
-    line: u32,
+    at: u32,
     what: &str,
 ) -> Result<(Str, &'s str), IodefError> {
     let (start, s) =
-        in_src(src, bytes).ok_or_else(|| IodefError::xml(line, format!("{what} is not UTF-8")))?;
+        in_src(src, bytes).ok_or_else(|| IodefError::xml(at, format!("{what} is not UTF-8")))?;
     // The input is at most MAX_INPUT_BYTES, far below u32::MAX.
     let span = Str::Buf(
         u32::try_from(start).map_err(|_| too_large(src))?,
@@ -51,9 +51,9 @@ fn too_large(src: &str) -> IodefError {
 fn name_str(
     src: &str,
     bytes: &[u8],
-    line: u32,
+    at: u32,
 ) -> Result<(Str, Option<super::schema::KnownName>), IodefError> {
-    let (span, s) = span_in(src, bytes, line, "name")?;
+    let (span, s) = span_in(src, bytes, at, "name")?;
     Ok(match super::schema::known_name(s) {
         Some(k) => (Str::Static(k.name), Some(k)),
         None => (span, None),
@@ -64,39 +64,6 @@ fn name_str(
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 /// Deepest accepted element nesting.
 pub const MAX_DEPTH: usize = 256;
-
-/// Returns the 1-based line of byte `pos`, for positions that only grow. Finds one newline at a
-/// time with `memchr` (counting every byte between events showed in the profile).
-struct Lines<'a> {
-    src: &'a [u8],
-    /// Offset of the first newline not counted yet (`usize::MAX` when there is none).
-    next_nl: usize,
-    line: u32,
-}
-
-impl<'a> Lines<'a> {
-    fn new(src: &'a [u8]) -> Self {
-        Lines {
-            src,
-            next_nl: memchr::memchr(b'\n', src).unwrap_or(usize::MAX),
-            line: 1,
-        }
-    }
-
-    #[inline]
-    fn at(&mut self, pos: usize) -> u32 {
-        while self.next_nl < pos {
-            self.line += 1;
-            let from = self.next_nl + 1;
-            self.next_nl = self
-                .src
-                .get(from..)
-                .and_then(|rest| memchr::memchr(b'\n', rest))
-                .map_or(usize::MAX, |i| from + i);
-        }
-        self.line
-    }
-}
 
 /// Normalises line ends in text (XML §2.11).
 fn norm_eol(s: &str) -> Cow<'_, str> {
@@ -119,7 +86,7 @@ fn predefined(name: &str) -> Option<char> {
 }
 
 /// Unescapes an attribute value: line-end/tab normalisation, predefined and character references only.
-fn unescape_attr(raw: &str, line: u32) -> Result<String, IodefError> {
+fn unescape_attr(raw: &str, at: u32) -> Result<String, IodefError> {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(i) = rest.find(['&', '\t', '\n', '\r']) {
@@ -136,21 +103,21 @@ fn unescape_attr(raw: &str, line: u32) -> Result<String, IodefError> {
         }
         let end = rest[i..]
             .find(';')
-            .ok_or_else(|| IodefError::xml(line, "unterminated reference"))?;
+            .ok_or_else(|| IodefError::xml(at, "unterminated reference"))?;
         let name = &rest[i + 1..i + end];
-        out.push(resolve_ref(name, line)?);
+        out.push(resolve_ref(name, at)?);
         rest = &rest[i + end + 1..];
     }
     out.push_str(rest);
     Ok(out)
 }
 
-fn resolve_ref(name: &str, line: u32) -> Result<char, IodefError> {
+fn resolve_ref(name: &str, at: u32) -> Result<char, IodefError> {
     if let Some(c) = predefined(name) {
         return Ok(c);
     }
     let num = name.strip_prefix('#').ok_or_else(|| IodefError::Entity {
-        line,
+        line: at,
         name: name.to_string(),
     })?;
     let code = match num.strip_prefix('x') {
@@ -159,7 +126,7 @@ fn resolve_ref(name: &str, line: u32) -> Result<char, IodefError> {
     };
     code.and_then(char::from_u32)
         .filter(|c| !matches!(*c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}'))
-        .ok_or_else(|| IodefError::xml(line, format!("invalid character reference &{name};")))
+        .ok_or_else(|| IodefError::xml(at, format!("invalid character reference &{name};")))
 }
 
 /// The `xmlns` namespace (never declarable).
@@ -185,7 +152,6 @@ struct Open {
 struct Parser<'s> {
     src: &'s str,
     tree: Tree,
-    lines: Lines<'s>,
     stack: Vec<Open>,
     bindings: Vec<Binding<'s>>,
     /// This element's attributes other than namespace declarations (raw name, raw value), reused.
@@ -207,11 +173,11 @@ impl<'s> Parser<'s> {
     }
 
     /// Namespace of a prefixed name; an error when the prefix is undeclared.
-    fn resolve(&self, prefix: &[u8], line: u32, what: &str) -> Result<Str, IodefError> {
+    fn resolve(&self, prefix: &[u8], at: u32, what: &str) -> Result<Str, IodefError> {
         match self.lookup(prefix) {
             Some(u) if !self.tree.str(u).is_empty() => Ok(u),
             _ => Err(IodefError::xml(
-                line,
+                at,
                 format!(
                     "undeclared namespace prefix {:?} on {what}",
                     String::from_utf8_lossy(prefix)
@@ -225,16 +191,16 @@ impl<'s> Parser<'s> {
         &mut self,
         prefix: &'s [u8],
         raw: &[u8],
-        line: u32,
+        at: u32,
         from: usize,
     ) -> Result<(), IodefError> {
-        let (span, value) = span_in(self.src, raw, line, "namespace")?;
+        let (span, value) = span_in(self.src, raw, at, "namespace")?;
         let uri: Cow<'_, str> = if value.contains(['&', '\t', '\n', '\r']) {
-            Cow::Owned(unescape_attr(value, line)?)
+            Cow::Owned(unescape_attr(value, at)?)
         } else {
             Cow::Borrowed(value)
         };
-        let bad = |m: String| Err(IodefError::xml(line, m));
+        let bad = |m: String| Err(IodefError::xml(at, m));
         match prefix {
             b"xml" if uri != NS_XML => {
                 return bad(format!("the xml prefix cannot be bound to {uri:?}"))
@@ -269,48 +235,48 @@ impl<'s> Parser<'s> {
     }
 
     /// A start (or empty-element) tag: the element with its attributes, linked to its parent.
-    fn start(&mut self, s: &BytesStart<'s>, line: u32, empty: bool) -> Result<(), IodefError> {
+    fn start(&mut self, s: &BytesStart<'s>, at: u32, empty: bool) -> Result<(), IodefError> {
         if self.root_done {
-            return Err(IodefError::xml(line, "content after the root element"));
+            return Err(IodefError::xml(at, "content after the root element"));
         }
         if self.stack.len() >= MAX_DEPTH {
             return Err(IodefError::TooDeep {
-                line,
+                line: at,
                 max: MAX_DEPTH,
             });
         }
         let from = self.bindings.len();
         self.scratch.clear();
         for a in s.attributes().with_checks(false) {
-            let a = a.map_err(|e| IodefError::xml(line, e.to_string()))?;
+            let a = a.map_err(|e| IodefError::xml(at, e.to_string()))?;
             // Names and values are slices of the source (reading a `&str`, quick-xml never copies).
             let (Some((_, key)), Some((_, value))) = (
                 in_src(self.src, a.key.as_ref()),
                 in_src(self.src, a.value.as_ref()),
             ) else {
-                return Err(IodefError::xml(line, "attribute is not UTF-8"));
+                return Err(IodefError::xml(at, "attribute is not UTF-8"));
             };
             let (key, value) = (key.as_bytes(), value.as_bytes());
             if key == b"xmlns" {
-                self.declare(b"", value, line, from)?;
+                self.declare(b"", value, at, from)?;
             } else if let Some(p) = key.strip_prefix(b"xmlns:") {
-                self.declare(p, value, line, from)?;
+                self.declare(p, value, at, from)?;
             } else {
                 self.scratch.push((key, value));
             }
         }
         let qname = s.name();
-        let (name, known) = name_str(self.src, qname.local_name().as_ref(), line)?;
+        let (name, known) = name_str(self.src, qname.local_name().as_ref(), at)?;
         let (ns, prefix) = match qname.prefix() {
             None => (self.lookup(b"").unwrap_or(Str::Static("")), None),
             Some(p) => {
-                let ns = self.resolve(p.as_ref(), line, self.tree.str(name))?;
-                (ns, Some(span_in(self.src, p.as_ref(), line, "prefix")?.0))
+                let ns = self.resolve(p.as_ref(), at, self.tree.str(name))?;
+                (ns, Some(span_in(self.src, p.as_ref(), at, "prefix")?.0))
             }
         };
         let id = self
             .tree
-            .new_node(false, name, ns, prefix, line)
+            .new_node(false, name, ns, prefix, at)
             .ok_or_else(|| too_large(self.src))?;
         match self.stack.last() {
             Some(parent) => {
@@ -326,17 +292,17 @@ impl<'s> Parser<'s> {
                 Some(c) => (&key[c + 1..], Some(&key[..c])),
                 None => (key, None),
             };
-            let (aname, _) = name_str(self.src, local, line)?;
+            let (aname, _) = name_str(self.src, local, at)?;
             let (ans, aprefix) = match aprefix {
                 None => (Str::Static(""), None),
                 Some(p) => (
-                    self.resolve(p, line, self.tree.str(aname))?,
-                    Some(span_in(self.src, p, line, "prefix")?.0),
+                    self.resolve(p, at, self.tree.str(aname))?,
+                    Some(span_in(self.src, p, at, "prefix")?.0),
                 ),
             };
-            let (vspan, v) = span_in(self.src, raw, line, "attribute value")?;
-            let value = if v.contains(['&', '\t', '\n', '\r']) {
-                let u = unescape_attr(v, line)?;
+            let (vspan, v) = span_in(self.src, raw, at, "attribute value")?;
+            let value = if v.bytes().any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r')) {
+                let u = unescape_attr(v, at)?;
                 self.tree.push_str(&u).ok_or_else(|| too_large(self.src))?
             } else {
                 vspan
@@ -346,7 +312,7 @@ impl<'s> Parser<'s> {
                 .iter()
                 .any(|x| t.str(x.name) == an && t.str(x.ns) == ans_s)
             {
-                return Err(IodefError::xml(line, format!("duplicate attribute {an}")));
+                return Err(IodefError::xml(at, format!("duplicate attribute {an}")));
             }
             self.tree.attrs.push(AttrData {
                 ns: ans,
@@ -371,12 +337,12 @@ impl<'s> Parser<'s> {
     }
 
     /// Text (already a span of the source, or new text) for the open element.
-    fn text(&mut self, span: Option<Str>, text: &str, line: u32) -> Result<(), IodefError> {
+    fn text(&mut self, span: Option<Str>, text: &str, at: u32) -> Result<(), IodefError> {
         let Some(open) = self.stack.last() else {
             if text.trim().is_empty() {
                 return Ok(());
             }
-            return Err(IodefError::xml(line, "text outside the root element"));
+            return Err(IodefError::xml(at, "text outside the root element"));
         };
         let id = open.id;
         let r = match span {
@@ -387,9 +353,47 @@ impl<'s> Parser<'s> {
     }
 }
 
+/// A reader position as a node's `line` field (a byte offset in parsed trees, see `arena::Tree`).
+fn offset(pos: u64) -> u32 {
+    u32::try_from(pos).unwrap_or(u32::MAX)
+}
+
+/// 1-based line of byte `pos` of `src`.
+fn line_at(src: &str, pos: u32) -> u32 {
+    let end = (pos as usize).min(src.len());
+    1 + memchr::memchr_iter(b'\n', &src.as_bytes()[..end]).count() as u32
+}
+
 /// Parses XML text into a tree whose node 0 is the root element. Enforces the limits described in
 /// the module docs.
+///
+/// Nodes record the byte offset of their start tag; the line is counted only when asked for
+/// ([`Element::line`](super::Element::line)), since counting newlines while reading showed in the
+/// profile. For the same reason the reader passes offsets (`at`) around and turns the one in an
+/// error into a line here.
 pub(crate) fn parse_xml(src: &str) -> Result<Tree, IodefError> {
+    read(src).map_err(|e| match e {
+        IodefError::Xml { line, message } => IodefError::Xml {
+            line: line_at(src, line),
+            message,
+        },
+        IodefError::TooDeep { line, max } => IodefError::TooDeep {
+            line: line_at(src, line),
+            max,
+        },
+        IodefError::Entity { line, name } => IodefError::Entity {
+            line: line_at(src, line),
+            name,
+        },
+        IodefError::Doctype { line } => IodefError::Doctype {
+            line: line_at(src, line),
+        },
+        other => other,
+    })
+}
+
+/// [`parse_xml`] with byte offsets where errors have lines.
+fn read(src: &str) -> Result<Tree, IodefError> {
     let mut reader = Reader::from_str(src);
     reader.config_mut().check_end_names = true;
     reader.config_mut().check_comments = true;
@@ -399,36 +403,32 @@ pub(crate) fn parse_xml(src: &str) -> Result<Tree, IodefError> {
     tree.buf.push_str(src);
     tree.nodes.reserve(src.len() / 48);
     tree.attrs.reserve(src.len() / 96);
+    tree.src_len = offset(src.len() as u64);
     let mut p = Parser {
         src,
         tree,
-        lines: Lines::new(src.as_bytes()),
         stack: Vec::new(),
         bindings: Vec::new(),
         scratch: Vec::new(),
         root_done: false,
     };
     loop {
-        let start = reader.buffer_position() as usize;
-        let line = p.lines.at(start);
+        let at = offset(reader.buffer_position());
         let ev = match reader.read_event() {
             Ok(x) => x,
             Err(e) => {
                 let msg = e.to_string();
-                return Err(IodefError::xml(
-                    p.lines.at(reader.error_position() as usize),
-                    msg,
-                ));
+                return Err(IodefError::xml(offset(reader.error_position()), msg));
             }
         };
         match ev {
-            Event::Start(ref s) => p.start(s, line, false)?,
-            Event::Empty(ref s) => p.start(s, line, true)?,
+            Event::Start(ref s) => p.start(s, at, false)?,
+            Event::Empty(ref s) => p.start(s, at, true)?,
             Event::End(_) => {
                 let open = p
                     .stack
                     .pop()
-                    .ok_or_else(|| IodefError::xml(line, "unexpected end tag"))?;
+                    .ok_or_else(|| IodefError::xml(at, "unexpected end tag"))?;
                 p.bindings.truncate(open.bindings);
                 if p.stack.is_empty() {
                     p.root_done = true;
@@ -438,15 +438,15 @@ pub(crate) fn parse_xml(src: &str) -> Result<Tree, IodefError> {
             Event::Text(t)
                 if p.stack.last().is_some_and(|o| o.ignorable)
                     && t.iter().all(|b| b.is_ascii_whitespace()) => {}
-            Event::Text(t) => text_event(&mut p, t.as_ref(), line, "text")?,
-            Event::CData(t) => text_event(&mut p, t.as_ref(), line, "CDATA")?,
+            Event::Text(t) => text_event(&mut p, t.as_ref(), at, "text")?,
+            Event::CData(t) => text_event(&mut p, t.as_ref(), at, "CDATA")?,
             Event::GeneralRef(r) => {
                 let name = std::str::from_utf8(r.as_ref())
-                    .map_err(|_| IodefError::xml(line, "reference is not UTF-8"))?;
-                let c = resolve_ref(name, line)?;
-                p.text(None, c.encode_utf8(&mut [0; 4]), line)?;
+                    .map_err(|_| IodefError::xml(at, "reference is not UTF-8"))?;
+                let c = resolve_ref(name, at)?;
+                p.text(None, c.encode_utf8(&mut [0; 4]), at)?;
             }
-            Event::DocType(_) => return Err(IodefError::Doctype { line }),
+            Event::DocType(_) => return Err(IodefError::Doctype { line: at }),
             Event::Decl(d) => {
                 if let Some(Ok(enc)) = d.encoding() {
                     if !enc.eq_ignore_ascii_case(b"utf-8") {
@@ -474,13 +474,13 @@ pub(crate) fn parse_xml(src: &str) -> Result<Tree, IodefError> {
 }
 
 /// Text or CDATA: a span of the source unless line ends need normalising.
-fn text_event(p: &mut Parser<'_>, bytes: &[u8], line: u32, what: &str) -> Result<(), IodefError> {
-    let (span, s) = span_in(p.src, bytes, line, what)?;
+fn text_event(p: &mut Parser<'_>, bytes: &[u8], at: u32, what: &str) -> Result<(), IodefError> {
+    let (span, s) = span_in(p.src, bytes, at, what)?;
     if s.contains('\r') {
         let n = norm_eol(s);
-        p.text(None, &n, line)
+        p.text(None, &n, at)
     } else {
-        p.text(Some(span), s, line)
+        p.text(Some(span), s, at)
     }
 }
 

@@ -1,10 +1,11 @@
 //! Validation: the errata-corrected RFC 7970 XSD, interpreted from the schema table, plus the RFC 7970
 //! text rules the XSD cannot express. Each finding is a [`Problem`] naming the element path and line.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 
-use super::arena::{same, Element, Node};
+use super::arena::{same, Attribute, Element, Node};
 use super::model::{match_particle, wildcard_only};
 use super::schema::{self, Content, Decl, St, NS_DS, NS_IODEF, NS_XML, NS_XSI};
 
@@ -77,8 +78,10 @@ impl Path<'_> {
 
 struct Validator<'a> {
     problems: Vec<Problem>,
-    ids: HashSet<String>,
-    idrefs: Vec<(String, String, Option<u32>)>,
+    ids: HashSet<Cow<'a, str>>,
+    /// IDREF values with where they are (the attribute, or the element's text), checked against
+    /// `ids` after the walk; a path is rendered only for one that matches no ID.
+    idrefs: Vec<(Cow<'a, str>, Element<'a>, Option<Attribute<'a>>)>,
     /// Buffers for each element's children and their matched declarations, reused across the walk
     /// (one pair per nesting level in use) instead of two allocations per element.
     kids_pool: Vec<Vec<Element<'a>>>,
@@ -89,9 +92,89 @@ fn line_of(el: Element<'_>) -> Option<u32> {
     (el.line() > 0).then_some(el.line())
 }
 
+/// XSD whitespace collapse of a value borrowed from the tree or owned.
+fn collapsed_cow(v: Cow<'_, str>) -> Cow<'_, str> {
+    match v {
+        Cow::Borrowed(s) => schema::collapsed(s),
+        Cow::Owned(s) => Cow::Owned(schema::collapse(&s)),
+    }
+}
+
+/// An attribute's name as problems show it: `xml:lang`, `name`, or `{ns}name`.
+fn attr_display(a: &Attribute<'_>) -> String {
+    if a.ns == NS_XML {
+        format!("xml:{}", a.name)
+    } else if a.ns.is_empty() {
+        a.name.to_string()
+    } else {
+        format!("{{{}}}{}", a.ns, a.name)
+    }
+}
+
+/// The path of `el` as [`Path::render`] writes it, found through the tree's parent links (for the
+/// findings made after the walk).
+fn path_of(el: Element<'_>) -> String {
+    match el.parent() {
+        None => format!("/{}", el.name()),
+        Some(p) => {
+            let mut s = path_of(p);
+            let n = 1 + p
+                .elements()
+                .take_while(|e| !e.same_node(&el))
+                .filter(|e| e.name() == el.name())
+                .count();
+            let _ = write!(s, "/{}[{n}]", el.name());
+            s
+        }
+    }
+}
+
+/// Whether `rfc_rules` has a rule for the IODEF class `name` (a length and first-byte test rules out
+/// nearly every other class before any string comparison; this runs for every element).
+fn has_rfc_rule(name: &str) -> bool {
+    const RULED: [&str; 7] = [
+        "Contact",
+        "RelatedActivity",
+        "ThreatActor",
+        "Campaign",
+        "IODEF-Document",
+        "SoftwareReference",
+        "IndicatorReference",
+    ];
+    let b = name.as_bytes();
+    let first = b.first().copied().unwrap_or(0);
+    RULED
+        .iter()
+        .any(|r| r.len() == b.len() && r.as_bytes()[0] == first)
+        && RULED.contains(&name)
+}
+
 /// `ext-X`'s base name `X`, for attribute names.
 fn ext_base(name: &str) -> Option<&str> {
     name.strip_prefix("ext-")
+}
+
+/// The attributes `X` of declaration `di` that the `ext-X` rule (RFC 7970 §5.1.1) applies to: an
+/// enumeration with `ext-value` beside an `ext-X` attribute. Computed once per declaration, not
+/// per element.
+fn ext_pairs(di: usize) -> &'static [&'static schema::Attr] {
+    use std::sync::OnceLock;
+    static ALL: OnceLock<Vec<Vec<&'static schema::Attr>>> = OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        (0..schema::decl_count())
+            .map(|i| {
+                let d = schema::decl(i);
+                d.attrs
+                    .iter()
+                    .filter(|ad| {
+                        matches!(ad.ty, St::Enum(values) if values.contains(&"ext-value"))
+                            && d.attrs.iter().any(|x| ext_base(x.name) == Some(ad.name))
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+    all.get(di).map_or(&[], Vec::as_slice)
 }
 
 impl<'a> Validator<'a> {
@@ -105,25 +188,30 @@ impl<'a> Validator<'a> {
     }
 
     /// Records an ID or IDREF value; `path` renders where it is (only called when needed).
-    fn id(&mut self, el: Element<'_>, path: &dyn Fn() -> String, ty: St, value: &str) {
+    fn id(
+        &mut self,
+        el: Element<'a>,
+        path: &dyn Fn() -> String,
+        attr: Option<Attribute<'a>>,
+        ty: St,
+        value: Cow<'a, str>,
+    ) {
         match ty {
             St::Id => {
-                let v = schema::collapsed(value);
-                if self.ids.contains(&*v) {
+                let v = collapsed_cow(value);
+                if self.ids.contains(&v) {
                     let m = format!("duplicate ID {v:?}");
                     self.push(el, &path(), RuleSource::Schema, m);
                 } else {
-                    self.ids.insert(v.into_owned());
+                    self.ids.insert(v);
                 }
             }
-            St::IdRef => self
-                .idrefs
-                .push((schema::collapse(value), path(), line_of(el))),
+            St::IdRef => self.idrefs.push((collapsed_cow(value), el, attr)),
             _ => {}
         }
     }
 
-    fn attrs(&mut self, el: Element<'_>, d: &Decl, path: &Path<'_>) {
+    fn attrs(&mut self, el: Element<'a>, di: usize, d: &Decl, path: &Path<'_>) {
         for a in el.attrs() {
             if a.ns == NS_XSI {
                 continue;
@@ -139,15 +227,7 @@ impl<'a> Validator<'a> {
             } else {
                 None
             };
-            let name = || -> String {
-                if a.ns == NS_XML {
-                    format!("xml:{}", a.name)
-                } else if a.ns.is_empty() {
-                    a.name.to_string()
-                } else {
-                    format!("{{{}}}{}", a.ns, a.name)
-                }
-            };
+            let name = || attr_display(&a);
             let apath = || format!("{}/@{}", path.render(), name());
             let Some(ad) = ad else {
                 let m = format!("attribute {} is not allowed on {}", name(), d.name);
@@ -168,7 +248,7 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
-            self.id(el, &apath, ad.ty, a.value);
+            self.id(el, &apath, Some(a), ad.ty, Cow::Borrowed(a.value));
         }
         for ad in d.attrs.iter().filter(|x| x.required) {
             if el.attr(ad.name).is_none() {
@@ -181,14 +261,7 @@ impl<'a> Validator<'a> {
             }
         }
         // RFC 7970 §5.1.1: ext-X only with X="ext-value", and X="ext-value" needs ext-X.
-        for ad in d.attrs {
-            let St::Enum(values) = ad.ty else { continue };
-            if !values.contains(&"ext-value") {
-                continue;
-            }
-            if !d.attrs.iter().any(|x| ext_base(x.name) == Some(ad.name)) {
-                continue;
-            }
+        for ad in ext_pairs(di) {
             let base = el.attr(ad.name).map(schema::collapsed);
             let ext_set = el
                 .attrs()
@@ -223,13 +296,15 @@ impl<'a> Validator<'a> {
             self.xmldsig(el, d, path);
             return;
         }
-        self.attrs(el, d, path);
+        self.attrs(el, di, d, path);
         let mut kids = self.kids_pool.pop().unwrap_or_default();
         kids.clear();
         kids.extend(el.elements());
-        let text_nonblank = el
-            .children()
-            .any(|n| matches!(n, Node::Text(t) if !t.trim().is_empty()));
+        // Only element-only and empty content need it (not text content, where it is the value).
+        let text_nonblank = || {
+            el.children()
+                .any(|n| matches!(n, Node::Text(t) if !t.trim().is_empty()))
+        };
         match &d.content {
             Content::Opaque => {}
             Content::Simple(ty) => {
@@ -252,7 +327,7 @@ impl<'a> Validator<'a> {
                     if let Err(m) = schema::check(*ty, &text) {
                         self.push(el, &path.render(), RuleSource::Schema, m);
                     } else {
-                        self.id(el, &|| path.render(), *ty, &text);
+                        self.id(el, &|| path.render(), None, *ty, text);
                     }
                 }
             }
@@ -268,7 +343,7 @@ impl<'a> Validator<'a> {
                             d.name
                         ),
                     );
-                } else if text_nonblank {
+                } else if text_nonblank() {
                     self.push(
                         el,
                         &path.render(),
@@ -281,7 +356,7 @@ impl<'a> Validator<'a> {
                 // Text in element-only content is an error, except where the model is a bare wildcard
                 // (SoftwareReference): the xmlschema oracle accepts text there, and RFC 7970 §2.15 needs
                 // it (the reference is the text; the XSD forgot mixed="true"). See src/iodef/README.md.
-                if !mixed && text_nonblank && !wildcard_only(model) {
+                if !mixed && !wildcard_only(model) && text_nonblank() {
                     self.push(
                         el,
                         &path.render(),
@@ -459,7 +534,8 @@ impl<'a> Validator<'a> {
     }
 
     fn rfc_rules(&mut self, el: Element<'_>, d: &Decl, path: &Path<'_>, childless: bool) {
-        if d.ns != schema::Ns::Iodef {
+        // Most classes have no text rule: skip the name comparisons below for them.
+        if d.ns != schema::Ns::Iodef || !has_rfc_rule(d.name) {
             return;
         }
         match d.name {
@@ -533,11 +609,16 @@ pub(crate) fn validate(root: Element<'_>) -> Vec<Problem> {
         name: "IODEF-Document",
     };
     v.element(root, schema::ROOT, &path);
-    for (r, path, line) in std::mem::take(&mut v.idrefs) {
+    for (r, el, attr) in std::mem::take(&mut v.idrefs) {
         if !v.ids.contains(&r) {
+            let mut path = path_of(el);
+            if let Some(a) = attr {
+                path.push_str("/@");
+                path.push_str(&attr_display(&a));
+            }
             v.problems.push(Problem {
                 path,
-                line,
+                line: line_of(el),
                 message: format!("IDREF {r:?} does not match any ID in the document"),
                 source: RuleSource::Schema,
             });

@@ -2,6 +2,7 @@
 //! instructions; the IODEF namespace as the default namespace, other prefixes kept where possible.
 //! Split from `tree.rs` (the reader).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -40,43 +41,46 @@ type Scope = BTreeMap<String, String>;
 
 /// Serialises `el` (and its subtree) as XML. `scope` holds the bindings already in force.
 pub(crate) fn write_element(el: Element<'_>, scope: &Scope, out: &mut String) {
-    let mut scope = scope.clone();
+    // Copied only by an element that declares something (cloning the map per element showed when
+    // xmldsig content is written for JSON).
+    let mut scope: Cow<'_, Scope> = Cow::Borrowed(scope);
     let mut decls: Vec<(String, String)> = Vec::new();
-    let mut bind = |want: Option<&str>, ns: &str, scope: &mut Scope, attr: bool| -> String {
-        if ns == NS_XML {
-            return "xml".to_string();
-        }
-        if ns.is_empty() {
-            if !attr && scope.get("").is_some_and(|d| !d.is_empty()) {
-                scope.insert(String::new(), String::new());
-                decls.push((String::new(), String::new()));
+    let mut bind =
+        |want: Option<&str>, ns: &str, scope: &mut Cow<'_, Scope>, attr: bool| -> String {
+            if ns == NS_XML {
+                return "xml".to_string();
             }
-            return String::new();
-        }
-        // Reuse a binding already in scope.
-        if let Some((p, _)) = scope
-            .iter()
-            .find(|(p, u)| *u == ns && !(attr && p.is_empty()))
-        {
-            if want.is_none_or(|w| w == p) || !attr {
-                return p.clone();
+            if ns.is_empty() {
+                if !attr && scope.get("").is_some_and(|d| !d.is_empty()) {
+                    scope.to_mut().insert(String::new(), String::new());
+                    decls.push((String::new(), String::new()));
+                }
+                return String::new();
             }
-        }
-        let mut p = match want {
-            Some(w) if !w.is_empty() => w.to_string(),
-            _ if !attr && ns == NS_IODEF => String::new(),
-            _ => "ns".to_string(),
+            // Reuse a binding already in scope.
+            if let Some((p, _)) = scope
+                .iter()
+                .find(|(p, u)| *u == ns && !(attr && p.is_empty()))
+            {
+                if want.is_none_or(|w| w == p) || !attr {
+                    return p.clone();
+                }
+            }
+            let mut p = match want {
+                Some(w) if !w.is_empty() => w.to_string(),
+                _ if !attr && ns == NS_IODEF => String::new(),
+                _ => "ns".to_string(),
+            };
+            let base = p.clone();
+            let mut i = 1;
+            while scope.get(&p).is_some_and(|u| u != ns) || (attr && p.is_empty()) {
+                p = format!("{}{}", if base.is_empty() { "ns" } else { &base }, i);
+                i += 1;
+            }
+            scope.to_mut().insert(p.clone(), ns.to_string());
+            decls.push((p.clone(), ns.to_string()));
+            p
         };
-        let base = p.clone();
-        let mut i = 1;
-        while scope.get(&p).is_some_and(|u| u != ns) || (attr && p.is_empty()) {
-            p = format!("{}{}", if base.is_empty() { "ns" } else { &base }, i);
-            i += 1;
-        }
-        scope.insert(p.clone(), ns.to_string());
-        decls.push((p.clone(), ns.to_string()));
-        p
-    };
     let want = if el.ns() == NS_IODEF {
         Some("")
     } else {
