@@ -240,15 +240,6 @@ fn word(b: &[u8]) -> u64 {
         .fold(0, |w, (i, x)| w | u64::from(*x) << (8 * i))
 }
 
-/// Byte equality a word at a time, inline (names are short; a `memcmp` call showed in the profile).
-#[inline]
-fn eq_words(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len()
-        && a.chunks(8)
-            .zip(b.chunks(8))
-            .all(|(x, y)| word(x) == word(y))
-}
-
 /// An open-addressing table of every element and attribute local name of the schema table, hashed
 /// on the name's length and first and last eight bytes: the parser looks up every element and
 /// attribute name, and a general-purpose `HashMap` (hashing the whole name, then probing control
@@ -256,33 +247,53 @@ fn eq_words(a: &[u8], b: &[u8]) -> bool {
 struct NameTable {
     /// Index + 1 into `names` (0: empty), a quarter full at most.
     slots: Vec<u16>,
-    names: Vec<KnownName>,
+    names: Vec<(Key, KnownName)>,
     shift: u32,
+}
+
+/// A name's length and first and last eight bytes: equal keys mean equal names up to 16 bytes,
+/// so most lookups compare no string bytes (reading the table's names showed as cache misses).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key {
+    len: usize,
+    head: u64,
+    tail: u64,
+}
+
+impl Key {
+    #[inline]
+    fn of(name: &[u8]) -> Key {
+        let n = name.len().min(8);
+        Key {
+            len: name.len(),
+            head: word(&name[..n]),
+            tail: word(&name[name.len() - n..]),
+        }
+    }
 }
 
 impl NameTable {
     #[inline]
-    fn slot(&self, name: &[u8]) -> usize {
-        let n = name.len().min(8);
-        let (head, tail) = (word(&name[..n]), word(&name[name.len() - n..]));
-        let h = (head ^ tail.rotate_left(29))
-            .wrapping_add(name.len() as u64)
+    fn slot(&self, k: &Key) -> usize {
+        let h = (k.head ^ k.tail.rotate_left(29))
+            .wrapping_add(k.len as u64)
             .wrapping_mul(0x9e37_79b9_7f4a_7c15);
         (h >> self.shift) as usize
     }
 
     fn insert(&mut self, k: KnownName) -> Option<&mut KnownName> {
+        let key = Key::of(k.name.as_bytes());
         let mask = self.slots.len() - 1;
-        let mut i = self.slot(k.name.as_bytes());
+        let mut i = self.slot(&key);
         loop {
             match self.slots[i] {
                 0 => {
-                    self.names.push(k);
+                    self.names.push((key, k));
                     self.slots[i] = u16::try_from(self.names.len()).ok()?;
-                    return self.names.last_mut();
+                    return self.names.last_mut().map(|(_, k)| k);
                 }
-                j if self.names[usize::from(j) - 1].name == k.name => {
-                    return self.names.get_mut(usize::from(j) - 1)
+                j if self.names[usize::from(j) - 1].1.name == k.name => {
+                    return self.names.get_mut(usize::from(j) - 1).map(|(_, k)| k)
                 }
                 _ => i = (i + 1) & mask,
             }
@@ -291,15 +302,16 @@ impl NameTable {
 
     #[inline]
     fn get(&self, name: &str) -> Option<KnownName> {
+        let key = Key::of(name.as_bytes());
         let mask = self.slots.len() - 1;
-        let mut i = self.slot(name.as_bytes());
+        let mut i = self.slot(&key);
         loop {
             let j = self.slots[i];
             if j == 0 {
                 return None;
             }
-            let k = self.names[usize::from(j) - 1];
-            if eq_words(k.name.as_bytes(), name.as_bytes()) {
+            let (kk, k) = self.names[usize::from(j) - 1];
+            if kk == key && (key.len <= 16 || k.name == name) {
                 return Some(k);
             }
             i = (i + 1) & mask;

@@ -481,7 +481,7 @@ impl<'a> Validator<'a> {
             match k.name() {
                 "X509IssuerSerial" => {
                     let kids: Vec<Element<'_>> = k.elements().collect();
-                    let names: Vec<&str> = kids.iter().map(|e| &*e.name()).collect();
+                    let names: Vec<&str> = kids.iter().map(|e| e.name()).collect();
                     if kids.iter().any(|e| e.ns() != NS_DS)
                         || names != ["X509IssuerName", "X509SerialNumber"]
                     {
