@@ -9,8 +9,19 @@ use super::schema::{self, Particle, NS_IODEF};
 pub(crate) struct Fail {
     /// Index of the child where matching stopped.
     pub at: usize,
-    /// What would have been accepted there.
-    pub expected: Vec<String>,
+    /// The particle that wanted something else there. Matching a repeated group ends with a failed
+    /// attempt even in valid documents, so the names it expected are rendered only by [`Fail::expected`]
+    /// (formatting them up front showed in the profile).
+    wanted: &'static Particle,
+}
+
+impl Fail {
+    /// What would have been accepted where matching stopped.
+    pub(crate) fn expected(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        first_names(self.wanted, &mut out);
+        out
+    }
 }
 
 fn elem_matches(di: usize, k: Element<'_>) -> bool {
@@ -77,7 +88,7 @@ fn first_names(p: &Particle, out: &mut Vec<String>) {
 /// Greedy matcher (the XSD obeys Unique Particle Attribution, so one token of look-ahead decides).
 /// Records (child index, declaration) pairs in `out`; returns the position after the match.
 pub(crate) fn match_particle(
-    p: &Particle,
+    p: &'static Particle,
     kids: &[Element<'_>],
     pos: usize,
     out: &mut Vec<(usize, Option<usize>)>,
@@ -96,7 +107,7 @@ pub(crate) fn match_particle(
             if n < min {
                 return Err(Fail {
                     at: pos + n as usize,
-                    expected: vec![format!("<{}>", schema::decl(*decl).name)],
+                    wanted: p,
                 });
             }
             Ok(pos + n as usize)
@@ -114,7 +125,7 @@ pub(crate) fn match_particle(
             if n < min {
                 return Err(Fail {
                     at: pos + n as usize,
-                    expected: vec!["any element".into()],
+                    wanted: p,
                 });
             }
             Ok(pos + n as usize)
@@ -174,9 +185,7 @@ pub(crate) fn match_particle(
                         if count >= min || items.iter().any(nullable) {
                             break;
                         }
-                        let mut expected = Vec::new();
-                        first_names(p, &mut expected);
-                        return Err(Fail { at: cur, expected });
+                        return Err(Fail { at: cur, wanted: p });
                     }
                 }
             }

@@ -400,12 +400,12 @@ impl<'a> Validator<'a> {
                                 "unexpected element <{}> in {}; expected {}",
                                 k.name(),
                                 d.name,
-                                f.expected.join(" or ")
+                                f.expected().join(" or ")
                             ),
                             None => format!(
                                 "{} is missing required element {}",
                                 d.name,
-                                f.expected.join(" or ")
+                                f.expected().join(" or ")
                             ),
                         };
                         let at = kids.get(f.at).copied().unwrap_or(el);
