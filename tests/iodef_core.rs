@@ -306,3 +306,53 @@ fn lines_and_paths_of_findings() {
         }
     }
 }
+
+/// `Builder` makes the same tree the reader does; misuse is an error, not a panic.
+#[test]
+fn builder_builds_documents() {
+    let ns = iodef::NS_IODEF;
+    let mut b = iodef::Builder::new();
+    b.start(ns, "IODEF-Document", None);
+    b.attr("version", "2.00");
+    b.start(ns, "Incident", None);
+    b.attr("purpose", "reporting");
+    b.start(ns, "IncidentID", None);
+    b.text("1");
+    b.attr("name", "csirt.example.com");
+    b.end();
+    b.start(ns, "GenerationTime", None);
+    b.text("2015-07-18T09:00:00-05:00");
+    b.end();
+    b.start(ns, "Contact", None);
+    b.attr("role", "creator");
+    b.attr("type", "organization");
+    b.start(ns, "Email", None);
+    b.start(ns, "EmailTo", None);
+    b.text("a@b.");
+    b.text("example");
+    b.end();
+    b.end();
+    b.end();
+    b.end();
+    b.end();
+    let doc = b.finish().unwrap();
+    assert!(doc.validate().is_empty(), "{:?}", doc.validate());
+    let again = iodef::parse(doc.to_xml().as_bytes()).unwrap();
+    assert_eq!(doc.canonical().to_xml(), again.canonical().to_xml());
+    let id = again.incident_ids();
+    assert_eq!(id[0].name, "csirt.example.com");
+
+    let mut b = iodef::Builder::new();
+    b.start(ns, "IODEF-Document", None);
+    b.end();
+    b.start(ns, "IODEF-Document", None);
+    b.end();
+    assert!(b.finish().is_err());
+    let mut b = iodef::Builder::new();
+    b.text("x");
+    assert!(b.finish().is_err());
+    let mut b = iodef::Builder::new();
+    b.start(ns, "Incident", None);
+    b.end();
+    assert!(matches!(b.finish(), Err(IodefError::NotIodef { .. })));
+}

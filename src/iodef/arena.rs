@@ -493,7 +493,10 @@ pub struct Builder {
     tree: Tree,
     open: Vec<u32>,
     closed_root: bool,
+    /// The tree outgrew 32-bit offsets.
     overflow: bool,
+    /// A second root, or an attribute or text outside any element.
+    misuse: bool,
 }
 
 impl Builder {
@@ -528,8 +531,8 @@ impl Builder {
                 let p = *p;
                 self.tree.link(p, id);
             }
-            // A second root is dropped (the builder's callers never make one).
-            None if self.closed_root || id != 0 => self.overflow = true,
+            // A second root is dropped and reported by `finish`.
+            None if self.closed_root || id != 0 => self.misuse = true,
             None => {}
         }
         self.open.push(id);
@@ -586,7 +589,7 @@ impl Builder {
                 let r = self.tree.add_attr(el, a);
                 self.note(r);
             }
-            None => self.overflow = true,
+            None => self.misuse = true,
         }
     }
 
@@ -596,7 +599,7 @@ impl Builder {
             return;
         }
         let Some(el) = self.open.last().copied() else {
-            self.overflow = true;
+            self.misuse = true;
             return;
         };
         let r = self.tree.append_text(el, s);
@@ -630,14 +633,19 @@ impl Builder {
         self.end();
     }
 
-    /// The finished tree; an error if nothing (or not one whole element) was built, or it outgrew
-    /// 32-bit offsets.
+    /// The finished tree; an error if it is not one whole element, or it outgrew 32-bit offsets.
     pub(crate) fn finish_tree(self) -> Result<Tree, IodefError> {
         if self.overflow {
             return Err(IodefError::TooLarge {
                 size: self.tree.buf.len(),
                 max: u32::MAX as usize,
             });
+        }
+        if self.misuse {
+            return Err(IodefError::xml(
+                0,
+                "built tree has a second root element, or attributes or text outside any element",
+            ));
         }
         if !self.open.is_empty() || self.tree.nodes.is_empty() {
             return Err(IodefError::xml(0, "unfinished element tree"));
