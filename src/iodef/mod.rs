@@ -8,17 +8,22 @@
 //!   schema-valid documents up to the documented exceptions (see `src/iodef/README.md`).
 //!
 //! Layout: `arena` (the document tree: one arena of nodes, attributes and text spans, and the
-//! [`Element`] views of it), `tree` (XML reader) + `write` (XML writer), `schema` + `schema_gen` (the XSD as data),
-//! `validate` + `model` (content-model matcher), `json` (RFC 8727 layout, JSON → XML) + `json_out`
-//! (XML → JSON), `summary` (what an analyst or a ROLIE entry title wants first).
+//! [`Element`] views of it) + `builder` ([`Builder`]), `tree` (XML reader) + `write` (XML writer),
+//! `schema` + `schema_gen` (the XSD as data) + `names` (name lookups in it),
+//! `validate` + `model` (content-model matcher) + `problem` (findings and their paths), `json` (RFC 8727
+//! member layout) + `json_in` (JSON → XML) + `json_out` (XML → JSON), `summary` (what an analyst or a
+//! ROLIE entry title wants first, and the canonical form).
 
 mod arena;
+mod builder;
 mod error;
 mod json;
 mod json_in;
 mod json_out;
 mod logic;
 mod model;
+mod names;
+mod problem;
 mod schema;
 #[rustfmt::skip]
 mod schema_gen;
@@ -29,7 +34,8 @@ mod write;
 
 use std::str::FromStr;
 
-pub use arena::{Attribute, Builder, Children, Element, Node};
+pub use arena::{Attribute, Children, Element, Node};
+pub use builder::Builder;
 pub use error::IodefError;
 pub use logic::evaluate_expression;
 pub use schema::{NS_DS, NS_ENUM, NS_IODEF, NS_IODEF_V1, NS_SCI};

@@ -3,78 +3,12 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::fmt::{self, Write as _};
 
 use super::arena::{same, Attribute, Element, Node};
 use super::model::{match_particle, wildcard_only};
+use super::problem::{attr_display, line_of, path_of, Path};
+pub use super::problem::{Problem, RuleSource};
 use super::schema::{self, Content, Decl, St, NS_DS, NS_IODEF, NS_XML, NS_XSI};
-
-/// Where a rule comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RuleSource {
-    /// The XSD (errata-corrected RFC 7970 §8): the XSD oracle agrees with these.
-    Schema,
-    /// RFC 7970 text the XSD cannot express (e.g. Contact needs a child, `ext-*` only with `ext-value`).
-    Rfc,
-}
-
-/// One validation finding.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// Element path, e.g. `/IODEF-Document/Incident[1]/Contact[1]` (attribute as `/@name`).
-    pub path: String,
-    /// 1-based source line, when the document came from XML.
-    pub line: Option<u32>,
-    /// What is wrong.
-    pub message: String,
-    /// Which rule set found it.
-    pub source: RuleSource,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(l) => write!(f, "line {l}: {}: {}", self.path, self.message)?,
-            None => write!(f, "{}: {}", self.path, self.message)?,
-        }
-        if self.source == RuleSource::Rfc {
-            write!(f, " (RFC 7970 text rule)")?;
-        }
-        Ok(())
-    }
-}
-
-/// Where the walk is. Rendered as `/IODEF-Document/Incident[1]/…` only when a finding needs it: formatting
-/// the path of every element showed in the profile, and valid documents never need one.
-#[derive(Clone, Copy)]
-struct Path<'p> {
-    up: Option<&'p Path<'p>>,
-    /// This element's parent and its position among the parent's element children; the `[n]` of the
-    /// path (1-based, among same-named siblings) is counted from them when rendering.
-    parent: Option<(Element<'p>, usize)>,
-    name: &'p str,
-}
-
-impl Path<'_> {
-    fn render(&self) -> String {
-        let mut s = self.up.map(Path::render).unwrap_or_default();
-        match self.parent {
-            None => {
-                s.push('/');
-                s.push_str(self.name);
-            }
-            Some((parent, pos)) => {
-                let n = 1 + parent
-                    .elements()
-                    .take(pos)
-                    .filter(|e| e.name() == self.name)
-                    .count();
-                let _ = write!(s, "/{}[{n}]", self.name);
-            }
-        }
-        s
-    }
-}
 
 struct Validator<'a> {
     problems: Vec<Problem>,
@@ -88,44 +22,11 @@ struct Validator<'a> {
     matched_pool: Vec<Vec<(usize, Option<usize>)>>,
 }
 
-fn line_of(el: Element<'_>) -> Option<u32> {
-    (el.line() > 0).then_some(el.line())
-}
-
 /// XSD whitespace collapse of a value borrowed from the tree or owned.
 fn collapsed_cow(v: Cow<'_, str>) -> Cow<'_, str> {
     match v {
         Cow::Borrowed(s) => schema::collapsed(s),
         Cow::Owned(s) => Cow::Owned(schema::collapse(&s)),
-    }
-}
-
-/// An attribute's name as problems show it: `xml:lang`, `name`, or `{ns}name`.
-fn attr_display(a: &Attribute<'_>) -> String {
-    if a.ns == NS_XML {
-        format!("xml:{}", a.name)
-    } else if a.ns.is_empty() {
-        a.name.to_string()
-    } else {
-        format!("{{{}}}{}", a.ns, a.name)
-    }
-}
-
-/// The path of `el` as [`Path::render`] writes it, found through the tree's parent links (for the
-/// findings made after the walk).
-fn path_of(el: Element<'_>) -> String {
-    match el.parent() {
-        None => format!("/{}", el.name()),
-        Some(p) => {
-            let mut s = path_of(p);
-            let n = 1 + p
-                .elements()
-                .take_while(|e| !e.same_node(&el))
-                .filter(|e| e.name() == el.name())
-                .count();
-            let _ = write!(s, "/{}[{n}]", el.name());
-            s
-        }
     }
 }
 
