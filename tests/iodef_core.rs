@@ -20,7 +20,7 @@ fn fixtures(dir: &str, ext: &str) -> Vec<PathBuf> {
 }
 
 fn canon(d: &iodef::Document) -> String {
-    iodef::Document::from_root(d.canonical()).unwrap().to_xml()
+    d.canonical().to_xml()
 }
 
 fn load(p: &Path) -> iodef::Document {
@@ -206,7 +206,7 @@ fn indicator_expression_logic() {
         .unwrap();
     let expr = ind.child("IndicatorExpression").unwrap();
     let eval = |truth: &dyn Fn(&str) -> bool| {
-        iodef::evaluate_expression(expr, &mut |e: &iodef::Element| truth(&e.name))
+        iodef::evaluate_expression(expr, &mut |e: iodef::Element<'_>| truth(e.name()))
     };
     assert_eq!(eval(&|_| false), Some(false));
     assert_eq!(eval(&|n| n == "ObservableReference"), Some(true));
@@ -264,4 +264,95 @@ fn problem_paths_index_same_named_siblings() {
         ],
         "{xml}"
     );
+}
+
+/// Lines and paths of findings: the arena records start-tag offsets and counts lines only when asked,
+/// and an IDREF that matches no ID gets its path after the walk, from the tree's parent links.
+#[test]
+fn lines_and_paths_of_findings() {
+    let doc = r#"<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0">
+<Incident purpose="reporting">
+<IncidentID name="csirt.example.com">1</IncidentID>
+<GenerationTime>2015-07-18T09:00:00-05:00</GenerationTime>
+<Contact role="creator" type="organization"><Email><EmailTo>a@b.example</EmailTo></Email></Contact>
+<Contact role="bogus" type="organization"><Email><EmailTo>a@b.example</EmailTo></Email></Contact>
+<IndicatorData><Indicator><IndicatorID name="x" version="1">i1</IndicatorID>
+<Observable><Address category="ipv4-addr">192.0.2.1</Address></Observable></Indicator>
+<Indicator><IndicatorID name="x" version="1">i2</IndicatorID>
+<ObservableReference uid-ref="nowhere"/></Indicator></IndicatorData>
+</Incident></IODEF-Document>"#;
+    let probs = iodef::parse(doc.as_bytes()).unwrap().validate();
+    let role = probs.iter().find(|p| p.message.contains("bogus")).unwrap();
+    assert_eq!(role.line, Some(6), "{role}");
+    assert_eq!(role.path, "/IODEF-Document/Incident[1]/Contact[2]/@role");
+    let idref = probs.iter().find(|p| p.message.contains("IDREF")).unwrap();
+    assert_eq!(idref.line, Some(10), "{idref}");
+    assert_eq!(
+        idref.path,
+        "/IODEF-Document/Incident[1]/IndicatorData[1]/Indicator[2]/ObservableReference[1]/@uid-ref"
+    );
+    // Parse errors: the line of the offending markup.
+    for (xml, line) in [
+        ("<a>\n<b>\n</c></a>", 3),
+        ("<a>\n\n<p:b/></a>", 3),
+        ("<a>\n<b x='1' x='2'/></a>", 2),
+        ("<a>\n<b>&bogus;</b></a>", 2),
+    ] {
+        match iodef::parse(xml.as_bytes()) {
+            Err(IodefError::Xml { line: l, .. }) | Err(IodefError::Entity { line: l, .. }) => {
+                assert_eq!(l, line, "{xml}")
+            }
+            other => panic!("{xml}: {other:?}"),
+        }
+    }
+}
+
+/// `Builder` makes the same tree the reader does; misuse is an error, not a panic.
+#[test]
+fn builder_builds_documents() {
+    let ns = iodef::NS_IODEF;
+    let mut b = iodef::Builder::new();
+    b.start(ns, "IODEF-Document", None);
+    b.attr("version", "2.00");
+    b.start(ns, "Incident", None);
+    b.attr("purpose", "reporting");
+    b.start(ns, "IncidentID", None);
+    b.text("1");
+    b.attr("name", "csirt.example.com");
+    b.end();
+    b.start(ns, "GenerationTime", None);
+    b.text("2015-07-18T09:00:00-05:00");
+    b.end();
+    b.start(ns, "Contact", None);
+    b.attr("role", "creator");
+    b.attr("type", "organization");
+    b.start(ns, "Email", None);
+    b.start(ns, "EmailTo", None);
+    b.text("a@b.");
+    b.text("example");
+    b.end();
+    b.end();
+    b.end();
+    b.end();
+    b.end();
+    let doc = b.finish().unwrap();
+    assert!(doc.validate().is_empty(), "{:?}", doc.validate());
+    let again = iodef::parse(doc.to_xml().as_bytes()).unwrap();
+    assert_eq!(doc.canonical().to_xml(), again.canonical().to_xml());
+    let id = again.incident_ids();
+    assert_eq!(id[0].name, "csirt.example.com");
+
+    let mut b = iodef::Builder::new();
+    b.start(ns, "IODEF-Document", None);
+    b.end();
+    b.start(ns, "IODEF-Document", None);
+    b.end();
+    assert!(b.finish().is_err());
+    let mut b = iodef::Builder::new();
+    b.text("x");
+    assert!(b.finish().is_err());
+    let mut b = iodef::Builder::new();
+    b.start(ns, "Incident", None);
+    b.end();
+    assert!(matches!(b.finish(), Err(IodefError::NotIodef { .. })));
 }

@@ -17,13 +17,14 @@ use base64::Engine as _;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
+use super::arena::{same, Attribute, Element};
 use super::json::{slots, text_key, Slot};
 use super::schema::{self, Content, Ns, St, NS_IODEF, NS_SCI, NS_XML};
-use super::tree::{self, Attribute, Element};
+use super::tree;
 
 /// The RFC 8727 JSON form of the element `el`, declared as `di` in the schema table.
 pub(crate) struct JsonView<'a> {
-    pub el: &'a Element,
+    pub el: Element<'a>,
     pub di: usize,
 }
 
@@ -34,11 +35,11 @@ enum Member<'a> {
     /// Text as it is.
     Str(Cow<'a, str>),
     /// A child element's own JSON form.
-    Elem(&'a Element, usize),
+    Elem(Element<'a>, usize),
     /// `{ "<name>": <child> }` (Assessment's impacts).
-    Impact(&'a Element, usize),
+    Impact(Element<'a>, usize),
     /// An SCI element's STRUCTUREDINFO object.
-    Structured(&'a Element),
+    Structured(Element<'a>),
     Array(Vec<Member<'a>>),
 }
 
@@ -49,10 +50,16 @@ struct Obj<'a> {
 }
 
 impl<'a> Obj<'a> {
+    fn with_capacity(n: usize) -> Self {
+        Obj {
+            members: Vec::with_capacity(n),
+        }
+    }
+
     fn get_mut(&mut self, key: &str) -> Option<&mut Member<'a>> {
         self.members
             .iter_mut()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| same(k, key))
             .map(|(_, v)| v)
     }
 
@@ -99,13 +106,13 @@ impl Serialize for Member<'_> {
         match self {
             Member::Scalar(ty, text) => serialize_scalar(*ty, text, s),
             Member::Str(t) => s.serialize_str(t),
-            Member::Elem(el, di) => JsonView { el, di: *di }.serialize(s),
+            Member::Elem(el, di) => JsonView { el: *el, di: *di }.serialize(s),
             Member::Impact(el, di) => {
                 let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry(&*el.name, &JsonView { el, di: *di })?;
+                m.serialize_entry(el.name(), &JsonView { el: *el, di: *di })?;
                 m.end()
             }
-            Member::Structured(el) => structured(el).sorted().serialize(s),
+            Member::Structured(el) => structured(*el).sorted().serialize(s),
             Member::Array(items) => {
                 let mut seq = s.serialize_seq(Some(items.len()))?;
                 for i in items {
@@ -144,34 +151,34 @@ fn serialize_scalar<S: Serializer>(ty: St, text: &str, s: S) -> Result<S::Ok, S:
 
 /// The member name of an attribute: `lang` for `xml:lang`; `None` for `xsi:*` and foreign attributes
 /// (RFC 8727 has no member for them).
-fn attr_json_name(a: &Attribute) -> Option<&str> {
+fn attr_json_name<'a>(a: &Attribute<'a>) -> Option<&'a str> {
     if a.ns == NS_XML && a.name == "lang" {
         Some("lang")
     } else if a.ns.is_empty() {
-        Some(&a.name)
+        Some(a.name)
     } else {
         None
     }
 }
 
-fn put_attrs<'a>(el: &'a Element, di: usize, m: &mut Obj<'a>) {
+fn put_attrs<'a>(el: Element<'a>, di: usize, m: &mut Obj<'a>) {
     let d = schema::decl(di);
-    for a in &el.attrs {
-        let Some(name) = attr_json_name(a) else {
+    for a in el.attrs() {
+        let Some(name) = attr_json_name(&a) else {
             continue;
         };
         let decl_name = if name == "lang" { "xml:lang" } else { name };
         let ty = d
             .attrs
             .iter()
-            .find(|x| x.name == decl_name)
+            .find(|x| same(x.name, decl_name))
             .map(|x| x.ty)
             .unwrap_or(St::String);
         // XML "2.00" is JSON "2.0" (the RFC 8727 examples' spelling).
         let v = if di == schema::ROOT && name == "version" && a.value == "2.00" {
             Member::Str(Cow::Borrowed("2.0"))
         } else {
-            Member::Scalar(ty, Cow::Borrowed(a.value.as_str()))
+            Member::Scalar(ty, Cow::Borrowed(a.value))
         };
         m.insert(Cow::Borrowed(name), v);
     }
@@ -186,7 +193,7 @@ impl Serialize for JsonView<'_> {
             Content::Opaque => s.serialize_str(&B64.encode(tree::to_string(el))),
             Content::Simple(ty) => {
                 let text = el.text_cow();
-                if el.attrs.iter().all(|a| attr_json_name(a).is_none())
+                if el.attrs().all(|a| attr_json_name(&a).is_none())
                     && (d.attrs.is_empty() || d.ty == "MLStringType")
                 {
                     return serialize_scalar(*ty, &text, s);
@@ -210,7 +217,7 @@ impl Serialize for JsonView<'_> {
                 }
             }
             Content::Complex { mixed, .. } => {
-                let mut m = Obj::default();
+                let mut m = Obj::with_capacity(el.attrs().len() + slots(di).len().min(8) + 1);
                 put_attrs(el, di, &mut m);
                 if *mixed {
                     let has_elems = el.elements().next().is_some();
@@ -230,11 +237,11 @@ impl Serialize for JsonView<'_> {
     }
 }
 
-fn children<'a>(el: &'a Element, di: usize, m: &mut Obj<'a>) {
+fn children<'a>(el: Element<'a>, di: usize, m: &mut Obj<'a>) {
     let sl = slots(di);
     let mut ctx_seen: Vec<&str> = Vec::new();
     for k in el.elements() {
-        // The declaration of this child among the parent's slots (no table-wide search).
+        // The slot and declaration of this child among the parent's slots (no table-wide search).
         let in_slot = sl.iter().find_map(|s| {
             let cands: &[usize] = match s {
                 Slot::Elem { decl, .. }
@@ -242,85 +249,79 @@ fn children<'a>(el: &'a Element, di: usize, m: &mut Obj<'a>) {
                 | Slot::ObsRef { decl, .. } => std::slice::from_ref(decl),
                 Slot::Impact { decls } => decls,
             };
-            cands.iter().copied().find(|d| {
-                let d = schema::decl(*d);
-                d.name == k.name && d.ns.uri() == k.ns
-            })
+            cands
+                .iter()
+                .copied()
+                .find(|d| {
+                    let d = schema::decl(*d);
+                    same(d.name, k.name()) && same(d.ns.uri(), k.ns())
+                })
+                .map(|d| (s, d))
         });
-        let Some(idx) = in_slot else {
+        let Some((s, idx)) = in_slot else {
             continue;
         };
-        for s in sl {
-            match s {
-                Slot::Elem {
-                    decl,
-                    name,
-                    many,
-                    ctx_many,
-                } if *decl == idx => {
-                    let v = Member::Elem(k, idx);
-                    if !*many && *ctx_many {
-                        if ctx_seen.contains(name) {
-                            // second occurrence: turn the member into an array (element values are
-                            // never arrays, so an array here is ours)
-                            if let Some(prev) = m.get_mut(name) {
-                                if !matches!(prev, Member::Array(_)) {
-                                    let old = std::mem::replace(prev, Member::Array(Vec::new()));
-                                    *prev = Member::Array(vec![old]);
-                                }
+        match s {
+            Slot::Elem {
+                name,
+                many,
+                ctx_many,
+                ..
+            } => {
+                let v = Member::Elem(k, idx);
+                if !*many && *ctx_many {
+                    if ctx_seen.contains(name) {
+                        // second occurrence: turn the member into an array (element values are
+                        // never arrays, so an array here is ours)
+                        if let Some(prev) = m.get_mut(name) {
+                            if !matches!(prev, Member::Array(_)) {
+                                let old = std::mem::replace(prev, Member::Array(Vec::new()));
+                                *prev = Member::Array(vec![old]);
                             }
-                            m.push(Cow::Borrowed(name), true, v);
-                        } else {
-                            m.insert(Cow::Borrowed(name), v);
                         }
-                        ctx_seen.push(name);
+                        m.push(Cow::Borrowed(name), true, v);
                     } else {
-                        m.push(Cow::Borrowed(name), *many, v);
+                        m.insert(Cow::Borrowed(name), v);
                     }
-                    break;
+                    ctx_seen.push(name);
+                } else {
+                    m.push(Cow::Borrowed(name), *many, v);
                 }
-                Slot::Wrapper { decl, inner, name } if *decl == idx => {
-                    for w in k.elements() {
-                        if schema::find(&w.ns, &w.name) == Some(*inner) {
-                            m.push(Cow::Borrowed(name), true, Member::Elem(w, *inner));
-                        }
+            }
+            Slot::Wrapper { inner, name, .. } => {
+                for w in k.elements() {
+                    if schema::find(w.ns(), w.name()) == Some(*inner) {
+                        m.push(Cow::Borrowed(name), true, Member::Elem(w, *inner));
                     }
-                    // An empty wrapper is invalid anyway; make sure the member exists.
-                    if m.get_mut(name).is_none() {
-                        m.insert(Cow::Borrowed(name), Member::Array(Vec::new()));
-                    }
-                    break;
                 }
-                Slot::ObsRef { decl, many } if *decl == idx => {
-                    let v = Member::Str(Cow::Owned(
-                        k.attr("uid-ref").map(schema::collapse).unwrap_or_default(),
-                    ));
-                    m.push(Cow::Borrowed("uid-ref"), *many, v);
-                    break;
+                // An empty wrapper is invalid anyway; make sure the member exists.
+                if m.get_mut(name).is_none() {
+                    m.insert(Cow::Borrowed(name), Member::Array(Vec::new()));
                 }
-                Slot::Impact { decls } if decls.contains(&idx) => {
-                    m.push(Cow::Borrowed("Impact"), true, Member::Impact(k, idx));
-                    break;
-                }
-                _ => {}
+            }
+            Slot::ObsRef { many, .. } => {
+                let v = Member::Str(Cow::Owned(
+                    k.attr("uid-ref").map(schema::collapse).unwrap_or_default(),
+                ));
+                m.push(Cow::Borrowed("uid-ref"), *many, v);
+            }
+            Slot::Impact { .. } => {
+                m.push(Cow::Borrowed("Impact"), true, Member::Impact(k, idx));
             }
         }
     }
 }
 
 /// RFC 7203 SCI class → RFC 8727 STRUCTUREDINFO.
-fn structured(el: &Element) -> Obj<'_> {
+fn structured(el: Element<'_>) -> Obj<'_> {
     let mut m = Obj::default();
-    for a in &el.attrs {
+    for a in el.attrs() {
         if a.ns.is_empty() {
-            m.insert(
-                Cow::Borrowed(&*a.name),
-                Member::Str(Cow::Borrowed(a.value.as_str())),
-            );
+            m.insert(Cow::Borrowed(a.name), Member::Str(Cow::Borrowed(a.value)));
         }
     }
     for k in el.elements() {
-        match (&*k.ns, &*k.name) {
+        match (k.ns(), k.name()) {
             (NS_SCI, "RawData") => m.push(
                 Cow::Borrowed("RawData"),
                 true,

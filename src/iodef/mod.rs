@@ -7,15 +7,23 @@
 //! * [`Document::to_xml`] / [`Document::to_json`] serialise; both directions are lossless for
 //!   schema-valid documents up to the documented exceptions (see `src/iodef/README.md`).
 //!
-//! Layout: `tree` (XML reader) + `write` (XML writer), `schema` + `schema_gen` (the XSD as data),
-//! `validate` + `model` (content-model matcher), `json` (RFC 8727 layout, JSON → XML) + `json_out`
-//! (XML → JSON), `summary` (what an analyst or a ROLIE entry title wants first).
+//! Layout: `arena` (the document tree: one arena of nodes, attributes and text spans, and the
+//! [`Element`] views of it) + `builder` ([`Builder`]), `tree` (XML reader) + `write` (XML writer),
+//! `schema` + `schema_gen` (the XSD as data) + `names` (name lookups in it),
+//! `validate` + `model` (content-model matcher) + `problem` (findings and their paths), `json` (RFC 8727
+//! member layout) + `json_in` (JSON → XML) + `json_out` (XML → JSON), `summary` (what an analyst or a
+//! ROLIE entry title wants first, and the canonical form).
 
+mod arena;
+mod builder;
 mod error;
 mod json;
+mod json_in;
 mod json_out;
 mod logic;
 mod model;
+mod names;
+mod problem;
 mod schema;
 #[rustfmt::skip]
 mod schema_gen;
@@ -26,11 +34,13 @@ mod write;
 
 use std::str::FromStr;
 
+pub use arena::{Attribute, Children, Element, Node};
+pub use builder::Builder;
 pub use error::IodefError;
 pub use logic::evaluate_expression;
 pub use schema::{NS_DS, NS_ENUM, NS_IODEF, NS_IODEF_V1, NS_SCI};
 pub use summary::{Incident, IncidentSummary, Summary};
-pub use tree::{Attribute, Element, Node, MAX_DEPTH, MAX_INPUT_BYTES};
+pub use tree::{MAX_DEPTH, MAX_INPUT_BYTES};
 pub use validate::{Problem, RuleSource};
 
 /// An incident's identifier: `IncidentID` content plus its `name` (the CSIRT) and `instance`.
@@ -79,11 +89,28 @@ pub enum SourceFormat {
     Json,
 }
 
-/// A parsed IODEF v2 document: the `IODEF-Document` element tree.
-#[derive(Clone, Debug, PartialEq)]
+/// A parsed IODEF v2 document: the `IODEF-Document` element tree, held in one arena that owns a copy
+/// of the input text (see `src/iodef/README.md`, Model).
+#[derive(Clone)]
 pub struct Document {
-    root: Element,
+    tree: arena::Tree,
     format: SourceFormat,
+}
+
+/// Structural equality of the element trees (and the source format), whatever their arena layout.
+impl PartialEq for Document {
+    fn eq(&self, other: &Self) -> bool {
+        self.format == other.format && self.root() == other.root()
+    }
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document")
+            .field("root", &self.root())
+            .field("format", &self.format)
+            .finish()
+    }
 }
 
 /// Reads an IODEF v2 document from XML or RFC 8727 JSON (detected from the first non-blank byte).
@@ -119,27 +146,31 @@ impl Document {
                 max: MAX_INPUT_BYTES,
             });
         }
-        let root = tree::parse_xml(text)?;
-        if root.ns == NS_IODEF_V1
-            || (root.name == "IODEF-Document"
+        let tree = tree::parse_xml(text)?;
+        let root = tree.root();
+        if root.ns() == NS_IODEF_V1
+            || (root.name() == "IODEF-Document"
                 && root.attr("version").is_some_and(|v| v.starts_with("1.")))
         {
             return Err(IodefError::V1 {
                 version: root.attr("version").unwrap_or("").to_string(),
-                basic_problems: summary::v1_basic_problems(&root),
+                basic_problems: summary::v1_basic_problems(root),
             });
         }
-        if root.ns != NS_IODEF || root.name != "IODEF-Document" {
+        Document::from_tree(tree, SourceFormat::Xml)
+    }
+
+    /// Wraps a tree whose root must be `IODEF-Document` in the v2 namespace.
+    fn from_tree(tree: arena::Tree, format: SourceFormat) -> Result<Document, IodefError> {
+        let root = tree.root();
+        if root.ns() != NS_IODEF || root.name() != "IODEF-Document" {
             return Err(IodefError::NotIodef {
-                ns: root.ns.to_string(),
-                name: root.name.to_string(),
-                line: root.line,
+                ns: root.ns().to_string(),
+                name: root.name().to_string(),
+                line: root.line(),
             });
         }
-        Ok(Document {
-            root,
-            format: SourceFormat::Xml,
-        })
+        Ok(Document { tree, format })
     }
 
     /// Parses RFC 8727 JSON text.
@@ -151,31 +182,22 @@ impl Document {
 
     /// Builds a document from an RFC 8727 JSON value.
     pub fn from_json(v: &serde_json::Value) -> Result<Document, IodefError> {
-        let root = json::from_value(v, schema::ROOT, "")?;
-        Ok(Document {
-            root,
-            format: SourceFormat::Json,
-        })
+        let mut b = Builder::new();
+        json_in::from_value(v, schema::ROOT, "", &mut b)?;
+        Document::from_tree(b.finish_tree()?, SourceFormat::Json)
     }
 
-    /// Wraps an element tree (its root must be `IODEF-Document` in the v2 namespace).
-    pub fn from_root(root: Element) -> Result<Document, IodefError> {
-        if root.ns != NS_IODEF || root.name != "IODEF-Document" {
-            return Err(IodefError::NotIodef {
-                ns: root.ns.into_owned(),
-                name: root.name.into_owned(),
-                line: root.line,
-            });
-        }
-        Ok(Document {
-            root,
-            format: SourceFormat::Xml,
-        })
+    /// A document made of a copy of `root` (an `IODEF-Document` element in the v2 namespace, from
+    /// any document).
+    pub fn from_root(root: Element<'_>) -> Result<Document, IodefError> {
+        let mut b = Builder::new();
+        b.copy(root, true);
+        b.finish()
     }
 
     /// The `IODEF-Document` element.
-    pub fn root(&self) -> &Element {
-        &self.root
+    pub fn root(&self) -> Element<'_> {
+        self.tree.root()
     }
 
     /// The syntax this document was read from.
@@ -185,12 +207,12 @@ impl Document {
 
     /// Full validation (errata-corrected XSD + RFC 7970 text rules). Empty means valid.
     pub fn validate(&self) -> Vec<Problem> {
-        validate::validate(&self.root)
+        validate::validate(self.root())
     }
 
     /// Structure, namespace and version only. Empty means acceptable.
     pub fn validate_basic(&self) -> Vec<Problem> {
-        validate::validate_basic(&self.root)
+        validate::validate_basic(self.root())
     }
 
     /// Validation at the given level.
@@ -205,7 +227,7 @@ impl Document {
     /// XML: one root element, no XML declaration, comments or processing instructions (fit for an
     /// XMPP stanza). The IODEF namespace is the default namespace.
     pub fn to_xml(&self) -> String {
-        tree::to_string(&self.root)
+        tree::to_string(self.root())
     }
 
     /// The RFC 8727 JSON form.
@@ -217,7 +239,8 @@ impl Document {
     /// The RFC 8727 JSON form as compact JSON text, written without building a `serde_json::Value`
     /// (the same text as `to_json().to_string()`, several times faster).
     pub fn to_json_string(&self) -> String {
-        let mut out = Vec::new();
+        // RFC 8727 JSON is usually somewhat smaller than the XML it comes from.
+        let mut out = Vec::with_capacity(self.tree.buf.len());
         // Writing to a Vec cannot fail, and the view writes only string keys (see `to_json`).
         if self.write_json(&mut out).is_err() {
             return self.to_json().to_string();
@@ -233,7 +256,7 @@ impl Document {
 
     fn json_view(&self) -> json_out::JsonView<'_> {
         json_out::JsonView {
-            el: &self.root,
+            el: self.root(),
             di: schema::ROOT,
         }
     }
@@ -245,7 +268,7 @@ impl Document {
 
     /// The Incidents.
     pub fn incidents(&self) -> impl Iterator<Item = Incident<'_>> {
-        self.root.children_named("Incident").map(Incident::new)
+        self.root().children_named("Incident").map(Incident::new)
     }
 
     /// What an analyst wants first (and what a ROLIE entry title is made of).
@@ -258,7 +281,16 @@ impl Document {
     /// children of repeated choices grouped in schema order (RFC 8727 JSON cannot keep their
     /// interleaving; IODEF gives it no meaning), and the Flows of one EventData merged into one
     /// (RFC 8727 §3.2 deletes the Flow class, so its grouping cannot survive JSON).
-    pub fn canonical(&self) -> Element {
-        summary::canonical(&self.root, Some(schema::ROOT))
+    pub fn canonical(&self) -> Document {
+        let mut b = Builder::new();
+        summary::canonical(self.root(), Some(schema::ROOT), &mut b);
+        match b.finish_tree() {
+            Ok(tree) => Document {
+                tree,
+                format: self.format,
+            },
+            // Cannot happen: the copy of a document is smaller than the document.
+            Err(_) => self.clone(),
+        }
     }
 }

@@ -2,24 +2,35 @@
 //! particle (sequence, choice, element, wildcard) from the schema table? Split from `validate.rs`,
 //! which walks the tree and reports; this file only answers "where did matching stop, expecting what".
 
+use super::arena::{same, Element};
 use super::schema::{self, Particle, NS_IODEF};
-use super::tree::Element;
 
 /// Why a content model did not match.
 pub(crate) struct Fail {
     /// Index of the child where matching stopped.
     pub at: usize,
-    /// What would have been accepted there.
-    pub expected: Vec<String>,
+    /// The particle that wanted something else there. Matching a repeated group ends with a failed
+    /// attempt even in valid documents, so the names it expected are rendered only by [`Fail::expected`]
+    /// (formatting them up front showed in the profile).
+    wanted: &'static Particle,
 }
 
-fn elem_matches(di: usize, k: &Element) -> bool {
+impl Fail {
+    /// What would have been accepted where matching stopped.
+    pub(crate) fn expected(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        first_names(self.wanted, &mut out);
+        out
+    }
+}
+
+fn elem_matches(di: usize, k: Element<'_>) -> bool {
     let d = schema::decl(di);
-    k.name == d.name && k.ns == d.ns.uri()
+    same(k.name(), d.name) && same(k.ns(), d.ns.uri())
 }
 
-fn any_matches(other_ns: bool, k: &Element) -> bool {
-    !other_ns || (k.ns != NS_IODEF && !k.ns.is_empty())
+fn any_matches(other_ns: bool, k: Element<'_>) -> bool {
+    !other_ns || (!same(k.ns(), NS_IODEF) && !k.ns().is_empty())
 }
 
 /// A content model that is nothing but `xs:any` (possibly inside a one-item sequence).
@@ -39,7 +50,7 @@ fn nullable(p: &Particle) -> bool {
     }
 }
 
-fn can_start(p: &Particle, k: &Element) -> bool {
+fn can_start(p: &Particle, k: Element<'_>) -> bool {
     match p {
         Particle::Elem { decl, .. } => elem_matches(*decl, k),
         Particle::Any { other_ns, .. } => any_matches(*other_ns, k),
@@ -77,8 +88,8 @@ fn first_names(p: &Particle, out: &mut Vec<String>) {
 /// Greedy matcher (the XSD obeys Unique Particle Attribution, so one token of look-ahead decides).
 /// Records (child index, declaration) pairs in `out`; returns the position after the match.
 pub(crate) fn match_particle(
-    p: &Particle,
-    kids: &[&Element],
+    p: &'static Particle,
+    kids: &[Element<'_>],
     pos: usize,
     out: &mut Vec<(usize, Option<usize>)>,
 ) -> Result<usize, Fail> {
@@ -96,7 +107,7 @@ pub(crate) fn match_particle(
             if n < min {
                 return Err(Fail {
                     at: pos + n as usize,
-                    expected: vec![format!("<{}>", schema::decl(*decl).name)],
+                    wanted: p,
                 });
             }
             Ok(pos + n as usize)
@@ -108,13 +119,13 @@ pub(crate) fn match_particle(
                 && any_matches(*other_ns, kids[pos + n as usize])
             {
                 let k = kids[pos + n as usize];
-                out.push((pos + n as usize, schema::find(&k.ns, &k.name)));
+                out.push((pos + n as usize, schema::find(k.ns(), k.name())));
                 n += 1;
             }
             if n < min {
                 return Err(Fail {
                     at: pos + n as usize,
-                    expected: vec!["any element".into()],
+                    wanted: p,
                 });
             }
             Ok(pos + n as usize)
@@ -160,7 +171,7 @@ pub(crate) fn match_particle(
             while count < max {
                 let next = kids
                     .get(cur)
-                    .and_then(|k| items.iter().find(|it| can_start(it, k)));
+                    .and_then(|k| items.iter().find(|it| can_start(it, *k)));
                 match next {
                     Some(it) => {
                         let c = match_particle(it, kids, cur, out)?;
@@ -174,9 +185,7 @@ pub(crate) fn match_particle(
                         if count >= min || items.iter().any(nullable) {
                             break;
                         }
-                        let mut expected = Vec::new();
-                        first_names(p, &mut expected);
-                        return Err(Fail { at: cur, expected });
+                        return Err(Fail { at: cur, wanted: p });
                     }
                 }
             }

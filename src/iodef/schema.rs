@@ -148,100 +148,17 @@ pub(crate) struct Decl {
     pub attrs: &'static [Attr],
 }
 
+/// Number of declarations in the table.
+pub(crate) fn decl_count() -> usize {
+    DECLS.len()
+}
+
 /// The declaration at `i`.
 pub(crate) fn decl(i: usize) -> &'static Decl {
     &DECLS[i]
 }
 
-/// Looks a declaration up by namespace and local name (the first one in table order).
-pub(crate) fn find(ns: &str, name: &str) -> Option<usize> {
-    use std::collections::HashMap;
-    use std::hash::BuildHasherDefault;
-    use std::sync::OnceLock;
-    // Validation and the JSON binding call this for extension content and wrappers; a scan of the
-    // whole table per call showed in the profile.
-    type Table = HashMap<&'static str, Vec<usize>, BuildHasherDefault<Fnv>>;
-    static BY_NAME: OnceLock<Table> = OnceLock::new();
-    let map = BY_NAME.get_or_init(|| {
-        let mut m = Table::default();
-        for (i, d) in DECLS.iter().enumerate() {
-            m.entry(d.name).or_default().push(i);
-        }
-        m
-    });
-    map.get(name)?
-        .iter()
-        .copied()
-        .find(|i| DECLS[*i].ns.uri() == ns)
-}
-
-/// What the parser needs to know about a local name, found with one lookup per element or attribute.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct KnownName {
-    /// The same name, borrowed from the schema table: parsed trees share it instead of allocating.
-    pub name: &'static str,
-    /// Whether whitespace-only text directly inside the IODEF element of this name is ignorable
-    /// (element-only or empty content in the schema).
-    pub iodef_ignorable: bool,
-}
-
-/// FNV-1a: the name table is fixed at start-up and only ever read, so SipHash's flooding resistance
-/// buys nothing here (input cannot add keys), while its cost showed in the parser's profile.
-#[derive(Default)]
-pub(crate) struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-/// Every element and attribute local name of the schema table (attributes without their `xml:`).
-pub(crate) fn known_name(name: &str) -> Option<KnownName> {
-    use std::collections::HashMap;
-    use std::hash::BuildHasherDefault;
-    use std::sync::OnceLock;
-    type Table = HashMap<&'static str, KnownName, BuildHasherDefault<Fnv>>;
-    static NAMES: OnceLock<Table> = OnceLock::new();
-    let map = NAMES.get_or_init(|| {
-        let mut m = Table::default();
-        for d in DECLS {
-            for a in d.attrs {
-                let n = a.name.strip_prefix("xml:").unwrap_or(a.name);
-                m.entry(n).or_insert(KnownName {
-                    name: n,
-                    iodef_ignorable: false,
-                });
-            }
-        }
-        for d in DECLS {
-            let ignorable = d.ns == Ns::Iodef
-                && matches!(
-                    d.content,
-                    Content::Empty | Content::Complex { mixed: false, .. }
-                );
-            let e = m.entry(d.name).or_insert(KnownName {
-                name: d.name,
-                iodef_ignorable: false,
-            });
-            e.iodef_ignorable |= ignorable;
-        }
-        m
-    });
-    map.get(name).copied()
-}
+pub(crate) use super::names::{find, known_name, KnownName};
 
 /// Index of `IODEF-Document`.
 pub(crate) const ROOT: usize = 0;

@@ -3,22 +3,23 @@
 
 use std::fmt;
 
+use super::arena::{Element, Node};
+use super::builder::Builder;
 use super::schema::{self, Content, Particle, St, NS_IODEF_V1, NS_XSI};
-use super::tree::{Element, Node};
 use super::{Document, IncidentId};
 
 /// A view of one `Incident` element.
 #[derive(Clone, Copy, Debug)]
 pub struct Incident<'a> {
-    el: &'a Element,
+    el: Element<'a>,
 }
 
 impl<'a> Incident<'a> {
-    pub(crate) fn new(el: &'a Element) -> Self {
+    pub(crate) fn new(el: Element<'a>) -> Self {
         Incident { el }
     }
     /// The underlying element.
-    pub fn element(&self) -> &'a Element {
+    pub fn element(&self) -> Element<'a> {
         self.el
     }
     /// `purpose` (with `ext-purpose` substituted when it is `ext-value`).
@@ -59,16 +60,16 @@ impl<'a> Incident<'a> {
     }
 }
 
-fn ext<'a>(el: &'a Element, attr: &str) -> Option<&'a str> {
+fn ext<'a>(el: Element<'a>, attr: &str) -> Option<&'a str> {
     match el.attr(attr) {
         Some("ext-value") => el.attr(&format!("ext-{attr}")).or(Some("ext-value")),
         other => other,
     }
 }
 
-fn count(el: &Element, name: &str) -> usize {
+fn count(el: Element<'_>, name: &str) -> usize {
     el.elements()
-        .map(|k| usize::from(k.name == name && k.ns == super::NS_IODEF) + count(k, name))
+        .map(|k| usize::from(k.name() == name && k.ns() == super::NS_IODEF) + count(k, name))
         .sum()
 }
 
@@ -206,12 +207,12 @@ impl fmt::Display for Summary {
 }
 
 /// Basic RFC 5070 checks on an IODEF v1 root (reported inside [`IodefError::V1`](super::IodefError::V1)).
-pub(crate) fn v1_basic_problems(root: &Element) -> Vec<String> {
+pub(crate) fn v1_basic_problems(root: Element<'_>) -> Vec<String> {
     let mut out = Vec::new();
-    if root.ns != NS_IODEF_V1 {
+    if root.ns() != NS_IODEF_V1 {
         out.push(format!(
             "namespace is {:?}, expected {NS_IODEF_V1}",
-            root.ns
+            root.ns()
         ));
     }
     if root.attr("version") != Some("1.00") {
@@ -220,7 +221,7 @@ pub(crate) fn v1_basic_problems(root: &Element) -> Vec<String> {
     if root.attr("lang").is_none() {
         out.push("IODEF-Document needs a lang attribute (RFC 5070 §3.1)".into());
     }
-    let incidents: Vec<&Element> = root.elements().filter(|e| e.name == "Incident").collect();
+    let incidents: Vec<Element<'_>> = root.elements().filter(|e| e.name() == "Incident").collect();
     if incidents.is_empty() {
         out.push("no Incident".into());
     }
@@ -229,7 +230,7 @@ pub(crate) fn v1_basic_problems(root: &Element) -> Vec<String> {
             out.push(format!("Incident[{}] has no purpose", n + 1));
         }
         for req in ["IncidentID", "ReportTime", "Assessment", "Contact"] {
-            if !inc.elements().any(|e| e.name == req) {
+            if !inc.elements().any(|e| e.name() == req) {
                 out.push(format!(
                     "Incident[{}] has no {req} (required in RFC 5070 §3.2)",
                     n + 1
@@ -269,93 +270,101 @@ fn model_order(p: &Particle, out: &mut Vec<usize>) {
     }
 }
 
-/// See [`Document::canonical`].
-pub(crate) fn canonical(el: &Element, di: Option<usize>) -> Element {
+/// See [`Document::canonical`]: writes the canonical copy of `el` (declared as `di`) to `b`.
+pub(crate) fn canonical(el: Element<'_>, di: Option<usize>, b: &mut Builder) {
+    b.start(el.ns(), el.name(), None);
+    canonical_attrs(el, di, b);
+    canonical_content(el, di, b);
+    b.end();
+}
+
+/// The attributes, `xsi:*` dropped, values normalised by type, sorted by (namespace, name).
+fn canonical_attrs(el: Element<'_>, di: Option<usize>, b: &mut Builder) {
     let d = di.map(schema::decl);
     let mut attrs: Vec<_> = el
-        .attrs
-        .iter()
+        .attrs()
         .filter(|a| a.ns != NS_XSI)
         .map(|a| {
-            let mut a = a.clone();
-            a.prefix = None;
             let qn = if a.ns == schema::NS_XML {
                 format!("xml:{}", a.name)
             } else {
                 a.name.to_string()
             };
-            if let Some(ad) = d.and_then(|d| d.attrs.iter().find(|x| x.name == qn)) {
-                a.value = norm_value(ad.ty, &a.value);
-            }
-            a
+            let v = match d.and_then(|d| d.attrs.iter().find(|x| x.name == qn)) {
+                Some(ad) => norm_value(ad.ty, a.value),
+                None => a.value.to_string(),
+            };
+            (a, v)
         })
         .collect();
-    attrs.sort_by(|a, b| (&a.ns, &a.name).cmp(&(&b.ns, &b.name)));
-    let mut out = Element {
-        ns: el.ns.clone(),
-        name: el.name.clone(),
-        prefix: None,
-        attrs,
-        children: Vec::new(),
-        line: 0,
-    };
+    attrs.sort_by(|(a, _), (b, _)| (a.ns, a.name).cmp(&(b.ns, b.name)));
+    for (a, v) in attrs {
+        b.attr_ns(a.ns, a.name, None, &v);
+    }
+}
+
+fn is_flow(k: Element<'_>) -> bool {
+    k.name() == "Flow" && k.ns() == super::NS_IODEF
+}
+
+/// The children of the canonical copy of `el`.
+fn canonical_content(el: Element<'_>, di: Option<usize>, b: &mut Builder) {
+    let d = di.map(schema::decl);
     match d.map(|d| &d.content) {
-        Some(Content::Simple(ty)) => {
-            let t = norm_value(*ty, &el.text());
-            if !t.is_empty() {
-                out.children.push(Node::Text(t));
-            }
-        }
+        Some(Content::Simple(ty)) => b.text(&norm_value(*ty, &el.text())),
         Some(Content::Complex {
             mixed: false,
             model,
         }) => {
             let mut order = Vec::new();
             model_order(model, &mut order);
-            let mut kids: Vec<(usize, Element)> = el
+            let mut kids: Vec<(usize, Element<'_>, Option<usize>)> = el
                 .elements()
                 .map(|k| {
-                    let kd = schema::find(&k.ns, &k.name);
+                    let kd = schema::find(k.ns(), k.name());
                     let pos = kd
                         .and_then(|x| order.iter().position(|o| *o == x))
                         .unwrap_or(usize::MAX);
-                    (pos, canonical(k, kd))
+                    (pos, k, kd)
                 })
                 .collect();
-            kids.sort_by_key(|(p, _)| *p);
-            for (_, k) in kids {
-                // RFC 8727 has no Flow class (§3.2): the Systems of all Flows of one EventData are one list.
-                if k.name == "Flow" && k.ns == super::NS_IODEF {
-                    if let Some(Node::Element(prev)) = out.children.last_mut() {
-                        if prev.name == "Flow" && prev.ns == super::NS_IODEF {
-                            prev.children.extend(k.children);
-                            continue;
-                        }
-                    }
+            kids.sort_by_key(|(p, _, _)| *p);
+            let mut i = 0;
+            while i < kids.len() {
+                let (_, k, kd) = kids[i];
+                i += 1;
+                if !is_flow(k) {
+                    canonical(k, kd, b);
+                    continue;
                 }
-                out.children.push(Node::Element(k));
+                // RFC 8727 has no Flow class (§3.2): the Systems of all Flows of one EventData are one list.
+                b.start(k.ns(), k.name(), None);
+                canonical_attrs(k, kd, b);
+                canonical_content(k, kd, b);
+                while let Some((_, f, fd)) = kids.get(i).copied().filter(|(_, f, _)| is_flow(*f)) {
+                    canonical_content(f, fd, b);
+                    i += 1;
+                }
+                b.end();
             }
         }
         Some(Content::Empty) => {}
         _ => {
-            // Mixed, opaque or undeclared content: keep everything, merging adjacent text.
-            for c in &el.children {
+            // Mixed, opaque or undeclared content: keep everything (the builder merges adjacent text).
+            let opaque = d.is_some_and(|d| matches!(d.content, Content::Opaque));
+            for c in el.children() {
                 match c {
                     Node::Element(k) => {
-                        let kd = if d.is_some_and(|d| matches!(d.content, Content::Opaque)) {
+                        let kd = if opaque {
                             None
                         } else {
-                            schema::find(&k.ns, &k.name)
+                            schema::find(k.ns(), k.name())
                         };
-                        out.children.push(Node::Element(canonical(k, kd)))
+                        canonical(k, kd, b)
                     }
-                    Node::Text(t) => match out.children.last_mut() {
-                        Some(Node::Text(prev)) => prev.push_str(t),
-                        _ => out.children.push(Node::Text(t.clone())),
-                    },
+                    Node::Text(t) => b.text(t),
                 }
             }
         }
     }
-    out
 }

@@ -1,221 +1,69 @@
-//! The document tree: a namespace-resolved XML element tree with line numbers, read with quick-xml
-//! under hard limits (no DTD, only the five predefined entities, size and depth caps). The writer
-//! (one root element without declaration, comments or processing instructions) is `write.rs`.
+//! The XML reader: fills the document arena (`arena.rs`) straight from quick-xml's events, under hard
+//! limits (no DTD, only the five predefined entities, size and depth caps). Namespaces are resolved
+//! here with a small prefix → URI stack that only elements carrying `xmlns` attributes touch (quick-xml's
+//! `NsReader` re-scanned every element's attributes for declarations). The writer (one root element
+//! without declaration, comments or processing instructions) is `write.rs`.
 
 use std::borrow::Cow;
 
-use quick_xml::events::Event;
-use quick_xml::name::ResolveResult;
-use quick_xml::NsReader;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
 
+use super::arena::{AttrData, Str, Tree};
 use super::error::IodefError;
-use super::schema::{NS_DS, NS_ENUM, NS_IODEF, NS_SCI, NS_XML, NS_XSI};
+use super::schema::NS_XML;
 pub(crate) use super::write::{to_string, write_content};
-
-/// Bytes of a name or namespace from quick-xml as text (they are slices of a `&str`, so this only
-/// fails on a split multi-byte character, which cannot happen; stay safe anyway).
-fn utf8(b: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(b) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(b),
-    }
-}
 
 /// `bytes` as the part of `src` it borrows, when it does: quick-xml reading a `&str` hands out
 /// slices of it, and re-validating their UTF-8 showed in the profile while a slice of `src` only
 /// costs a bounds and char-boundary check. `None` for bytes from anywhere else.
-fn in_src<'s>(src: &'s str, bytes: &[u8]) -> Option<&'s str> {
+fn in_src<'s>(src: &'s str, bytes: &[u8]) -> Option<(usize, &'s str)> {
     let start = (bytes.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
-    src.get(start..start.checked_add(bytes.len())?)
+    Some((start, src.get(start..start.checked_add(bytes.len())?)?))
 }
 
-/// `bytes` (from quick-xml reading `src`) as text; `what` names it in the error.
-fn text_in<'s>(
+/// `bytes` (a slice quick-xml took from `src`) as a span of the source; `what` names it in the error.
+fn span_in<'s>(
     src: &'s str,
-    bytes: &'s [u8],
-    line: u32,
+    bytes: &[u8],
+    at: u32,
     what: &str,
-) -> Result<&'s str, IodefError> {
-    match in_src(src, bytes) {
-        Some(s) => Ok(s),
-        None => std::str::from_utf8(bytes)
-            .map_err(|_| IodefError::xml(line, format!("{what} is not UTF-8"))),
+) -> Result<(Str, &'s str), IodefError> {
+    let (start, s) =
+        in_src(src, bytes).ok_or_else(|| IodefError::xml(at, format!("{what} is not UTF-8")))?;
+    // The input is at most MAX_INPUT_BYTES, far below u32::MAX.
+    let span = Str::Buf(
+        u32::try_from(start).map_err(|_| too_large(src))?,
+        u32::try_from(s.len()).map_err(|_| too_large(src))?,
+    );
+    Ok((span, s))
+}
+
+fn too_large(src: &str) -> IodefError {
+    IodefError::TooLarge {
+        size: src.len(),
+        max: MAX_INPUT_BYTES,
     }
 }
 
-/// A local name, shared with the schema table when it is one of its names (nearly always in IODEF),
-/// so that a parsed tree allocates no name strings.
-pub(crate) fn name_of(s: &str) -> Cow<'static, str> {
-    match super::schema::known_name(s) {
-        Some(k) => Cow::Borrowed(k.name),
-        None => Cow::Owned(s.to_string()),
-    }
-}
-
-/// Shares the namespace URIs and prefixes IODEF documents use instead of allocating them per element.
-fn intern(b: &[u8]) -> Cow<'static, str> {
-    // Compared as bytes: the known ones are ASCII, so only the rest needs a UTF-8 check.
-    for known in [
-        NS_IODEF, NS_DS, NS_ENUM, NS_SCI, NS_XSI, NS_XML, "iodef", "ds", "enum", "sci", "xsi", "",
-    ] {
-        if b == known.as_bytes() {
-            return Cow::Borrowed(known);
-        }
-    }
-    Cow::Owned(utf8(b).into_owned())
+/// A name from the source: shared with the schema table when it is one of its names (nearly always
+/// in IODEF), else a span of the source.
+fn name_str(
+    src: &str,
+    bytes: &[u8],
+    at: u32,
+) -> Result<(Str, Option<super::schema::KnownName>), IodefError> {
+    let (span, s) = span_in(src, bytes, at, "name")?;
+    Ok(match super::schema::known_name(s) {
+        Some(k) => (Str::Static(k.name), Some(k)),
+        None => (span, None),
+    })
 }
 
 /// Largest accepted input, in bytes.
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 /// Deepest accepted element nesting.
 pub const MAX_DEPTH: usize = 256;
-
-/// An XML attribute, namespace-resolved.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Attribute {
-    /// Namespace URI ("" for unqualified attributes, the usual case in IODEF).
-    pub ns: Cow<'static, str>,
-    /// Local name (borrowed from the schema table when it is one of its names).
-    pub name: Cow<'static, str>,
-    /// Prefix used in the source, kept for serialisation only.
-    pub prefix: Option<Cow<'static, str>>,
-    /// Unescaped, normalised value.
-    pub value: String,
-}
-
-/// A child node.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Node {
-    /// A child element.
-    Element(Element),
-    /// Character data (already unescaped; CDATA sections become text).
-    Text(String),
-}
-
-/// An element of an IODEF document (or of extension content carried inside one).
-///
-/// The model is generic and driven by the schema table: every RFC 7970 class is an `Element` whose
-/// local name is the class name, so extension content (`AdditionalData`, RFC 7203 SCI, xmldsig) is
-/// carried through unchanged alongside the IODEF classes.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct Element {
-    /// Namespace URI.
-    pub ns: Cow<'static, str>,
-    /// Local name (the IODEF class name for IODEF elements; borrowed from the schema table when it
-    /// is one of its names, so parsing allocates no name strings).
-    pub name: Cow<'static, str>,
-    /// Prefix used in the source, kept for serialisation only.
-    pub prefix: Option<Cow<'static, str>>,
-    /// Attributes, in source order, without namespace declarations.
-    pub attrs: Vec<Attribute>,
-    /// Children in document order.
-    pub children: Vec<Node>,
-    /// 1-based source line of the start tag (0 when built from JSON).
-    pub line: u32,
-}
-
-impl Element {
-    /// A new element in the IODEF v2 namespace.
-    pub fn iodef(name: &str) -> Self {
-        Element {
-            ns: Cow::Borrowed(NS_IODEF),
-            name: name_of(name),
-            ..Default::default()
-        }
-    }
-
-    /// Value of the unqualified attribute `name` (`xml:lang` for the xml namespace one).
-    pub fn attr(&self, name: &str) -> Option<&str> {
-        let (ns, local) = match name.strip_prefix("xml:") {
-            Some(l) => (NS_XML, l),
-            None => ("", name),
-        };
-        self.attrs
-            .iter()
-            .find(|a| a.ns == ns && a.name == local)
-            .map(|a| a.value.as_str())
-    }
-
-    /// Sets an unqualified (or `xml:`) attribute.
-    pub fn set_attr(&mut self, name: &str, value: &str) {
-        let (ns, local) = match name.strip_prefix("xml:") {
-            Some(l) => (NS_XML, l),
-            None => ("", name),
-        };
-        self.attrs.push(Attribute {
-            ns: Cow::Borrowed(ns),
-            name: name_of(local),
-            prefix: None,
-            value: value.to_string(),
-        });
-    }
-
-    /// Child elements.
-    pub fn elements(&self) -> impl Iterator<Item = &Element> {
-        self.children.iter().filter_map(|n| match n {
-            Node::Element(e) => Some(e),
-            Node::Text(_) => None,
-        })
-    }
-
-    /// Child elements in the IODEF namespace called `name`.
-    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        self.elements()
-            .filter(move |e| e.name == name && e.ns == NS_IODEF)
-    }
-
-    /// First IODEF child called `name`.
-    pub fn child(&self, name: &str) -> Option<&Element> {
-        self.elements().find(|e| e.name == name && e.ns == NS_IODEF)
-    }
-
-    /// Concatenated text children.
-    pub fn text(&self) -> String {
-        self.text_cow().into_owned()
-    }
-
-    /// Concatenated text children, borrowed when there is at most one text child (the usual case:
-    /// the parser merges adjacent text).
-    pub(crate) fn text_cow(&self) -> Cow<'_, str> {
-        let mut texts = self.children.iter().filter_map(|n| match n {
-            Node::Text(t) => Some(t.as_str()),
-            Node::Element(_) => None,
-        });
-        let Some(first) = texts.next() else {
-            return Cow::Borrowed("");
-        };
-        match texts.next() {
-            None => Cow::Borrowed(first),
-            Some(second) => {
-                let mut s = String::from(first);
-                s.push_str(second);
-                texts.for_each(|t| s.push_str(t));
-                Cow::Owned(s)
-            }
-        }
-    }
-}
-
-/// Returns the 1-based line of byte `pos`, counting incrementally.
-struct Lines<'a> {
-    src: &'a [u8],
-    pos: usize,
-    line: u32,
-}
-
-impl Lines<'_> {
-    fn at(&mut self, pos: usize) -> u32 {
-        let pos = pos.min(self.src.len());
-        if pos > self.pos {
-            self.line += self.src[self.pos..pos]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count() as u32;
-            self.pos = pos;
-        }
-        self.line
-    }
-}
 
 /// Normalises line ends in text (XML §2.11).
 fn norm_eol(s: &str) -> Cow<'_, str> {
@@ -238,7 +86,7 @@ fn predefined(name: &str) -> Option<char> {
 }
 
 /// Unescapes an attribute value: line-end/tab normalisation, predefined and character references only.
-fn unescape_attr(raw: &str, line: u32) -> Result<String, IodefError> {
+fn unescape_attr(raw: &str, at: u32) -> Result<String, IodefError> {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(i) = rest.find(['&', '\t', '\n', '\r']) {
@@ -255,21 +103,21 @@ fn unescape_attr(raw: &str, line: u32) -> Result<String, IodefError> {
         }
         let end = rest[i..]
             .find(';')
-            .ok_or_else(|| IodefError::xml(line, "unterminated reference"))?;
+            .ok_or_else(|| IodefError::xml(at, "unterminated reference"))?;
         let name = &rest[i + 1..i + end];
-        out.push(resolve_ref(name, line)?);
+        out.push(resolve_ref(name, at)?);
         rest = &rest[i + end + 1..];
     }
     out.push_str(rest);
     Ok(out)
 }
 
-fn resolve_ref(name: &str, line: u32) -> Result<char, IodefError> {
+fn resolve_ref(name: &str, at: u32) -> Result<char, IodefError> {
     if let Some(c) = predefined(name) {
         return Ok(c);
     }
     let num = name.strip_prefix('#').ok_or_else(|| IodefError::Entity {
-        line,
+        line: at,
         name: name.to_string(),
     })?;
     let code = match num.strip_prefix('x') {
@@ -278,148 +126,327 @@ fn resolve_ref(name: &str, line: u32) -> Result<char, IodefError> {
     };
     code.and_then(char::from_u32)
         .filter(|c| !matches!(*c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}'))
-        .ok_or_else(|| IodefError::xml(line, format!("invalid character reference &{name};")))
+        .ok_or_else(|| IodefError::xml(at, format!("invalid character reference &{name};")))
 }
 
-fn ns_of(r: &ResolveResult<'_>, line: u32, what: &str) -> Result<Cow<'static, str>, IodefError> {
-    match r {
-        ResolveResult::Unbound => Ok(Cow::Borrowed("")),
-        ResolveResult::Bound(ns) => Ok(intern(ns.as_ref())),
-        ResolveResult::Unknown(p) => Err(IodefError::xml(
-            line,
-            format!(
-                "undeclared namespace prefix {:?} on {what}",
-                String::from_utf8_lossy(p)
-            ),
-        )),
+/// The `xmlns` namespace (never declarable).
+const NS_XMLNS: &str = "http://www.w3.org/2000/xmlns/";
+
+/// One namespace binding in scope: prefix (empty for the default namespace) → URI ("" undeclares
+/// the default namespace).
+struct Binding<'s> {
+    prefix: &'s [u8],
+    uri: Str,
+}
+
+/// An open element of the reader.
+struct Open {
+    id: u32,
+    /// Whitespace-only text directly inside is ignorable (IODEF element-only or empty content).
+    ignorable: bool,
+    /// Length of the binding stack before this element's declarations.
+    bindings: usize,
+}
+
+/// The reader's state besides quick-xml's.
+struct Parser<'s> {
+    src: &'s str,
+    tree: Tree,
+    stack: Vec<Open>,
+    bindings: Vec<Binding<'s>>,
+    /// This element's attributes other than namespace declarations (raw name, raw value), reused.
+    scratch: Vec<(&'s [u8], &'s [u8])>,
+    root_done: bool,
+}
+
+impl<'s> Parser<'s> {
+    /// The URI bound to `prefix` (`None` when undeclared).
+    fn lookup(&self, prefix: &[u8]) -> Option<Str> {
+        if prefix == b"xml" {
+            return Some(Str::Static(NS_XML));
+        }
+        self.bindings
+            .iter()
+            .rev()
+            .find(|b| b.prefix == prefix)
+            .map(|b| b.uri)
+    }
+
+    /// Namespace of a prefixed name; an error when the prefix is undeclared.
+    fn resolve(&self, prefix: &[u8], at: u32, what: &str) -> Result<Str, IodefError> {
+        match self.lookup(prefix) {
+            Some(u) if !self.tree.str(u).is_empty() => Ok(u),
+            _ => Err(IodefError::xml(
+                at,
+                format!(
+                    "undeclared namespace prefix {:?} on {what}",
+                    String::from_utf8_lossy(prefix)
+                ),
+            )),
+        }
+    }
+
+    /// A namespace declaration (`xmlns` / `xmlns:p`) on the element being read.
+    fn declare(
+        &mut self,
+        prefix: &'s [u8],
+        raw: &[u8],
+        at: u32,
+        from: usize,
+    ) -> Result<(), IodefError> {
+        let (span, value) = span_in(self.src, raw, at, "namespace")?;
+        let uri: Cow<'_, str> = if value.contains(['&', '\t', '\n', '\r']) {
+            Cow::Owned(unescape_attr(value, at)?)
+        } else {
+            Cow::Borrowed(value)
+        };
+        let bad = |m: String| Err(IodefError::xml(at, m));
+        match prefix {
+            b"xml" if uri != NS_XML => {
+                return bad(format!("the xml prefix cannot be bound to {uri:?}"))
+            }
+            b"xml" => return Ok(()),
+            b"xmlns" => return bad("the xmlns prefix cannot be declared".into()),
+            _ if !prefix.is_empty() && (uri == NS_XML || uri == NS_XMLNS) => {
+                return bad(format!("prefix bound to the reserved namespace {uri:?}"))
+            }
+            _ => {}
+        }
+        if self.bindings[from..].iter().any(|b| b.prefix == prefix) {
+            return bad(format!(
+                "duplicate attribute {}",
+                if prefix.is_empty() {
+                    "xmlns".to_string()
+                } else {
+                    format!("xmlns:{}", String::from_utf8_lossy(prefix))
+                }
+            ));
+        }
+        let uri = match super::arena::known_static(&uri) {
+            Some(k) => Str::Static(k),
+            None if matches!(uri, Cow::Borrowed(_)) => span,
+            None => self
+                .tree
+                .push_str(&uri)
+                .ok_or_else(|| too_large(self.src))?,
+        };
+        self.bindings.push(Binding { prefix, uri });
+        Ok(())
+    }
+
+    /// A start (or empty-element) tag: the element with its attributes, linked to its parent.
+    fn start(&mut self, s: &BytesStart<'s>, at: u32, empty: bool) -> Result<(), IodefError> {
+        if self.root_done {
+            return Err(IodefError::xml(at, "content after the root element"));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(IodefError::TooDeep {
+                line: at,
+                max: MAX_DEPTH,
+            });
+        }
+        let from = self.bindings.len();
+        self.scratch.clear();
+        for a in s.attributes().with_checks(false) {
+            let a = a.map_err(|e| IodefError::xml(at, e.to_string()))?;
+            // Names and values are slices of the source (reading a `&str`, quick-xml never copies).
+            let (Some((_, key)), Some((_, value))) = (
+                in_src(self.src, a.key.as_ref()),
+                in_src(self.src, a.value.as_ref()),
+            ) else {
+                return Err(IodefError::xml(at, "attribute is not UTF-8"));
+            };
+            let (key, value) = (key.as_bytes(), value.as_bytes());
+            if key == b"xmlns" {
+                self.declare(b"", value, at, from)?;
+            } else if let Some(p) = key.strip_prefix(b"xmlns:") {
+                self.declare(p, value, at, from)?;
+            } else {
+                self.scratch.push((key, value));
+            }
+        }
+        let qname = s.name();
+        let (name, known) = name_str(self.src, qname.local_name().as_ref(), at)?;
+        let (ns, prefix) = match qname.prefix() {
+            None => (self.lookup(b"").unwrap_or(Str::Static("")), None),
+            Some(p) => {
+                let ns = self.resolve(p.as_ref(), at, self.tree.str(name))?;
+                (ns, Some(span_in(self.src, p.as_ref(), at, "prefix")?.0))
+            }
+        };
+        let id = self
+            .tree
+            .new_node(false, name, ns, prefix, at)
+            .ok_or_else(|| too_large(self.src))?;
+        match self.stack.last() {
+            Some(parent) => {
+                let p = parent.id;
+                self.tree.link(p, id);
+            }
+            None => self.root_done = empty,
+        }
+        let first_attr = self.tree.attrs.len();
+        for i in 0..self.scratch.len() {
+            let (key, raw) = self.scratch[i];
+            let (local, aprefix) = match key.iter().position(|b| *b == b':') {
+                Some(c) => (&key[c + 1..], Some(&key[..c])),
+                None => (key, None),
+            };
+            let (aname, _) = name_str(self.src, local, at)?;
+            let (ans, aprefix) = match aprefix {
+                None => (Str::Static(""), None),
+                Some(p) => (
+                    self.resolve(p, at, self.tree.str(aname))?,
+                    Some(span_in(self.src, p, at, "prefix")?.0),
+                ),
+            };
+            let (vspan, v) = span_in(self.src, raw, at, "attribute value")?;
+            let value = if v.bytes().any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r')) {
+                let u = unescape_attr(v, at)?;
+                self.tree.push_str(&u).ok_or_else(|| too_large(self.src))?
+            } else {
+                vspan
+            };
+            let (t, an, ans_s) = (&self.tree, self.tree.str(aname), self.tree.str(ans));
+            if t.attrs[first_attr..]
+                .iter()
+                .any(|x| t.str(x.name) == an && t.str(x.ns) == ans_s)
+            {
+                return Err(IodefError::xml(at, format!("duplicate attribute {an}")));
+            }
+            self.tree.attrs.push(AttrData {
+                ns: ans,
+                name: aname,
+                prefix: aprefix,
+                value,
+            });
+        }
+        self.tree.nodes[id as usize].attr_len = (self.tree.attrs.len() - first_attr) as u32;
+        if empty {
+            self.bindings.truncate(from);
+        } else {
+            let ignorable = known.is_some_and(|k| k.iodef_ignorable)
+                && super::arena::same(self.tree.str(ns), super::schema::NS_IODEF);
+            self.stack.push(Open {
+                id,
+                ignorable,
+                bindings: from,
+            });
+        }
+        Ok(())
+    }
+
+    /// Text (already a span of the source, or new text) for the open element.
+    fn text(&mut self, span: Option<Str>, text: &str, at: u32) -> Result<(), IodefError> {
+        let Some(open) = self.stack.last() else {
+            if text.trim().is_empty() {
+                return Ok(());
+            }
+            return Err(IodefError::xml(at, "text outside the root element"));
+        };
+        let id = open.id;
+        let r = match span {
+            Some(s) => self.tree.add_text(id, s),
+            None => self.tree.append_text(id, text),
+        };
+        r.ok_or_else(|| too_large(self.src))
     }
 }
 
-/// Parses XML text into the root element. Enforces the limits described in the module docs.
-pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
-    let mut reader = NsReader::from_str(src);
+/// A reader position as a node's `line` field (a byte offset in parsed trees, see `arena::Tree`).
+fn offset(pos: u64) -> u32 {
+    u32::try_from(pos).unwrap_or(u32::MAX)
+}
+
+/// 1-based line of byte `pos` of `src`.
+fn line_at(src: &str, pos: u32) -> u32 {
+    let end = (pos as usize).min(src.len());
+    1 + memchr::memchr_iter(b'\n', &src.as_bytes()[..end]).count() as u32
+}
+
+/// Parses XML text into a tree whose node 0 is the root element. Enforces the limits described in
+/// the module docs.
+///
+/// Nodes record the byte offset of their start tag; the line is counted only when asked for
+/// ([`Element::line`](super::Element::line)), since counting newlines while reading showed in the
+/// profile. For the same reason the reader passes offsets (`at`) around and turns the one in an
+/// error into a line here.
+pub(crate) fn parse_xml(src: &str) -> Result<Tree, IodefError> {
+    read(src).map_err(|e| match e {
+        IodefError::Xml { line, message } => IodefError::Xml {
+            line: line_at(src, line),
+            message,
+        },
+        IodefError::TooDeep { line, max } => IodefError::TooDeep {
+            line: line_at(src, line),
+            max,
+        },
+        IodefError::Entity { line, name } => IodefError::Entity {
+            line: line_at(src, line),
+            name,
+        },
+        IodefError::Doctype { line } => IodefError::Doctype {
+            line: line_at(src, line),
+        },
+        other => other,
+    })
+}
+
+/// [`parse_xml`] with byte offsets where errors have lines.
+fn read(src: &str) -> Result<Tree, IodefError> {
+    let mut reader = Reader::from_str(src);
     reader.config_mut().check_end_names = true;
     reader.config_mut().check_comments = true;
-    let mut lines = Lines {
-        src: src.as_bytes(),
-        pos: 0,
-        line: 1,
+    let mut tree = Tree::default();
+    // The buffer starts as the source (spans point into it); unescaped text goes after it.
+    tree.buf.reserve(src.len() + src.len() / 16 + 64);
+    tree.buf.push_str(src);
+    tree.nodes.reserve(src.len() / 48);
+    tree.attrs.reserve(src.len() / 96);
+    tree.src_len = offset(src.len() as u64);
+    let mut p = Parser {
+        src,
+        tree,
+        stack: Vec::new(),
+        bindings: Vec::new(),
+        scratch: Vec::new(),
+        root_done: false,
     };
-    let mut stack: Vec<Element> = Vec::new();
-    let mut ignorable: Vec<bool> = Vec::new();
-    let mut root: Option<Element> = None;
     loop {
-        let start = reader.buffer_position() as usize;
-        let line = lines.at(start);
-        let (res, ev) = match reader.read_resolved_event() {
+        let at = offset(reader.buffer_position());
+        let ev = match reader.read_event() {
             Ok(x) => x,
             Err(e) => {
                 let msg = e.to_string();
-                return Err(IodefError::xml(
-                    lines.at(reader.error_position() as usize),
-                    msg,
-                ));
+                return Err(IodefError::xml(offset(reader.error_position()), msg));
             }
         };
         match ev {
-            Event::Start(ref s) | Event::Empty(ref s) => {
-                if root.is_some() {
-                    return Err(IodefError::xml(line, "content after the root element"));
-                }
-                if stack.len() >= MAX_DEPTH {
-                    return Err(IodefError::TooDeep {
-                        line,
-                        max: MAX_DEPTH,
-                    });
-                }
-                let local = s.local_name();
-                let local = match in_src(src, local.as_ref()) {
-                    Some(n) => Cow::Borrowed(n),
-                    None => utf8(local.as_ref()),
-                };
-                // One lookup gives both the shared name and whether blank text inside is ignorable.
-                let known = super::schema::known_name(&local);
-                let name = match known {
-                    Some(k) => Cow::Borrowed(k.name),
-                    None => Cow::Owned(local.into_owned()),
-                };
-                let mut el = Element {
-                    ns: ns_of(&res, line, &name)?,
-                    prefix: s.name().prefix().map(|p| intern(p.as_ref())),
-                    name,
-                    line,
-                    ..Default::default()
-                };
-                // quick-xml's duplicate check keeps a Vec per element (an allocation per element in
-                // the profile); the check on resolved names below is stricter and covers every
-                // attribute but namespace declarations, which get quick-xml's check after the loop.
-                let mut xmlns_decls = 0;
-                for a in s.attributes().with_checks(false) {
-                    let a = a.map_err(|e| IodefError::xml(line, e.to_string()))?;
-                    let key = a.key.as_ref();
-                    if key == b"xmlns" || key.starts_with(b"xmlns:") {
-                        xmlns_decls += 1;
-                        continue;
-                    }
-                    let (r, local) = reader.resolve_attribute(a.key);
-                    let local = match in_src(src, local.as_ref()) {
-                        Some(n) => name_of(n),
-                        None => name_of(&utf8(local.as_ref())),
-                    };
-                    let ns = ns_of(&r, line, &local)?;
-                    let raw = text_in(src, &a.value, line, "attribute value")?;
-                    let value = unescape_attr(raw, line)?;
-                    if el.attrs.iter().any(|x| x.ns == ns && x.name == local) {
-                        return Err(IodefError::xml(
-                            line,
-                            format!("duplicate attribute {local}"),
-                        ));
-                    }
-                    el.attrs.push(Attribute {
-                        ns,
-                        prefix: a.key.prefix().map(|p| intern(p.as_ref())),
-                        name: local,
-                        value,
-                    });
-                }
-                if xmlns_decls > 1 {
-                    for a in s.attributes() {
-                        a.map_err(|e| IodefError::xml(line, e.to_string()))?;
-                    }
-                }
-                if matches!(ev, Event::Empty(_)) {
-                    close(el, &mut stack, &mut root);
-                } else {
-                    ignorable.push(el.ns == NS_IODEF && known.is_some_and(|k| k.iodef_ignorable));
-                    stack.push(el);
-                }
-            }
+            Event::Start(ref s) => p.start(s, at, false)?,
+            Event::Empty(ref s) => p.start(s, at, true)?,
             Event::End(_) => {
-                let el = stack
+                let open = p
+                    .stack
                     .pop()
-                    .ok_or_else(|| IodefError::xml(line, "unexpected end tag"))?;
-                ignorable.pop();
-                close(el, &mut stack, &mut root);
+                    .ok_or_else(|| IodefError::xml(at, "unexpected end tag"))?;
+                p.bindings.truncate(open.bindings);
+                if p.stack.is_empty() {
+                    p.root_done = true;
+                }
             }
             // Whitespace between the children of element-only content is not information: dropped.
             Event::Text(t)
-                if ignorable.last() == Some(&true) && t.iter().all(|b| b.is_ascii_whitespace()) => {
-            }
-            Event::Text(t) => {
-                let s = text_in(src, t.as_ref(), line, "text")?;
-                push_text(&mut stack, norm_eol(s), line)?;
-            }
-            Event::CData(t) => {
-                let s = text_in(src, t.as_ref(), line, "CDATA")?;
-                push_text(&mut stack, norm_eol(s), line)?;
-            }
+                if p.stack.last().is_some_and(|o| o.ignorable)
+                    && t.iter().all(|b| b.is_ascii_whitespace()) => {}
+            Event::Text(t) => text_event(&mut p, t.as_ref(), at, "text")?,
+            Event::CData(t) => text_event(&mut p, t.as_ref(), at, "CDATA")?,
             Event::GeneralRef(r) => {
                 let name = std::str::from_utf8(r.as_ref())
-                    .map_err(|_| IodefError::xml(line, "reference is not UTF-8"))?;
-                let c = resolve_ref(name, line)?;
-                push_text(&mut stack, Cow::Borrowed(c.encode_utf8(&mut [0; 4])), line)?;
+                    .map_err(|_| IodefError::xml(at, "reference is not UTF-8"))?;
+                let c = resolve_ref(name, at)?;
+                p.text(None, c.encode_utf8(&mut [0; 4]), at)?;
             }
-            Event::DocType(_) => return Err(IodefError::Doctype { line }),
+            Event::DocType(_) => return Err(IodefError::Doctype { line: at }),
             Event::Decl(d) => {
                 if let Some(Ok(enc)) = d.encoding() {
                     if !enc.eq_ignore_ascii_case(b"utf-8") {
@@ -433,40 +460,33 @@ pub(crate) fn parse_xml(src: &str) -> Result<Element, IodefError> {
             Event::Eof => break,
         }
     }
-    if let Some(open) = stack.last() {
+    if let Some(open) = p.stack.last() {
+        let n = &p.tree.nodes[open.id as usize];
         return Err(IodefError::xml(
-            open.line,
-            format!("element <{}> is not closed", open.name),
+            n.line,
+            format!("element <{}> is not closed", p.tree.str(n.name)),
         ));
     }
-    root.ok_or_else(|| IodefError::xml(1, "no root element"))
+    if p.tree.nodes.is_empty() {
+        return Err(IodefError::xml(1, "no root element"));
+    }
+    Ok(p.tree)
 }
 
-fn push_text(stack: &mut [Element], s: Cow<'_, str>, line: u32) -> Result<(), IodefError> {
-    match stack.last_mut() {
-        Some(el) => {
-            if let Some(Node::Text(t)) = el.children.last_mut() {
-                t.push_str(&s);
-            } else {
-                el.children.push(Node::Text(s.into_owned()));
-            }
-            Ok(())
-        }
-        None if s.trim().is_empty() => Ok(()),
-        None => Err(IodefError::xml(line, "text outside the root element")),
+/// Text or CDATA: a span of the source unless line ends need normalising.
+fn text_event(p: &mut Parser<'_>, bytes: &[u8], at: u32, what: &str) -> Result<(), IodefError> {
+    let (span, s) = span_in(p.src, bytes, at, what)?;
+    if s.contains('\r') {
+        let n = norm_eol(s);
+        p.text(None, &n, at)
+    } else {
+        p.text(Some(span), s, at)
     }
 }
 
-fn close(el: Element, stack: &mut [Element], root: &mut Option<Element>) {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(Node::Element(el)),
-        None => *root = Some(el),
-    }
-}
-
-/// Parses an XML fragment (content of an element) back into nodes.
-pub(crate) fn parse_fragment(s: &str) -> Result<Vec<Node>, IodefError> {
+/// Parses an XML fragment (content of an element) into a tree whose root is a wrapper element;
+/// its children are the fragment's nodes.
+pub(crate) fn parse_fragment(s: &str) -> Result<Tree, IodefError> {
     let wrapped = format!("<gridlink-fragment>{s}</gridlink-fragment>");
-    let el = parse_xml(&wrapped)?;
-    Ok(el.children)
+    parse_xml(&wrapped)
 }

@@ -1,92 +1,53 @@
 //! Validation: the errata-corrected RFC 7970 XSD, interpreted from the schema table, plus the RFC 7970
 //! text rules the XSD cannot express. Each finding is a [`Problem`] naming the element path and line.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
-use std::fmt::{self, Write as _};
 
+use super::arena::{same, Attribute, Element, Node};
 use super::model::{match_particle, wildcard_only};
+use super::problem::{attr_display, line_of, path_of, Path};
+pub use super::problem::{Problem, RuleSource};
 use super::schema::{self, Content, Decl, St, NS_DS, NS_IODEF, NS_XML, NS_XSI};
-use super::tree::{Element, Node};
-
-/// Where a rule comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RuleSource {
-    /// The XSD (errata-corrected RFC 7970 §8): the XSD oracle agrees with these.
-    Schema,
-    /// RFC 7970 text the XSD cannot express (e.g. Contact needs a child, `ext-*` only with `ext-value`).
-    Rfc,
-}
-
-/// One validation finding.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// Element path, e.g. `/IODEF-Document/Incident[1]/Contact[1]` (attribute as `/@name`).
-    pub path: String,
-    /// 1-based source line, when the document came from XML.
-    pub line: Option<u32>,
-    /// What is wrong.
-    pub message: String,
-    /// Which rule set found it.
-    pub source: RuleSource,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(l) => write!(f, "line {l}: {}: {}", self.path, self.message)?,
-            None => write!(f, "{}: {}", self.path, self.message)?,
-        }
-        if self.source == RuleSource::Rfc {
-            write!(f, " (RFC 7970 text rule)")?;
-        }
-        Ok(())
-    }
-}
-
-/// Where the walk is. Rendered as `/IODEF-Document/Incident[1]/…` only when a finding needs it: formatting
-/// the path of every element showed in the profile, and valid documents never need one.
-#[derive(Clone, Copy)]
-struct Path<'p> {
-    up: Option<&'p Path<'p>>,
-    /// This element's parent and its position among the parent's element children; the `[n]` of the
-    /// path (1-based, among same-named siblings) is counted from them when rendering.
-    parent: Option<(&'p Element, usize)>,
-    name: &'p str,
-}
-
-impl Path<'_> {
-    fn render(&self) -> String {
-        let mut s = self.up.map(Path::render).unwrap_or_default();
-        match self.parent {
-            None => {
-                s.push('/');
-                s.push_str(self.name);
-            }
-            Some((parent, pos)) => {
-                let n = 1 + parent
-                    .elements()
-                    .take(pos)
-                    .filter(|e| e.name == self.name)
-                    .count();
-                let _ = write!(s, "/{}[{n}]", self.name);
-            }
-        }
-        s
-    }
-}
 
 struct Validator<'a> {
     problems: Vec<Problem>,
-    ids: HashSet<String>,
-    idrefs: Vec<(String, String, Option<u32>)>,
+    ids: HashSet<Cow<'a, str>>,
+    /// IDREF values with where they are (the attribute, or the element's text), checked against
+    /// `ids` after the walk; a path is rendered only for one that matches no ID.
+    idrefs: Vec<(Cow<'a, str>, Element<'a>, Option<Attribute<'a>>)>,
     /// Buffers for each element's children and their matched declarations, reused across the walk
     /// (one pair per nesting level in use) instead of two allocations per element.
-    kids_pool: Vec<Vec<&'a Element>>,
+    kids_pool: Vec<Vec<Element<'a>>>,
     matched_pool: Vec<Vec<(usize, Option<usize>)>>,
 }
 
-fn line_of(el: &Element) -> Option<u32> {
-    (el.line > 0).then_some(el.line)
+/// XSD whitespace collapse of a value borrowed from the tree or owned.
+fn collapsed_cow(v: Cow<'_, str>) -> Cow<'_, str> {
+    match v {
+        Cow::Borrowed(s) => schema::collapsed(s),
+        Cow::Owned(s) => Cow::Owned(schema::collapse(&s)),
+    }
+}
+
+/// Whether `rfc_rules` has a rule for the IODEF class `name` (a length and first-byte test rules out
+/// nearly every other class before any string comparison; this runs for every element).
+fn has_rfc_rule(name: &str) -> bool {
+    const RULED: [&str; 7] = [
+        "Contact",
+        "RelatedActivity",
+        "ThreatActor",
+        "Campaign",
+        "IODEF-Document",
+        "SoftwareReference",
+        "IndicatorReference",
+    ];
+    let b = name.as_bytes();
+    let first = b.first().copied().unwrap_or(0);
+    RULED
+        .iter()
+        .any(|r| r.len() == b.len() && r.as_bytes()[0] == first)
+        && RULED.contains(&name)
 }
 
 /// `ext-X`'s base name `X`, for attribute names.
@@ -94,8 +55,31 @@ fn ext_base(name: &str) -> Option<&str> {
     name.strip_prefix("ext-")
 }
 
+/// The attributes `X` of declaration `di` that the `ext-X` rule (RFC 7970 §5.1.1) applies to: an
+/// enumeration with `ext-value` beside an `ext-X` attribute. Computed once per declaration, not
+/// per element.
+fn ext_pairs(di: usize) -> &'static [&'static schema::Attr] {
+    use std::sync::OnceLock;
+    static ALL: OnceLock<Vec<Vec<&'static schema::Attr>>> = OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        (0..schema::decl_count())
+            .map(|i| {
+                let d = schema::decl(i);
+                d.attrs
+                    .iter()
+                    .filter(|ad| {
+                        matches!(ad.ty, St::Enum(values) if values.contains(&"ext-value"))
+                            && d.attrs.iter().any(|x| ext_base(x.name) == Some(ad.name))
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+    all.get(di).map_or(&[], Vec::as_slice)
+}
+
 impl<'a> Validator<'a> {
-    fn push(&mut self, el: &Element, path: &str, source: RuleSource, message: String) {
+    fn push(&mut self, el: Element<'_>, path: &str, source: RuleSource, message: String) {
         self.problems.push(Problem {
             path: path.to_string(),
             line: line_of(el),
@@ -105,56 +89,53 @@ impl<'a> Validator<'a> {
     }
 
     /// Records an ID or IDREF value; `path` renders where it is (only called when needed).
-    fn id(&mut self, el: &Element, path: &dyn Fn() -> String, ty: St, value: &str) {
+    fn id(
+        &mut self,
+        el: Element<'a>,
+        path: &dyn Fn() -> String,
+        attr: Option<Attribute<'a>>,
+        ty: St,
+        value: Cow<'a, str>,
+    ) {
         match ty {
             St::Id => {
-                let v = schema::collapsed(value);
-                if self.ids.contains(&*v) {
+                let v = collapsed_cow(value);
+                if self.ids.contains(&v) {
                     let m = format!("duplicate ID {v:?}");
                     self.push(el, &path(), RuleSource::Schema, m);
                 } else {
-                    self.ids.insert(v.into_owned());
+                    self.ids.insert(v);
                 }
             }
-            St::IdRef => self
-                .idrefs
-                .push((schema::collapse(value), path(), line_of(el))),
+            St::IdRef => self.idrefs.push((collapsed_cow(value), el, attr)),
             _ => {}
         }
     }
 
-    fn attrs(&mut self, el: &Element, d: &Decl, path: &Path<'_>) {
-        for a in &el.attrs {
+    fn attrs(&mut self, el: Element<'a>, di: usize, d: &Decl, path: &Path<'_>) {
+        for a in el.attrs() {
             if a.ns == NS_XSI {
                 continue;
             }
             // The declaration of this attribute: unqualified ones by name, `xml:` ones by their
             // `xml:`-prefixed table name; other namespaces are never declared.
             let ad = if a.ns.is_empty() {
-                d.attrs.iter().find(|x| x.name == a.name)
+                d.attrs.iter().find(|x| same(x.name, a.name))
             } else if a.ns == NS_XML {
                 d.attrs
                     .iter()
-                    .find(|x| x.name.strip_prefix("xml:") == Some(&*a.name))
+                    .find(|x| x.name.strip_prefix("xml:") == Some(a.name))
             } else {
                 None
             };
-            let name = || -> String {
-                if a.ns == NS_XML {
-                    format!("xml:{}", a.name)
-                } else if a.ns.is_empty() {
-                    a.name.to_string()
-                } else {
-                    format!("{{{}}}{}", a.ns, a.name)
-                }
-            };
+            let name = || attr_display(&a);
             let apath = || format!("{}/@{}", path.render(), name());
             let Some(ad) = ad else {
                 let m = format!("attribute {} is not allowed on {}", name(), d.name);
                 self.push(el, &apath(), RuleSource::Schema, m);
                 continue;
             };
-            if let Err(m) = schema::check(ad.ty, &a.value) {
+            if let Err(m) = schema::check(ad.ty, a.value) {
                 self.push(el, &apath(), RuleSource::Schema, m);
                 continue;
             }
@@ -168,7 +149,7 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
-            self.id(el, &apath, ad.ty, &a.value);
+            self.id(el, &apath, Some(a), ad.ty, Cow::Borrowed(a.value));
         }
         for ad in d.attrs.iter().filter(|x| x.required) {
             if el.attr(ad.name).is_none() {
@@ -181,19 +162,11 @@ impl<'a> Validator<'a> {
             }
         }
         // RFC 7970 §5.1.1: ext-X only with X="ext-value", and X="ext-value" needs ext-X.
-        for ad in d.attrs {
-            let St::Enum(values) = ad.ty else { continue };
-            if !values.contains(&"ext-value") {
-                continue;
-            }
-            if !d.attrs.iter().any(|x| ext_base(x.name) == Some(ad.name)) {
-                continue;
-            }
+        for ad in ext_pairs(di) {
             let base = el.attr(ad.name).map(schema::collapsed);
             let ext_set = el
-                .attrs
-                .iter()
-                .any(|x| x.ns.is_empty() && ext_base(&x.name) == Some(ad.name));
+                .attrs()
+                .any(|x| x.ns.is_empty() && ext_base(x.name) == Some(ad.name));
             match (base.as_deref(), ext_set) {
                 (Some("ext-value"), false) => self.push(
                     el,
@@ -218,31 +191,33 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn element(&mut self, el: &'a Element, di: usize, path: &Path<'_>) {
+    fn element(&mut self, el: Element<'a>, di: usize, path: &Path<'_>) {
         let d = schema::decl(di);
         if matches!(d.content, Content::Opaque) {
             self.xmldsig(el, d, path);
             return;
         }
-        self.attrs(el, d, path);
+        self.attrs(el, di, d, path);
         let mut kids = self.kids_pool.pop().unwrap_or_default();
         kids.clear();
         kids.extend(el.elements());
-        let text_nonblank = el
-            .children
-            .iter()
-            .any(|n| matches!(n, Node::Text(t) if !t.trim().is_empty()));
+        // Only element-only and empty content need it (not text content, where it is the value).
+        let text_nonblank = || {
+            el.children()
+                .any(|n| matches!(n, Node::Text(t) if !t.trim().is_empty()))
+        };
         match &d.content {
             Content::Opaque => {}
             Content::Simple(ty) => {
                 if let Some(k) = kids.first() {
                     self.push(
-                        k,
+                        *k,
                         &path.render(),
                         RuleSource::Schema,
                         format!(
                             "element <{}> not allowed: {} has text content only",
-                            k.name, d.name
+                            k.name(),
+                            d.name
                         ),
                     );
                     self.kids_pool.push(kids);
@@ -253,19 +228,23 @@ impl<'a> Validator<'a> {
                     if let Err(m) = schema::check(*ty, &text) {
                         self.push(el, &path.render(), RuleSource::Schema, m);
                     } else {
-                        self.id(el, &|| path.render(), *ty, &text);
+                        self.id(el, &|| path.render(), None, *ty, text);
                     }
                 }
             }
             Content::Empty => {
                 if let Some(k) = kids.first() {
                     self.push(
-                        k,
+                        *k,
                         &path.render(),
                         RuleSource::Schema,
-                        format!("element <{}> not allowed: {} must be empty", k.name, d.name),
+                        format!(
+                            "element <{}> not allowed: {} must be empty",
+                            k.name(),
+                            d.name
+                        ),
                     );
-                } else if text_nonblank {
+                } else if text_nonblank() {
                     self.push(
                         el,
                         &path.render(),
@@ -278,7 +257,7 @@ impl<'a> Validator<'a> {
                 // Text in element-only content is an error, except where the model is a bare wildcard
                 // (SoftwareReference): the xmlschema oracle accepts text there, and RFC 7970 §2.15 needs
                 // it (the reference is the text; the XSD forgot mixed="true"). See src/iodef/README.md.
-                if !mixed && text_nonblank && !wildcard_only(model) {
+                if !mixed && !wildcard_only(model) && text_nonblank() {
                     self.push(
                         el,
                         &path.render(),
@@ -295,7 +274,7 @@ impl<'a> Validator<'a> {
                         let kpath = Path {
                             up: Some(path),
                             parent: Some((el, *k)),
-                            name: &kid.name,
+                            name: kid.name(),
                         };
                         self.element(kid, *kd, &kpath);
                     }
@@ -310,7 +289,8 @@ impl<'a> Validator<'a> {
                             RuleSource::Schema,
                             format!(
                                 "unexpected element <{}> in {} (not allowed here, or out of order)",
-                                k.name, d.name
+                                k.name(),
+                                d.name
                             ),
                         );
                     }
@@ -319,14 +299,14 @@ impl<'a> Validator<'a> {
                         let msg = match kids.get(f.at) {
                             Some(k) => format!(
                                 "unexpected element <{}> in {}; expected {}",
-                                k.name,
+                                k.name(),
                                 d.name,
-                                f.expected.join(" or ")
+                                f.expected().join(" or ")
                             ),
                             None => format!(
                                 "{} is missing required element {}",
                                 d.name,
-                                f.expected.join(" or ")
+                                f.expected().join(" or ")
                             ),
                         };
                         let at = kids.get(f.at).copied().unwrap_or(el);
@@ -341,7 +321,7 @@ impl<'a> Validator<'a> {
 
     /// The few xmldsig rules the IODEF classes lean on (Hash's DigestMethod, DigestValue,
     /// CanonicalizationMethod); Signature and X509Data content are not checked (see README).
-    fn xmldsig(&mut self, el: &Element, d: &Decl, path: &Path<'_>) {
+    fn xmldsig(&mut self, el: Element<'_>, d: &Decl, path: &Path<'_>) {
         if d.ns != schema::Ns::Ds {
             return;
         }
@@ -383,27 +363,27 @@ impl<'a> Validator<'a> {
 
     /// ds:X509Data (xmldsig-core): one or more of X509IssuerSerial, X509SKI, X509SubjectName,
     /// X509Certificate, X509CRL or a foreign-namespace element.
-    fn x509_data(&mut self, el: &Element, path: &Path<'_>) {
+    fn x509_data(&mut self, el: Element<'_>, path: &Path<'_>) {
         let mut n = 0;
         for k in el.elements() {
             n += 1;
-            let kpath = || format!("{}/ds:{}", path.render(), k.name);
-            if k.ns != NS_DS {
-                if k.ns.is_empty() {
+            let kpath = || format!("{}/ds:{}", path.render(), k.name());
+            if k.ns() != NS_DS {
+                if k.ns().is_empty() {
                     self.push(
                         k,
                         &path.render(),
                         RuleSource::Schema,
-                        format!("unexpected element <{}> in ds:X509Data", k.name),
+                        format!("unexpected element <{}> in ds:X509Data", k.name()),
                     );
                 }
                 continue;
             }
-            match &*k.name {
+            match k.name() {
                 "X509IssuerSerial" => {
-                    let kids: Vec<&Element> = k.elements().collect();
-                    let names: Vec<&str> = kids.iter().map(|e| &*e.name).collect();
-                    if kids.iter().any(|e| e.ns != NS_DS)
+                    let kids: Vec<Element<'_>> = k.elements().collect();
+                    let names: Vec<&str> = kids.iter().map(|e| e.name()).collect();
+                    if kids.iter().any(|e| e.ns() != NS_DS)
                         || names != ["X509IssuerName", "X509SerialNumber"]
                     {
                         self.push(k, &kpath(), RuleSource::Schema, "ds:X509IssuerSerial needs exactly X509IssuerName then X509SerialNumber".into());
@@ -424,12 +404,12 @@ impl<'a> Validator<'a> {
                     format!("unexpected element <ds:{other}> in ds:X509Data"),
                 ),
             }
-            if k.name != "X509IssuerSerial" && k.elements().next().is_some() {
+            if k.name() != "X509IssuerSerial" && k.elements().next().is_some() {
                 self.push(
                     k,
                     &kpath(),
                     RuleSource::Schema,
-                    format!("ds:{} has text content only", k.name),
+                    format!("ds:{} has text content only", k.name()),
                 );
             }
         }
@@ -442,8 +422,7 @@ impl<'a> Validator<'a> {
             );
         }
         if el
-            .children
-            .iter()
+            .children()
             .any(|c| matches!(c, Node::Text(t) if !t.trim().is_empty()))
         {
             self.push(
@@ -455,8 +434,9 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn rfc_rules(&mut self, el: &Element, d: &Decl, path: &Path<'_>, childless: bool) {
-        if d.ns != schema::Ns::Iodef {
+    fn rfc_rules(&mut self, el: Element<'_>, d: &Decl, path: &Path<'_>, childless: bool) {
+        // Most classes have no text rule: skip the name comparisons below for them.
+        if d.ns != schema::Ns::Iodef || !has_rfc_rule(d.name) {
             return;
         }
         match d.name {
@@ -516,7 +496,7 @@ impl<'a> Validator<'a> {
 }
 
 /// Full validation of a root element against the schema table and the RFC text rules.
-pub(crate) fn validate(root: &Element) -> Vec<Problem> {
+pub(crate) fn validate(root: Element<'_>) -> Vec<Problem> {
     let mut v = Validator {
         problems: Vec::new(),
         ids: HashSet::new(),
@@ -530,11 +510,16 @@ pub(crate) fn validate(root: &Element) -> Vec<Problem> {
         name: "IODEF-Document",
     };
     v.element(root, schema::ROOT, &path);
-    for (r, path, line) in std::mem::take(&mut v.idrefs) {
+    for (r, el, attr) in std::mem::take(&mut v.idrefs) {
         if !v.ids.contains(&r) {
+            let mut path = path_of(el);
+            if let Some(a) = attr {
+                path.push_str("/@");
+                path.push_str(&attr_display(&a));
+            }
             v.problems.push(Problem {
                 path,
-                line,
+                line: line_of(el),
                 message: format!("IDREF {r:?} does not match any ID in the document"),
                 source: RuleSource::Schema,
             });
@@ -544,9 +529,9 @@ pub(crate) fn validate(root: &Element) -> Vec<Problem> {
 }
 
 /// Cheap structural validation: namespace, version, and the required core of each Incident.
-pub(crate) fn validate_basic(root: &Element) -> Vec<Problem> {
+pub(crate) fn validate_basic(root: Element<'_>) -> Vec<Problem> {
     let mut out = Vec::new();
-    let mut p = |el: &Element, path: String, m: &str| {
+    let mut p = |el: Element<'_>, path: String, m: &str| {
         out.push(Problem {
             path,
             line: line_of(el),
@@ -554,7 +539,7 @@ pub(crate) fn validate_basic(root: &Element) -> Vec<Problem> {
             source: RuleSource::Schema,
         })
     };
-    if root.ns != NS_IODEF || root.name != "IODEF-Document" {
+    if root.ns() != NS_IODEF || root.name() != "IODEF-Document" {
         p(
             root,
             "/".into(),

@@ -2,11 +2,12 @@
 //! instructions; the IODEF namespace as the default namespace, other prefixes kept where possible.
 //! Split from `tree.rs` (the reader).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::arena::{Element, Node};
 use super::schema::{NS_IODEF, NS_XML};
-use super::tree::{Element, Node};
 
 /// Escapes text content.
 pub(crate) fn escape_text(s: &str, out: &mut String) {
@@ -39,71 +40,74 @@ fn escape_attr(s: &str, out: &mut String) {
 type Scope = BTreeMap<String, String>;
 
 /// Serialises `el` (and its subtree) as XML. `scope` holds the bindings already in force.
-pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
-    let mut scope = scope.clone();
+pub(crate) fn write_element(el: Element<'_>, scope: &Scope, out: &mut String) {
+    // Copied only by an element that declares something (cloning the map per element showed when
+    // xmldsig content is written for JSON).
+    let mut scope: Cow<'_, Scope> = Cow::Borrowed(scope);
     let mut decls: Vec<(String, String)> = Vec::new();
-    let mut bind = |want: Option<&str>, ns: &str, scope: &mut Scope, attr: bool| -> String {
-        if ns == NS_XML {
-            return "xml".to_string();
-        }
-        if ns.is_empty() {
-            if !attr && scope.get("").is_some_and(|d| !d.is_empty()) {
-                scope.insert(String::new(), String::new());
-                decls.push((String::new(), String::new()));
+    let mut bind =
+        |want: Option<&str>, ns: &str, scope: &mut Cow<'_, Scope>, attr: bool| -> String {
+            if ns == NS_XML {
+                return "xml".to_string();
             }
-            return String::new();
-        }
-        // Reuse a binding already in scope.
-        if let Some((p, _)) = scope
-            .iter()
-            .find(|(p, u)| *u == ns && !(attr && p.is_empty()))
-        {
-            if want.is_none_or(|w| w == p) || !attr {
-                return p.clone();
+            if ns.is_empty() {
+                if !attr && scope.get("").is_some_and(|d| !d.is_empty()) {
+                    scope.to_mut().insert(String::new(), String::new());
+                    decls.push((String::new(), String::new()));
+                }
+                return String::new();
             }
-        }
-        let mut p = match want {
-            Some(w) if !w.is_empty() => w.to_string(),
-            _ if !attr && ns == NS_IODEF => String::new(),
-            _ => "ns".to_string(),
+            // Reuse a binding already in scope.
+            if let Some((p, _)) = scope
+                .iter()
+                .find(|(p, u)| *u == ns && !(attr && p.is_empty()))
+            {
+                if want.is_none_or(|w| w == p) || !attr {
+                    return p.clone();
+                }
+            }
+            let mut p = match want {
+                Some(w) if !w.is_empty() => w.to_string(),
+                _ if !attr && ns == NS_IODEF => String::new(),
+                _ => "ns".to_string(),
+            };
+            let base = p.clone();
+            let mut i = 1;
+            while scope.get(&p).is_some_and(|u| u != ns) || (attr && p.is_empty()) {
+                p = format!("{}{}", if base.is_empty() { "ns" } else { &base }, i);
+                i += 1;
+            }
+            scope.to_mut().insert(p.clone(), ns.to_string());
+            decls.push((p.clone(), ns.to_string()));
+            p
         };
-        let base = p.clone();
-        let mut i = 1;
-        while scope.get(&p).is_some_and(|u| u != ns) || (attr && p.is_empty()) {
-            p = format!("{}{}", if base.is_empty() { "ns" } else { &base }, i);
-            i += 1;
-        }
-        scope.insert(p.clone(), ns.to_string());
-        decls.push((p.clone(), ns.to_string()));
-        p
-    };
-    let want = if el.ns == NS_IODEF {
+    let want = if el.ns() == NS_IODEF {
         Some("")
     } else {
-        el.prefix.as_deref()
+        el.prefix()
     };
-    let eprefix = bind(want, &el.ns, &mut scope, false);
+    let eprefix = bind(want, el.ns(), &mut scope, false);
     let mut attrs = String::new();
-    for a in &el.attrs {
+    for a in el.attrs() {
         let p = if a.ns.is_empty() {
             String::new()
         } else {
-            bind(a.prefix.as_deref(), &a.ns, &mut scope, true)
+            bind(a.prefix, a.ns, &mut scope, true)
         };
         attrs.push(' ');
         if !p.is_empty() {
             attrs.push_str(&p);
             attrs.push(':');
         }
-        attrs.push_str(&a.name);
+        attrs.push_str(a.name);
         attrs.push_str("=\"");
-        escape_attr(&a.value, &mut attrs);
+        escape_attr(a.value, &mut attrs);
         attrs.push('"');
     }
     let qname = if eprefix.is_empty() {
-        el.name.to_string()
+        el.name().to_string()
     } else {
-        format!("{eprefix}:{}", el.name)
+        format!("{eprefix}:{}", el.name())
     };
     out.push('<');
     out.push_str(&qname);
@@ -117,12 +121,12 @@ pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
         out.push('"');
     }
     out.push_str(&attrs);
-    if el.children.is_empty() {
+    if el.is_empty() {
         out.push_str("/>");
         return;
     }
     out.push('>');
-    for c in &el.children {
+    for c in el.children() {
         match c {
             Node::Element(e) => write_element(e, &scope, out),
             Node::Text(t) => escape_text(t, out),
@@ -135,9 +139,9 @@ pub(crate) fn write_element(el: &Element, scope: &Scope, out: &mut String) {
 
 /// Serialises the children of `el` (its content) as an XML fragment whose elements declare every
 /// namespace they use; used for `dtype="xml"` extension content in JSON.
-pub(crate) fn write_content(el: &Element) -> String {
+pub(crate) fn write_content(el: Element<'_>) -> String {
     let mut out = String::new();
-    for c in &el.children {
+    for c in el.children() {
         match c {
             Node::Element(e) => write_element(e, &Scope::new(), &mut out),
             Node::Text(t) => escape_text(t, &mut out),
@@ -147,7 +151,7 @@ pub(crate) fn write_content(el: &Element) -> String {
 }
 
 /// Serialises a whole tree with no bindings in scope.
-pub(crate) fn to_string(el: &Element) -> String {
+pub(crate) fn to_string(el: Element<'_>) -> String {
     let mut out = String::new();
     write_element(el, &Scope::new(), &mut out);
     out

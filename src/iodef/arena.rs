@@ -1,0 +1,485 @@
+//! The document tree as one arena: every element and text node is a [`NodeData`] in one `Vec`
+//! (linked first-child / next-sibling), every attribute an [`AttrData`] in one shared `Vec` (an
+//! element's attributes are a contiguous range), and every string either `&'static` (schema names,
+//! known namespaces) or a span of the document's text buffer. The buffer starts as a copy of the XML
+//! input, so names, attribute values and text that needed no unescaping or line-end normalisation
+//! are spans of the source; everything else (and everything built from JSON) is appended after it.
+//! Building a tree is therefore a handful of `Vec` pushes per node and no allocation per node.
+//!
+//! [`Element`], [`Node`] and [`Attribute`] are borrowed views (`Copy` handles) of a tree;
+//! `builder.rs` makes one element by element (the XML reader in `tree.rs` fills the arena directly).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use super::schema::{NS_DS, NS_ENUM, NS_IODEF, NS_SCI, NS_XML, NS_XSI};
+
+/// "No node" in the links.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// A string of a tree: shared with the schema table / known namespaces, or a span of its buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Str {
+    Static(&'static str),
+    Buf(u32, u32),
+}
+
+/// One element or text node.
+#[derive(Clone, Debug)]
+pub(crate) struct NodeData {
+    /// A text node (`name` is its text) rather than an element.
+    pub text: bool,
+    pub name: Str,
+    pub ns: Str,
+    pub prefix: Option<Str>,
+    /// `attrs[attr_start..attr_start + attr_len]`.
+    pub attr_start: u32,
+    pub attr_len: u32,
+    pub first_child: u32,
+    pub last_child: u32,
+    pub next: u32,
+    pub parent: u32,
+    /// Where the start tag was: in parsed trees (`Tree::src_len > 0`) its byte offset in the
+    /// source, turned into a line only when asked for; in built trees the 1-based source line it
+    /// was copied with, or 0 (built from JSON).
+    pub line: u32,
+}
+
+/// One attribute.
+#[derive(Clone, Debug)]
+pub(crate) struct AttrData {
+    pub ns: Str,
+    pub name: Str,
+    pub prefix: Option<Str>,
+    pub value: Str,
+}
+
+/// The arena. Node 0 is the root element.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Tree {
+    pub buf: String,
+    pub nodes: Vec<NodeData>,
+    pub attrs: Vec<AttrData>,
+    /// Length of the source at the start of `buf` (0 for trees built from JSON or copies), which
+    /// also says that nodes' `line`s are byte offsets into it.
+    pub src_len: u32,
+    /// Offsets of the source's newlines, found on the first request for a line.
+    newlines: std::sync::OnceLock<Vec<u32>>,
+}
+
+/// Namespace URIs and prefixes IODEF documents use, shared instead of stored per document.
+const KNOWN: [&str; 12] = [
+    NS_IODEF, NS_DS, NS_ENUM, NS_SCI, NS_XSI, NS_XML, "iodef", "ds", "enum", "sci", "xsi", "",
+];
+
+/// `s` as a static string when it is a known namespace, prefix or schema name.
+pub(crate) fn known_static(s: &str) -> Option<&'static str> {
+    if let Some(k) = KNOWN.iter().find(|k| **k == s) {
+        return Some(k);
+    }
+    super::schema::known_name(s).map(|k| k.name)
+}
+
+/// String equality with a pointer fast path: names and namespaces of parsed trees are usually the
+/// schema table's own `&'static str`s, so most comparisons in validation and JSON output are one
+/// pointer compare instead of a `memcmp`.
+#[inline]
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+}
+
+impl Tree {
+    /// The text of `s`.
+    #[inline]
+    pub fn str(&self, s: Str) -> &str {
+        match s {
+            Str::Static(s) => s,
+            Str::Buf(start, len) => self
+                .buf
+                .get(start as usize..start as usize + len as usize)
+                .unwrap_or(""),
+        }
+    }
+
+    /// Appends `s` to the buffer. `None` when the buffer would outgrow 32-bit spans.
+    pub fn push_str(&mut self, s: &str) -> Option<Str> {
+        let start = u32::try_from(self.buf.len()).ok()?;
+        let len = u32::try_from(s.len()).ok()?;
+        start.checked_add(len)?;
+        self.buf.push_str(s);
+        Some(Str::Buf(start, len))
+    }
+
+    /// `s`, shared when known, else appended to the buffer.
+    pub fn intern(&mut self, s: &str) -> Option<Str> {
+        match known_static(s) {
+            Some(k) => Some(Str::Static(k)),
+            None => self.push_str(s),
+        }
+    }
+
+    /// Appends `child` to `parent`'s children.
+    #[inline]
+    pub fn link(&mut self, parent: u32, child: u32) {
+        self.nodes[child as usize].parent = parent;
+        let p = &mut self.nodes[parent as usize];
+        let last = p.last_child;
+        p.last_child = child;
+        if last == NONE {
+            p.first_child = child;
+        } else {
+            self.nodes[last as usize].next = child;
+        }
+    }
+
+    /// Makes the text node `last` end at the buffer's end (copying its text there if it does not),
+    /// so that text can be appended to it in place; returns its span.
+    fn text_at_end(&mut self, last: u32) -> Option<(u32, u32)> {
+        match self.nodes[last as usize].name {
+            Str::Buf(s, l) if s as usize + l as usize == self.buf.len() => Some((s, l)),
+            prev => {
+                let owned = self.str(prev).to_string();
+                match self.push_str(&owned)? {
+                    Str::Buf(s, l) => Some((s, l)),
+                    Str::Static(_) => None,
+                }
+            }
+        }
+    }
+
+    /// The text node ending `parent`'s children, if its last child is one.
+    #[inline]
+    fn last_text(&self, parent: u32) -> Option<u32> {
+        let last = self.nodes[parent as usize].last_child;
+        (last != NONE && self.nodes[last as usize].text).then_some(last)
+    }
+
+    /// Appends the text `span` (usually a span of the source) to `parent`'s children, merged with a
+    /// text node that ends them. Merging appends in place at the buffer's end, so a long run of
+    /// pieces costs linear time.
+    pub fn add_text(&mut self, parent: u32, span: Str) -> Option<()> {
+        match self.last_text(parent) {
+            None => {
+                let id = self.new_node(true, span, Str::Static(""), None, 0)?;
+                self.link(parent, id);
+            }
+            Some(last) => {
+                let (s, l) = self.text_at_end(last)?;
+                let piece = self.str(span).to_string();
+                let Str::Buf(_, add) = self.push_str(&piece)? else {
+                    return None;
+                };
+                self.nodes[last as usize].name = Str::Buf(s, l.checked_add(add)?);
+            }
+        }
+        Some(())
+    }
+
+    /// Appends new text (not in the buffer yet) to `parent`'s children, merged like [`Tree::add_text`].
+    pub fn append_text(&mut self, parent: u32, text: &str) -> Option<()> {
+        match self.last_text(parent) {
+            None => {
+                let span = self.push_str(text)?;
+                let id = self.new_node(true, span, Str::Static(""), None, 0)?;
+                self.link(parent, id);
+            }
+            Some(last) => {
+                let (s, l) = self.text_at_end(last)?;
+                let Str::Buf(_, add) = self.push_str(text)? else {
+                    return None;
+                };
+                self.nodes[last as usize].name = Str::Buf(s, l.checked_add(add)?);
+            }
+        }
+        Some(())
+    }
+
+    /// A new unlinked node.
+    #[inline]
+    pub fn new_node(
+        &mut self,
+        text: bool,
+        name: Str,
+        ns: Str,
+        prefix: Option<Str>,
+        line: u32,
+    ) -> Option<u32> {
+        let id = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|i| *i != NONE)?;
+        let attr_start = u32::try_from(self.attrs.len()).ok()?;
+        self.nodes.push(NodeData {
+            text,
+            name,
+            ns,
+            prefix,
+            attr_start,
+            attr_len: 0,
+            first_child: NONE,
+            last_child: NONE,
+            next: NONE,
+            parent: NONE,
+            line,
+        });
+        Some(id)
+    }
+
+    /// Adds an attribute to `el`, moving its earlier attributes to the end of the shared list first
+    /// when another element's attributes were added since (attributes of one element stay contiguous).
+    pub fn add_attr(&mut self, el: u32, a: AttrData) -> Option<()> {
+        let n = &self.nodes[el as usize];
+        let (start, len) = (n.attr_start as usize, n.attr_len as usize);
+        if start + len != self.attrs.len() {
+            let moved: Vec<AttrData> = self.attrs[start..start + len].to_vec();
+            let new_start = u32::try_from(self.attrs.len()).ok()?;
+            self.attrs.extend(moved);
+            self.nodes[el as usize].attr_start = new_start;
+        }
+        self.attrs.push(a);
+        self.nodes[el as usize].attr_len += 1;
+        Some(())
+    }
+
+    /// The 1-based line of a node's `line` field (see [`NodeData::line`]).
+    pub fn line(&self, v: u32) -> u32 {
+        if self.src_len == 0 {
+            return v;
+        }
+        let nl = self.newlines.get_or_init(|| {
+            let src = self
+                .buf
+                .as_bytes()
+                .get(..self.src_len as usize)
+                .unwrap_or(&[]);
+            memchr::memchr_iter(b'\n', src).map(|i| i as u32).collect()
+        });
+        1 + nl.partition_point(|o| *o < v) as u32
+    }
+
+    /// The root element.
+    pub fn root(&self) -> Element<'_> {
+        Element { tree: self, id: 0 }
+    }
+}
+
+/// An element of an IODEF document (or of extension content carried inside one): a borrowed view
+/// of one node of the document's arena.
+///
+/// The model is generic and driven by the schema table: every RFC 7970 class is an element whose
+/// local name is the class name, so extension content (`AdditionalData`, RFC 7203 SCI, xmldsig) is
+/// carried through unchanged alongside the IODEF classes.
+#[derive(Clone, Copy)]
+pub struct Element<'d> {
+    tree: &'d Tree,
+    id: u32,
+}
+
+/// A child node.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Node<'d> {
+    /// A child element.
+    Element(Element<'d>),
+    /// Character data (already unescaped and line-end normalised; CDATA sections become text).
+    Text(&'d str),
+}
+
+/// An XML attribute, namespace-resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attribute<'d> {
+    /// Namespace URI ("" for unqualified attributes, the usual case in IODEF).
+    pub ns: &'d str,
+    /// Local name.
+    pub name: &'d str,
+    /// Prefix used in the source, kept for serialisation only.
+    pub prefix: Option<&'d str>,
+    /// Unescaped, normalised value.
+    pub value: &'d str,
+}
+
+impl<'d> Element<'d> {
+    #[inline]
+    fn data(&self) -> &'d NodeData {
+        &self.tree.nodes[self.id as usize]
+    }
+
+    /// The parent element (`None` for the root).
+    pub fn parent(&self) -> Option<Element<'d>> {
+        let p = self.data().parent;
+        (p != NONE).then_some(Element {
+            tree: self.tree,
+            id: p,
+        })
+    }
+
+    /// Whether `self` and `other` are the same node of the same tree.
+    pub fn same_node(&self, other: &Element<'_>) -> bool {
+        std::ptr::eq(self.tree, other.tree) && self.id == other.id
+    }
+
+    /// Namespace URI.
+    #[inline]
+    pub fn ns(&self) -> &'d str {
+        self.tree.str(self.data().ns)
+    }
+
+    /// Local name (the IODEF class name for IODEF elements).
+    #[inline]
+    pub fn name(&self) -> &'d str {
+        self.tree.str(self.data().name)
+    }
+
+    /// Prefix used in the source, kept for serialisation only.
+    pub fn prefix(&self) -> Option<&'d str> {
+        self.data().prefix.map(|p| self.tree.str(p))
+    }
+
+    /// 1-based source line of the start tag (0 when built from JSON).
+    pub fn line(&self) -> u32 {
+        self.tree.line(self.data().line)
+    }
+
+    /// Attributes, in source order, without namespace declarations.
+    pub fn attrs(&self) -> impl ExactSizeIterator<Item = Attribute<'d>> + 'd {
+        let d = self.data();
+        let tree = self.tree;
+        let start = d.attr_start as usize;
+        tree.attrs
+            .get(start..start + d.attr_len as usize)
+            .unwrap_or(&[])
+            .iter()
+            .map(move |a| Attribute {
+                ns: tree.str(a.ns),
+                name: tree.str(a.name),
+                prefix: a.prefix.map(|p| tree.str(p)),
+                value: tree.str(a.value),
+            })
+    }
+
+    /// Value of the unqualified attribute `name` (`xml:lang` for the xml namespace one).
+    pub fn attr(&self, name: &str) -> Option<&'d str> {
+        let (ns, local) = match name.strip_prefix("xml:") {
+            Some(l) => (NS_XML, l),
+            None => ("", name),
+        };
+        let d = self.data();
+        let start = d.attr_start as usize;
+        let tree = self.tree;
+        tree.attrs
+            .get(start..start + d.attr_len as usize)?
+            .iter()
+            .find(|a| same(tree.str(a.name), local) && same(tree.str(a.ns), ns))
+            .map(|a| tree.str(a.value))
+    }
+
+    /// Children in document order.
+    pub fn children(&self) -> Children<'d> {
+        Children {
+            tree: self.tree,
+            next: self.data().first_child,
+        }
+    }
+
+    /// Whether the element has no children at all.
+    pub fn is_empty(&self) -> bool {
+        self.data().first_child == NONE
+    }
+
+    /// Child elements.
+    pub fn elements(&self) -> impl Iterator<Item = Element<'d>> + 'd {
+        self.children().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// Child elements in the IODEF namespace called `name`.
+    pub fn children_named<'a>(&self, name: &'a str) -> impl Iterator<Item = Element<'d>> + 'a
+    where
+        'd: 'a,
+    {
+        self.elements()
+            .filter(move |e| e.name() == name && e.ns() == NS_IODEF)
+    }
+
+    /// First IODEF child called `name`.
+    pub fn child(&self, name: &str) -> Option<Element<'d>> {
+        self.elements()
+            .find(|e| e.name() == name && e.ns() == NS_IODEF)
+    }
+
+    /// Concatenated text children.
+    pub fn text(&self) -> String {
+        self.text_cow().into_owned()
+    }
+
+    /// Concatenated text children, borrowed when there is at most one text child (the usual case:
+    /// the parser merges adjacent text).
+    pub(crate) fn text_cow(&self) -> Cow<'d, str> {
+        let mut texts = self.children().filter_map(|n| match n {
+            Node::Text(t) => Some(t),
+            Node::Element(_) => None,
+        });
+        let Some(first) = texts.next() else {
+            return Cow::Borrowed("");
+        };
+        match texts.next() {
+            None => Cow::Borrowed(first),
+            Some(second) => {
+                let mut s = String::from(first);
+                s.push_str(second);
+                texts.for_each(|t| s.push_str(t));
+                Cow::Owned(s)
+            }
+        }
+    }
+}
+
+/// Iterator over an element's children.
+#[derive(Clone)]
+pub struct Children<'d> {
+    tree: &'d Tree,
+    next: u32,
+}
+
+impl<'d> Iterator for Children<'d> {
+    type Item = Node<'d>;
+    #[inline]
+    fn next(&mut self) -> Option<Node<'d>> {
+        let id = self.next;
+        let n = self.tree.nodes.get(id as usize)?;
+        self.next = n.next;
+        Some(if n.text {
+            Node::Text(self.tree.str(n.name))
+        } else {
+            Node::Element(Element {
+                tree: self.tree,
+                id,
+            })
+        })
+    }
+}
+
+/// Structural equality: namespace, name, prefix, line, attributes and children.
+impl PartialEq for Element<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.ns() == other.ns()
+            && self.name() == other.name()
+            && self.prefix() == other.prefix()
+            && self.line() == other.line()
+            && self.attrs().eq(other.attrs())
+            && self.children().eq(other.children())
+    }
+}
+
+impl fmt::Debug for Element<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Element")
+            .field("ns", &self.ns())
+            .field("name", &self.name())
+            .field("prefix", &self.prefix())
+            .field("attrs", &self.attrs().collect::<Vec<_>>())
+            .field("children", &self.children().collect::<Vec<_>>())
+            .field("line", &self.line())
+            .finish()
+    }
+}

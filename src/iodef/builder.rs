@@ -1,0 +1,181 @@
+//! [`Builder`]: makes a document arena (`arena.rs`) element by element, for JSON → XML (`json_in.rs`),
+//! [`Document::canonical`](super::Document::canonical), [`Document::from_root`](super::Document::from_root)
+//! and callers that assemble or edit documents. Split from `arena.rs` (the arena and its views).
+
+use super::arena::{AttrData, Element, Node, Str, Tree};
+use super::error::IodefError;
+use super::schema::NS_XML;
+
+/// Builds a document tree element by element (JSON → XML, [`Document::canonical`](super::Document::canonical),
+/// and callers that assemble or edit documents): `start`, `attr`/`text`/nested elements, `end`.
+/// Adjacent text is merged and empty text dropped, as the XML reader does.
+#[derive(Default)]
+pub struct Builder {
+    tree: Tree,
+    open: Vec<u32>,
+    closed_root: bool,
+    /// The tree outgrew 32-bit offsets.
+    overflow: bool,
+    /// A second root, or an attribute or text outside any element.
+    misuse: bool,
+}
+
+impl Builder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Builder::default()
+    }
+
+    fn note(&mut self, r: Option<()>) {
+        if r.is_none() {
+            self.overflow = true;
+        }
+    }
+
+    fn intern(&mut self, s: &str) -> Str {
+        match self.tree.intern(s) {
+            Some(s) => s,
+            None => {
+                self.overflow = true;
+                Str::Static("")
+            }
+        }
+    }
+
+    pub(crate) fn start_str(&mut self, ns: Str, name: Str, prefix: Option<Str>, line: u32) {
+        let Some(id) = self.tree.new_node(false, name, ns, prefix, line) else {
+            self.overflow = true;
+            return;
+        };
+        match self.open.last() {
+            Some(p) => {
+                let p = *p;
+                self.tree.link(p, id);
+            }
+            // A second root is dropped and reported by `finish`.
+            None if self.closed_root || id != 0 => self.misuse = true,
+            None => {}
+        }
+        self.open.push(id);
+    }
+
+    /// Opens an element (namespace URI, local name, source prefix).
+    pub fn start(&mut self, ns: &str, name: &str, prefix: Option<&str>) {
+        let ns = self.intern(ns);
+        let name = self.intern(name);
+        let prefix = prefix.map(|p| self.intern(p));
+        self.start_str(ns, name, prefix, 0);
+    }
+
+    /// Opens an element with `&'static` names (no copy).
+    pub(crate) fn start_static(
+        &mut self,
+        ns: &'static str,
+        name: &'static str,
+        prefix: Option<&'static str>,
+    ) {
+        self.start_str(
+            Str::Static(ns),
+            Str::Static(name),
+            prefix.map(Str::Static),
+            0,
+        );
+    }
+
+    /// Adds an attribute to the open element: unqualified, or `xml:`-prefixed for the xml namespace.
+    pub fn attr(&mut self, name: &str, value: &str) {
+        match name.strip_prefix("xml:") {
+            Some(l) => self.attr_ns(NS_XML, l, None, value),
+            None => self.attr_ns("", name, None, value),
+        }
+    }
+
+    /// Adds an attribute in namespace `ns` to the open element.
+    pub fn attr_ns(&mut self, ns: &str, name: &str, prefix: Option<&str>, value: &str) {
+        let a = AttrData {
+            ns: self.intern(ns),
+            name: self.intern(name),
+            prefix: prefix.map(|p| self.intern(p)),
+            value: match self.tree.push_str(value) {
+                Some(v) => v,
+                None => {
+                    self.overflow = true;
+                    return;
+                }
+            },
+        };
+        match self.open.last() {
+            Some(el) => {
+                let el = *el;
+                let r = self.tree.add_attr(el, a);
+                self.note(r);
+            }
+            None => self.misuse = true,
+        }
+    }
+
+    /// Adds text to the open element (merged with text just before it; empty text is dropped).
+    pub fn text(&mut self, s: &str) {
+        if s.is_empty() {
+            return;
+        }
+        let Some(el) = self.open.last().copied() else {
+            self.misuse = true;
+            return;
+        };
+        let r = self.tree.append_text(el, s);
+        self.note(r);
+    }
+
+    /// Closes the open element.
+    pub fn end(&mut self) {
+        if self.open.pop().is_some() && self.open.is_empty() {
+            self.closed_root = true;
+        }
+    }
+
+    /// Copies `el` and its subtree (from any tree) as a child of the open element, or as the root;
+    /// with `lines` false the copies carry no source lines.
+    pub fn copy(&mut self, el: Element<'_>, lines: bool) {
+        let line = if lines { el.line() } else { 0 };
+        let ns = self.intern(el.ns());
+        let name = self.intern(el.name());
+        let prefix = el.prefix().map(|p| self.intern(p));
+        self.start_str(ns, name, prefix, line);
+        for a in el.attrs() {
+            self.attr_ns(a.ns, a.name, a.prefix, a.value);
+        }
+        for c in el.children() {
+            match c {
+                Node::Element(k) => self.copy(k, lines),
+                Node::Text(t) => self.text(t),
+            }
+        }
+        self.end();
+    }
+
+    /// The finished tree; an error if it is not one whole element, or it outgrew 32-bit offsets.
+    pub(crate) fn finish_tree(self) -> Result<Tree, IodefError> {
+        if self.overflow {
+            return Err(IodefError::TooLarge {
+                size: self.tree.buf.len(),
+                max: u32::MAX as usize,
+            });
+        }
+        if self.misuse {
+            return Err(IodefError::xml(
+                0,
+                "built tree has a second root element, or attributes or text outside any element",
+            ));
+        }
+        if !self.open.is_empty() || self.tree.nodes.is_empty() {
+            return Err(IodefError::xml(0, "unfinished element tree"));
+        }
+        Ok(self.tree)
+    }
+
+    /// The finished document (its root must be `IODEF-Document` in the v2 namespace).
+    pub fn finish(self) -> Result<super::Document, IodefError> {
+        super::Document::from_tree(self.finish_tree()?, super::SourceFormat::Xml)
+    }
+}

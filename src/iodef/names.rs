@@ -1,0 +1,221 @@
+//! Name lookups in the schema table: a declaration by namespace and local name ([`find`]), and
+//! whether a parsed name is one of the table's names ([`known_name`], once per element and attribute
+//! the reader sees). Split from `schema.rs` (the table's shape and the simple-type checks); both
+//! lookups are on the parser's and validator's hot paths, hence the hand-made tables.
+
+use super::schema::{Content, Ns};
+use super::schema_gen::DECLS;
+
+/// Looks a declaration up by namespace and local name (the first one in table order).
+pub(crate) fn find(ns: &str, name: &str) -> Option<usize> {
+    use std::collections::HashMap;
+    use std::hash::BuildHasherDefault;
+    use std::sync::OnceLock;
+    // Validation and the JSON binding call this for extension content and wrappers; a scan of the
+    // whole table per call showed in the profile.
+    type Table = HashMap<&'static str, Vec<usize>, BuildHasherDefault<NameHash>>;
+    static BY_NAME: OnceLock<Table> = OnceLock::new();
+    let map = BY_NAME.get_or_init(|| {
+        let mut m = Table::default();
+        for (i, d) in DECLS.iter().enumerate() {
+            m.entry(d.name).or_default().push(i);
+        }
+        m
+    });
+    map.get(name)?
+        .iter()
+        .copied()
+        .find(|i| DECLS[*i].ns.uri() == ns)
+}
+
+/// What the parser needs to know about a local name, found with one lookup per element or attribute.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KnownName {
+    /// The same name, borrowed from the schema table: parsed trees share it instead of allocating.
+    pub name: &'static str,
+    /// Whether whitespace-only text directly inside the IODEF element of this name is ignorable
+    /// (element-only or empty content in the schema).
+    pub iodef_ignorable: bool,
+}
+
+/// A multiply-rotate hash over 8-byte words (the FxHash scheme): the name table is fixed at start-up
+/// and only ever read, so SipHash's flooding resistance buys nothing here (input cannot add keys),
+/// while its cost (and then byte-at-a-time FNV's) showed in the parser's profile.
+#[derive(Default)]
+pub(crate) struct NameHash(u64);
+
+impl NameHash {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for NameHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+}
+
+/// Up to eight bytes as a little-endian word (without a variable-length `memcpy` call).
+#[inline]
+fn word(b: &[u8]) -> u64 {
+    if let Ok(a) = <[u8; 8]>::try_from(b) {
+        return u64::from_le_bytes(a);
+    }
+    b.iter()
+        .take(8)
+        .enumerate()
+        .fold(0, |w, (i, x)| w | u64::from(*x) << (8 * i))
+}
+
+/// An open-addressing table of every element and attribute local name of the schema table, hashed
+/// on the name's length and first and last eight bytes: the parser looks up every element and
+/// attribute name, and a general-purpose `HashMap` (hashing the whole name, then probing control
+/// bytes) showed in its profile.
+struct NameTable {
+    /// Index + 1 into `names` (0: empty), a quarter full at most.
+    slots: Vec<u16>,
+    names: Vec<(Key, KnownName)>,
+    shift: u32,
+}
+
+/// A name's length and first and last eight bytes: equal keys mean equal names up to 16 bytes,
+/// so most lookups compare no string bytes (reading the table's names showed as cache misses).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key {
+    len: usize,
+    head: u64,
+    tail: u64,
+}
+
+impl Key {
+    #[inline]
+    fn of(name: &[u8]) -> Key {
+        let n = name.len().min(8);
+        Key {
+            len: name.len(),
+            head: word(&name[..n]),
+            tail: word(&name[name.len() - n..]),
+        }
+    }
+}
+
+impl NameTable {
+    #[inline]
+    fn slot(&self, k: &Key) -> usize {
+        let h = (k.head ^ k.tail.rotate_left(29))
+            .wrapping_add(k.len as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> self.shift) as usize
+    }
+
+    fn insert(&mut self, k: KnownName) -> Option<&mut KnownName> {
+        let key = Key::of(k.name.as_bytes());
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(&key);
+        loop {
+            match self.slots[i] {
+                0 => {
+                    self.names.push((key, k));
+                    self.slots[i] = u16::try_from(self.names.len()).ok()?;
+                    return self.names.last_mut().map(|(_, k)| k);
+                }
+                j if self.names[usize::from(j) - 1].1.name == k.name => {
+                    return self.names.get_mut(usize::from(j) - 1).map(|(_, k)| k)
+                }
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    #[inline]
+    fn get(&self, name: &str) -> Option<KnownName> {
+        let key = Key::of(name.as_bytes());
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(&key);
+        loop {
+            let j = self.slots[i];
+            if j == 0 {
+                return None;
+            }
+            let (kk, k) = self.names[usize::from(j) - 1];
+            if kk == key && (key.len <= 16 || k.name == name) {
+                return Some(k);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// Every element and attribute local name of the schema table (attributes without their `xml:`).
+pub(crate) fn known_name(name: &str) -> Option<KnownName> {
+    use std::sync::OnceLock;
+    static NAMES: OnceLock<NameTable> = OnceLock::new();
+    let table = NAMES.get_or_init(|| {
+        let mut unique: Vec<&str> = DECLS
+            .iter()
+            .flat_map(|d| {
+                std::iter::once(d.name).chain(
+                    d.attrs
+                        .iter()
+                        .map(|a| a.name.strip_prefix("xml:").unwrap_or(a.name)),
+                )
+            })
+            .collect();
+        unique.sort_unstable();
+        unique.dedup();
+        // At most a quarter full, so probes stay short and always end at an empty slot.
+        let size = (unique.len() * 4).next_power_of_two();
+        let mut t = NameTable {
+            slots: vec![0; size],
+            names: Vec::with_capacity(unique.len()),
+            shift: 64 - size.trailing_zeros(),
+        };
+        for d in DECLS {
+            let ignorable = d.ns == Ns::Iodef
+                && matches!(
+                    d.content,
+                    Content::Empty | Content::Complex { mixed: false, .. }
+                );
+            if let Some(k) = t.insert(KnownName {
+                name: d.name,
+                iodef_ignorable: false,
+            }) {
+                k.iodef_ignorable |= ignorable;
+            }
+        }
+        // Attributes after elements, so that parsed element names are the first declaration's own
+        // `&'static str` (comparisons with it are then a pointer compare, see `arena::same`).
+        for d in DECLS {
+            for a in d.attrs {
+                let n = a.name.strip_prefix("xml:").unwrap_or(a.name);
+                t.insert(KnownName {
+                    name: n,
+                    iodef_ignorable: false,
+                });
+            }
+        }
+        t
+    });
+    table.get(name)
+}

@@ -1,0 +1,109 @@
+//! What a validation finding is ([`Problem`], [`RuleSource`]) and where it is: the element path a
+//! finding names, rendered only when there is a finding (during the walk from the walk's own `Path`,
+//! after it from the tree's parent links). Split from `validate.rs` (the rules).
+
+use std::fmt::{self, Write as _};
+
+use super::arena::{Attribute, Element};
+use super::schema::NS_XML;
+
+/// Where a rule comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleSource {
+    /// The XSD (errata-corrected RFC 7970 §8): the XSD oracle agrees with these.
+    Schema,
+    /// RFC 7970 text the XSD cannot express (e.g. Contact needs a child, `ext-*` only with `ext-value`).
+    Rfc,
+}
+
+/// One validation finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Element path, e.g. `/IODEF-Document/Incident[1]/Contact[1]` (attribute as `/@name`).
+    pub path: String,
+    /// 1-based source line, when the document came from XML.
+    pub line: Option<u32>,
+    /// What is wrong.
+    pub message: String,
+    /// Which rule set found it.
+    pub source: RuleSource,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "line {l}: {}: {}", self.path, self.message)?,
+            None => write!(f, "{}: {}", self.path, self.message)?,
+        }
+        if self.source == RuleSource::Rfc {
+            write!(f, " (RFC 7970 text rule)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the walk is. Rendered as `/IODEF-Document/Incident[1]/…` only when a finding needs it: formatting
+/// the path of every element showed in the profile, and valid documents never need one.
+#[derive(Clone, Copy)]
+pub(crate) struct Path<'p> {
+    pub up: Option<&'p Path<'p>>,
+    /// This element's parent and its position among the parent's element children; the `[n]` of the
+    /// path (1-based, among same-named siblings) is counted from them when rendering.
+    pub parent: Option<(Element<'p>, usize)>,
+    pub name: &'p str,
+}
+
+impl Path<'_> {
+    pub fn render(&self) -> String {
+        let mut s = self.up.map(Path::render).unwrap_or_default();
+        match self.parent {
+            None => {
+                s.push('/');
+                s.push_str(self.name);
+            }
+            Some((parent, pos)) => {
+                let n = 1 + parent
+                    .elements()
+                    .take(pos)
+                    .filter(|e| e.name() == self.name)
+                    .count();
+                let _ = write!(s, "/{}[{n}]", self.name);
+            }
+        }
+        s
+    }
+}
+
+/// The line of `el`, if it has one (elements built from JSON have none).
+pub(crate) fn line_of(el: Element<'_>) -> Option<u32> {
+    (el.line() > 0).then_some(el.line())
+}
+
+/// An attribute's name as problems show it: `xml:lang`, `name`, or `{ns}name`.
+pub(crate) fn attr_display(a: &Attribute<'_>) -> String {
+    if a.ns == NS_XML {
+        format!("xml:{}", a.name)
+    } else if a.ns.is_empty() {
+        a.name.to_string()
+    } else {
+        format!("{{{}}}{}", a.ns, a.name)
+    }
+}
+
+/// The path of `el` as [`Path::render`] writes it, found through the tree's parent links (for the
+/// findings made after the walk).
+pub(crate) fn path_of(el: Element<'_>) -> String {
+    match el.parent() {
+        None => format!("/{}", el.name()),
+        Some(p) => {
+            let mut s = path_of(p);
+            let n = 1 + p
+                .elements()
+                .take_while(|e| !e.same_node(&el))
+                .filter(|e| e.name() == el.name())
+                .count();
+            let _ = write!(s, "/{}[{n}]", el.name());
+            s
+        }
+    }
+}
