@@ -148,12 +148,7 @@ impl Store {
                          VALUES (?1, ?2, ?3)",
                         params![t, i, now],
                     )?;
-                    tx.execute(
-                        "DELETE FROM tombstones WHERE topic = ?1 AND rowid NOT IN \
-                         (SELECT rowid FROM tombstones WHERE topic = ?1 \
-                          ORDER BY deleted_ns DESC LIMIT ?2)",
-                        params![t, TOMBSTONES_KEPT],
-                    )?;
+                    trim_tombstones(&tx, &t)?;
                 }
                 tx.commit()?;
                 Ok(n > 0)
@@ -183,12 +178,7 @@ impl Store {
                 if n > 0 {
                     tx.execute("DELETE FROM items WHERE topic = ?1", params![t])?;
                     touch_topic(&tx, &t, now)?;
-                    tx.execute(
-                        "DELETE FROM tombstones WHERE topic = ?1 AND rowid NOT IN \
-                         (SELECT rowid FROM tombstones WHERE topic = ?1 \
-                          ORDER BY deleted_ns DESC LIMIT ?2)",
-                        params![t, TOMBSTONES_KEPT],
-                    )?;
+                    trim_tombstones(&tx, &t)?;
                 }
                 tx.commit()?;
                 Ok(n)
@@ -440,6 +430,17 @@ fn page_blocking(
         has_newer,
         has_older,
     })
+}
+
+/// Keeps only the newest [`TOMBSTONES_KEPT`] tombstones of `topic`.
+fn trim_tombstones(conn: &Connection, topic: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM tombstones WHERE topic = ?1 AND rowid NOT IN \
+         (SELECT rowid FROM tombstones WHERE topic = ?1 \
+          ORDER BY deleted_ns DESC LIMIT ?2)",
+        params![topic, TOMBSTONES_KEPT],
+    )?;
+    Ok(())
 }
 
 fn touch_topic(conn: &Connection, topic: &str, now: i64) -> Result<(), StoreError> {
