@@ -207,18 +207,25 @@ impl BridgeProc {
     }
 }
 
+/// A worker process of kind `kind` connected to `lab`'s Prosody (the
+/// caller adds account, node and the rest).
+fn worker_command(ctx: &Ctx, lab: &Lab, kind: &str) -> Command {
+    let mut c = Command::new(&ctx.exe);
+    c.args(worker::worker_args(kind))
+        .arg("--port")
+        .arg(lab.prosody.c2s_port.to_string())
+        .arg("--tls-port")
+        .arg(lab.prosody.direct_tls_port.to_string())
+        .arg("--ca")
+        .arg(&lab.prosody.ca.ca_pem);
+    c
+}
+
 /// Publishes `items` to each (existing) node with the raw publisher (fast,
 /// and the same bytes every client sends).
 async fn fill(ctx: &Ctx, lab: &Lab, nodes: &[String], items: &Path) -> anyhow::Result<()> {
     for node in nodes {
-        let out = Command::new(&ctx.exe)
-            .args(worker::worker_args("raw-pub"))
-            .arg("--port")
-            .arg(lab.prosody.c2s_port.to_string())
-            .arg("--tls-port")
-            .arg(lab.prosody.direct_tls_port.to_string())
-            .arg("--ca")
-            .arg(&lab.prosody.ca.ca_pem)
+        let out = worker_command(ctx, lab, "raw-pub")
             .args(["--user", "publisher", "--node", node])
             .arg("--payloads")
             .arg(items)
@@ -414,14 +421,7 @@ pub async fn run(
     // The subscriber (the library as `gridlink subscribe` uses it) follows
     // every topic live while the broker fills.
     let sub_out = ctx.dir.join("mem-sub.json");
-    let mut sub = Command::new(&ctx.exe)
-        .args(worker::worker_args("gl-sub"))
-        .arg("--port")
-        .arg(lab.prosody.c2s_port.to_string())
-        .arg("--tls-port")
-        .arg(lab.prosody.direct_tls_port.to_string())
-        .arg("--ca")
-        .arg(&lab.prosody.ca.ca_pem)
+    let mut sub = worker_command(ctx, &lab, "gl-sub")
         .args(["--user", "sub", "--sessions", "1"])
         .arg("--node")
         .arg(nodes.join(","))
