@@ -11,5 +11,5 @@ mod session;
 mod tls;
 
 pub use error::{condition_name, ConnectError, IqError};
-pub use session::{backoff, Session, SessionEvent, SessionState};
+pub use session::{backoff, connect_bare_stream, Session, SessionEvent, SessionState};
 pub use tls::client_config;

@@ -323,6 +323,39 @@ impl Session {
     }
 }
 
+/// Connects and logs in exactly as [`Session::connect`] does (same TLS,
+/// SASL mechanism choice and timeouts), then hands the connection to a bare
+/// tokio-xmpp `StanzaStream` (which binds a resource and negotiates XEP-0198),
+/// with no driver task, no IQ table and no reconnection: if the connection
+/// drops (and cannot be resumed), the stream ends.
+///
+/// This is what the XMPP library costs on its own, without gridlink's
+/// session, pubsub or IODEF layers: `gridlink-bench` uses it for its
+/// "tokio-xmpp floor" client. Applications want [`Session`].
+pub async fn connect_bare_stream(config: &Config) -> Result<StanzaStream, ConnectError> {
+    let tls = super::tls::client_config(config)?;
+    let jid = config.jid.clone();
+    let (host, port) = config.server_addr();
+    let limit = config.connect_timeout;
+    let login = tokio::time::timeout(limit, connect_and_login(config, &tls, &jid))
+        .await
+        .map_err(|_| ConnectError::Timeout {
+            addr: format!("{host}:{port}"),
+            after: limit,
+        })??;
+    let mut first = Some(login.connection);
+    let connector = Box::new(
+        move |_location: Option<String>, slot: oneshot::Sender<Connection>| {
+            if let Some(conn) = first.take() {
+                let _ = slot.send(conn);
+            }
+            // Later calls drop `slot`: StanzaStream treats that as fatal and
+            // ends the stream, which is what a measurement wants.
+        },
+    );
+    Ok(StanzaStream::new(connector, QUEUE_DEPTH))
+}
+
 /// The connector `StanzaStream` calls for each (re)connection: the first
 /// call gets the connection made by [`Session::connect`]; later calls retry
 /// with exponential backoff and jitter until they succeed or the session ends.

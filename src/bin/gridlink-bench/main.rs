@@ -17,6 +17,7 @@
 //! (client processes), `pubsub` (sections 1–4), `web` (5 and 7),
 //! `iodef_mbps` (6), `report` (the table).
 
+mod floor;
 mod iodef_mbps;
 mod payloads;
 mod pubsub;

@@ -1,6 +1,6 @@
 //! Sections 1–4: publish→notify, fan-out, catch-up, discovery, each against
-//! one Prosody (SQL or memory storage), for gridlink, slixmpp and the raw
-//! ceiling.
+//! one Prosody (SQL or memory storage), for gridlink, slixmpp, the raw
+//! ceiling and (section 1) the tokio-xmpp floor.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,8 @@ pub enum Client {
     Gridlink,
     Slixmpp,
     Raw,
+    /// tokio-xmpp driven directly (`floor.rs`).
+    Floor,
 }
 
 /// One publish→notify run, summarised.
@@ -157,10 +159,12 @@ fn command(ctx: &Ctx, lab: &Lab, client: Client, publisher: bool) -> Command {
             c.arg(&ctx.slix).arg(if publisher { "pub" } else { "sub" });
             c
         }
-        Client::Gridlink | Client::Raw => {
+        Client::Gridlink | Client::Raw | Client::Floor => {
             let kind = match (client, publisher) {
                 (Client::Gridlink, true) => "gl-pub",
                 (Client::Gridlink, false) => "gl-sub",
+                (Client::Floor, true) => "floor-pub",
+                (Client::Floor, false) => "floor-sub",
                 (_, true) => "raw-pub",
                 (_, false) => "raw-sub",
             };
@@ -296,8 +300,13 @@ pub async fn run(
     let rawf = flow(ctx, &lab, Client::Raw, "raw-full", &all, n, 0.0, 1).await?;
     report.add(&sec1, "raw ceiling: throughput", fmt_flow(&rawf));
     report.print_last();
+    let flf = flow(ctx, &lab, Client::Floor, "floor-full", &all, n, 0.0, 1).await?;
     let glf = flow(ctx, &lab, Client::Gridlink, "gl-full", &all, n, 0.0, 1).await?;
     let slf = flow(ctx, &lab, Client::Slixmpp, "slix-full", &all, n, 0.0, 1).await?;
+    report
+        .add(&sec1, "tokio-xmpp floor: throughput", fmt_flow(&flf))
+        .ceiling(flf.rate / rawf.rate);
+    report.print_last();
     report
         .add(&sec1, "gridlink: throughput", fmt_flow(&glf))
         .ceiling(glf.rate / rawf.rate)
@@ -310,6 +319,7 @@ pub async fn run(
     report.print_last();
     for (who, f) in [
         ("raw ceiling", &rawf),
+        ("tokio-xmpp floor", &flf),
         ("gridlink", &glf),
         ("slixmpp", &slf),
     ] {
@@ -358,6 +368,18 @@ pub async fn run(
             slf.pub_cpu, slf.sub_cpu
         ),
     );
+    let fl_cpu = flf.pub_cpu + flf.sub_cpu;
+    report
+        .add(
+            &sec1,
+            "tokio-xmpp floor: client CPU per item",
+            format!(
+                "{fl_cpu:.0} µs (publisher {:.0} + subscriber {:.0})",
+                flf.pub_cpu, flf.sub_cpu
+            ),
+        )
+        .peer(fl_cpu / sl_cpu);
+    report.print_last();
     report.add(
         &sec1,
         "raw ceiling: client CPU per item",
@@ -370,10 +392,10 @@ pub async fn run(
     );
     report.add(
         &sec1,
-        "Prosody CPU per item (raw / gridlink / slixmpp runs)",
+        "Prosody CPU per item (raw / floor / gridlink / slixmpp runs)",
         format!(
-            "{:.0} / {:.0} / {:.0} µs",
-            rawf.broker_cpu, glf.broker_cpu, slf.broker_cpu
+            "{:.0} / {:.0} / {:.0} / {:.0} µs",
+            rawf.broker_cpu, flf.broker_cpu, glf.broker_cpu, slf.broker_cpu
         ),
     );
 

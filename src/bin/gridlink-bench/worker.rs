@@ -1,7 +1,7 @@
 //! The clients under test, each run as its own process (`gridlink-bench
 //! worker …`) so that its CPU time is its own: gridlink publisher and
-//! subscriber (the library, as `gridlink publish`/`subscribe` use it) and
-//! the raw ceiling publisher and reader. The slixmpp peer is
+//! subscriber (the library, as `gridlink publish`/`subscribe` use it), the
+//! raw ceiling publisher and reader, and the tokio-xmpp floor (`floor.rs`). The slixmpp peer is
 //! `tests/py/bench_slix.py` with the same arguments and output.
 //!
 //! Every worker writes a [`WorkerResult`]: its CPU time over the measured
@@ -39,6 +39,10 @@ pub enum Kind {
     RawPub,
     /// Raw ceiling reader(s).
     RawSub,
+    /// tokio-xmpp floor publisher (`floor.rs`).
+    FloorPub,
+    /// tokio-xmpp floor subscriber(s).
+    FloorSub,
 }
 
 /// Worker arguments (the slixmpp peer takes the same).
@@ -153,6 +157,8 @@ pub async fn run(a: WorkerArgs) -> anyhow::Result<()> {
             Kind::GlSub => gl_sub(&a, items.len()).await,
             Kind::RawPub => raw_pub(&a, &items).await,
             Kind::RawSub => raw_sub(&a, items.len()).await,
+            Kind::FloorPub => crate::floor::publisher(&a, &items).await,
+            Kind::FloorSub => crate::floor::subscriber(&a, items.len()).await,
         }
     };
     let mut result = tokio::time::timeout(deadline, work)
@@ -164,7 +170,7 @@ pub async fn run(a: WorkerArgs) -> anyhow::Result<()> {
 }
 
 /// Sleeps until item `i`'s slot when a rate is set.
-async fn pace(start: tokio::time::Instant, rate: f64, i: usize) {
+pub async fn pace(start: tokio::time::Instant, rate: f64, i: usize) {
     if rate > 0.0 {
         tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate)).await;
     }
