@@ -68,6 +68,16 @@ pub struct Config {
     pub client_cert: Option<PathBuf>,
     /// Private key (PEM) for `client_cert`.
     pub client_key: Option<PathBuf>,
+    /// Certificate revocation lists (PEM or DER) for the server's
+    /// certificate (RFC 8600 §8.3.1). When any is given, the server's
+    /// certificate must be covered by a current CRL of its issuer and not
+    /// be revoked; empty = no revocation check.
+    pub crl_files: Vec<PathBuf>,
+    /// Pinned server keys (RFC 8600 §8.3.6): base64 SHA-256 of the
+    /// certificate's SubjectPublicKeyInfo, optionally prefixed `sha256/`.
+    /// Checked after, never instead of, the normal certificate validation;
+    /// empty = no pinning.
+    pub pin_sha256: Vec<String>,
     /// The pubsub service; `None` = discovered through XEP-0030.
     pub pubsub: Option<Jid>,
     /// Where gridlink keeps state (store, cursors, outbox).
@@ -93,6 +103,8 @@ impl Config {
             tls_mode: TlsMode::StartTls,
             client_cert: None,
             client_key: None,
+            crl_files: Vec::new(),
+            pin_sha256: Vec::new(),
             pubsub: None,
             state_dir: default_state_dir(),
             connect_timeout: Duration::from_secs(10),
@@ -185,6 +197,10 @@ pub struct FileConfig {
     pub client_cert: Option<PathBuf>,
     /// `client_key = "key.pem"`.
     pub client_key: Option<PathBuf>,
+    /// `crl_files = ["issuer.crl"]`.
+    pub crl_files: Option<Vec<PathBuf>>,
+    /// `pin_sha256 = ["base64…"]`.
+    pub pin_sha256: Option<Vec<String>>,
     /// `pubsub = "pubsub.example"`.
     pub pubsub: Option<String>,
     /// `state_dir = "/var/lib/gridlink"`.
@@ -235,6 +251,10 @@ pub struct Overrides {
     pub client_cert: Option<PathBuf>,
     /// `--client-key` / `GRIDLINK_CLIENT_KEY`.
     pub client_key: Option<PathBuf>,
+    /// `--crl-file` (repeatable) / `GRIDLINK_CRL_FILES` (a path list, `:`-separated).
+    pub crl_files: Option<Vec<PathBuf>>,
+    /// `--pin-sha256` (repeatable) / `GRIDLINK_PIN_SHA256` (comma-separated).
+    pub pin_sha256: Option<Vec<String>>,
     /// `--pubsub` / `GRIDLINK_PUBSUB`.
     pub pubsub: Option<String>,
     /// `--state-dir` / `GRIDLINK_STATE_DIR`.
@@ -259,6 +279,9 @@ impl Overrides {
             insecure_plaintext: flag("GRIDLINK_INSECURE_PLAINTEXT"),
             client_cert: var("GRIDLINK_CLIENT_CERT").map(PathBuf::from),
             client_key: var("GRIDLINK_CLIENT_KEY").map(PathBuf::from),
+            crl_files: var("GRIDLINK_CRL_FILES").map(|v| std::env::split_paths(&v).collect()),
+            pin_sha256: var("GRIDLINK_PIN_SHA256")
+                .map(|v| v.split(',').map(|p| p.trim().to_string()).collect()),
             pubsub: var("GRIDLINK_PUBSUB"),
             state_dir: var("GRIDLINK_STATE_DIR").map(PathBuf::from),
             iq_timeout_secs: var("GRIDLINK_IQ_TIMEOUT").and_then(|v| v.parse().ok()),
@@ -334,6 +357,14 @@ impl Config {
                 message: "--client-cert and --client-key go together".into(),
             });
         }
+        cfg.crl_files = o
+            .crl_files
+            .or_else(|| file.crl_files.clone())
+            .unwrap_or_default();
+        cfg.pin_sha256 = o
+            .pin_sha256
+            .or_else(|| file.pin_sha256.clone())
+            .unwrap_or_default();
         if let Some(p) = o.pubsub.or_else(|| file.pubsub.clone()) {
             cfg.pubsub = Some(p.parse().map_err(|e| ConfigError::Invalid {
                 setting: "pubsub",
@@ -423,6 +454,27 @@ mod tests {
         assert_eq!(c.jid.to_string(), "alice@localhost");
         assert_eq!(c.server, Some(("127.0.0.1".into(), 1234)));
         assert_eq!(c.tls_name.as_deref(), Some("x"));
+    }
+
+    /// Revocation lists and pins come from the file as lists; flags replace
+    /// the file's list rather than adding to it.
+    #[test]
+    fn crl_files_and_pins_from_file_and_flags() {
+        let file: FileConfig =
+            toml::from_str("crl_files = [\"a.crl\", \"b.crl\"]\npin_sha256 = [\"sha256/AAAA\"]")
+                .unwrap();
+        let c = Config::resolve(base(), &file).unwrap();
+        assert_eq!(
+            c.crl_files,
+            vec![PathBuf::from("a.crl"), PathBuf::from("b.crl")]
+        );
+        assert_eq!(c.pin_sha256, vec!["sha256/AAAA".to_string()]);
+        let mut o = base();
+        o.crl_files = Some(vec![PathBuf::from("c.crl")]);
+        let c = Config::resolve(o, &file).unwrap();
+        assert_eq!(c.crl_files, vec![PathBuf::from("c.crl")]);
+        let none = Config::resolve(base(), &FileConfig::default()).unwrap();
+        assert!(none.crl_files.is_empty() && none.pin_sha256.is_empty());
     }
 
     /// Unknown keys in the file are an error naming the key, not silently ignored.

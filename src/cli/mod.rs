@@ -64,6 +64,26 @@ pub struct Global {
     /// Private key (PEM) for --client-cert.
     #[arg(long, env = "GRIDLINK_CLIENT_KEY", global = true)]
     pub client_key: Option<PathBuf>,
+    /// Certificate revocation list (PEM or DER) for the server's certificate;
+    /// repeatable. When given, the certificate must be covered by a current CRL
+    /// of its issuer and not revoked.
+    #[arg(
+        long = "crl-file",
+        env = "GRIDLINK_CRL_FILES",
+        value_delimiter = ':',
+        global = true
+    )]
+    pub crl_files: Vec<PathBuf>,
+    /// Pin the server's key: base64 SHA-256 of its SubjectPublicKeyInfo
+    /// (`sha256/` prefix optional); repeatable. Checked in addition to the
+    /// certificate's validation.
+    #[arg(
+        long = "pin-sha256",
+        env = "GRIDLINK_PIN_SHA256",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub pin_sha256: Vec<String>,
     /// Pubsub service JID [default: discovered on the server].
     #[arg(long, env = "GRIDLINK_PUBSUB", global = true)]
     pub pubsub: Option<String>,
@@ -143,6 +163,8 @@ impl Global {
             insecure_plaintext: self.insecure_plaintext.then_some(true),
             client_cert: self.client_cert.clone(),
             client_key: self.client_key.clone(),
+            crl_files: (!self.crl_files.is_empty()).then(|| self.crl_files.clone()),
+            pin_sha256: (!self.pin_sha256.is_empty()).then(|| self.pin_sha256.clone()),
             pubsub: self.pubsub.clone(),
             state_dir: self.state_dir.clone(),
             iq_timeout_secs: self.iq_timeout,

@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    date_time_ymd, BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason,
+    RevokedCertParams, SerialNumber,
 };
 
 /// Paths of the generated PEM files.
@@ -19,19 +20,34 @@ pub struct TestCa {
     pub server_chain_pem: PathBuf,
     /// The server's private key.
     pub server_key_pem: PathBuf,
+    /// A current CRL of the CA that revokes nothing (for `--crl-file`).
+    pub crl_current: PathBuf,
+    /// A current CRL of the CA that revokes the server certificate.
+    pub crl_revoking_server: PathBuf,
+    /// A CRL of the CA whose next update is long past.
+    pub crl_expired: PathBuf,
 }
 
 impl TestCa {
     /// Writes a CA and a certificate valid for `names` into `dir`.
     pub fn generate(dir: &Path, names: &[&str]) -> std::io::Result<TestCa> {
-        Self::try_generate(dir, names).map_err(std::io::Error::other)?
+        Self::generate_named(dir, "gridlink lab CA", names)
     }
 
-    fn try_generate(dir: &Path, names: &[&str]) -> Result<std::io::Result<TestCa>, rcgen::Error> {
+    /// Like [`TestCa::generate`], with the CA's common name given (two CAs
+    /// of different names are two issuers to a revocation check).
+    pub fn generate_named(dir: &Path, ca_name: &str, names: &[&str]) -> std::io::Result<TestCa> {
+        Self::try_generate(dir, ca_name, names).map_err(std::io::Error::other)?
+    }
+
+    fn try_generate(
+        dir: &Path,
+        ca_name: &str,
+        names: &[&str],
+    ) -> Result<std::io::Result<TestCa>, rcgen::Error> {
         let ca_key = KeyPair::generate()?;
         let mut ca = CertificateParams::new(Vec::<String>::new())?;
-        ca.distinguished_name
-            .push(DnType::CommonName, "gridlink lab CA");
+        ca.distinguished_name.push(DnType::CommonName, ca_name);
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca_cert = ca.self_signed(&ca_key)?;
@@ -40,17 +56,47 @@ impl TestCa {
         let mut srv =
             CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
         srv.distinguished_name.push(DnType::CommonName, names[0]);
+        // A known serial, so that a CRL can name it.
+        let serial: [u8; 8] = rand::random();
+        let serial = SerialNumber::from_slice(&[&[0x01], &serial[..]].concat());
+        srv.serial_number = Some(serial.clone());
         srv.extended_key_usages = vec![
             ExtendedKeyUsagePurpose::ServerAuth,
             ExtendedKeyUsagePurpose::ClientAuth,
         ];
         let issuer = Issuer::new(ca, ca_key);
         let srv_cert = srv.signed_by(&key, &issuer)?;
+        let crl = |revoked: Vec<RevokedCertParams>, next_update_year: i32| {
+            CertificateRevocationListParams {
+                this_update: date_time_ymd(2020, 1, 1),
+                next_update: date_time_ymd(next_update_year, 1, 1),
+                crl_number: SerialNumber::from(1u64),
+                issuing_distribution_point: None,
+                revoked_certs: revoked,
+                key_identifier_method: KeyIdMethod::Sha256,
+            }
+            .signed_by(&issuer)
+            .and_then(|c| c.pem())
+        };
+        let crl_current = crl(Vec::new(), 4000)?;
+        let crl_revoking = crl(
+            vec![RevokedCertParams {
+                serial_number: serial,
+                revocation_time: date_time_ymd(2020, 1, 1),
+                reason_code: Some(RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            }],
+            4000,
+        )?;
+        let crl_expired = crl(Vec::new(), 2021)?;
 
         let out = TestCa {
             ca_pem: dir.join("ca.pem"),
             server_chain_pem: dir.join("server.chain.pem"),
             server_key_pem: dir.join("server.key"),
+            crl_current: dir.join("ca-current.crl.pem"),
+            crl_revoking_server: dir.join("ca-revoking-server.crl.pem"),
+            crl_expired: dir.join("ca-expired.crl.pem"),
         };
         let written = std::fs::write(&out.ca_pem, ca_cert.pem())
             .and_then(|_| {
@@ -59,7 +105,10 @@ impl TestCa {
                     format!("{}{}", srv_cert.pem(), ca_cert.pem()),
                 )
             })
-            .and_then(|_| std::fs::write(&out.server_key_pem, key.serialize_pem()));
+            .and_then(|_| std::fs::write(&out.server_key_pem, key.serialize_pem()))
+            .and_then(|_| std::fs::write(&out.crl_current, &crl_current))
+            .and_then(|_| std::fs::write(&out.crl_revoking_server, &crl_revoking))
+            .and_then(|_| std::fs::write(&out.crl_expired, &crl_expired));
         Ok(written.map(|_| out))
     }
 }

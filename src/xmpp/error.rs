@@ -42,6 +42,27 @@ pub enum ConnectError {
         /// What rustls found wrong.
         reason: String,
     },
+    /// The server's certificate is revoked by one of the configured CRLs
+    /// (`--crl-file`), or its revocation status could not be decided from
+    /// them (no CRL of its issuer, or a CRL past its next update).
+    #[error(
+        "server certificate for {name} refused by revocation check: {reason} (see --crl-file)"
+    )]
+    RevokedCertificate {
+        /// The name the certificate was checked against.
+        name: String,
+        /// Revoked, unknown status, or expired CRL.
+        reason: String,
+    },
+    /// The server's certificate is valid, but its public key matches none of
+    /// the pinned keys (`--pin-sha256`).
+    #[error("server key of {name} matches no pinned key: it is sha256/{got} (see --pin-sha256)")]
+    PinMismatch {
+        /// The name the certificate was checked against.
+        name: String,
+        /// Base64 SHA-256 of the key the server presented.
+        got: String,
+    },
     /// Another TLS failure (handshake, protocol version, alert).
     #[error("TLS failure with {name}: {reason}")]
     Tls {

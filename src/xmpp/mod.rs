@@ -12,4 +12,4 @@ mod tls;
 
 pub use error::{condition_name, ConnectError, IqError};
 pub use session::{backoff, connect_bare_stream, Session, SessionEvent, SessionState};
-pub use tls::client_config;
+pub use tls::{client_config, spki_sha256};
