@@ -26,7 +26,7 @@ use tokio_xmpp::stanzastream::{Event, StanzaStream, StreamEvent};
 use tokio_xmpp::Stanza;
 
 use crate::payloads::{self, item_number};
-use crate::worker::{cpu, gl_config, now, pace, WorkerArgs, WorkerResult};
+use crate::worker::{cpu, gather, gl_config, now, pace, WorkerArgs, WorkerResult};
 
 /// Logs in and waits until the stream has bound a resource.
 async fn online(a: &WorkerArgs, user: &str) -> anyhow::Result<StanzaStream> {
@@ -173,13 +173,5 @@ pub async fn subscriber(a: &WorkerArgs, count: usize) -> anyhow::Result<WorkerRe
             })
         })
         .collect();
-    let mut times = Vec::new();
-    for t in tasks {
-        times.extend(t.await??);
-    }
-    Ok(WorkerResult {
-        cpu_s: cpu() - cpu0,
-        times,
-        max_rss_kb: 0,
-    })
+    gather(tasks, cpu0).await
 }

@@ -253,19 +253,11 @@ async fn gl_sub(a: &WorkerArgs, count: usize) -> anyhow::Result<WorkerResult> {
                     }
                 }
                 grid.close().await;
-                times
+                anyhow::Ok(times)
             })
         })
         .collect();
-    let mut times = Vec::new();
-    for t in tasks {
-        times.extend(t.await?);
-    }
-    Ok(WorkerResult {
-        cpu_s: cpu() - cpu0,
-        times,
-        max_rss_kb: 0,
-    })
+    gather(tasks, cpu0).await
 }
 
 fn account(a: &WorkerArgs, user: String) -> Account {
@@ -386,6 +378,15 @@ async fn raw_sub(a: &WorkerArgs, count: usize) -> anyhow::Result<WorkerResult> {
             })
         })
         .collect();
+    gather(tasks, cpu0).await
+}
+
+/// One subscriber session's task: (item number, time received) per item.
+pub type SessionTask = tokio::task::JoinHandle<anyhow::Result<Vec<(u64, f64)>>>;
+
+/// A subscriber worker's result: every session task's (item, time) pairs and
+/// the CPU spent since `cpu0`, read once all of them have finished.
+pub async fn gather(tasks: Vec<SessionTask>, cpu0: f64) -> anyhow::Result<WorkerResult> {
     let mut times = Vec::new();
     for t in tasks {
         times.extend(t.await??);
