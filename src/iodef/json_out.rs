@@ -126,7 +126,7 @@ impl Serialize for Member<'_> {
 
 /// A typed scalar from text: integers as JSON integers (i64, else u64), REALs as JSON numbers when
 /// finite; anything else (including integers beyond u64, RFC 8727 §3.2 #15) as collapsed text.
-fn serialize_scalar<S: Serializer>(ty: St, text: &str, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_scalar<S: Serializer>(ty: St, text: &str, s: S) -> Result<S::Ok, S::Error> {
     match ty {
         St::String => s.serialize_str(text),
         St::Integer | St::Float | St::PositiveFloat => {
@@ -151,7 +151,7 @@ fn serialize_scalar<S: Serializer>(ty: St, text: &str, s: S) -> Result<S::Ok, S:
 
 /// The member name of an attribute: `lang` for `xml:lang`; `None` for `xsi:*` and foreign attributes
 /// (RFC 8727 has no member for them).
-fn attr_json_name<'a>(a: &Attribute<'a>) -> Option<&'a str> {
+pub(crate) fn attr_json_name<'a>(a: &Attribute<'a>) -> Option<&'a str> {
     if a.ns == NS_XML && a.name == "lang" {
         Some("lang")
     } else if a.ns.is_empty() {

@@ -10,16 +10,19 @@
 //! Layout: `arena` (the document tree: one arena of nodes, attributes and text spans, and the
 //! [`Element`] views of it) + `builder` ([`Builder`]), `tree` (XML reader) + `write` (XML writer),
 //! `schema` + `schema_gen` (the XSD as data) + `names` (name lookups in it),
-//! `validate` + `model` (content-model matcher) + `problem` (findings and their paths), `json` (RFC 8727
-//! member layout) + `json_in` (JSON → XML) + `json_out` (XML → JSON), `summary` (what an analyst or a
+//! `validate` + `model` (content-model matcher) + `attr_table` (per-declaration attribute tables) +
+//! `problem` (findings and their paths), `json` (RFC 8727 member layout) + `json_in` (JSON → XML) +
+//! `json_out` (XML → JSON as a `Serialize` view) + `json_write` (XML → JSON text), `summary` (what an analyst or a
 //! ROLIE entry title wants first, and the canonical form).
 
 mod arena;
+mod attr_table;
 mod builder;
 mod error;
 mod json;
 mod json_in;
 mod json_out;
+mod json_write;
 mod logic;
 mod model;
 mod names;
@@ -239,19 +242,27 @@ impl Document {
     /// The RFC 8727 JSON form as compact JSON text, written without building a `serde_json::Value`
     /// (the same text as `to_json().to_string()`, several times faster).
     pub fn to_json_string(&self) -> String {
-        // RFC 8727 JSON is usually somewhat smaller than the XML it comes from.
-        let mut out = Vec::with_capacity(self.tree.buf.len());
-        // Writing to a Vec cannot fail, and the view writes only string keys (see `to_json`).
-        if self.write_json(&mut out).is_err() {
-            return self.to_json().to_string();
+        match self.json_bytes() {
+            // The writer writes only `str`s and ASCII punctuation.
+            Ok(out) => String::from_utf8(out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            // Cannot happen: writing to a Vec does not fail, and only string keys are written.
+            Err(_) => self.to_json().to_string(),
         }
-        String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     /// Streams the RFC 8727 JSON form (compact) to `w`.
-    pub fn write_json<W: std::io::Write>(&self, w: W) -> std::io::Result<()> {
-        serde_json::to_writer(w, &self.json_view()).map_err(std::io::Error::from)
+    pub fn write_json<W: std::io::Write>(&self, mut w: W) -> std::io::Result<()> {
+        let out = self.json_bytes().map_err(std::io::Error::from)?;
+        w.write_all(&out)
+    }
+
+    /// The JSON text, written by `json_write` into one buffer.
+    fn json_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        // RFC 8727 JSON is usually somewhat smaller than the XML it comes from.
+        let mut w = json_write::Writer::new(self.tree.buf.len());
+        w.element(self.root(), schema::ROOT)?;
+        Ok(w.out)
     }
 
     fn json_view(&self) -> json_out::JsonView<'_> {

@@ -318,8 +318,15 @@ pub(crate) fn is_datetime(s: &str) -> bool {
         return false;
     };
     let (date, rest) = (&s2[..tpos], &s2[tpos + 1..]);
-    let parts: Vec<&str> = date.split('-').collect();
-    if parts.len() != 3 || parts[0].len() < 4 || (parts[0].len() > 4 && parts[0].starts_with('0')) {
+    // Exactly three dash-separated parts (without collecting them: this runs per DATETIME value).
+    let mut split = date.split('-');
+    let (Some(p0), Some(p1), Some(p2), None) =
+        (split.next(), split.next(), split.next(), split.next())
+    else {
+        return false;
+    };
+    let parts = [p0, p1, p2];
+    if parts[0].len() < 4 || (parts[0].len() > 4 && parts[0].starts_with('0')) {
         return false;
     }
     let (Some(y), Some(mo), Some(d)) = (
@@ -449,7 +456,7 @@ fn is_base64(s: &str) -> bool {
 
 /// xs:anyURI is nearly anything; reject what cannot be a URI reference at all.
 fn is_any_uri(s: &str) -> bool {
-    let v = collapse(s);
+    let v = collapsed(s);
     let mut chars = v.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '%' {

@@ -308,10 +308,9 @@ impl<'s> Parser<'s> {
                 vspan
             };
             let (t, an, ans_s) = (&self.tree, self.tree.str(aname), self.tree.str(ans));
-            if t.attrs[first_attr..]
-                .iter()
-                .any(|x| t.str(x.name) == an && t.str(x.ns) == ans_s)
-            {
+            if t.attrs[first_attr..].iter().any(|x| {
+                super::arena::same(t.str(x.name), an) && super::arena::same(t.str(x.ns), ans_s)
+            }) {
                 return Err(IodefError::xml(at, format!("duplicate attribute {an}")));
             }
             self.tree.attrs.push(AttrData {

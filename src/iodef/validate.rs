@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use super::arena::{same, Attribute, Element, Node};
+use super::attr_table::{attr_table, ext_base, ext_pairs};
 use super::model::{match_particle, wildcard_only};
 use super::problem::{attr_display, line_of, path_of, Path};
 pub use super::problem::{Problem, RuleSource};
@@ -50,34 +51,6 @@ fn has_rfc_rule(name: &str) -> bool {
         && RULED.contains(&name)
 }
 
-/// `ext-X`'s base name `X`, for attribute names.
-fn ext_base(name: &str) -> Option<&str> {
-    name.strip_prefix("ext-")
-}
-
-/// The attributes `X` of declaration `di` that the `ext-X` rule (RFC 7970 §5.1.1) applies to: an
-/// enumeration with `ext-value` beside an `ext-X` attribute. Computed once per declaration, not
-/// per element.
-fn ext_pairs(di: usize) -> &'static [&'static schema::Attr] {
-    use std::sync::OnceLock;
-    static ALL: OnceLock<Vec<Vec<&'static schema::Attr>>> = OnceLock::new();
-    let all = ALL.get_or_init(|| {
-        (0..schema::decl_count())
-            .map(|i| {
-                let d = schema::decl(i);
-                d.attrs
-                    .iter()
-                    .filter(|ad| {
-                        matches!(ad.ty, St::Enum(values) if values.contains(&"ext-value"))
-                            && d.attrs.iter().any(|x| ext_base(x.name) == Some(ad.name))
-                    })
-                    .collect()
-            })
-            .collect()
-    });
-    all.get(di).map_or(&[], Vec::as_slice)
-}
-
 impl<'a> Validator<'a> {
     fn push(&mut self, el: Element<'_>, path: &str, source: RuleSource, message: String) {
         self.problems.push(Problem {
@@ -113,28 +86,36 @@ impl<'a> Validator<'a> {
     }
 
     fn attrs(&mut self, el: Element<'a>, di: usize, d: &Decl, path: &Path<'_>) {
+        let table = attr_table(di);
+        // Declared attributes present (by index), for the required and ext-X rules below.
+        let mut seen = 0u64;
         for a in el.attrs() {
             if a.ns == NS_XSI {
                 continue;
             }
             // The declaration of this attribute: unqualified ones by name, `xml:` ones by their
-            // `xml:`-prefixed table name; other namespaces are never declared.
-            let ad = if a.ns.is_empty() {
-                d.attrs.iter().find(|x| same(x.name, a.name))
+            // `xml:`-prefixed table name; other namespaces are never declared. Parsed names are the
+            // name table's own strings, so a pointer compare with each declared name's finds it.
+            let ai = if a.ns.is_empty() {
+                table
+                    .find(a.name)
+                    .or_else(|| d.attrs.iter().position(|x| same(x.name, a.name)))
             } else if a.ns == NS_XML {
                 d.attrs
                     .iter()
-                    .find(|x| x.name.strip_prefix("xml:") == Some(a.name))
+                    .position(|x| x.name.strip_prefix("xml:") == Some(a.name))
             } else {
                 None
             };
             let name = || attr_display(&a);
             let apath = || format!("{}/@{}", path.render(), name());
-            let Some(ad) = ad else {
+            let Some(ai) = ai else {
                 let m = format!("attribute {} is not allowed on {}", name(), d.name);
                 self.push(el, &apath(), RuleSource::Schema, m);
                 continue;
             };
+            seen |= 1u64.checked_shl(ai as u32).unwrap_or(0);
+            let ad = &d.attrs[ai];
             if let Err(m) = schema::check(ad.ty, a.value) {
                 self.push(el, &apath(), RuleSource::Schema, m);
                 continue;
@@ -150,6 +131,11 @@ impl<'a> Validator<'a> {
                 }
             }
             self.id(el, &apath, Some(a), ad.ty, Cow::Borrowed(a.value));
+        }
+        // Nothing to report when every required attribute was seen and no ext-X pair is touched
+        // (the usual case); otherwise the rules below look again, by name.
+        if !table.wide && table.required & !seen == 0 && table.ext_mask & seen == 0 {
+            return;
         }
         for ad in d.attrs.iter().filter(|x| x.required) {
             if el.attr(ad.name).is_none() {

@@ -1,0 +1,388 @@
+//! XML → RFC 8727 JSON text, written straight into one byte buffer: the text path of
+//! [`Document::to_json_string`](super::Document::to_json_string) and
+//! [`Document::write_json`](super::Document::write_json).
+//!
+//! `json_out.rs` is the reference: a `serde::Serialize` view that collects each object's members in a
+//! `Vec`, sorts them like a `serde_json::Map` and serialises them (it still gives `to_json()`'s
+//! `Value`). Here each declaration's members are laid out once, in that same byte order ([`Layout`]),
+//! so an object is written key by key with no member list, no sort and no allocation; each child
+//! element is assigned to its member in one pass over the children. Whatever the layout cannot say
+//! for certain falls back to the view for that element and its subtree (attributes the declaration
+//! lacks, two members of one name, opaque and untyped content), so the text is byte-identical to
+//! the view's (tested against it).
+
+use std::sync::OnceLock;
+
+use serde::Serialize;
+
+use super::arena::{same, Element};
+use super::json::{slots, text_key, Slot};
+use super::json_out::{attr_json_name, serialize_scalar, JsonView};
+use super::schema::{self, Content, St};
+use super::tree;
+
+/// Where a member's value comes from.
+#[derive(Clone, Copy, Debug)]
+enum Src {
+    /// The declaration's attribute of this index.
+    Attr(usize),
+    /// The element's text (simple content).
+    Text,
+    /// The text or XML content of mixed content (`value`).
+    Mixed,
+    /// The JSON slot of this index (`json::slots`).
+    Slot(usize),
+}
+
+/// The members an element of one declaration can have, in `serde_json::Map` order.
+struct Layout {
+    /// Written by the view instead (see the module docs).
+    fallback: bool,
+    /// Simple content written as a bare scalar when the element has no member attribute.
+    scalar_ok: bool,
+    keys: Vec<(&'static str, Src)>,
+}
+
+fn layout_of(di: usize) -> Layout {
+    let d = schema::decl(di);
+    let mut keys: Vec<(&'static str, Src)> = d
+        .attrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let name = if a.name == "xml:lang" { "lang" } else { a.name };
+            (name, Src::Attr(i))
+        })
+        .collect();
+    let mut fallback = d.attrs.iter().any(|a| {
+        // An attribute declared with a prefix other than xml: (none in the table) would need the
+        // view's rules.
+        a.name.contains(':') && a.name != "xml:lang"
+    });
+    let mut scalar_ok = false;
+    match &d.content {
+        Content::Opaque => fallback = true,
+        Content::Simple(_) => {
+            scalar_ok = d.attrs.is_empty() || d.ty == "MLStringType";
+            keys.push((text_key(d.name), Src::Text));
+        }
+        Content::Empty => {}
+        // A local element without a type: the view writes a string.
+        Content::Complex { mixed: true, .. } if d.attrs.is_empty() && d.ty.is_empty() => {
+            fallback = true
+        }
+        Content::Complex { mixed, .. } => {
+            if *mixed {
+                keys.push(("value", Src::Mixed));
+            }
+            for (j, s) in slots(di).iter().enumerate() {
+                let name = match s {
+                    Slot::Elem { name, .. } | Slot::Wrapper { name, .. } => *name,
+                    Slot::ObsRef { .. } => "uid-ref",
+                    Slot::Impact { .. } => "Impact",
+                };
+                keys.push((name, Src::Slot(j)));
+            }
+        }
+    }
+    keys.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    // Two members of one name would need the view's "a later insert replaces" rule.
+    if keys.windows(2).any(|w| w[0].0 == w[1].0) {
+        fallback = true;
+    }
+    // Keys are written without escaping.
+    if keys
+        .iter()
+        .any(|(k, _)| k.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'))
+    {
+        fallback = true;
+    }
+    Layout {
+        fallback,
+        scalar_ok,
+        keys,
+    }
+}
+
+fn layout(di: usize) -> &'static Layout {
+    static ALL: OnceLock<Vec<Layout>> = OnceLock::new();
+    &ALL.get_or_init(|| (0..schema::decl_count()).map(layout_of).collect())[di]
+}
+
+type Res = Result<(), serde_json::Error>;
+
+/// The writer: the output and a scratch list of (child slot, child) pairs shared by all levels
+/// (each level uses the part after its parent's).
+pub(crate) struct Writer<'a> {
+    pub out: Vec<u8>,
+    kids: Vec<(u32, Element<'a>)>,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer whose output starts with `capacity` bytes reserved.
+    pub(crate) fn new(capacity: usize) -> Self {
+        Writer {
+            out: Vec::with_capacity(capacity),
+            kids: Vec::new(),
+        }
+    }
+
+    fn ser(&mut self) -> serde_json::Serializer<&mut Vec<u8>> {
+        serde_json::Serializer::new(&mut self.out)
+    }
+
+    fn str(&mut self, s: &str) -> Res {
+        s.serialize(&mut self.ser())
+    }
+
+    fn scalar(&mut self, ty: St, text: &str) -> Res {
+        serialize_scalar(ty, text, &mut self.ser())
+    }
+
+    fn key(&mut self, first: &mut bool, k: &str) {
+        if !std::mem::take(first) {
+            self.out.push(b',');
+        }
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn view(&mut self, el: Element<'_>, di: usize) -> Res {
+        JsonView { el, di }.serialize(&mut self.ser())
+    }
+
+    /// The JSON form of `el`, declared as `di`.
+    pub(crate) fn element(&mut self, el: Element<'a>, di: usize) -> Res {
+        let lay = layout(di);
+        if lay.fallback {
+            return self.view(el, di);
+        }
+        let d = schema::decl(di);
+        // Every member attribute must be a distinct declared one; else the view decides.
+        let mut seen = 0u64;
+        let mut any_member_attr = false;
+        for a in el.attrs() {
+            let Some(name) = attr_json_name(&a) else {
+                continue;
+            };
+            any_member_attr = true;
+            let found = d.attrs.iter().position(|x| {
+                if name == "lang" && !a.ns.is_empty() {
+                    x.name == "xml:lang"
+                } else {
+                    same(x.name, name)
+                }
+            });
+            match found {
+                Some(i) if i < 64 && seen & (1 << i) == 0 => seen |= 1 << i,
+                _ => return self.view(el, di),
+            }
+        }
+        if let Content::Simple(ty) = &d.content {
+            if lay.scalar_ok && !any_member_attr {
+                return self.scalar(*ty, &el.text_cow());
+            }
+        }
+        // Children, each with its slot (u32::MAX: none), after the levels above.
+        let base = self.kids.len();
+        if let Content::Complex { .. } = &d.content {
+            let sl = slots(di);
+            for k in el.elements() {
+                let j = slot_of(sl, k);
+                self.kids.push((j, k));
+            }
+        }
+        let r = self.members(el, di, lay, seen, base);
+        self.kids.truncate(base);
+        r
+    }
+
+    fn members(&mut self, el: Element<'a>, di: usize, lay: &Layout, seen: u64, base: usize) -> Res {
+        let d = schema::decl(di);
+        self.out.push(b'{');
+        let mut first = true;
+        for &(key, src) in &lay.keys {
+            match src {
+                Src::Attr(i) => {
+                    if seen & (1 << i) == 0 {
+                        continue;
+                    }
+                    let ad = &d.attrs[i];
+                    let value = el
+                        .attrs()
+                        .find(|a| {
+                            attr_json_name(a).is_some()
+                                && if ad.name == "xml:lang" {
+                                    !a.ns.is_empty()
+                                } else {
+                                    a.ns.is_empty() && same(a.name, ad.name)
+                                }
+                        })
+                        .map_or("", |a| a.value);
+                    self.key(&mut first, key);
+                    // XML "2.00" is JSON "2.0" (the RFC 8727 examples' spelling).
+                    if di == schema::ROOT && key == "version" && value == "2.00" {
+                        self.str("2.0")?;
+                    } else {
+                        self.scalar(ad.ty, value)?;
+                    }
+                }
+                Src::Text => {
+                    let Content::Simple(ty) = &d.content else {
+                        continue;
+                    };
+                    self.key(&mut first, key);
+                    self.scalar(*ty, &el.text_cow())?;
+                }
+                Src::Mixed => {
+                    let has_elems = el.elements().next().is_some();
+                    let v = if el.attr("dtype") == Some("xml") || has_elems {
+                        std::borrow::Cow::Owned(tree::write_content(el))
+                    } else {
+                        el.text_cow()
+                    };
+                    if !v.is_empty() || d.ty == "ExtensionType" {
+                        self.key(&mut first, key);
+                        self.str(&v)?;
+                    }
+                }
+                Src::Slot(j) => self.slot(&mut first, key, j, di, base)?,
+            }
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+
+    /// The member of slot `j` of `di`, from the children assigned to it (none: no member). Children
+    /// of this level are `kids[base..end]`; deeper levels use the part after `end` and give it back.
+    fn slot(&mut self, first: &mut bool, key: &str, j: usize, di: usize, base: usize) -> Res {
+        let end = self.kids.len();
+        let j32 = j as u32;
+        let count = self.kids[base..end]
+            .iter()
+            .filter(|(s, _)| *s == j32)
+            .count();
+        let Some(last) = self.kids[base..end].iter().rposition(|(s, _)| *s == j32) else {
+            return Ok(());
+        };
+        let last = base + last;
+        self.key(first, key);
+        match &slots(di)[j] {
+            Slot::Elem {
+                decl,
+                many,
+                ctx_many,
+                ..
+            } => {
+                // An array when the slot repeats; when only an enclosing group does, one occurrence
+                // is a plain value and several an array (see `json::Slot`). Otherwise a later
+                // occurrence replaces an earlier one.
+                if *many || (*ctx_many && count > 1) {
+                    self.out.push(b'[');
+                    let mut n = 0;
+                    for i in base..end {
+                        let (sj, k) = self.kids[i];
+                        if sj == j32 {
+                            if n > 0 {
+                                self.out.push(b',');
+                            }
+                            n += 1;
+                            self.element(k, *decl)?;
+                        }
+                    }
+                    self.out.push(b']');
+                } else {
+                    let k = self.kids[last].1;
+                    self.element(k, *decl)?;
+                }
+            }
+            Slot::Wrapper { inner, .. } => {
+                self.out.push(b'[');
+                let mut n = 0;
+                for i in base..end {
+                    let (sj, k) = self.kids[i];
+                    if sj != j32 {
+                        continue;
+                    }
+                    for w in k.elements() {
+                        if schema::find(w.ns(), w.name()) == Some(*inner) {
+                            if n > 0 {
+                                self.out.push(b',');
+                            }
+                            n += 1;
+                            self.element(w, *inner)?;
+                        }
+                    }
+                }
+                self.out.push(b']');
+            }
+            Slot::ObsRef { many, .. } => {
+                let value =
+                    |k: Element<'_>| k.attr("uid-ref").map(schema::collapse).unwrap_or_default();
+                if *many {
+                    self.out.push(b'[');
+                    let mut n = 0;
+                    for i in base..end {
+                        let (sj, k) = self.kids[i];
+                        if sj == j32 {
+                            if n > 0 {
+                                self.out.push(b',');
+                            }
+                            n += 1;
+                            self.str(&value(k))?;
+                        }
+                    }
+                    self.out.push(b']');
+                } else {
+                    let k = self.kids[last].1;
+                    self.str(&value(k))?;
+                }
+            }
+            Slot::Impact { decls } => {
+                self.out.push(b'[');
+                let mut n = 0;
+                for i in base..end {
+                    let (sj, k) = self.kids[i];
+                    if sj != j32 {
+                        continue;
+                    }
+                    if n > 0 {
+                        self.out.push(b',');
+                    }
+                    n += 1;
+                    self.out.push(b'{');
+                    self.str(k.name())?;
+                    self.out.push(b':');
+                    // The child matched one of `decls` when it was assigned to this slot.
+                    if let Some(kd) = decls.iter().copied().find(|x| elem_is(*x, k)) {
+                        self.element(k, kd)?;
+                    }
+                    self.out.push(b'}');
+                }
+                self.out.push(b']');
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `k` is an element of declaration `di`.
+#[inline]
+fn elem_is(di: usize, k: Element<'_>) -> bool {
+    let d = schema::decl(di);
+    same(d.name, k.name()) && same(d.ns.uri(), k.ns())
+}
+
+/// The first slot of `sl` that `k` belongs to (`u32::MAX`: none, the child has no member), as
+/// `json_out::children` decides it.
+fn slot_of(sl: &[Slot], k: Element<'_>) -> u32 {
+    sl.iter()
+        .position(|s| match s {
+            Slot::Elem { decl, .. } | Slot::Wrapper { decl, .. } | Slot::ObsRef { decl, .. } => {
+                elem_is(*decl, k)
+            }
+            Slot::Impact { decls } => decls.iter().any(|d| elem_is(*d, k)),
+        })
+        .map_or(u32::MAX, |j| j as u32)
+}
