@@ -39,12 +39,28 @@ pub struct RolieConfig {
     pub max_body: usize,
     /// Seconds a client gets for each of: the TLS handshake, its request
     /// headers (the first request and every later one on a kept-alive
-    /// connection), and a POST body. A client that is slower — or sends
+    /// connection, counted from the accept or the last answer, so an idle
+    /// HTTP/1 or HTTP/2 connection is closed after it too), and a POST
+    /// body. A client that is slower — or sends
     /// half a request and stalls — is answered 408 or disconnected, so
     /// stalled connections cannot pile up (slow-client defence).
     pub request_timeout_secs: u64,
     /// Entries per feed page (RFC 5005 paging).
     pub page_size: usize,
+    /// Threads that serve HTTP, each with its own single-threaded runtime
+    /// and its own `SO_REUSEPORT` socket on `listen` (nginx's worker
+    /// model): a connection stays on the thread that accepted it. Unset:
+    /// one per CPU. `0`: no threads of its own; the server runs on the
+    /// runtime of the process (shared with the XMPP side), as before.
+    pub server_threads: Option<usize>,
+    /// Most connections open at once (all threads together); a connection
+    /// beyond it is closed as soon as it is accepted, and counted in
+    /// `/metrics` (`gridlink_http_connections_refused_total`). Keep it
+    /// below the process's file descriptor limit (`ulimit -n`).
+    pub max_connections: usize,
+    /// Most concurrent requests (streams) on one HTTP/2 connection
+    /// (`SETTINGS_MAX_CONCURRENT_STREAMS`, RFC 9113 §6.5.2).
+    pub http2_max_concurrent_streams: u32,
     /// Listen on a non-loopback address without TLS anyway.
     pub allow_insecure_http: bool,
     /// The information type of topics not listed in `topics` (`incident`).
@@ -89,6 +105,9 @@ impl Default for RolieConfig {
             max_body: 1024 * 1024,
             request_timeout_secs: 20,
             page_size: 50,
+            server_threads: None,
+            max_connections: 512,
+            http2_max_concurrent_streams: 100,
             allow_insecure_http: false,
             default_information_type: "incident".to_owned(),
             author: "gridlink".to_owned(),
@@ -133,6 +152,16 @@ impl RolieConfig {
         std::time::Duration::from_secs(self.request_timeout_secs)
     }
 
+    /// How many server threads [`server_threads`](Self::server_threads)
+    /// asks for (0: the caller's runtime).
+    pub fn server_threads(&self) -> usize {
+        self.server_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(1)
+        })
+    }
+
     /// Checks what can be checked without touching the network or the file
     /// system: consistent TLS settings, a non-zero page size and timeout,
     /// and no plain HTTP on a non-loopback address unless
@@ -154,6 +183,16 @@ impl RolieConfig {
         }
         if self.page_size == 0 {
             return Err(ServeError::Config("page_size must be at least 1".into()));
+        }
+        if self.max_connections == 0 {
+            return Err(ServeError::Config(
+                "max_connections must be at least 1".into(),
+            ));
+        }
+        if self.http2_max_concurrent_streams == 0 {
+            return Err(ServeError::Config(
+                "http2_max_concurrent_streams must be at least 1".into(),
+            ));
         }
         if self.request_timeout_secs == 0 {
             return Err(ServeError::Config(

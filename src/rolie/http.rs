@@ -31,6 +31,8 @@ pub(crate) struct AppState {
     pub(crate) tokens: Vec<String>,
     pub(crate) metrics: Metrics,
     pub(crate) feed_cache: super::cache::FeedCache,
+    /// Open connections and the limit on them (`max_connections`).
+    pub(crate) connections: Arc<super::listen::ConnLimit>,
 }
 
 pub(crate) type Shared = Arc<AppState>;
@@ -196,7 +198,7 @@ impl Validators {
     }
 
     /// Whether the request's conditions say the client's copy is current.
-    fn not_modified(&self, req: &HeaderMap) -> bool {
+    pub(crate) fn not_modified(&self, req: &HeaderMap) -> bool {
         match req.get(header::IF_NONE_MATCH) {
             Some(inm) => {
                 let etag = self.etag.as_bytes();
@@ -224,15 +226,32 @@ fn respond(
     validators: &Validators,
     body: Cow<'_, str>,
 ) -> Response {
+    if validators.not_modified(req) {
+        return not_modified(validators);
+    }
+    let mut headers = validator_headers(validators);
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    (StatusCode::OK, headers, body.into_owned()).into_response()
+}
+
+/// The 304 for a representation with `validators`. The one place a 304 is
+/// built, so the router's and the fast path's (`fast.rs`) are identical.
+pub(crate) fn not_modified(validators: &Validators) -> Response {
+    let mut headers = validator_headers(validators);
+    // What axum's router adds to every response whose body has a known
+    // size (`set_content_length`), so it is here for the fast path too.
+    // hyper drops it from a 304 to a GET and sends it for a HEAD.
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    (StatusCode::NOT_MODIFIED, headers).into_response()
+}
+
+/// The headers every 200 and 304 of a representation carry.
+fn validator_headers(validators: &Validators) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(4);
     headers.insert(header::ETAG, validators.etag.clone());
     headers.insert(header::LAST_MODIFIED, validators.last_modified.clone());
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if validators.not_modified(req) {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
-    }
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
-    (StatusCode::OK, headers, body.into_owned()).into_response()
+    headers
 }
 
 async fn service(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, Problem> {

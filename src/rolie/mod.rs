@@ -16,8 +16,10 @@
 mod cache;
 mod config;
 mod documents;
+mod fast;
 mod http;
 mod iodef_meta;
+mod listen;
 mod ops;
 pub mod poll;
 mod server;

@@ -87,6 +87,9 @@ pub(crate) struct Observe {
     router: Router,
     state: Shared,
     peer: SocketAddr,
+    /// The connection's request accounting for its idle timer (set by the
+    /// acceptor when the server uses it; see `listen::Activity`).
+    pub(crate) activity: Option<Arc<super::listen::Activity>>,
 }
 
 impl Observe {
@@ -117,6 +120,7 @@ impl Service<SocketAddr> for MakeObserve {
             router: self.router.clone(),
             state: self.state.clone(),
             peer,
+            activity: None,
         }))
     }
 }
@@ -145,10 +149,23 @@ where
             read,
             started: std::time::Instant::now(),
         });
+        // Revalidations of a cached feed page are answered here; the
+        // rest (and anything the fast path is unsure of) goes to the router.
+        let inner = match read
+            .then(|| super::fast::not_modified(&self.state, &request))
+            .flatten()
+        {
+            Some(response) => Inner::Ready(Some(response)),
+            None => Inner::Routed(self.router.call(request.map(Body::new))),
+        };
+        if let Some(a) = &self.activity {
+            a.started();
+        }
         Observed {
-            inner: self.router.call(request.map(Body::new)),
+            inner,
             state: self.state.clone(),
             log,
+            activity: self.activity.clone(),
         }
     }
 }
@@ -164,16 +181,51 @@ struct Log {
 
 /// The response future of [`Observe`].
 pub(crate) struct Observed {
-    inner: RouteFuture<Infallible>,
+    inner: Inner,
     state: Shared,
     log: Option<Log>,
+    /// Told when the response is ready or the request abandoned; `None`
+    /// once told.
+    activity: Option<Arc<super::listen::Activity>>,
+}
+
+impl Drop for Observed {
+    fn drop(&mut self) {
+        // An HTTP/2 stream the client reset is dropped unanswered; it must
+        // not count as in flight forever (that would switch the
+        // connection's idle timer off).
+        if let Some(a) = self.activity.take() {
+            a.finished();
+        }
+    }
+}
+
+/// Where an [`Observed`] response comes from.
+enum Inner {
+    /// The router's future.
+    Routed(RouteFuture<Infallible>),
+    /// A response made in `call` (the fast path); taken on the first poll.
+    Ready(Option<Response>),
 }
 
 impl Future for Observed {
     type Output = Result<Response, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Ok(response) = std::task::ready!(Pin::new(&mut self.inner).poll(cx));
+        let response = match &mut self.inner {
+            Inner::Routed(f) => {
+                let Ok(response) = std::task::ready!(Pin::new(f).poll(cx));
+                response
+            }
+            // Polled again after completion: the router's future would
+            // panic too; an empty 500 is the quieter answer.
+            Inner::Ready(r) => r
+                .take()
+                .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        };
+        if let Some(a) = self.activity.take() {
+            a.finished();
+        }
         let status = response.status().as_u16();
         self.state.metrics.count(status);
         if let Some(Log {
@@ -215,6 +267,18 @@ pub(crate) async fn metrics(State(st): State<Shared>) -> Response {
             "gridlink_http_requests_total{{status=\"{status}\"}} {n}"
         );
     }
+    out.push_str("# HELP gridlink_http_connections Open HTTP connections.\n");
+    out.push_str("# TYPE gridlink_http_connections gauge\n");
+    let _ = writeln!(out, "gridlink_http_connections {}", st.connections.open());
+    out.push_str(
+        "# HELP gridlink_http_connections_refused_total Connections closed at once because max_connections were open.\n",
+    );
+    out.push_str("# TYPE gridlink_http_connections_refused_total counter\n");
+    let _ = writeln!(
+        out,
+        "gridlink_http_connections_refused_total {}",
+        st.connections.refused()
+    );
     out.push_str(
         "# HELP gridlink_store_puts_total Items offered to the store by topic and outcome.\n",
     );

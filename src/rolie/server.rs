@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use axum_server::Handle;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::crypto::aws_lc_rs;
@@ -15,7 +16,8 @@ use tokio_rustls::rustls::{RootCertStore, ServerConfig};
 
 use super::config::RolieConfig;
 use super::http::{router, AppState};
-use super::ops::{HealthProbe, Metrics, MetricsHook};
+use super::listen::{self, ConnLimit, Limited};
+use super::ops::{HealthProbe, MakeObserve, Metrics, MetricsHook};
 use super::urls::Urls;
 use super::write::{parse_tokens, Publisher};
 use super::JsonForm;
@@ -74,18 +76,23 @@ impl std::fmt::Debug for Hooks {
 /// A bound, not yet running ROLIE server. Binding first lets a caller learn
 /// the port of a `:0` listener before serving.
 pub struct RolieServer {
-    listener: std::net::TcpListener,
+    /// One socket per server thread (one for the caller's runtime).
+    listeners: Vec<std::net::TcpListener>,
+    /// 0: serve on the caller's runtime; else that many threads.
+    threads: usize,
     local_addr: SocketAddr,
     app: axum::Router,
     state: super::http::Shared,
     tls: Option<RustlsConfig>,
     request_timeout: Duration,
+    http2_max_streams: u32,
 }
 
 impl std::fmt::Debug for RolieServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RolieServer")
             .field("local_addr", &self.local_addr)
+            .field("threads", &self.threads)
             .field("tls", &self.tls.is_some())
             .finish()
     }
@@ -100,7 +107,7 @@ fn read(path: &Path) -> Result<String, ServeError> {
 
 impl RolieServer {
     /// Checks the configuration, loads tokens and certificates, registers
-    /// the configured topics in the store and binds the listener.
+    /// the configured topics in the store and binds the listener(s).
     pub async fn bind(
         config: RolieConfig,
         store: Store,
@@ -131,18 +138,23 @@ impl RolieServer {
         for topic in config.topics.keys() {
             store.ensure_topic(topic).await?;
         }
-        let listener = std::net::TcpListener::bind(config.listen)?;
-        listener.set_nonblocking(true)?;
-        let local_addr = listener.local_addr()?;
+        let threads = config.server_threads();
+        let listeners = listen::bind(config.listen, threads.max(1))?;
+        let local_addr = listeners
+            .first()
+            .ok_or_else(|| ServeError::Config("no listener".into()))?
+            .local_addr()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base = config
             .public_url
             .clone()
             .unwrap_or_else(|| format!("{scheme}://{local_addr}"));
-        tracing::info!(%local_addr, %base, tls = tls.is_some(), "ROLIE server bound");
+        tracing::info!(%local_addr, %base, tls = tls.is_some(), threads, max_connections = config.max_connections, "ROLIE server bound");
         let request_timeout = config.request_timeout();
+        let http2_max_streams = config.http2_max_concurrent_streams;
         let state = Arc::new(AppState {
             urls: Urls::new(&base),
+            connections: Arc::new(ConnLimit::new(config.max_connections)),
             config,
             store,
             publisher,
@@ -154,12 +166,14 @@ impl RolieServer {
             feed_cache: Default::default(),
         });
         Ok(RolieServer {
-            listener,
+            listeners,
+            threads,
             local_addr,
             app: router(state.clone()),
             state,
             tls,
             request_timeout,
+            http2_max_streams,
         })
     }
 
@@ -169,47 +183,150 @@ impl RolieServer {
     }
 
     /// Serves until `shutdown` resolves, then drains open requests for up
-    /// to ten seconds.
+    /// to ten seconds. Dropping the returned future stops the server
+    /// threads at once.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        let handle = axum_server::Handle::new();
-        let trigger = handle.clone();
-        tokio::spawn(async move {
-            shutdown.await;
-            tracing::info!("ROLIE server shutting down");
-            trigger.graceful_shutdown(Some(Duration::from_secs(10)));
+        let setup = Arc::new(Setup {
+            tls: self.tls,
+            timeout: self.request_timeout,
+            limit: self.state.connections.clone(),
+            http2_max_streams: self.http2_max_streams,
         });
         let service = super::ops::Observe::per_connection(self.app, self.state);
-        // axum-server and hyper leave every read unbounded by default (axum-
-        // server even switches hyper's 30 s header timeout off): a client
-        // that connects and sends half a request would hold its connection,
-        // task and file descriptor forever, and enough of them exhaust the
-        // process. So each phase a client controls gets the same limit:
-        // the TLS handshake, the first request (which also covers hyper's
-        // untimed HTTP/1-vs-HTTP/2 detection), and the headers of every
-        // later request on a kept-alive connection. POST bodies are bounded
-        // in the write handler (`write::create`), which can answer 408.
-        let t = self.request_timeout;
-        let plain = axum_server::from_tcp(self.listener)?
-            .handle(handle)
-            .first_request_timeout(t);
-        match self.tls {
-            Some(tls) => {
-                let acceptor = RustlsAcceptor::new(tls).handshake_timeout(t);
-                let mut server = plain.acceptor(acceptor);
-                server.http_builder().http1().header_read_timeout(t);
-                server.serve(service).await?
-            }
-            None => {
-                let mut server = plain;
-                server.http_builder().http1().header_read_timeout(t);
-                server.serve(service).await?
+        let handles: Vec<Handle<SocketAddr>> =
+            self.listeners.iter().map(|_| Handle::new()).collect();
+        let _stop_on_drop = StopOnDrop(handles.clone());
+        {
+            let handles = handles.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                tracing::info!("ROLIE server shutting down");
+                for h in handles {
+                    h.graceful_shutdown(Some(Duration::from_secs(10)));
+                }
+            });
+        }
+        if self.threads == 0 {
+            let mut listeners = self.listeners.into_iter();
+            let (Some(listener), Some(handle)) = (listeners.next(), handles.first()) else {
+                return Err(ServeError::Config("no listener".into()));
+            };
+            return serve_on(listener, handle.clone(), service, setup).await;
+        }
+        // One thread per listener, each with a single-threaded runtime that
+        // owns its connections from accept to close: no work stealing, no
+        // cross-thread wake-ups, one timer wheel per thread.
+        let mut done = Vec::new();
+        for (i, (listener, handle)) in self.listeners.into_iter().zip(&handles).enumerate() {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let (handle, service, setup) = (handle.clone(), service.clone(), setup.clone());
+            std::thread::Builder::new()
+                .name(format!("rolie-http-{i}"))
+                .spawn(move || {
+                    let result = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(ServeError::Io)
+                        .and_then(|rt| rt.block_on(serve_on(listener, handle, service, setup)));
+                    let _ = tx.send(result);
+                })?;
+            done.push(rx);
+        }
+        let mut result = Ok(());
+        for rx in done {
+            let r = rx.await.unwrap_or_else(|_| {
+                Err(ServeError::Io(std::io::Error::other(
+                    "server thread panicked",
+                )))
+            });
+            if let Err(e) = r {
+                // One thread failing stops the others.
+                tracing::error!(error = %e, "ROLIE server thread failed");
+                for h in &handles {
+                    h.graceful_shutdown(Some(Duration::from_secs(10)));
+                }
+                if result.is_ok() {
+                    result = Err(e);
+                }
             }
         }
-        Ok(())
+        result
     }
+}
+
+/// What every server thread needs besides its listener.
+struct Setup {
+    tls: Option<RustlsConfig>,
+    timeout: Duration,
+    limit: Arc<ConnLimit>,
+    http2_max_streams: u32,
+}
+
+/// Stops the servers of `handles` when dropped (`run`'s future dropped
+/// before its shutdown signal): threads must not outlive their owner.
+struct StopOnDrop(Vec<Handle<SocketAddr>>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        for h in &self.0 {
+            h.shutdown();
+        }
+    }
+}
+
+/// Serves `listener` on the current runtime until `handle` says stop.
+async fn serve_on(
+    listener: std::net::TcpListener,
+    handle: Handle<SocketAddr>,
+    service: MakeObserve,
+    setup: Arc<Setup>,
+) -> Result<(), ServeError> {
+    // axum-server and hyper leave every read unbounded by default (axum-
+    // server even switches hyper's 30 s header timeout off): a client
+    // that connects and sends half a request would hold its connection,
+    // task and file descriptor forever, and enough of them exhaust the
+    // process. So each phase a client controls is limited: the TLS
+    // handshake (`handshake_timeout`), and the time from the accept or the
+    // last answer to the next complete request head (`Limited`'s
+    // per-connection timer, which also covers hyper's untimed HTTP/1-vs-
+    // HTTP/2 detection and idle HTTP/2 connections). That timer replaces
+    // hyper's `header_read_timeout` and axum-server's
+    // `first_request_timeout`, which arm and drop a timer for every
+    // request (see `listen::Activity`). POST bodies are bounded in the
+    // write handler (`write::create`), which can answer 408. The number of
+    // connections is capped (`Limited`), and so is the number of
+    // concurrent HTTP/2 streams per connection.
+    let t = setup.timeout;
+    let limited = Limited {
+        limit: setup.limit.clone(),
+        idle: t,
+    };
+    let plain = axum_server::from_tcp(listener)?.handle(handle);
+    match &setup.tls {
+        Some(tls) => {
+            let acceptor = RustlsAcceptor::new(tls.clone())
+                .handshake_timeout(t)
+                .acceptor(limited);
+            let mut server = plain.acceptor(acceptor);
+            server
+                .http_builder()
+                .http2()
+                .max_concurrent_streams(setup.http2_max_streams);
+            server.serve(service).await?
+        }
+        None => {
+            let mut server = plain.acceptor(limited);
+            server
+                .http_builder()
+                .http2()
+                .max_concurrent_streams(setup.http2_max_streams);
+            server.serve(service).await?
+        }
+    }
+    Ok(())
 }
 
 /// TLS 1.2 and 1.3 with aws-lc-rs (the provider gridlink uses everywhere),

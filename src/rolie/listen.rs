@@ -1,0 +1,281 @@
+//! Listening sockets and the connection limit.
+//!
+//! With `server_threads` > 0 every server thread accepts on its own socket,
+//! all bound to the same address with `SO_REUSEPORT`, so the kernel spreads
+//! new connections over the threads and no thread hands work to another
+//! (nginx's worker model; see `server.rs` for why). Linux only lets sockets
+//! of the same user share a port this way.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum_server::accept::Accept;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::ops::Observe;
+
+/// Pending connections the kernel queues per socket before accepting.
+const BACKLOG: i32 = 1024;
+
+/// `count` listening sockets on `addr` (the first decides the port of a
+/// `:0` address; the others share it). With more than one, each has
+/// `SO_REUSEPORT`.
+pub(crate) fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<std::net::TcpListener>> {
+    let first = socket(addr, count > 1)?;
+    let addr = first.local_addr()?;
+    let mut all = vec![first];
+    for _ in 1..count {
+        all.push(socket(addr, true)?);
+    }
+    Ok(all)
+}
+
+fn socket(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpListener> {
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // What std's `TcpListener::bind` does: a restarted server can bind at
+    // once although connections of the last one are in TIME_WAIT.
+    s.set_reuse_address(true)?;
+    if reuse_port {
+        s.set_reuse_port(true)?;
+    }
+    s.bind(&addr.into())?;
+    s.listen(BACKLOG)?;
+    s.set_nonblocking(true)?;
+    Ok(s.into())
+}
+
+/// Open connections, bounded by `max_connections`, shared by all threads.
+#[derive(Debug)]
+pub(crate) struct ConnLimit {
+    permits: Arc<Semaphore>,
+    max: usize,
+    refused: AtomicU64,
+    /// When a refusal was last logged (seconds since the Unix epoch):
+    /// under a flood the log gets one line a minute, `/metrics` the count.
+    last_warned: AtomicU64,
+}
+
+impl ConnLimit {
+    /// A limit of `max` open connections.
+    pub(crate) fn new(max: usize) -> ConnLimit {
+        ConnLimit {
+            permits: Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS))),
+            max,
+            refused: AtomicU64::new(0),
+            last_warned: AtomicU64::new(0),
+        }
+    }
+
+    /// Connections open now.
+    pub(crate) fn open(&self) -> usize {
+        self.max.saturating_sub(self.permits.available_permits())
+    }
+
+    /// Connections closed at once because the limit was reached.
+    pub(crate) fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    fn refuse(&self, peer: io::Result<SocketAddr>) -> io::Error {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let last = self.last_warned.load(Ordering::Relaxed);
+        if now >= last + 60
+            && self
+                .last_warned
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                max_connections = self.max,
+                peer = ?peer.ok(),
+                "connection limit reached: new connections are closed at once (max_connections)"
+            );
+        }
+        io::Error::other("connection limit reached")
+    }
+}
+
+/// The innermost acceptor: takes a connection slot (or closes the
+/// connection), switches Nagle off, as nginx does on kept-alive
+/// connections, so a small response is never held back for an ACK, and
+/// times the connection's requests (see [`Activity`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Limited {
+    /// The open-connection limit.
+    pub(crate) limit: Arc<ConnLimit>,
+    /// How long a client has for each request head (`request_timeout`).
+    pub(crate) idle: std::time::Duration,
+}
+
+impl Accept<TcpStream, Observe> for Limited {
+    type Stream = Slot<TcpStream>;
+    type Service = Observe;
+    type Future = std::future::Ready<io::Result<(Slot<TcpStream>, Observe)>>;
+
+    fn accept(&self, stream: TcpStream, mut service: Observe) -> Self::Future {
+        let Ok(permit) = self.limit.permits.clone().try_acquire_owned() else {
+            return std::future::ready(Err(self.limit.refuse(stream.peer_addr())));
+        };
+        // Only a latency optimisation; a socket that refuses it still works.
+        let _ = stream.set_nodelay(true);
+        let activity = Arc::new(Activity::new());
+        service.activity = Some(activity.clone());
+        let watch = Watch {
+            sleep: Box::pin(tokio::time::sleep_until(activity.base + self.idle)),
+            activity,
+            limit: self.idle,
+        };
+        std::future::ready(Ok((
+            Slot {
+                io: stream,
+                _permit: permit,
+                watch,
+            },
+            service,
+        )))
+    }
+}
+
+/// What a connection's requests are doing: how many are in flight, and
+/// when the last one was answered. A client must have sent a complete
+/// request head within the timeout of the last answer (or of the accept),
+/// as with hyper's `header_read_timeout`, but checking it costs a request
+/// two atomic updates and a clock read instead of a timer armed and
+/// disarmed (a boxed `Sleep` registered with and removed from tokio's
+/// timer wheel): the connection's one timer is re-armed only when it
+/// fires.
+#[derive(Debug)]
+pub(crate) struct Activity {
+    base: tokio::time::Instant,
+    /// Milliseconds from `base` to the last answer.
+    last: AtomicU64,
+    busy: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            base: tokio::time::Instant::now(),
+            last: AtomicU64::new(0),
+            busy: AtomicUsize::new(0),
+        }
+    }
+
+    /// A request's head was read (the service is called).
+    pub(crate) fn started(&self) {
+        self.busy.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A request was answered (or abandoned).
+    pub(crate) fn finished(&self) {
+        let ms = self.base.elapsed().as_millis() as u64;
+        self.last.store(ms, Ordering::Release);
+        self.busy.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A connection's idle/header timer.
+#[derive(Debug)]
+struct Watch {
+    activity: Arc<Activity>,
+    limit: std::time::Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Watch {
+    /// Called when a read would block: whether the client has had its time
+    /// (no request in flight, none completed within `limit` of the last
+    /// answer). Registers for a wake-up at the deadline otherwise.
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.activity.busy.load(Ordering::Acquire) > 0 {
+            return false;
+        }
+        loop {
+            if self.sleep.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            // The timer went off at a deadline that later answers may have
+            // pushed back: move it there, or give up if it is past.
+            let last = self.activity.last.load(Ordering::Acquire);
+            let deadline = self.activity.base + std::time::Duration::from_millis(last) + self.limit;
+            if deadline <= tokio::time::Instant::now() {
+                return true;
+            }
+            self.sleep.as_mut().reset(deadline);
+        }
+    }
+}
+
+/// A connection holding its slot until it is dropped.
+#[derive(Debug)]
+pub(crate) struct Slot<T> {
+    io: T,
+    _permit: OwnedSemaphorePermit,
+    watch: Watch,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Slot<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.io).poll_read(cx, buf) {
+            Poll::Pending => {
+                if this.watch.expired(cx) {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "no complete request within request_timeout_secs",
+                    )));
+                }
+                Poll::Pending
+            }
+            ready => ready,
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Slot<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    // Passed through: hyper writes head and body with one `writev` only
+    // when the transport says it supports it.
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
