@@ -279,19 +279,7 @@ impl<'a> Writer<'a> {
                 // is a plain value and several an array (see `json::Slot`). Otherwise a later
                 // occurrence replaces an earlier one.
                 if *many || (*ctx_many && count > 1) {
-                    self.out.push(b'[');
-                    let mut n = 0;
-                    for i in base..end {
-                        let (sj, k) = self.kids[i];
-                        if sj == j32 {
-                            if n > 0 {
-                                self.out.push(b',');
-                            }
-                            n += 1;
-                            self.element(k, *decl)?;
-                        }
-                    }
-                    self.out.push(b']');
+                    self.array(base..end, j32, |w, k| w.element(k, *decl))?;
                 } else {
                     let k = self.kids[last].1;
                     self.element(k, *decl)?;
@@ -321,48 +309,49 @@ impl<'a> Writer<'a> {
                 let value =
                     |k: Element<'_>| k.attr("uid-ref").map(schema::collapse).unwrap_or_default();
                 if *many {
-                    self.out.push(b'[');
-                    let mut n = 0;
-                    for i in base..end {
-                        let (sj, k) = self.kids[i];
-                        if sj == j32 {
-                            if n > 0 {
-                                self.out.push(b',');
-                            }
-                            n += 1;
-                            self.str(&value(k))?;
-                        }
-                    }
-                    self.out.push(b']');
+                    self.array(base..end, j32, |w, k| w.str(&value(k)))?;
                 } else {
                     let k = self.kids[last].1;
                     self.str(&value(k))?;
                 }
             }
             Slot::Impact { decls } => {
-                self.out.push(b'[');
-                let mut n = 0;
-                for i in base..end {
-                    let (sj, k) = self.kids[i];
-                    if sj != j32 {
-                        continue;
-                    }
-                    if n > 0 {
-                        self.out.push(b',');
-                    }
-                    n += 1;
-                    self.out.push(b'{');
-                    self.str(k.name())?;
-                    self.out.push(b':');
+                self.array(base..end, j32, |w, k| {
+                    w.out.push(b'{');
+                    w.str(k.name())?;
+                    w.out.push(b':');
                     // The child matched one of `decls` when it was assigned to this slot.
                     if let Some(kd) = decls.iter().copied().find(|x| elem_is(*x, k)) {
-                        self.element(k, kd)?;
+                        w.element(k, kd)?;
                     }
-                    self.out.push(b'}');
-                }
-                self.out.push(b']');
+                    w.out.push(b'}');
+                    Ok(())
+                })?;
             }
         }
+        Ok(())
+    }
+
+    /// Writes `[…]` with `item` for each child in `kids[range]` filed under slot `j`.
+    fn array(
+        &mut self,
+        range: std::ops::Range<usize>,
+        j: u32,
+        mut item: impl FnMut(&mut Self, Element<'a>) -> Res,
+    ) -> Res {
+        self.out.push(b'[');
+        let mut first = true;
+        for i in range {
+            let (sj, k) = self.kids[i];
+            if sj == j {
+                if !first {
+                    self.out.push(b',');
+                }
+                first = false;
+                item(self, k)?;
+            }
+        }
+        self.out.push(b']');
         Ok(())
     }
 }
