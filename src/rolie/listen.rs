@@ -29,6 +29,7 @@ const BACKLOG: i32 = 1024;
 /// `:0` address; the others share it). With more than one, each has
 /// `SO_REUSEPORT`.
 pub(crate) fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<std::net::TcpListener>> {
+    let addr = if count > 1 { unused(addr)? } else { addr };
     let first = socket(addr, count > 1)?;
     let addr = first.local_addr()?;
     let mut all = vec![first];
@@ -36,6 +37,26 @@ pub(crate) fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<std::net::T
         all.push(socket(addr, true)?);
     }
     Ok(all)
+}
+
+/// `addr` with its port decided, after checking that nothing listens there.
+///
+/// `SO_REUSEPORT` lets any socket of the same user that also sets it bind
+/// a port that is already listening, and the kernel then splits new
+/// connections between the two: a second server started on the same port
+/// by mistake (or a `:0` bind that the kernel resolves to a port another
+/// reuse-port group holds) would silently take part of the traffic instead
+/// of failing with "address in use". So a plain socket (`SO_REUSEADDR`, as
+/// std's `TcpListener::bind`, which fails only on a listening socket) is
+/// bound first and dropped before the group binds the port it got.
+fn unused(addr: SocketAddr) -> io::Result<SocketAddr> {
+    let probe = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    probe.set_reuse_address(true)?;
+    probe.bind(&addr.into())?;
+    probe
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("listening address is not an IP address"))
 }
 
 fn socket(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpListener> {
@@ -277,5 +298,25 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Slot<T> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A second reuse-port group on a port another group listens on fails
+    /// with "address in use" instead of sharing the port's connections.
+    #[test]
+    fn second_group_on_a_listening_port_is_refused() {
+        let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
+        let first = bind(loopback, 2).expect("first group");
+        let port = first[0].local_addr().expect("address");
+        assert!(first.iter().all(|l| l.local_addr().ok() == Some(port)));
+        let e = bind(port, 2).expect_err("the port is taken");
+        assert_eq!(e.kind(), io::ErrorKind::AddrInUse, "{e}");
+        drop(first);
+        // Once closed, the port can be bound again at once.
+        bind(port, 2).expect("port free again");
     }
 }
