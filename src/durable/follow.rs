@@ -3,10 +3,29 @@
 //! A [`Follower`] wraps a grid [`Subscription`] with a persistent delivery
 //! cursor per topic: the (item id, content hash) of every item its consumer
 //! has handled. On start and after every new XMPP session it fetches what
-//! each topic still keeps (XEP-0060 items retrieval; Prosody offers no RSM
-//! for items and keeps only the node's `max_items`), hands over what the
-//! consumer has not seen, and then continues live. Live notifications and
-//! catch-up overlap on purpose; the cursor drops the overlap.
+//! each topic still keeps that the consumer has not seen (XEP-0060 items
+//! retrieval; Prosody keeps only the node's `max_items`), hands it over, and
+//! then continues live. Live notifications and catch-up overlap on purpose;
+//! the cursor drops the overlap.
+//!
+//! Catch-up is paged, so that memory stays bounded however much a topic
+//! keeps (Prosody 0.12 offers no RSM for items):
+//! * the newest page first (`max_items`): when it holds everything the
+//!   topic keeps, or reaches back to an item already delivered, it is the
+//!   whole backlog — the consumer is handed items in the broker's order, so
+//!   what is older than a delivered item was delivered too. That is the
+//!   usual case (a restart, a lost connection) and costs one small request;
+//! * otherwise the item ids are listed (disco#items on the node) and the
+//!   older items fetched by id, a page at a time, oldest first, each page
+//!   only when the consumer has taken the previous one; the newest page
+//!   comes last.
+//!
+//! A catch-up that fails (and the live items delivered after it) breaks the
+//! "broker's order" premise, so the topic is marked in the store and caught
+//! up in full until one catch-up finishes.
+//!
+//! Payloads are parsed, validated and converted only when the consumer
+//! reaches them ([`RawItem`]s wait in the queue), never a whole topic at once.
 //!
 //! The consumer calls [`Follower::delivered`] once it has handled an event.
 //! Only then is it recorded, so a crash before that point makes it come
@@ -17,9 +36,9 @@
 //! items may have been discarded by the broker in between: the follower says
 //! so with a [`GridEvent::Gap`] instead of pretending.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::grid::{Grid, GridError, GridEvent, Subscription, TopicSelection};
+use crate::grid::{Grid, GridError, GridEvent, RawItem, Retrieve, Subscription, TopicSelection};
 use crate::iodef::ValidationLevel;
 use crate::store::{content_hash, Store, StoreError};
 
@@ -37,21 +56,47 @@ pub enum FollowError {
 /// The cursor value recorded for a refused payload (it has no document).
 const REJECTED: &str = "rejected";
 
+/// Items per catch-up request (the default of [`Follower::start`]).
+pub const CATCH_UP_PAGE: u32 = 100;
+
+/// What waits to be handed to the consumer.
+enum Queued {
+    Event(GridEvent),
+    /// A caught-up item, checked and converted when the consumer reaches it.
+    Raw(String, RawItem),
+}
+
+/// Catch-up work still to do, in order.
+enum Work {
+    /// Catch up this topic, newest page first.
+    Topic(String),
+    /// The topic's items older than its newest page, by id, oldest first;
+    /// then the newest page itself.
+    Older {
+        topic: String,
+        ids: VecDeque<String>,
+        newest: Vec<RawItem>,
+    },
+}
+
 /// A subscription with catch-up and a persistent per-topic cursor.
 pub struct Follower {
     grid: Grid,
     sub: Subscription,
     store: Store,
     level: ValidationLevel,
+    page: u32,
     /// Per topic: item id → content hash, delivered or handed out.
     seen: HashMap<String, HashMap<String, String>>,
-    queue: VecDeque<GridEvent>,
-    /// Topics still to catch up, one at a time, so that only one topic's
-    /// backlog is in memory at once.
-    pending: VecDeque<String>,
+    queue: VecDeque<Queued>,
+    /// Catch-up still to do, one topic at a time, so that only one topic's
+    /// page is in memory at once.
+    pending: VecDeque<Work>,
     /// The `Resubscribed` event, emitted once its topics are caught up.
     resubscribed: Option<GridEvent>,
     topics: Vec<String>,
+    /// The most items one catch-up answer held so far.
+    largest_fetch: usize,
 }
 
 impl std::fmt::Debug for Follower {
@@ -59,16 +104,8 @@ impl std::fmt::Debug for Follower {
         f.debug_struct("Follower")
             .field("topics", &self.topics)
             .field("queued", &self.queue.len())
+            .field("page", &self.page)
             .finish_non_exhaustive()
-    }
-}
-
-/// The item id of an item or refused payload (no hashing).
-fn item_id(ev: &GridEvent) -> Option<&str> {
-    match ev {
-        GridEvent::Item { envelope, .. } => Some(&envelope.item_id),
-        GridEvent::Rejected { item_id, .. } => Some(item_id),
-        _ => None,
     }
 }
 
@@ -85,14 +122,64 @@ fn key(ev: &GridEvent) -> Option<(&str, &str, String)> {
     }
 }
 
+/// The ids older than `newest` (the newest page, oldest first), oldest
+/// first, taken from the service's list of ids — when where the page's ids
+/// sit in that list tells its order (XEP-0060 leaves it open; Prosody lists
+/// newest first). Ids listed after the page's newest were published since
+/// it was fetched: they come live. `None` when the order cannot be told.
+fn older_ids(listed: &[String], newest: &[RawItem]) -> Option<Vec<String>> {
+    let pos: HashMap<&str, usize> = listed
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let at: Vec<usize> = newest
+        .iter()
+        .filter_map(|i| pos.get(i.id.as_str()).copied())
+        .collect();
+    let (&oldest, true) = (at.first()?, at.len() >= 2) else {
+        return None;
+    };
+    let in_page: HashSet<&str> = newest.iter().map(|i| i.id.as_str()).collect();
+    let keep = |id: &&String| !in_page.contains(id.as_str());
+    if at.windows(2).all(|w| w[0] < w[1]) {
+        Some(listed[..oldest].iter().filter(keep).cloned().collect())
+    } else if at.windows(2).all(|w| w[0] > w[1]) {
+        Some(
+            listed[oldest + 1..]
+                .iter()
+                .rev()
+                .filter(keep)
+                .cloned()
+                .collect(),
+        )
+    } else {
+        None
+    }
+}
+
 impl Follower {
     /// Subscribes (before fetching, so nothing published in between is
     /// missed); each topic's catch-up then comes first from [`next`](Self::next).
+    /// Catch-up fetches [`CATCH_UP_PAGE`] items per request.
     pub async fn start(
         grid: &Grid,
         selection: TopicSelection,
         level: ValidationLevel,
         store: Store,
+    ) -> Result<Follower, FollowError> {
+        Follower::start_paged(grid, selection, level, store, CATCH_UP_PAGE).await
+    }
+
+    /// [`start`](Self::start) with `page` items per catch-up request (at
+    /// least 2). Smaller pages bound memory more tightly; each request costs
+    /// a round trip.
+    pub async fn start_paged(
+        grid: &Grid,
+        selection: TopicSelection,
+        level: ValidationLevel,
+        store: Store,
+        page: u32,
     ) -> Result<Follower, FollowError> {
         let topics = match &selection {
             TopicSelection::Named(n) => n.clone(),
@@ -109,16 +196,21 @@ impl Follower {
             sub,
             store,
             level,
+            page: page.max(2),
             seen: HashMap::new(),
             queue: VecDeque::new(),
-            pending: topics.iter().cloned().collect(),
+            pending: topics.iter().cloned().map(Work::Topic).collect(),
             resubscribed: None,
             topics,
+            largest_fetch: 0,
         };
         // The first topic now, so that a topic that cannot be read fails
         // the start rather than only showing up as a gap later.
-        if let Some(first) = f.pending.pop_front() {
-            f.catch_up(&first).await?;
+        if let Some(Work::Topic(first)) = f.pending.pop_front() {
+            if let Err(e) = f.catch_up(&first).await {
+                f.unfinished(&first).await;
+                return Err(e);
+            }
         }
         Ok(f)
     }
@@ -126,6 +218,20 @@ impl Follower {
     /// The topics followed (as of the last (re)subscription).
     pub fn topics(&self) -> &[String] {
         &self.topics
+    }
+
+    /// The most items one catch-up answer has held so far: at most the page
+    /// size, unless a service listed its items in an order that could not be
+    /// told and a topic was fetched in one request.
+    pub fn largest_fetch(&self) -> usize {
+        self.largest_fetch
+    }
+
+    /// Fetches items of `topic`, keeping count of the largest answer.
+    async fn fetch(&mut self, topic: &str, what: Retrieve<'_>) -> Result<Vec<RawItem>, GridError> {
+        let items = self.grid.raw_items(topic, what).await?;
+        self.largest_fetch = self.largest_fetch.max(items.len());
+        Ok(items)
     }
 
     async fn load(&mut self, topic: &str) -> Result<(), StoreError> {
@@ -150,45 +256,184 @@ impl Follower {
         true
     }
 
-    /// Fetches what `topic` keeps and queues what the consumer has not seen.
+    /// Whether any of `ids` was delivered on `topic`.
+    fn any_known<'a>(&self, topic: &str, mut ids: impl Iterator<Item = &'a str>) -> bool {
+        self.seen
+            .get(topic)
+            .is_some_and(|known| ids.any(|id| known.contains_key(id)))
+    }
+
+    /// Whether one of `items` was delivered on `topic` with the content it
+    /// has now (a refused payload counts by its id).
+    fn any_delivered_as_is(&self, topic: &str, items: &[RawItem]) -> bool {
+        let Some(known) = self.seen.get(topic) else {
+            return false;
+        };
+        items.iter().any(|i| match (known.get(&i.id), &i.payload) {
+            (Some(h), _) if h == REJECTED => true,
+            (Some(h), Some(payload)) => *h == content_hash(&String::from(payload)),
+            _ => false,
+        })
+    }
+
+    /// Queues a [`GridEvent::Gap`] when `topic` was followed before and none
+    /// of the `kept` items the broker keeps had been delivered.
+    async fn gap_unless_overlap(
+        &mut self,
+        topic: &str,
+        kept: usize,
+        overlap: bool,
+    ) -> Result<(), FollowError> {
+        let followed_before = self.seen.get(topic).is_some_and(|k| !k.is_empty());
+        if !followed_before || kept == 0 || overlap {
+            return Ok(());
+        }
+        let last = self.store.last_delivered(topic).await?;
+        let detail = format!(
+            "none of the {kept} items the broker keeps for {topic:?} had been delivered before: \
+             items published after {} and before the oldest kept one may be lost \
+             (the broker keeps only the newest items of a topic)",
+            last.map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| "the last delivery".into()),
+        );
+        tracing::warn!(topic, kept, "possible gap: {detail}");
+        self.queue.push_back(Queued::Event(GridEvent::Gap {
+            topic: topic.to_string(),
+            kept,
+            last_delivered: last,
+            detail,
+        }));
+        Ok(())
+    }
+
+    /// Queues `items` of `topic` (checked when the consumer reaches them).
+    fn queue_raw(&mut self, topic: &str, items: Vec<RawItem>) {
+        self.queue.extend(
+            items
+                .into_iter()
+                .map(|item| Queued::Raw(topic.to_string(), item)),
+        );
+    }
+
+    /// Starts catching up `topic`: fetches its newest page and queues what
+    /// the consumer may not have seen, or lists its ids and plans the
+    /// older pages (see the module documentation).
     async fn catch_up(&mut self, topic: &str) -> Result<(), FollowError> {
         self.load(topic).await?;
-        let items = self.grid.items(topic, None, None, self.level).await?;
-        let known = &self.seen[topic];
-        let followed_before = !known.is_empty();
-        let overlap = items
-            .iter()
-            .filter_map(item_id)
-            .any(|id| known.contains_key(id));
-        if followed_before && !items.is_empty() && !overlap {
-            let last = self.store.last_delivered(topic).await?;
-            let detail = format!(
-                "none of the {} items the broker keeps for {topic:?} had been delivered before: \
-                 items published after {} and before the oldest kept one may be lost \
-                 (the broker keeps only the newest items of a topic)",
-                items.len(),
-                last.map(|t| t.to_rfc3339())
-                    .unwrap_or_else(|| "the last delivery".into()),
-            );
-            tracing::warn!(topic, kept = items.len(), "possible gap: {detail}");
-            self.queue.push_back(GridEvent::Gap {
-                topic: topic.to_string(),
-                kept: items.len(),
-                last_delivered: last,
-                detail,
-            });
+        let unfinished = self.store.is_catch_up_unfinished(topic).await?;
+        let page = self.fetch(topic, Retrieve::Newest(self.page)).await?;
+        let overlap = self.any_known(topic, page.iter().map(|i| i.id.as_str()));
+        let whole = page.len() < self.page as usize;
+        // Reaching back to an item delivered with this very content (an
+        // updated item moves to the newest end, so its id alone says nothing).
+        let reaches_back = !unfinished && self.any_delivered_as_is(topic, &page);
+        if whole || reaches_back {
+            self.gap_unless_overlap(topic, page.len(), overlap).await?;
+            tracing::info!(topic, fetched = page.len(), "caught up (one page)");
+            self.queue_raw(topic, page);
+            self.finished(topic).await?;
+            return Ok(());
         }
-        let (mut new, mut old) = (0usize, 0usize);
-        for ev in items {
-            if self.fresh(&ev) {
-                new += 1;
-                self.queue.push_back(ev);
-            } else {
-                old += 1;
-            }
+        let listed = self.grid.item_ids(topic).await?;
+        let Some(mut older) = older_ids(&listed, &page) else {
+            // The service's order cannot be told: everything in one answer,
+            // as a client without paging would (memory not bounded).
+            tracing::info!(topic, "item order unknown; catching up in one request");
+            let all = self.fetch(topic, Retrieve::All).await?;
+            let overlap = self.any_known(topic, all.iter().map(|i| i.id.as_str()));
+            self.gap_unless_overlap(topic, all.len(), overlap).await?;
+            self.queue_raw(topic, all);
+            self.finished(topic).await?;
+            return Ok(());
+        };
+        let overlap = overlap || self.any_known(topic, listed.iter().map(String::as_str));
+        self.gap_unless_overlap(topic, listed.len().max(page.len()), overlap)
+            .await?;
+        if !unfinished {
+            // The oldest ids, as long as every one was delivered, were
+            // delivered as they are (an update would have moved an item past
+            // ones delivered after it): only what follows needs fetching.
+            let known = self.seen.get(topic);
+            let skip = older
+                .iter()
+                .take_while(|id| known.is_some_and(|k| k.contains_key(id.as_str())))
+                .count();
+            older.drain(..skip);
         }
-        tracing::info!(topic, new, already_delivered = old, "caught up");
+        tracing::info!(
+            topic,
+            kept = listed.len(),
+            older = older.len(),
+            page = self.page,
+            "catching up in pages"
+        );
+        self.pending.push_front(Work::Older {
+            topic: topic.to_string(),
+            ids: older.into(),
+            newest: page,
+        });
         Ok(())
+    }
+
+    /// Fetches the next page of a topic's older items (or, when none are
+    /// left, queues its newest page).
+    async fn older_page(
+        &mut self,
+        topic: String,
+        mut ids: VecDeque<String>,
+        newest: Vec<RawItem>,
+    ) -> Result<(), FollowError> {
+        if ids.is_empty() {
+            tracing::info!(topic, "caught up");
+            self.queue_raw(&topic, newest);
+            self.finished(&topic).await?;
+            return Ok(());
+        }
+        let n = ids.len().min(self.page as usize);
+        let batch: Vec<String> = ids.drain(..n).collect();
+        let items = self.fetch(&topic, Retrieve::Ids(&batch)).await?;
+        tracing::debug!(topic, fetched = items.len(), left = ids.len(), "older page");
+        self.queue_raw(&topic, items);
+        self.pending.push_front(Work::Older { topic, ids, newest });
+        Ok(())
+    }
+
+    async fn finished(&self, topic: &str) -> Result<(), StoreError> {
+        self.store.catch_up_finished(topic).await
+    }
+
+    /// Marks `topic`'s catch-up as not finished (logged if even that fails).
+    async fn unfinished(&self, topic: &str) {
+        if let Err(e) = self.store.catch_up_unfinished(topic).await {
+            tracing::error!(topic, error = %e, "cursor store: cannot record an unfinished catch-up");
+        }
+    }
+
+    /// Runs one piece of catch-up work; a failure becomes a
+    /// [`GridEvent::Gap`] and marks the topic for a full catch-up.
+    async fn work(&mut self, w: Work) {
+        let (topic, result) = match w {
+            Work::Topic(t) => {
+                let r = self.catch_up(&t).await;
+                (t, r)
+            }
+            Work::Older { topic, ids, newest } => {
+                let t = topic.clone();
+                (t, self.older_page(topic, ids, newest).await)
+            }
+        };
+        if let Err(e) = result {
+            // The next new session tries again; say what is not known
+            // rather than stay silent.
+            tracing::error!(topic = %topic, error = %e, "catch-up failed");
+            self.unfinished(&topic).await;
+            self.queue.push_back(Queued::Event(GridEvent::Gap {
+                topic: topic.clone(),
+                kept: 0,
+                last_delivered: self.store.last_delivered(&topic).await.ok().flatten(),
+                detail: format!("catch-up failed: {e}; items published while the session was down may be missing until the next catch-up"),
+            }));
+        }
     }
 
     /// The next event the consumer has not seen; `None` when the session
@@ -196,21 +441,19 @@ impl Follower {
     /// [`GridEvent::Resubscribed`] follows the caught-up items).
     pub async fn next(&mut self) -> Option<GridEvent> {
         loop {
-            if let Some(ev) = self.queue.pop_front() {
-                return Some(ev);
-            }
-            if let Some(t) = self.pending.pop_front() {
-                if let Err(e) = self.catch_up(&t).await {
-                    // The next new session tries again; say what is not
-                    // known rather than stay silent.
-                    tracing::error!(topic = %t, error = %e, "catch-up failed");
-                    self.queue.push_back(GridEvent::Gap {
-                        topic: t.clone(),
-                        kept: 0,
-                        last_delivered: self.store.last_delivered(&t).await.ok().flatten(),
-                        detail: format!("catch-up failed: {e}; items published while the session was down may be missing until the next catch-up"),
-                    });
+            match self.queue.pop_front() {
+                Some(Queued::Event(ev)) => return Some(ev),
+                Some(Queued::Raw(topic, item)) => {
+                    let ev = item.into_event(&topic, self.level);
+                    if self.fresh(&ev) {
+                        return Some(ev);
+                    }
+                    continue;
                 }
+                None => {}
+            }
+            if let Some(w) = self.pending.pop_front() {
+                self.work(w).await;
                 continue;
             }
             if let Some(ev) = self.resubscribed.take() {
@@ -220,7 +463,7 @@ impl Follower {
             match &ev {
                 GridEvent::Resubscribed { topics } => {
                     self.topics = topics.clone();
-                    self.pending = topics.iter().cloned().collect();
+                    self.pending = topics.iter().cloned().map(Work::Topic).collect();
                     self.resubscribed = Some(ev);
                 }
                 GridEvent::Item { envelope, .. } => {
@@ -270,5 +513,48 @@ impl Follower {
                 None => Ok(()),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(id: &str) -> RawItem {
+        RawItem {
+            id: id.into(),
+            publisher: None,
+            payload: None,
+            received_at: chrono::Utc::now(),
+        }
+    }
+
+    fn list(ids: &str) -> Vec<String> {
+        ids.split_whitespace().map(str::to_string).collect()
+    }
+
+    fn page(ids: &str) -> Vec<RawItem> {
+        ids.split_whitespace().map(raw).collect()
+    }
+
+    #[test]
+    fn older_ids_from_a_newest_first_list() {
+        // Prosody's order; `n` was published after the page was fetched.
+        let older = older_ids(&list("n e d c b a"), &page("d e"));
+        assert_eq!(older, Some(list("a b c")));
+    }
+
+    #[test]
+    fn older_ids_from_an_oldest_first_list() {
+        let older = older_ids(&list("a b c d e n"), &page("d e"));
+        assert_eq!(older, Some(list("a b c")));
+    }
+
+    #[test]
+    fn older_ids_needs_an_order_it_can_tell() {
+        assert_eq!(older_ids(&list("d a b e c"), &page("c d e")), None);
+        // One page id in the list says nothing about its order.
+        assert_eq!(older_ids(&list("a b e"), &page("d e")), None);
+        assert_eq!(older_ids(&list(""), &page("d e")), None);
     }
 }

@@ -15,7 +15,7 @@
 mod follow;
 mod outbox;
 
-pub use follow::{FollowError, Follower};
+pub use follow::{FollowError, Follower, CATCH_UP_PAGE};
 pub use outbox::{
     Finished, Outbox, OutboxError, OutboxOptions, OutboxStats, Ticket, DEFAULT_OUTBOX_MAX,
 };

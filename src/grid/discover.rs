@@ -93,7 +93,10 @@ async fn disco_info(
     parse_answer(el, &op)
 }
 
-fn parse_answer<T: TryFrom<Element>>(el: Option<Element>, op: &str) -> Result<T, GridError>
+pub(super) fn parse_answer<T: TryFrom<Element>>(
+    el: Option<Element>,
+    op: &str,
+) -> Result<T, GridError>
 where
     T::Error: std::fmt::Debug,
 {

@@ -21,6 +21,7 @@ mod topic;
 pub use discover::TopicInfo;
 pub use error::GridError;
 pub use event::GridEvent;
+pub(crate) use items::{RawItem, Retrieve};
 pub use publish::{item_id, Payload, PayloadError, DEFAULT_MAX_PAYLOAD};
 pub use subscribe::{Subscription, SubscriptionState, TopicSelection};
 pub use topic::{AccessModel, Affiliation, EnsureOutcome, TopicOptions};
@@ -152,6 +153,21 @@ impl Grid {
         level: ValidationLevel,
     ) -> Result<Vec<GridEvent>, GridError> {
         items::items(&self.session, &self.service, topic, max, id, level).await
+    }
+
+    /// Retrieves items without checking their payloads (the follower's
+    /// paged catch-up).
+    pub(crate) async fn raw_items(
+        &self,
+        topic: &str,
+        what: Retrieve<'_>,
+    ) -> Result<Vec<RawItem>, GridError> {
+        items::raw_items(&self.session, &self.service, topic, what).await
+    }
+
+    /// The ids of the items a topic keeps, in the service's order.
+    pub(crate) async fn item_ids(&self, topic: &str) -> Result<Vec<String>, GridError> {
+        items::item_ids(&self.session, &self.service, topic).await
     }
 
     /// Subscribes and streams events; resubscribes after every new session.

@@ -204,4 +204,45 @@ impl Store {
         })
         .await
     }
+
+    /// Records that a catch-up of `topic` did not finish (kept until
+    /// [`catch_up_finished`](Self::catch_up_finished)).
+    pub async fn catch_up_unfinished(&self, topic: &str) -> Result<(), StoreError> {
+        let t = topic.to_owned();
+        self.with_conn(move |conn| {
+            conn.execute(
+                "INSERT OR IGNORE INTO catch_up_unfinished (topic, since_ns) VALUES (?1, ?2)",
+                params![t, now_ns()?],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records that a catch-up of `topic` finished.
+    pub async fn catch_up_finished(&self, topic: &str) -> Result<(), StoreError> {
+        let t = topic.to_owned();
+        self.with_conn(move |conn| {
+            conn.execute(
+                "DELETE FROM catch_up_unfinished WHERE topic = ?1",
+                params![t],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Whether the last catch-up of `topic` did not finish.
+    pub async fn is_catch_up_unfinished(&self, topic: &str) -> Result<bool, StoreError> {
+        let t = topic.to_owned();
+        self.with_conn(move |conn| {
+            let n: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM catch_up_unfinished WHERE topic = ?1",
+                params![t],
+                |r| r.get(0),
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
 }

@@ -89,8 +89,10 @@ impl Settings {
 enum Part {
     /// Sections 1–4 (XMPP).
     Pubsub,
-    /// Sections 5 and 7 (bridge, nginx, memory).
+    /// Section 5 (bridge, nginx).
     Web,
+    /// Section 7 (peak memory of subscriber and bridge).
+    Memory,
     /// Section 6.
     Iodef,
 }
@@ -127,6 +129,12 @@ struct Cli {
     /// Memory section: items per topic (overrides the mode's count).
     #[arg(long)]
     mem_per_topic: Option<usize>,
+    /// Memory section: topics (overrides the mode's count).
+    #[arg(long)]
+    mem_topics: Option<usize>,
+    /// Prosody storage for the memory section [default: sql].
+    #[arg(long, value_enum, default_value = "sql")]
+    mem_storage: StorageArg,
     /// The `gridlink` binary for the bridge [default: beside this one].
     #[arg(long)]
     gridlink: Option<PathBuf>,
@@ -220,8 +228,11 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     if let Some(n) = cli.mem_per_topic {
         s.mem_per_topic = n;
     }
+    if let Some(n) = cli.mem_topics {
+        s.mem_topics = n;
+    }
     let parts = if cli.only.is_empty() {
-        vec![Part::Pubsub, Part::Web, Part::Iodef]
+        vec![Part::Pubsub, Part::Web, Part::Memory, Part::Iodef]
     } else {
         cli.only.clone()
     };
@@ -245,6 +256,8 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     if parts.contains(&Part::Web) {
         web::require("wrk", "wrk")?;
         web::require("nginx", "nginx-light")?;
+    }
+    if parts.contains(&Part::Web) || parts.contains(&Part::Memory) {
         if !gridlink.is_file() {
             bail!(
                 "the gridlink binary is not at {} (cargo build --bins, or --gridlink PATH)",
@@ -296,10 +309,20 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         }
     }
     if parts.contains(&Part::Web) {
-        eprintln!("gridlink-bench: sections 5 and 7 (bridge, nginx, memory)");
+        eprintln!("gridlink-bench: section 5 (bridge, nginx)");
         web::run(&ctx, &s, &gridlink, &items, &mut report)
             .await
-            .context("sections 5 and 7")?;
+            .context("section 5")?;
+    }
+    if parts.contains(&Part::Memory) {
+        let storage = match cli.mem_storage {
+            StorageArg::Sql => Storage::Sql,
+            StorageArg::Memory => Storage::Memory,
+        };
+        eprintln!("gridlink-bench: section 7 (memory, {storage:?} storage)");
+        web::memory(&ctx, &s, storage, &gridlink, &items, &mut report)
+            .await
+            .context("section 7")?;
     }
     if parts.contains(&Part::Iodef) {
         eprintln!("gridlink-bench: section 6 (IODEF)");

@@ -453,9 +453,10 @@ pub async fn run(
     let rn = worker::raw_catch_up(&acc, "gl-full").await?;
     let raw_s = t0.elapsed().as_secs_f64();
     let cfg = gl_config(lab.prosody.c2s_port, &lab.prosody.ca.ca_pem, "late")?;
-    let (gl_s, gn) = worker::gl_catch_up(cfg, "gl-full").await?;
-    if rn != n || gn != n {
-        bail!("catch-up got {gn} (gridlink) / {rn} (raw) items, expected {n}");
+    let (one_s, on) = worker::gl_catch_up(cfg.clone(), "gl-full", n, false).await?;
+    let (gl_s, gn) = worker::gl_catch_up(cfg, "gl-full", n, true).await?;
+    if rn != n || gn != n || on != n {
+        bail!("catch-up got {gn} (gridlink) / {on} (one request) / {rn} (raw) items, expected {n}");
     }
     report.add(
         &sec3,
@@ -465,7 +466,18 @@ pub async fn run(
     report
         .add(
             &sec3,
-            "gridlink: connect, subscribe, fetch, check all",
+            "gridlink, one items request (memory grows with the topic)",
+            format!("{one_s:.2} s"),
+        )
+        .ceiling(one_s / raw_s);
+    report.print_last();
+    report
+        .add(
+            &sec3,
+            &format!(
+                "gridlink follower, new cursor: connect, subscribe, fetch {} per request, check all",
+                gridlink::durable::CATCH_UP_PAGE
+            ),
             format!("{gl_s:.2} s"),
         )
         .ceiling(gl_s / raw_s)

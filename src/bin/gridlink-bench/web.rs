@@ -303,7 +303,7 @@ async fn nginx(dir: &Path, root: &Path) -> anyhow::Result<(Nginx, u16)> {
     )
 }
 
-/// Sections 5 (ROLIE) and 7 (memory).
+/// Section 5 (ROLIE).
 pub async fn run(
     ctx: &Ctx,
     s: &Settings,
@@ -405,10 +405,24 @@ pub async fn run(
         .target("≥ 1× nginx", b304 >= n304);
     report.print_last();
     let _ = bridge.child.kill().await;
+    lab.owner.close().await;
+    Ok(())
+}
 
+/// Section 7 (memory): a subscriber following every topic live while the
+/// broker fills, then a fresh bridge catching every topic up.
+pub async fn memory(
+    ctx: &Ctx,
+    s: &Settings,
+    storage: Storage,
+    gridlink: &Path,
+    items: &[Item],
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let lab = lab(storage, 2, 100_000).await?;
     // 7. Memory: TOPICS topics × PER items on the broker.
     let sec7 = format!(
-        "7 memory, {} topics × {} items",
+        "7 memory, {} topics × {} items ({storage:?})",
         s.mem_topics, s.mem_per_topic
     );
     let per = &items[..s.mem_per_topic.min(items.len())];

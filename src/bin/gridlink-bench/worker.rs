@@ -473,22 +473,42 @@ pub async fn raw_discover(acc: &Account, concurrency: usize) -> anyhow::Result<(
 }
 
 /// How long gridlink takes, from nothing, to be current with `node`'s
-/// `expect` items: connect, subscribe, fetch and check every item (as the
-/// bridge does on start). Returns (seconds, items).
-pub async fn gl_catch_up(config: Config, node: &str) -> anyhow::Result<(f64, usize)> {
+/// `expect` items: connect, subscribe, fetch and check every item. With
+/// `paged`, through the follower with a new cursor, as `gridlink subscribe`
+/// and the bridge do on start (a page at a time); without, in one items
+/// request. Returns (seconds, items).
+pub async fn gl_catch_up(
+    config: Config,
+    node: &str,
+    expect: usize,
+    paged: bool,
+) -> anyhow::Result<(f64, usize)> {
     let t0 = Instant::now();
     let grid = Grid::connect(config).await?;
-    let _sub = grid
-        .subscribe(
-            TopicSelection::Named(vec![node.to_string()]),
-            ValidationLevel::Basic,
-        )
-        .await?;
-    let items = grid.items(node, None, None, ValidationLevel::Basic).await?;
-    let ok = items
-        .iter()
-        .filter(|e| matches!(e, GridEvent::Item { .. }))
-        .count();
+    let selection = TopicSelection::Named(vec![node.to_string()]);
+    let ok = if paged {
+        let store = gridlink::store::Store::open_in_memory()?;
+        let mut f =
+            gridlink::durable::Follower::start(&grid, selection, ValidationLevel::Basic, store)
+                .await?;
+        let mut ok = 0;
+        while ok < expect {
+            match tokio::time::timeout(Duration::from_secs(600), f.next()).await {
+                Ok(Some(GridEvent::Item { .. })) => ok += 1,
+                Ok(Some(_)) => {}
+                Ok(None) => bail!("the session ended after {ok} of {expect} items"),
+                Err(_) => bail!("no item for 600 s after {ok} of {expect}"),
+            }
+        }
+        ok
+    } else {
+        let _sub = grid.subscribe(selection, ValidationLevel::Basic).await?;
+        let items = grid.items(node, None, None, ValidationLevel::Basic).await?;
+        items
+            .iter()
+            .filter(|e| matches!(e, GridEvent::Item { .. }))
+            .count()
+    };
     let secs = t0.elapsed().as_secs_f64();
     grid.close().await;
     Ok((secs, ok))
