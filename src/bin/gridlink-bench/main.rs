@@ -257,13 +257,11 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         web::require("wrk", "wrk")?;
         web::require("nginx", "nginx-light")?;
     }
-    if parts.contains(&Part::Web) || parts.contains(&Part::Memory) {
-        if !gridlink.is_file() {
-            bail!(
-                "the gridlink binary is not at {} (cargo build --bins, or --gridlink PATH)",
-                gridlink.display()
-            );
-        }
+    if (parts.contains(&Part::Web) || parts.contains(&Part::Memory)) && !gridlink.is_file() {
+        bail!(
+            "the gridlink binary is not at {} (cargo build --bins, or --gridlink PATH)",
+            gridlink.display()
+        );
     }
     if parts.contains(&Part::Pubsub) {
         let ok = std::process::Command::new("python3")
