@@ -56,6 +56,30 @@ pub enum FollowError {
 /// The cursor value recorded for a refused payload (it has no document).
 const REJECTED: &str = "rejected";
 
+/// A cursor hash in memory: the store's hex SHA-256 as its 32 bytes (any
+/// other value, i.e. [`REJECTED`], as the SHA-256 of its text).
+type Digest = [u8; 32];
+
+fn digest(hash: &str) -> Digest {
+    let mut out = [0u8; 32];
+    let hex = hash.as_bytes();
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    if hex.len() == 64 {
+        let mut ok = true;
+        for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+            match (nibble(pair[0]), nibble(pair[1])) {
+                (Some(hi), Some(lo)) => *o = hi << 4 | lo,
+                _ => ok = false,
+            }
+        }
+        if ok {
+            return out;
+        }
+    }
+    use sha2::Digest as _;
+    sha2::Sha256::digest(hash.as_bytes()).into()
+}
+
 /// Items per catch-up request (the default of [`Follower::start`]).
 pub const CATCH_UP_PAGE: u32 = 100;
 
@@ -86,8 +110,10 @@ pub struct Follower {
     store: Store,
     level: ValidationLevel,
     page: u32,
-    /// Per topic: item id → content hash, delivered or handed out.
-    seen: HashMap<String, HashMap<String, String>>,
+    /// Per topic: item id → content hash, delivered or handed out. Held
+    /// compactly (a topic's whole cursor lives here, 100 000 items and more
+    /// across topics): the id boxed, the hash as 32 bytes, not 64 hex digits.
+    seen: HashMap<String, HashMap<Box<str>, Digest>>,
     queue: VecDeque<Queued>,
     /// Catch-up still to do, one topic at a time, so that only one topic's
     /// page is in memory at once.
@@ -237,6 +263,10 @@ impl Follower {
     async fn load(&mut self, topic: &str) -> Result<(), StoreError> {
         if !self.seen.contains_key(topic) {
             let known = self.store.delivered(topic).await?;
+            let known = known
+                .into_iter()
+                .map(|(id, hash)| (id.into_boxed_str(), digest(&hash)))
+                .collect();
             self.seen.insert(topic.to_string(), known);
         }
         Ok(())
@@ -247,12 +277,13 @@ impl Follower {
         let Some((topic, id, hash)) = key(ev) else {
             return true;
         };
+        let hash = digest(&hash);
         let seen = self.seen.entry(topic.to_string()).or_default();
         if seen.get(id) == Some(&hash) {
             tracing::debug!(topic, item = id, "already delivered; skipped");
             return false;
         }
-        seen.insert(id.to_string(), hash);
+        seen.insert(id.into(), hash);
         true
     }
 
@@ -269,9 +300,10 @@ impl Follower {
         let Some(known) = self.seen.get(topic) else {
             return false;
         };
-        items.iter().any(|i| match (known.get(&i.id), &i.payload) {
-            (Some(h), _) if h == REJECTED => true,
-            (Some(h), Some(payload)) => *h == content_hash(&String::from(payload)),
+        let rejected = digest(REJECTED);
+        items.iter().any(|i| match (known.get(i.id.as_str()), &i.payload) {
+            (Some(h), _) if *h == rejected => true,
+            (Some(h), Some(payload)) => *h == digest(&content_hash(&String::from(payload))),
             _ => false,
         })
     }
@@ -483,7 +515,7 @@ impl Follower {
                 // content; that is a new publication, to be delivered.
                 GridEvent::Retract { topic, item_id, .. } => {
                     if let Some(seen) = self.seen.get_mut(topic) {
-                        seen.remove(item_id);
+                        seen.remove(item_id.as_str());
                     }
                     return Some(ev);
                 }
@@ -535,6 +567,19 @@ mod tests {
 
     fn page(ids: &str) -> Vec<RawItem> {
         ids.split_whitespace().map(raw).collect()
+    }
+
+    #[test]
+    fn digest_is_the_hash_bytes_and_tells_apart_what_differs() {
+        let h = content_hash("<doc/>");
+        let d = digest(&h);
+        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, h);
+        assert_ne!(digest(REJECTED), d);
+        assert_ne!(digest(&content_hash("<doc2/>")), d);
+        // Not hex: hashed, not zero-filled.
+        assert_ne!(digest(&"z".repeat(64)), [0u8; 32]);
+        assert_ne!(digest(&"z".repeat(64)), digest(&"y".repeat(64)));
     }
 
     #[test]
