@@ -301,11 +301,13 @@ impl Follower {
             return false;
         };
         let rejected = digest(REJECTED);
-        items.iter().any(|i| match (known.get(i.id.as_str()), &i.payload) {
-            (Some(h), _) if *h == rejected => true,
-            (Some(h), Some(payload)) => *h == digest(&content_hash(&String::from(payload))),
-            _ => false,
-        })
+        items
+            .iter()
+            .any(|i| match (known.get(i.id.as_str()), &i.payload) {
+                (Some(h), _) if *h == rejected => true,
+                (Some(h), Some(payload)) => *h == digest(&content_hash(&String::from(payload))),
+                _ => false,
+            })
     }
 
     /// Queues a [`GridEvent::Gap`] when `topic` was followed before and none
