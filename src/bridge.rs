@@ -72,6 +72,9 @@ pub struct BridgeOptions {
     /// How long a POST waits for the broker's confirmation before it is
     /// answered 202 Accepted (the document stays queued in the outbox).
     pub confirm_wait: std::time::Duration,
+    /// Items per catch-up request (see [`Follower::start_paged`];
+    /// default [`crate::durable::CATCH_UP_PAGE`]).
+    pub catch_up_page: u32,
 }
 
 /// Default of [`BridgeOptions::confirm_wait`].
@@ -387,11 +390,12 @@ impl Bridge {
         // The follower subscribes before it fetches, so whatever is
         // published in between shows up in both; its cursor (kept in the
         // store) drops the overlap and what was stored before a restart.
-        let follower = Follower::start(
+        let follower = Follower::start_paged(
             &grid,
             TopicSelection::Named(names.clone()),
             opts.ingest_validation,
             store.clone(),
+            opts.catch_up_page,
         )
         .await?;
         let counters = Arc::new(Counters::default());

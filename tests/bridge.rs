@@ -97,6 +97,7 @@ async fn start_bridge_polling(
             state_dir: store.with_extension("poll"),
             outbox: Default::default(),
             confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
+            catch_up_page: gridlink::durable::CATCH_UP_PAGE,
         },
     )
     .await

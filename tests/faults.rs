@@ -276,8 +276,13 @@ fn allow_publisher(p: &Prosody, user: &str) {
 
 /// A `gridlink subscribe` on `incidents` through `port`, ready (caught up).
 fn subscriber(p: &Prosody, port: u16, state: &Path) -> Proc {
+    subscriber_with(p, port, state, &[])
+}
+
+/// [`subscriber`] with more arguments.
+fn subscriber_with(p: &Prosody, port: u16, state: &Path, extra: &[&str]) -> Proc {
     let mut c = gridlink(p, port, "subscriber", state);
-    c.args(["subscribe", "--topic", "incidents"]);
+    c.args(["subscribe", "--topic", "incidents"]).args(extra);
     let mut s = Proc::spawn("subscriber", c);
     s.wait_stderr("caught up", Duration::from_secs(30));
     s
@@ -412,7 +417,8 @@ fn http_get(port: u16, path: &str) -> std::io::Result<String> {
 
 /// 3(b): the subscriber is killed (SIGKILL) in the middle of a stream and
 /// started again with the same state directory: its cursor makes it deliver
-/// the rest, and nothing twice.
+/// the rest, and nothing twice. Catch-up pages of 7 items, so the restart's
+/// catch-up goes through the listed ids and several older pages.
 #[test]
 fn subscriber_killed_mid_stream_resumes_from_its_cursor() {
     let p = prosody(10_000);
@@ -420,7 +426,8 @@ fn subscriber_killed_mid_stream_resumes_from_its_cursor() {
     let tmp = p.dir().to_path_buf();
     let (files, expected) = docs(&tmp.join("docs"), 0..1000);
     let state = tmp.join("sub-state");
-    let mut first = subscriber(&p, p.c2s_port, &state);
+    let page = ["--catch-up-page", "7"];
+    let mut first = subscriber_with(&p, p.c2s_port, &state, &page);
     let mut publisher = durable_publisher(&p, p.c2s_port, &tmp.join("pub-state"), &files);
     first.wait_until("300 items", Duration::from_secs(60), |s| {
         count_items(s) >= 300
@@ -429,7 +436,8 @@ fn subscriber_killed_mid_stream_resumes_from_its_cursor() {
     let mut seen = items(&first.stdout_lines());
     println!("first subscriber delivered {} before SIGKILL", seen.len());
     // Some of the rest is published while no subscriber runs.
-    let second = subscriber(&p, p.c2s_port, &state);
+    std::thread::sleep(Duration::from_secs(1));
+    let second = subscriber_with(&p, p.c2s_port, &state, &page);
     publisher.finish(Duration::from_secs(120));
     let mut second = second;
     let before = seen.len();

@@ -263,6 +263,7 @@ async fn start_bridge(
             state_dir: p.dir().join("poll"),
             outbox: Default::default(),
             confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
+            catch_up_page: gridlink::durable::CATCH_UP_PAGE,
         },
     )
     .await?;

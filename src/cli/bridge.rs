@@ -61,6 +61,14 @@ pub struct BridgeArgs {
     /// answered 202 Accepted (the document stays queued and is sent later).
     #[arg(long, default_value_t = gridlink::bridge::DEFAULT_CONFIRM_WAIT.as_secs())]
     pub confirm_wait: u64,
+    /// Items per catch-up request. Catch-up asks for the newest page
+    /// first and, when that does not reach back to what was delivered, lists
+    /// the item ids and fetches older items a page at a time: memory stays
+    /// bounded by the page. A page larger than what the topics keep fetches
+    /// each topic in one request (faster on Prosody, memory grows with the
+    /// topic: about 18x the documents' size).
+    #[arg(long, default_value_t = gridlink::durable::CATCH_UP_PAGE, value_parser = clap::value_parser!(u32).range(2..))]
+    pub catch_up_page: u32,
     /// Validation of POSTed and polled documents: strict, basic, off.
     #[arg(long, default_value = "strict", value_parser = |s: &str| s.parse::<ValidationLevel>())]
     pub validate: ValidationLevel,
@@ -171,6 +179,7 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
                 ..Default::default()
             },
             confirm_wait: std::time::Duration::from_secs(a.confirm_wait),
+            catch_up_page: a.catch_up_page,
         },
     )
     .await?;
