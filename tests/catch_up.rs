@@ -199,3 +199,36 @@ async fn unfinished_catch_up_is_redone_in_full() {
     assert!(!st.is_catch_up_unfinished(TOPIC).await.unwrap());
     then_live(&publisher, &mut f, 12).await;
 }
+
+/// `Grid::for_each_item` (what `gridlink items` uses): everything a topic
+/// keeps, oldest first, a page at a time; it stops when asked to.
+#[tokio::test]
+async fn listing_a_topic_page_by_page() {
+    let p = prosody();
+    let publisher = grid(&p, "publisher").await;
+    open_topic(&publisher, TOPIC).await;
+    publish(&publisher, 0..23).await;
+    let reader = grid(&p, "subscriber").await;
+    let mut got = Vec::new();
+    let n = reader
+        .for_each_item(TOPIC, PAGE, ValidationLevel::Basic, |ev| {
+            if let GridEvent::Item { envelope, .. } = ev {
+                got.push(envelope.item_id);
+            }
+            true
+        })
+        .await
+        .expect("list");
+    assert_eq!((n, got), (23, ids(0..23)));
+    let mut first = Vec::new();
+    reader
+        .for_each_item(TOPIC, PAGE, ValidationLevel::Basic, |ev| {
+            if let GridEvent::Item { envelope, .. } = ev {
+                first.push(envelope.item_id);
+            }
+            first.len() < 7
+        })
+        .await
+        .expect("list");
+    assert_eq!(first, ids(0..7));
+}

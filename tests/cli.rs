@@ -252,8 +252,18 @@ fn publish_items_and_subscribe_via_cli() {
     // History, as files named after the item ids.
     let dir = tempfile::tempdir().unwrap();
     let mut c = gridlink(&p, "subscriber", "subscriber-pw");
-    c.args(["items", "--topic", "incidents", "--format", "xml", "--out"])
-        .arg(dir.path());
+    // `--page 2`: the newest page is full, so the ids are listed and paged.
+    c.args([
+        "items",
+        "--topic",
+        "incidents",
+        "--page",
+        "2",
+        "--format",
+        "xml",
+        "--out",
+    ])
+    .arg(dir.path());
     let (out, _) = run(c, Duration::from_secs(20));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(Path::new(&dir.path().join("csirt.example.com:492382.xml")).exists());

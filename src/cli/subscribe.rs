@@ -68,6 +68,10 @@ pub struct ItemsArgs {
     /// Only the item with this id.
     #[arg(long)]
     pub id: Option<String>,
+    /// Items per request when listing everything the topic keeps (older
+    /// items are fetched by id, a page at a time, so memory stays bounded).
+    #[arg(long, default_value_t = gridlink::durable::CATCH_UP_PAGE, value_parser = clap::value_parser!(u32).range(2..))]
+    pub page: u32,
     #[command(flatten)]
     pub output: Output,
 }
@@ -232,12 +236,30 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
 /// Runs `gridlink items`.
 pub async fn items(g: &Global, a: ItemsArgs) -> anyhow::Result<ExitCode> {
     let grid = open_grid(g).await?;
-    let events = grid
-        .items(&a.topic, a.max, a.id.as_deref(), a.output.validate)
-        .await?;
     let stdout = std::io::stdout();
-    for ev in &events {
-        a.output.emit(ev, &mut stdout.lock())?;
+    if a.max.is_some() || a.id.is_some() {
+        let events = grid
+            .items(&a.topic, a.max, a.id.as_deref(), a.output.validate)
+            .await?;
+        for ev in &events {
+            a.output.emit(ev, &mut stdout.lock())?;
+        }
+    } else {
+        // Everything the topic keeps, a page at a time, written as it comes.
+        let mut failed = None;
+        grid.for_each_item(&a.topic, a.page, a.output.validate, |ev| {
+            match a.output.emit(&ev, &mut stdout.lock()) {
+                Ok(_) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        })
+        .await?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
     }
     grid.close().await;
     Ok(ExitCode::SUCCESS)

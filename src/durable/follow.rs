@@ -36,9 +36,11 @@
 //! items may have been discarded by the broker in between: the follower says
 //! so with a [`GridEvent::Gap`] instead of pretending.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
-use crate::grid::{Grid, GridError, GridEvent, RawItem, Retrieve, Subscription, TopicSelection};
+use crate::grid::{
+    older_ids, Grid, GridError, GridEvent, RawItem, Retrieve, Subscription, TopicSelection,
+};
 use crate::iodef::ValidationLevel;
 use crate::store::{content_hash, Store, StoreError};
 
@@ -145,42 +147,6 @@ fn key(ev: &GridEvent) -> Option<(&str, &str, String)> {
         )),
         GridEvent::Rejected { topic, item_id, .. } => Some((topic, item_id, REJECTED.into())),
         _ => None,
-    }
-}
-
-/// The ids older than `newest` (the newest page, oldest first), oldest
-/// first, taken from the service's list of ids — when where the page's ids
-/// sit in that list tells its order (XEP-0060 leaves it open; Prosody lists
-/// newest first). Ids listed after the page's newest were published since
-/// it was fetched: they come live. `None` when the order cannot be told.
-fn older_ids(listed: &[String], newest: &[RawItem]) -> Option<Vec<String>> {
-    let pos: HashMap<&str, usize> = listed
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
-    let at: Vec<usize> = newest
-        .iter()
-        .filter_map(|i| pos.get(i.id.as_str()).copied())
-        .collect();
-    let (&oldest, true) = (at.first()?, at.len() >= 2) else {
-        return None;
-    };
-    let in_page: HashSet<&str> = newest.iter().map(|i| i.id.as_str()).collect();
-    let keep = |id: &&String| !in_page.contains(id.as_str());
-    if at.windows(2).all(|w| w[0] < w[1]) {
-        Some(listed[..oldest].iter().filter(keep).cloned().collect())
-    } else if at.windows(2).all(|w| w[0] > w[1]) {
-        Some(
-            listed[oldest + 1..]
-                .iter()
-                .rev()
-                .filter(keep)
-                .cloned()
-                .collect(),
-        )
-    } else {
-        None
     }
 }
 
@@ -554,23 +520,6 @@ impl Follower {
 mod tests {
     use super::*;
 
-    fn raw(id: &str) -> RawItem {
-        RawItem {
-            id: id.into(),
-            publisher: None,
-            payload: None,
-            received_at: chrono::Utc::now(),
-        }
-    }
-
-    fn list(ids: &str) -> Vec<String> {
-        ids.split_whitespace().map(str::to_string).collect()
-    }
-
-    fn page(ids: &str) -> Vec<RawItem> {
-        ids.split_whitespace().map(raw).collect()
-    }
-
     #[test]
     fn digest_is_the_hash_bytes_and_tells_apart_what_differs() {
         let h = content_hash("<doc/>");
@@ -582,26 +531,5 @@ mod tests {
         // Not hex: hashed, not zero-filled.
         assert_ne!(digest(&"z".repeat(64)), [0u8; 32]);
         assert_ne!(digest(&"z".repeat(64)), digest(&"y".repeat(64)));
-    }
-
-    #[test]
-    fn older_ids_from_a_newest_first_list() {
-        // Prosody's order; `n` was published after the page was fetched.
-        let older = older_ids(&list("n e d c b a"), &page("d e"));
-        assert_eq!(older, Some(list("a b c")));
-    }
-
-    #[test]
-    fn older_ids_from_an_oldest_first_list() {
-        let older = older_ids(&list("a b c d e n"), &page("d e"));
-        assert_eq!(older, Some(list("a b c")));
-    }
-
-    #[test]
-    fn older_ids_needs_an_order_it_can_tell() {
-        assert_eq!(older_ids(&list("d a b e c"), &page("c d e")), None);
-        // One page id in the list says nothing about its order.
-        assert_eq!(older_ids(&list("a b e"), &page("d e")), None);
-        assert_eq!(older_ids(&list(""), &page("d e")), None);
     }
 }

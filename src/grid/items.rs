@@ -7,6 +7,8 @@
 //! consumer asks for it: a topic that keeps a thousand documents is then
 //! never in memory as a thousand parsed, validated, converted events.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::minidom::Element;
@@ -78,6 +80,51 @@ pub async fn items(
         .into_iter()
         .map(|item| item.into_event(topic, level))
         .collect())
+}
+
+/// Every item `topic` keeps, oldest first, `page` per request: the newest
+/// page; when it is full, the ids are listed (disco#items on the node) and
+/// the older items fetched by id, each page handed to `each` before the next
+/// is fetched, the newest page last. Memory stays bounded by a page (unless
+/// the service lists ids in an order that cannot be told: then one request).
+/// Items published meanwhile are not included. Stops early when `each`
+/// returns `false`. Returns how many items were handed over.
+pub async fn for_each_item(
+    session: &Session,
+    service: &Jid,
+    topic: &str,
+    page: u32,
+    level: ValidationLevel,
+    mut each: impl FnMut(GridEvent) -> bool,
+) -> Result<usize, GridError> {
+    let page = page.max(2);
+    let newest = raw_items(session, service, topic, Retrieve::Newest(page)).await?;
+    let mut handed = 0;
+    let mut hand = |items: Vec<RawItem>| {
+        for item in items {
+            handed += 1;
+            if !each(item.into_event(topic, level)) {
+                return false;
+            }
+        }
+        true
+    };
+    if newest.len() < page as usize {
+        hand(newest);
+        return Ok(handed);
+    }
+    let listed = item_ids(session, service, topic).await?;
+    let Some(older) = older_ids(&listed, &newest) else {
+        hand(raw_items(session, service, topic, Retrieve::All).await?);
+        return Ok(handed);
+    };
+    for ids in older.chunks(page as usize) {
+        if !hand(raw_items(session, service, topic, Retrieve::Ids(ids)).await?) {
+            return Ok(handed);
+        }
+    }
+    hand(newest);
+    Ok(handed)
 }
 
 /// Fetches items of `topic` without checking their payloads. Built and read
@@ -153,4 +200,83 @@ pub(crate) async fn item_ids(
         })?;
     let list: DiscoItemsResult = super::discover::parse_answer(el, &op)?;
     Ok(list.items.into_iter().filter_map(|i| i.name).collect())
+}
+
+/// The ids older than `newest` (the newest page, oldest first), oldest
+/// first, taken from the service's list of ids — when where the page's ids
+/// sit in that list tells its order (XEP-0060 leaves it open; Prosody lists
+/// newest first). Ids listed after the page's newest were published since
+/// it was fetched: they come live. `None` when the order cannot be told.
+pub(crate) fn older_ids(listed: &[String], newest: &[RawItem]) -> Option<Vec<String>> {
+    let pos: HashMap<&str, usize> = listed
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let at: Vec<usize> = newest
+        .iter()
+        .filter_map(|i| pos.get(i.id.as_str()).copied())
+        .collect();
+    let (&oldest, true) = (at.first()?, at.len() >= 2) else {
+        return None;
+    };
+    let in_page: HashSet<&str> = newest.iter().map(|i| i.id.as_str()).collect();
+    let keep = |id: &&String| !in_page.contains(id.as_str());
+    if at.windows(2).all(|w| w[0] < w[1]) {
+        Some(listed[..oldest].iter().filter(keep).cloned().collect())
+    } else if at.windows(2).all(|w| w[0] > w[1]) {
+        Some(
+            listed[oldest + 1..]
+                .iter()
+                .rev()
+                .filter(keep)
+                .cloned()
+                .collect(),
+        )
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(id: &str) -> RawItem {
+        RawItem {
+            id: id.into(),
+            publisher: None,
+            payload: None,
+            received_at: chrono::Utc::now(),
+        }
+    }
+
+    fn list(ids: &str) -> Vec<String> {
+        ids.split_whitespace().map(str::to_string).collect()
+    }
+
+    fn page(ids: &str) -> Vec<RawItem> {
+        ids.split_whitespace().map(raw).collect()
+    }
+
+    #[test]
+    fn older_ids_from_a_newest_first_list() {
+        // Prosody's order; `n` was published after the page was fetched.
+        let older = older_ids(&list("n e d c b a"), &page("d e"));
+        assert_eq!(older, Some(list("a b c")));
+    }
+
+    #[test]
+    fn older_ids_from_an_oldest_first_list() {
+        let older = older_ids(&list("a b c d e n"), &page("d e"));
+        assert_eq!(older, Some(list("a b c")));
+    }
+
+    #[test]
+    fn older_ids_needs_an_order_it_can_tell() {
+        assert_eq!(older_ids(&list("d a b e c"), &page("c d e")), None);
+        // One page id in the list says nothing about its order.
+        assert_eq!(older_ids(&list("a b e"), &page("d e")), None);
+        assert_eq!(older_ids(&list(""), &page("d e")), None);
+    }
 }

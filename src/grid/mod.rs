@@ -21,7 +21,7 @@ mod topic;
 pub use discover::TopicInfo;
 pub use error::GridError;
 pub use event::GridEvent;
-pub(crate) use items::{RawItem, Retrieve};
+pub(crate) use items::{older_ids, RawItem, Retrieve};
 pub use publish::{item_id, Payload, PayloadError, DEFAULT_MAX_PAYLOAD};
 pub use subscribe::{Subscription, SubscriptionState, TopicSelection};
 pub use topic::{AccessModel, Affiliation, EnsureOutcome, TopicOptions};
@@ -153,6 +153,20 @@ impl Grid {
         level: ValidationLevel,
     ) -> Result<Vec<GridEvent>, GridError> {
         items::items(&self.session, &self.service, topic, max, id, level).await
+    }
+
+    /// Every item a topic keeps, oldest first, fetched `page` per request and
+    /// handed to `each` page by page, so memory stays bounded however much
+    /// the topic keeps (see [`items`](Self::items) for one request). Stops
+    /// early when `each` returns `false`; returns how many were handed over.
+    pub async fn for_each_item(
+        &self,
+        topic: &str,
+        page: u32,
+        level: ValidationLevel,
+        each: impl FnMut(GridEvent) -> bool,
+    ) -> Result<usize, GridError> {
+        items::for_each_item(&self.session, &self.service, topic, page, level, each).await
     }
 
     /// Retrieves items without checking their payloads (the follower's
