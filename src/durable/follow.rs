@@ -105,6 +105,17 @@ enum Work {
     },
 }
 
+/// What planning a topic's catch-up found.
+enum Step {
+    /// The whole backlog (and the gap before it, if any).
+    Items {
+        gap: Option<GridEvent>,
+        items: Vec<RawItem>,
+    },
+    /// Older pages to fetch first (and the gap before them, if any).
+    Pages { gap: Option<GridEvent>, work: Work },
+}
+
 /// A subscription with catch-up and a persistent per-topic cursor.
 pub struct Follower {
     grid: Grid,
@@ -199,9 +210,12 @@ impl Follower {
         // The first topic now, so that a topic that cannot be read fails
         // the start rather than only showing up as a gap later.
         if let Some(Work::Topic(first)) = f.pending.pop_front() {
-            if let Err(e) = f.catch_up(&first).await {
-                f.unfinished(&first).await;
-                return Err(e);
+            match f.catch_up(&first).await {
+                Ok(step) => f.apply(&first, step),
+                Err(e) => {
+                    f.unfinished(&first).await;
+                    return Err(e);
+                }
             }
         }
         Ok(f)
@@ -276,17 +290,17 @@ impl Follower {
             })
     }
 
-    /// Queues a [`GridEvent::Gap`] when `topic` was followed before and none
-    /// of the `kept` items the broker keeps had been delivered.
+    /// A [`GridEvent::Gap`] when `topic` was followed before and none of the
+    /// `kept` items the broker keeps had been delivered.
     async fn gap_unless_overlap(
-        &mut self,
+        &self,
         topic: &str,
         kept: usize,
         overlap: bool,
-    ) -> Result<(), FollowError> {
+    ) -> Result<Option<GridEvent>, FollowError> {
         let followed_before = self.seen.get(topic).is_some_and(|k| !k.is_empty());
         if !followed_before || kept == 0 || overlap {
-            return Ok(());
+            return Ok(None);
         }
         let last = self.store.last_delivered(topic).await?;
         let detail = format!(
@@ -297,13 +311,12 @@ impl Follower {
                 .unwrap_or_else(|| "the last delivery".into()),
         );
         tracing::warn!(topic, kept, "possible gap: {detail}");
-        self.queue.push_back(Queued::Event(GridEvent::Gap {
+        Ok(Some(GridEvent::Gap {
             topic: topic.to_string(),
             kept,
             last_delivered: last,
             detail,
-        }));
-        Ok(())
+        }))
     }
 
     /// Queues `items` of `topic` (checked when the consumer reaches them).
@@ -315,10 +328,11 @@ impl Follower {
         );
     }
 
-    /// Starts catching up `topic`: fetches its newest page and queues what
-    /// the consumer may not have seen, or lists its ids and plans the
-    /// older pages (see the module documentation).
-    async fn catch_up(&mut self, topic: &str) -> Result<(), FollowError> {
+    /// Plans catching up `topic`: fetches its newest page and, when that is
+    /// the whole backlog, returns it; else lists the ids and returns the
+    /// plan for the older pages (see the module documentation). Changes
+    /// nothing the consumer sees: the caller applies the result.
+    async fn catch_up(&mut self, topic: &str) -> Result<Step, FollowError> {
         self.load(topic).await?;
         let unfinished = self.store.is_catch_up_unfinished(topic).await?;
         let page = self.fetch(topic, Retrieve::Newest(self.page)).await?;
@@ -328,11 +342,10 @@ impl Follower {
         // updated item moves to the newest end, so its id alone says nothing).
         let reaches_back = !unfinished && self.any_delivered_as_is(topic, &page);
         if whole || reaches_back {
-            self.gap_unless_overlap(topic, page.len(), overlap).await?;
-            tracing::info!(topic, fetched = page.len(), "caught up (one page)");
-            self.queue_raw(topic, page);
+            let gap = self.gap_unless_overlap(topic, page.len(), overlap).await?;
             self.finished(topic).await?;
-            return Ok(());
+            tracing::info!(topic, fetched = page.len(), "caught up (one page)");
+            return Ok(Step::Items { gap, items: page });
         }
         let listed = self.grid.item_ids(topic).await?;
         let Some(mut older) = older_ids(&listed, &page) else {
@@ -341,13 +354,13 @@ impl Follower {
             tracing::info!(topic, "item order unknown; catching up in one request");
             let all = self.fetch(topic, Retrieve::All).await?;
             let overlap = self.any_known(topic, all.iter().map(|i| i.id.as_str()));
-            self.gap_unless_overlap(topic, all.len(), overlap).await?;
-            self.queue_raw(topic, all);
+            let gap = self.gap_unless_overlap(topic, all.len(), overlap).await?;
             self.finished(topic).await?;
-            return Ok(());
+            return Ok(Step::Items { gap, items: all });
         };
         let overlap = overlap || self.any_known(topic, listed.iter().map(String::as_str));
-        self.gap_unless_overlap(topic, listed.len().max(page.len()), overlap)
+        let gap = self
+            .gap_unless_overlap(topic, listed.len().max(page.len()), overlap)
             .await?;
         if !unfinished {
             // The oldest ids, as long as every one was delivered, were
@@ -367,35 +380,28 @@ impl Follower {
             page = self.page,
             "catching up in pages"
         );
-        self.pending.push_front(Work::Older {
-            topic: topic.to_string(),
-            ids: older.into(),
-            newest: page,
-        });
-        Ok(())
+        Ok(Step::Pages {
+            gap,
+            work: Work::Older {
+                topic: topic.to_string(),
+                ids: older.into(),
+                newest: page,
+            },
+        })
     }
 
-    /// Fetches the next page of a topic's older items (or, when none are
-    /// left, queues its newest page).
-    async fn older_page(
-        &mut self,
-        topic: String,
-        mut ids: VecDeque<String>,
-        newest: Vec<RawItem>,
-    ) -> Result<(), FollowError> {
-        if ids.is_empty() {
-            tracing::info!(topic, "caught up");
-            self.queue_raw(&topic, newest);
-            self.finished(&topic).await?;
-            return Ok(());
+    /// Queues what a catch-up plan found (no await: see [`work`](Self::work)).
+    fn apply(&mut self, topic: &str, step: Step) {
+        match step {
+            Step::Items { gap, items } => {
+                self.queue.extend(gap.map(Queued::Event));
+                self.queue_raw(topic, items);
+            }
+            Step::Pages { gap, work } => {
+                self.queue.extend(gap.map(Queued::Event));
+                self.pending.push_front(work);
+            }
         }
-        let n = ids.len().min(self.page as usize);
-        let batch: Vec<String> = ids.drain(..n).collect();
-        let items = self.fetch(&topic, Retrieve::Ids(&batch)).await?;
-        tracing::debug!(topic, fetched = items.len(), left = ids.len(), "older page");
-        self.queue_raw(&topic, items);
-        self.pending.push_front(Work::Older { topic, ids, newest });
-        Ok(())
     }
 
     async fn finished(&self, topic: &str) -> Result<(), StoreError> {
@@ -409,30 +415,76 @@ impl Follower {
         }
     }
 
-    /// Runs one piece of catch-up work; a failure becomes a
+    /// Runs the first piece of catch-up work. The work stays first in
+    /// `pending` until its result is applied, and the result is applied
+    /// after the last await, so that dropping [`next`](Self::next) midway
+    /// (a `select!`) only means the step runs again. A failure becomes a
     /// [`GridEvent::Gap`] and marks the topic for a full catch-up.
-    async fn work(&mut self, w: Work) {
-        let (topic, result) = match w {
-            Work::Topic(t) => {
+    async fn work(&mut self) {
+        enum Todo {
+            Topic(String),
+            Batch(String, Vec<String>),
+            Done(String),
+        }
+        let todo = match self.pending.front() {
+            None => return,
+            Some(Work::Topic(t)) => Todo::Topic(t.clone()),
+            Some(Work::Older { topic, ids, .. }) if ids.is_empty() => Todo::Done(topic.clone()),
+            Some(Work::Older { topic, ids, .. }) => Todo::Batch(
+                topic.clone(),
+                ids.iter().take(self.page as usize).cloned().collect(),
+            ),
+        };
+        let (topic, result) = match todo {
+            Todo::Topic(t) => {
                 let r = self.catch_up(&t).await;
+                (t, r.map(Some))
+            }
+            Todo::Batch(t, batch) => {
+                let r = self.fetch(&t, Retrieve::Ids(&batch)).await;
+                if let Ok(items) = &r {
+                    tracing::debug!(topic = %t, fetched = items.len(), "older page");
+                }
+                let r = r.map_err(FollowError::from).map(|items| {
+                    if let Some(Work::Older { ids, .. }) = self.pending.front_mut() {
+                        ids.drain(..batch.len());
+                    }
+                    self.queue_raw(&t, items);
+                    None
+                });
                 (t, r)
             }
-            Work::Older { topic, ids, newest } => {
-                let t = topic.clone();
-                (t, self.older_page(topic, ids, newest).await)
+            Todo::Done(t) => {
+                let r = self.finished(&t).await.map_err(FollowError::from);
+                if r.is_ok() {
+                    tracing::info!(topic = %t, "caught up");
+                    if let Some(Work::Older { newest, .. }) = self.pending.pop_front() {
+                        self.queue_raw(&t, newest);
+                    }
+                }
+                (t, r.map(|()| None))
             }
         };
-        if let Err(e) = result {
-            // The next new session tries again; say what is not known
-            // rather than stay silent.
-            tracing::error!(topic = %topic, error = %e, "catch-up failed");
-            self.unfinished(&topic).await;
-            self.queue.push_back(Queued::Event(GridEvent::Gap {
-                topic: topic.clone(),
-                kept: 0,
-                last_delivered: self.store.last_delivered(&topic).await.ok().flatten(),
-                detail: format!("catch-up failed: {e}; items published while the session was down may be missing until the next catch-up"),
-            }));
+        match result {
+            Ok(None) => {}
+            Ok(Some(step)) => {
+                self.pending.pop_front();
+                self.apply(&topic, step);
+            }
+            Err(e) => {
+                // The next new session tries again; say what is not known
+                // rather than stay silent.
+                tracing::error!(topic = %topic, error = %e, "catch-up failed");
+                self.unfinished(&topic).await;
+                let last_delivered = self.store.last_delivered(&topic).await.ok().flatten();
+                self.pending.pop_front();
+                self.queue.push_back(Queued::Event(GridEvent::Gap {
+                    topic: topic.clone(),
+                    kept: 0,
+                    last_delivered,
+                    detail: format!("catch-up failed: {e}; items published while the session was down may be missing until the next catch-up"),
+                }));
+            }
         }
     }
 
@@ -452,8 +504,8 @@ impl Follower {
                 }
                 None => {}
             }
-            if let Some(w) = self.pending.pop_front() {
-                self.work(w).await;
+            if !self.pending.is_empty() {
+                self.work().await;
                 continue;
             }
             if let Some(ev) = self.resubscribed.take() {
