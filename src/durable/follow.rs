@@ -36,8 +36,9 @@
 //! items may have been discarded by the broker in between: the follower says
 //! so with a [`GridEvent::Gap`] instead of pretending.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
+use super::seen::{digest, Seen};
 use crate::grid::{
     older_ids, Grid, GridError, GridEvent, RawItem, Retrieve, Subscription, TopicSelection,
 };
@@ -57,30 +58,6 @@ pub enum FollowError {
 
 /// The cursor value recorded for a refused payload (it has no document).
 const REJECTED: &str = "rejected";
-
-/// A cursor hash in memory: the store's hex SHA-256 as its 32 bytes (any
-/// other value, i.e. [`REJECTED`], as the SHA-256 of its text).
-type Digest = [u8; 32];
-
-fn digest(hash: &str) -> Digest {
-    let mut out = [0u8; 32];
-    let hex = hash.as_bytes();
-    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    if hex.len() == 64 {
-        let mut ok = true;
-        for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
-            match (nibble(pair[0]), nibble(pair[1])) {
-                (Some(hi), Some(lo)) => *o = hi << 4 | lo,
-                _ => ok = false,
-            }
-        }
-        if ok {
-            return out;
-        }
-    }
-    use sha2::Digest as _;
-    sha2::Sha256::digest(hash.as_bytes()).into()
-}
 
 /// Items per catch-up request (the default of [`Follower::start`]).
 pub const CATCH_UP_PAGE: u32 = 100;
@@ -123,10 +100,8 @@ pub struct Follower {
     store: Store,
     level: ValidationLevel,
     page: u32,
-    /// Per topic: item id → content hash, delivered or handed out. Held
-    /// compactly (a topic's whole cursor lives here, 100 000 items and more
-    /// across topics): the id boxed, the hash as 32 bytes, not 64 hex digits.
-    seen: HashMap<String, HashMap<Box<str>, Digest>>,
+    /// Per topic: item id → content, delivered or handed out.
+    seen: Seen,
     queue: VecDeque<Queued>,
     /// Catch-up still to do, one topic at a time, so that only one topic's
     /// page is in memory at once.
@@ -200,7 +175,7 @@ impl Follower {
             store,
             level,
             page: page.max(2),
-            seen: HashMap::new(),
+            seen: Seen::new(),
             queue: VecDeque::new(),
             pending: topics.iter().cloned().map(Work::Topic).collect(),
             resubscribed: None,
@@ -241,13 +216,9 @@ impl Follower {
     }
 
     async fn load(&mut self, topic: &str) -> Result<(), StoreError> {
-        if !self.seen.contains_key(topic) {
+        if !self.seen.is_loaded(topic) {
             let known = self.store.delivered(topic).await?;
-            let known = known
-                .into_iter()
-                .map(|(id, hash)| (id.into_boxed_str(), digest(&hash)))
-                .collect();
-            self.seen.insert(topic.to_string(), known);
+            self.seen.load(topic, known);
         }
         Ok(())
     }
@@ -257,35 +228,27 @@ impl Follower {
         let Some((topic, id, hash)) = key(ev) else {
             return true;
         };
-        let hash = digest(&hash);
-        let seen = self.seen.entry(topic.to_string()).or_default();
-        if seen.get(id) == Some(&hash) {
+        if !self.seen.mark(topic, id, &hash) {
             tracing::debug!(topic, item = id, "already delivered; skipped");
             return false;
         }
-        seen.insert(id.into(), hash);
         true
     }
 
     /// Whether any of `ids` was delivered on `topic`.
     fn any_known<'a>(&self, topic: &str, mut ids: impl Iterator<Item = &'a str>) -> bool {
-        self.seen
-            .get(topic)
-            .is_some_and(|known| ids.any(|id| known.contains_key(id)))
+        ids.any(|id| self.seen.knows(topic, id))
     }
 
     /// Whether one of `items` was delivered on `topic` with the content it
     /// has now (a refused payload counts by its id).
     fn any_delivered_as_is(&self, topic: &str, items: &[RawItem]) -> bool {
-        let Some(known) = self.seen.get(topic) else {
-            return false;
-        };
         let rejected = digest(REJECTED);
         items
             .iter()
-            .any(|i| match (known.get(i.id.as_str()), &i.payload) {
-                (Some(h), _) if *h == rejected => true,
-                (Some(h), Some(payload)) => *h == digest(&content_hash(&String::from(payload))),
+            .any(|i| match (self.seen.digest_of(topic, &i.id), &i.payload) {
+                (Some(d), _) if d == rejected => true,
+                (Some(d), Some(payload)) => d == digest(&content_hash(&String::from(payload))),
                 _ => false,
             })
     }
@@ -298,7 +261,7 @@ impl Follower {
         kept: usize,
         overlap: bool,
     ) -> Result<Option<GridEvent>, FollowError> {
-        let followed_before = self.seen.get(topic).is_some_and(|k| !k.is_empty());
+        let followed_before = self.seen.followed_before(topic);
         if !followed_before || kept == 0 || overlap {
             return Ok(None);
         }
@@ -366,10 +329,9 @@ impl Follower {
             // The oldest ids, as long as every one was delivered, were
             // delivered as they are (an update would have moved an item past
             // ones delivered after it): only what follows needs fetching.
-            let known = self.seen.get(topic);
             let skip = older
                 .iter()
-                .take_while(|id| known.is_some_and(|k| k.contains_key(id.as_str())))
+                .take_while(|id| self.seen.knows(topic, id))
                 .count();
             older.drain(..skip);
         }
@@ -534,15 +496,11 @@ impl Follower {
                 // A retracted id may be published again with the same
                 // content; that is a new publication, to be delivered.
                 GridEvent::Retract { topic, item_id, .. } => {
-                    if let Some(seen) = self.seen.get_mut(topic) {
-                        seen.remove(item_id.as_str());
-                    }
+                    self.seen.forget(topic, item_id);
                     return Some(ev);
                 }
                 GridEvent::Purge { topic, .. } | GridEvent::Delete { topic, .. } => {
-                    if let Some(seen) = self.seen.get_mut(topic) {
-                        seen.clear();
-                    }
+                    self.seen.clear(topic);
                     return Some(ev);
                 }
                 _ => return Some(ev),
@@ -565,23 +523,5 @@ impl Follower {
                 None => Ok(()),
             },
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn digest_is_the_hash_bytes_and_tells_apart_what_differs() {
-        let h = content_hash("<doc/>");
-        let d = digest(&h);
-        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, h);
-        assert_ne!(digest(REJECTED), d);
-        assert_ne!(digest(&content_hash("<doc2/>")), d);
-        // Not hex: hashed, not zero-filled.
-        assert_ne!(digest(&"z".repeat(64)), [0u8; 32]);
-        assert_ne!(digest(&"z".repeat(64)), digest(&"y".repeat(64)));
     }
 }

@@ -14,6 +14,7 @@
 
 mod follow;
 mod outbox;
+mod seen;
 
 pub use follow::{FollowError, Follower, CATCH_UP_PAGE};
 pub use outbox::{
