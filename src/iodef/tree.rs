@@ -53,11 +53,14 @@ fn name_str(
     bytes: &[u8],
     at: u32,
 ) -> Result<(Str, Option<super::schema::KnownName>), IodefError> {
-    let (span, s) = span_in(src, bytes, at, "name")?;
-    Ok(match super::schema::known_name(s) {
-        Some(k) => (Str::Static(k.name), Some(k)),
-        None => (span, None),
-    })
+    // Bytes equal to a table name are valid UTF-8 on their own, so they cannot start or end inside
+    // a character of the source: the span check below could not fail for them, and the lookup
+    // comes first.
+    if let Some(k) = super::names::known_name_bytes(bytes) {
+        return Ok((Str::Static(k.name), Some(k)));
+    }
+    let (span, _) = span_in(src, bytes, at, "name")?;
+    Ok((span, None))
 }
 
 /// Largest accepted input, in bytes.
