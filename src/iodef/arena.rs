@@ -355,6 +355,23 @@ impl<'d> Element<'d> {
             })
     }
 
+    /// The attribute at `i` in source order (as `attrs().nth(i)`, without walking to it).
+    pub(crate) fn attr_at(&self, i: usize) -> Option<Attribute<'d>> {
+        let d = self.data();
+        let tree = self.tree;
+        let a = tree
+            .attrs
+            .get(d.attr_start as usize..)?
+            .get(..d.attr_len as usize)?
+            .get(i)?;
+        Some(Attribute {
+            ns: tree.str(a.ns),
+            name: tree.str(a.name),
+            prefix: a.prefix.map(|p| tree.str(p)),
+            value: tree.str(a.value),
+        })
+    }
+
     /// Value of the unqualified attribute `name` (`xml:lang` for the xml namespace one).
     pub fn attr(&self, name: &str) -> Option<&'d str> {
         let (ns, local) = match name.strip_prefix("xml:") {

@@ -45,6 +45,25 @@ pub(crate) struct AttrTable {
     pub(crate) ext_mask: u64,
     /// More than 64 attributes: the bit sets cannot say, always look by name.
     pub(crate) wide: bool,
+    /// The `ext-X` pairs as bits: (bit of `X`, bit of `ext-X`).
+    pub(crate) pairs: Vec<(u64, u64)>,
+}
+
+impl AttrTable {
+    /// Whether the attributes seen (`seen`) and those whose value is `ext-value` (`ext_value`)
+    /// satisfy the required and `ext-X` rules: every required attribute there, and for each pair,
+    /// `ext-X` present exactly when `X="ext-value"`. When this says yes the rules find nothing, so
+    /// the walk by name is skipped (an enumeration with an `ext-X` pair, like `restriction`, is on
+    /// many elements, so "no pair touched" alone sent most elements down the walk).
+    #[inline]
+    pub(crate) fn satisfied(&self, seen: u64, ext_value: u64) -> bool {
+        !self.wide
+            && self.required & !seen == 0
+            && self
+                .pairs
+                .iter()
+                .all(|&(x, ext)| (ext_value & x == 0) == (seen & ext == 0))
+    }
 }
 
 impl AttrTable {
@@ -69,6 +88,7 @@ pub(crate) fn attr_table(di: usize) -> &'static AttrTable {
                     required: 0,
                     ext_mask: 0,
                     wide: d.attrs.len() > 64,
+                    pairs: Vec::new(),
                 };
                 for (j, a) in d.attrs.iter().enumerate() {
                     let canon = if a.name.starts_with("xml:") {
@@ -83,11 +103,18 @@ pub(crate) fn attr_table(di: usize) -> &'static AttrTable {
                     }
                 }
                 for x in ext_pairs(i) {
+                    let (mut xb, mut eb) = (0, 0);
                     for (j, a) in d.attrs.iter().enumerate() {
                         if a.name == x.name || ext_base(a.name) == Some(x.name) {
                             t.ext_mask |= bit(j);
                         }
+                        if a.name == x.name {
+                            xb |= bit(j);
+                        } else if ext_base(a.name) == Some(x.name) {
+                            eb |= bit(j);
+                        }
                     }
+                    t.pairs.push((xb, eb));
                 }
                 t
             })

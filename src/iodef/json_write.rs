@@ -111,6 +111,16 @@ fn layout(di: usize) -> &'static Layout {
 
 type Res = Result<(), serde_json::Error>;
 
+/// What `Writer::element` learnt about an element's attributes and children before writing it.
+struct Found {
+    /// Declared attributes present (bit i for declaration attribute i).
+    seen: u64,
+    /// For each bit of `seen`, the attribute's index among the element's attributes.
+    at: [u32; 64],
+    /// Slots with at least one child (bit j for slot j < 64).
+    filled: u64,
+}
+
 /// The writer: the output and a scratch list of (child slot, child) pairs shared by all levels
 /// (each level uses the part after its parent's).
 pub(crate) struct Writer<'a> {
@@ -161,8 +171,11 @@ impl<'a> Writer<'a> {
         let d = schema::decl(di);
         // Every member attribute must be a distinct declared one; else the view decides.
         let mut seen = 0u64;
+        // Where each seen declared attribute is among the element's attributes (only the entries of
+        // `seen` are meaningful), so that writing it needs no second search by name.
+        let mut at = [0u32; 64];
         let mut any_member_attr = false;
-        for a in el.attrs() {
+        for (ai, a) in el.attrs().enumerate() {
             let Some(name) = attr_json_name(&a) else {
                 continue;
             };
@@ -175,7 +188,11 @@ impl<'a> Writer<'a> {
                 }
             });
             match found {
-                Some(i) if i < 64 && seen & (1 << i) == 0 => seen |= 1 << i,
+                Some(i) if i < 64 && seen & (1 << i) == 0 => {
+                    seen |= 1 << i;
+                    // Attribute counts fit in u32: the input is at most 16 MiB.
+                    at[i] = ai as u32;
+                }
                 _ => return self.view(el, di),
             }
         }
@@ -186,40 +203,42 @@ impl<'a> Writer<'a> {
         }
         // Children, each with its slot (u32::MAX: none), after the levels above.
         let base = self.kids.len();
+        // Slots that have a child (bit j for slot j < 64; slots beyond are always looked at).
+        let mut filled = 0u64;
         if let Content::Complex { .. } = &d.content {
-            let sl = slots(di);
             for k in el.elements() {
-                let j = slot_of(sl, k);
+                let j = slot_of(di, k);
+                filled |= 1u64.checked_shl(j).unwrap_or(0);
                 self.kids.push((j, k));
             }
         }
-        let r = self.members(el, di, lay, seen, base);
+        let found = Found { seen, at, filled };
+        let r = self.members(el, di, lay, &found, base);
         self.kids.truncate(base);
         r
     }
 
-    fn members(&mut self, el: Element<'a>, di: usize, lay: &Layout, seen: u64, base: usize) -> Res {
+    fn members(
+        &mut self,
+        el: Element<'a>,
+        di: usize,
+        lay: &Layout,
+        found: &Found,
+        base: usize,
+    ) -> Res {
         let d = schema::decl(di);
         self.out.push(b'{');
         let mut first = true;
         for &(key, src) in &lay.keys {
             match src {
                 Src::Attr(i) => {
-                    if seen & (1 << i) == 0 {
+                    if found.seen & (1 << i) == 0 {
                         continue;
                     }
                     let ad = &d.attrs[i];
-                    let value = el
-                        .attrs()
-                        .find(|a| {
-                            attr_json_name(a).is_some()
-                                && if ad.name == "xml:lang" {
-                                    !a.ns.is_empty()
-                                } else {
-                                    a.ns.is_empty() && same(a.name, ad.name)
-                                }
-                        })
-                        .map_or("", |a| a.value);
+                    // The one attribute that is declaration `i` (each declared one at most once,
+                    // see `element`).
+                    let value = el.attr_at(found.at[i] as usize).map_or("", |a| a.value);
                     self.key(&mut first, key);
                     // XML "2.00" is JSON "2.0" (the RFC 8727 examples' spelling).
                     if di == schema::ROOT && key == "version" && value == "2.00" {
@@ -247,6 +266,8 @@ impl<'a> Writer<'a> {
                         self.str(&v)?;
                     }
                 }
+                // A slot no child was filed under writes nothing.
+                Src::Slot(j) if j < 64 && found.filled & (1 << j) == 0 => {}
                 Src::Slot(j) => self.slot(&mut first, key, j, di, base)?,
             }
         }
@@ -363,15 +384,40 @@ fn elem_is(di: usize, k: Element<'_>) -> bool {
     same(d.name, k.name()) && same(d.ns.uri(), k.ns())
 }
 
-/// The first slot of `sl` that `k` belongs to (`u32::MAX`: none, the child has no member), as
-/// `json_out::children` decides it.
-fn slot_of(sl: &[Slot], k: Element<'_>) -> u32 {
-    sl.iter()
-        .position(|s| match s {
-            Slot::Elem { decl, .. } | Slot::Wrapper { decl, .. } | Slot::ObsRef { decl, .. } => {
-                elem_is(*decl, k)
-            }
-            Slot::Impact { decls } => decls.iter().any(|d| elem_is(*d, k)),
-        })
-        .map_or(u32::MAX, |j| j as u32)
+/// Per declaration, the (slot, name, namespace URI) of every declaration its slots take, in slot
+/// order: one flat list to search per child instead of a declaration lookup per slot and child.
+type SlotKeys = Vec<(u32, &'static str, &'static str)>;
+
+fn slot_keys(di: usize) -> &'static SlotKeys {
+    static ALL: OnceLock<Vec<SlotKeys>> = OnceLock::new();
+    &ALL.get_or_init(|| {
+        (0..schema::decl_count())
+            .map(|i| {
+                let key = |j: usize, d: usize| {
+                    let decl = schema::decl(d);
+                    (j as u32, decl.name, decl.ns.uri())
+                };
+                let mut v = Vec::new();
+                for (j, s) in slots(i).iter().enumerate() {
+                    match s {
+                        Slot::Elem { decl, .. }
+                        | Slot::Wrapper { decl, .. }
+                        | Slot::ObsRef { decl, .. } => v.push(key(j, *decl)),
+                        Slot::Impact { decls } => v.extend(decls.iter().map(|d| key(j, *d))),
+                    }
+                }
+                v
+            })
+            .collect()
+    })[di]
+}
+
+/// The first slot of declaration `di` that `k` belongs to (`u32::MAX`: none, the child has no
+/// member), as `json_out::children` decides it.
+fn slot_of(di: usize, k: Element<'_>) -> u32 {
+    let (name, ns) = (k.name(), k.ns());
+    slot_keys(di)
+        .iter()
+        .find(|(_, n, u)| same(n, name) && same(u, ns))
+        .map_or(u32::MAX, |x| x.0)
 }

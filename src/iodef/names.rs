@@ -160,8 +160,8 @@ impl NameTable {
     }
 
     #[inline]
-    fn get(&self, name: &str) -> Option<KnownName> {
-        let key = Key::of(name.as_bytes());
+    fn get(&self, name: &[u8]) -> Option<KnownName> {
+        let key = Key::of(name);
         let mask = self.slots.len() - 1;
         let mut i = self.slot(&key);
         loop {
@@ -170,7 +170,7 @@ impl NameTable {
                 return None;
             }
             let (kk, k) = self.names[usize::from(j) - 1];
-            if kk == key && (key.len <= 16 || k.name == name) {
+            if kk == key && (key.len <= 16 || k.name.as_bytes() == name) {
                 return Some(k);
             }
             i = (i + 1) & mask;
@@ -180,6 +180,13 @@ impl NameTable {
 
 /// Every element and attribute local name of the schema table (attributes without their `xml:`).
 pub(crate) fn known_name(name: &str) -> Option<KnownName> {
+    known_name_bytes(name.as_bytes())
+}
+
+/// [`known_name`] of raw bytes: bytes equal to a table name are that (valid UTF-8) name, so the
+/// reader looks a name up before it checks that the bytes are a `str` span (only unknown names need
+/// the span; finding it for every name showed in the profile).
+pub(crate) fn known_name_bytes(name: &[u8]) -> Option<KnownName> {
     use std::sync::OnceLock;
     static NAMES: OnceLock<NameTable> = OnceLock::new();
     let table = NAMES.get_or_init(|| {

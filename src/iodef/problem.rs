@@ -55,7 +55,17 @@ pub(crate) struct Path<'p> {
 
 impl Path<'_> {
     pub fn render(&self) -> String {
-        let mut s = self.up.map(Path::render).unwrap_or_default();
+        let mut s = String::with_capacity(96);
+        self.render_into(&mut s);
+        s
+    }
+
+    /// Appends the path to `s`: one buffer for all levels (a `String` per level, each appended to
+    /// the next, showed in the profile of the documents with findings).
+    fn render_into(&self, s: &mut String) {
+        if let Some(up) = self.up {
+            up.render_into(s);
+        }
         match self.parent {
             None => {
                 s.push('/');
@@ -70,7 +80,6 @@ impl Path<'_> {
                 let _ = write!(s, "/{}[{n}]", self.name);
             }
         }
-        s
     }
 }
 

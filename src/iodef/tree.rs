@@ -53,11 +53,14 @@ fn name_str(
     bytes: &[u8],
     at: u32,
 ) -> Result<(Str, Option<super::schema::KnownName>), IodefError> {
-    let (span, s) = span_in(src, bytes, at, "name")?;
-    Ok(match super::schema::known_name(s) {
-        Some(k) => (Str::Static(k.name), Some(k)),
-        None => (span, None),
-    })
+    // Bytes equal to a table name are valid UTF-8 on their own, so they cannot start or end inside
+    // a character of the source: the span check below could not fail for them, and the lookup
+    // comes first.
+    if let Some(k) = super::names::known_name_bytes(bytes) {
+        return Ok((Str::Static(k.name), Some(k)));
+    }
+    let (span, _) = span_in(src, bytes, at, "name")?;
+    Ok((span, None))
 }
 
 /// Largest accepted input, in bytes.
@@ -265,13 +268,16 @@ impl<'s> Parser<'s> {
                 self.scratch.push((key, value));
             }
         }
-        let qname = s.name();
-        let (name, known) = name_str(self.src, qname.local_name().as_ref(), at)?;
-        let (ns, prefix) = match qname.prefix() {
+        // Prefix and local name split at the first ':' found once (`QName::prefix` and
+        // `QName::local_name` each search for it, which showed in the profile).
+        let qname = s.name().into_inner();
+        let (local, eprefix) = split_qname(qname);
+        let (name, known) = name_str(self.src, local, at)?;
+        let (ns, prefix) = match eprefix {
             None => (self.lookup(b"").unwrap_or(Str::Static("")), None),
             Some(p) => {
-                let ns = self.resolve(p.as_ref(), at, self.tree.str(name))?;
-                (ns, Some(span_in(self.src, p.as_ref(), at, "prefix")?.0))
+                let ns = self.resolve(p, at, self.tree.str(name))?;
+                (ns, Some(span_in(self.src, p, at, "prefix")?.0))
             }
         };
         let id = self
@@ -288,10 +294,7 @@ impl<'s> Parser<'s> {
         let first_attr = self.tree.attrs.len();
         for i in 0..self.scratch.len() {
             let (key, raw) = self.scratch[i];
-            let (local, aprefix) = match key.iter().position(|b| *b == b':') {
-                Some(c) => (&key[c + 1..], Some(&key[..c])),
-                None => (key, None),
-            };
+            let (local, aprefix) = split_qname(key);
             let (aname, _) = name_str(self.src, local, at)?;
             let (ans, aprefix) = match aprefix {
                 None => (Str::Static(""), None),
@@ -301,7 +304,7 @@ impl<'s> Parser<'s> {
                 ),
             };
             let (vspan, v) = span_in(self.src, raw, at, "attribute value")?;
-            let value = if v.bytes().any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r')) {
+            let value = if needs_unescape(v.as_bytes()) {
                 let u = unescape_attr(v, at)?;
                 self.tree.push_str(&u).ok_or_else(|| too_large(self.src))?
             } else {
@@ -350,6 +353,31 @@ impl<'s> Parser<'s> {
         };
         r.ok_or_else(|| too_large(self.src))
     }
+}
+
+/// A qualified name's local part and prefix (split at its first ':', as quick-xml's `QName` does).
+#[inline]
+fn split_qname(q: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match q.iter().position(|b| *b == b':') {
+        Some(c) => (&q[c + 1..], Some(&q[..c])),
+        None => (q, None),
+    }
+}
+
+/// Whether an attribute value has a reference or a line end or tab to normalise. Without an early
+/// exit, so that it is vectorised (attribute values are short and nearly always clean).
+#[inline]
+fn needs_unescape(v: &[u8]) -> bool {
+    v.iter().fold(false, |any, b| {
+        any | matches!(b, b'&' | b'\t' | b'\n' | b'\r')
+    })
+}
+
+/// Whether text is whitespace only (`u8::is_ascii_whitespace`), vectorised like [`needs_unescape`]:
+/// this runs on the indentation between the children of every element-only element.
+#[inline]
+fn all_whitespace(t: &[u8]) -> bool {
+    t.iter().fold(true, |all, b| all & b.is_ascii_whitespace())
 }
 
 /// A reader position as a node's `line` field (a byte offset in parsed trees, see `arena::Tree`).
@@ -406,9 +434,9 @@ fn read(src: &str) -> Result<Tree, IodefError> {
     let mut p = Parser {
         src,
         tree,
-        stack: Vec::new(),
-        bindings: Vec::new(),
-        scratch: Vec::new(),
+        stack: Vec::with_capacity(32),
+        bindings: Vec::with_capacity(8),
+        scratch: Vec::with_capacity(16),
         root_done: false,
     };
     loop {
@@ -434,9 +462,8 @@ fn read(src: &str) -> Result<Tree, IodefError> {
                 }
             }
             // Whitespace between the children of element-only content is not information: dropped.
-            Event::Text(t)
-                if p.stack.last().is_some_and(|o| o.ignorable)
-                    && t.iter().all(|b| b.is_ascii_whitespace()) => {}
+            Event::Text(t) if p.stack.last().is_some_and(|o| o.ignorable) && all_whitespace(&t) => {
+            }
             Event::Text(t) => text_event(&mut p, t.as_ref(), at, "text")?,
             Event::CData(t) => text_event(&mut p, t.as_ref(), at, "CDATA")?,
             Event::GeneralRef(r) => {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use super::arena::{same, Attribute, Element, Node};
 use super::attr_table::{attr_table, ext_base, ext_pairs};
-use super::model::{match_particle, wildcard_only};
+use super::model::{match_particle, wildcard_only, Kid};
 use super::problem::{attr_display, line_of, path_of, Path};
 pub use super::problem::{Problem, RuleSource};
 use super::schema::{self, Content, Decl, St, NS_DS, NS_IODEF, NS_XML, NS_XSI};
@@ -19,7 +19,7 @@ struct Validator<'a> {
     idrefs: Vec<(Cow<'a, str>, Element<'a>, Option<Attribute<'a>>)>,
     /// Buffers for each element's children and their matched declarations, reused across the walk
     /// (one pair per nesting level in use) instead of two allocations per element.
-    kids_pool: Vec<Vec<Element<'a>>>,
+    kids_pool: Vec<Vec<Kid<'a>>>,
     matched_pool: Vec<Vec<(usize, Option<usize>)>>,
 }
 
@@ -89,6 +89,8 @@ impl<'a> Validator<'a> {
         let table = attr_table(di);
         // Declared attributes present (by index), for the required and ext-X rules below.
         let mut seen = 0u64;
+        // Declared attributes of an `ext-X` pair whose value is `ext-value`.
+        let mut ext_value = 0u64;
         for a in el.attrs() {
             if a.ns == NS_XSI {
                 continue;
@@ -114,7 +116,11 @@ impl<'a> Validator<'a> {
                 self.push(el, &apath(), RuleSource::Schema, m);
                 continue;
             };
-            seen |= 1u64.checked_shl(ai as u32).unwrap_or(0);
+            let bit = 1u64.checked_shl(ai as u32).unwrap_or(0);
+            seen |= bit;
+            if table.ext_mask & bit != 0 && schema::collapsed(a.value) == "ext-value" {
+                ext_value |= bit;
+            }
             let ad = &d.attrs[ai];
             if let Err(m) = schema::check(ad.ty, a.value) {
                 self.push(el, &apath(), RuleSource::Schema, m);
@@ -130,11 +136,14 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
-            self.id(el, &apath, Some(a), ad.ty, Cow::Borrowed(a.value));
+            // Most attributes are neither ID nor IDREF: skip the call and its closure.
+            if matches!(ad.ty, St::Id | St::IdRef) {
+                self.id(el, &apath, Some(a), ad.ty, Cow::Borrowed(a.value));
+            }
         }
-        // Nothing to report when every required attribute was seen and no ext-X pair is touched
-        // (the usual case); otherwise the rules below look again, by name.
-        if !table.wide && table.required & !seen == 0 && table.ext_mask & seen == 0 {
+        // Nothing to report when every required attribute was seen and each ext-X pair is consistent
+        // (the usual case); otherwise the rules below look again, by name, and report.
+        if table.satisfied(seen, ext_value) {
             return;
         }
         for ad in d.attrs.iter().filter(|x| x.required) {
@@ -186,7 +195,7 @@ impl<'a> Validator<'a> {
         self.attrs(el, di, d, path);
         let mut kids = self.kids_pool.pop().unwrap_or_default();
         kids.clear();
-        kids.extend(el.elements());
+        kids.extend(el.elements().map(Kid::of));
         // Only element-only and empty content need it (not text content, where it is the value).
         let text_nonblank = || {
             el.children()
@@ -197,13 +206,12 @@ impl<'a> Validator<'a> {
             Content::Simple(ty) => {
                 if let Some(k) = kids.first() {
                     self.push(
-                        *k,
+                        k.el,
                         &path.render(),
                         RuleSource::Schema,
                         format!(
                             "element <{}> not allowed: {} has text content only",
-                            k.name(),
-                            d.name
+                            k.name, d.name
                         ),
                     );
                     self.kids_pool.push(kids);
@@ -221,14 +229,10 @@ impl<'a> Validator<'a> {
             Content::Empty => {
                 if let Some(k) = kids.first() {
                     self.push(
-                        *k,
+                        k.el,
                         &path.render(),
                         RuleSource::Schema,
-                        format!(
-                            "element <{}> not allowed: {} must be empty",
-                            k.name(),
-                            d.name
-                        ),
+                        format!("element <{}> not allowed: {} must be empty", k.name, d.name),
                     );
                 } else if text_nonblank() {
                     self.push(
@@ -260,15 +264,15 @@ impl<'a> Validator<'a> {
                         let kpath = Path {
                             up: Some(path),
                             parent: Some((el, *k)),
-                            name: kid.name(),
+                            name: kid.name,
                         };
-                        self.element(kid, *kd, &kpath);
+                        self.element(kid.el, *kd, &kpath);
                     }
                 }
                 self.matched_pool.push(matched);
                 match res {
                     Ok(pos) if pos < kids.len() => {
-                        let k = kids[pos];
+                        let k = kids[pos].el;
                         self.push(
                             k,
                             &path.render(),
@@ -285,7 +289,7 @@ impl<'a> Validator<'a> {
                         let msg = match kids.get(f.at) {
                             Some(k) => format!(
                                 "unexpected element <{}> in {}; expected {}",
-                                k.name(),
+                                k.name,
                                 d.name,
                                 f.expected().join(" or ")
                             ),
@@ -295,7 +299,7 @@ impl<'a> Validator<'a> {
                                 f.expected().join(" or ")
                             ),
                         };
-                        let at = kids.get(f.at).copied().unwrap_or(el);
+                        let at = kids.get(f.at).map_or(el, |k| k.el);
                         self.push(at, &path.render(), RuleSource::Schema, msg);
                     }
                 }
