@@ -97,6 +97,29 @@ async fn then_live(publisher: &Grid, f: &mut Follower, n: usize) {
     assert_eq!(take(f, 1, all).await, [id(n)], "the live item comes next");
 }
 
+/// A Prosody with the open topic and its publisher session.
+async fn topic() -> (Prosody, Grid) {
+    let p = prosody();
+    let publisher = grid(&p, "publisher").await;
+    open_topic(&publisher, TOPIC).await;
+    (p, publisher)
+}
+
+/// The item ids `for_each_item` hands over, stopping after `limit`.
+async fn listed(reader: &Grid, limit: usize) -> (usize, Vec<String>) {
+    let mut got = Vec::new();
+    let n = reader
+        .for_each_item(TOPIC, PAGE, ValidationLevel::Basic, |ev| {
+            if let GridEvent::Item { envelope, .. } = ev {
+                got.push(envelope.item_id);
+            }
+            got.len() < limit
+        })
+        .await
+        .expect("list");
+    (n, got)
+}
+
 fn store(dir: &tempfile::TempDir) -> Store {
     Store::open(dir.path().join("state.db")).expect("store")
 }
@@ -104,9 +127,7 @@ fn store(dir: &tempfile::TempDir) -> Store {
 /// A new cursor on a topic of 23 items: all 23 in order, in pages of at most 5.
 #[tokio::test]
 async fn new_cursor_gets_everything_in_order_a_page_at_a_time() {
-    let p = prosody();
-    let publisher = grid(&p, "publisher").await;
-    open_topic(&publisher, TOPIC).await;
+    let (p, publisher) = topic().await;
     publish(&publisher, 0..23).await;
     let dir = tempfile::tempdir().unwrap();
     let mut f = follow(&p, &store(&dir)).await;
@@ -124,9 +145,7 @@ async fn new_cursor_gets_everything_in_order_a_page_at_a_time() {
 /// both get exactly what was missed, in order, without a gap.
 #[tokio::test]
 async fn restart_behind_gets_exactly_what_was_missed() {
-    let p = prosody();
-    let publisher = grid(&p, "publisher").await;
-    open_topic(&publisher, TOPIC).await;
+    let (p, publisher) = topic().await;
     publish(&publisher, 0..4).await;
     let dir = tempfile::tempdir().unwrap();
     {
@@ -182,9 +201,7 @@ async fn gap_when_the_broker_discarded_undelivered_items() {
 /// then clears the mark.
 #[tokio::test]
 async fn unfinished_catch_up_is_redone_in_full() {
-    let p = prosody();
-    let publisher = grid(&p, "publisher").await;
-    open_topic(&publisher, TOPIC).await;
+    let (p, publisher) = topic().await;
     publish(&publisher, 0..12).await;
     let dir = tempfile::tempdir().unwrap();
     let st = store(&dir);
@@ -204,33 +221,11 @@ async fn unfinished_catch_up_is_redone_in_full() {
 /// keeps, oldest first, a page at a time; it stops when asked to.
 #[tokio::test]
 async fn listing_a_topic_page_by_page() {
-    let p = prosody();
-    let publisher = grid(&p, "publisher").await;
-    open_topic(&publisher, TOPIC).await;
+    let (p, publisher) = topic().await;
     publish(&publisher, 0..23).await;
     let reader = grid(&p, "subscriber").await;
-    let mut got = Vec::new();
-    let n = reader
-        .for_each_item(TOPIC, PAGE, ValidationLevel::Basic, |ev| {
-            if let GridEvent::Item { envelope, .. } = ev {
-                got.push(envelope.item_id);
-            }
-            true
-        })
-        .await
-        .expect("list");
-    assert_eq!((n, got), (23, ids(0..23)));
-    let mut first = Vec::new();
-    reader
-        .for_each_item(TOPIC, PAGE, ValidationLevel::Basic, |ev| {
-            if let GridEvent::Item { envelope, .. } = ev {
-                first.push(envelope.item_id);
-            }
-            first.len() < 7
-        })
-        .await
-        .expect("list");
-    assert_eq!(first, ids(0..7));
+    assert_eq!(listed(&reader, usize::MAX).await, (23, ids(0..23)));
+    assert_eq!(listed(&reader, 7).await.1, ids(0..7));
 }
 
 /// `next()` raced against timers (a `select!` in the consumer) and dropped
@@ -238,9 +233,7 @@ async fn listing_a_topic_page_by_page() {
 /// repeated, the interrupted step just runs again.
 #[tokio::test]
 async fn next_dropped_midway_loses_nothing() {
-    let p = prosody();
-    let publisher = grid(&p, "publisher").await;
-    open_topic(&publisher, TOPIC).await;
+    let (p, publisher) = topic().await;
     publish(&publisher, 0..23).await;
     let dir = tempfile::tempdir().unwrap();
     let mut f = follow(&p, &store(&dir)).await;
