@@ -19,16 +19,6 @@ const TOPIC: &str = "incidents";
 /// A small page, so that a few dozen items take several pages.
 const PAGE: u32 = 5;
 
-fn doc(n: usize) -> String {
-    format!(
-        "<IODEF-Document xmlns='urn:ietf:params:xml:ns:iodef-2.0' version='2.00'>\
-         <Incident purpose='reporting'><IncidentID name='csirt.example.com'>{n}</IncidentID>\
-         <GenerationTime>2026-11-23T09:00:00Z</GenerationTime>\
-         <Contact role='creator' type='organization'><Email><EmailTo>soc@csirt.example.com</EmailTo></Email></Contact>\
-         </Incident></IODEF-Document>"
-    )
-}
-
 fn id(n: usize) -> String {
     format!("csirt.example.com:{n}")
 }
@@ -39,8 +29,12 @@ fn ids(range: std::ops::Range<usize>) -> Vec<String> {
 
 async fn publish(g: &Grid, range: std::ops::Range<usize>) {
     for n in range {
-        let p = Payload::prepare(doc(n).as_bytes(), ValidationLevel::Strict, 64 * 1024)
-            .expect("test document");
+        let p = Payload::prepare(
+            common::incident(n).as_bytes(),
+            ValidationLevel::Strict,
+            64 * 1024,
+        )
+        .expect("test document");
         g.publish(TOPIC, &p).await.expect("publish");
     }
 }

@@ -221,17 +221,6 @@ fn tally(what: &str, seen: &[(String, String)], expected: &BTreeSet<String>) -> 
     (lost, duplicated)
 }
 
-/// A minimal valid IODEF v2 document with its own IncidentID.
-fn doc(n: usize) -> String {
-    format!(
-        "<IODEF-Document xmlns='urn:ietf:params:xml:ns:iodef-2.0' version='2.00'>\
-         <Incident purpose='reporting'><IncidentID name='csirt.example.com'>{n}</IncidentID>\
-         <GenerationTime>2026-11-23T09:00:00Z</GenerationTime>\
-         <Contact role='creator' type='organization'><Email><EmailTo>soc@csirt.example.com</EmailTo></Email></Contact>\
-         </Incident></IODEF-Document>"
-    )
-}
-
 /// Writes documents `range` into `dir`; returns the files and item ids.
 fn docs(dir: &Path, range: std::ops::Range<usize>) -> (Vec<PathBuf>, BTreeSet<String>) {
     std::fs::create_dir_all(dir).unwrap();
@@ -239,7 +228,7 @@ fn docs(dir: &Path, range: std::ops::Range<usize>) -> (Vec<PathBuf>, BTreeSet<St
     let mut ids = BTreeSet::new();
     for n in range {
         let f = dir.join(format!("incident-{n}.xml"));
-        std::fs::write(&f, doc(n)).unwrap();
+        std::fs::write(&f, common::incident(n)).unwrap();
         files.push(f);
         ids.insert(format!("csirt.example.com:{n}"));
     }
@@ -705,7 +694,13 @@ fn bridge_post_accepted_while_broker_down_survives_a_bridge_crash() {
     let mut first = bridge(&p);
 
     p.kill9();
-    let answer = http_post(http, "/rolie/feeds/incidents", "lab-token", &doc(7)).unwrap();
+    let answer = http_post(
+        http,
+        "/rolie/feeds/incidents",
+        "lab-token",
+        &common::incident(7),
+    )
+    .unwrap();
     assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
     assert!(
         answer.contains("/rolie/feeds/incidents/entries/csirt.example.com%3A7")

@@ -115,3 +115,15 @@ pub fn peer(p: &Prosody, mode: &str, user: &str) -> Command {
         .args(["--node", "incidents"]);
     c
 }
+
+/// A minimal valid IODEF v2 incident whose IncidentID is `n` (item id
+/// `csirt.example.com:n`).
+pub fn incident(n: usize) -> String {
+    format!(
+        "<IODEF-Document xmlns='urn:ietf:params:xml:ns:iodef-2.0' version='2.00'>\
+         <Incident purpose='reporting'><IncidentID name='csirt.example.com'>{n}</IncidentID>\
+         <GenerationTime>2026-11-23T09:00:00Z</GenerationTime>\
+         <Contact role='creator' type='organization'><Email><EmailTo>soc@csirt.example.com</EmailTo></Email></Contact>\
+         </Incident></IODEF-Document>"
+    )
+}
