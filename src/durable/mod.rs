@@ -1,5 +1,6 @@
-//! The loss-free layer: what makes "accepted" mean "will arrive" and
-//! "delivered" mean "exactly once", whatever dies in between.
+//! The loss-free layer: what makes "accepted" mean "will arrive", whatever
+//! dies in between, and "delivered" mean "once" — except the one event a
+//! consumer had in hand when it died, which comes again (see `follow`).
 //!
 //! * `outbox` — [`Outbox`]: documents are written to the store before they
 //!   are sent and removed only when the broker confirmed them; drained in
