@@ -17,9 +17,12 @@ use sha2::{Digest, Sha256};
 
 use super::http::Validators;
 
-/// Most pages kept; beyond it the cache starts over. A 100-entry page is
-/// ~150 KiB, so this bounds the cache near 10 MiB.
-const MAX_PAGES: usize = 64;
+/// Bytes of rendered pages kept. A 100-entry page is ~150 KiB, so this
+/// holds the ~25 most recently used pages: the first pages of the feeds that
+/// are being polled. Bounded in bytes, not pages, because a bridge with many
+/// topics must stay small (BENCHMARKS.md, section 7), and pages differ in
+/// size with their documents.
+const MAX_BYTES: usize = 4 << 20;
 
 /// One rendered page with its validators, ready to answer a GET or a
 /// conditional GET: a hit copies nothing but the `Arc` (and the body, for
@@ -57,30 +60,127 @@ type Key = (String, Option<i64>, Option<i64>);
 /// The topic generation a page was rendered at.
 type Version = u64;
 
-/// The cache (one per server).
+/// One cached page.
+#[derive(Debug)]
+struct Slot {
+    /// The topic generation it was rendered at.
+    version: Version,
+    /// When it was last put or served (the cache's own clock).
+    used: u64,
+    page: Arc<Page>,
+}
+
+/// What the lock guards.
 #[derive(Debug, Default)]
+struct Pages {
+    slots: HashMap<Key, Slot>,
+    /// Sum of the bodies' lengths.
+    bytes: usize,
+    /// Ticks on every put and hit.
+    clock: u64,
+}
+
+impl Pages {
+    fn remove(&mut self, key: &Key) {
+        if let Some(old) = self.slots.remove(key) {
+            self.bytes -= old.page.body.len();
+        }
+    }
+}
+
+/// The cache (one per server): at most a byte budget of pages, the least
+/// recently used going first, and a topic's pages dropped as soon as a
+/// newer rendering of that topic shows they are stale.
+#[derive(Debug)]
 pub(crate) struct FeedCache {
-    pages: Mutex<HashMap<Key, (Version, Arc<Page>)>>,
+    budget: usize,
+    pages: Mutex<Pages>,
+}
+
+impl Default for FeedCache {
+    fn default() -> Self {
+        FeedCache::with_budget(MAX_BYTES)
+    }
 }
 
 impl FeedCache {
+    /// A cache keeping at most `budget` bytes of page bodies.
+    pub(crate) fn with_budget(budget: usize) -> FeedCache {
+        FeedCache {
+            budget,
+            pages: Mutex::default(),
+        }
+    }
+
     /// The page `key`, if it was rendered at `version`.
     pub(crate) fn get(&self, key: &Key, version: Version) -> Option<Arc<Page>> {
-        let pages = self.pages.lock().ok()?;
-        match pages.get(key) {
-            Some((v, page)) if *v == version => Some(page.clone()),
+        let mut pages = self.pages.lock().ok()?;
+        pages.clock += 1;
+        let now = pages.clock;
+        match pages.slots.get_mut(key) {
+            Some(slot) if slot.version == version => {
+                slot.used = now;
+                Some(slot.page.clone())
+            }
             _ => None,
         }
     }
 
-    /// Remembers a page rendered at `version`.
+    /// Remembers a page rendered at `version`. A page larger than the whole
+    /// budget is not kept.
     pub(crate) fn put(&self, key: Key, version: Version, page: Arc<Page>) {
-        if let Ok(mut pages) = self.pages.lock() {
-            if pages.len() >= MAX_PAGES && !pages.contains_key(&key) {
-                pages.clear();
-            }
-            pages.insert(key, (version, page));
+        let Ok(mut pages) = self.pages.lock() else {
+            return;
+        };
+        // Two requests can render concurrently; the later-finishing one
+        // must not put an older rendering over a newer one.
+        if pages.slots.get(&key).is_some_and(|s| s.version > version) {
+            return;
         }
+        // Generations only grow: the topic's pages rendered before this one
+        // can never be served again.
+        let stale: Vec<Key> = pages
+            .slots
+            .iter()
+            .filter(|(k, s)| k.0 == key.0 && s.version < version)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &stale {
+            pages.remove(k);
+        }
+        pages.remove(&key);
+        let size = page.body.len();
+        if size > self.budget {
+            return;
+        }
+        while pages.bytes + size > self.budget {
+            let Some(oldest) = pages
+                .slots
+                .iter()
+                .min_by_key(|(_, s)| s.used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            pages.remove(&oldest);
+        }
+        pages.clock += 1;
+        let used = pages.clock;
+        pages.bytes += size;
+        pages.slots.insert(
+            key,
+            Slot {
+                version,
+                used,
+                page,
+            },
+        );
+    }
+
+    /// Bytes of page bodies held (for tests).
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.pages.lock().map(|p| p.bytes).unwrap_or(0)
     }
 }
 
@@ -102,5 +202,62 @@ mod tests {
             c.get(&key, 3).map(|p| p.validators.etag().to_string()),
             Some(etag_of("<feed/>"))
         );
+    }
+
+    fn page(len: usize) -> Arc<Page> {
+        Arc::new(Page::new(
+            "x".repeat(len),
+            DateTime::from_timestamp_nanos(1),
+        ))
+    }
+
+    fn key(topic: &str, before: Option<i64>) -> Key {
+        (topic.to_string(), before, None)
+    }
+
+    /// The budget holds: the least recently used page goes first, and a
+    /// page used since it was put survives.
+    #[test]
+    fn bounded_in_bytes_least_recently_used_first() {
+        let c = FeedCache::with_budget(300);
+        c.put(key("a", None), 1, page(100));
+        c.put(key("b", None), 1, page(100));
+        c.put(key("c", None), 1, page(100));
+        assert!(c.get(&key("a", None), 1).is_some(), "a used again");
+        c.put(key("d", None), 1, page(100));
+        assert_eq!(c.bytes(), 300);
+        assert!(c.get(&key("b", None), 1).is_none(), "b was the oldest");
+        for k in ["a", "c", "d"] {
+            assert!(c.get(&key(k, None), 1).is_some(), "{k} kept");
+        }
+        c.put(key("e", None), 1, page(250));
+        assert!(c.bytes() <= 300);
+        assert!(c.get(&key("e", None), 1).is_some());
+        c.put(key("f", None), 1, page(301));
+        assert!(
+            c.get(&key("f", None), 1).is_none(),
+            "larger than the budget"
+        );
+        assert!(c.bytes() <= 300);
+    }
+
+    /// A newer rendering of a topic drops that topic's stale pages (all of
+    /// them, not only the same page), and nothing of other topics.
+    #[test]
+    fn a_newer_generation_drops_the_topics_stale_pages() {
+        let c = FeedCache::with_budget(10_000);
+        c.put(key("t", None), 1, page(100));
+        c.put(key("t", Some(7)), 1, page(100));
+        c.put(key("u", None), 1, page(100));
+        c.put(key("t", None), 2, page(120));
+        assert_eq!(c.bytes(), 220);
+        c.put(key("t", None), 1, page(100));
+        assert!(
+            c.get(&key("t", None), 2).is_some(),
+            "an older rendering lost"
+        );
+        assert!(c.get(&key("t", Some(7)), 1).is_none());
+        assert!(c.get(&key("u", None), 1).is_some());
+        assert!(c.get(&key("t", None), 2).is_some());
     }
 }
