@@ -39,7 +39,10 @@ pub(crate) struct Page {
 impl Page {
     /// Wraps a freshly rendered document of a topic last changed at
     /// `updated`, computing its ETag.
-    pub(crate) fn new(body: String, updated: DateTime<Utc>) -> Page {
+    pub(crate) fn new(mut body: String, updated: DateTime<Utc>) -> Page {
+        // The renderer's buffer grew by doubling: up to twice the page, for
+        // as long as the cache keeps it (the budget counts the length).
+        body.shrink_to_fit();
         Page {
             validators: Validators::new(&etag_of(&body), updated),
             body,
@@ -239,6 +242,15 @@ mod tests {
             "larger than the budget"
         );
         assert!(c.bytes() <= 300);
+    }
+
+    /// A kept page holds no more memory than its length says.
+    #[test]
+    fn a_page_keeps_no_spare_capacity() {
+        let mut body = String::with_capacity(1 << 16);
+        body.push_str("<feed/>");
+        let p = Page::new(body, DateTime::from_timestamp_nanos(1));
+        assert_eq!(p.body.capacity(), p.body.len());
     }
 
     /// A newer rendering of a topic drops that topic's stale pages (all of
