@@ -27,6 +27,7 @@ pub mod envelope;
 pub mod grid;
 pub mod iodef;
 pub mod lab;
+pub mod memory;
 pub mod rolie;
 pub mod store;
 pub mod xmpp;

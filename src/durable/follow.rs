@@ -467,6 +467,10 @@ impl Follower {
                 None => {}
             }
             if !self.pending.is_empty() {
+                // The previous page's documents, trees and stanzas are all
+                // freed now: give the space back before the next page
+                // (glibc keeps it otherwise; see `crate::memory`).
+                crate::memory::release_free_memory();
                 self.work().await;
                 continue;
             }
