@@ -237,19 +237,9 @@ impl<'s> Parser<'s> {
         Ok(())
     }
 
-    /// A start (or empty-element) tag: the element with its attributes, linked to its parent.
-    fn start(&mut self, s: &BytesStart<'s>, at: u32, empty: bool) -> Result<(), IodefError> {
-        if self.root_done {
-            return Err(IodefError::xml(at, "content after the root element"));
-        }
-        if self.stack.len() >= MAX_DEPTH {
-            return Err(IodefError::TooDeep {
-                line: at,
-                max: MAX_DEPTH,
-            });
-        }
-        let from = self.bindings.len();
-        self.scratch.clear();
+    /// The attributes of a start tag through quick-xml's iterator, with its errors: what
+    /// [`scan_attrs`] does not accept. Namespace declarations are taken, the rest go to `scratch`.
+    fn slow_attrs(&mut self, s: &BytesStart<'s>, at: u32, from: usize) -> Result<(), IodefError> {
         for a in s.attributes().with_checks(false) {
             let a = a.map_err(|e| IodefError::xml(at, e.to_string()))?;
             // Names and values are slices of the source (reading a `&str`, quick-xml never copies).
@@ -267,6 +257,43 @@ impl<'s> Parser<'s> {
             } else {
                 self.scratch.push((key, value));
             }
+        }
+        Ok(())
+    }
+
+    /// A start (or empty-element) tag: the element with its attributes, linked to its parent.
+    fn start(&mut self, s: &BytesStart<'s>, at: u32, empty: bool) -> Result<(), IodefError> {
+        if self.root_done {
+            return Err(IodefError::xml(at, "content after the root element"));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(IodefError::TooDeep {
+                line: at,
+                max: MAX_DEPTH,
+            });
+        }
+        let from = self.bindings.len();
+        self.scratch.clear();
+        // Our own scan of the attributes (quick-xml's iterator showed in the profile); on anything
+        // it does not accept, quick-xml's iterator reads them again and gives its own error. Both
+        // split the tag the same way, so namespace declarations are then taken in the same order.
+        if scan_attrs(self.src, s.attributes_raw(), &mut self.scratch) {
+            let mut keep = 0;
+            for i in 0..self.scratch.len() {
+                let (key, value) = self.scratch[i];
+                if key == b"xmlns" {
+                    self.declare(b"", value, at, from)?;
+                } else if let Some(p) = key.strip_prefix(b"xmlns:") {
+                    self.declare(p, value, at, from)?;
+                } else {
+                    self.scratch[keep] = (key, value);
+                    keep += 1;
+                }
+            }
+            self.scratch.truncate(keep);
+        } else {
+            self.scratch.clear();
+            self.slow_attrs(s, at, from)?;
         }
         // Prefix and local name split at the first ':' found once (`QName::prefix` and
         // `QName::local_name` each search for it, which showed in the profile).
@@ -352,6 +379,62 @@ impl<'s> Parser<'s> {
             None => self.tree.append_text(id, text),
         };
         r.ok_or_else(|| too_large(self.src))
+    }
+}
+
+/// Reads the attributes of a start tag (`raw`: what follows its name, a slice of `src`) into `out`
+/// as (name, raw value) pairs, split the way quick-xml's attribute iterator splits them: whitespace,
+/// a name up to `=` or whitespace, optional whitespace, `=`, optional whitespace, and a value between
+/// matching quotes. `false` (with `out` partly filled) for anything else — an unquoted or
+/// unterminated value, a name without `=`, bytes that are not a slice of `src` — which the caller
+/// hands to quick-xml's iterator for its error.
+fn scan_attrs<'s>(src: &'s str, raw: &[u8], out: &mut Vec<(&'s [u8], &'s [u8])>) -> bool {
+    // The tag is a slice of the source: reading a `&str`, quick-xml never copies.
+    let Some((_, raw)) = in_src(src, raw) else {
+        return false;
+    };
+    let b = raw.as_bytes();
+    let ws = |c: u8| matches!(c, b' ' | b'\r' | b'\n' | b'\t');
+    let mut i = 0;
+    loop {
+        while i < b.len() && ws(b[i]) {
+            i += 1;
+        }
+        if i == b.len() {
+            return true;
+        }
+        let key_start = i;
+        while i < b.len() && b[i] != b'=' && !ws(b[i]) {
+            i += 1;
+        }
+        let key_end = i;
+        while i < b.len() && ws(b[i]) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            return false;
+        }
+        i += 1;
+        while i < b.len() && ws(b[i]) {
+            i += 1;
+        }
+        let quote = match b.get(i) {
+            Some(q @ (b'"' | b'\'')) => *q,
+            _ => return false,
+        };
+        let value_start = i + 1;
+        let Some(len) = b.get(value_start..).and_then(|r| memchr::memchr(quote, r)) else {
+            return false;
+        };
+        let value_end = value_start + len;
+        // The delimiters are ASCII, so these are character boundaries of `raw`.
+        let (Some(key), Some(value)) =
+            (raw.get(key_start..key_end), raw.get(value_start..value_end))
+        else {
+            return false;
+        };
+        out.push((key.as_bytes(), value.as_bytes()));
+        i = value_end + 1;
     }
 }
 
@@ -502,7 +585,9 @@ fn read(src: &str) -> Result<Tree, IodefError> {
 /// Text or CDATA: a span of the source unless line ends need normalising.
 fn text_event(p: &mut Parser<'_>, bytes: &[u8], at: u32, what: &str) -> Result<(), IodefError> {
     let (span, s) = span_in(p.src, bytes, at, what)?;
-    if s.contains('\r') {
+    // Without an early exit, so that it is vectorised (`str::contains` showed in the profile: text
+    // is short and its search has a set-up cost per call).
+    if s.bytes().fold(false, |any, b| any | (b == b'\r')) {
         let n = norm_eol(s);
         p.text(None, &n, at)
     } else {
