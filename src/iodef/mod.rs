@@ -23,6 +23,7 @@ mod json;
 mod json_in;
 mod json_out;
 mod json_write;
+mod lex;
 mod logic;
 mod model;
 mod names;

@@ -11,16 +11,12 @@ use quick_xml::Reader;
 
 use super::arena::{AttrData, Str, Tree};
 use super::error::IodefError;
+use super::lex::{
+    all_whitespace, in_src, needs_unescape, norm_eol, resolve_ref, scan_attrs, split_qname,
+    unescape_attr,
+};
 use super::schema::NS_XML;
 pub(crate) use super::write::{to_string, write_content};
-
-/// `bytes` as the part of `src` it borrows, when it does: quick-xml reading a `&str` hands out
-/// slices of it, and re-validating their UTF-8 showed in the profile while a slice of `src` only
-/// costs a bounds and char-boundary check. `None` for bytes from anywhere else.
-fn in_src<'s>(src: &'s str, bytes: &[u8]) -> Option<(usize, &'s str)> {
-    let start = (bytes.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
-    Some((start, src.get(start..start.checked_add(bytes.len())?)?))
-}
 
 /// `bytes` (a slice quick-xml took from `src`) as a span of the source; `what` names it in the error.
 fn span_in<'s>(
@@ -67,70 +63,6 @@ fn name_str(
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 /// Deepest accepted element nesting.
 pub const MAX_DEPTH: usize = 256;
-
-/// Normalises line ends in text (XML §2.11).
-fn norm_eol(s: &str) -> Cow<'_, str> {
-    if s.contains('\r') {
-        Cow::Owned(s.replace("\r\n", "\n").replace('\r', "\n"))
-    } else {
-        Cow::Borrowed(s)
-    }
-}
-
-fn predefined(name: &str) -> Option<char> {
-    Some(match name {
-        "lt" => '<',
-        "gt" => '>',
-        "amp" => '&',
-        "apos" => '\'',
-        "quot" => '"',
-        _ => return None,
-    })
-}
-
-/// Unescapes an attribute value: line-end/tab normalisation, predefined and character references only.
-fn unescape_attr(raw: &str, at: u32) -> Result<String, IodefError> {
-    let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some(i) = rest.find(['&', '\t', '\n', '\r']) {
-        out.push_str(&rest[..i]);
-        let c = rest.as_bytes()[i];
-        if c != b'&' {
-            if c == b'\r' && rest.as_bytes().get(i + 1) == Some(&b'\n') {
-                rest = &rest[i + 1..];
-                continue;
-            }
-            out.push(' ');
-            rest = &rest[i + 1..];
-            continue;
-        }
-        let end = rest[i..]
-            .find(';')
-            .ok_or_else(|| IodefError::xml(at, "unterminated reference"))?;
-        let name = &rest[i + 1..i + end];
-        out.push(resolve_ref(name, at)?);
-        rest = &rest[i + end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-fn resolve_ref(name: &str, at: u32) -> Result<char, IodefError> {
-    if let Some(c) = predefined(name) {
-        return Ok(c);
-    }
-    let num = name.strip_prefix('#').ok_or_else(|| IodefError::Entity {
-        line: at,
-        name: name.to_string(),
-    })?;
-    let code = match num.strip_prefix('x') {
-        Some(h) => u32::from_str_radix(h, 16).ok(),
-        None => num.parse::<u32>().ok(),
-    };
-    code.and_then(char::from_u32)
-        .filter(|c| !matches!(*c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}'))
-        .ok_or_else(|| IodefError::xml(at, format!("invalid character reference &{name};")))
-}
 
 /// The `xmlns` namespace (never declarable).
 const NS_XMLNS: &str = "http://www.w3.org/2000/xmlns/";
@@ -237,19 +169,9 @@ impl<'s> Parser<'s> {
         Ok(())
     }
 
-    /// A start (or empty-element) tag: the element with its attributes, linked to its parent.
-    fn start(&mut self, s: &BytesStart<'s>, at: u32, empty: bool) -> Result<(), IodefError> {
-        if self.root_done {
-            return Err(IodefError::xml(at, "content after the root element"));
-        }
-        if self.stack.len() >= MAX_DEPTH {
-            return Err(IodefError::TooDeep {
-                line: at,
-                max: MAX_DEPTH,
-            });
-        }
-        let from = self.bindings.len();
-        self.scratch.clear();
+    /// The attributes of a start tag through quick-xml's iterator, with its errors: what
+    /// [`scan_attrs`] does not accept. Namespace declarations are taken, the rest go to `scratch`.
+    fn slow_attrs(&mut self, s: &BytesStart<'s>, at: u32, from: usize) -> Result<(), IodefError> {
         for a in s.attributes().with_checks(false) {
             let a = a.map_err(|e| IodefError::xml(at, e.to_string()))?;
             // Names and values are slices of the source (reading a `&str`, quick-xml never copies).
@@ -267,6 +189,43 @@ impl<'s> Parser<'s> {
             } else {
                 self.scratch.push((key, value));
             }
+        }
+        Ok(())
+    }
+
+    /// A start (or empty-element) tag: the element with its attributes, linked to its parent.
+    fn start(&mut self, s: &BytesStart<'s>, at: u32, empty: bool) -> Result<(), IodefError> {
+        if self.root_done {
+            return Err(IodefError::xml(at, "content after the root element"));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(IodefError::TooDeep {
+                line: at,
+                max: MAX_DEPTH,
+            });
+        }
+        let from = self.bindings.len();
+        self.scratch.clear();
+        // Our own scan of the attributes (quick-xml's iterator showed in the profile); on anything
+        // it does not accept, quick-xml's iterator reads them again and gives its own error. Both
+        // split the tag the same way, so namespace declarations are then taken in the same order.
+        if scan_attrs(self.src, s.attributes_raw(), &mut self.scratch) {
+            let mut keep = 0;
+            for i in 0..self.scratch.len() {
+                let (key, value) = self.scratch[i];
+                if key == b"xmlns" {
+                    self.declare(b"", value, at, from)?;
+                } else if let Some(p) = key.strip_prefix(b"xmlns:") {
+                    self.declare(p, value, at, from)?;
+                } else {
+                    self.scratch[keep] = (key, value);
+                    keep += 1;
+                }
+            }
+            self.scratch.truncate(keep);
+        } else {
+            self.scratch.clear();
+            self.slow_attrs(s, at, from)?;
         }
         // Prefix and local name split at the first ':' found once (`QName::prefix` and
         // `QName::local_name` each search for it, which showed in the profile).
@@ -353,31 +312,6 @@ impl<'s> Parser<'s> {
         };
         r.ok_or_else(|| too_large(self.src))
     }
-}
-
-/// A qualified name's local part and prefix (split at its first ':', as quick-xml's `QName` does).
-#[inline]
-fn split_qname(q: &[u8]) -> (&[u8], Option<&[u8]>) {
-    match q.iter().position(|b| *b == b':') {
-        Some(c) => (&q[c + 1..], Some(&q[..c])),
-        None => (q, None),
-    }
-}
-
-/// Whether an attribute value has a reference or a line end or tab to normalise. Without an early
-/// exit, so that it is vectorised (attribute values are short and nearly always clean).
-#[inline]
-fn needs_unescape(v: &[u8]) -> bool {
-    v.iter().fold(false, |any, b| {
-        any | matches!(b, b'&' | b'\t' | b'\n' | b'\r')
-    })
-}
-
-/// Whether text is whitespace only (`u8::is_ascii_whitespace`), vectorised like [`needs_unescape`]:
-/// this runs on the indentation between the children of every element-only element.
-#[inline]
-fn all_whitespace(t: &[u8]) -> bool {
-    t.iter().fold(true, |all, b| all & b.is_ascii_whitespace())
 }
 
 /// A reader position as a node's `line` field (a byte offset in parsed trees, see `arena::Tree`).
@@ -502,7 +436,9 @@ fn read(src: &str) -> Result<Tree, IodefError> {
 /// Text or CDATA: a span of the source unless line ends need normalising.
 fn text_event(p: &mut Parser<'_>, bytes: &[u8], at: u32, what: &str) -> Result<(), IodefError> {
     let (span, s) = span_in(p.src, bytes, at, what)?;
-    if s.contains('\r') {
+    // Without an early exit, so that it is vectorised (`str::contains` showed in the profile: text
+    // is short and its search has a set-up cost per call).
+    if s.bytes().fold(false, |any, b| any | (b == b'\r')) {
         let n = norm_eol(s);
         p.text(None, &n, at)
     } else {

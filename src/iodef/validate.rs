@@ -489,7 +489,9 @@ impl<'a> Validator<'a> {
 pub(crate) fn validate(root: Element<'_>) -> Vec<Problem> {
     let mut v = Validator {
         problems: Vec::new(),
-        ids: HashSet::new(),
+        // Room for the IDs of a typical document without rehashing as it grows (SipHash is kept:
+        // IDs are input).
+        ids: HashSet::with_capacity(32),
         idrefs: Vec::new(),
         kids_pool: Vec::new(),
         matched_pool: Vec::new(),
