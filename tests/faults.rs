@@ -200,19 +200,24 @@ fn items(lines: &[String]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Distinct item ids seen, how many of `expected` are missing, and how many
-/// (id, content) pairs came more than once. Prints the tally.
-fn tally(what: &str, seen: &[(String, String)], expected: &BTreeSet<String>) -> (usize, usize) {
+/// The (id, content) pairs that came more than once, with how many times.
+fn repeats(seen: &[(String, String)]) -> Vec<(&(String, String), usize)> {
     let mut counts: BTreeMap<&(String, String), usize> = BTreeMap::new();
     for s in seen {
         *counts.entry(s).or_default() += 1;
     }
+    counts.into_iter().filter(|(_, n)| *n > 1).collect()
+}
+
+/// Distinct item ids seen, how many of `expected` are missing, and how many
+/// (id, content) pairs came more than once. Prints the tally.
+fn tally(what: &str, seen: &[(String, String)], expected: &BTreeSet<String>) -> (usize, usize) {
     let ids: BTreeSet<&str> = seen.iter().map(|(i, _)| i.as_str()).collect();
     let lost = expected
         .iter()
         .filter(|e| !ids.contains(e.as_str()))
         .count();
-    let duplicated: usize = counts.values().map(|n| n - 1).sum();
+    let duplicated: usize = repeats(seen).iter().map(|(_, n)| n - 1).sum();
     println!(
         "{what}: published {} / received {} / lost {lost} / duplicated {duplicated}",
         expected.len(),
@@ -442,12 +447,7 @@ fn subscriber_killed_mid_stream_resumes_from_its_cursor() {
     seen.extend(items(&second.stdout_lines()));
     let (lost, duplicated) = tally("subscriber across kill -9", &seen, &expected);
     assert_eq!(lost, 0);
-    let mut counts: BTreeMap<&(String, String), usize> = BTreeMap::new();
-    for s in &seen {
-        *counts.entry(s).or_default() += 1;
-    }
-    let repeated: Vec<_> = counts.into_iter().filter(|(_, n)| *n > 1).collect();
-    match repeated.as_slice() {
+    match repeats(&seen).as_slice() {
         [] => assert_eq!(duplicated, 0),
         [(item, 2)] => assert_eq!(
             Some(*item),
