@@ -184,6 +184,28 @@ async fn rfc8600_c12_publish_subscribe_retract() {
     }
 }
 
+/// The stream parser keeps namespaces but not prefixes; the received
+/// document gets the usual ones back (`xsi:schemaLocation`, not minidom's
+/// made-up `tns0:schemaLocation`), and is still the document sent.
+#[tokio::test]
+async fn received_documents_keep_the_usual_prefixes() {
+    let p = prosody();
+    let (publisher, _subscriber, mut sub) = subscribed(&p, "incidents").await;
+    let pl = payload(VALID[0]);
+    assert!(pl.xml.contains("xsi:schemaLocation"), "fixture changed");
+    publisher.publish("incidents", &pl).await.unwrap();
+    match next_event(&mut sub).await {
+        GridEvent::Item { envelope, .. } => {
+            let doc = &envelope.document;
+            assert!(doc.contains(" xsi:schemaLocation="), "{doc}");
+            assert!(!doc.contains("tns0"), "{doc}");
+            let sent: Element = pl.xml.parse().unwrap();
+            assert_eq!(sent, doc.parse::<Element>().unwrap());
+        }
+        other => panic!("expected an item, got {other:?}"),
+    }
+}
+
 /// Line 11: on a whitelist topic a non-member is refused; after `allow` the
 /// subscription succeeds.
 #[tokio::test]

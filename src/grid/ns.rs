@@ -21,3 +21,120 @@ pub const DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
 pub const RSM: &str = "http://jabber.org/protocol/rsm";
 /// XEP-0203 delayed delivery.
 pub const DELAY: &str = "urn:xmpp:delay";
+
+use tokio_xmpp::minidom::Element;
+
+/// The prefixes IODEF documents write for the namespaces they carry besides
+/// their own: the RFC 7970 examples' `xsi` and `ds`, RFC 7203's `sci`, RFC
+/// 7495's `enum`.
+const USUAL_PREFIXES: [(&str, &str); 4] = [
+    ("xsi", "http://www.w3.org/2001/XMLSchema-instance"),
+    ("ds", "http://www.w3.org/2000/09/xmldsig#"),
+    ("sci", "urn:ietf:params:xml:ns:iodef-sci-1.0"),
+    ("enum", "urn:ietf:params:xml:ns:iodef-enum-1.0"),
+];
+
+/// Declares on `root` the usual prefix of each of those namespaces that its
+/// tree uses, so that the document written from it reads
+/// `xsi:schemaLocation` again.
+///
+/// Why: the XMPP stream parser keeps every name's namespace but not the
+/// prefix it was written with, and minidom's writer then makes one up
+/// (`tns0`, `tns1`, …). That is the same document to a namespace-aware
+/// reader, but not what the publisher wrote nor what someone reading the
+/// `document` field expects. Declarations the element already has are kept,
+/// and a usual prefix is not added when its name or its namespace is bound
+/// already. Other namespaces still get minidom's made-up prefixes.
+pub(crate) fn restore_usual_prefixes(root: &mut Element) {
+    let mut used = [false; USUAL_PREFIXES.len()];
+    // Bound anywhere in the tree already, by name or by namespace: rxml's
+    // writer panics when an element declares a prefix the root declared
+    // too, so a usual prefix is added only where nothing else binds it.
+    let mut taken = [false; USUAL_PREFIXES.len()];
+    // A loop, not recursion: payload depth comes from the sender.
+    let mut pending = vec![&*root];
+    while let Some(el) = pending.pop() {
+        let declared = el.prefixes.declared_prefixes();
+        for (i, (prefix, uri)) in USUAL_PREFIXES.into_iter().enumerate() {
+            used[i] |= el.has_ns(uri) || el.attrs().iter().any(|((ns, _), _)| ns.as_str() == uri);
+            taken[i] |= declared
+                .iter()
+                .any(|(p, ns)| p.as_deref() == Some(prefix) || ns == uri);
+        }
+        pending.extend(el.children());
+    }
+    let mut declared = root.prefixes.declared_prefixes().clone();
+    let before = declared.len();
+    for (i, (prefix, uri)) in USUAL_PREFIXES.into_iter().enumerate() {
+        if used[i] && !taken[i] {
+            declared.insert(Some(prefix.to_string()), uri.to_string());
+        }
+    }
+    if declared.len() != before {
+        root.prefixes = declared.into();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the XMPP stream parser hands over: namespaces, no prefixes.
+    fn as_from_stream(xml: &str) -> Element {
+        let mut root: Element = xml.parse().unwrap();
+        let mut pending = vec![&mut root];
+        while let Some(el) = pending.pop() {
+            el.prefixes = Default::default();
+            pending.extend(el.children_mut());
+        }
+        root
+    }
+
+    const XSI_DOC: &str = "<IODEF-Document xmlns='urn:ietf:params:xml:ns:iodef-2.0' \
+        xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance' version='2.00' \
+        xsi:schemaLocation='urn:ietf:params:xml:ns:iodef-2.0 iodef-2.0.xsd'>\
+        <Incident purpose='reporting'><AdditionalData dtype='xml'>\
+        <sci:AttackPattern xmlns:sci='urn:ietf:params:xml:ns:iodef-sci-1.0'/>\
+        <v:x xmlns:v='urn:example:vendor' v:a='1'/></AdditionalData></Incident></IODEF-Document>";
+
+    #[test]
+    fn usual_prefixes_come_back_after_the_stream_dropped_them() {
+        let mut el = as_from_stream(XSI_DOC);
+        let before = String::from(&el);
+        // The loss this repairs (if minidom starts keeping prefixes, this
+        // function can go).
+        assert!(!before.contains("xsi:schemaLocation"), "{before}");
+        restore_usual_prefixes(&mut el);
+        let after = String::from(&el);
+        assert!(after.contains(" xsi:schemaLocation='urn:ietf"), "{after}");
+        assert!(after.contains("xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance'"));
+        assert!(after.contains("<sci:AttackPattern"), "{after}");
+        assert!(
+            !after.contains("xmlns:ds="),
+            "unused namespaces are not declared: {after}"
+        );
+        // Still the same document.
+        let again: Element = after.parse().unwrap();
+        assert_eq!(again, XSI_DOC.parse::<Element>().unwrap());
+    }
+
+    #[test]
+    fn declarations_already_there_are_kept() {
+        // minidom's own parser keeps prefixes: nothing to add, nothing changed.
+        let mut el: Element = XSI_DOC.parse().unwrap();
+        let before = String::from(&el);
+        restore_usual_prefixes(&mut el);
+        assert_eq!(String::from(&el), before);
+        // A document that binds `xsi` to something else keeps its binding.
+        let odd = "<r xmlns='urn:ietf:params:xml:ns:iodef-2.0' xmlns:xsi='urn:example:other' \
+            xmlns:s='http://www.w3.org/2001/XMLSchema-instance' s:type='t' xsi:a='1'/>";
+        let mut el: Element = odd.parse().unwrap();
+        restore_usual_prefixes(&mut el);
+        let out = String::from(&el);
+        assert!(out.contains("xmlns:xsi='urn:example:other'"), "{out}");
+        assert_eq!(
+            out.parse::<Element>().unwrap(),
+            odd.parse::<Element>().unwrap()
+        );
+    }
+}

@@ -284,7 +284,7 @@ pub(crate) fn item_event(
             received_at,
         }
     };
-    let Some(payload) = payload else {
+    let Some(mut payload) = payload else {
         return reject("notification without payload".into());
     };
     if payload.ns() != IODEF_V2_NS || payload.name() != "IODEF-Document" {
@@ -294,6 +294,7 @@ pub(crate) fn item_event(
             payload.name()
         ));
     }
+    super::ns::restore_usual_prefixes(&mut payload);
     let document = String::from(&payload);
     match iodef::parse(document.as_bytes()) {
         Err(e) => reject(format!("unreadable IODEF: {e}")),
