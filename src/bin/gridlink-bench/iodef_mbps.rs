@@ -49,11 +49,15 @@ fn parse_validate() -> usize {
         .sum()
 }
 
+/// XML bytes in, RFC 8727 JSON text out, as the criterion bench measures it
+/// (the JSON form the bridge serves). Until 2026-11-23 this section
+/// built a `serde_json::Value` instead (the criterion bench keeps that as
+/// "xml->json Value"), which is slower than writing the text.
 fn xml_to_json() -> usize {
     CORPUS
         .iter()
         .filter_map(|d| gridlink::iodef::parse(d.as_bytes()).ok())
-        .map(|doc| doc.to_json().as_object().map(|o| o.len()).unwrap_or(0))
+        .map(|doc| doc.to_json_string().len())
         .sum()
 }
 
@@ -87,7 +91,7 @@ pub fn run(secs: f64, report: &mut Report) {
         .target("≥ 0.3× scan", pv >= 0.3 * ceiling);
     report.print_last();
     report
-        .add(sec, "XML → RFC 8727 JSON", format!("{json:.0} MB/s"))
+        .add(sec, "XML → RFC 8727 JSON text", format!("{json:.0} MB/s"))
         .ceiling(json / ceiling)
         .target("≥ 0.3× scan", json >= 0.3 * ceiling);
     report.print_last();
