@@ -18,6 +18,7 @@ use serde::Serialize;
 use super::arena::{same, Element};
 use super::json::{slots, text_key, Slot};
 use super::json_out::{attr_json_name, serialize_scalar, JsonView};
+use super::json_str::write_str;
 use super::schema::{self, Content, St};
 use super::tree;
 
@@ -142,11 +143,20 @@ impl<'a> Writer<'a> {
     }
 
     fn str(&mut self, s: &str) -> Res {
-        s.serialize(&mut self.ser())
+        write_str(&mut self.out, s);
+        Ok(())
     }
 
+    /// `serialize_scalar`'s text, with strings written by [`write_str`] instead of serde_json's
+    /// escaper; numbers (and number types whose text is not a number) still go through serde_json.
     fn scalar(&mut self, ty: St, text: &str) -> Res {
-        serialize_scalar(ty, text, &mut self.ser())
+        match ty {
+            St::Integer | St::Float | St::PositiveFloat => {
+                serialize_scalar(ty, text, &mut self.ser())
+            }
+            St::String => self.str(text),
+            _ => self.str(&schema::collapsed(text)),
+        }
     }
 
     fn key(&mut self, first: &mut bool, k: &str) {
