@@ -34,6 +34,41 @@ fn escape_of(c: u8) -> u8 {
     }
 }
 
+/// Whether any byte of `b` needs escaping, by whole words: the last word overlaps the one before
+/// when the length is not a multiple of eight, and a string of four to seven bytes is tested as two
+/// overlapping four-byte halves (most strings here are short: enumeration values, names, times), so
+/// only strings under four bytes are looked at byte by byte. Testing a byte twice changes nothing.
+#[inline]
+fn needs_escape(b: &[u8]) -> bool {
+    let n = b.len();
+    let half = |at: usize| {
+        b.get(at..at + 4)
+            .and_then(|x| <[u8; 4]>::try_from(x).ok())
+            .map_or(0, |x| u64::from(u32::from_le_bytes(x)))
+    };
+    if n >= 8 {
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            if let Ok(w) = <[u8; 8]>::try_from(c) {
+                if word_needs_escape(u64::from_le_bytes(w)) {
+                    return true;
+                }
+            }
+        }
+        if chunks.remainder().is_empty() {
+            return false;
+        }
+        match b.get(n - 8..).map(<[u8; 8]>::try_from) {
+            Some(Ok(w)) => word_needs_escape(u64::from_le_bytes(w)),
+            _ => true,
+        }
+    } else if n >= 4 {
+        word_needs_escape(half(0) | half(n - 4) << 32)
+    } else {
+        b.iter().any(|c| escape_of(*c) != 0)
+    }
+}
+
 /// Appends `s` to `out` as a JSON string, quotes included, byte-identical to serde_json's
 /// `to_string` of a `&str` (short escapes for `\b \f \n \r \t`, `\u00xx` in lower-case hex for the
 /// other control bytes, DEL and non-ASCII unescaped).
@@ -41,48 +76,46 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
     out.reserve(b.len() + 2);
     out.push(b'"');
-    // Bytes before `start` are written; `i` is where the next test starts.
+    if needs_escape(b) {
+        escape_into(out, b);
+    } else {
+        out.extend_from_slice(b);
+    }
+    out.push(b'"');
+}
+
+/// The bytes of a string that has something to escape, one at a time (rare in IODEF: text with
+/// line breaks or quotes).
+fn escape_into(out: &mut Vec<u8>, b: &[u8]) {
+    // Bytes before `start` are written.
     let mut start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        if let Some(Ok(w)) = b.get(i..i + 8).map(<[u8; 8]>::try_from) {
-            if !word_needs_escape(u64::from_le_bytes(w)) {
-                i += 8;
-                continue;
-            }
+    for (j, &c) in b.iter().enumerate() {
+        let e = escape_of(c);
+        if e == 0 {
+            continue;
         }
-        // A word with something to escape, or the last bytes: one at a time.
-        let end = (i + 8).min(b.len());
-        for (j, &c) in b.iter().enumerate().take(end).skip(i) {
-            let e = escape_of(c);
-            if e == 0 {
-                continue;
-            }
-            out.extend_from_slice(b.get(start..j).unwrap_or_default());
-            if e == b'u' {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[usize::from(c >> 4)],
-                    HEX[usize::from(c & 0xf)],
-                ]);
-            } else {
-                out.extend_from_slice(&[b'\\', e]);
-            }
-            start = j + 1;
+        out.extend_from_slice(b.get(start..j).unwrap_or_default());
+        if e == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(c >> 4)],
+                HEX[usize::from(c & 0xf)],
+            ]);
+        } else {
+            out.extend_from_slice(&[b'\\', e]);
         }
-        i = end;
+        start = j + 1;
     }
     out.extend_from_slice(b.get(start..).unwrap_or_default());
-    out.push(b'"');
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{word_needs_escape, write_str};
+    use super::{needs_escape, word_needs_escape, write_str};
 
     fn ours(s: &str) -> String {
         let mut out = b"x".to_vec();
@@ -127,6 +160,23 @@ mod tests {
             "é\"é\\é\né",
         ] {
             assert_eq!(ours(s), serde(s), "{s:?}");
+        }
+    }
+
+    /// The whole-string test against the byte test: every byte value at every position of strings
+    /// of 0 to 19 bytes (the overlapping loads cover every byte at every length).
+    #[test]
+    fn string_test_is_exact() {
+        for len in 0..20 {
+            for pos in 0..len {
+                for c in 0..=255u8 {
+                    let mut b = vec![b'a'; len];
+                    b[pos] = c;
+                    let want = b.iter().any(|x| *x < 0x20 || *x == b'"' || *x == b'\\');
+                    assert_eq!(needs_escape(&b), want, "{b:?}");
+                }
+            }
+            assert!(!needs_escape(&vec![b'a'; len]));
         }
     }
 
