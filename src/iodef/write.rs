@@ -111,30 +111,24 @@ pub(crate) fn write_element(el: Element<'_>, scope: &Scope, out: &mut String) {
         el.prefix()
     };
     let eprefix = bind(want, el.ns(), &mut scope, false);
-    let mut attrs = String::new();
-    for a in el.attrs() {
-        let p = if a.ns.is_empty() {
-            String::new()
-        } else {
-            bind(a.prefix, a.ns, &mut scope, true)
-        };
-        attrs.push(' ');
-        if !p.is_empty() {
-            attrs.push_str(&p);
-            attrs.push(':');
+    // The prefixes of qualified attributes, bound before anything is written (their declarations
+    // come before the attributes); the attributes are then written straight into `out` (building
+    // them in a `String` of their own, and the qualified name in another, showed when xmldsig
+    // content is written for JSON).
+    let aprefixes: Vec<String> = el
+        .attrs()
+        .filter(|a| !a.ns.is_empty())
+        .map(|a| bind(a.prefix, a.ns, &mut scope, true))
+        .collect();
+    let qname = |out: &mut String| {
+        if !eprefix.is_empty() {
+            out.push_str(&eprefix);
+            out.push(':');
         }
-        attrs.push_str(a.name);
-        attrs.push_str("=\"");
-        escape_attr(a.value, &mut attrs);
-        attrs.push('"');
-    }
-    let qname = if eprefix.is_empty() {
-        el.name().to_string()
-    } else {
-        format!("{eprefix}:{}", el.name())
+        out.push_str(el.name());
     };
     out.push('<');
-    out.push_str(&qname);
+    qname(out);
     for (p, u) in &decls {
         if p.is_empty() {
             let _ = write!(out, " xmlns=\"");
@@ -144,7 +138,23 @@ pub(crate) fn write_element(el: Element<'_>, scope: &Scope, out: &mut String) {
         escape_attr(u, out);
         out.push('"');
     }
-    out.push_str(&attrs);
+    let mut aprefix = aprefixes.iter();
+    for a in el.attrs() {
+        let p = if a.ns.is_empty() {
+            ""
+        } else {
+            aprefix.next().map_or("", String::as_str)
+        };
+        out.push(' ');
+        if !p.is_empty() {
+            out.push_str(p);
+            out.push(':');
+        }
+        out.push_str(a.name);
+        out.push_str("=\"");
+        escape_attr(a.value, out);
+        out.push('"');
+    }
     if el.is_empty() {
         out.push_str("/>");
         return;
@@ -157,7 +167,7 @@ pub(crate) fn write_element(el: Element<'_>, scope: &Scope, out: &mut String) {
         }
     }
     out.push_str("</");
-    out.push_str(&qname);
+    qname(out);
     out.push('>');
 }
 
