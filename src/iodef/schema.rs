@@ -411,7 +411,9 @@ pub(crate) fn is_datetime(s: &str) -> bool {
     if rest.len() < 8 {
         return false;
     }
-    let (time, tz) = rest.split_at(8);
+    let Some((time, tz)) = rest.split_at_checked(8) else {
+        return false;
+    };
     let tb = time.as_bytes();
     if tb[2] != b':' || tb[5] != b':' {
         return false;
