@@ -174,7 +174,7 @@ pub(crate) fn write_element(el: Element<'_>, scope: &Scope, out: &mut String) {
 /// Serialises the children of `el` (its content) as an XML fragment whose elements declare every
 /// namespace they use; used for `dtype="xml"` extension content in JSON.
 pub(crate) fn write_content(el: Element<'_>) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(INITIAL);
     for c in el.children() {
         match c {
             Node::Element(e) => write_element(e, &Scope::new(), &mut out),
@@ -184,9 +184,13 @@ pub(crate) fn write_content(el: Element<'_>) -> String {
     out
 }
 
+/// Room the output starts with: xmldsig elements written for JSON are a few hundred bytes, and
+/// growing from nothing (eight reallocations to 2 KiB) showed in the profile.
+const INITIAL: usize = 512;
+
 /// Serialises a whole tree with no bindings in scope.
 pub(crate) fn to_string(el: Element<'_>) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(INITIAL);
     write_element(el, &Scope::new(), &mut out);
     out
 }
