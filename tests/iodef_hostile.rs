@@ -169,6 +169,18 @@ fn bad_json() {
     assert!(e.to_string().contains("expected an array"), "{e}");
 }
 
+/// A DATETIME whose time ends inside a multi-byte character is an invalid value, not a panic
+/// (`str::split_at` at its eighth byte panicked).
+#[test]
+fn datetime_cut_inside_a_character() {
+    let doc = MIN.replace("2015-07-18T09:00:00-05:00", "2015-07-18T09:00:0é");
+    let problems = iodef::parse(doc.as_bytes()).unwrap().validate();
+    assert!(
+        problems.iter().any(|p| p.message.contains("DATETIME")),
+        "{problems:?}"
+    );
+}
+
 fn exercise(bytes: &[u8]) {
     if let Ok(doc) = iodef::parse(bytes) {
         let _ = doc.validate();

@@ -41,7 +41,8 @@ pub(crate) struct AttrTable {
     /// (pointer, length) of the name table's copy of each declared unqualified name (0 for `xml:`).
     names: Vec<(usize, usize)>,
     pub(crate) required: u64,
-    /// Attributes `X` and `ext-X` of the declaration's `ext-X` pairs.
+    /// Attributes `X` of the declaration's `ext-X` pairs: the ones whose value (`ext-value` or not)
+    /// [`AttrTable::satisfied`] reads (only the `X` bits of its `ext_value`).
     pub(crate) ext_mask: u64,
     /// More than 64 attributes: the bit sets cannot say, always look by name.
     pub(crate) wide: bool,
@@ -105,10 +106,8 @@ pub(crate) fn attr_table(di: usize) -> &'static AttrTable {
                 for x in ext_pairs(i) {
                     let (mut xb, mut eb) = (0, 0);
                     for (j, a) in d.attrs.iter().enumerate() {
-                        if a.name == x.name || ext_base(a.name) == Some(x.name) {
-                            t.ext_mask |= bit(j);
-                        }
                         if a.name == x.name {
+                            t.ext_mask |= bit(j);
                             xb |= bit(j);
                         } else if ext_base(a.name) == Some(x.name) {
                             eb |= bit(j);

@@ -22,6 +22,7 @@ mod error;
 mod json;
 mod json_in;
 mod json_out;
+mod json_str;
 mod json_write;
 mod lex;
 mod logic;
