@@ -28,13 +28,24 @@ fn ids(range: std::ops::Range<usize>) -> Vec<String> {
 }
 
 async fn publish(g: &Grid, range: std::ops::Range<usize>) {
+    publish_docs(g, range, common::incident).await
+}
+
+/// `common::incident` with an `xsi:schemaLocation`, as the RFC examples have:
+/// a prefix the XMPP stream does not keep.
+fn incident_with_schema_location(n: usize) -> String {
+    common::incident(n).replacen(
+        "version='2.00'>",
+        "version='2.00' xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance' \
+         xsi:schemaLocation='urn:ietf:params:xml:ns:iodef-2.0 iodef-2.0.xsd'>",
+        1,
+    )
+}
+
+async fn publish_docs(g: &Grid, range: std::ops::Range<usize>, doc: fn(usize) -> String) {
     for n in range {
-        let p = Payload::prepare(
-            common::incident(n).as_bytes(),
-            ValidationLevel::Strict,
-            64 * 1024,
-        )
-        .expect("test document");
+        let p = Payload::prepare(doc(n).as_bytes(), ValidationLevel::Strict, 64 * 1024)
+            .expect("test document");
         g.publish(TOPIC, &p).await.expect("publish");
     }
 }
@@ -159,6 +170,25 @@ async fn restart_behind_gets_exactly_what_was_missed() {
     assert_eq!(take(&mut f, 17, all).await, ids(8..25));
     assert!(f.largest_fetch() <= PAGE as usize);
     then_live(&publisher, &mut f, 25).await;
+}
+
+/// The same restart a few items behind with documents whose prefixes the
+/// stream drops (`xsi:schemaLocation`): the text the follower compares with
+/// its cursor is written as the delivered text was, so the newest page still
+/// reaches back and one request is enough (no id listing).
+#[tokio::test]
+async fn restart_behind_with_prefixed_documents_takes_one_request() {
+    let (p, publisher) = topic().await;
+    publish_docs(&publisher, 0..4, incident_with_schema_location).await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut f = follow(&p, &store(&dir)).await;
+        assert_eq!(take(&mut f, 4, all).await, ids(0..4));
+    }
+    publish_docs(&publisher, 4..7, incident_with_schema_location).await;
+    let mut f = follow(&p, &store(&dir)).await;
+    assert_eq!(take(&mut f, 3, all).await, ids(4..7));
+    assert_eq!(f.catch_up_requests(), 1, "the newest page reaches back");
 }
 
 /// When the broker discarded items that were never delivered, the paged

@@ -111,6 +111,8 @@ pub struct Follower {
     topics: Vec<String>,
     /// The most items one catch-up answer held so far.
     largest_fetch: usize,
+    /// Catch-up requests made so far (item fetches and id listings).
+    requests: usize,
 }
 
 impl std::fmt::Debug for Follower {
@@ -181,6 +183,7 @@ impl Follower {
             resubscribed: None,
             topics,
             largest_fetch: 0,
+            requests: 0,
         };
         // The first topic now, so that a topic that cannot be read fails
         // the start rather than only showing up as a gap later.
@@ -208,8 +211,15 @@ impl Follower {
         self.largest_fetch
     }
 
+    /// How many requests catching up has made so far: item fetches and id
+    /// listings. A restart a few items behind takes one.
+    pub fn catch_up_requests(&self) -> usize {
+        self.requests
+    }
+
     /// Fetches items of `topic`, keeping count of the largest answer.
     async fn fetch(&mut self, topic: &str, what: Retrieve<'_>) -> Result<Vec<RawItem>, GridError> {
+        self.requests += 1;
         let items = self.grid.raw_items(topic, what).await?;
         self.largest_fetch = self.largest_fetch.max(items.len());
         Ok(items)
@@ -310,6 +320,7 @@ impl Follower {
             tracing::info!(topic, fetched = page.len(), "caught up (one page)");
             return Ok(Step::Items { gap, items: page });
         }
+        self.requests += 1;
         let listed = self.grid.item_ids(topic).await?;
         let Some(mut older) = older_ids(&listed, &page) else {
             // The service's order cannot be told: everything in one answer,

@@ -171,7 +171,7 @@ pub(crate) async fn raw_items(
         .map(|mut item| RawItem {
             id: item.attr("id").unwrap_or_default().to_string(),
             publisher: item.attr("publisher").map(str::to_string),
-            payload: item.unshift_child(),
+            payload: super::take_payload(&mut item),
             received_at: now,
         })
         .collect())

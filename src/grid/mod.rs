@@ -38,6 +38,19 @@ pub(crate) fn ncname(s: &'static str) -> NcName {
     NcName::try_from(s).unwrap_or_else(|_| unreachable!("{s:?} is an NCName"))
 }
 
+/// Takes the payload out of an `<item/>` (of a notification or an items
+/// result) as the rest of gridlink sees it: with the usual prefixes declared
+/// again ([`ns::restore_usual_prefixes`]). The one place payloads are taken
+/// out, so that the document text an event carries and the text the
+/// follower hashes to compare with its cursor are written the same way.
+pub(crate) fn take_payload(
+    item: &mut tokio_xmpp::minidom::Element,
+) -> Option<tokio_xmpp::minidom::Element> {
+    let mut payload = item.unshift_child()?;
+    ns::restore_usual_prefixes(&mut payload);
+    Some(payload)
+}
+
 /// A session joined to an XMPP-Grid broker (pubsub service).
 #[derive(Debug, Clone)]
 pub struct Grid {

@@ -235,7 +235,7 @@ pub(crate) fn notification(
                                 .attr("publisher")
                                 .and_then(|j| j.parse::<Jid>().ok())
                                 .map(|j| j.to_string());
-                            let payload = item.unshift_child();
+                            let payload = super::take_payload(&mut item);
                             out.push(item_event(
                                 &topic, item_id, publisher, payload, now, delayed_at, level,
                             ));
@@ -284,7 +284,7 @@ pub(crate) fn item_event(
             received_at,
         }
     };
-    let Some(mut payload) = payload else {
+    let Some(payload) = payload else {
         return reject("notification without payload".into());
     };
     if payload.ns() != IODEF_V2_NS || payload.name() != "IODEF-Document" {
@@ -294,7 +294,6 @@ pub(crate) fn item_event(
             payload.name()
         ));
     }
-    super::ns::restore_usual_prefixes(&mut payload);
     let document = String::from(&payload);
     match iodef::parse(document.as_bytes()) {
         Err(e) => reject(format!("unreadable IODEF: {e}")),
