@@ -1,5 +1,8 @@
-//! XML namespaces the grid layer uses. xmpp-parsers 0.23 lacks constants for
-//! the pubsub sub-namespaces marked "(local)", so they live here.
+//! XML namespaces the grid layer uses, and the prefixes a received payload
+//! gets back for the usual ones. xmpp-parsers 0.23 lacks constants for the
+//! pubsub sub-namespaces marked "(local)", so they live here.
+
+use tokio_xmpp::minidom::Element;
 
 /// XEP-0060 pubsub.
 pub const PUBSUB: &str = "http://jabber.org/protocol/pubsub";
@@ -21,8 +24,6 @@ pub const DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
 pub const RSM: &str = "http://jabber.org/protocol/rsm";
 /// XEP-0203 delayed delivery.
 pub const DELAY: &str = "urn:xmpp:delay";
-
-use tokio_xmpp::minidom::Element;
 
 /// The prefixes IODEF documents write for the namespaces they carry besides
 /// their own: the RFC 7970 examples' `xsi` and `ds`, RFC 7203's `sci`, RFC
@@ -63,16 +64,18 @@ pub(crate) fn restore_usual_prefixes(root: &mut Element) {
         }
         pending.extend(el.children());
     }
+    let add = |i: usize| used[i] && !taken[i];
+    // Most payloads use none of them: nothing to copy then.
+    if !(0..USUAL_PREFIXES.len()).any(add) {
+        return;
+    }
     let mut declared = root.prefixes.declared_prefixes().clone();
-    let before = declared.len();
     for (i, (prefix, uri)) in USUAL_PREFIXES.into_iter().enumerate() {
-        if used[i] && !taken[i] {
+        if add(i) {
             declared.insert(Some(prefix.to_string()), uri.to_string());
         }
     }
-    if declared.len() != before {
-        root.prefixes = declared.into();
-    }
+    root.prefixes = declared.into();
 }
 
 #[cfg(test)]
