@@ -122,8 +122,27 @@ async fn controller_and_siem_examples_run() {
 /// it exits cleanly and its Prosody is not left running.
 #[test]
 fn lab_stops_its_prosody_on_sigterm() {
+    lab_stops_cleanly(nix::sys::signal::Signal::SIGTERM, false);
+}
+
+/// Ctrl-C in a terminal sends SIGINT to the whole foreground process group,
+/// Prosody included unless the lab keeps it in a group of its own: then it
+/// died at once and the lab's sessions logged lost connections and retried
+/// for seconds before the lab could stop. Now the lab closes its sessions
+/// first and stops Prosody itself.
+#[test]
+fn ctrl_c_to_the_terminal_group_stops_the_lab_in_order() {
+    lab_stops_cleanly(nix::sys::signal::Signal::SIGINT, true);
+}
+
+/// Starts the lab (in a process group of its own, as a shell job is),
+/// waits for its first publication, sends `signal` to the lab or, with
+/// `to_group`, to its whole group, and checks it stops in order.
+fn lab_stops_cleanly(signal: nix::sys::signal::Signal, to_group: bool) {
     use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
     let mut child = Command::new(env!("CARGO_BIN_EXE_gridlink-lab"))
+        .process_group(0)
         .args(["--interval", "1", "--http", "127.0.0.1:0"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -155,11 +174,12 @@ fn lab_stops_its_prosody_on_sigterm() {
         prosody_running(),
         "the lab's Prosody is not running:\n{log}"
     );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    if to_group {
+        nix::sys::signal::killpg(pid, signal).unwrap();
+    } else {
+        nix::sys::signal::kill(pid, signal).unwrap();
+    }
     // Read the rest on a thread: a leaked Prosody holding stderr would
     // otherwise keep the pipe open, and this test waiting, forever.
     let rest = std::thread::spawn(move || {
@@ -174,12 +194,14 @@ fn lab_stops_its_prosody_on_sigterm() {
         }
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
-            panic!("the lab did not stop within 30 s of SIGTERM:\n{log}");
+            panic!("the lab did not stop within 30 s of {signal}:\n{log}");
         }
         std::thread::sleep(Duration::from_millis(100));
     };
     let rest = rest.join().unwrap();
     assert!(status.success(), "{status}:\n{log}{rest}");
     assert!(rest.contains("stopping"), "{log}{rest}");
-    assert!(!prosody_running(), "Prosody left running after SIGTERM");
+    // Sessions closed before Prosody stopped: none lost its connection.
+    assert!(!rest.contains("connection lost"), "{log}{rest}");
+    assert!(!prosody_running(), "Prosody left running after {signal}");
 }

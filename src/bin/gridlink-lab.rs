@@ -73,6 +73,8 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<()> {
     let mut opts = ProsodyOptions {
         log_level: "info",
+        // Ctrl-C reaches the lab only; it closes its sessions, then stops Prosody.
+        own_process_group: true,
         ..Default::default()
     };
     opts.users.push(("bridge".into(), "bridge-pw".into()));
@@ -168,8 +170,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .collect::<Result<Vec<_>, gridlink::grid::PayloadError>>()?;
 
     // `kill` and `docker stop` send SIGTERM: stop as on Ctrl-C, so that the
-    // lab's Prosody is stopped too instead of being left running.
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // lab's Prosody is stopped too instead of being left running. Both are
+    // listened to from here on, not per turn of the loop: a signal that
+    // arrives while a publication is under way is kept for the next turn
+    // (`tokio::signal::ctrl_c()` made anew each turn would miss it).
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
     let mut tick = tokio::time::interval(Duration::from_secs(args.interval.max(1)));
     let mut published = 0u64;
     let mut received = 0u64;
@@ -202,7 +209,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     break;
                 }
             }
-            _ = tokio::signal::ctrl_c() => break,
+            _ = interrupt.recv() => break,
             _ = terminate.recv() => break,
         }
     }

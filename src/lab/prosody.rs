@@ -6,6 +6,7 @@
 //! nodes (Prosody 0.12 lets only admins do that), and the accounts asked for.
 //! The process is stopped when the value is dropped, also when a test fails.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,6 +37,13 @@ pub struct ProsodyOptions {
     pub max_items: u32,
     /// Prosody's log level (`debug` logs every stanza, which the tests read).
     pub log_level: &'static str,
+    /// Runs Prosody in a process group of its own, out of reach of a
+    /// terminal's Ctrl-C (which goes to the whole foreground group), so
+    /// that the owner can close its sessions before it stops Prosody. Only
+    /// for owners that handle SIGINT and then drop the [`Prosody`] (the
+    /// lab): a program that dies of the signal (a test run) would leave
+    /// Prosody running.
+    pub own_process_group: bool,
 }
 
 impl Default for ProsodyOptions {
@@ -49,6 +57,7 @@ impl Default for ProsodyOptions {
             storage: Storage::Sql,
             max_items: 10_000,
             log_level: "debug",
+            own_process_group: false,
         }
     }
 }
@@ -81,6 +90,8 @@ pub struct Prosody {
     pub direct_tls_port: u16,
     /// The generated certificates.
     pub ca: TestCa,
+    /// [`ProsodyOptions::own_process_group`].
+    own_process_group: bool,
 }
 
 impl std::fmt::Debug for Prosody {
@@ -114,6 +125,7 @@ impl Prosody {
             c2s_port: free_port()?,
             direct_tls_port: free_port()?,
             ca,
+            own_process_group: opts.own_process_group,
         };
         p.write_config(&opts)?;
         p.register(&opts.users)?;
@@ -227,7 +239,16 @@ Component "pubsub.localhost" "pubsub"
 
     fn spawn(&mut self) -> Result<(), LabError> {
         let console = std::fs::File::create(self.dir.path().join("console.log"))?;
-        let child = Command::new("prosody")
+        let mut command = Command::new("prosody");
+        if self.own_process_group {
+            // In the owner's group a terminal's Ctrl-C would stop Prosody at
+            // the same moment as the owner, which would then see every
+            // session drop and retry until it got to stopping Prosody
+            // itself; the owner stops it (`stop`, on drop) after closing
+            // its sessions instead.
+            command.process_group(0);
+        }
+        let child = command
             .arg("-F")
             .arg("--config")
             .arg(self.config_path())

@@ -121,6 +121,8 @@ pub async fn lab(storage: Storage, subscribers: usize, max_items: u32) -> anyhow
             max_items,
             // debug logs every stanza: that would be what we measure.
             log_level: "warn",
+            // Ctrl-C stops the harness and its Prosody together.
+            ..Default::default()
         })
     })
     .await??;
