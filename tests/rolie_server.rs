@@ -87,6 +87,14 @@ async fn feed_revalidation_fast_path() {
         .await;
         assert!(fast.starts_with("HTTP/1.1 304 "), "{fast}");
         assert!(fast.ends_with("\r\n\r\n"), "a 304 has no body: {fast:?}");
+        // Nor a Content-Length: `0` would not be the page's length (RFC
+        // 9110 §8.6), and hyper sent the router's `0` for a HEAD.
+        for r in [&fast, &routed] {
+            assert!(
+                !r.to_ascii_lowercase().contains("content-length"),
+                "{method}: {r}"
+            );
+        }
         assert_eq!(
             lines(&fast),
             lines(&routed.replace(&after_etag, &etag)),

@@ -237,12 +237,23 @@ fn respond(
 /// The 304 for a representation with `validators`. The one place a 304 is
 /// built, so the router's and the fast path's (`fast.rs`) are identical.
 pub(crate) fn not_modified(validators: &Validators) -> Response {
-    let mut headers = validator_headers(validators);
-    // What axum's router adds to every response whose body has a known
-    // size (`set_content_length`), so it is here for the fast path too.
-    // hyper drops it from a 304 to a GET and sends it for a HEAD.
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-    (StatusCode::NOT_MODIFIED, headers).into_response()
+    // No Content-Length: see `without_304_length`.
+    (StatusCode::NOT_MODIFIED, validator_headers(validators)).into_response()
+}
+
+/// Takes the Content-Length off a 304; every response leaves through it
+/// (`ops::Observed`).
+///
+/// A 304 says nothing about the length of the representation, so it
+/// carries none (as nginx answers). axum's router sets one on every
+/// response whose body has a known size, here `0`: hyper drops that from a
+/// 304 to a GET but sends it for a HEAD, and RFC 9110 §8.6 allows a 304's
+/// Content-Length only when it is the length a 200 would have had — a
+/// client or cache that took `0` for the page's length would be wrong.
+pub(crate) fn without_304_length(response: &mut Response) {
+    if response.status() == StatusCode::NOT_MODIFIED {
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+    }
 }
 
 /// The headers every 200 and 304 of a representation carry.

@@ -212,7 +212,7 @@ impl Future for Observed {
     type Output = Result<Response, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let response = match &mut self.inner {
+        let mut response = match &mut self.inner {
             Inner::Routed(f) => {
                 let Ok(response) = std::task::ready!(Pin::new(f).poll(cx));
                 response
@@ -226,6 +226,7 @@ impl Future for Observed {
         if let Some(a) = self.activity.take() {
             a.finished();
         }
+        super::http::without_304_length(&mut response);
         let status = response.status().as_u16();
         self.state.metrics.count(status);
         if let Some(Log {
