@@ -53,7 +53,8 @@ pub enum TlsMode {
 pub struct Config {
     /// The account, e.g. `controller@grid.example` (a resource is added if absent).
     pub jid: Jid,
-    /// The account's password.
+    /// The account's password; empty when there is none (a client
+    /// certificate logs in with SASL EXTERNAL instead).
     pub password: Secret,
     /// Where to connect: host and port. `None` = the JID's domain, port 5222
     /// (5223 with direct TLS).
@@ -314,15 +315,18 @@ impl Config {
                 message: format!("{jid_text:?} has no local part (expected user@domain)"),
             });
         }
+        let client_cert = o.client_cert.or_else(|| file.client_cert.clone());
         let password = match (o.password, o.password_file) {
             (Some(p), _) => p,
             (None, Some(f)) => read_password_file(&f)?,
             (None, None) => match (&file.password, &file.password_file) {
                 (Some(p), _) => Secret::new(p.clone()),
                 (None, Some(f)) => read_password_file(f)?,
+                // A client certificate alone is a credential (SASL EXTERNAL).
+                (None, None) if client_cert.is_some() => Secret::new(""),
                 (None, None) => {
                     return Err(ConfigError::Missing(
-                        "a password: --password-file, GRIDLINK_PASSWORD or --password",
+                        "a password (--password-file, GRIDLINK_PASSWORD or --password) or a client certificate (--client-cert and --client-key)",
                     ))
                 }
             },
@@ -349,7 +353,7 @@ impl Config {
             (false, true) => TlsMode::InsecurePlaintext,
             (false, false) => TlsMode::StartTls,
         };
-        cfg.client_cert = o.client_cert.or_else(|| file.client_cert.clone());
+        cfg.client_cert = client_cert;
         cfg.client_key = o.client_key.or_else(|| file.client_key.clone());
         if cfg.client_cert.is_some() != cfg.client_key.is_some() {
             return Err(ConfigError::Invalid {
@@ -454,6 +458,24 @@ mod tests {
         assert_eq!(c.jid.to_string(), "alice@localhost");
         assert_eq!(c.server, Some(("127.0.0.1".into(), 1234)));
         assert_eq!(c.tls_name.as_deref(), Some("x"));
+    }
+
+    /// A client certificate alone is a credential (SASL EXTERNAL): no
+    /// password needed, and the password stays empty. Without either, the
+    /// error names both.
+    #[test]
+    fn client_certificate_instead_of_a_password() {
+        let mut o = base();
+        o.password = None;
+        o.client_cert = Some("me.pem".into());
+        o.client_key = Some("me.key".into());
+        let c = Config::resolve(o, &FileConfig::default()).unwrap();
+        assert_eq!(c.password.expose(), "");
+        assert_eq!(c.client_cert.as_deref(), Some(Path::new("me.pem")));
+        let mut o = base();
+        o.password = None;
+        let e = Config::resolve(o, &FileConfig::default()).unwrap_err();
+        assert!(e.to_string().contains("client certificate"), "{e}");
     }
 
     /// Revocation lists and pins come from the file as lists; flags replace

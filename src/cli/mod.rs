@@ -58,7 +58,8 @@ pub struct Global {
     /// No TLS at all; only to a loopback address; never with PLAIN.
     #[arg(long, env = "GRIDLINK_INSECURE_PLAINTEXT", global = true)]
     pub insecure_plaintext: bool,
-    /// Client certificate chain (PEM) for the TLS handshake.
+    /// Client certificate chain (PEM) for the TLS handshake; logs in with
+    /// SASL EXTERNAL when the server offers it (no password needed).
     #[arg(long, env = "GRIDLINK_CLIENT_CERT", global = true)]
     pub client_cert: Option<PathBuf>,
     /// Private key (PEM) for --client-cert.

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use rcgen::{
     date_time_ymd, BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason,
-    RevokedCertParams, SerialNumber,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, OtherNameValue,
+    RevocationReason, RevokedCertParams, SanType, SerialNumber,
 };
 
 /// Paths of the generated PEM files.
@@ -26,7 +26,23 @@ pub struct TestCa {
     pub crl_revoking_server: PathBuf,
     /// A CRL of the CA whose next update is long past.
     pub crl_expired: PathBuf,
+    /// The CA's private key (a throwaway lab CA), for [`TestCa::client_cert`].
+    pub ca_key_pem: PathBuf,
+    /// The CA's common name.
+    pub ca_name: String,
 }
+
+/// A client certificate and its key, as PEM files.
+#[derive(Debug, Clone)]
+pub struct ClientCert {
+    /// The certificate followed by the CA certificate: pass it as `--client-cert`.
+    pub chain_pem: PathBuf,
+    /// The private key: pass it as `--client-key`.
+    pub key_pem: PathBuf,
+}
+
+/// `id-on-xmppAddr` (RFC 6120 §13.7.1.4): the JID an XMPP certificate is for.
+const ID_ON_XMPPADDR: [u64; 9] = [1, 3, 6, 1, 5, 5, 7, 8, 5];
 
 impl TestCa {
     /// Writes a CA and a certificate valid for `names` into `dir`.
@@ -97,6 +113,8 @@ impl TestCa {
             crl_current: dir.join("ca-current.crl.pem"),
             crl_revoking_server: dir.join("ca-revoking-server.crl.pem"),
             crl_expired: dir.join("ca-expired.crl.pem"),
+            ca_key_pem: dir.join("ca.key"),
+            ca_name: ca_name.to_string(),
         };
         let written = std::fs::write(&out.ca_pem, ca_cert.pem())
             .and_then(|_| {
@@ -108,7 +126,52 @@ impl TestCa {
             .and_then(|_| std::fs::write(&out.server_key_pem, key.serialize_pem()))
             .and_then(|_| std::fs::write(&out.crl_current, &crl_current))
             .and_then(|_| std::fs::write(&out.crl_revoking_server, &crl_revoking))
-            .and_then(|_| std::fs::write(&out.crl_expired, &crl_expired));
+            .and_then(|_| std::fs::write(&out.crl_expired, &crl_expired))
+            .and_then(|_| std::fs::write(&out.ca_key_pem, issuer.key().serialize_pem()));
         Ok(written.map(|_| out))
+    }
+
+    /// Issues a client certificate for `jid` (its `id-on-xmppAddr`, which is
+    /// what a server's SASL EXTERNAL maps to an account) and writes it and
+    /// its key into `dir` as `<stem>.chain.pem` and `<stem>.key`.
+    pub fn client_cert(&self, dir: &Path, stem: &str, jid: &str) -> std::io::Result<ClientCert> {
+        let ca_key = std::fs::read_to_string(&self.ca_key_pem)?;
+        let issued = (|| {
+            // The issuer is the CA's name and key; nothing else of the CA
+            // certificate goes into what it signs.
+            let ca_key = KeyPair::from_pem(&ca_key)?;
+            let mut ca = CertificateParams::new(Vec::<String>::new())?;
+            ca.distinguished_name
+                .push(DnType::CommonName, self.ca_name.as_str());
+            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            let issuer = Issuer::new(ca, ca_key);
+            let key = KeyPair::generate()?;
+            let mut params = CertificateParams::new(Vec::<String>::new())?;
+            params.distinguished_name.push(DnType::CommonName, jid);
+            params.subject_alt_names = vec![SanType::OtherName((
+                ID_ON_XMPPADDR.to_vec(),
+                OtherNameValue::Utf8String(jid.to_string()),
+            ))];
+            // Server authentication too: Prosody 0.12.3 (LuaSec) checks a
+            // client's certificate for the TLS server purpose and refuses
+            // one for client authentication only ("unsuitable certificate
+            // purpose"), whatever `lsec_ignore_purpose` says.
+            params.extended_key_usages = vec![
+                ExtendedKeyUsagePurpose::ClientAuth,
+                ExtendedKeyUsagePurpose::ServerAuth,
+            ];
+            let cert = params.signed_by(&key, &issuer)?;
+            Ok::<_, rcgen::Error>((cert.pem(), key.serialize_pem()))
+        })()
+        .map_err(std::io::Error::other)?;
+        let out = ClientCert {
+            chain_pem: dir.join(format!("{stem}.chain.pem")),
+            key_pem: dir.join(format!("{stem}.key")),
+        };
+        let ca_pem = std::fs::read_to_string(&self.ca_pem)?;
+        std::fs::write(&out.chain_pem, format!("{}{ca_pem}", issued.0))?;
+        std::fs::write(&out.key_pem, issued.1)?;
+        Ok(out)
     }
 }

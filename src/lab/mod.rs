@@ -11,8 +11,8 @@ mod certs;
 mod prosody;
 mod proxy;
 
-pub use certs::TestCa;
-pub use prosody::{LabError, Prosody, ProsodyOptions, Storage};
+pub use certs::{ClientCert, TestCa};
+pub use prosody::{LabError, Prosody, ProsodyOptions, Storage, CERTS_DOMAIN};
 pub use proxy::TcpProxy;
 
 /// Finds a free TCP port on 127.0.0.1 (bind to port 0, read, release).

@@ -44,7 +44,20 @@ pub struct ProsodyOptions {
     /// lab): a program that dies of the signal (a test run) would leave
     /// Prosody running.
     pub own_process_group: bool,
+    /// Adds the host [`CERTS_DOMAIN`], whose accounts log in with SASL
+    /// EXTERNAL and a client certificate of the lab CA naming them in its
+    /// `id-on-xmppAddr` (no accounts, no passwords: community module
+    /// `mod_auth_ccert`, Debian package `prosody-modules`). Clients are
+    /// then asked for a certificate on every c2s connection; one that sends
+    /// none logs in with its password as before.
+    pub client_cert_host: bool,
 }
+
+/// The host of [`ProsodyOptions::client_cert_host`].
+pub const CERTS_DOMAIN: &str = "certs.localhost";
+
+/// Where Debian's `prosody-modules` puts `mod_auth_ccert`.
+const MOD_AUTH_CCERT: &str = "/usr/lib/prosody/modules/mod_auth_ccert/mod_auth_ccert.lua";
 
 impl Default for ProsodyOptions {
     fn default() -> Self {
@@ -58,6 +71,7 @@ impl Default for ProsodyOptions {
             max_items: 10_000,
             log_level: "debug",
             own_process_group: false,
+            client_cert_host: false,
         }
     }
 }
@@ -71,6 +85,9 @@ pub enum LabError {
     /// Prosody did not come up.
     #[error("Prosody did not start: {0}")]
     StartFailed(String),
+    /// `mod_auth_ccert` (for [`ProsodyOptions::client_cert_host`]) is missing.
+    #[error("Prosody's mod_auth_ccert was not found at {MOD_AUTH_CCERT}: install it with `sudo apt-get install -y prosody-modules` (`bash .ci/run` does this)")]
+    NoCertAuthModule,
     /// A file or process operation failed.
     #[error("lab I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -109,13 +126,21 @@ impl Prosody {
         if which("prosody").is_none() || which("prosodyctl").is_none() {
             return Err(LabError::NotInstalled);
         }
+        if opts.client_cert_host && !Path::new(MOD_AUTH_CCERT).is_file() {
+            return Err(LabError::NoCertAuthModule);
+        }
         let dir = tempfile::Builder::new()
             .prefix("gridlink-prosody-")
             .tempdir()?;
         std::fs::create_dir_all(dir.path().join("data"))?;
         let ca = TestCa::generate(
             dir.path(),
-            &["localhost", "pubsub.localhost", "insecure.localhost"],
+            &[
+                "localhost",
+                "pubsub.localhost",
+                "insecure.localhost",
+                CERTS_DOMAIN,
+            ],
         )?;
         let mut p = Prosody {
             dir,
@@ -165,6 +190,25 @@ impl Prosody {
             .map(|u| format!("\"{u}@localhost\""))
             .collect::<Vec<_>>()
             .join(", ");
+        // SASL EXTERNAL: the server asks every c2s client for a certificate
+        // (`peer`; `client_once`: not again on renegotiation) and checks it
+        // against the lab CA only (`capath = false`: not the system's).
+        // Prosody's default `verifyext` (`lsec_continue`) goes on past a
+        // failed check, so a bad certificate fails the login with an error
+        // rather than the handshake.
+        let (client_verify, certs_host) = if opts.client_cert_host {
+            (
+                format!(
+                    "verify = {{ \"peer\"; \"client_once\" }}; cafile = \"{}\"; capath = false;",
+                    self.ca.ca_pem.display()
+                ),
+                format!(
+                    "-- Accounts are whoever the lab CA issued a client certificate to.\nVirtualHost \"{CERTS_DOMAIN}\"\n  authentication = \"ccert\"\n  certificate_match = \"xmppaddr\"\n"
+                ),
+            )
+        } else {
+            (String::new(), String::new())
+        };
         let cfg = format!(
             r#"-- gridlink lab: a throwaway Prosody on loopback; everything lives in {d}.
 run_as_root = true
@@ -188,7 +232,8 @@ authentication = "internal_hashed"
 -- publish cost O(items already in the node).
 {storage}
 ssl = {{ certificate = "{chain}"; key = "{key}"; }}
-c2s_direct_tls_ssl = {{ certificate = "{chain}"; key = "{key}"; }}
+c2s_ssl = {{ {client_verify} }}
+c2s_direct_tls_ssl = {{ certificate = "{chain}"; key = "{key}"; {client_verify} }}
 c2s_require_encryption = true
 allow_unencrypted_plain_auth = false
 smacks_hibernation_time = 120
@@ -201,6 +246,7 @@ VirtualHost "insecure.localhost"
   c2s_require_encryption = false
   modules_disabled = {{ "tls" }}
 
+{certs_host}
 Component "pubsub.localhost" "pubsub"
   admins = {{ {admins} }}  -- Prosody 0.12: only service admins may create nodes
   pubsub_max_items = {max_items}

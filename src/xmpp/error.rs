@@ -83,11 +83,21 @@ pub enum ConnectError {
         /// The SASL failure condition, e.g. `not-authorized`.
         condition: String,
     },
-    /// No SASL mechanism that gridlink accepts here is offered.
-    #[error("no acceptable SASL mechanism: the server offers [{offered}]; gridlink uses SCRAM-SHA-256/SCRAM-SHA-1 (PLAIN only over TLS)")]
+    /// The server refused SASL EXTERNAL with our client certificate.
+    #[error("authentication with the client certificate failed for {jid}: {condition} (the server does not accept this certificate for this account: it must be issued by a CA the server trusts for clients, be current, and name {jid} as its xmppAddr)")]
+    CertificateRejected {
+        /// The account.
+        jid: String,
+        /// The SASL failure condition, e.g. `not-authorized`.
+        condition: String,
+    },
+    /// No SASL mechanism that gridlink can use with what it has is offered.
+    #[error("no acceptable SASL mechanism: the server offers [{offered}] and gridlink has {have}; gridlink uses EXTERNAL with a client certificate over TLS, and SCRAM-SHA-256/SCRAM-SHA-1 with a password (PLAIN only over TLS)")]
     NoMechanism {
         /// The offered mechanisms, comma-separated.
         offered: String,
+        /// What gridlink could authenticate with.
+        have: &'static str,
     },
     /// Plaintext was asked for a non-loopback address.
     #[error("--insecure-plaintext is only allowed to a loopback address, not {addr}")]
