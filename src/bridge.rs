@@ -89,6 +89,7 @@ struct Counters {
     publishes: AtomicU64,
     resubscriptions: AtomicU64,
     gaps: AtomicU64,
+    dropped: AtomicU64,
     polls: Mutex<Vec<(PollSource, Arc<PollStats>)>>,
 }
 
@@ -131,6 +132,11 @@ impl Counters {
             "# HELP gridlink_resubscriptions_total New XMPP sessions after which the bridge resubscribed.\n\
              # TYPE gridlink_resubscriptions_total counter\ngridlink_resubscriptions_total {}\n",
             self.resubscriptions.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP gridlink_notifications_dropped_total Notifications dropped because the bridge fell behind (caught up from the topics' items).\n\
+             # TYPE gridlink_notifications_dropped_total counter\ngridlink_notifications_dropped_total {}\n",
+            self.dropped.load(Ordering::Relaxed)
         ));
         out.push_str(&format!(
             "# HELP gridlink_gaps_total Catch-ups that could not prove nothing was missed.\n\
@@ -334,6 +340,10 @@ async fn ingest(store: &Store, counters: &Counters, ev: &GridEvent) -> Result<()
             tracing::info!(event = %ev.to_json(), items_removed = n, "grid event");
         }
         GridEvent::Rejected { .. } => {} // logged where it was detected
+        GridEvent::Lagged { dropped, .. } => {
+            counters.dropped.fetch_add(*dropped, Ordering::Relaxed);
+            tracing::warn!(event = %ev.to_json(), "grid event");
+        }
         GridEvent::Gap { .. } => {
             counters.gaps.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(event = %ev.to_json(), "grid event");

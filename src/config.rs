@@ -90,6 +90,12 @@ pub struct Config {
     pub iq_timeout: Duration,
     /// Upper bound of the reconnect backoff.
     pub reconnect_max_delay: Duration,
+    /// The most incoming messages (pubsub notifications) that may wait for
+    /// a slow consumer; past it they are dropped and the consumer is told
+    /// to catch up from the topics' items
+    /// ([`SessionEvent::Lagged`](crate::xmpp::SessionEvent::Lagged)), which
+    /// bounds the memory a stalled consumer can cost.
+    pub event_queue: usize,
 }
 
 impl Config {
@@ -111,6 +117,8 @@ impl Config {
             connect_timeout: Duration::from_secs(10),
             iq_timeout: Duration::from_secs(30),
             reconnect_max_delay: Duration::from_secs(30),
+            // A notification with an IODEF document is a few to tens of KB.
+            event_queue: 4096,
         }
     }
 

@@ -291,3 +291,57 @@ async fn next_dropped_midway_loses_nothing() {
     );
     then_live(&publisher, &mut f, 23).await;
 }
+
+/// A follower whose consumer stalls while the broker keeps notifying: the
+/// session keeps at most `event_queue` notifications waiting, drops the
+/// rest and says so (`Lagged`), and the follower catches the topic up from
+/// its items — every item arrives once, in publication order, and the
+/// `Lagged` comes after them. (With an unbounded queue nothing is dropped
+/// and no `Lagged` comes; without the catch-up the dropped items are
+/// missing.)
+#[tokio::test]
+async fn stalled_consumer_drops_notifications_and_catches_up() {
+    const N: usize = 150;
+    let (p, publisher) = topic().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = p.client_config("subscriber", "subscriber-pw");
+    cfg.event_queue = 4;
+    let g = Grid::connect(cfg).await.expect("subscriber joins");
+    let mut f = Follower::start_paged(
+        &g,
+        TopicSelection::Named(vec![TOPIC.into()]),
+        ValidationLevel::Basic,
+        store(&dir),
+        50,
+    )
+    .await
+    .expect("follow");
+    // Nobody reads the follower while the items are published: beyond the
+    // subscription's hand-off (64) and the session's 4, notifications drop.
+    publish(&publisher, 0..N).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut items = Vec::new();
+    let mut dropped = 0;
+    while items.len() < N {
+        let ev = next(&mut f).await;
+        match &ev {
+            GridEvent::Item { envelope, .. } => items.push(envelope.item_id.clone()),
+            GridEvent::Lagged { dropped: d, topics } => {
+                assert_eq!(topics, &[TOPIC.to_string()]);
+                dropped += d;
+            }
+            other => panic!("unexpected event {other:?}"),
+        }
+        f.delivered(&ev).await.expect("record delivery");
+    }
+    assert_eq!(items, ids(0..N), "every item once, in order");
+    // The Lagged is passed on after the caught-up items.
+    if dropped == 0 {
+        match next(&mut f).await {
+            GridEvent::Lagged { dropped: d, .. } => dropped = d,
+            other => panic!("expected the Lagged after the items, got {other:?}"),
+        }
+    }
+    assert!(dropped > 0, "nothing was dropped: the queue is not bounded");
+    then_live(&publisher, &mut f, N).await;
+}

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use gridlink::lab::{Prosody, ProsodyOptions, TcpProxy};
-use gridlink::xmpp::{ConnectError, IqError, Session, SessionEvent};
+use gridlink::xmpp::{ConnectError, IqError, Session, SessionEvent, SessionEvents};
 use tokio_xmpp::minidom::Element;
 
 const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
@@ -126,7 +126,7 @@ async fn unknown_host_is_reported() {
 }
 
 async fn next_matching(
-    events: &mut tokio::sync::mpsc::UnboundedReceiver<SessionEvent>,
+    events: &mut SessionEvents,
     within: Duration,
     want: impl Fn(&SessionEvent) -> bool,
 ) -> Vec<String> {

@@ -106,7 +106,8 @@ pub struct Follower {
     /// Catch-up still to do, one topic at a time, so that only one topic's
     /// page is in memory at once.
     pending: VecDeque<Work>,
-    /// The `Resubscribed` event, emitted once its topics are caught up.
+    /// The `Resubscribed` (or `Lagged`) event, emitted once its topics are
+    /// caught up.
     resubscribed: Option<GridEvent>,
     topics: Vec<String>,
     /// The most items one catch-up answer held so far.
@@ -490,7 +491,10 @@ impl Follower {
             }
             let ev = self.sub.next().await?;
             match &ev {
-                GridEvent::Resubscribed { topics } => {
+                // Notifications may have been missed (a new session, or
+                // dropped for a slow consumer): catch every topic up, then
+                // pass the event on.
+                GridEvent::Resubscribed { topics } | GridEvent::Lagged { topics, .. } => {
                     self.topics = topics.clone();
                     self.pending = topics.iter().cloned().map(Work::Topic).collect();
                     self.resubscribed = Some(ev);

@@ -65,6 +65,18 @@ pub enum GridEvent {
         /// The topics subscribed again.
         topics: Vec<String>,
     },
+    /// The consumer fell behind and the session dropped this many
+    /// notifications rather than hold them all in memory
+    /// ([`Config::event_queue`](crate::config::Config::event_queue)).
+    /// Fetch the topics' items to catch up, as after `Resubscribed`; the
+    /// durable follower does, and emits this event after the caught-up
+    /// items.
+    Lagged {
+        /// The topics subscribed to.
+        topics: Vec<String>,
+        /// Notifications dropped (at least 1).
+        dropped: u64,
+    },
     /// Catch-up could not prove that nothing was missed: the broker keeps
     /// only its newest items per topic, and none of those it still has had
     /// been delivered before. Items published between `last_delivered` and
@@ -135,6 +147,9 @@ impl GridEvent {
             GridEvent::Pending { topic } => json!({ "kind": "pending", "topic": topic }),
             GridEvent::Resubscribed { topics } => {
                 json!({ "kind": "resubscribed", "topics": topics })
+            }
+            GridEvent::Lagged { topics, dropped } => {
+                json!({ "kind": "lagged", "topics": topics, "dropped": dropped })
             }
             GridEvent::Gap {
                 topic,

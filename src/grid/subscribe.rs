@@ -119,8 +119,11 @@ pub async fn start(
     })?;
     // Events queued before this point (the first NewSession) are covered
     // by the subscriptions made just below.
-    while events.try_recv().is_ok() {}
-    let (tx, rx) = mpsc::channel(1024);
+    while events.try_recv().is_some() {}
+    // Only a hand-off between this task and the consumer: what may wait for
+    // a slow consumer is bounded by the session's queue
+    // (`Config::event_queue`), which drops and says so (`Lagged`).
+    let (tx, rx) = mpsc::channel(64);
     let topics = subscribe_all(&session, &service, &selection, &tx).await?;
     let task = tokio::spawn(async move {
         let mut topics = topics;
@@ -140,6 +143,19 @@ pub async fn start(
                             }
                         }
                         Err(e) => tracing::error!(error = %e, "resubscribing failed"),
+                    }
+                }
+                SessionEvent::Lagged { dropped } => {
+                    tracing::warn!(
+                        dropped,
+                        "the consumer fell behind: notifications dropped; catch up from the topics' items"
+                    );
+                    let ev = GridEvent::Lagged {
+                        topics: topics.iter().cloned().collect(),
+                        dropped,
+                    };
+                    if tx.send(ev).await.is_err() {
+                        return;
                     }
                 }
                 SessionEvent::Message(m) => {

@@ -3,13 +3,17 @@
 //! * `connect` — one connection attempt, written out step by step.
 //! * `tls` — the rustls client configuration (trust anchors, client certificate).
 //! * `session` — the driver task and the [`Session`] handle.
+//! * `events` — the driver's event queue: bounded for messages, with
+//!   [`SessionEvent::Lagged`] for what it had to drop.
 //! * `error` — [`ConnectError`] and [`IqError`].
 
 mod connect;
 mod error;
+mod events;
 mod session;
 mod tls;
 
 pub use error::{condition_name, ConnectError, IqError};
-pub use session::{backoff, connect_bare_stream, Session, SessionEvent, SessionState};
+pub use events::{SessionEvent, SessionEvents};
+pub use session::{backoff, connect_bare_stream, Session, SessionState};
 pub use tls::{client_config, spki_sha256};

@@ -18,7 +18,6 @@ use tokio_rustls::rustls::ClientConfig;
 use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::iq::Iq;
-use tokio_xmpp::parsers::message::Message;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::presence::Presence;
 use tokio_xmpp::parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
@@ -26,6 +25,7 @@ use tokio_xmpp::stanzastream::{Connection, Event, StanzaStream, StreamEvent};
 use tokio_xmpp::Stanza;
 
 use super::connect::{connect_and_login, Login};
+use super::events::{EventSender, SessionEvent, SessionEvents};
 use super::{ConnectError, IqError};
 use crate::config::Config;
 
@@ -41,31 +41,6 @@ pub enum SessionState {
     Suspended,
     /// Closed for good.
     Closed,
-}
-
-/// What the session tells the layer above, in order.
-#[derive(Debug)]
-pub enum SessionEvent {
-    /// A new session (first login, or after a reconnect that could not be
-    /// resumed): server-side session state (presence, IQs in flight) is gone;
-    /// subscriptions should be verified and missed items fetched.
-    NewSession {
-        /// The full JID bound for this session.
-        jid: Jid,
-    },
-    /// The connection dropped; reconnecting.
-    Suspended,
-    /// The connection came back and XEP-0198 resumed it: nothing was lost.
-    Resumed,
-    /// A reconnect attempt failed; another follows after a backoff.
-    ReconnectFailed {
-        /// 1 for the first retry after a loss.
-        attempt: u32,
-        /// Why it failed.
-        error: String,
-    },
-    /// An incoming `<message/>` (pubsub notifications arrive this way).
-    Message(Box<Message>),
 }
 
 enum Command {
@@ -94,7 +69,7 @@ struct Inner {
     commands: mpsc::Sender<Command>,
     state: watch::Receiver<SessionState>,
     bound: watch::Receiver<Option<Jid>>,
-    events: Mutex<Option<mpsc::UnboundedReceiver<SessionEvent>>>,
+    events: Mutex<Option<SessionEvents>>,
     config: Config,
     mechanism: &'static str,
     id_prefix: String,
@@ -141,7 +116,7 @@ impl Session {
             })??;
         let mechanism = login.mechanism;
 
-        let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let (event_tx, event_rx) = super::events::channel(config.event_queue);
         let connector = reconnector(config.clone(), tls, jid, login, event_tx.clone());
         let stream = StanzaStream::new(connector, QUEUE_DEPTH);
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
@@ -227,10 +202,11 @@ impl Session {
         self.inner.state.clone()
     }
 
-    /// Takes the event stream. There is one: the first caller gets it. Events
-    /// are buffered without bound so that a slow consumer never stalls the
-    /// driver (and with it every IQ response).
-    pub fn take_events(&self) -> Option<mpsc::UnboundedReceiver<SessionEvent>> {
+    /// Takes the event stream. There is one: the first caller gets it. The
+    /// driver never waits for it (it also reads every IQ answer): past
+    /// [`Config::event_queue`] waiting messages, new ones are dropped and a
+    /// [`SessionEvent::Lagged`] says to catch up (see `events.rs`).
+    pub fn take_events(&self) -> Option<SessionEvents> {
         self.inner.events.lock().ok().and_then(|mut e| e.take())
     }
 
@@ -364,7 +340,7 @@ fn reconnector(
     tls: Arc<ClientConfig>,
     jid: Jid,
     first: Login,
-    events: mpsc::UnboundedSender<SessionEvent>,
+    events: EventSender,
 ) -> Box<dyn FnMut(Option<String>, oneshot::Sender<Connection>) + Send + 'static> {
     let mut first = Some(first.connection);
     Box::new(move |_location, slot| {
@@ -400,9 +376,9 @@ fn reconnector(
     })
 }
 
-fn report_retry(events: &mpsc::UnboundedSender<SessionEvent>, attempt: u32, error: String) {
+fn report_retry(events: &EventSender, attempt: u32, error: String) {
     tracing::warn!(attempt, %error, "reconnect failed; retrying");
-    let _ = events.send(SessionEvent::ReconnectFailed { attempt, error });
+    events.control(SessionEvent::ReconnectFailed { attempt, error });
 }
 
 /// Delay before reconnect attempt `attempt` (1-based): 0.25 s doubling up
@@ -419,7 +395,7 @@ pub fn backoff(attempt: u32, max: Duration) -> Duration {
 async fn drive(
     mut stream: StanzaStream,
     mut commands: mpsc::Receiver<Command>,
-    events: mpsc::UnboundedSender<SessionEvent>,
+    events: EventSender,
     state: watch::Sender<SessionState>,
     bound: watch::Sender<Option<Jid>>,
     own: BareJid,
@@ -437,7 +413,7 @@ async fn drive(
                     }
                 }
                 Some(Event::Stanza(Stanza::Message(m))) => {
-                    let _ = events.send(SessionEvent::Message(Box::new(m)));
+                    events.message(m);
                 }
                 Some(Event::Stanza(Stanza::Presence(_))) => {}
                 Some(Event::Stream(StreamEvent::Reset { bound_jid, .. })) => {
@@ -448,18 +424,18 @@ async fn drive(
                     stream.send(Box::new(Stanza::Presence(Presence::available()))).await;
                     let _ = bound.send(Some(bound_jid.clone()));
                     let _ = state.send(SessionState::Online);
-                    let _ = events.send(SessionEvent::NewSession { jid: bound_jid });
+                    events.control(SessionEvent::NewSession { jid: bound_jid });
                 }
                 Some(Event::Stream(StreamEvent::Suspended)) => {
                     tracing::warn!("XMPP connection lost; reconnecting");
                     reconnects.fetch_add(1, Ordering::Relaxed);
                     let _ = state.send(SessionState::Suspended);
-                    let _ = events.send(SessionEvent::Suspended);
+                    events.control(SessionEvent::Suspended);
                 }
                 Some(Event::Stream(StreamEvent::Resumed)) => {
                     tracing::info!("XMPP stream resumed (XEP-0198)");
                     let _ = state.send(SessionState::Online);
-                    let _ = events.send(SessionEvent::Resumed);
+                    events.control(SessionEvent::Resumed);
                 }
             },
             cmd = commands.recv() => match cmd {
