@@ -365,11 +365,23 @@ pub struct Bridge {
     pollers: Vec<Poller>,
 }
 
-/// An HTTPS client trusting what the XMPP connection trusts (system roots
-/// plus `--ca-file`).
-fn http_client(grid: &Grid) -> Result<reqwest::Client, BridgeError> {
-    let tls = crate::xmpp::client_config(grid.session().config())
-        .map_err(|e| BridgeError::Grid(GridError::Connect(e)))?;
+/// The HTTPS client of the bridge's ROLIE pollers.
+///
+/// It trusts what the XMPP connection trusts — the system roots plus
+/// `--ca-file` — but takes none of the settings that concern the XMPP
+/// server alone: its key pins (`--pin-sha256` would refuse every web server
+/// with another key), its revocation lists (`--crl-file` would refuse every
+/// web server whose issuer they do not cover) and the account's client
+/// certificate (which would be offered to any web server that asks for
+/// one).
+pub fn poll_client(config: &crate::Config) -> Result<reqwest::Client, BridgeError> {
+    let mut web = config.clone();
+    web.pin_sha256.clear();
+    web.crl_files.clear();
+    web.client_cert = None;
+    web.client_key = None;
+    let tls =
+        crate::xmpp::client_config(&web).map_err(|e| BridgeError::Grid(GridError::Connect(e)))?;
     reqwest::Client::builder()
         .use_preconfigured_tls((*tls).clone())
         .timeout(std::time::Duration::from_secs(30))
@@ -446,7 +458,7 @@ impl Bridge {
         let server = RolieServer::bind(opts.rolie, store.clone(), publisher, hooks).await?;
         let mut pollers = Vec::new();
         if !opts.poll.is_empty() {
-            let client = http_client(&grid)?;
+            let client = poll_client(grid.session().config())?;
             std::fs::create_dir_all(&opts.state_dir).map_err(|e| {
                 BridgeError::Http(format!("state dir {}: {e}", opts.state_dir.display()))
             })?;

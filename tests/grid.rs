@@ -7,10 +7,11 @@
 //! with binding data) in `tests/xmpp_session.rs` and the unit tests of
 //! `src/xmpp/connect.rs`; 5 (XEP-0203 delay) in `src/grid/subscribe.rs`;
 //! 10 and 12 with an independent client in `tests/interop_slixmpp.rs`.
-//! Not implemented yet: 18 (client-certificate SASL EXTERNAL: Prosody 0.12
-//! has no c2s EXTERNAL without a community module), 22 (revocation checks),
-//! 33 (certificate pinning); 4 (RSM) is implemented but Prosody does not
-//! page disco#items, so only the non-paged path runs against it.
+//! 18 (client certificate and SASL EXTERNAL, against Prosody's
+//! `mod_auth_ccert`) in `tests/sasl_external.rs`; 22 (revocation checks) and
+//! 33 (key pinning) in `tests/tls_trust.rs`. 4 (RSM) is implemented but
+//! Prosody does not page disco#items, so only the non-paged path runs
+//! against it.
 
 mod common;
 

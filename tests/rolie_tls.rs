@@ -215,3 +215,48 @@ async fn inconsistent_tls_settings_are_refused() {
             .is_err()
     );
 }
+
+/// The bridge's pollers trust what `--ca-file` says, but the settings that
+/// concern the XMPP server alone do not reach them: with an XMPP key pin,
+/// a revocation list of another CA and the account's client certificate
+/// configured, an HTTPS ROLIE source of its own CA is still fetched (the
+/// pin or the CRL refused it when the pollers shared the XMPP TLS
+/// configuration), while the XMPP configuration itself still refuses it.
+#[tokio::test]
+async fn pollers_do_not_take_the_xmpp_servers_pins_crls_or_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, pki) = tls_server(dir.path(), None).await;
+    std::fs::write(dir.path().join("rolie-ca.pem"), &pki.ca).unwrap();
+    let lab_dir = tempfile::tempdir().unwrap();
+    let lab = gridlink::lab::TestCa::generate(lab_dir.path(), &["localhost"]).unwrap();
+    let cert = lab
+        .client_cert(lab_dir.path(), "me", "me@localhost")
+        .unwrap();
+    let mut cfg = gridlink::Config::new(
+        "me@localhost".parse().unwrap(),
+        gridlink::config::Secret::new("pw"),
+    );
+    cfg.ca_file = Some(dir.path().join("rolie-ca.pem"));
+    cfg.pin_sha256 = vec![format!("sha256/{}=", "A".repeat(43))];
+    cfg.crl_files = vec![lab.crl_current.clone()];
+    cfg.client_cert = Some(cert.chain_pem);
+    cfg.client_key = Some(cert.key_pem);
+    let port = s.base.rsplit(':').next().unwrap().to_owned();
+    let url = format!("https://localhost:{port}/rolie/servicedocument");
+
+    let client = gridlink::bridge::poll_client(&cfg).expect("poll client");
+    let r = client.get(&url).send().await.expect("fetched over HTTPS");
+    assert_eq!(r.status(), 200);
+
+    let xmpp = gridlink::xmpp::client_config(&cfg).unwrap();
+    let strict = reqwest::Client::builder()
+        .use_preconfigured_tls((*xmpp).clone())
+        .build()
+        .unwrap();
+    let e = strict
+        .get(&url)
+        .send()
+        .await
+        .expect_err("the XMPP settings refuse it");
+    assert!(e.is_connect(), "{e:?}");
+}
