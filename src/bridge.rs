@@ -165,6 +165,11 @@ impl Counters {
                     "Poll rounds answered 304.",
                     |s| s.not_modified.load(Ordering::Relaxed),
                 ),
+                (
+                    "gridlink_poll_skipped_total",
+                    "Remote feed entries skipped because their content is gone (404, 410) or unreadable.",
+                    |s| s.skipped.load(Ordering::Relaxed),
+                ),
             ] {
                 out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
                 for (src, stats) in polls.iter() {

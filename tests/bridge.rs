@@ -478,3 +478,127 @@ async fn purge_and_topic_deletion_empty_the_feed() {
     }
     b.stop().await;
 }
+
+/// A small web server the test controls: `/feed` lists three entries
+/// (newest first) whose second one's content answers 404; `/busy` answers
+/// 503 with `Retry-After: 3` and records when it was asked.
+async fn stub_feed_server() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+) {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    let docs = [
+        String::from_utf8(fixture_bytes(VALID[0])).unwrap(),
+        String::from_utf8(fixture_bytes(VALID[1])).unwrap(),
+    ];
+    let busy = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let asked = busy.clone();
+    let entry = |n: u32| {
+        format!(
+            "<entry><id>urn:stub:{n}</id><title>{n}</title><updated>2026-11-0{n}T00:00:00Z</updated>\
+             <content type='application/xml' src='/doc/{n}'/></entry>"
+        )
+    };
+    let feed = format!(
+        "<feed xmlns='http://www.w3.org/2005/Atom'><id>urn:stub</id><title>stub</title>\
+         <updated>2026-11-03T00:00:00Z</updated>{}{}{}</feed>",
+        entry(3),
+        entry(2),
+        entry(1)
+    );
+    let app = axum::Router::new()
+        .route(
+            "/feed",
+            axum::routing::get(move || {
+                let feed = feed.clone();
+                async move { ([(header::CONTENT_TYPE, "application/atom+xml")], feed) }
+            }),
+        )
+        .route(
+            "/doc/{n}",
+            axum::routing::get(move |axum::extract::Path(n): axum::extract::Path<u32>| {
+                let docs = docs.clone();
+                async move {
+                    match n {
+                        1 => docs[0].clone().into_response(),
+                        3 => docs[1].clone().into_response(),
+                        _ => StatusCode::NOT_FOUND.into_response(),
+                    }
+                }
+            }),
+        )
+        .route(
+            "/busy",
+            axum::routing::get(move || {
+                if let Ok(mut t) = asked.lock() {
+                    t.push(std::time::Instant::now());
+                }
+                async {
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        [(header::RETRY_AFTER, "3")],
+                    )
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (base, busy)
+}
+
+/// The poller skips (and counts) an entry whose content is gone (404)
+/// instead of failing every round on it, which held back every newer entry
+/// for good; and a source that answers 503 with `Retry-After: 3` is not
+/// asked again sooner (the poller's own backoff would ask after 1 s).
+#[tokio::test]
+async fn poller_skips_gone_content_and_honours_retry_after() {
+    let p = lab();
+    let publisher = join(&p, "publisher").await;
+    topic(&publisher, "mirror").await;
+    let (web, busy) = stub_feed_server().await;
+    let sources = ["feed", "busy"].map(|path| {
+        format!("{web}/{path}=mirror")
+            .parse::<gridlink::rolie::poll::PollSource>()
+            .unwrap()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let b = start_bridge_polling(
+        &p,
+        &dir.path().join("b.sqlite"),
+        &["mirror"],
+        sources.to_vec(),
+    )
+    .await;
+    let feed = format!("{{source=\"{web}/feed\",topic=\"mirror\"}}");
+    metric_reaches(&b.base, &format!("gridlink_poll_published_total{feed}"), 2).await;
+    let m = metric_reaches(&b.base, &format!("gridlink_poll_skipped_total{feed}"), 1).await;
+    assert!(
+        m.contains(&format!("gridlink_poll_errors_total{feed} 0")),
+        "the 404 failed a round: {m}"
+    );
+    let items = publisher
+        .items("mirror", None, None, ValidationLevel::Basic)
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 2, "entries 1 and 3 published");
+
+    // The busy source: a first request, then the next no sooner than 3 s.
+    for _ in 0..100 {
+        if busy.lock().unwrap().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let asked = busy.lock().unwrap().clone();
+    assert!(asked.len() >= 2, "asked {} times in 10 s", asked.len());
+    let gap = asked[1] - asked[0];
+    assert!(
+        gap >= Duration::from_millis(2900),
+        "asked again after {gap:?}"
+    );
+    b.stop().await;
+}

@@ -65,6 +65,10 @@ pub struct PollStats {
     pub errors: AtomicU64,
     /// Rounds answered 304 Not Modified.
     pub not_modified: AtomicU64,
+    /// Entries skipped for good because their content is gone (404, 410)
+    /// or unreadable (too large, not UTF-8): retrying cannot help, and
+    /// stopping at them would hold back every newer entry.
+    pub skipped: AtomicU64,
 }
 
 /// What is remembered between rounds and restarts.
@@ -207,12 +211,54 @@ pub struct Poller {
 enum RoundError {
     #[error("GET {0}: {1}")]
     Http(String, String),
+    #[error("GET {url}: {status}{}", retry_after.map(|d| format!(" (Retry-After {} s)", d.as_secs())).unwrap_or_default())]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+        /// The server's `Retry-After` (429, 503), if any.
+        retry_after: Option<Duration>,
+    },
+    /// A body gridlink will never read (too large, not UTF-8).
+    #[error("GET {0}: {1}")]
+    Body(String, String),
     #[error("{0}: {1}")]
     Feed(String, String),
     #[error("publishing to {0}: {1}")]
     Grid(String, PublishError),
     #[error("state file {0}: {1}")]
     State(String, std::io::Error),
+}
+
+impl RoundError {
+    /// Whether fetching an entry's content failed for good: the entry is
+    /// skipped rather than retried.
+    fn content_is_gone(&self) -> bool {
+        match self {
+            RoundError::Status { status, .. } => {
+                *status == reqwest::StatusCode::NOT_FOUND || *status == reqwest::StatusCode::GONE
+            }
+            RoundError::Body(..) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The longest `Retry-After` honoured (a server asking for more is asked
+/// again after this).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): seconds, or an HTTP date.
+fn retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default()
+            .min(MAX_RETRY_AFTER),
+    )
 }
 
 impl Poller {
@@ -258,8 +304,16 @@ impl Poller {
                 Err(e) => {
                     self.stats.errors.fetch_add(1, Ordering::Relaxed);
                     backoff = (backoff * 2).min(self.max_backoff);
-                    tracing::warn!(source = %self.source.url, error = %e, retry_in = ?backoff, "poll failed");
-                    backoff
+                    // A server that says when to come back is not asked sooner.
+                    let wait = match &e {
+                        RoundError::Status {
+                            retry_after: Some(d),
+                            ..
+                        } => backoff.max(*d),
+                        _ => backoff,
+                    };
+                    tracing::warn!(source = %self.source.url, error = %e, retry_in = ?wait, "poll failed");
+                    wait
                 }
             };
             tokio::select! {
@@ -292,17 +346,27 @@ impl Poller {
             return Ok(None);
         }
         if !resp.status().is_success() {
-            return Err(err(&resp.status()));
+            return Err(RoundError::Status {
+                url: url.to_string(),
+                status: resp.status(),
+                retry_after: resp
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(retry_after),
+            });
         }
+        let body = |m: String| RoundError::Body(url.to_string(), m);
+        let too_large = || body(format!("response larger than {MAX_BODY} bytes"));
         if resp.content_length().is_some_and(|l| l as usize > MAX_BODY) {
-            return Err(err(&"response too large"));
+            return Err(too_large());
         }
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.map_err(|e| err(&e))?;
         if bytes.len() > MAX_BODY {
-            return Err(err(&"response too large"));
+            return Err(too_large());
         }
-        let text = String::from_utf8(bytes.to_vec()).map_err(|e| err(&e))?;
+        let text = String::from_utf8(bytes.to_vec()).map_err(|e| body(e.to_string()))?;
         Ok(Some((text, headers)))
     }
 
@@ -352,8 +416,22 @@ impl Poller {
                 continue;
             };
             let url = self.resolve(&base, src)?;
-            let Some((doc, _)) = self.get(&url, None).await? else {
-                continue;
+            let doc = match self.get(&url, None).await {
+                Ok(Some((doc, _))) => doc,
+                Ok(None) => continue,
+                // Gone for good: skipped and remembered, so that the newer
+                // entries behind it are not held back forever. Anything
+                // else (5xx, network) ends the round; the entry is retried.
+                Err(e) if e.content_is_gone() => {
+                    self.stats.skipped.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(entry = %entry.id, error = %e, "entry content unavailable; skipped");
+                    state.remember(entry.key());
+                    state
+                        .save(&self.state_path)
+                        .map_err(|e| RoundError::State(self.state_path.display().to_string(), e))?;
+                    continue;
+                }
+                Err(e) => return Err(e),
             };
             match self
                 .publisher
@@ -411,6 +489,28 @@ mod tests {
         assert_eq!(p.entries[0].id, "urn:1");
         assert_eq!(p.entries[0].content_src.as_deref(), Some("e/1.xml"));
         assert_eq!(p.entries[1].key(), "urn:2|2026-01-02T00:00:00Z");
+    }
+
+    /// `Retry-After` as seconds or an HTTP date (a past date is "now"),
+    /// capped at an hour; anything else is ignored.
+    #[test]
+    fn retry_after_values() {
+        assert_eq!(retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after("999999"), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(600));
+        let d = retry_after(&later).unwrap();
+        assert!(
+            d > Duration::from_secs(590) && d <= Duration::from_secs(600),
+            "{d:?}"
+        );
+        assert_eq!(retry_after("soon"), None);
+        assert_eq!(retry_after("-1"), None);
     }
 
     /// Non-feeds and DOCTYPEs are refused.
