@@ -46,6 +46,9 @@ pub enum BridgeError {
     /// The HTTP client for polling could not be built.
     #[error("HTTP client: {0}")]
     Http(String),
+    /// The XMPP session ended on its own (reconnecting cannot succeed).
+    #[error("the XMPP session ended: {0}")]
+    SessionEnded(String),
 }
 
 /// What the bridge bridges and how strictly.
@@ -536,7 +539,12 @@ impl Bridge {
         let result = loop {
             tokio::select! {
                 ev = follower.next() => {
-                    let Some(ev) = ev else { break Ok(()) };
+                    let Some(ev) = ev else {
+                        break match grid.session().failure() {
+                            Some(why) => Err(BridgeError::SessionEnded(why)),
+                            None => Ok(()),
+                        };
+                    };
                     if let GridEvent::Resubscribed { topics: t } = &ev {
                         // The follower has already caught these topics up.
                         counters.resubscriptions.fetch_add(1, Ordering::Relaxed);

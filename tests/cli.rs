@@ -309,3 +309,40 @@ fn bridge_without_topics_says_what_is_missing() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--topic"), "{}", stderr(&out));
 }
+
+/// A subscriber whose account is deleted: after the server restart it
+/// cannot log in again, and rather than retry forever it exits non-zero,
+/// its last line saying why.
+#[test]
+fn subscriber_exits_when_its_account_is_gone() {
+    let mut p = prosody();
+    let mut c = gridlink(&p, "publisher", "publisher-pw");
+    c.args(["topic", "create", "incidents", "--access-model", "open"]);
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut sub = gridlink(&p, "subscriber", "subscriber-pw");
+    sub.args(["subscribe", "--topic", "incidents"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut sub = sub.spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    p.delete_user("subscriber").unwrap();
+    p.start_again().unwrap();
+    let t = Instant::now();
+    while sub.try_wait().unwrap().is_none() {
+        if t.elapsed() > Duration::from_secs(40) {
+            let _ = sub.kill();
+            panic!("the subscriber is still retrying after 40 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = sub.wait().unwrap();
+    let mut err = String::new();
+    sub.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(!status.success(), "{err}");
+    let last = err.trim().lines().last().unwrap_or_default();
+    assert!(
+        last.contains("the XMPP session ended") && last.contains("not-authorized"),
+        "{err}"
+    );
+}

@@ -171,6 +171,36 @@ async fn reconnects_after_server_restart_with_new_session() {
         .expect("usable after reconnect");
 }
 
+/// An account deleted while its session is up: after the server restart
+/// the session cannot log in again, and instead of retrying forever it
+/// ends after `GIVE_UP_AFTER` refusals, says why, and its event stream ends.
+#[tokio::test]
+async fn session_ends_when_reconnecting_cannot_succeed() {
+    let mut p = prosody();
+    let s = Session::connect(p.client_config("publisher", "publisher-pw"))
+        .await
+        .unwrap();
+    let mut ev = s.take_events().unwrap();
+    p.delete_user("publisher").unwrap();
+    p.start_again().unwrap();
+    let mut refused = 0;
+    let ended = tokio::time::timeout(Duration::from_secs(40), async {
+        while let Some(e) = ev.recv().await {
+            if let SessionEvent::ReconnectFailed { error, .. } = &e {
+                assert!(error.contains("not-authorized"), "{error}");
+                refused += 1;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the event stream did not end");
+    assert_eq!(refused, gridlink::xmpp::GIVE_UP_AFTER - 1);
+    let why = s.failure().expect("a reason");
+    assert!(why.contains("not-authorized"), "{why}");
+    assert_eq!(s.state(), gridlink::xmpp::SessionState::Closed);
+    assert!(s.get(None, disco_info()).await.is_err());
+}
+
 /// A network cut (every connection dropped, reconnects refused for a while)
 /// is repaired by XEP-0198 resumption: same session, nothing lost.
 #[tokio::test]

@@ -213,7 +213,10 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
         tokio::select! {
             ev = source.next() => {
                 let Some(ev) = ev else {
-                    anyhow::bail!("the XMPP session closed");
+                    match grid.session().failure() {
+                        Some(why) => anyhow::bail!("the XMPP session ended: {why}"),
+                        None => anyhow::bail!("the XMPP session closed"),
+                    }
                 };
                 let is_item = a.output.emit(&ev, &mut stdout.lock())?;
                 // Recorded only once written and flushed: a crash in between

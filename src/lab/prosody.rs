@@ -283,6 +283,25 @@ Component "pubsub.localhost" "pubsub"
         Ok(())
     }
 
+    /// Deletes the account `user@localhost` (as an administrator would;
+    /// sessions already open stay open until they reconnect).
+    pub fn delete_user(&self, user: &str) -> Result<(), LabError> {
+        let jid = format!("{user}@{}", self.domain);
+        let out = Command::new("prosodyctl")
+            .arg("--config")
+            .arg(self.config_path())
+            .args(["deluser", &jid])
+            .output()?;
+        if !out.status.success() {
+            return Err(LabError::StartFailed(format!(
+                "prosodyctl deluser {jid}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        Ok(())
+    }
+
     fn spawn(&mut self) -> Result<(), LabError> {
         let console = std::fs::File::create(self.dir.path().join("console.log"))?;
         let mut command = Command::new("prosody");

@@ -9,7 +9,10 @@ use tokio_xmpp::parsers::stanza_error::StanzaError;
 /// Why a connection could not be established.
 ///
 /// On the first connection these are fatal (gridlink exits with the message);
-/// after a first successful login they are logged and retried with backoff.
+/// after a first successful login they are logged and retried with backoff,
+/// except that a session whose reconnects keep failing for a reason that is
+/// not [transient](ConnectError::is_transient) ends
+/// ([`Session::failure`](super::Session::failure)).
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// The server's host name does not resolve.

@@ -15,5 +15,5 @@ mod tls;
 
 pub use error::{condition_name, ConnectError, IqError};
 pub use events::{SessionEvent, SessionEvents};
-pub use session::{backoff, connect_bare_stream, Session, SessionState};
+pub use session::{backoff, connect_bare_stream, Session, SessionState, GIVE_UP_AFTER};
 pub use tls::{client_config, spki_sha256};

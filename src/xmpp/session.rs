@@ -32,6 +32,14 @@ use crate::config::Config;
 /// How many stanzas may wait in each direction inside `StanzaStream`.
 const QUEUE_DEPTH: usize = 1024;
 
+/// After this many reconnect attempts in a row that failed for a reason
+/// retrying cannot fix (refused credentials, a certificate refused or
+/// revoked, a pin mismatch: [`ConnectError::is_transient`] is false), the
+/// session ends with that error instead of retrying forever. More than
+/// one, so that a server still starting up (an auth backend not ready yet)
+/// is given a few seconds.
+pub const GIVE_UP_AFTER: u32 = 5;
+
 /// Connectivity as seen by the layer above.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionState {
@@ -75,6 +83,7 @@ struct Inner {
     id_prefix: String,
     next_id: AtomicU64,
     reconnects: Arc<AtomicU64>,
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -117,7 +126,15 @@ impl Session {
         let mechanism = login.mechanism;
 
         let (event_tx, event_rx) = super::events::channel(config.event_queue);
-        let connector = reconnector(config.clone(), tls, jid, login, event_tx.clone());
+        let failure = Arc::new(Mutex::new(None));
+        let connector = reconnector(
+            config.clone(),
+            tls,
+            jid,
+            login,
+            event_tx.clone(),
+            failure.clone(),
+        );
         let stream = StanzaStream::new(connector, QUEUE_DEPTH);
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
         let (state_tx, state_rx) = watch::channel(SessionState::Suspended);
@@ -158,6 +175,7 @@ impl Session {
                 id_prefix: format!("gl{id_prefix:08x}-"),
                 next_id: AtomicU64::new(1),
                 reconnects,
+                failure,
             }),
         })
     }
@@ -195,6 +213,14 @@ impl Session {
     /// loss is repaired by resumption or a new session).
     pub fn reconnects(&self) -> u64 {
         self.inner.reconnects.load(Ordering::Relaxed)
+    }
+
+    /// Why the session ended on its own, if it did: reconnecting failed
+    /// [`GIVE_UP_AFTER`] times in a row for a reason retrying cannot fix
+    /// (the account's password changed, its certificate was revoked, …).
+    /// The state is then [`SessionState::Closed`] and the event stream ends.
+    pub fn failure(&self) -> Option<String> {
+        self.inner.failure.lock().ok().and_then(|f| f.clone())
     }
 
     /// A receiver that changes whenever the state does.
@@ -334,13 +360,16 @@ pub async fn connect_bare_stream(config: &Config) -> Result<StanzaStream, Connec
 
 /// The connector `StanzaStream` calls for each (re)connection: the first
 /// call gets the connection made by [`Session::connect`]; later calls retry
-/// with exponential backoff and jitter until they succeed or the session ends.
+/// with exponential backoff and jitter until they succeed, the session
+/// ends, or [`GIVE_UP_AFTER`] attempts in a row fail for good — then the
+/// slot is dropped, which ends the `StanzaStream`, and `failure` says why.
 fn reconnector(
     config: Config,
     tls: Arc<ClientConfig>,
     jid: Jid,
     first: Login,
     events: EventSender,
+    failure: Arc<Mutex<Option<String>>>,
 ) -> Box<dyn FnMut(Option<String>, oneshot::Sender<Connection>) + Send + 'static> {
     let mut first = Some(first.connection);
     Box::new(move |_location, slot| {
@@ -349,8 +378,10 @@ fn reconnector(
             return;
         }
         let (config, tls, jid, events) = (config.clone(), tls.clone(), jid.clone(), events.clone());
+        let failure = failure.clone();
         tokio::spawn(async move {
             let mut attempt: u32 = 0;
+            let mut for_good: u32 = 0;
             loop {
                 attempt += 1;
                 tokio::time::sleep(backoff(attempt, config.reconnect_max_delay)).await;
@@ -368,8 +399,25 @@ fn reconnector(
                         let _ = slot.send(login.connection);
                         return;
                     }
-                    Ok(Err(e)) => report_retry(&events, attempt, e.to_string()),
-                    Err(_) => report_retry(&events, attempt, "timed out".to_string()),
+                    Ok(Err(e)) if !e.is_transient() => {
+                        for_good += 1;
+                        if for_good >= GIVE_UP_AFTER {
+                            tracing::error!(attempts = for_good, error = %e, "reconnecting cannot succeed; the XMPP session ends");
+                            if let Ok(mut f) = failure.lock() {
+                                *f = Some(e.to_string());
+                            }
+                            return; // `slot` dropped: the stream ends
+                        }
+                        report_retry(&events, attempt, e.to_string());
+                    }
+                    Ok(Err(e)) => {
+                        for_good = 0;
+                        report_retry(&events, attempt, e.to_string());
+                    }
+                    Err(_) => {
+                        for_good = 0;
+                        report_retry(&events, attempt, "timed out".to_string());
+                    }
                 }
             }
         });
