@@ -346,3 +346,65 @@ fn subscriber_exits_when_its_account_is_gone() {
         "{err}"
     );
 }
+
+/// `publish --share … --omit …` leaves the restricted and named elements
+/// out (and says how many); what the broker keeps lacks them. A bad
+/// `--omit` is a one-line error.
+#[test]
+fn publish_leaves_out_what_is_not_to_be_shared() {
+    let p = prosody();
+    let mut c = gridlink(&p, "publisher", "publisher-pw");
+    c.args(["topic", "create", "incidents", "--access-model", "open"]);
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        doc.path(),
+        r#"<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0">
+  <Incident purpose="reporting" restriction="green">
+    <IncidentID name="csirt.example.com">marked-2</IncidentID>
+    <GenerationTime>2026-11-23T10:00:00Z</GenerationTime>
+    <Discovery restriction="red"><Description>internal notes</Description></Discovery>
+    <Contact role="creator" type="organization">
+      <ContactName>Example CSIRT</ContactName>
+      <Email><EmailTo>csirt@example.com</EmailTo></Email>
+    </Contact>
+  </Incident>
+</IODEF-Document>"#,
+    )
+    .unwrap();
+    let mut c = gridlink(&p, "publisher", "publisher-pw");
+    c.args(["publish", "--topic", "incidents", "--share", "white,green"])
+        .args(["--omit", "Contact/Email"])
+        .arg(doc.path());
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("left out 2 element(s)"),
+        "{}",
+        stderr(&out)
+    );
+    let mut c = gridlink(&p, "subscriber", "subscriber-pw");
+    c.args(["items", "--topic", "incidents"]);
+    let (out, _) = run(c, Duration::from_secs(20));
+    let items = stdout(&out);
+    assert!(items.contains("marked-2"), "{items}");
+    assert!(
+        !items.contains("internal notes") && !items.contains("csirt@example.com"),
+        "{items}"
+    );
+
+    let mut c = gridlink(&p, "publisher", "publisher-pw");
+    c.args([
+        "publish",
+        "--topic",
+        "incidents",
+        "--omit",
+        "Contact//Email",
+    ])
+    .arg(doc.path());
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(!out.status.success());
+    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--omit"), "{}", stderr(&out));
+}

@@ -21,7 +21,7 @@ use common::{fixture_bytes, grid, open_topic, prosody, subscribed, VALID};
 use gridlink::grid::{
     AccessModel, Affiliation, GridEvent, Payload, PayloadError, TopicOptions, TopicSelection,
 };
-use gridlink::iodef::ValidationLevel;
+use gridlink::iodef::{Redaction, ValidationLevel};
 use gridlink::xmpp::Session;
 use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::pubsub::pubsub::Create;
@@ -183,6 +183,76 @@ async fn rfc8600_c12_publish_subscribe_retract() {
         GridEvent::Retract { item_id, .. } => assert_eq!(item_id, id),
         other => panic!("expected a retraction, got {other:?}"),
     }
+}
+
+/// An incident marked for partners (TLP green) with a private Discovery, a
+/// victim Contact restricted by an extension value, and the creator's
+/// e-mail address.
+const MARKED: &str = r#"<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0">
+  <Incident purpose="reporting" restriction="green">
+    <IncidentID name="csirt.example.com">marked-1</IncidentID>
+    <GenerationTime>2026-11-23T10:00:00Z</GenerationTime>
+    <Discovery restriction="private"><Description>internal notes</Description></Discovery>
+    <Contact role="creator" type="organization">
+      <ContactName>Example CSIRT</ContactName>
+      <Email><EmailTo>csirt@example.com</EmailTo></Email>
+    </Contact>
+    <Contact role="victim" type="person" restriction="ext-value" ext-restriction="tlp-amber-strict">
+      <Email><EmailTo>victim@example.org</EmailTo></Email>
+    </Contact>
+  </Incident>
+</IODEF-Document>"#;
+
+/// Line 34: fields filtered or omitted before publishing. Shared with
+/// partners (`green`) and without e-mail addresses, what a subscriber
+/// receives has neither the private Discovery, nor the victim, nor any
+/// EmailTo, and is still valid IODEF with the rest intact; a redaction
+/// that would leave an invalid document publishes nothing.
+#[tokio::test]
+async fn rfc8600_c34_fields_left_out_before_publishing() {
+    let p = prosody();
+    let (publisher, _subscriber, mut sub) = subscribed(&p, "incidents").await;
+    let r = Redaction::new()
+        .share(["green"])
+        .unwrap()
+        .omit("Contact/Email")
+        .unwrap();
+    let pl = Payload::prepare_redacted(MARKED.as_bytes(), ValidationLevel::Strict, 1 << 20, &r)
+        .expect("redacted payload");
+    assert_eq!(pl.omitted, 3, "{}", pl.xml);
+    publisher.publish("incidents", &pl).await.unwrap();
+    let GridEvent::Item { envelope, .. } = next_event(&mut sub).await else {
+        panic!("expected an item");
+    };
+    let got = envelope.document;
+    for gone in [
+        "internal notes",
+        "victim@example.org",
+        "csirt@example.com",
+        "EmailTo",
+    ] {
+        assert!(!got.contains(gone), "{gone} was published: {got}");
+    }
+    assert!(
+        got.contains("Example CSIRT") && got.contains("marked-1"),
+        "{got}"
+    );
+    let doc = gridlink::iodef::parse(got.as_bytes()).unwrap();
+    assert!(doc.validate().is_empty(), "{:?}", doc.validate());
+
+    // Left out, the creator Contact has no child: invalid, not published.
+    let r = Redaction::new()
+        .omit("ContactName")
+        .unwrap()
+        .omit("Email")
+        .unwrap();
+    let e = Payload::prepare_redacted(MARKED.as_bytes(), ValidationLevel::Strict, 1 << 20, &r)
+        .unwrap_err();
+    assert!(
+        matches!(e, PayloadError::InvalidAfterRedaction { omitted: 3, .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("Contact"), "{e}");
 }
 
 /// The stream parser keeps namespaces but not prefixes; the received

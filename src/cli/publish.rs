@@ -12,7 +12,7 @@ use clap::Args;
 use futures::stream::{self, StreamExt};
 use gridlink::durable::{state_file, Outbox, OutboxOptions};
 use gridlink::grid::{Payload, DEFAULT_MAX_PAYLOAD};
-use gridlink::iodef::ValidationLevel;
+use gridlink::iodef::{Redaction, ValidationLevel};
 use gridlink::store::Store;
 
 use super::{open_grid, open_grid_retrying, Global};
@@ -43,6 +43,32 @@ pub struct PublishArgs {
     /// Most documents the outbox may hold (with --durable).
     #[arg(long, default_value_t = gridlink::durable::DEFAULT_OUTBOX_MAX)]
     pub outbox_max: usize,
+    /// Leave out every element at PATH before publishing: `Email`, or
+    /// `Contact/Email` for those under a Contact (local names); repeatable.
+    #[arg(long = "omit", value_name = "PATH")]
+    pub omit: Vec<String>,
+    /// Publish only what IODEF's `restriction` lets these audiences see
+    /// (comma-separated, e.g. `public,green`; TLP names are the RFC's
+    /// synonyms); elements restricted further are left out. An Incident
+    /// without a restriction is `private`.
+    #[arg(long, value_name = "VALUES", value_delimiter = ',')]
+    pub share: Vec<String>,
+}
+
+impl PublishArgs {
+    /// The redaction `--omit` and `--share` ask for.
+    fn redaction(&self) -> anyhow::Result<Redaction> {
+        let mut r = Redaction::new();
+        for p in &self.omit {
+            r = r.omit(p).map_err(|e| anyhow::anyhow!("--omit {e}"))?;
+        }
+        if !self.share.is_empty() {
+            r = r
+                .share(self.share.iter().map(String::as_str))
+                .map_err(anyhow::Error::msg)?;
+        }
+        Ok(r)
+    }
 }
 
 /// `gridlink outbox`: what `publish --durable` left queued.
@@ -212,6 +238,7 @@ pub async fn run(g: &Global, a: PublishArgs) -> anyhow::Result<ExitCode> {
     } else {
         a.files.clone()
     };
+    let redaction = a.redaction()?;
     // Prepare everything first: a batch with a bad file fails before the
     // first stanza is sent only for that file, the rest still goes out.
     let prepared: Vec<(String, Result<Payload, String>)> = files
@@ -219,8 +246,14 @@ pub async fn run(g: &Global, a: PublishArgs) -> anyhow::Result<ExitCode> {
         .map(|f| {
             let name = f.display().to_string();
             let p = read_input(f, a.max_size).and_then(|bytes| {
-                Payload::prepare(&bytes, a.validate, a.max_size).map_err(|e| e.to_string())
+                Payload::prepare_redacted(&bytes, a.validate, a.max_size, &redaction)
+                    .map_err(|e| e.to_string())
             });
+            if let Ok(p) = &p {
+                if p.omitted > 0 {
+                    eprintln!("{name}: left out {} element(s)", p.omitted);
+                }
+            }
             (name, p)
         })
         .collect();

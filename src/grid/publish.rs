@@ -13,7 +13,7 @@ use tokio_xmpp::parsers::pubsub::pubsub::{Item, Retract};
 use tokio_xmpp::parsers::pubsub::{ItemId, NodeName, PubSub};
 
 use super::{ns, GridError};
-use crate::iodef::{self, IncidentId, ValidationLevel};
+use crate::iodef::{self, IncidentId, Redaction, ValidationLevel};
 use crate::xmpp::{IqError, Session};
 
 /// Default payload limit: under Prosody's 256 KiB stanza limit with room
@@ -37,6 +37,16 @@ pub enum PayloadError {
     /// Schema or RFC rule violations.
     #[error("invalid IODEF ({} problem{}): {}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.join("; "))]
     Invalid(Vec<String>),
+    /// Valid as given, but not once the redaction left elements out (a
+    /// required element, or every `Incident`): nothing is published rather
+    /// than half an incident.
+    #[error("after leaving out {omitted} element(s) (--omit/--share) the document is not valid IODEF: {}", .problems.join("; "))]
+    InvalidAfterRedaction {
+        /// Elements left out.
+        omitted: usize,
+        /// What the validator says about what is left.
+        problems: Vec<String>,
+    },
     /// The serialised document was refused by the XMPP XML parser.
     #[error("the document cannot be carried in an XMPP stanza: {0}")]
     Xmpp(String),
@@ -51,6 +61,8 @@ pub struct Payload {
     pub xml: String,
     /// The same, as an element for the stanza.
     pub element: Element,
+    /// Elements left out by the redaction ([`Payload::prepare_redacted`]).
+    pub omitted: usize,
 }
 
 impl Payload {
@@ -59,6 +71,19 @@ impl Payload {
         bytes: &[u8],
         level: ValidationLevel,
         max_size: usize,
+    ) -> Result<Payload, PayloadError> {
+        Self::prepare_redacted(bytes, level, max_size, &Redaction::new())
+    }
+
+    /// [`Payload::prepare`], leaving out what `redaction` says first (RFC
+    /// 8600 §9). The input is validated as given, then again as redacted:
+    /// a redaction that leaves an invalid document publishes nothing. A
+    /// redaction that leaves nothing out sends the input as written.
+    pub fn prepare_redacted(
+        bytes: &[u8],
+        level: ValidationLevel,
+        max_size: usize,
+        redaction: &Redaction,
     ) -> Result<Payload, PayloadError> {
         if bytes.len() > max_size {
             return Err(PayloadError::TooLarge {
@@ -73,12 +98,28 @@ impl Payload {
                 problems.iter().map(|p| p.to_string()).collect(),
             ));
         }
+        let (doc, omitted) = match redaction.is_empty() {
+            true => (doc, 0),
+            false => {
+                let r = doc.redact(redaction)?;
+                if r.omitted > 0 {
+                    let problems = r.document.check(level);
+                    if !problems.is_empty() {
+                        return Err(PayloadError::InvalidAfterRedaction {
+                            omitted: r.omitted,
+                            problems: problems.iter().map(|p| p.to_string()).collect(),
+                        });
+                    }
+                }
+                (r.document, r.omitted)
+            }
+        };
         // XML input goes out as written (minus what XMPP forbids), so that
-        // consumers get a canonically equal document; JSON input is
-        // serialised by the IODEF library.
+        // consumers get a canonically equal document; JSON input, and what a
+        // redaction changed, is serialised by the IODEF library.
         let xml = match doc.source_format() {
-            iodef::SourceFormat::Xml => strip_for_xmpp(bytes)?,
-            iodef::SourceFormat::Json => doc.to_xml(),
+            iodef::SourceFormat::Xml if omitted == 0 => strip_for_xmpp(bytes)?,
+            _ => doc.to_xml(),
         };
         if xml.len() > max_size {
             return Err(PayloadError::TooLarge {
@@ -93,6 +134,7 @@ impl Payload {
             item_id: item_id(&doc.incident_ids(), &xml),
             xml,
             element,
+            omitted,
         })
     }
 }
@@ -109,6 +151,7 @@ impl Payload {
             item_id,
             xml,
             element,
+            omitted: 0,
         })
     }
 }

@@ -13,7 +13,7 @@
 //! `validate` + `model` (content-model matcher) + `attr_table` (per-declaration attribute tables) +
 //! `problem` (findings and their paths), `json` (RFC 8727 member layout) + `json_in` (JSON → XML) +
 //! `json_out` (XML → JSON as a `Serialize` view) + `json_write` (XML → JSON text), `summary` (what an analyst or a
-//! ROLIE entry title wants first, and the canonical form).
+//! ROLIE entry title wants first, and the canonical form), `redact` (leaving elements out before sharing).
 
 mod arena;
 mod attr_table;
@@ -29,6 +29,7 @@ mod logic;
 mod model;
 mod names;
 mod problem;
+mod redact;
 mod schema;
 #[rustfmt::skip]
 mod schema_gen;
@@ -43,6 +44,7 @@ pub use arena::{Attribute, Children, Element, Node};
 pub use builder::Builder;
 pub use error::IodefError;
 pub use logic::evaluate_expression;
+pub use redact::{Redacted, Redaction};
 pub use schema::{NS_DS, NS_ENUM, NS_IODEF, NS_IODEF_V1, NS_SCI};
 pub use summary::{Incident, IncidentSummary, Summary};
 pub use tree::{MAX_DEPTH, MAX_INPUT_BYTES};
