@@ -19,7 +19,7 @@ use std::time::Instant;
 use crate::durable::{Follower, Outbox, OutboxError, OutboxOptions};
 use crate::envelope::Envelope;
 use crate::grid::{Grid, GridError, GridEvent, Payload, PayloadError, TopicSelection};
-use crate::iodef::ValidationLevel;
+use crate::iodef::{Redaction, ValidationLevel};
 use crate::rolie::poll::{PollSource, PollStats, Poller};
 use crate::rolie::{
     BoxFuture, ComponentHealth, HealthProbe, Hooks, PublishBody, PublishError, Published,
@@ -64,6 +64,9 @@ pub struct BridgeOptions {
     pub publish_validation: ValidationLevel,
     /// Largest document accepted for publishing.
     pub max_payload: usize,
+    /// What to leave out of documents POSTed or polled before they are
+    /// published (RFC 8600 §9); [`Redaction::new`] leaves nothing out.
+    pub redaction: Redaction,
     /// Remote ROLIE/Atom feeds to publish into grid topics.
     pub poll: Vec<PollSource>,
     /// Time between two polls of a feed.
@@ -202,6 +205,7 @@ struct GridPublisher {
     topics: Arc<Mutex<Vec<String>>>,
     validation: ValidationLevel,
     max_payload: usize,
+    redaction: Arc<Redaction>,
     confirm_wait: std::time::Duration,
     counters: Arc<Counters>,
 }
@@ -240,10 +244,11 @@ impl GridPublisher {
             PublishBody::Xml(s) | PublishBody::Json(s) => s.as_bytes(),
         };
         let payload =
-            Payload::prepare(bytes, self.validation, self.max_payload).map_err(|e| match e {
-                PayloadError::Invalid(p) => PublishError::Invalid(p),
-                other => PublishError::Invalid(vec![other.to_string()]),
-            })?;
+            Payload::prepare_redacted(bytes, self.validation, self.max_payload, &self.redaction)
+                .map_err(|e| match e {
+                    PayloadError::Invalid(p) => PublishError::Invalid(p),
+                    other => PublishError::Invalid(vec![other.to_string()]),
+                })?;
         let started = Instant::now();
         let ticket = self
             .outbox
@@ -438,6 +443,7 @@ impl Bridge {
             topics: topics.clone(),
             validation: opts.publish_validation,
             max_payload: opts.max_payload,
+            redaction: Arc::new(opts.redaction.clone()),
             confirm_wait: opts.confirm_wait,
             counters: counters.clone(),
         };

@@ -75,6 +75,16 @@ async fn start_bridge_polling(
     topics: &[&str],
     poll: Vec<gridlink::rolie::poll::PollSource>,
 ) -> Running {
+    start_bridge_with(p, store, topics, poll, gridlink::iodef::Redaction::new()).await
+}
+
+async fn start_bridge_with(
+    p: &Prosody,
+    store: &std::path::Path,
+    topics: &[&str],
+    poll: Vec<gridlink::rolie::poll::PollSource>,
+    redaction: gridlink::iodef::Redaction,
+) -> Running {
     let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
     let tokens = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(tokens.path(), "s3cret-token\n").unwrap();
@@ -92,6 +102,7 @@ async fn start_bridge_polling(
             ingest_validation: ValidationLevel::Basic,
             publish_validation: ValidationLevel::Strict,
             max_payload: 200 * 1024,
+            redaction,
             poll,
             poll_interval: Duration::from_millis(500),
             state_dir: store.with_extension("poll"),
@@ -599,6 +610,61 @@ async fn poller_skips_gone_content_and_honours_retry_after() {
     assert!(
         gap >= Duration::from_millis(2900),
         "asked again after {gap:?}"
+    );
+    b.stop().await;
+}
+
+/// A bridge told to share only partner-level information (`--share
+/// green`) leaves the private parts of a POSTed document out before
+/// publishing it: the broker never gets them.
+#[tokio::test]
+async fn posted_documents_are_redacted_before_publishing() {
+    let p = lab();
+    let publisher = join(&p, "publisher").await;
+    topic(&publisher, "incidents").await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = start_bridge_with(
+        &p,
+        &dir.path().join("r.sqlite"),
+        &["incidents"],
+        Vec::new(),
+        gridlink::iodef::Redaction::new().share(["green"]).unwrap(),
+    )
+    .await;
+    let doc = r#"<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0">
+  <Incident purpose="reporting" restriction="green">
+    <IncidentID name="csirt.example.com">posted-1</IncidentID>
+    <GenerationTime>2026-11-23T10:00:00Z</GenerationTime>
+    <Discovery restriction="red"><Description>internal notes</Description></Discovery>
+    <Contact role="creator" type="organization"><ContactName>Example CSIRT</ContactName></Contact>
+  </Incident>
+</IODEF-Document>"#;
+    let r = reqwest::Client::new()
+        .post(format!("{}/rolie/feeds/incidents", b.base))
+        .bearer_auth("s3cret-token")
+        .header("content-type", "application/xml")
+        .body(doc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let items = publisher
+        .items("incidents", None, None, ValidationLevel::Basic)
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 1);
+    let GridEvent::Item { envelope, .. } = &items[0] else {
+        panic!("{:?}", items[0]);
+    };
+    assert!(
+        envelope.document.contains("posted-1"),
+        "{}",
+        envelope.document
+    );
+    assert!(
+        !envelope.document.contains("internal notes"),
+        "{}",
+        envelope.document
     );
     b.stop().await;
 }

@@ -265,6 +265,7 @@ async fn start_bridge(
             ingest_validation: ValidationLevel::Basic,
             publish_validation: ValidationLevel::Strict,
             max_payload: gridlink::grid::DEFAULT_MAX_PAYLOAD,
+            redaction: gridlink::iodef::Redaction::new(),
             poll: Vec::new(),
             poll_interval: std::time::Duration::from_secs(60),
             state_dir: p.dir().join("poll"),

@@ -26,6 +26,10 @@ pub struct BridgeArgs {
     /// Topics to bridge (repeatable).
     #[arg(long = "topic")]
     pub topics: Vec<String>,
+    /// What to leave out of documents POSTed or polled before they are
+    /// published.
+    #[command(flatten)]
+    pub redact: super::publish::RedactArgs,
     /// Bridge every IODEF topic the service offers.
     #[arg(long, conflicts_with = "topics")]
     pub all_iodef: bool,
@@ -164,6 +168,7 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
             ingest_validation: a.ingest_validate,
             publish_validation: a.validate,
             max_payload: DEFAULT_MAX_PAYLOAD,
+            redaction: a.redact.redaction()?,
             poll: if a.poll.is_empty() { file_poll } else { a.poll },
             poll_interval: std::time::Duration::from_secs(
                 if a.poll_interval != 60 {

@@ -43,6 +43,15 @@ pub struct PublishArgs {
     /// Most documents the outbox may hold (with --durable).
     #[arg(long, default_value_t = gridlink::durable::DEFAULT_OUTBOX_MAX)]
     pub outbox_max: usize,
+    /// What to leave out before publishing.
+    #[command(flatten)]
+    pub redact: RedactArgs,
+}
+
+/// `--omit` and `--share`: what to leave out of documents before they are
+/// published (RFC 8600 §9), for `publish` and `bridge`.
+#[derive(Args, Debug, Default)]
+pub struct RedactArgs {
     /// Leave out every element at PATH before publishing: `Email`, or
     /// `Contact/Email` for those under a Contact (local names); repeatable.
     #[arg(long = "omit", value_name = "PATH")]
@@ -55,9 +64,9 @@ pub struct PublishArgs {
     pub share: Vec<String>,
 }
 
-impl PublishArgs {
+impl RedactArgs {
     /// The redaction `--omit` and `--share` ask for.
-    fn redaction(&self) -> anyhow::Result<Redaction> {
+    pub fn redaction(&self) -> anyhow::Result<Redaction> {
         let mut r = Redaction::new();
         for p in &self.omit {
             r = r.omit(p).map_err(|e| anyhow::anyhow!("--omit {e}"))?;
@@ -238,7 +247,7 @@ pub async fn run(g: &Global, a: PublishArgs) -> anyhow::Result<ExitCode> {
     } else {
         a.files.clone()
     };
-    let redaction = a.redaction()?;
+    let redaction = a.redact.redaction()?;
     // Prepare everything first: a batch with a bad file fails before the
     // first stanza is sent only for that file, the rest still goes out.
     let prepared: Vec<(String, Result<Payload, String>)> = files
