@@ -26,6 +26,9 @@ async fn starttls_login_uses_scram_not_plain() {
         .await
         .expect("login");
     assert_eq!(s.mechanism(), "SCRAM-SHA-1");
+    // RFC 8600 §8.3.1: TLS 1.2 or higher, TLS 1.3 preferred (Prosody 0.12
+    // with OpenSSL 3 offers it).
+    assert_eq!(s.tls_version(), Some("TLSv1.3"));
     let info = s
         .get(Some(p.pubsub.parse().unwrap()), disco_info())
         .await
@@ -51,6 +54,7 @@ async fn direct_tls_login() {
     c.server = Some(("127.0.0.1".into(), p.direct_tls_port));
     let s = Session::connect(c).await.expect("direct TLS login");
     assert_eq!(s.mechanism(), "SCRAM-SHA-1");
+    assert_eq!(s.tls_version(), Some("TLSv1.3"));
     assert!(s.get(None, disco_info()).await.is_ok());
 }
 
@@ -63,6 +67,7 @@ async fn insecure_plaintext_on_loopback() {
     c.tls_mode = gridlink::config::TlsMode::InsecurePlaintext;
     let s = Session::connect(c).await.expect("plaintext login");
     assert_eq!(s.mechanism(), "SCRAM-SHA-1");
+    assert_eq!(s.tls_version(), None);
 }
 
 /// A wrong password is a clear, immediate error — not an endless retry.

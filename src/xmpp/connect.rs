@@ -38,6 +38,8 @@ pub(crate) struct Login {
     pub connection: Connection,
     /// The SASL mechanism that was used.
     pub mechanism: &'static str,
+    /// The TLS version negotiated (`None`: loopback plaintext).
+    pub tls_version: Option<&'static str>,
 }
 
 /// Stream timeouts: after `read_timeout` of silence the stream pings the
@@ -92,15 +94,23 @@ pub(crate) async fn connect_and_login(
             login(pending, cfg, jid, ChannelBinding::None, false, &addr).await
         }
         TlsMode::DirectTls => {
-            let (tls_stream, cb) = handshake(tls, &tls_name, tcp).await?;
+            let (tls_stream, cb, version) = handshake(tls, &tls_name, tcp).await?;
             let pending = open_stream(BufStream::new(tls_stream), &domain, &addr).await?;
-            login(pending, cfg, jid, cb, true, &addr).await
+            let login = login(pending, cfg, jid, cb, true, &addr).await?;
+            Ok(Login {
+                tls_version: Some(version),
+                ..login
+            })
         }
         TlsMode::StartTls => {
             let tcp = starttls(BufStream::new(tcp), &domain, &addr).await?;
-            let (tls_stream, cb) = handshake(tls, &tls_name, tcp).await?;
+            let (tls_stream, cb, version) = handshake(tls, &tls_name, tcp).await?;
             let pending = open_stream(BufStream::new(tls_stream), &domain, &addr).await?;
-            login(pending, cfg, jid, cb, true, &addr).await
+            let login = login(pending, cfg, jid, cb, true, &addr).await?;
+            Ok(Login {
+                tls_version: Some(version),
+                ..login
+            })
         }
     }
 }
@@ -216,11 +226,20 @@ async fn starttls(
     Ok(stream.into_inner().into_inner())
 }
 
+/// The TLS handshake; also returns the channel-binding data and the
+/// negotiated version's name.
 async fn handshake(
     tls: &Arc<ClientConfig>,
     name: &str,
     tcp: TcpStream,
-) -> Result<(tokio_rustls::client::TlsStream<TcpStream>, ChannelBinding), ConnectError> {
+) -> Result<
+    (
+        tokio_rustls::client::TlsStream<TcpStream>,
+        ChannelBinding,
+        &'static str,
+    ),
+    ConnectError,
+> {
     let server_name = ServerName::try_from(name.to_string()).map_err(|e| {
         ConnectError::TlsConfig(format!("{name:?} is not a valid TLS server name: {e}"))
     })?;
@@ -239,7 +258,12 @@ async fn handshake(
             .unwrap_or(ChannelBinding::None),
         _ => ChannelBinding::None,
     };
-    Ok((stream, cb))
+    // The config allows nothing older (`tls::client_config`).
+    let version = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+        _ => "TLSv1.2",
+    };
+    Ok((stream, cb, version))
 }
 
 /// What the client can authenticate with.
@@ -386,6 +410,7 @@ where
             identity: jid.clone(),
         },
         mechanism,
+        tls_version: None,
     })
 }
 

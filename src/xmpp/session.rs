@@ -80,6 +80,7 @@ struct Inner {
     events: Mutex<Option<SessionEvents>>,
     config: Config,
     mechanism: &'static str,
+    tls_version: Option<&'static str>,
     id_prefix: String,
     next_id: AtomicU64,
     reconnects: Arc<AtomicU64>,
@@ -124,6 +125,7 @@ impl Session {
                 after: limit,
             })??;
         let mechanism = login.mechanism;
+        let tls_version = login.tls_version;
 
         let (event_tx, event_rx) = super::events::channel(config.event_queue);
         let failure = Arc::new(Mutex::new(None));
@@ -172,6 +174,7 @@ impl Session {
                 events: Mutex::new(Some(event_rx)),
                 config,
                 mechanism,
+                tls_version,
                 id_prefix: format!("gl{id_prefix:08x}-"),
                 next_id: AtomicU64::new(1),
                 reconnects,
@@ -197,6 +200,12 @@ impl Session {
     /// The account's bare JID.
     pub fn bare_jid(&self) -> BareJid {
         self.inner.config.jid.to_bare()
+    }
+
+    /// The TLS version of the first connection (`TLSv1.3` or `TLSv1.2`;
+    /// `None` for loopback plaintext).
+    pub fn tls_version(&self) -> Option<&'static str> {
+        self.inner.tls_version
     }
 
     /// The SASL mechanism used for the first login.
