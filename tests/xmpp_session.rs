@@ -283,3 +283,73 @@ async fn hundred_concurrent_iqs() {
     }
     assert_eq!(ok, 100);
 }
+
+/// A relay that deletes `<starttls/>` from the server's first stream
+/// features (a downgrade attack) and then passes bytes through; says
+/// whether it deleted anything.
+async fn stripping_relay(
+    target: std::net::SocketAddr,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stripped = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = stripped.clone();
+    tokio::spawn(async move {
+        let Ok((client, _)) = listener.accept().await else {
+            return;
+        };
+        let server = tokio::net::TcpStream::connect(target).await.unwrap();
+        let (mut cr, mut cw) = client.into_split();
+        let (mut sr, mut sw) = server.into_split();
+        tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut cr, &mut sw).await;
+        });
+        // Server to client: hold the bytes until the first features end,
+        // take STARTTLS out, then relay as is.
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let Ok(n) = sr.read(&mut buf).await else {
+                return;
+            };
+            if n == 0 {
+                return;
+            }
+            head.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&head).into_owned();
+            if text.contains("</stream:features>") {
+                let (Some(start), Some(end)) = (text.find("<starttls"), text.find("</starttls>"))
+                else {
+                    panic!("no STARTTLS offered: {text}");
+                };
+                let out = format!("{}{}", &text[..start], &text[end + "</starttls>".len()..]);
+                flag.store(true, Ordering::SeqCst);
+                if cw.write_all(out.as_bytes()).await.is_err() {
+                    return;
+                }
+                break;
+            }
+        }
+        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+    });
+    (port, stripped)
+}
+
+/// RFC 7590 §3.1 / checklist 16: STARTTLS is attempted even when the
+/// server's features do not offer it (stripped on the way), so the
+/// downgrade gets TLS anyway instead of a plaintext login.
+#[tokio::test]
+async fn starttls_attempted_when_not_advertised() {
+    let p = prosody();
+    let (port, stripped) = stripping_relay(([127, 0, 0, 1], p.c2s_port).into()).await;
+    let mut c = p.client_config("publisher", "publisher-pw");
+    c.server = Some(("127.0.0.1".into(), port));
+    let s = Session::connect(c)
+        .await
+        .expect("login over the stripping relay");
+    assert!(stripped.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(s.tls_version(), Some("TLSv1.3"));
+    assert_eq!(s.mechanism(), "SCRAM-SHA-1");
+}
