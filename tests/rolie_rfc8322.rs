@@ -5,9 +5,9 @@
 //! emitted), 7/16/23/31/34/37/40 (client lines),
 //! 8–11 (TLS: `tests/rolie_tls.rs`), 14/15 (MAY `/` and extra methods: not
 //! offered), 22 (SHOULD RFC 5005 archiving: not implemented, paging only),
-//! 35 (extensions), 38 (date properties are not emitted), 41/42 (operational
-//! guidance: access is logged via tracing; `atom:author` is the publishing
-//! JID, which operators must be entitled to show).
+//! 35 (extensions), 38 (date properties are not emitted), 42 (operational
+//! guidance: `atom:author` is the publishing JID, which operators must be
+//! entitled to show).
 
 mod rolie_support;
 
@@ -178,6 +178,8 @@ async fn line_13_authorization_on_every_resource() {
         "/rolie/feeds/t",
         "/rolie/feeds/t/entries/a",
         "/rolie/feeds/t/entries/a/iodef.xml",
+        // It names the topics and the polled sources.
+        "/metrics",
     ] {
         assert_eq!(get(&s.url(p)).await.status(), 401, "{p}");
         let r = client()
@@ -433,4 +435,80 @@ async fn line_39_post_answers_201_with_location() {
     assert_eq!(r.status(), 201);
     let loc = r.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(get(&loc).await.status(), 200);
+}
+
+/// Where this process's logs go, for the audit test (tracing's global
+/// subscriber: the server's runtimes log from their own threads).
+fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || Sink(sink.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        buf
+    })
+    .clone()
+}
+
+struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut v) = self.0.lock() {
+            v.extend_from_slice(b);
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Line 41: access to resources that are not public is audited. With
+/// `read_requires_token`, every read — refused or served — is logged at
+/// the default level with peer, method, path and status (writes always
+/// are); open repositories log reads only at debug.
+#[tokio::test]
+async fn line_41_protected_reads_are_audited() {
+    let logs = captured_logs();
+    let mut config = base_config();
+    config.read_requires_token = true;
+    let s = start_in(None, config, gridlink::rolie::Hooks::default()).await;
+    let (_, d) = &iodef_examples()[0];
+    s.store.put(envelope("audited", "a", d)).await.unwrap();
+    let path = "/rolie/feeds/audited/entries/a";
+    assert_eq!(get(&s.url(path)).await.status(), 401);
+    let r = client()
+        .get(s.url(path))
+        .bearer_auth("secret-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let open = start_filled().await;
+    let open_path = "/rolie/feeds/incidents";
+    assert_eq!(get(&open.url(open_path)).await.status(), 200);
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    for status in ["401", "200"] {
+        assert!(
+            text.lines().any(|l| l.contains("http read")
+                && l.contains("peer=127.0.0.1:")
+                && l.contains("method=GET")
+                && l.contains(&format!("path={path}"))
+                && l.contains(&format!("status={status}"))),
+            "no audit line for the {status} read:\n{text}"
+        );
+    }
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("http read") && l.contains("path=/rolie/feeds/incidents ")),
+        "open reads logged at info:\n{text}"
+    );
 }

@@ -33,7 +33,9 @@ pub struct RolieConfig {
     /// File of bearer tokens allowed to write (POST, DELETE), one per line;
     /// blank lines and `#` comments are ignored. Without it, writes get 403.
     pub write_token_file: Option<PathBuf>,
-    /// Require a bearer token from `write_token_file` for reads as well.
+    /// Require a bearer token from `write_token_file` for reads as well
+    /// (`/metrics` included); reads are then logged at info, with peer,
+    /// method, path and status, like writes (RFC 8322 §9 audit).
     pub read_requires_token: bool,
     /// Largest accepted request body in bytes; larger POSTs get 413.
     pub max_body: usize,

@@ -142,11 +142,15 @@ where
     fn call(&mut self, request: http::Request<B>) -> Observed {
         let method = request.method().clone();
         let read = method == Method::GET || method == Method::HEAD;
-        let log = (!read || tracing::enabled!(tracing::Level::DEBUG)).then(|| Log {
+        // Writes are always in the audit trail (RFC 8322 §9), and so are
+        // reads when reading needs a token: then what is read is not public.
+        let audited = !read || self.state.config.read_requires_token;
+        let log = (audited || tracing::enabled!(tracing::Level::DEBUG)).then(|| Log {
             path: request.uri().path().to_owned(),
             peer: self.peer,
             method,
             read,
+            audited,
             started: std::time::Instant::now(),
         });
         // Revalidations of a cached feed page are answered here; the
@@ -176,6 +180,8 @@ struct Log {
     peer: SocketAddr,
     method: Method,
     read: bool,
+    /// Logged at info (the audit trail), not debug.
+    audited: bool,
     started: std::time::Instant,
 }
 
@@ -234,14 +240,19 @@ impl Future for Observed {
             peer,
             method,
             read,
+            audited,
             started,
         }) = self.log.take()
         {
             let elapsed_us = started.elapsed().as_micros() as u64;
-            if read {
-                tracing::debug!(%peer, %method, %path, status, elapsed_us, "http");
-            } else {
-                tracing::info!(%peer, %method, %path, status, elapsed_us, "http write");
+            match (read, audited) {
+                (true, false) => tracing::debug!(%peer, %method, %path, status, elapsed_us, "http"),
+                (true, true) => {
+                    tracing::info!(%peer, %method, %path, status, elapsed_us, "http read")
+                }
+                (false, _) => {
+                    tracing::info!(%peer, %method, %path, status, elapsed_us, "http write")
+                }
             }
         }
         Poll::Ready(Ok(response))
@@ -255,8 +266,12 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// `GET /metrics`.
-pub(crate) async fn metrics(State(st): State<Shared>) -> Response {
+/// `GET /metrics`. Behind the read token when reads need one: it names
+/// the topics and the polled sources.
+pub(crate) async fn metrics(State(st): State<Shared>, headers: axum::http::HeaderMap) -> Response {
+    if let Err(p) = super::write::authorize_read(&st, &headers) {
+        return p.into_response();
+    }
     let mut out = String::new();
     out.push_str(
         "# HELP gridlink_http_requests_total HTTP responses of the ROLIE server by status.\n",
