@@ -109,6 +109,9 @@ struct Entry {
     id: String,
     updated: String,
     content_src: Option<String>,
+    /// The `xml:base` values in scope of `content` (outermost first), which
+    /// `content_src` is relative to (RFC 4287 §2, XML Base).
+    content_base: Vec<String>,
 }
 
 impl Entry {
@@ -122,6 +125,8 @@ impl Entry {
 struct FeedPage {
     entries: Vec<Entry>,
     next: Option<String>,
+    /// The `xml:base` values in scope of the `next` link.
+    next_base: Vec<String>,
 }
 
 fn attr(e: &quick_xml::events::BytesStart<'_>, name: &[u8]) -> Option<String> {
@@ -139,6 +144,8 @@ fn parse_feed(xml: &str) -> Result<FeedPage, String> {
     let mut text_of: Option<&'static str> = None;
     let mut depth = 0usize;
     let mut saw_feed = false;
+    // The `xml:base` of each open element, outermost first.
+    let mut bases: Vec<Option<String>> = Vec::new();
     loop {
         let (ns, ev) = r.read_resolved_event().map_err(|e| e.to_string())?;
         let atom = matches!(ns, ResolveResult::Bound(n) if n.as_ref() == ATOM_NS.as_bytes());
@@ -146,23 +153,35 @@ fn parse_feed(xml: &str) -> Result<FeedPage, String> {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(ev, Event::Empty(_));
                 let local = e.local_name();
+                let own_base = attr(e, b"xml:base");
+                let in_scope = || -> Vec<String> {
+                    bases
+                        .iter()
+                        .flatten()
+                        .chain(own_base.iter())
+                        .cloned()
+                        .collect()
+                };
                 match (atom, local.as_ref(), depth) {
                     (true, b"feed", 0) => saw_feed = true,
                     (true, b"entry", 1) => cur = Some(Entry::default()),
                     (true, b"link", 1) if attr(e, b"rel").as_deref() == Some("next") => {
-                        page.next = attr(e, b"href")
+                        page.next = attr(e, b"href");
+                        page.next_base = in_scope();
                     }
                     (true, b"id", 2) if cur.is_some() => text_of = Some("id"),
                     (true, b"updated", 2) if cur.is_some() => text_of = Some("updated"),
                     (true, b"content", 2) => {
                         if let Some(c) = cur.as_mut() {
                             c.content_src = attr(e, b"src");
+                            c.content_base = in_scope();
                         }
                     }
                     _ => {}
                 }
                 if !empty {
                     depth += 1;
+                    bases.push(own_base);
                 }
             }
             Event::Text(t) => {
@@ -176,6 +195,7 @@ fn parse_feed(xml: &str) -> Result<FeedPage, String> {
             }
             Event::End(_) => {
                 depth = depth.saturating_sub(1);
+                bases.pop();
                 text_of = None;
                 if depth == 1 {
                     if let Some(c) = cur.take() {
@@ -259,6 +279,19 @@ fn retry_after(v: &str) -> Option<Duration> {
             .unwrap_or_default()
             .min(MAX_RETRY_AFTER),
     )
+}
+
+/// `href` resolved against the document's URL `base` and the `xml:base`
+/// values in scope (outermost first).
+fn resolve(base: &str, xml_bases: &[String], href: &str) -> Result<String, RoundError> {
+    let bad = |e: &dyn std::fmt::Display| {
+        RoundError::Feed(base.to_string(), format!("bad link {href:?}: {e}"))
+    };
+    let mut url = reqwest::Url::parse(base).map_err(|e| bad(&e))?;
+    for b in xml_bases.iter().map(String::as_str).chain([href]) {
+        url = url.join(b).map_err(|e| bad(&e))?;
+    }
+    Ok(url.to_string())
 }
 
 impl Poller {
@@ -370,13 +403,6 @@ impl Poller {
         Ok(Some((text, headers)))
     }
 
-    fn resolve(&self, base: &str, href: &str) -> Result<String, RoundError> {
-        reqwest::Url::parse(base)
-            .and_then(|b| b.join(href))
-            .map(|u| u.to_string())
-            .map_err(|e| RoundError::Feed(base.to_string(), format!("bad link {href:?}: {e}")))
-    }
-
     /// One round; returns how many entries were published.
     async fn round(&self) -> Result<usize, RoundError> {
         let mut state = State::load(&self.state_path);
@@ -398,7 +424,7 @@ impl Poller {
             }
             match page.next {
                 Some(href) => {
-                    page_url = self.resolve(&page_url, &href)?;
+                    page_url = resolve(&page_url, &page.next_base, &href)?;
                     match self.get(&page_url, None).await? {
                         Some((b, _)) => body = b,
                         None => break,
@@ -415,7 +441,7 @@ impl Poller {
                 state.remember(entry.key());
                 continue;
             };
-            let url = self.resolve(&base, src)?;
+            let url = resolve(&base, &entry.content_base, src)?;
             let doc = match self.get(&url, None).await {
                 Ok(Some((doc, _))) => doc,
                 Ok(None) => continue,
@@ -511,6 +537,43 @@ mod tests {
         );
         assert_eq!(retry_after("soon"), None);
         assert_eq!(retry_after("-1"), None);
+    }
+
+    /// Links resolve against the page URL and every `xml:base` in scope
+    /// (feed, entry, content); a feed with extensions the client does not
+    /// know — an unregistered and a `local` `rolie:property`, an unknown
+    /// link relation, a private category scheme, a `prev` link — still
+    /// gives its entries (RFC 8322 checklist 1, 31, 37).
+    #[test]
+    fn xml_base_and_unknown_extensions() {
+        let xml = r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:rolie="urn:ietf:params:xml:ns:rolie-1.0" xml:base="https://a.example/r/">
+          <id>urn:f</id>
+          <rolie:property name="urn:example:unregistered" value="x"/>
+          <rolie:property name="urn:ietf:params:rolie:property:local-x" value="y"/>
+          <category scheme="urn:example:private" term="z"/>
+          <link rel="urn:example:rel" href="elsewhere"/>
+          <link rel="prev" href="?before=1"/>
+          <link rel="next" xml:base="pages/" href="2"/>
+          <entry xml:base="entries/"><id>urn:1</id><updated>2026-01-01T00:00:00Z</updated>
+            <rolie:property name="urn:example:unregistered" value="x"/>
+            <content type="application/xml" src="1.xml"/></entry>
+          <entry><id>urn:2</id><updated>2026-01-02T00:00:00Z</updated>
+            <content xml:base="https://b.example/docs/" type="application/xml" src="2.xml"/></entry>
+        </feed>"#;
+        let p = parse_feed(xml).unwrap();
+        assert_eq!(p.entries.len(), 2);
+        let page = "https://origin.example/rolie/feeds/t";
+        let url =
+            |e: &Entry| resolve(page, &e.content_base, e.content_src.as_deref().unwrap()).unwrap();
+        assert_eq!(url(&p.entries[0]), "https://a.example/r/entries/1.xml");
+        assert_eq!(url(&p.entries[1]), "https://b.example/docs/2.xml");
+        let next = resolve(page, &p.next_base, p.next.as_deref().unwrap()).unwrap();
+        assert_eq!(next, "https://a.example/r/pages/2");
+        // Without xml:base, relative to the page.
+        assert_eq!(
+            resolve(page, &[], "entries/a/iodef.xml").unwrap(),
+            "https://origin.example/rolie/feeds/entries/a/iodef.xml"
+        );
     }
 
     /// Non-feeds and DOCTYPEs are refused.
