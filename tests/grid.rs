@@ -255,6 +255,49 @@ async fn rfc8600_c34_fields_left_out_before_publishing() {
     assert!(e.to_string().contains("Contact"), "{e}");
 }
 
+/// Line 11: the subscription is made for the subscriber's bare JID (so it
+/// survives resource changes and reaches any available resource): the
+/// topic owner's subscription list (XEP-0060 §8.8.1) shows
+/// `subscriber@localhost`, no resource, subscribed.
+#[tokio::test]
+async fn rfc8600_c11_subscription_is_for_the_bare_jid() {
+    let p = prosody();
+    let (publisher, subscriber, _sub) = subscribed(&p, "incidents").await;
+    assert!(subscriber.session().jid().resource().is_some());
+    const OWNER: &str = "http://jabber.org/protocol/pubsub#owner";
+    let list = Element::builder("pubsub", OWNER)
+        .append(
+            Element::builder("subscriptions", OWNER)
+                .attr(
+                    tokio_xmpp::minidom::rxml::NcName::try_from("node").unwrap(),
+                    "incidents",
+                )
+                .build(),
+        )
+        .build();
+    let answer = publisher
+        .session()
+        .get(Some(p.pubsub.parse().unwrap()), list)
+        .await
+        .expect("owner's subscription list")
+        .expect("a payload");
+    let subs: Vec<(String, String)> = answer
+        .get_child("subscriptions", OWNER)
+        .expect("<subscriptions/>")
+        .children()
+        .map(|c| {
+            (
+                c.attr("jid").unwrap_or_default().to_string(),
+                c.attr("subscription").unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        subs,
+        [("subscriber@localhost".to_string(), "subscribed".to_string())]
+    );
+}
+
 /// The stream parser keeps namespaces but not prefixes; the received
 /// document gets the usual ones back (`xsi:schemaLocation`, not minidom's
 /// made-up `tns0:schemaLocation`), and is still the document sent.

@@ -50,9 +50,17 @@ pub async fn subscribe(
         .set(Some(service.clone()), req.into())
         .await
         .map_err(GridError::request(op.clone()))?;
+    subscription_state(answer.as_ref(), op)
+}
+
+/// The state an answer to `<subscribe/>` gives (XEP-0060 §6.1.2): an
+/// answer without a `<subscription/>` means subscribed.
+fn subscription_state(
+    answer: Option<&Element>,
+    op: String,
+) -> Result<SubscriptionState, GridError> {
     // Read by hand: xmpp-parsers 0.23's `SubscriptionElem` has private fields.
     let state = answer
-        .as_ref()
         .and_then(|p| p.get_child("subscription", ns::PUBSUB))
         .and_then(|s| s.attr("subscription"))
         .unwrap_or("subscribed");
@@ -339,6 +347,37 @@ pub(crate) fn item_event(
 
 #[cfg(test)]
 mod tests {
+    /// The answers of XEP-0060 §6.1.2 (Examples 33, 34 and 35, trimmed to
+    /// the payload): subscribed, pending (an `authorize` topic) and
+    /// unconfigured; an empty result is subscribed; anything else is an
+    /// error naming the state.
+    #[test]
+    fn subscription_states_of_the_xep_examples() {
+        let state = |xml: Option<&str>| {
+            let el: Option<Element> = xml.map(|x| x.parse().unwrap());
+            super::subscription_state(el.as_ref(), "subscribe".into())
+        };
+        let p = "xmlns='http://jabber.org/protocol/pubsub'";
+        assert_eq!(
+            state(Some(&format!("<pubsub {p}><subscription node='princely_musings' jid='francisco@denmark.lit' subid='ba49252aaa4f5d320c24d3766f0bdcade78c78d3' subscription='subscribed'/></pubsub>"))).unwrap(),
+            SubscriptionState::Subscribed
+        );
+        assert_eq!(
+            state(Some(&format!("<pubsub {p}><subscription node='princely_musings' jid='francisco@denmark.lit' subscription='pending'/></pubsub>"))).unwrap(),
+            SubscriptionState::Pending
+        );
+        assert_eq!(
+            state(Some(&format!("<pubsub {p}><subscription node='princely_musings' jid='francisco@denmark.lit' subscription='unconfigured'><subscribe-options><required/></subscribe-options></subscription></pubsub>"))).unwrap(),
+            SubscriptionState::Unconfigured
+        );
+        assert_eq!(state(None).unwrap(), SubscriptionState::Subscribed);
+        let e = state(Some(&format!(
+            "<pubsub {p}><subscription node='n' jid='a@b' subscription='none'/></pubsub>"
+        )))
+        .unwrap_err();
+        assert!(e.to_string().contains("none"), "{e}");
+    }
+
     use super::*;
 
     const DOC: &str = "<IODEF-Document xmlns='urn:ietf:params:xml:ns:iodef-2.0' version='2.00'><Incident purpose='reporting'><IncidentID name='csirt.example.com'>1</IncidentID><GenerationTime>2015-07-18T09:00:00-05:00</GenerationTime><Contact role='creator' type='organization'><Email><EmailTo>a@b.example</EmailTo></Email></Contact></Incident></IODEF-Document>";
