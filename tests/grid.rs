@@ -103,6 +103,21 @@ async fn rfc8600_c08_created_topic_is_typed_and_whitelisted() {
     assert_eq!(info.access_model.as_deref(), Some("whitelist"));
     assert_eq!(info.title.as_deref(), Some("Incidents"));
     assert_eq!(info.description.as_deref(), Some("IODEF incidents"));
+    // Line 9: the rest of the node configuration asked for at creation, as
+    // the broker reports it back: items kept, the last one not re-sent to
+    // every new subscriber (catch-up fetches what it needs).
+    let config = g.topic_config("incidents").await.unwrap();
+    let get = |k: &str| config.get(k).map(String::as_str);
+    assert!(
+        matches!(get("pubsub#persist_items"), Some("1" | "true")),
+        "{config:?}"
+    );
+    assert_eq!(
+        get("pubsub#send_last_published_item"),
+        Some("never"),
+        "{config:?}"
+    );
+    assert_eq!(get("pubsub#type"), Some("urn:ietf:params:xml:ns:iodef-2.0"));
 }
 
 /// `ensure` creates a missing topic, and on an existing one reports what
