@@ -5,9 +5,7 @@
 //! emitted), 7/16/23/31/34/37/40 (client lines),
 //! 8–11 (TLS: `tests/rolie_tls.rs`), 14/15 (MAY `/` and extra methods: not
 //! offered), 22 (SHOULD RFC 5005 archiving: not implemented, paging only),
-//! 35 (extensions), 38 (date properties are not emitted), 42 (operational
-//! guidance: `atom:author` is the publishing JID, which operators must be
-//! entitled to show).
+//! 35 (extensions), 38 (date properties are not emitted).
 
 mod rolie_support;
 
@@ -511,4 +509,40 @@ async fn line_41_protected_reads_are_audited() {
             .any(|l| l.contains("http read") && l.contains("path=/rolie/feeds/incidents ")),
         "open reads logged at info:\n{text}"
     );
+}
+
+/// Line 42: personal data. An entry's `atom:author` is the publishing
+/// account by default; with `author_from = "repository"` it is the
+/// repository's name and the publisher's JID appears nowhere in the feed or
+/// the entry.
+#[tokio::test]
+async fn line_42_publisher_can_be_kept_out_of_documents() {
+    let (_, d) = &iodef_examples()[0];
+    for (from, shown) in [
+        (gridlink::rolie::AuthorFrom::Publisher, true),
+        (gridlink::rolie::AuthorFrom::Repository, false),
+    ] {
+        let mut config = base_config();
+        config.author = "Example CSIRT repository".into();
+        config.author_from = from;
+        let s = start_in(None, config, gridlink::rolie::Hooks::default()).await;
+        s.store.put(envelope("t", "a", d)).await.unwrap();
+        for p in ["/rolie/feeds/t", "/rolie/feeds/t/entries/a"] {
+            let text = get(&s.url(p)).await.text().await.unwrap();
+            assert_eq!(
+                text.contains("controller@grid.example"),
+                shown,
+                "{from:?} {p}: {text}"
+            );
+            if !shown {
+                assert!(
+                    text.contains("<name>Example CSIRT repository</name>"),
+                    "{text}"
+                );
+            }
+        }
+    }
+    let parsed: gridlink::rolie::RolieConfig =
+        toml::from_str("author_from = \"repository\"").unwrap();
+    assert_eq!(parsed.author_from, gridlink::rolie::AuthorFrom::Repository);
 }

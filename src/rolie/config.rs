@@ -70,11 +70,27 @@ pub struct RolieConfig {
     /// `atom:author` name of the repository and of items whose publisher is
     /// unknown.
     pub author: String,
+    /// Whose name an entry's `atom:author` carries: the publishing
+    /// account's bare JID (`publisher`, the default) or always `author`
+    /// (`repository`), for repositories whose readers must not learn who
+    /// in the grid published what (RFC 8322 §9: personal data).
+    pub author_from: AuthorFrom,
     /// Title of the service document's workspace.
     pub workspace_title: String,
     /// Per-topic settings, by pubsub node name. Listed topics are served
     /// (as empty feeds) even before their first item arrives.
     pub topics: BTreeMap<String, TopicSettings>,
+}
+
+/// See [`RolieConfig::author_from`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthorFrom {
+    /// The publishing account's bare JID.
+    #[default]
+    Publisher,
+    /// The repository's `author`.
+    Repository,
 }
 
 /// Settings of one topic's collection.
@@ -113,6 +129,7 @@ impl Default for RolieConfig {
             allow_insecure_http: false,
             default_information_type: "incident".to_owned(),
             author: "gridlink".to_owned(),
+            author_from: AuthorFrom::Publisher,
             workspace_title: "XMPP-Grid incidents".to_owned(),
             topics: BTreeMap::new(),
         }

@@ -281,11 +281,11 @@ fn write_entry(out: &mut XmlOut, ctx: &DocContext<'_>, item: &StoredItem, standa
     out.text("updated", &[], &date(item.updated));
     out.text("app:edited", &[], &date(item.updated));
     out.start("author", &[]);
-    out.text(
-        "name",
-        &[],
-        env.publisher.as_deref().unwrap_or(&ctx.config.author),
-    );
+    let author = match ctx.config.author_from {
+        super::config::AuthorFrom::Publisher => env.publisher.as_deref(),
+        super::config::AuthorFrom::Repository => None,
+    };
+    out.text("name", &[], author.unwrap_or(&ctx.config.author));
     out.end("author");
     out.empty("category", &info_type(ctx, topic));
     if let Some(purpose) = &meta.purpose {

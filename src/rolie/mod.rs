@@ -30,7 +30,7 @@ mod xml;
 use std::future::Future;
 use std::sync::Arc;
 
-pub use config::{RolieConfig, TopicSettings};
+pub use config::{AuthorFrom, RolieConfig, TopicSettings};
 pub use documents::{CATEGORIES_MEDIA_TYPE, ENTRY_MEDIA_TYPE, FEED_MEDIA_TYPE, SERVICE_MEDIA_TYPE};
 pub use iodef_meta::IodefMeta;
 pub use ops::{ComponentHealth, HealthProbe, MetricsHook};
