@@ -631,14 +631,7 @@ async fn posted_documents_are_redacted_before_publishing() {
         gridlink::iodef::Redaction::new().share(["green"]).unwrap(),
     )
     .await;
-    let doc = r#"<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0">
-  <Incident purpose="reporting" restriction="green">
-    <IncidentID name="csirt.example.com">posted-1</IncidentID>
-    <GenerationTime>2026-11-23T10:00:00Z</GenerationTime>
-    <Discovery restriction="red"><Description>internal notes</Description></Discovery>
-    <Contact role="creator" type="organization"><ContactName>Example CSIRT</ContactName></Contact>
-  </Incident>
-</IODEF-Document>"#;
+    let doc = fixture_bytes(common::MARKED);
     let r = reqwest::Client::new()
         .post(format!("{}/rolie/feeds/incidents", b.base))
         .bearer_auth("s3cret-token")
@@ -657,7 +650,7 @@ async fn posted_documents_are_redacted_before_publishing() {
         panic!("{:?}", items[0]);
     };
     assert!(
-        envelope.document.contains("posted-1"),
+        envelope.document.contains("marked-1"),
         "{}",
         envelope.document
     );

@@ -17,7 +17,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{fixture_bytes, grid, open_topic, prosody, subscribed, VALID};
+use common::{fixture_bytes, grid, open_topic, prosody, subscribed, MARKED, VALID};
 use gridlink::grid::{
     AccessModel, Affiliation, GridEvent, Payload, PayloadError, TopicOptions, TopicSelection,
 };
@@ -200,24 +200,6 @@ async fn rfc8600_c12_publish_subscribe_retract() {
     }
 }
 
-/// An incident marked for partners (TLP green) with a private Discovery, a
-/// victim Contact restricted by an extension value, and the creator's
-/// e-mail address.
-const MARKED: &str = r#"<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0">
-  <Incident purpose="reporting" restriction="green">
-    <IncidentID name="csirt.example.com">marked-1</IncidentID>
-    <GenerationTime>2026-11-23T10:00:00Z</GenerationTime>
-    <Discovery restriction="private"><Description>internal notes</Description></Discovery>
-    <Contact role="creator" type="organization">
-      <ContactName>Example CSIRT</ContactName>
-      <Email><EmailTo>csirt@example.com</EmailTo></Email>
-    </Contact>
-    <Contact role="victim" type="person" restriction="ext-value" ext-restriction="tlp-amber-strict">
-      <Email><EmailTo>victim@example.org</EmailTo></Email>
-    </Contact>
-  </Incident>
-</IODEF-Document>"#;
-
 /// Line 34: fields filtered or omitted before publishing. Shared with
 /// partners (`green`) and without e-mail addresses, what a subscriber
 /// receives has neither the private Discovery, nor the victim, nor any
@@ -232,8 +214,9 @@ async fn rfc8600_c34_fields_left_out_before_publishing() {
         .unwrap()
         .omit("Contact/Email")
         .unwrap();
-    let pl = Payload::prepare_redacted(MARKED.as_bytes(), ValidationLevel::Strict, 1 << 20, &r)
-        .expect("redacted payload");
+    let pl =
+        Payload::prepare_redacted(&fixture_bytes(MARKED), ValidationLevel::Strict, 1 << 20, &r)
+            .expect("redacted payload");
     assert_eq!(pl.omitted, 3, "{}", pl.xml);
     publisher.publish("incidents", &pl).await.unwrap();
     let GridEvent::Item { envelope, .. } = next_event(&mut sub).await else {
@@ -261,7 +244,7 @@ async fn rfc8600_c34_fields_left_out_before_publishing() {
         .unwrap()
         .omit("Email")
         .unwrap();
-    let e = Payload::prepare_redacted(MARKED.as_bytes(), ValidationLevel::Strict, 1 << 20, &r)
+    let e = Payload::prepare_redacted(&fixture_bytes(MARKED), ValidationLevel::Strict, 1 << 20, &r)
         .unwrap_err();
     assert!(
         matches!(e, PayloadError::InvalidAfterRedaction { omitted: 3, .. }),
