@@ -266,18 +266,10 @@ Component "pubsub.localhost" "pubsub"
     pub fn register(&self, users: &[(String, String)]) -> Result<(), LabError> {
         for (user, pw) in users {
             for host in ["localhost", "insecure.localhost"] {
-                let out = Command::new("prosodyctl")
-                    .arg("--config")
-                    .arg(self.config_path())
-                    .args(["register", user, host, pw])
-                    .output()?;
-                if !out.status.success() {
-                    return Err(LabError::StartFailed(format!(
-                        "prosodyctl register {user}@{host}: {}{}",
-                        String::from_utf8_lossy(&out.stdout),
-                        String::from_utf8_lossy(&out.stderr)
-                    )));
-                }
+                self.prosodyctl(
+                    &["register", user, host, pw],
+                    &format!("register {user}@{host}"),
+                )?;
             }
         }
         Ok(())
@@ -287,14 +279,20 @@ Component "pubsub.localhost" "pubsub"
     /// sessions already open stay open until they reconnect).
     pub fn delete_user(&self, user: &str) -> Result<(), LabError> {
         let jid = format!("{user}@{}", self.domain);
+        self.prosodyctl(&["deluser", &jid], &format!("deluser {jid}"))
+    }
+
+    /// Runs `prosodyctl` on this instance's config; `what` names it in the
+    /// error (never the arguments: they may hold a password).
+    fn prosodyctl(&self, args: &[&str], what: &str) -> Result<(), LabError> {
         let out = Command::new("prosodyctl")
             .arg("--config")
             .arg(self.config_path())
-            .args(["deluser", &jid])
+            .args(args)
             .output()?;
         if !out.status.success() {
             return Err(LabError::StartFailed(format!(
-                "prosodyctl deluser {jid}: {}{}",
+                "prosodyctl {what}: {}{}",
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             )));
