@@ -334,7 +334,15 @@ where
     let offered = &features.sasl_mechanisms;
     let have = Have {
         tls,
-        binding: matches!(binding, ChannelBinding::TlsExporter(_)),
+        // tls-exporter binding only when the server says it checks that
+        // type (XEP-0440): ejabberd 23.01 offers SCRAM-*-PLUS on TLS 1.3,
+        // advertises no types, and refuses tls-exporter ("Invalid channel
+        // binding"), which would make every login fail.
+        binding: matches!(binding, ChannelBinding::TlsExporter(_))
+            && features.sasl_cb.as_ref().is_some_and(|cb| {
+                cb.types
+                    .contains(&tokio_xmpp::parsers::sasl_cb::Type::TlsExporter)
+            }),
         // The TLS config carries the certificate whenever one is
         // configured (`tls::client_config`), and plaintext has none.
         certificate: tls && cfg.client_cert.is_some(),
