@@ -329,7 +329,20 @@ modules:
     /// Creates accounts on `localhost` (the server must run).
     pub fn register(&self, users: &[(String, String)]) -> Result<(), LabError> {
         for (user, pw) in users {
-            self.ctl(&["register", user, "localhost", pw])?;
+            // Listeners can open before mnesia has the `passwd` table
+            // (`{aborted,{no_exists,passwd,…}}`): try again for a while.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                match self.ctl(&["register", user, "localhost", pw]) {
+                    Ok(_) => break,
+                    Err(LabError::Ejabberd(m))
+                        if m.contains("no_exists") && Instant::now() < deadline =>
+                    {
+                        std::thread::sleep(Duration::from_millis(250));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         }
         Ok(())
     }
