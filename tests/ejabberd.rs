@@ -275,3 +275,66 @@ async fn take(f: &mut Follower, n: usize) -> Vec<String> {
     }
     got
 }
+
+/// The topic's configuration as ejabberd reports it back, `ensure_topic` on
+/// the existing topic, and a retraction reaching the subscriber.
+#[tokio::test]
+async fn configuration_ensure_and_retraction() {
+    let e = ejabberd(EjabberdStorage::Mnesia);
+    let publisher = grid(&e, "publisher").await;
+    let subscriber = grid(&e, "subscriber").await;
+    let opts = TopicOptions {
+        access_model: AccessModel::Open,
+        title: Some("Incidents".into()),
+        max_items: Some(500),
+        ..Default::default()
+    };
+    publisher
+        .create_topic(TOPIC, &opts)
+        .await
+        .unwrap_or_else(|err| panic!("create topic on ejabberd: {err}\n{}", tail(&e.log())));
+    let config = publisher.topic_config(TOPIC).await.expect("topic config");
+    for (var, want) in [
+        ("pubsub#type", "urn:ietf:params:xml:ns:iodef-2.0"),
+        ("pubsub#access_model", "open"),
+        ("pubsub#max_items", "500"),
+        ("pubsub#persist_items", "1"),
+        ("pubsub#title", "Incidents"),
+    ] {
+        assert_eq!(
+            config.get(var).map(String::as_str),
+            Some(want),
+            "{var} as ejabberd reports it: {config:?}"
+        );
+    }
+    let ensured = publisher
+        .ensure_topic(TOPIC, &opts)
+        .await
+        .expect("ensure on ejabberd");
+    assert!(!ensured.created, "{ensured:?}");
+    assert!(ensured.differences.is_empty(), "{ensured:?}");
+
+    let mut sub = subscriber
+        .subscribe(
+            TopicSelection::Named(vec![TOPIC.into()]),
+            ValidationLevel::Basic,
+        )
+        .await
+        .expect("subscribe on ejabberd");
+    publish(&publisher, 0..1).await;
+    assert_eq!(item_id(&next_event(&mut sub).await), id(0));
+    publisher.retract(TOPIC, &id(0)).await.expect("retract");
+    match next_event(&mut sub).await {
+        GridEvent::Retract { topic, item_id, .. } => {
+            assert_eq!((topic.as_str(), item_id.as_str()), (TOPIC, id(0).as_str()))
+        }
+        other => panic!("expected the retraction, got {other:?}"),
+    }
+}
+
+async fn next_event(sub: &mut gridlink::grid::Subscription) -> GridEvent {
+    tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .expect("no event from ejabberd within 10 s")
+        .expect("subscription ended")
+}
