@@ -20,6 +20,15 @@
 //!   only when the consumer has taken the previous one; the newest page
 //!   comes last.
 //!
+//! A service that pages items with RSM (XEP-0059; ejabberd, which answers
+//! `max_items` with a `<set/>`) is caught up differently: its newest page
+//! comes newest first on SQL storage and oldest first on mnesia, with
+//! nothing in the answer to tell which, so the whole topic is read in RSM
+//! pages from its oldest item on (oldest first on both), each page after the
+//! previous one's `<last/>`; what was delivered before is dropped by the
+//! cursor. That costs a request per page on every catch-up, where Prosody's
+//! usual restart costs one.
+//!
 //! A catch-up that fails (and the live items delivered after it) breaks the
 //! "broker's order" premise, so the topic is marked in the store and caught
 //! up in full until one catch-up finishes.
@@ -40,7 +49,8 @@ use std::collections::VecDeque;
 
 use super::seen::{digest, Seen};
 use crate::grid::{
-    older_ids, Grid, GridError, GridEvent, RawItem, Retrieve, Subscription, TopicSelection,
+    next_after, older_ids, Fetched, Grid, GridError, GridEvent, RawItem, Retrieve, Subscription,
+    TopicSelection,
 };
 use crate::iodef::ValidationLevel;
 use crate::store::{content_hash, Store, StoreError};
@@ -79,6 +89,14 @@ enum Work {
         topic: String,
         ids: VecDeque<String>,
         newest: Vec<RawItem>,
+    },
+    /// The topic's items in RSM pages, oldest first, from after the item
+    /// whose RSM id is `after` (from the start when `None`); `done` once the
+    /// last page was queued.
+    Rsm {
+        topic: String,
+        after: Option<String>,
+        done: bool,
     },
 }
 
@@ -220,10 +238,15 @@ impl Follower {
 
     /// Fetches items of `topic`, keeping count of the largest answer.
     async fn fetch(&mut self, topic: &str, what: Retrieve<'_>) -> Result<Vec<RawItem>, GridError> {
+        Ok(self.fetch_rsm(topic, what).await?.items)
+    }
+
+    /// [`fetch`](Self::fetch) with the answer's RSM `<set/>`.
+    async fn fetch_rsm(&mut self, topic: &str, what: Retrieve<'_>) -> Result<Fetched, GridError> {
         self.requests += 1;
-        let items = self.grid.raw_items(topic, what).await?;
-        self.largest_fetch = self.largest_fetch.max(items.len());
-        Ok(items)
+        let fetched = self.grid.fetch_items(topic, what).await?;
+        self.largest_fetch = self.largest_fetch.max(fetched.items.len());
+        Ok(fetched)
     }
 
     async fn load(&mut self, topic: &str) -> Result<(), StoreError> {
@@ -309,7 +332,27 @@ impl Follower {
     async fn catch_up(&mut self, topic: &str) -> Result<Step, FollowError> {
         self.load(topic).await?;
         let unfinished = self.store.is_catch_up_unfinished(topic).await?;
-        let page = self.fetch(topic, Retrieve::Newest(self.page)).await?;
+        let first = self.fetch_rsm(topic, Retrieve::Newest(self.page)).await?;
+        if let Some(rsm) = first.rsm {
+            // RSM pages from the start (module documentation). The ids are
+            // listed only to tell whether anything kept was delivered.
+            self.requests += 1;
+            let listed = self.grid.item_ids(topic).await?;
+            let overlap = self.any_known(topic, listed.iter().map(String::as_str))
+                || self.any_known(topic, first.items.iter().map(|i| i.id.as_str()));
+            let kept = rsm.count.unwrap_or(listed.len()).max(first.items.len());
+            let gap = self.gap_unless_overlap(topic, kept, overlap).await?;
+            tracing::info!(topic, kept, page = self.page, "catching up in RSM pages");
+            return Ok(Step::Pages {
+                gap,
+                work: Work::Rsm {
+                    topic: topic.to_string(),
+                    after: None,
+                    done: false,
+                },
+            });
+        }
+        let page = first.items;
         let overlap = self.any_known(topic, page.iter().map(|i| i.id.as_str()));
         let whole = page.len() < self.page as usize;
         // Reaching back to an item delivered with this very content (an
@@ -398,11 +441,16 @@ impl Follower {
         enum Todo {
             Topic(String),
             Batch(String, Vec<String>),
+            Rsm(String, Option<String>),
             Done(String),
         }
         let todo = match self.pending.front() {
             None => return,
             Some(Work::Topic(t)) => Todo::Topic(t.clone()),
+            Some(Work::Rsm {
+                topic, done: true, ..
+            }) => Todo::Done(topic.clone()),
+            Some(Work::Rsm { topic, after, .. }) => Todo::Rsm(topic.clone(), after.clone()),
             Some(Work::Older { topic, ids, .. }) if ids.is_empty() => Todo::Done(topic.clone()),
             Some(Work::Older { topic, ids, .. }) => Todo::Batch(
                 topic.clone(),
@@ -424,6 +472,25 @@ impl Follower {
                         ids.drain(..batch.len());
                     }
                     self.queue_raw(&t, items);
+                    None
+                });
+                (t, r)
+            }
+            Todo::Rsm(t, after) => {
+                let what = Retrieve::Page {
+                    max: self.page,
+                    after: after.as_deref(),
+                };
+                let r = self.fetch_rsm(&t, what).await;
+                let r = r.map_err(FollowError::from).map(|fetched| {
+                    let n = fetched.items.len();
+                    tracing::debug!(topic = %t, fetched = n, "RSM page");
+                    let next = next_after(n, self.page, fetched.rsm, after.as_deref());
+                    if let Some(Work::Rsm { after, done, .. }) = self.pending.front_mut() {
+                        *done = next.is_none();
+                        *after = next;
+                    }
+                    self.queue_raw(&t, fetched.items);
                     None
                 });
                 (t, r)

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::disco::{DiscoItemsQuery, DiscoItemsResult};
+use tokio_xmpp::parsers::rsm::{SetQuery, SetResult};
 
 use super::subscribe::item_event;
 use super::{ns, GridError, GridEvent};
@@ -30,6 +31,41 @@ pub(crate) enum Retrieve<'a> {
     /// These ids, in this order (Prosody keeps the requested order; ids it
     /// no longer keeps are left out of the answer).
     Ids(&'a [String]),
+    /// A page of at most `max` items in the service's RSM order (XEP-0059;
+    /// oldest first on ejabberd), after the item whose RSM id is `after`
+    /// (from the start when `None`). Only for services that answered with
+    /// an RSM `<set/>` (ejabberd); Prosody 0.12 has no RSM for items.
+    Page { max: u32, after: Option<&'a str> },
+}
+
+/// The RSM `<set/>` a service put beside `<items/>` (XEP-0059 §2): ejabberd
+/// does whenever `max_items` or RSM was asked for, Prosody never.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RsmPage {
+    /// How many items the whole set holds.
+    pub count: Option<usize>,
+    /// The RSM id of the page's last item: where the next page starts.
+    pub last: Option<String>,
+}
+
+impl RsmPage {
+    /// Reads the `<set/>` of an items answer (`None` without one; a `<set/>`
+    /// that does not parse is treated as none: the answer's items stand).
+    fn from_answer(pubsub: &Element) -> Option<RsmPage> {
+        let set = pubsub.get_child("set", ns::RSM)?;
+        let set = SetResult::try_from(set.clone()).ok()?;
+        Some(RsmPage {
+            count: set.count,
+            last: set.last,
+        })
+    }
+}
+
+/// One answer: its items and, when the service pages with RSM, its `<set/>`.
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    pub items: Vec<RawItem>,
+    pub rsm: Option<RsmPage>,
 }
 
 /// One retrieved item, its payload not yet checked.
@@ -75,12 +111,41 @@ pub async fn items(
         (None, Some(m)) => Retrieve::Newest(m),
         (None, None) => Retrieve::All,
     };
-    Ok(raw_items(session, service, topic, what)
-        .await?
+    let mut fetched = fetch(session, service, topic, what).await?;
+    if matches!(what, Retrieve::All) {
+        // A service that caps the answer and says so with an RSM `<set/>`
+        // (count above what came, and where it stopped) is asked for the
+        // rest, page by page after the last item it sent.
+        let mut rsm = fetched.rsm.take();
+        while let Some(RsmPage {
+            count: Some(count),
+            last: Some(last),
+        }) = rsm
+        {
+            if fetched.items.len() >= count {
+                break;
+            }
+            let after = Retrieve::Page {
+                max: RSM_PAGE,
+                after: Some(&last),
+            };
+            let next = fetch(session, service, topic, after).await?;
+            if next.items.is_empty() {
+                break;
+            }
+            fetched.items.extend(next.items);
+            rsm = next.rsm;
+        }
+    }
+    Ok(fetched
+        .items
         .into_iter()
         .map(|item| item.into_event(topic, level))
         .collect())
 }
+
+/// Items per RSM request when the rest of a capped answer is fetched.
+const RSM_PAGE: u32 = 100;
 
 /// Every item `topic` keeps, oldest first, `page` per request: the newest
 /// page; when it is full, the ids are listed (disco#items on the node) and
@@ -98,7 +163,14 @@ pub async fn for_each_item(
     mut each: impl FnMut(GridEvent) -> bool,
 ) -> Result<usize, GridError> {
     let page = page.max(2);
-    let newest = raw_items(session, service, topic, Retrieve::Newest(page)).await?;
+    let first = fetch(session, service, topic, Retrieve::Newest(page)).await?;
+    if first.rsm.is_some() {
+        // ejabberd: its newest page is newest first on SQL storage and
+        // oldest first on mnesia, with nothing in the answer to tell which;
+        // its RSM pages are oldest first on both.
+        return for_each_rsm(session, service, topic, page, level, each).await;
+    }
+    let newest = first.items;
     let mut handed = 0;
     let mut hand = |items: Vec<RawItem>| {
         for item in items {
@@ -127,18 +199,85 @@ pub async fn for_each_item(
     Ok(handed)
 }
 
-/// Fetches items of `topic` without checking their payloads. Built and read
-/// by hand: an RSM `<set/>` beside `<items/>` makes xmpp-parsers 0.23's
-/// `PubSub` parse fail.
+/// [`for_each_item`] on a service that pages items with RSM: pages of
+/// `page` in the service's order (oldest first), each after the last.
+async fn for_each_rsm(
+    session: &Session,
+    service: &Jid,
+    topic: &str,
+    page: u32,
+    level: ValidationLevel,
+    mut each: impl FnMut(GridEvent) -> bool,
+) -> Result<usize, GridError> {
+    let mut handed = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let what = Retrieve::Page {
+            max: page,
+            after: after.as_deref(),
+        };
+        let fetched = fetch(session, service, topic, what).await?;
+        let n = fetched.items.len();
+        for item in fetched.items {
+            handed += 1;
+            if !each(item.into_event(topic, level)) {
+                return Ok(handed);
+            }
+        }
+        match next_after(n, page, fetched.rsm, after.as_deref()) {
+            Some(last) => after = Some(last),
+            None => return Ok(handed),
+        }
+    }
+}
+
+/// Where the page after one of `n` items (asked for `page`) starts, or
+/// `None` when it was the last: a short or empty page, no `<last/>`, or the
+/// same `<last/>` as before (a service that ignores `<after/>` would
+/// otherwise be asked forever).
+pub(crate) fn next_after(
+    n: usize,
+    page: u32,
+    rsm: Option<RsmPage>,
+    after: Option<&str>,
+) -> Option<String> {
+    let last = rsm?.last?;
+    (n > 0 && n >= page as usize && after != Some(last.as_str())).then_some(last)
+}
+
+/// Fetches items of `topic` without checking their payloads.
 pub(crate) async fn raw_items(
     session: &Session,
     service: &Jid,
     topic: &str,
     what: Retrieve<'_>,
 ) -> Result<Vec<RawItem>, GridError> {
+    Ok(fetch(session, service, topic, what).await?.items)
+}
+
+/// Fetches items of `topic` and the answer's RSM `<set/>`, if any. Built
+/// and read by hand: an RSM `<set/>` beside `<items/>` makes xmpp-parsers
+/// 0.23's `PubSub` parse fail (and its `PubSub::Items` cannot carry one in
+/// a request); the `<set/>` itself is xmpp-parsers' typed `SetQuery` /
+/// `SetResult`.
+pub(crate) async fn fetch(
+    session: &Session,
+    service: &Jid,
+    topic: &str,
+    what: Retrieve<'_>,
+) -> Result<Fetched, GridError> {
     let mut items = Element::builder("items", ns::PUBSUB).attr(super::ncname("node"), topic);
+    let mut set = None;
     match what {
         Retrieve::All => {}
+        Retrieve::Page { max, after } => {
+            set = Some(SetQuery {
+                max: Some(max as usize),
+                after: after.map(str::to_string),
+                before: None,
+                index: None,
+            });
+        }
         Retrieve::Newest(m) => items = items.attr(super::ncname("max_items"), m.to_string()),
         Retrieve::Ids(ids) => {
             for id in ids {
@@ -148,7 +287,11 @@ pub(crate) async fn raw_items(
             }
         }
     }
-    let req = Element::builder("pubsub", ns::PUBSUB).append(items).build();
+    let mut req = Element::builder("pubsub", ns::PUBSUB).append(items);
+    if let Some(set) = set {
+        req = req.append(Element::from(set));
+    }
+    let req = req.build();
     let op = format!("retrieve items of topic {topic:?}");
     let by_id = matches!(what, Retrieve::Ids(_));
     let answer = session.get(Some(service.clone()), req).await.map_err(|e| {
@@ -159,13 +302,17 @@ pub(crate) async fn raw_items(
     })?;
     let now = Utc::now();
     // The answer is taken apart, not copied: it holds every kept document.
+    let mut rsm = None;
     let mut list = answer
-        .and_then(|mut p| p.remove_child("items", ns::PUBSUB))
+        .and_then(|mut p| {
+            rsm = RsmPage::from_answer(&p);
+            p.remove_child("items", ns::PUBSUB)
+        })
         .ok_or_else(|| GridError::Protocol {
             op,
             message: "no <items/> in the result".into(),
         })?;
-    Ok(list
+    let items = list
         .take_contents_as_children()
         .filter(|c| c.is("item", ns::PUBSUB))
         .map(|mut item| RawItem {
@@ -174,7 +321,8 @@ pub(crate) async fn raw_items(
             payload: super::take_payload(&mut item),
             received_at: now,
         })
-        .collect())
+        .collect();
+    Ok(Fetched { items, rsm })
 }
 
 /// The ids of the items `topic` keeps (XEP-0060 §5.5: disco#items on the
@@ -270,6 +418,75 @@ mod tests {
     fn older_ids_from_an_oldest_first_list() {
         let older = older_ids(&list("a b c d e n"), &page("d e"));
         assert_eq!(older, Some(list("a b c")));
+    }
+
+    /// ejabberd's answer to `max_items` on SQL storage (newest first), as
+    /// captured from ejabberd 23.01.
+    const EJABBERD_ANSWER: &str = "<pubsub xmlns='http://jabber.org/protocol/pubsub'>\
+        <set xmlns='http://jabber.org/protocol/rsm'><count>25</count>\
+        <first index='0'>2026-11-23T20:40:32.290365Z</first>\
+        <last>2026-11-23T20:40:32.168612Z</last></set>\
+        <items node='incidents'><item id='c:24'/><item id='c:23'/></items></pubsub>";
+
+    #[test]
+    fn rsm_set_of_an_items_answer() {
+        let el: Element = EJABBERD_ANSWER.parse().unwrap();
+        assert_eq!(
+            RsmPage::from_answer(&el),
+            Some(RsmPage {
+                count: Some(25),
+                last: Some("2026-11-23T20:40:32.168612Z".into()),
+            })
+        );
+        // Prosody's answers carry none.
+        let el: Element = "<pubsub xmlns='http://jabber.org/protocol/pubsub'>\
+            <items node='incidents'><item id='a'/></items></pubsub>"
+            .parse()
+            .unwrap();
+        assert_eq!(RsmPage::from_answer(&el), None);
+    }
+
+    #[test]
+    fn rsm_paging_stops_at_the_end() {
+        let page = |last: &str| {
+            Some(RsmPage {
+                count: Some(25),
+                last: Some(last.into()),
+            })
+        };
+        // A full page with a <last/>: go on after it.
+        assert_eq!(next_after(5, 5, page("t5"), None), Some("t5".into()));
+        assert_eq!(
+            next_after(5, 5, page("t10"), Some("t5")),
+            Some("t10".into())
+        );
+        // A short or empty page, no <set/> or <last/>, or the same <last/>
+        // again (<after/> ignored): done.
+        assert_eq!(next_after(4, 5, page("t9"), Some("t5")), None);
+        assert_eq!(next_after(0, 5, page("t9"), Some("t5")), None);
+        assert_eq!(next_after(5, 5, None, None), None);
+        assert_eq!(next_after(5, 5, Some(RsmPage::default()), None), None);
+        assert_eq!(next_after(5, 5, page("t5"), Some("t5")), None);
+    }
+
+    #[test]
+    fn rsm_page_request_carries_the_set() {
+        let set = SetQuery {
+            max: Some(5),
+            after: Some("t5".into()),
+            before: None,
+            index: None,
+        };
+        let el = Element::from(set);
+        assert!(el.is("set", ns::RSM));
+        assert_eq!(
+            el.get_child("max", ns::RSM).map(|m| m.text()),
+            Some("5".into())
+        );
+        assert_eq!(
+            el.get_child("after", ns::RSM).map(|m| m.text()),
+            Some("t5".into())
+        );
     }
 
     #[test]

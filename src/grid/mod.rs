@@ -21,7 +21,7 @@ mod topic;
 pub use discover::TopicInfo;
 pub use error::GridError;
 pub use event::GridEvent;
-pub(crate) use items::{older_ids, RawItem, Retrieve};
+pub(crate) use items::{next_after, older_ids, Fetched, RawItem, Retrieve};
 pub use publish::{item_id, Payload, PayloadError, DEFAULT_MAX_PAYLOAD};
 pub use subscribe::{Subscription, SubscriptionState, TopicSelection};
 pub use topic::{AccessModel, Affiliation, EnsureOutcome, TopicOptions};
@@ -183,13 +183,15 @@ impl Grid {
     }
 
     /// Retrieves items without checking their payloads (the follower's
-    /// paged catch-up).
-    pub(crate) async fn raw_items(
+    /// paged catch-up), with the answer's RSM `<set/>`, which
+    /// tells a service that pages items with RSM (ejabberd) from one that
+    /// does not (Prosody).
+    pub(crate) async fn fetch_items(
         &self,
         topic: &str,
         what: Retrieve<'_>,
-    ) -> Result<Vec<RawItem>, GridError> {
-        items::raw_items(&self.session, &self.service, topic, what).await
+    ) -> Result<Fetched, GridError> {
+        items::fetch(&self.session, &self.service, topic, what).await
     }
 
     /// The ids of the items a topic keeps, in the service's order.

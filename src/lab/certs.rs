@@ -53,16 +53,32 @@ impl TestCa {
     /// Like [`TestCa::generate`], with the CA's common name given (two CAs
     /// of different names are two issuers to a revocation check).
     pub fn generate_named(dir: &Path, ca_name: &str, names: &[&str]) -> std::io::Result<TestCa> {
-        Self::try_generate(dir, ca_name, names).map_err(std::io::Error::other)?
+        Self::try_generate(dir, ca_name, names, None).map_err(std::io::Error::other)?
+    }
+
+    /// Like [`TestCa::generate`], with certificates that expire on the
+    /// first of January two years from now instead of in 4096 (rcgen's
+    /// default): ejabberd 23.01 (p1_pkix) sets an Erlang timer for each
+    /// certificate's expiry, and one that far away crashes it (`badarg`,
+    /// `cause => time`), leaving it without any certificate.
+    pub fn generate_short_lived(dir: &Path, names: &[&str]) -> std::io::Result<TestCa> {
+        use chrono::Datelike;
+        let until = chrono::Utc::now().year() + 2;
+        Self::try_generate(dir, "gridlink lab CA", names, Some(until))
+            .map_err(std::io::Error::other)?
     }
 
     fn try_generate(
         dir: &Path,
         ca_name: &str,
         names: &[&str],
+        not_after_year: Option<i32>,
     ) -> Result<std::io::Result<TestCa>, rcgen::Error> {
         let ca_key = KeyPair::generate()?;
         let mut ca = CertificateParams::new(Vec::<String>::new())?;
+        if let Some(year) = not_after_year {
+            ca.not_after = date_time_ymd(year, 1, 1);
+        }
         ca.distinguished_name.push(DnType::CommonName, ca_name);
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
@@ -72,6 +88,9 @@ impl TestCa {
         let mut srv =
             CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
         srv.distinguished_name.push(DnType::CommonName, names[0]);
+        if let Some(year) = not_after_year {
+            srv.not_after = date_time_ymd(year, 1, 1);
+        }
         // A known serial, so that a CRL can name it.
         let serial: [u8; 8] = rand::random();
         let serial = SerialNumber::from_slice(&[&[0x01], &serial[..]].concat());

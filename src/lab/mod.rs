@@ -5,13 +5,16 @@
 //!
 //! * `certs` — a test CA and a server certificate (rcgen).
 //! * `prosody` — config, accounts, start/kill/restart of the Prosody process.
+//! * `ejabberd` — the same for ejabberd, the second broker.
 //! * `proxy` — a TCP relay that can drop or freeze every connection.
 
 mod certs;
+mod ejabberd;
 mod prosody;
 mod proxy;
 
 pub use certs::{ClientCert, TestCa};
+pub use ejabberd::{Ejabberd, EjabberdOptions, EjabberdStorage};
 pub use prosody::{LabError, Prosody, ProsodyOptions, Storage, CERTS_DOMAIN};
 pub use proxy::TcpProxy;
 

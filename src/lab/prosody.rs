@@ -88,6 +88,15 @@ pub enum LabError {
     /// `mod_auth_ccert` (for [`ProsodyOptions::client_cert_host`]) is missing.
     #[error("Prosody's mod_auth_ccert was not found at {MOD_AUTH_CCERT}: install it with `sudo apt-get install -y prosody-modules` (`bash .ci/run` does this)")]
     NoCertAuthModule,
+    /// ejabberd (its Erlang application, or `erl`) is not installed.
+    #[error("ejabberd was not found (no `erl` on PATH or no ejabberd application under /usr/lib/*/ejabberd-*): install it with `sudo apt-get install -y ejabberd` (`scripts/deps` does this)")]
+    EjabberdNotInstalled,
+    /// ejabberd's SQLite driver is missing.
+    #[error("ejabberd's SQLite driver (p1_sqlite3) was not found: install it with `sudo apt-get install -y erlang-p1-sqlite3` (`scripts/deps` does this)")]
+    EjabberdNoSqlite,
+    /// ejabberd did not come up, or a command on it failed.
+    #[error("ejabberd: {0}")]
+    Ejabberd(String),
     /// A file or process operation failed.
     #[error("lab I/O: {0}")]
     Io(#[from] std::io::Error),

@@ -316,6 +316,15 @@ pub(crate) fn choose_mechanism(
     None
 }
 
+/// Whether the server advertises tls-exporter channel binding (XEP-0440),
+/// the only type gridlink has data for (TLS 1.3, RFC 9266).
+fn checks_tls_exporter(cb: Option<&tokio_xmpp::parsers::sasl_cb::SaslChannelBinding>) -> bool {
+    cb.is_some_and(|cb| {
+        cb.types
+            .contains(&tokio_xmpp::parsers::sasl_cb::Type::TlsExporter)
+    })
+}
+
 async fn login<S>(
     pending: PendingFeaturesRecv<S>,
     cfg: &Config,
@@ -334,7 +343,12 @@ where
     let offered = &features.sasl_mechanisms;
     let have = Have {
         tls,
-        binding: matches!(binding, ChannelBinding::TlsExporter(_)),
+        // tls-exporter binding only when the server says it checks that
+        // type (XEP-0440): ejabberd 23.01 offers SCRAM-*-PLUS on TLS 1.3,
+        // advertises no types, and refuses tls-exporter ("Invalid channel
+        // binding"), which would make every login fail.
+        binding: matches!(binding, ChannelBinding::TlsExporter(_))
+            && checks_tls_exporter(features.sasl_cb.as_ref()),
         // The TLS config carries the certificate whenever one is
         // configured (`tls::client_config`), and plaintext has none.
         certificate: tls && cfg.client_cert.is_some(),
@@ -489,8 +503,9 @@ fn sasl_condition(c: &tokio_xmpp::parsers::sasl::DefinedCondition) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{choose_mechanism, Have};
+    use super::{checks_tls_exporter, choose_mechanism, Have};
     use std::collections::BTreeSet;
+    use tokio_xmpp::minidom::Element;
 
     fn set(v: &[&str]) -> BTreeSet<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -518,6 +533,21 @@ mod tests {
     fn sha256_preferred() {
         let m = choose_mechanism(&set(&["SCRAM-SHA-1", "SCRAM-SHA-256"]), pw(false, true));
         assert_eq!(m, Some(("SCRAM-SHA-256", false)));
+    }
+
+    /// tls-exporter binding counts only when the server lists it (XEP-0440):
+    /// ejabberd 23.01 offers -PLUS without the list and refuses tls-exporter.
+    #[test]
+    fn tls_exporter_only_when_advertised() {
+        use tokio_xmpp::parsers::sasl_cb::SaslChannelBinding;
+        let cb = |xml: &str| SaslChannelBinding::try_from(xml.parse::<Element>().unwrap()).unwrap();
+        assert!(!checks_tls_exporter(None));
+        assert!(!checks_tls_exporter(Some(&cb(
+            "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-server-end-point'/></sasl-channel-binding>"
+        ))));
+        assert!(checks_tls_exporter(Some(&cb(
+            "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-server-end-point'/><channel-binding type='tls-exporter'/></sasl-channel-binding>"
+        ))));
     }
 
     /// -PLUS is used only when binding data exists.

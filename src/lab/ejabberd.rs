@@ -1,0 +1,437 @@
+//! A real ejabberd (Debian's 23.01), configured from scratch in a temp dir:
+//! gridlink's second broker, next to [`Prosody`](super::Prosody).
+//!
+//! Each instance gets free ports on 127.0.0.1, its own CA, a pubsub service
+//! `pubsub.localhost` whose admins may create nodes, SCRAM-hashed accounts,
+//! and mnesia (ejabberd's default) or SQLite storage (the backend on which
+//! ejabberd pages items with RSM). The process is stopped when the value is
+//! dropped, also when a test fails.
+//!
+//! ejabberd is an Erlang node, and `ejabberdctl` (the usual way to start one
+//! and to register accounts) wants the system's config dir, switches to the
+//! `ejabberd` user and kills a shared `epmd`. So `erl` is run directly, the
+//! way `ejabberdctl foreground` would, but without epmd at all: the node
+//! listens for Erlang distribution on a free port of its own
+//! (`-erl_epmd_port`, `-start_epmd false`), and the control client that
+//! registers accounts is told that port. Distinct node names, that port and
+//! a cookie in the temp dir (`$HOME/.erlang.cookie`, `HOME` = the temp dir)
+//! let several instances run side by side and leave nothing behind.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{free_port, LabError, TestCa};
+use crate::config::{Config, Secret, TlsMode};
+
+/// How ejabberd stores data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EjabberdStorage {
+    /// mnesia, as ejabberd ships.
+    Mnesia,
+    /// SQLite (`default_db: sql`; Debian package `erlang-p1-sqlite3`).
+    Sqlite,
+}
+
+/// What to set up.
+#[derive(Debug, Clone)]
+pub struct EjabberdOptions {
+    /// Accounts on `localhost` as (user, password).
+    pub users: Vec<(String, String)>,
+    /// Users (on `localhost`) who may create pubsub nodes.
+    pub pubsub_admins: Vec<String>,
+    /// Storage backend.
+    pub storage: EjabberdStorage,
+    /// `mod_pubsub`'s `max_items_node`: how many items a node may keep.
+    pub max_items: u32,
+    /// ejabberd's `loglevel` (`debug` logs every stanza).
+    pub log_level: &'static str,
+}
+
+impl Default for EjabberdOptions {
+    fn default() -> Self {
+        EjabberdOptions {
+            users: vec![
+                ("publisher".into(), "publisher-pw".into()),
+                ("subscriber".into(), "subscriber-pw".into()),
+            ],
+            pubsub_admins: vec!["publisher".into()],
+            storage: EjabberdStorage::Mnesia,
+            max_items: 10_000,
+            log_level: "info",
+        }
+    }
+}
+
+/// A running ejabberd. Dropping it stops the process.
+pub struct Ejabberd {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    /// The Erlang libraries dir that holds ejabberd (`ERL_LIBS`).
+    erl_libs: PathBuf,
+    /// The Erlang node name (`gridlink-…@localhost`).
+    node: String,
+    /// The node's Erlang distribution port (instead of epmd).
+    dist_port: u16,
+    /// The XMPP domain (`localhost`).
+    pub domain: String,
+    /// The pubsub service JID (`pubsub.localhost`).
+    pub pubsub: String,
+    /// STARTTLS client port.
+    pub c2s_port: u16,
+    /// Direct TLS client port (XEP-0368).
+    pub direct_tls_port: u16,
+    /// The generated certificates.
+    pub ca: TestCa,
+}
+
+impl std::fmt::Debug for Ejabberd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ejabberd")
+            .field("dir", &self.dir.path())
+            .field("node", &self.node)
+            .field("c2s_port", &self.c2s_port)
+            .finish()
+    }
+}
+
+/// Tells the control-client node names of one process apart.
+static CTL_SEQ: AtomicU32 = AtomicU32::new(0);
+
+impl Ejabberd {
+    /// Configures and starts a fresh instance; returns once it accepts
+    /// connections and the accounts exist.
+    pub fn start(opts: EjabberdOptions) -> Result<Ejabberd, LabError> {
+        let erl_libs = find_erl_libs().ok_or(LabError::EjabberdNotInstalled)?;
+        if which("erl").is_none() {
+            return Err(LabError::EjabberdNotInstalled);
+        }
+        if opts.storage == EjabberdStorage::Sqlite
+            && find_lib("/usr/lib/erlang/lib", "p1_sqlite3-").is_none()
+        {
+            return Err(LabError::EjabberdNoSqlite);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("gridlink-ejabberd-")
+            .tempdir()?;
+        for sub in ["spool", "logs"] {
+            std::fs::create_dir_all(dir.path().join(sub))?;
+        }
+        let ca = TestCa::generate_short_lived(dir.path(), &["localhost", "pubsub.localhost"])?;
+        // The Erlang cookie: only nodes that know it may talk to this one.
+        let cookie_path = dir.path().join(".erlang.cookie");
+        std::fs::write(&cookie_path, random_token())?;
+        std::fs::set_permissions(&cookie_path, std::fs::Permissions::from_mode(0o400))?;
+        let node = format!("gridlink-{}@localhost", random_token().to_lowercase());
+        let mut e = Ejabberd {
+            dir,
+            child: None,
+            erl_libs,
+            node,
+            dist_port: free_port()?,
+            domain: "localhost".into(),
+            pubsub: "pubsub.localhost".into(),
+            c2s_port: free_port()?,
+            direct_tls_port: free_port()?,
+            ca,
+        };
+        e.write_config(&opts)?;
+        e.spawn()?;
+        e.register(&opts.users)?;
+        Ok(e)
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.path().join("ejabberd.yml")
+    }
+
+    /// The directory holding config, database and logs.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// ejabberd's log (logins with their SASL mechanism at `info`).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("logs/ejabberd.log")).unwrap_or_default()
+    }
+
+    fn write_config(&self, opts: &EjabberdOptions) -> Result<(), LabError> {
+        let d = self.dir.path().display();
+        let storage = match opts.storage {
+            EjabberdStorage::Mnesia => String::new(),
+            // ejabberd creates the SQLite file from its lite.sql on first start.
+            EjabberdStorage::Sqlite => {
+                format!("default_db: sql\nsql_type: sqlite\nsql_database: \"{d}/ejabberd.db\"\n")
+            }
+        };
+        let admins = opts
+            .pubsub_admins
+            .iter()
+            .map(|u| format!("\"{u}@localhost\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let cfg = format!(
+            r#"# gridlink lab: a throwaway ejabberd on loopback; everything lives in {d}.
+hosts: [localhost]
+loglevel: {level}
+log_rotate_count: 0
+certfiles: ["{chain}", "{key}"]
+ca_file: "{ca}"
+listen:
+  - port: {c2s}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    starttls_required: true
+    max_stanza_size: 262144
+  - port: {dtls}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    tls: true
+    max_stanza_size: 262144
+# Passwords stored as SCRAM-SHA-256 hashes: the server can then offer SCRAM
+# (and PLAIN, which gridlink must not pick).
+auth_method: internal
+auth_password_format: scram
+auth_scram_hash: sha256
+{storage}acl:
+  pubsub_admin:
+    user: [{admins}]
+access_rules:
+  pubsub_createnode:
+    allow: pubsub_admin
+modules:
+  mod_disco: {{}}
+  mod_ping: {{}}
+  mod_roster: {{}}
+  mod_stream_mgmt: {{}}
+  mod_pubsub:
+    access_createnode: pubsub_createnode
+    plugins: [flat]
+    max_items_node: {max_items}
+"#,
+            level = opts.log_level,
+            chain = self.ca.server_chain_pem.display(),
+            key = self.ca.server_key_pem.display(),
+            ca = self.ca.ca_pem.display(),
+            c2s = self.c2s_port,
+            dtls = self.direct_tls_port,
+            max_items = opts.max_items,
+        );
+        std::fs::write(self.config_path(), cfg)?;
+        Ok(())
+    }
+
+    /// `erl` with the environment every node of this instance shares.
+    fn erl(&self) -> Command {
+        let mut c = Command::new("erl");
+        c.current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env("ERL_LIBS", &self.erl_libs)
+            .env(
+                "ERL_CRASH_DUMP",
+                self.dir.path().join("logs/erl_crash.dump"),
+            )
+            .env("ERL_CRASH_DUMP_BYTES", "0")
+            .args(["-noinput", "-start_epmd", "false", "-erl_epmd_port"])
+            .arg(self.dist_port.to_string())
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn spawn(&mut self) -> Result<(), LabError> {
+        let console = std::fs::File::create(self.dir.path().join("console.log"))?;
+        let mnesia_dir = format!("\"{}\"", self.dir.path().join("spool").display());
+        let child = self
+            .erl()
+            .env("EJABBERD_CONFIG_PATH", self.config_path())
+            .env(
+                "EJABBERD_LOG_PATH",
+                self.dir.path().join("logs/ejabberd.log"),
+            )
+            .args(["-sname", &self.node])
+            .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
+            .args(["-mnesia", "dir", &mnesia_dir])
+            .args(["-s", "ejabberd"])
+            .stdout(console.try_clone()?)
+            .stderr(console)
+            .spawn()?;
+        self.child = Some(child);
+        // ejabberd opens its listeners last, once modules and storage are up.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let up = [self.c2s_port, self.direct_tls_port]
+                .iter()
+                .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok());
+            if up {
+                return Ok(());
+            }
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    self.child = None;
+                    return Err(LabError::Ejabberd(format!(
+                        "exited with {status}; log tail:\n{}",
+                        tail(&self.console(), 30)
+                    )));
+                }
+            }
+            if Instant::now() > deadline {
+                self.stop();
+                return Err(LabError::Ejabberd(format!(
+                    "ports {} / {} not open after 60 s; log tail:\n{}",
+                    self.c2s_port,
+                    self.direct_tls_port,
+                    tail(&self.console(), 30)
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn console(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("console.log")).unwrap_or_default()
+    }
+
+    /// Runs an `ejabberdctl` command (`args`) on the running node, through
+    /// a hidden Erlang node that does not listen (what `ejabberdctl` does
+    /// with `ERL_DIST_PORT` set).
+    pub fn ctl(&self, args: &[&str]) -> Result<String, LabError> {
+        let name = format!(
+            "ctl-{}-{}@localhost",
+            std::process::id(),
+            CTL_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let out = self
+            .erl()
+            .args(["-sname", &name, "-hidden", "-dist_listen", "false"])
+            .args(["-s", "ejabberd_ctl", "-extra", &self.node])
+            .args(args)
+            .output()?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // ejabberd_ctl's exit status is not always an error's: an
+        // exception inside the command still exits 0 (or 1 for "failed"),
+        // so its text says it too.
+        if !out.status.success() || text.contains("exception") {
+            return Err(LabError::Ejabberd(format!(
+                "ejabberdctl {}: {text}",
+                args.join(" ")
+            )));
+        }
+        Ok(text)
+    }
+
+    /// Creates accounts on `localhost` (the server must run).
+    pub fn register(&self, users: &[(String, String)]) -> Result<(), LabError> {
+        for (user, pw) in users {
+            // Listeners can open before mnesia has the `passwd` table
+            // (`{aborted,{no_exists,passwd,…}}`): try again for a while.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                match self.ctl(&["register", user, "localhost", pw]) {
+                    Ok(_) => break,
+                    Err(LabError::Ejabberd(m))
+                        if m.contains("no_exists") && Instant::now() < deadline =>
+                    {
+                        std::thread::sleep(Duration::from_millis(250));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// Stops the server gracefully (SIGTERM: the Erlang VM runs
+    /// `init:stop()`), then SIGKILL after 10 s. No epmd was started, so
+    /// nothing else is left.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(c.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// A client configuration for `user` on `localhost` over STARTTLS,
+    /// trusting the lab CA; state under the lab dir.
+    pub fn client_config(&self, user: &str, password: &str) -> Config {
+        let jid = format!("{user}@{}", self.domain);
+        // The lab builds these JIDs itself, so they always parse.
+        let jid = jid
+            .parse()
+            .unwrap_or_else(|_| unreachable!("lab JID {jid}"));
+        let mut c = Config::new(jid, Secret::new(password));
+        c.server = Some(("127.0.0.1".into(), self.c2s_port));
+        c.ca_file = Some(self.ca.ca_pem.clone());
+        c.tls_mode = TlsMode::StartTls;
+        c.state_dir = self.dir.path().join(format!("state-{user}"));
+        c
+    }
+}
+
+impl Drop for Ejabberd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The `ERL_LIBS` dir holding ejabberd's application: Debian puts it in
+/// `/usr/lib/<triplet>/ejabberd-<version>` (not under Erlang's own lib dir).
+fn find_erl_libs() -> Option<PathBuf> {
+    let mut roots: Vec<PathBuf> = std::fs::read_dir("/usr/lib")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    roots.push(PathBuf::from("/usr/lib/erlang/lib"));
+    roots.into_iter().find(|root| {
+        find_lib(root, "ejabberd-").is_some_and(|app| app.join("ebin/ejabberd.app").is_file())
+    })
+}
+
+/// The first entry of `root` whose name starts with `prefix`.
+fn find_lib(root: impl AsRef<Path>, prefix: &str) -> Option<PathBuf> {
+    std::fs::read_dir(root)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path())
+}
+
+/// 16 random alphanumerics (cookie, node name).
+fn random_token() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), 16)
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn which(bin: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(bin))
+        .find(|p| p.is_file())
+}
