@@ -80,7 +80,8 @@ pub(super) fn resolve_ref(name: &str, at: u32) -> Result<char, IodefError> {
 }
 
 /// Reads the attributes of a start tag (`raw`: what follows its name, a slice of `src`) into `out`
-/// as (name, raw value) pairs, split the way quick-xml's attribute iterator splits them: whitespace,
+/// as (name, raw value) pairs (the value as `str`, so that the reader takes its span without another
+/// check), split the way quick-xml's attribute iterator splits them: whitespace,
 /// a name (its first byte, then up to `=` or whitespace), optional whitespace, `=`, optional
 /// whitespace, and a value between matching quotes. `false` (with `out` partly filled) for anything
 /// else — an unquoted or unterminated value, a name without `=`, bytes that are not a slice of
@@ -88,7 +89,7 @@ pub(super) fn resolve_ref(name: &str, at: u32) -> Result<char, IodefError> {
 pub(super) fn scan_attrs<'s>(
     src: &'s str,
     raw: &[u8],
-    out: &mut Vec<(&'s [u8], &'s [u8])>,
+    out: &mut Vec<(&'s [u8], &'s str)>,
 ) -> bool {
     // The tag is a slice of the source: reading a `&str`, quick-xml never copies.
     let Some((_, raw)) = in_src(src, raw) else {
@@ -137,7 +138,7 @@ pub(super) fn scan_attrs<'s>(
         else {
             return false;
         };
-        out.push((key.as_bytes(), value.as_bytes()));
+        out.push((key.as_bytes(), value));
         i = value_end + 1;
     }
 }
@@ -212,7 +213,7 @@ mod tests {
                 if scan_attrs(&src, s.attributes_raw(), &mut ours) {
                     accepted += 1;
                     let ours: Vec<(Vec<u8>, Vec<u8>)> =
-                        ours.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+                        ours.iter().map(|(k, v)| (k.to_vec(), v.as_bytes().to_vec())).collect();
                     assert_eq!(theirs.ok(), Some(ours), "{src:?}");
                 } else {
                     refused += 1;
