@@ -12,7 +12,7 @@ use quick_xml::Reader;
 use super::arena::{AttrData, Str, Tree};
 use super::error::IodefError;
 use super::lex::{
-    all_whitespace, in_src, needs_unescape, norm_eol, resolve_ref, scan_attrs, split_qname,
+    all_whitespace, find_byte, in_src, needs_unescape, norm_eol, resolve_ref, scan_attrs, split_qname,
     unescape_attr,
 };
 use super::names::{word, KnownName, NameTable};
@@ -105,7 +105,7 @@ impl<'s> Parser<'s> {
 
     /// Namespace and prefix string of a prefixed name (`name` is its local name, for the error);
     /// an error when the prefix is undeclared.
-    #[inline]
+    #[inline(always)]
     fn resolve(&self, prefix: &[u8], at: u32, name: Str) -> Result<(Str, Str), IodefError> {
         match self.binding(prefix) {
             Some(b) if b.bound => Ok((b.uri, b.name)),
@@ -128,7 +128,7 @@ impl<'s> Parser<'s> {
 
     /// A local name: shared with the schema table when it is one of its names (nearly always in
     /// IODEF), else a span of the source.
-    #[inline]
+    #[inline(always)]
     fn name(&self, local: &[u8], at: u32) -> Result<(Str, Option<KnownName>), IodefError> {
         // Bytes equal to a table name are valid UTF-8 on their own, so they cannot start or end
         // inside a character of the source: the span check below could not fail for them, and the
@@ -508,9 +508,9 @@ fn read(src: &str) -> Result<Tree, IodefError> {
 #[inline]
 fn text_event(p: &mut Parser<'_>, bytes: &[u8], at: u32, what: &str) -> Result<(), IodefError> {
     let (span, s) = span_in(p.src, bytes, at, what)?;
-    // Without an early exit, so that it is vectorised (`str::contains` showed in the profile: text
-    // is short and its search has a set-up cost per call).
-    if s.bytes().fold(false, |any, b| any | (b == b'\r')) {
+    // Eight bytes at a time (`str::contains` and then a vectorised fold showed in the profile: text
+    // is short, and both have a set-up cost per call).
+    if find_byte(s.as_bytes(), b'\r').is_some() {
         let n = norm_eol(s);
         p.text(None, &n, at)
     } else {
