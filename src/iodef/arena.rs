@@ -239,7 +239,9 @@ impl Tree {
         let id = u32::try_from(self.nodes.len())
             .ok()
             .filter(|i| *i != NONE)?;
-        let attr_len = u32::try_from(self.attrs.len()).ok()?.checked_sub(attr_start)?;
+        let attr_len = u32::try_from(self.attrs.len())
+            .ok()?
+            .checked_sub(attr_start)?;
         self.nodes.push(NodeData {
             text: false,
             name,

@@ -86,11 +86,7 @@ pub(super) fn resolve_ref(name: &str, at: u32) -> Result<char, IodefError> {
 /// whitespace, and a value between matching quotes. `false` (with `out` partly filled) for anything
 /// else — an unquoted or unterminated value, a name without `=`, bytes that are not a slice of
 /// `src` — which the caller hands to quick-xml's iterator for its error.
-pub(super) fn scan_attrs<'s>(
-    src: &'s str,
-    raw: &[u8],
-    out: &mut Vec<(&'s [u8], &'s str)>,
-) -> bool {
+pub(super) fn scan_attrs<'s>(src: &'s str, raw: &[u8], out: &mut Vec<(&'s [u8], &'s str)>) -> bool {
     // The tag is a slice of the source: reading a `&str`, quick-xml never copies.
     let Some((_, raw)) = in_src(src, raw) else {
         return false;
@@ -275,8 +271,10 @@ mod tests {
                 let mut ours = Vec::new();
                 if scan_attrs(&src, s.attributes_raw(), &mut ours) {
                     accepted += 1;
-                    let ours: Vec<(Vec<u8>, Vec<u8>)> =
-                        ours.iter().map(|(k, v)| (k.to_vec(), v.as_bytes().to_vec())).collect();
+                    let ours: Vec<(Vec<u8>, Vec<u8>)> = ours
+                        .iter()
+                        .map(|(k, v)| (k.to_vec(), v.as_bytes().to_vec()))
+                        .collect();
                     assert_eq!(theirs.ok(), Some(ours), "{src:?}");
                 } else {
                     refused += 1;

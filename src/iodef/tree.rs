@@ -12,8 +12,8 @@ use quick_xml::Reader;
 use super::arena::{AttrData, Str, Tree};
 use super::error::IodefError;
 use super::lex::{
-    all_whitespace, find_byte, in_src, needs_unescape, norm_eol, resolve_ref, scan_attrs, split_qname,
-    unescape_attr,
+    all_whitespace, find_byte, in_src, needs_unescape, norm_eol, resolve_ref, scan_attrs,
+    split_qname, unescape_attr,
 };
 use super::names::{word, KnownName, NameTable};
 use super::schema::NS_XML;
@@ -99,7 +99,9 @@ impl<'s> Parser<'s> {
     fn binding(&self, prefix: &[u8]) -> Option<&Binding<'s>> {
         let key = word(prefix);
         self.bindings.iter().rev().find(|b| {
-            b.prefix.len() == prefix.len() && b.key == key && (prefix.len() <= 8 || b.prefix == prefix)
+            b.prefix.len() == prefix.len()
+                && b.key == key
+                && (prefix.len() <= 8 || b.prefix == prefix)
         })
     }
 
