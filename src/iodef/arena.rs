@@ -157,6 +157,7 @@ impl Tree {
     /// Appends the text `span` (usually a span of the source) to `parent`'s children, merged with a
     /// text node that ends them. Merging appends in place at the buffer's end, so a long run of
     /// pieces costs linear time.
+    #[inline]
     pub fn add_text(&mut self, parent: u32, span: Str) -> Option<()> {
         match self.last_text(parent) {
             None => {
@@ -222,6 +223,48 @@ impl Tree {
             line,
         });
         Some(id)
+    }
+
+    /// A new unlinked element whose attributes are `attrs[attr_start..]` (the reader pushes them
+    /// first, so the record is written once).
+    #[inline]
+    pub fn new_element(
+        &mut self,
+        name: Str,
+        ns: Str,
+        prefix: Option<Str>,
+        attr_start: u32,
+        line: u32,
+    ) -> Option<u32> {
+        let id = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|i| *i != NONE)?;
+        let attr_len = u32::try_from(self.attrs.len())
+            .ok()?
+            .checked_sub(attr_start)?;
+        self.nodes.push(NodeData {
+            text: false,
+            name,
+            ns,
+            prefix,
+            attr_start,
+            attr_len,
+            first_child: NONE,
+            last_child: NONE,
+            next: NONE,
+            parent: NONE,
+            line,
+        });
+        Some(id)
+    }
+
+    /// Whether `a` and `b` have the same text (one pointer compare for two table strings).
+    #[inline]
+    pub fn str_eq(&self, a: Str, b: Str) -> bool {
+        match (a, b) {
+            (Str::Static(x), Str::Static(y)) => same(x, y),
+            _ => self.str(a) == self.str(b),
+        }
     }
 
     /// Adds an attribute to `el`, moving its earlier attributes to the end of the shared list first

@@ -76,9 +76,10 @@ impl std::hash::Hasher for NameHash {
     }
 }
 
-/// Up to eight bytes as a little-endian word (without a variable-length `memcpy` call).
+/// Up to eight bytes as a little-endian word (without a variable-length `memcpy` call); the reader
+/// also keys namespace prefixes with it.
 #[inline]
-fn word(b: &[u8]) -> u64 {
+pub(crate) fn word(b: &[u8]) -> u64 {
     if let Ok(a) = <[u8; 8]>::try_from(b) {
         return u64::from_le_bytes(a);
     }
@@ -103,7 +104,7 @@ fn word(b: &[u8]) -> u64 {
 /// on the name's length and first and last eight bytes: the parser looks up every element and
 /// attribute name, and a general-purpose `HashMap` (hashing the whole name, then probing control
 /// bytes) showed in its profile.
-struct NameTable {
+pub(crate) struct NameTable {
     /// Index + 1 into `names` (0: empty), a quarter full at most.
     slots: Vec<u16>,
     names: Vec<(Key, KnownName)>,
@@ -159,8 +160,10 @@ impl NameTable {
         }
     }
 
-    #[inline]
-    fn get(&self, name: &[u8]) -> Option<KnownName> {
+    /// The table's entry for `name`, if it is one of the schema's names (inlined into the reader's
+    /// two call sites: the call's own cost showed in the profile).
+    #[inline(always)]
+    pub(crate) fn get(&self, name: &[u8]) -> Option<KnownName> {
         let key = Key::of(name);
         let mask = self.slots.len() - 1;
         let mut i = self.slot(&key);
@@ -187,9 +190,15 @@ pub(crate) fn known_name(name: &str) -> Option<KnownName> {
 /// reader looks a name up before it checks that the bytes are a `str` span (only unknown names need
 /// the span; finding it for every name showed in the profile).
 pub(crate) fn known_name_bytes(name: &[u8]) -> Option<KnownName> {
+    name_table().get(name)
+}
+
+/// The table of [`known_name_bytes`], for a caller that looks many names up (the reader fetches it
+/// once per document instead of checking the `OnceLock` per name).
+pub(crate) fn name_table() -> &'static NameTable {
     use std::sync::OnceLock;
     static NAMES: OnceLock<NameTable> = OnceLock::new();
-    let table = NAMES.get_or_init(|| {
+    NAMES.get_or_init(|| {
         let mut unique: Vec<&str> = DECLS
             .iter()
             .flat_map(|d| {
@@ -234,8 +243,7 @@ pub(crate) fn known_name_bytes(name: &[u8]) -> Option<KnownName> {
             }
         }
         t
-    });
-    table.get(name)
+    })
 }
 
 #[cfg(test)]

@@ -158,7 +158,7 @@ pub(crate) fn decl(i: usize) -> &'static Decl {
     &DECLS[i]
 }
 
-pub(crate) use super::names::{find, known_name, KnownName};
+pub(crate) use super::names::{find, known_name};
 
 /// Index of `IODEF-Document`.
 pub(crate) const ROOT: usize = 0;

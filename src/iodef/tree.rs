@@ -12,9 +12,10 @@ use quick_xml::Reader;
 use super::arena::{AttrData, Str, Tree};
 use super::error::IodefError;
 use super::lex::{
-    all_whitespace, in_src, needs_unescape, norm_eol, resolve_ref, scan_attrs, split_qname,
-    unescape_attr,
+    all_whitespace, find_byte, in_src, needs_unescape, norm_eol, resolve_ref, scan_attrs,
+    split_qname, unescape_attr,
 };
+use super::names::{word, KnownName, NameTable};
 use super::schema::NS_XML;
 pub(crate) use super::write::{to_string, write_content};
 
@@ -42,23 +43,6 @@ fn too_large(src: &str) -> IodefError {
     }
 }
 
-/// A name from the source: shared with the schema table when it is one of its names (nearly always
-/// in IODEF), else a span of the source.
-fn name_str(
-    src: &str,
-    bytes: &[u8],
-    at: u32,
-) -> Result<(Str, Option<super::schema::KnownName>), IodefError> {
-    // Bytes equal to a table name are valid UTF-8 on their own, so they cannot start or end inside
-    // a character of the source: the span check below could not fail for them, and the lookup
-    // comes first.
-    if let Some(k) = super::names::known_name_bytes(bytes) {
-        return Ok((Str::Static(k.name), Some(k)));
-    }
-    let (span, _) = span_in(src, bytes, at, "name")?;
-    Ok((span, None))
-}
-
 /// Largest accepted input, in bytes.
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 /// Deepest accepted element nesting.
@@ -71,7 +55,15 @@ const NS_XMLNS: &str = "http://www.w3.org/2000/xmlns/";
 /// the default namespace).
 struct Binding<'s> {
     prefix: &'s [u8],
+    /// `names::word` of `prefix`: with equal lengths, equal words mean equal prefixes of up to eight
+    /// bytes, so a lookup calls no `memcmp` (which showed in the profile).
+    key: u64,
     uri: Str,
+    /// `uri` is not empty (an empty one undeclares: the prefix cannot be used).
+    bound: bool,
+    /// The prefix as a string of the tree (a span of the declaration), recorded as the prefix of
+    /// the elements and attributes that use it instead of a span of each one's own name.
+    name: Str,
 }
 
 /// An open element of the reader.
@@ -81,6 +73,8 @@ struct Open {
     ignorable: bool,
     /// Length of the binding stack before this element's declarations.
     bindings: usize,
+    /// The default namespace in scope before this element's declarations.
+    default_ns: Str,
 }
 
 /// The reader's state besides quick-xml's.
@@ -90,35 +84,75 @@ struct Parser<'s> {
     stack: Vec<Open>,
     bindings: Vec<Binding<'s>>,
     /// This element's attributes other than namespace declarations (raw name, raw value), reused.
-    scratch: Vec<(&'s [u8], &'s [u8])>,
+    scratch: Vec<(&'s [u8], &'s str)>,
     root_done: bool,
+    /// The default namespace in scope, kept here instead of looked up on `bindings` for every
+    /// unprefixed element (which showed in the profile).
+    default_ns: Str,
+    /// The schema's name table, fetched once per document instead of once per name.
+    names: &'static NameTable,
 }
 
 impl<'s> Parser<'s> {
-    /// The URI bound to `prefix` (`None` when undeclared).
-    fn lookup(&self, prefix: &[u8]) -> Option<Str> {
-        if prefix == b"xml" {
-            return Some(Str::Static(NS_XML));
-        }
-        self.bindings
-            .iter()
-            .rev()
-            .find(|b| b.prefix == prefix)
-            .map(|b| b.uri)
+    /// The binding in scope for `prefix`, if any (never `xml`, which `declare` does not record).
+    #[inline]
+    fn binding(&self, prefix: &[u8]) -> Option<&Binding<'s>> {
+        let key = word(prefix);
+        self.bindings.iter().rev().find(|b| {
+            b.prefix.len() == prefix.len()
+                && b.key == key
+                && (prefix.len() <= 8 || b.prefix == prefix)
+        })
     }
 
-    /// Namespace of a prefixed name; an error when the prefix is undeclared.
-    fn resolve(&self, prefix: &[u8], at: u32, what: &str) -> Result<Str, IodefError> {
-        match self.lookup(prefix) {
-            Some(u) if !self.tree.str(u).is_empty() => Ok(u),
-            _ => Err(IodefError::xml(
-                at,
-                format!(
-                    "undeclared namespace prefix {:?} on {what}",
-                    String::from_utf8_lossy(prefix)
-                ),
-            )),
+    /// Namespace and prefix string of a prefixed name (`name` is its local name, for the error);
+    /// an error when the prefix is undeclared.
+    #[inline(always)]
+    fn resolve(&self, prefix: &[u8], at: u32, name: Str) -> Result<(Str, Str), IodefError> {
+        match self.binding(prefix) {
+            Some(b) if b.bound => Ok((b.uri, b.name)),
+            None if prefix == b"xml" => Ok((Str::Static(NS_XML), Str::Static("xml"))),
+            _ => Err(self.undeclared(prefix, at, name)),
         }
+    }
+
+    #[cold]
+    fn undeclared(&self, prefix: &[u8], at: u32, name: Str) -> IodefError {
+        IodefError::xml(
+            at,
+            format!(
+                "undeclared namespace prefix {:?} on {}",
+                String::from_utf8_lossy(prefix),
+                self.tree.str(name)
+            ),
+        )
+    }
+
+    /// A local name: shared with the schema table when it is one of its names (nearly always in
+    /// IODEF), else a span of the source.
+    #[inline(always)]
+    fn name(&self, local: &[u8], at: u32) -> Result<(Str, Option<KnownName>), IodefError> {
+        // Bytes equal to a table name are valid UTF-8 on their own, so they cannot start or end
+        // inside a character of the source: the span check below could not fail for them, and the
+        // lookup comes first.
+        match self.names.get(local) {
+            Some(k) => Ok((Str::Static(k.name), Some(k))),
+            None => Ok((span_in(self.src, local, at, "name")?.0, None)),
+        }
+    }
+
+    /// The span of an attribute value, a `str` slice of the source (so no character-boundary
+    /// check is needed, only the offset).
+    #[inline]
+    fn value_span(&self, v: &str, at: u32) -> Result<Str, IodefError> {
+        let start = (v.as_ptr() as usize).wrapping_sub(self.src.as_ptr() as usize);
+        if start > self.src.len() || v.len() > self.src.len() - start {
+            return Ok(span_in(self.src, v.as_bytes(), at, "attribute value")?.0);
+        }
+        Ok(Str::Buf(
+            u32::try_from(start).map_err(|_| too_large(self.src))?,
+            u32::try_from(v.len()).map_err(|_| too_large(self.src))?,
+        ))
     }
 
     /// A namespace declaration (`xmlns` / `xmlns:p`) on the element being read.
@@ -147,7 +181,11 @@ impl<'s> Parser<'s> {
             }
             _ => {}
         }
-        if self.bindings[from..].iter().any(|b| b.prefix == prefix) {
+        let key = word(prefix);
+        if self.bindings[from..]
+            .iter()
+            .any(|b| b.key == key && b.prefix == prefix)
+        {
             return bad(format!(
                 "duplicate attribute {}",
                 if prefix.is_empty() {
@@ -165,7 +203,20 @@ impl<'s> Parser<'s> {
                 .push_str(&uri)
                 .ok_or_else(|| too_large(self.src))?,
         };
-        self.bindings.push(Binding { prefix, uri });
+        let name = if prefix.is_empty() {
+            self.default_ns = uri;
+            Str::Static("")
+        } else {
+            span_in(self.src, prefix, at, "prefix")?.0
+        };
+        let bound = !self.tree.str(uri).is_empty();
+        self.bindings.push(Binding {
+            prefix,
+            key,
+            uri,
+            bound,
+            name,
+        });
         Ok(())
     }
 
@@ -181,11 +232,12 @@ impl<'s> Parser<'s> {
             ) else {
                 return Err(IodefError::xml(at, "attribute is not UTF-8"));
             };
-            let (key, value) = (key.as_bytes(), value.as_bytes());
+            let key = key.as_bytes();
             if key == b"xmlns" {
+                let value = value.as_bytes();
                 self.declare(b"", value, at, from)?;
             } else if let Some(p) = key.strip_prefix(b"xmlns:") {
-                self.declare(p, value, at, from)?;
+                self.declare(p, value.as_bytes(), at, from)?;
             } else {
                 self.scratch.push((key, value));
             }
@@ -205,18 +257,22 @@ impl<'s> Parser<'s> {
             });
         }
         let from = self.bindings.len();
+        let outer_default = self.default_ns;
         self.scratch.clear();
+        let raw = s.attributes_raw();
         // Our own scan of the attributes (quick-xml's iterator showed in the profile); on anything
         // it does not accept, quick-xml's iterator reads them again and gives its own error. Both
         // split the tag the same way, so namespace declarations are then taken in the same order.
-        if scan_attrs(self.src, s.attributes_raw(), &mut self.scratch) {
+        if raw.is_empty() {
+            // No attributes (most elements): nothing to scan.
+        } else if scan_attrs(self.src, raw, &mut self.scratch) {
             let mut keep = 0;
             for i in 0..self.scratch.len() {
                 let (key, value) = self.scratch[i];
                 if key == b"xmlns" {
-                    self.declare(b"", value, at, from)?;
+                    self.declare(b"", value.as_bytes(), at, from)?;
                 } else if let Some(p) = key.strip_prefix(b"xmlns:") {
-                    self.declare(p, value, at, from)?;
+                    self.declare(p, value.as_bytes(), at, from)?;
                 } else {
                     self.scratch[keep] = (key, value);
                     keep += 1;
@@ -231,49 +287,43 @@ impl<'s> Parser<'s> {
         // `QName::local_name` each search for it, which showed in the profile).
         let qname = s.name().into_inner();
         let (local, eprefix) = split_qname(qname);
-        let (name, known) = name_str(self.src, local, at)?;
+        let (name, known) = self.name(local, at)?;
         let (ns, prefix) = match eprefix {
-            None => (self.lookup(b"").unwrap_or(Str::Static("")), None),
+            None => (self.default_ns, None),
             Some(p) => {
-                let ns = self.resolve(p, at, self.tree.str(name))?;
-                (ns, Some(span_in(self.src, p, at, "prefix")?.0))
+                let (ns, pname) = self.resolve(p, at, name)?;
+                (ns, Some(pname))
             }
         };
-        let id = self
-            .tree
-            .new_node(false, name, ns, prefix, at)
-            .ok_or_else(|| too_large(self.src))?;
-        match self.stack.last() {
-            Some(parent) => {
-                let p = parent.id;
-                self.tree.link(p, id);
-            }
-            None => self.root_done = empty,
-        }
+        // The attributes go first, so that the element's record is written once, whole.
         let first_attr = self.tree.attrs.len();
         for i in 0..self.scratch.len() {
-            let (key, raw) = self.scratch[i];
+            let (key, v) = self.scratch[i];
             let (local, aprefix) = split_qname(key);
-            let (aname, _) = name_str(self.src, local, at)?;
+            let (aname, _) = self.name(local, at)?;
             let (ans, aprefix) = match aprefix {
                 None => (Str::Static(""), None),
-                Some(p) => (
-                    self.resolve(p, at, self.tree.str(aname))?,
-                    Some(span_in(self.src, p, at, "prefix")?.0),
-                ),
+                Some(p) => {
+                    let (ans, pname) = self.resolve(p, at, aname)?;
+                    (ans, Some(pname))
+                }
             };
-            let (vspan, v) = span_in(self.src, raw, at, "attribute value")?;
             let value = if needs_unescape(v.as_bytes()) {
                 let u = unescape_attr(v, at)?;
                 self.tree.push_str(&u).ok_or_else(|| too_large(self.src))?
             } else {
-                vspan
+                self.value_span(v, at)?
             };
-            let (t, an, ans_s) = (&self.tree, self.tree.str(aname), self.tree.str(ans));
-            if t.attrs[first_attr..].iter().any(|x| {
-                super::arena::same(t.str(x.name), an) && super::arena::same(t.str(x.ns), ans_s)
-            }) {
-                return Err(IodefError::xml(at, format!("duplicate attribute {an}")));
+            // Table names compare by pointer (`Tree::str_eq`); the first attribute has nothing to
+            // compare with.
+            let t = &self.tree;
+            if t.attrs.len() > first_attr
+                && t.attrs[first_attr..]
+                    .iter()
+                    .any(|x| t.str_eq(x.name, aname) && t.str_eq(x.ns, ans))
+            {
+                let m = format!("duplicate attribute {}", t.str(aname));
+                return Err(IodefError::xml(at, m));
             }
             self.tree.attrs.push(AttrData {
                 ns: ans,
@@ -282,22 +332,39 @@ impl<'s> Parser<'s> {
                 value,
             });
         }
-        self.tree.nodes[id as usize].attr_len = (self.tree.attrs.len() - first_attr) as u32;
+        let attr_start = u32::try_from(first_attr).map_err(|_| too_large(self.src))?;
+        let id = self
+            .tree
+            .new_element(name, ns, prefix, attr_start, at)
+            .ok_or_else(|| too_large(self.src))?;
+        match self.stack.last() {
+            Some(parent) => {
+                let p = parent.id;
+                self.tree.link(p, id);
+            }
+            None => self.root_done = empty,
+        }
         if empty {
             self.bindings.truncate(from);
+            self.default_ns = outer_default;
         } else {
             let ignorable = known.is_some_and(|k| k.iodef_ignorable)
-                && super::arena::same(self.tree.str(ns), super::schema::NS_IODEF);
+                && match ns {
+                    Str::Static(u) => super::arena::same(u, super::schema::NS_IODEF),
+                    buf => self.tree.str(buf) == super::schema::NS_IODEF,
+                };
             self.stack.push(Open {
                 id,
                 ignorable,
                 bindings: from,
+                default_ns: outer_default,
             });
         }
         Ok(())
     }
 
     /// Text (already a span of the source, or new text) for the open element.
+    #[inline]
     fn text(&mut self, span: Option<Str>, text: &str, at: u32) -> Result<(), IodefError> {
         let Some(open) = self.stack.last() else {
             if text.trim().is_empty() {
@@ -362,7 +429,10 @@ fn read(src: &str) -> Result<Tree, IodefError> {
     // The buffer starts as the source (spans point into it); unescaped text goes after it.
     tree.buf.reserve(src.len() + src.len() / 16 + 64);
     tree.buf.push_str(src);
-    tree.nodes.reserve(src.len() / 48);
+    // Room for every node up front (growing the node array showed in the profile): a node per `<`
+    // is enough for IODEF (an element has one or two, and at most one text node beside them).
+    let tags = memchr::memchr_iter(b'<', src.as_bytes()).count();
+    tree.nodes.reserve(tags + 1);
     tree.attrs.reserve(src.len() / 96);
     tree.src_len = offset(src.len() as u64);
     let mut p = Parser {
@@ -372,6 +442,8 @@ fn read(src: &str) -> Result<Tree, IodefError> {
         bindings: Vec::with_capacity(8),
         scratch: Vec::with_capacity(16),
         root_done: false,
+        default_ns: Str::Static(""),
+        names: super::names::name_table(),
     };
     loop {
         let at = offset(reader.buffer_position());
@@ -391,6 +463,7 @@ fn read(src: &str) -> Result<Tree, IodefError> {
                     .pop()
                     .ok_or_else(|| IodefError::xml(at, "unexpected end tag"))?;
                 p.bindings.truncate(open.bindings);
+                p.default_ns = open.default_ns;
                 if p.stack.is_empty() {
                     p.root_done = true;
                 }
@@ -434,11 +507,12 @@ fn read(src: &str) -> Result<Tree, IodefError> {
 }
 
 /// Text or CDATA: a span of the source unless line ends need normalising.
+#[inline]
 fn text_event(p: &mut Parser<'_>, bytes: &[u8], at: u32, what: &str) -> Result<(), IodefError> {
     let (span, s) = span_in(p.src, bytes, at, what)?;
-    // Without an early exit, so that it is vectorised (`str::contains` showed in the profile: text
-    // is short and its search has a set-up cost per call).
-    if s.bytes().fold(false, |any, b| any | (b == b'\r')) {
+    // Eight bytes at a time (`str::contains` and then a vectorised fold showed in the profile: text
+    // is short, and both have a set-up cost per call).
+    if find_byte(s.as_bytes(), b'\r').is_some() {
         let n = norm_eol(s);
         p.text(None, &n, at)
     } else {
