@@ -375,7 +375,7 @@ mod tests {
         ];
         for len in 1..=22 {
             for d in ['0', '1', '9'] {
-                cases.push(std::iter::repeat(d).take(len).collect());
+                cases.push(std::iter::repeat_n(d, len).collect());
             }
             cases.push(format!("1{}", "8".repeat(len)));
         }

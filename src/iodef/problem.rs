@@ -152,7 +152,7 @@ mod tests {
             let mut a = String::from("x");
             push_step(&mut a, "Name", n);
             let mut b = String::from("x");
-            let _ = write!(b, "/{}[{n}]", "Name");
+            let _ = write!(b, "/Name[{n}]");
             assert_eq!(a, b);
         }
     }
