@@ -232,3 +232,20 @@ proptest! {
         exercise(&s);
     }
 }
+
+/// An element with hundreds of attributes before its declared ones (past the JSON writer's
+/// byte-sized attribute positions): the JSON text is still the `Value` form's text, and validation
+/// reports the foreign attributes and nothing panics.
+#[test]
+fn many_attributes_before_declared_ones() {
+    let foreign: String = (0..300).map(|i| format!(" x:a{i}=\"{i}\"")).collect();
+    let xml = MIN.replacen(
+        "<Incident ",
+        &format!("<Incident xmlns:x=\"urn:example:x\"{foreign} "),
+        1,
+    );
+    assert_ne!(xml, MIN, "the fixture has an Incident start tag");
+    let doc = iodef::parse(xml.as_bytes()).unwrap();
+    assert_eq!(doc.to_json_string(), doc.to_json().to_string());
+    assert_eq!(doc.validate().len(), 300);
+}

@@ -18,9 +18,11 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::arena::{same, Element};
+use super::attr_table::attr_table;
 use super::json::{slots, text_key, Slot};
 use super::json_out::{attr_json_name, serialize_scalar, JsonView};
 use super::json_str::write_str;
+use super::model::{decl_of, NO_DECL};
 use super::schema::{self, Content, Ns, St};
 use super::tree;
 
@@ -118,8 +120,10 @@ type Res = Result<(), serde_json::Error>;
 struct Found {
     /// Declared attributes present (bit i for declaration attribute i).
     seen: u64,
-    /// For each bit of `seen`, the attribute's index among the element's attributes.
-    at: [u32; 64],
+    /// For each bit of `seen`, the attribute's index among the element's attributes (bytes: zeroing
+    /// 64 `u32`s per element showed in the profile; an element whose member attribute comes after its
+    /// 256th attribute is written by the view).
+    at: [u8; 64],
     /// Slots with at least one child (bit j for slot j < 64).
     filled: u64,
 }
@@ -211,25 +215,26 @@ impl<'a> Writer<'a> {
         let mut seen = 0u64;
         // Where each seen declared attribute is among the element's attributes (only the entries of
         // `seen` are meaningful), so that writing it needs no second search by name.
-        let mut at = [0u32; 64];
+        let mut at = [0u8; 64];
+        let table = attr_table(di);
         let mut any_member_attr = false;
         for (ai, a) in el.attrs().enumerate() {
             let Some(name) = attr_json_name(&a) else {
                 continue;
             };
             any_member_attr = true;
-            let found = d.attrs.iter().position(|x| {
-                if name == "lang" && !a.ns.is_empty() {
-                    x.name == "xml:lang"
-                } else {
-                    same(x.name, name)
-                }
-            });
-            match found {
-                Some(i) if i < 64 && seen & (1 << i) == 0 => {
+            // Unqualified names by the name table's copy first, as validation finds them.
+            let found = if name == "lang" && !a.ns.is_empty() {
+                d.attrs.iter().position(|x| x.name == "xml:lang")
+            } else {
+                table
+                    .find(name)
+                    .or_else(|| d.attrs.iter().position(|x| same(x.name, name)))
+            };
+            match (found, u8::try_from(ai)) {
+                (Some(i), Ok(ai)) if i < 64 && seen & (1 << i) == 0 => {
                     seen |= 1 << i;
-                    // Attribute counts fit in u32: the input is at most 16 MiB.
-                    at[i] = ai as u32;
+                    at[i] = ai;
                 }
                 _ => return self.view(el, di),
             }
@@ -353,7 +358,7 @@ impl<'a> Writer<'a> {
                         continue;
                     }
                     for w in k.elements() {
-                        if schema::find(w.ns(), w.name()) == Some(*inner) {
+                        if decl_of(w.ns(), w.name()) as usize == *inner {
                             if n > 0 {
                                 self.out.push(b',');
                             }
@@ -418,23 +423,19 @@ impl<'a> Writer<'a> {
 /// Whether `k` is an element of declaration `di`.
 #[inline]
 fn elem_is(di: usize, k: Element<'_>) -> bool {
-    let d = schema::decl(di);
-    same(d.name, k.name()) && same(d.ns.uri(), k.ns())
+    decl_of(k.ns(), k.name()) as usize == di
 }
 
-/// Per declaration, the (slot, name, namespace URI) of every declaration its slots take, in slot
-/// order: one flat list to search per child instead of a declaration lookup per slot and child.
-type SlotKeys = Vec<(u32, &'static str, &'static str)>;
+/// Per declaration, the (slot, declaration) of every declaration its slots take, in slot order:
+/// one flat list to search per child instead of a declaration lookup per slot and child.
+type SlotKeys = Vec<(u32, u32)>;
 
 fn slot_keys(di: usize) -> &'static SlotKeys {
     static ALL: OnceLock<Vec<SlotKeys>> = OnceLock::new();
     &ALL.get_or_init(|| {
         (0..schema::decl_count())
             .map(|i| {
-                let key = |j: usize, d: usize| {
-                    let decl = schema::decl(d);
-                    (j as u32, decl.name, decl.ns.uri())
-                };
+                let key = |j: usize, d: usize| (j as u32, d as u32);
                 let mut v = Vec::new();
                 for (j, s) in slots(i).iter().enumerate() {
                     match s {
@@ -451,11 +452,15 @@ fn slot_keys(di: usize) -> &'static SlotKeys {
 }
 
 /// The first slot of declaration `di` that `k` belongs to (`u32::MAX`: none, the child has no
-/// member), as `json_out::children` decides it.
+/// member), as `json_out::children` decides it: the slot of `k`'s declaration (declarations have
+/// names of their own, so matching the name and namespace of a slot's declaration is being it).
 fn slot_of(di: usize, k: Element<'_>) -> u32 {
-    let (name, ns) = (k.name(), k.ns());
+    let kd = decl_of(k.ns(), k.name());
+    if kd == NO_DECL {
+        return u32::MAX;
+    }
     slot_keys(di)
         .iter()
-        .find(|(_, n, u)| same(n, name) && same(u, ns))
+        .find(|(_, d)| *d == kd)
         .map_or(u32::MAX, |x| x.0)
 }

@@ -10,7 +10,8 @@
 //! Layout: `arena` (the document tree: one arena of nodes, attributes and text spans, and the
 //! [`Element`] views of it) + `builder` ([`Builder`]), `tree` (XML reader) + `write` (XML writer),
 //! `schema` + `schema_gen` (the XSD as data) + `names` (name lookups in it),
-//! `validate` + `model` (content-model matcher) + `attr_table` (per-declaration attribute tables) +
+//! `lexical` (the simple types' checks), `validate` + `model` (content-model matcher) + `content` (compiled
+//! content models) + `attr_table` (per-declaration attribute tables) +
 //! `problem` (findings and their paths), `json` (RFC 8727 member layout) + `json_in` (JSON → XML) +
 //! `json_out` (XML → JSON as a `Serialize` view) + `json_write` (XML → JSON text), `summary` (what an analyst or a
 //! ROLIE entry title wants first, and the canonical form), `redact` (leaving elements out before sharing).
@@ -18,6 +19,7 @@
 mod arena;
 mod attr_table;
 mod builder;
+mod content;
 mod error;
 mod json;
 mod json_in;
@@ -25,6 +27,7 @@ mod json_out;
 mod json_str;
 mod json_write;
 mod lex;
+mod lexical;
 mod logic;
 mod model;
 mod names;

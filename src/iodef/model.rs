@@ -16,6 +16,17 @@ pub(crate) struct Fail {
 }
 
 impl Fail {
+    /// Matching stopped at child `at`, where `wanted` wanted something else.
+    pub(crate) fn new(at: usize, wanted: &'static Particle) -> Fail {
+        Fail { at, wanted }
+    }
+
+    /// The particle that wanted something else, as an address (tests compare them).
+    #[cfg(test)]
+    pub(crate) fn wanted_ptr(&self) -> *const Particle {
+        self.wanted
+    }
+
     /// What would have been accepted where matching stopped.
     pub(crate) fn expected(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -24,35 +35,118 @@ impl Fail {
     }
 }
 
-/// A child element with its name and namespace read once: the matcher compares each child with
-/// several particles, and reading them from the node record every time showed in the profile.
+/// A child element with what the matcher asks of it worked out once: the matcher compares each
+/// child with several particles, and comparing names and namespaces every time (a declaration
+/// lookup and two string compares per child and particle) was its hottest line.
 #[derive(Clone, Copy)]
 pub(crate) struct Kid<'a> {
     pub el: Element<'a>,
     pub name: &'a str,
-    pub ns: &'a str,
+    /// The declaration this child is an element of ([`decl_of`]), [`NO_DECL`] if none: an element
+    /// particle matches exactly the children whose `decl` is its declaration.
+    pub decl: u32,
+    /// In a namespace other than IODEF's and not in none: what an `##other` wildcard takes.
+    pub foreign: bool,
 }
 
 impl<'a> Kid<'a> {
     #[inline]
     pub(crate) fn of(el: Element<'a>) -> Kid<'a> {
+        let (name, ns) = (el.name(), el.ns());
         Kid {
             el,
-            name: el.name(),
-            ns: el.ns(),
+            name,
+            decl: decl_of(ns, name),
+            foreign: !same(ns, NS_IODEF) && !ns.is_empty(),
         }
     }
 }
 
+/// No declaration (see [`Kid::decl`]).
+pub(crate) const NO_DECL: u32 = u32::MAX;
+
+/// The declaration of an element called `name` in namespace `ns`, as `schema::find` answers
+/// ([`NO_DECL`] for `None`). Every declaration has a name of its own (a test checks it), so the
+/// name alone picks the declaration and the namespace only has to be its one. Parsed trees share
+/// the schema table's name strings, so the name is looked up by its address first (a multiply
+/// and a compare); any other string goes through `schema::find`.
+#[inline]
+pub(crate) fn decl_of(ns: &str, name: &str) -> u32 {
+    let t = by_address();
+    let key = name.as_ptr() as usize;
+    let mask = t.slots.len() - 1;
+    let mut i = t.slot(key);
+    loop {
+        match t.slots.get(i) {
+            Some(&(p, len, di)) if p == key && len == name.len() => {
+                return if same(ns, schema::decl(di as usize).ns.uri()) {
+                    di
+                } else {
+                    NO_DECL
+                };
+            }
+            Some(&(0, _, _)) | None => break,
+            Some(_) => i = (i + 1) & mask,
+        }
+    }
+    schema::find(ns, name).map_or(NO_DECL, |d| d as u32)
+}
+
+/// An open-addressing table from the address of each declaration's name (the schema table's own
+/// and the name table's copy, the one parsed trees hold) to the declaration: (address, length,
+/// declaration), address 0 for an empty slot, at most a quarter full.
+struct ByAddress {
+    slots: Vec<(usize, usize, u32)>,
+    shift: u32,
+}
+
+impl ByAddress {
+    #[inline]
+    fn slot(&self, key: usize) -> usize {
+        ((key as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+}
+
+fn by_address() -> &'static ByAddress {
+    use std::sync::OnceLock;
+    static T: OnceLock<ByAddress> = OnceLock::new();
+    T.get_or_init(|| {
+        let n = schema::decl_count();
+        let size = (n * 2 * 4).next_power_of_two();
+        let mut t = ByAddress {
+            slots: vec![(0, 0, 0); size],
+            shift: 64 - size.trailing_zeros(),
+        };
+        let mask = size - 1;
+        for di in 0..n {
+            let name = schema::decl(di).name;
+            let copies = [Some(name), schema::known_name(name).map(|k| k.name)];
+            for s in copies.into_iter().flatten() {
+                let key = s.as_ptr() as usize;
+                // A string at this address that is not this name (none today) stays out: the
+                // lookup would then give it this declaration.
+                if key == 0 || s != name {
+                    continue;
+                }
+                let mut i = t.slot(key);
+                while t.slots[i].0 != 0 && t.slots[i].0 != key {
+                    i = (i + 1) & mask;
+                }
+                t.slots[i] = (key, s.len(), di as u32);
+            }
+        }
+        t
+    })
+}
+
 #[inline]
 fn elem_matches(di: usize, k: &Kid<'_>) -> bool {
-    let d = schema::decl(di);
-    same(k.name, d.name) && same(k.ns, d.ns.uri())
+    k.decl as usize == di
 }
 
 #[inline]
 fn any_matches(other_ns: bool, k: &Kid<'_>) -> bool {
-    !other_ns || (!same(k.ns, NS_IODEF) && !k.ns.is_empty())
+    !other_ns || k.foreign
 }
 
 /// A content model that is nothing but `xs:any` (possibly inside a one-item sequence).
@@ -125,7 +219,10 @@ pub(crate) fn match_particle(
                 && any_matches(*other_ns, &kids[pos + n as usize])
             {
                 let k = &kids[pos + n as usize];
-                out.push((pos + n as usize, schema::find(k.ns, k.name)));
+                out.push((
+                    pos + n as usize,
+                    (k.decl != NO_DECL).then_some(k.decl as usize),
+                ));
                 n += 1;
             }
             if n < min {
@@ -232,4 +329,60 @@ fn match_elem(
         });
     }
     Ok(pos + n as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decl_of, NO_DECL};
+    use crate::iodef::schema::{self, NS_DS, NS_ENUM, NS_IODEF, NS_SCI};
+
+    /// `decl_of` relies on every declaration having a name of its own.
+    #[test]
+    fn declaration_names_are_unique() {
+        let mut names: Vec<&str> = (0..schema::decl_count())
+            .map(|i| schema::decl(i).name)
+            .collect();
+        names.sort_unstable();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+
+    /// `decl_of` answers as `schema::find` for every declared name (the table's string, the name
+    /// table's copy and a copy of neither) in every namespace the table knows, none and another,
+    /// and for names that are not declared.
+    #[test]
+    fn decl_of_is_find() {
+        let nss = [
+            NS_IODEF,
+            NS_ENUM,
+            NS_SCI,
+            NS_DS,
+            "",
+            "urn:x",
+            "urn:ietf:params:xml:ns:iodef-2.0x",
+        ];
+        let mut names: Vec<String> = (0..schema::decl_count())
+            .map(|i| schema::decl(i).name.to_string())
+            .collect();
+        names.extend(["", "x", "incident", "Incident ", "version", "lang"].map(String::from));
+        for name in &names {
+            let copies = [
+                Some(name.as_str()),
+                schema::known_name(name).map(|k| k.name),
+                (0..schema::decl_count())
+                    .map(|i| schema::decl(i).name)
+                    .find(|n| n == name),
+            ];
+            for n in copies.into_iter().flatten() {
+                for ns in nss {
+                    let ns_copy = ns.to_string();
+                    for ns in [ns, ns_copy.as_str()] {
+                        let want = schema::find(ns, n).map_or(NO_DECL, |d| d as u32);
+                        assert_eq!(decl_of(ns, n), want, "{ns} {n}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -2,9 +2,9 @@
 //! finding names, rendered only when there is a finding (during the walk from the walk's own `Path`,
 //! after it from the tree's parent links). Split from `validate.rs` (the rules).
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
-use super::arena::{Attribute, Element};
+use super::arena::{same, Attribute, Element};
 use super::schema::NS_XML;
 
 /// Where a rule comes from.
@@ -75,12 +75,35 @@ impl Path<'_> {
                 let n = 1 + parent
                     .elements()
                     .take(pos)
-                    .filter(|e| e.name() == self.name)
+                    .filter(|e| same(e.name(), self.name))
                     .count();
-                let _ = write!(s, "/{}[{n}]", self.name);
+                push_step(s, self.name, n);
             }
         }
     }
+}
+
+/// Appends `/name[n]`: by hand, since `write!` (the formatting machinery for each step of each
+/// path) was most of rendering a path in the profile of documents with findings.
+fn push_step(s: &mut String, name: &str, n: usize) {
+    s.push('/');
+    s.push_str(name);
+    s.push('[');
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for d in &digits[i..] {
+        s.push(char::from(*d));
+    }
+    s.push(']');
 }
 
 /// The line of `el`, if it has one (elements built from JSON have none).
@@ -109,10 +132,28 @@ pub(crate) fn path_of(el: Element<'_>) -> String {
             let n = 1 + p
                 .elements()
                 .take_while(|e| !e.same_node(&el))
-                .filter(|e| e.name() == el.name())
+                .filter(|e| same(e.name(), el.name()))
                 .count();
-            let _ = write!(s, "/{}[{n}]", el.name());
+            push_step(&mut s, el.name(), n);
             s
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_step;
+
+    /// `push_step` writes what `write!(s, "/{name}[{n}]")` writes.
+    #[test]
+    fn push_step_is_write() {
+        use std::fmt::Write as _;
+        for n in [0, 1, 9, 10, 11, 99, 100, 12345, usize::MAX] {
+            let mut a = String::from("x");
+            push_step(&mut a, "Name", n);
+            let mut b = String::from("x");
+            let _ = write!(b, "/Name[{n}]");
+            assert_eq!(a, b);
         }
     }
 }

@@ -2,18 +2,20 @@
 //! text rules the XSD cannot express. Each finding is a [`Problem`] naming the element path and line.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 
 use super::arena::{same, Attribute, Element, Node};
 use super::attr_table::{attr_table, ext_base, ext_pairs};
-use super::model::{match_particle, wildcard_only, Kid};
+use super::content::match_model;
+use super::model::{wildcard_only, Kid};
 use super::problem::{attr_display, line_of, path_of, Path};
 pub use super::problem::{Problem, RuleSource};
 use super::schema::{self, Content, Decl, St, NS_DS, NS_IODEF, NS_XML, NS_XSI};
 
 struct Validator<'a> {
     problems: Vec<Problem>,
-    ids: HashSet<Cow<'a, str>>,
+    ids: HashMap<Cow<'a, str>, ()>,
     /// IDREF values with where they are (the attribute, or the element's text), checked against
     /// `ids` after the walk; a path is rendered only for one that matches no ID.
     idrefs: Vec<(Cow<'a, str>, Element<'a>, Option<Attribute<'a>>)>,
@@ -32,9 +34,10 @@ fn collapsed_cow(v: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
-/// Whether `rfc_rules` has a rule for the IODEF class `name` (a length and first-byte test rules out
-/// nearly every other class before any string comparison; this runs for every element).
-fn has_rfc_rule(name: &str) -> bool {
+/// Whether `rfc_rules` has a rule for declaration `di`: an IODEF class of one of these names. Worked
+/// out once per declaration (this runs for every element; comparing names each time showed).
+fn has_rfc_rule(di: usize) -> bool {
+    use std::sync::OnceLock;
     const RULED: [&str; 7] = [
         "Contact",
         "RelatedActivity",
@@ -44,12 +47,18 @@ fn has_rfc_rule(name: &str) -> bool {
         "SoftwareReference",
         "IndicatorReference",
     ];
-    let b = name.as_bytes();
-    let first = b.first().copied().unwrap_or(0);
-    RULED
-        .iter()
-        .any(|r| r.len() == b.len() && r.as_bytes()[0] == first)
-        && RULED.contains(&name)
+    static ALL: OnceLock<Vec<bool>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        (0..schema::decl_count())
+            .map(|i| {
+                let d = schema::decl(i);
+                d.ns == schema::Ns::Iodef && RULED.contains(&d.name)
+            })
+            .collect()
+    })
+    .get(di)
+    .copied()
+    .unwrap_or(false)
 }
 
 impl<'a> Validator<'a> {
@@ -72,15 +81,17 @@ impl<'a> Validator<'a> {
         value: Cow<'a, str>,
     ) {
         match ty {
-            St::Id => {
-                let v = collapsed_cow(value);
-                if self.ids.contains(&v) {
-                    let m = format!("duplicate ID {v:?}");
+            // One hash per ID (`contains` then `insert` hashed a new ID twice); the message shows
+            // the ID seen first, which is equal to this one.
+            St::Id => match self.ids.entry(collapsed_cow(value)) {
+                Entry::Occupied(o) => {
+                    let m = format!("duplicate ID {:?}", o.key());
                     self.push(el, &path(), RuleSource::Schema, m);
-                } else {
-                    self.ids.insert(v);
                 }
-            }
+                Entry::Vacant(v) => {
+                    v.insert(());
+                }
+            },
             St::IdRef => self.idrefs.push((collapsed_cow(value), el, attr)),
             _ => {}
         }
@@ -264,7 +275,7 @@ impl<'a> Validator<'a> {
                     );
                 }
                 let mbase = self.matched.len();
-                let res = match_particle(model, &self.kids[base..end], 0, &mut self.matched);
+                let res = match_model(di, model, &self.kids[base..end], &mut self.matched);
                 for m in mbase..self.matched.len() {
                     let (k, kd) = self.matched[m];
                     if let Some(kd) = kd {
@@ -317,7 +328,7 @@ impl<'a> Validator<'a> {
             }
         }
         self.kids.truncate(base);
-        self.rfc_rules(el, d, path, base == end);
+        self.rfc_rules(el, di, d, path, base == end);
     }
 
     /// The few xmldsig rules the IODEF classes lean on (Hash's DigestMethod, DigestValue,
@@ -435,9 +446,16 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn rfc_rules(&mut self, el: Element<'_>, d: &Decl, path: &Path<'_>, childless: bool) {
+    fn rfc_rules(
+        &mut self,
+        el: Element<'_>,
+        di: usize,
+        d: &Decl,
+        path: &Path<'_>,
+        childless: bool,
+    ) {
         // Most classes have no text rule: skip the name comparisons below for them.
-        if d.ns != schema::Ns::Iodef || !has_rfc_rule(d.name) {
+        if !has_rfc_rule(di) {
             return;
         }
         match d.name {
@@ -502,7 +520,7 @@ pub(crate) fn validate(root: Element<'_>) -> Vec<Problem> {
         problems: Vec::new(),
         // Room for the IDs of a typical document without rehashing as it grows (SipHash is kept:
         // IDs are input).
-        ids: HashSet::with_capacity(32),
+        ids: HashMap::with_capacity(32),
         idrefs: Vec::new(),
         // Room for the widest level and its descendants in typical documents.
         kids: Vec::with_capacity(64),
@@ -515,7 +533,7 @@ pub(crate) fn validate(root: Element<'_>) -> Vec<Problem> {
     };
     v.element(root, schema::ROOT, &path);
     for (r, el, attr) in std::mem::take(&mut v.idrefs) {
-        if !v.ids.contains(&r) {
+        if !v.ids.contains_key(&r) {
             let mut path = path_of(el);
             if let Some(a) = attr {
                 path.push_str("/@");
