@@ -213,16 +213,20 @@ fn repeats(seen: &[(String, String)]) -> Vec<(&(String, String), usize)> {
 /// (id, content) pairs came more than once. Prints the tally.
 fn tally(what: &str, seen: &[(String, String)], expected: &BTreeSet<String>) -> (usize, usize) {
     let ids: BTreeSet<&str> = seen.iter().map(|(i, _)| i.as_str()).collect();
-    let lost = expected
+    let missing: Vec<&String> = expected
         .iter()
         .filter(|e| !ids.contains(e.as_str()))
-        .count();
+        .collect();
+    let lost = missing.len();
     let duplicated: usize = repeats(seen).iter().map(|(_, n)| n - 1).sum();
     println!(
         "{what}: published {} / received {} / lost {lost} / duplicated {duplicated}",
         expected.len(),
         ids.len()
     );
+    if lost > 0 {
+        println!("{what}: missing {missing:?}");
+    }
     (lost, duplicated)
 }
 
@@ -386,13 +390,19 @@ fn broker_killed_twice_while_publishing_2000() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let lost = expected.difference(&stored).count();
+    let missing: Vec<&String> = expected.difference(&stored).collect();
+    let lost = missing.len();
     println!(
         "bridge: published 2000 / stored {} / ingested {ingested} / lost {lost} / duplicated {}",
         stored.len(),
         ingested.saturating_sub(2000)
     );
-    assert_eq!((lost, ingested), (0, 2000), "{}", bridge.stderr());
+    assert_eq!(
+        (lost, ingested),
+        (0, 2000),
+        "missing from the bridge's store: {missing:?}\n{}",
+        bridge.stderr()
+    );
 }
 
 /// A tiny HTTP/1.1 GET (the tests' own client: no extra dependency).

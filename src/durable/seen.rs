@@ -75,6 +75,7 @@ impl Seen {
     }
 
     /// The digest `id` was delivered with on `topic`.
+    #[cfg(test)]
     pub(super) fn digest_of(&self, topic: &str, id: &str) -> Option<u128> {
         self.topics.get(topic)?.get(&self.key(id)).copied()
     }

@@ -76,10 +76,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX delivered_by_topic_time ON delivered (topic, delivered_ns);
     "#,
     // Version 4: topics whose last catch-up did not finish. The follower's
-    // paged catch-up stops at the first page that reaches back to delivered
-    // items, which is sound only while deliveries follow the broker's order;
-    // a catch-up that failed (and live items delivered after it) breaks
-    // that, so such a topic is caught up in full until one catch-up finishes.
+    // paged catch-up skips the oldest listed ids as long as each was
+    // delivered, which is sound only while deliveries follow the broker's
+    // order; a catch-up that failed (and live items delivered after it)
+    // breaks that, so such a topic is caught up in full until one catch-up
+    // finishes.
     r#"
     CREATE TABLE catch_up_unfinished (
         topic     TEXT    PRIMARY KEY,
