@@ -173,6 +173,16 @@ async fn catch_up_beyond_one_answer(storage: EjabberdStorage) {
         .expect("items");
     let got: Vec<String> = all.iter().map(item_id).collect();
     assert_eq!(got, want, "`items` of {BACKLOG} on ejabberd ({storage:?})");
+    let newest = reader
+        .items(TOPIC, Some(3), None, ValidationLevel::Basic)
+        .await
+        .expect("items --max 3");
+    let got: Vec<String> = newest.iter().map(item_id).collect();
+    assert_eq!(
+        got,
+        want[BACKLOG - 3..],
+        "the newest 3, oldest first, on ejabberd ({storage:?})"
+    );
 
     let mut paged = Vec::new();
     reader

@@ -7,7 +7,7 @@
 //! consumer asks for it: a topic that keeps a thousand documents is then
 //! never in memory as a thousand parsed, validated, converted events.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use tokio_xmpp::jid::Jid;
@@ -92,8 +92,8 @@ impl RawItem {
     }
 }
 
-/// Fetches items of `topic`: the newest `max` (all the broker keeps when
-/// `None`), or the one with `id`.
+/// Fetches items of `topic`: the newest `max`, oldest first (all the broker
+/// keeps when `None`), or the one with `id`.
 pub async fn items(
     session: &Session,
     service: &Jid,
@@ -112,6 +112,25 @@ pub async fn items(
         (None, None) => Retrieve::All,
     };
     let mut fetched = fetch(session, service, topic, what).await?;
+    if let (Retrieve::Newest(m), Some(_)) = (&what, &fetched.rsm) {
+        // ejabberd answers `max_items` newest first on SQL storage and
+        // oldest first on mnesia, with nothing in the answer to tell which:
+        // read the topic in RSM pages (oldest first on both) and keep the
+        // last `m`.
+        let keep = *m as usize;
+        let mut newest = VecDeque::with_capacity(keep.min(RSM_PAGE as usize));
+        rsm_pages(session, service, topic, RSM_PAGE, |items| {
+            for item in items {
+                if newest.len() == keep {
+                    newest.pop_front();
+                }
+                newest.push_back(item);
+            }
+            true
+        })
+        .await?;
+        fetched.items = newest.into();
+    }
     if matches!(what, Retrieve::All) {
         // A service that caps the answer and says so with an RSM `<set/>`
         // (count above what came, and where it stopped) is asked for the
@@ -210,6 +229,30 @@ async fn for_each_rsm(
     mut each: impl FnMut(GridEvent) -> bool,
 ) -> Result<usize, GridError> {
     let mut handed = 0;
+    rsm_pages(session, service, topic, page, |items| {
+        for item in items {
+            handed += 1;
+            if !each(item.into_event(topic, level)) {
+                return false;
+            }
+        }
+        true
+    })
+    .await?;
+    Ok(handed)
+}
+
+/// Reads `topic` from a service that pages items with RSM, `page` items per
+/// request in the service's order (oldest first), each page after the
+/// previous one's `<last/>`, handing each page to `each` until it returns
+/// `false` or the last page was handed over.
+async fn rsm_pages(
+    session: &Session,
+    service: &Jid,
+    topic: &str,
+    page: u32,
+    mut each: impl FnMut(Vec<RawItem>) -> bool,
+) -> Result<(), GridError> {
     let mut after: Option<String> = None;
     loop {
         let what = Retrieve::Page {
@@ -218,15 +261,12 @@ async fn for_each_rsm(
         };
         let fetched = fetch(session, service, topic, what).await?;
         let n = fetched.items.len();
-        for item in fetched.items {
-            handed += 1;
-            if !each(item.into_event(topic, level)) {
-                return Ok(handed);
-            }
+        if !each(fetched.items) {
+            return Ok(());
         }
         match next_after(n, page, fetched.rsm, after.as_deref()) {
             Some(last) => after = Some(last),
-            None => return Ok(handed),
+            None => return Ok(()),
         }
     }
 }

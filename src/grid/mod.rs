@@ -157,7 +157,8 @@ impl Grid {
         publish::retract(&self.session, &self.service, topic, item_id).await
     }
 
-    /// Retrieves items the broker keeps (newest `max`, or one by id).
+    /// Retrieves items the broker keeps: the newest `max`, oldest first
+    /// (everything when `None`), or one by id.
     pub async fn items(
         &self,
         topic: &str,
