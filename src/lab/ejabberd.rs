@@ -23,8 +23,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use super::process::{self, tail, which};
 use super::{free_port, LabError, TestCa};
-use crate::config::{Config, Secret, TlsMode};
+use crate::config::Config;
+
+/// How long a stopping ejabberd gets before SIGKILL (SIGTERM makes the
+/// Erlang VM run `init:stop()`, which takes longer than Prosody's exit).
+const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// How ejabberd stores data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,34 +265,16 @@ modules:
             .spawn()?;
         self.child = Some(child);
         // ejabberd opens its listeners last, once modules and storage are up.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let up = [self.c2s_port, self.direct_tls_port]
-                .iter()
-                .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok());
-            if up {
-                return Ok(());
-            }
-            if let Some(c) = self.child.as_mut() {
-                if let Ok(Some(status)) = c.try_wait() {
-                    self.child = None;
-                    return Err(LabError::Ejabberd(format!(
-                        "exited with {status}; log tail:\n{}",
-                        tail(&self.console(), 30)
-                    )));
-                }
-            }
-            if Instant::now() > deadline {
-                self.stop();
-                return Err(LabError::Ejabberd(format!(
-                    "ports {} / {} not open after 60 s; log tail:\n{}",
-                    self.c2s_port,
-                    self.direct_tls_port,
-                    tail(&self.console(), 30)
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        process::wait_for_ports(
+            &mut self.child,
+            &[self.c2s_port, self.direct_tls_port],
+            Duration::from_secs(60),
+            Duration::from_millis(100),
+            STOP_GRACE,
+        )
+        .map_err(|why| {
+            LabError::Ejabberd(format!("{why}; log tail:\n{}", tail(&self.console(), 30)))
+        })
     }
 
     fn console(&self) -> String {
@@ -356,35 +343,20 @@ modules:
     /// `init:stop()`), then SIGKILL after 10 s. No epmd was started, so
     /// nothing else is left.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let pid = nix::unistd::Pid::from_raw(c.id() as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = c.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        process::stop(&mut self.child, STOP_GRACE);
     }
 
     /// A client configuration for `user` on `localhost` over STARTTLS,
     /// trusting the lab CA; state under the lab dir.
     pub fn client_config(&self, user: &str, password: &str) -> Config {
-        let jid = format!("{user}@{}", self.domain);
-        // The lab builds these JIDs itself, so they always parse.
-        let jid = jid
-            .parse()
-            .unwrap_or_else(|_| unreachable!("lab JID {jid}"));
-        let mut c = Config::new(jid, Secret::new(password));
-        c.server = Some(("127.0.0.1".into(), self.c2s_port));
-        c.ca_file = Some(self.ca.ca_pem.clone());
-        c.tls_mode = TlsMode::StartTls;
-        c.state_dir = self.dir.path().join(format!("state-{user}"));
-        c
+        process::client_config(
+            &self.domain,
+            self.c2s_port,
+            &self.ca.ca_pem,
+            self.dir.path(),
+            user,
+            password,
+        )
     }
 }
 
@@ -422,16 +394,4 @@ fn find_lib(root: impl AsRef<Path>, prefix: &str) -> Option<PathBuf> {
 fn random_token() -> String {
     use rand::distr::{Alphanumeric, SampleString};
     Alphanumeric.sample_string(&mut rand::rng(), 16)
-}
-
-fn tail(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-fn which(bin: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(bin))
-        .find(|p| p.is_file())
 }

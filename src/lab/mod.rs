@@ -7,9 +7,12 @@
 //! * `prosody` — config, accounts, start/kill/restart of the Prosody process.
 //! * `ejabberd` — the same for ejabberd, the second broker.
 //! * `proxy` — a TCP relay that can drop or freeze every connection.
+//! * `process` — what the two brokers share as processes (start-up wait,
+//!   stop, log tails, client configuration).
 
 mod certs;
 mod ejabberd;
+mod process;
 mod prosody;
 mod proxy;
 

@@ -9,10 +9,14 @@
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::process::{self, tail, which};
 use super::{free_port, TestCa};
-use crate::config::{Config, Secret, TlsMode};
+use crate::config::Config;
+
+/// How long a stopping Prosody gets before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// How Prosody stores data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,36 +333,20 @@ Component "pubsub.localhost" "pubsub"
             .stderr(console)
             .spawn()?;
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let up = [self.c2s_port, self.direct_tls_port]
-                .iter()
-                .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok());
-            if up {
-                return Ok(());
-            }
-            if let Some(c) = self.child.as_mut() {
-                if let Ok(Some(status)) = c.try_wait() {
-                    self.child = None;
-                    return Err(LabError::StartFailed(format!(
-                        "exited with {status}: {}{}",
-                        std::fs::read_to_string(self.dir.path().join("console.log"))
-                            .unwrap_or_default(),
-                        tail(&self.log(), 20)
-                    )));
-                }
-            }
-            if Instant::now() > deadline {
-                self.stop();
-                return Err(LabError::StartFailed(format!(
-                    "ports {} / {} not open after 20 s; log tail:\n{}",
-                    self.c2s_port,
-                    self.direct_tls_port,
-                    tail(&self.log(), 20)
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        process::wait_for_ports(
+            &mut self.child,
+            &[self.c2s_port, self.direct_tls_port],
+            Duration::from_secs(20),
+            Duration::from_millis(50),
+            STOP_GRACE,
+        )
+        .map_err(|why| {
+            LabError::StartFailed(format!(
+                "{why}: {}{}",
+                std::fs::read_to_string(self.dir.path().join("console.log")).unwrap_or_default(),
+                tail(&self.log(), 20)
+            ))
+        })
     }
 
     /// The process id, while running.
@@ -368,19 +356,7 @@ Component "pubsub.localhost" "pubsub"
 
     /// Stops the server gracefully (SIGTERM, then SIGKILL after 5 s).
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let pid = nix::unistd::Pid::from_raw(c.id() as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = c.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        process::stop(&mut self.child, STOP_GRACE);
     }
 
     /// Kills the server with SIGKILL, as a crash would.
@@ -400,17 +376,14 @@ Component "pubsub.localhost" "pubsub"
     /// A client configuration for `user` on `localhost` over STARTTLS,
     /// trusting the lab CA; state under the lab dir.
     pub fn client_config(&self, user: &str, password: &str) -> Config {
-        let jid = format!("{user}@{}", self.domain);
-        // The lab builds these JIDs itself, so they always parse.
-        let jid = jid
-            .parse()
-            .unwrap_or_else(|_| unreachable!("lab JID {jid}"));
-        let mut c = Config::new(jid, Secret::new(password));
-        c.server = Some(("127.0.0.1".into(), self.c2s_port));
-        c.ca_file = Some(self.ca.ca_pem.clone());
-        c.tls_mode = TlsMode::StartTls;
-        c.state_dir = self.dir.path().join(format!("state-{user}"));
-        c
+        process::client_config(
+            &self.domain,
+            self.c2s_port,
+            &self.ca.ca_pem,
+            self.dir.path(),
+            user,
+            password,
+        )
     }
 }
 
@@ -418,16 +391,4 @@ impl Drop for Prosody {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn tail(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-fn which(bin: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(bin))
-        .find(|p| p.is_file())
 }
