@@ -71,6 +71,14 @@ async fn rfc8600_c07_topics_identified_by_pubsub_type_not_name() {
     let untyped = all.iter().find(|t| t.node == "iodef-incidents").unwrap();
     assert!(!untyped.is_iodef());
     assert_eq!(untyped.payload_type, None);
+    // Following every IODEF topic subscribes to "x" alone (its owner may:
+    // the default access model is a whitelist), and the subscription names
+    // what it resolved (what a follower catches up).
+    let sub = g
+        .subscribe(TopicSelection::AllIodef, ValidationLevel::Basic)
+        .await
+        .unwrap();
+    assert_eq!(sub.topics(), ["x"]);
 }
 
 /// Line 3: the pubsub service is found through XEP-0030 (identity

@@ -187,16 +187,10 @@ impl Follower {
         store: Store,
         page: u32,
     ) -> Result<Follower, FollowError> {
-        let topics = match &selection {
-            TopicSelection::Named(n) => n.clone(),
-            TopicSelection::AllIodef => grid
-                .discover(false)
-                .await?
-                .into_iter()
-                .map(|t| t.node)
-                .collect(),
-        };
+        // The subscription resolves the selection (discovery for all IODEF
+        // topics) once; its topics are the ones caught up.
         let sub = grid.subscribe(selection, level).await?;
+        let topics = sub.topics().to_vec();
         let mut f = Follower {
             grid: grid.clone(),
             sub,

@@ -88,9 +88,16 @@ pub enum TopicSelection {
 pub struct Subscription {
     rx: mpsc::Receiver<GridEvent>,
     task: tokio::task::JoinHandle<()>,
+    topics: Vec<String>,
 }
 
 impl Subscription {
+    /// The topics subscribed to when the subscription was made (a new
+    /// session may change them: see [`GridEvent::Resubscribed`]).
+    pub fn topics(&self) -> &[String] {
+        &self.topics
+    }
+
     /// The next event; `None` when the session has closed.
     pub async fn next(&mut self) -> Option<GridEvent> {
         self.rx.recv().await
@@ -132,9 +139,9 @@ pub async fn start(
     // a slow consumer is bounded by the session's queue
     // (`Config::event_queue`), which drops and says so (`Lagged`).
     let (tx, rx) = mpsc::channel(64);
-    let topics = subscribe_all(&session, &service, &selection, &tx).await?;
+    let initial = subscribe_all(&session, &service, &selection, &tx).await?;
+    let mut topics: BTreeSet<String> = initial.iter().cloned().collect();
     let task = tokio::spawn(async move {
-        let mut topics = topics;
         while let Some(ev) = events.recv().await {
             match ev {
                 SessionEvent::NewSession { .. } => {
@@ -142,10 +149,8 @@ pub async fn start(
                     match subscribe_all(&session, &service, &selection, &tx).await {
                         Ok(t) => {
                             tracing::info!(topics = t.len(), "resubscribed after a new session");
-                            let ev = GridEvent::Resubscribed {
-                                topics: t.iter().cloned().collect(),
-                            };
-                            topics = t;
+                            topics = t.iter().cloned().collect();
+                            let ev = GridEvent::Resubscribed { topics: t };
                             if tx.send(ev).await.is_err() {
                                 return;
                             }
@@ -177,15 +182,21 @@ pub async fn start(
             }
         }
     });
-    Ok(Subscription { rx, task })
+    Ok(Subscription {
+        rx,
+        task,
+        topics: initial,
+    })
 }
 
+/// Subscribes to every selected topic; returns them in the selection's
+/// order (discovery's for all IODEF topics), each once.
 async fn subscribe_all(
     session: &Session,
     service: &Jid,
     selection: &TopicSelection,
     tx: &mpsc::Sender<GridEvent>,
-) -> Result<BTreeSet<String>, GridError> {
+) -> Result<Vec<String>, GridError> {
     let names: Vec<String> = match selection {
         TopicSelection::Named(n) => n.clone(),
         TopicSelection::AllIodef => discover::discover(session, service, false)
@@ -194,6 +205,11 @@ async fn subscribe_all(
             .map(|t| t.node)
             .collect(),
     };
+    let mut once = BTreeSet::new();
+    let names: Vec<String> = names
+        .into_iter()
+        .filter(|n| once.insert(n.clone()))
+        .collect();
     for topic in &names {
         match subscribe(session, service, topic).await? {
             SubscriptionState::Pending => {
@@ -207,7 +223,7 @@ async fn subscribe_all(
             state => tracing::info!(topic, ?state, "subscribed"),
         }
     }
-    Ok(names.into_iter().collect())
+    Ok(names)
 }
 
 /// Converts one incoming message into events. Messages that are not pubsub
