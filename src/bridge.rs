@@ -410,29 +410,24 @@ impl Bridge {
         store: Store,
         opts: BridgeOptions,
     ) -> Result<Bridge, BridgeError> {
-        let names = match &opts.topics {
-            TopicSelection::Named(n) => n.clone(),
-            TopicSelection::AllIodef => grid
-                .discover(false)
-                .await?
-                .into_iter()
-                .map(|t| t.node)
-                .collect(),
-        };
-        for t in &names {
-            store.ensure_topic(t).await?;
-        }
         // The follower subscribes before it fetches, so whatever is
         // published in between shows up in both; its cursor (kept in the
         // store) drops the overlap and what was stored before a restart.
+        // It gets the selection itself, so that `AllIodef` is discovered
+        // again on every new session (a topic created meanwhile is
+        // followed from then on), not frozen at start.
         let follower = Follower::start_paged(
             &grid,
-            TopicSelection::Named(names.clone()),
+            opts.topics.clone(),
             opts.ingest_validation,
             store.clone(),
             opts.catch_up_page,
         )
         .await?;
+        let names = follower.topics().to_vec();
+        for t in &names {
+            store.ensure_topic(t).await?;
+        }
         let counters = Arc::new(Counters::default());
         let topics = Arc::new(Mutex::new(names));
         let outbox = Outbox::new(store.clone(), opts.outbox.clone());
@@ -542,7 +537,7 @@ impl Bridge {
             let _ = stop_rx.await;
         }));
         tokio::pin!(shutdown);
-        let result = loop {
+        let result = 'run: loop {
             tokio::select! {
                 ev = follower.next() => {
                     let Some(ev) = ev else {
@@ -552,8 +547,14 @@ impl Bridge {
                         };
                     };
                     if let GridEvent::Resubscribed { topics: t } = &ev {
-                        // The follower has already caught these topics up.
+                        // The follower has already caught these topics up;
+                        // one discovered anew is served from now on.
                         counters.resubscriptions.fetch_add(1, Ordering::Relaxed);
+                        for name in t {
+                            if let Err(e) = store.ensure_topic(name).await {
+                                break 'run Err(e.into());
+                            }
+                        }
                         if let Ok(mut cur) = topics.lock() {
                             *cur = t.clone();
                         }

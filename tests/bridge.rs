@@ -75,13 +75,24 @@ async fn start_bridge_polling(
     topics: &[&str],
     poll: Vec<gridlink::rolie::poll::PollSource>,
 ) -> Running {
-    start_bridge_with(p, store, topics, poll, gridlink::iodef::Redaction::new()).await
+    start_bridge_with(
+        p,
+        store,
+        named(topics),
+        poll,
+        gridlink::iodef::Redaction::new(),
+    )
+    .await
+}
+
+fn named(topics: &[&str]) -> TopicSelection {
+    TopicSelection::Named(topics.iter().map(|s| s.to_string()).collect())
 }
 
 async fn start_bridge_with(
     p: &Prosody,
     store: &std::path::Path,
-    topics: &[&str],
+    topics: TopicSelection,
     poll: Vec<gridlink::rolie::poll::PollSource>,
     redaction: gridlink::iodef::Redaction,
 ) -> Running {
@@ -97,7 +108,7 @@ async fn start_bridge_with(
         join(p, "bridge").await,
         Store::open(store).unwrap(),
         BridgeOptions {
-            topics: TopicSelection::Named(topics.iter().map(|s| s.to_string()).collect()),
+            topics,
             rolie,
             ingest_validation: ValidationLevel::Basic,
             publish_validation: ValidationLevel::Strict,
@@ -341,6 +352,47 @@ async fn restart_catches_up_without_duplicates() {
     let b = start_bridge(&p, &store, &["incidents"]).await;
     let feed = feed_contains(&b.base, "incidents", &enc(&away.item_id)).await;
     assert_eq!(feed.matches("<entry").count(), 2, "{feed}");
+    b.stop().await;
+}
+
+/// A bridge following every IODEF topic (`--all-iodef`) follows and serves
+/// a topic created while it runs once a new session discovers it (the
+/// selection is not frozen at start).
+#[tokio::test]
+async fn all_iodef_bridge_follows_a_topic_created_later() {
+    let mut p = lab();
+    let publisher = join(&p, "publisher").await;
+    topic(&publisher, "first").await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = start_bridge_with(
+        &p,
+        &dir.path().join("a.sqlite"),
+        TopicSelection::AllIodef,
+        Vec::new(),
+        gridlink::iodef::Redaction::new(),
+    )
+    .await;
+    topic(&publisher, "second").await;
+    publisher.close().await;
+    // A new session for the bridge: Prosody restarted (SQL storage keeps
+    // the nodes); the bridge reconnects on its own.
+    p.start_again().unwrap();
+    let publisher = join(&p, "publisher").await;
+    let doc = payload(VALID[0]);
+    publisher.publish("second", &doc).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    let url = format!("{}/rolie/feeds/second", b.base);
+    loop {
+        let (status, body) = get(&url).await;
+        if status == 200 && body.contains(&enc(&doc.item_id)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the topic created later never served its item: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     b.stop().await;
 }
 
@@ -626,7 +678,7 @@ async fn posted_documents_are_redacted_before_publishing() {
     let b = start_bridge_with(
         &p,
         &dir.path().join("r.sqlite"),
-        &["incidents"],
+        named(&["incidents"]),
         Vec::new(),
         gridlink::iodef::Redaction::new().share(["green"]).unwrap(),
     )
