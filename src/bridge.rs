@@ -546,10 +546,14 @@ impl Bridge {
                             None => Ok(()),
                         };
                     };
-                    if let GridEvent::Resubscribed { topics: t } = &ev {
+                    if let GridEvent::Resubscribed { topics: t } | GridEvent::TopicsAdded { topics: t, .. } = &ev {
                         // The follower has already caught these topics up;
                         // one discovered anew is served from now on.
-                        counters.resubscriptions.fetch_add(1, Ordering::Relaxed);
+                        if matches!(ev, GridEvent::Resubscribed { .. }) {
+                            counters.resubscriptions.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            tracing::info!(event = %ev.to_json(), "grid event");
+                        }
                         for name in t {
                             if let Err(e) = store.ensure_topic(name).await {
                                 break 'run Err(e.into());

@@ -96,7 +96,15 @@ pub struct Config {
     /// ([`SessionEvent::Lagged`](crate::xmpp::SessionEvent::Lagged)), which
     /// bounds the memory a stalled consumer can cost.
     pub event_queue: usize,
+    /// How often a subscription to every IODEF topic
+    /// ([`TopicSelection::AllIodef`](crate::grid::TopicSelection::AllIodef))
+    /// looks for topics created since (XEP-0060 has no notification of node
+    /// creation); `None`: only on each new session.
+    pub rediscover_every: Option<Duration>,
 }
+
+/// The default of [`Config::rediscover_every`]: five minutes.
+pub const DEFAULT_REDISCOVER: Duration = Duration::from_secs(300);
 
 impl Config {
     /// A configuration with defaults for everything but the account.
@@ -119,6 +127,7 @@ impl Config {
             reconnect_max_delay: Duration::from_secs(30),
             // A notification with an IODEF document is a few to tens of KB.
             event_queue: 4096,
+            rediscover_every: Some(DEFAULT_REDISCOVER),
         }
     }
 
@@ -218,6 +227,8 @@ pub struct FileConfig {
     pub log_format: Option<String>,
     /// `iq_timeout_secs = 30`.
     pub iq_timeout_secs: Option<u64>,
+    /// `rediscover_secs = 300` (0: only on new sessions).
+    pub rediscover_secs: Option<u64>,
     /// `[bridge]` table, read by the bridge command.
     pub bridge: Option<toml::Table>,
 }
@@ -270,6 +281,9 @@ pub struct Overrides {
     pub state_dir: Option<PathBuf>,
     /// `--iq-timeout` / `GRIDLINK_IQ_TIMEOUT` (seconds).
     pub iq_timeout_secs: Option<u64>,
+    /// `--rediscover-every` / `GRIDLINK_REDISCOVER` (seconds; 0: only on
+    /// new sessions).
+    pub rediscover_secs: Option<u64>,
 }
 
 impl Overrides {
@@ -294,6 +308,7 @@ impl Overrides {
             pubsub: var("GRIDLINK_PUBSUB"),
             state_dir: var("GRIDLINK_STATE_DIR").map(PathBuf::from),
             iq_timeout_secs: var("GRIDLINK_IQ_TIMEOUT").and_then(|v| v.parse().ok()),
+            rediscover_secs: var("GRIDLINK_REDISCOVER").and_then(|v| v.parse().ok()),
         }
     }
 }
@@ -394,6 +409,9 @@ impl Config {
                 });
             }
             cfg.iq_timeout = Duration::from_secs(t);
+        }
+        if let Some(t) = o.rediscover_secs.or(file.rediscover_secs) {
+            cfg.rediscover_every = (t > 0).then(|| Duration::from_secs(t));
         }
         Ok(cfg)
     }
@@ -505,6 +523,21 @@ mod tests {
         assert_eq!(c.crl_files, vec![PathBuf::from("c.crl")]);
         let none = Config::resolve(base(), &FileConfig::default()).unwrap();
         assert!(none.crl_files.is_empty() && none.pin_sha256.is_empty());
+    }
+
+    /// How often to look for new topics: five minutes by default, from the
+    /// file or a flag (the flag wins), 0 for only on new sessions.
+    #[test]
+    fn rediscovery_interval() {
+        let c = Config::resolve(base(), &FileConfig::default()).unwrap();
+        assert_eq!(c.rediscover_every, Some(DEFAULT_REDISCOVER));
+        let file: FileConfig = toml::from_str("rediscover_secs = 60").unwrap();
+        let c = Config::resolve(base(), &file).unwrap();
+        assert_eq!(c.rediscover_every, Some(Duration::from_secs(60)));
+        let mut o = base();
+        o.rediscover_secs = Some(0);
+        let c = Config::resolve(o, &file).unwrap();
+        assert_eq!(c.rediscover_every, None);
     }
 
     /// Unknown keys in the file are an error naming the key, not silently ignored.

@@ -376,3 +376,64 @@ async fn stalled_consumer_drops_notifications_and_catches_up() {
     assert!(dropped > 0, "nothing was dropped: the queue is not bounded");
     then_live(&publisher, &mut f, N).await;
 }
+
+/// Following every IODEF topic, a topic created later is found without a
+/// new session (here looked for every second): what it published before
+/// the look comes from its items, then `TopicsAdded`, then its live items.
+#[tokio::test]
+async fn all_iodef_follower_finds_topics_created_later() {
+    let (p, publisher) = topic().await;
+    publish(&publisher, 0..1).await;
+    let mut cfg = p.client_config("subscriber", "subscriber-pw");
+    cfg.rediscover_every = Some(Duration::from_secs(1));
+    let g = Grid::connect(cfg).await.expect("subscriber joins");
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Follower::start(
+        &g,
+        TopicSelection::AllIodef,
+        ValidationLevel::Basic,
+        store(&dir),
+    )
+    .await
+    .expect("follow");
+    assert_eq!(f.topics(), [TOPIC]);
+    assert_eq!(take(&mut f, 1, all).await, ids(0..1));
+
+    open_topic(&publisher, "later").await;
+    for n in 1..3 {
+        let doc = Payload::prepare(
+            common::incident(n).as_bytes(),
+            ValidationLevel::Strict,
+            64 * 1024,
+        )
+        .expect("test document");
+        publisher.publish("later", &doc).await.expect("publish");
+    }
+    // Both items once, in order, and the announcement: after them when the
+    // look came after the publications (from the topic's items), before
+    // them when it came in between (then they come live).
+    let mut items = Vec::new();
+    let mut announced = false;
+    for _ in 0..3 {
+        match next(&mut f).await {
+            GridEvent::TopicsAdded { added, topics } => {
+                assert_eq!(added, ["later"]);
+                assert_eq!(topics, [TOPIC, "later"]);
+                announced = true;
+            }
+            GridEvent::Item { envelope, .. } => items.push(envelope.item_id),
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+    assert!(announced, "no TopicsAdded");
+    assert_eq!(items, ids(1..3));
+    assert_eq!(f.topics(), [TOPIC, "later"]);
+    let doc = Payload::prepare(
+        common::incident(3).as_bytes(),
+        ValidationLevel::Strict,
+        64 * 1024,
+    )
+    .expect("test document");
+    publisher.publish("later", &doc).await.expect("publish");
+    assert_eq!(take(&mut f, 1, all).await, ids(3..4), "then live");
+}

@@ -94,6 +94,10 @@ pub struct Global {
     /// Seconds to wait for each XMPP request.
     #[arg(long, env = "GRIDLINK_IQ_TIMEOUT", global = true)]
     pub iq_timeout: Option<u64>,
+    /// With --all-iodef: seconds between looks for IODEF topics created
+    /// since (0: only on each new session) [default: 300].
+    #[arg(long, env = "GRIDLINK_REDISCOVER", global = true)]
+    pub rediscover_every: Option<u64>,
     /// TOML config file.
     #[arg(long, env = "GRIDLINK_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -169,6 +173,7 @@ impl Global {
             pubsub: self.pubsub.clone(),
             state_dir: self.state_dir.clone(),
             iq_timeout_secs: self.iq_timeout,
+            rediscover_secs: self.rediscover_every,
         };
         Ok(Config::resolve(o, &file)?)
     }

@@ -131,8 +131,8 @@ pub struct Follower {
     /// Catch-up still to do, one topic at a time, so that only one topic's
     /// page is in memory at once.
     pending: VecDeque<Work>,
-    /// The `Resubscribed` (or `Lagged`) event, emitted once its topics are
-    /// caught up.
+    /// The `Resubscribed`, `Lagged` or `TopicsAdded` event, emitted once
+    /// its topics are caught up.
     resubscribed: Option<GridEvent>,
     topics: Vec<String>,
     /// The most items one catch-up answer held so far.
@@ -550,6 +550,13 @@ impl Follower {
                 GridEvent::Resubscribed { topics } | GridEvent::Lagged { topics, .. } => {
                     self.topics = topics.clone();
                     self.pending = topics.iter().cloned().map(Work::Topic).collect();
+                    self.resubscribed = Some(ev);
+                }
+                // New topics (following every IODEF topic): what they
+                // published before the subscription is only in their items.
+                GridEvent::TopicsAdded { added, topics } => {
+                    self.topics = topics.clone();
+                    self.pending = added.iter().cloned().map(Work::Topic).collect();
                     self.resubscribed = Some(ev);
                 }
                 GridEvent::Item { envelope, .. } => {

@@ -77,6 +77,17 @@ pub enum GridEvent {
         /// Notifications dropped (at least 1).
         dropped: u64,
     },
+    /// Following every IODEF topic, topics created since the last look
+    /// were found and subscribed to ([`Config::rediscover_every`](crate::config::Config::rediscover_every)).
+    /// What they published before is not in the notifications: fetch their
+    /// items; the durable follower does, and emits this event after the
+    /// caught-up items.
+    TopicsAdded {
+        /// The topics just subscribed to.
+        added: Vec<String>,
+        /// Every topic followed now.
+        topics: Vec<String>,
+    },
     /// Catch-up could not prove that nothing was missed: the broker keeps
     /// only its newest items per topic, and none of those it still has had
     /// been delivered before. Items published between `last_delivered` and
@@ -150,6 +161,9 @@ impl GridEvent {
             }
             GridEvent::Lagged { topics, dropped } => {
                 json!({ "kind": "lagged", "topics": topics, "dropped": dropped })
+            }
+            GridEvent::TopicsAdded { added, topics } => {
+                json!({ "kind": "topics_added", "added": added, "topics": topics })
             }
             GridEvent::Gap {
                 topic,

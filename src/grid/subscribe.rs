@@ -5,6 +5,9 @@
 //! every new session, which bare-JID delivery needs. After a new session the
 //! subscriptions are made again (idempotent on the broker) before anything
 //! else, so a server restart does not silently end the stream of items.
+//! Following every IODEF topic, the service is also asked now and then for
+//! topics created since (XEP-0060 announces no node creation), which are
+//! subscribed to and announced with [`GridEvent::TopicsAdded`].
 
 use std::collections::BTreeSet;
 
@@ -80,7 +83,9 @@ fn subscription_state(
 pub enum TopicSelection {
     /// These nodes.
     Named(Vec<String>),
-    /// Every IODEF topic the service lists (re-discovered on each new session).
+    /// Every IODEF topic the service lists (discovered again on each new
+    /// session, and every [`Config::rediscover_every`](crate::config::Config::rediscover_every)
+    /// for topics created since).
     AllIodef,
 }
 
@@ -140,9 +145,51 @@ pub async fn start(
     // (`Config::event_queue`), which drops and says so (`Lagged`).
     let (tx, rx) = mpsc::channel(64);
     let initial = subscribe_all(&session, &service, &selection, &tx).await?;
-    let mut topics: BTreeSet<String> = initial.iter().cloned().collect();
+    // Only a subscription to every IODEF topic looks for new ones.
+    let every = match selection {
+        TopicSelection::AllIodef => session.config().rediscover_every,
+        TopicSelection::Named(_) => None,
+    };
+    let mut followed = initial.clone();
     let task = tokio::spawn(async move {
-        while let Some(ev) = events.recv().await {
+        let mut topics: BTreeSet<String> = followed.iter().cloned().collect();
+        let mut look = every.map(|d| {
+            // An interval's first tick is at once: the first look is due
+            // one period after subscribing.
+            let mut i = tokio::time::interval_at(tokio::time::Instant::now() + d, d);
+            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            i
+        });
+        loop {
+            let ev = tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(ev) => ev,
+                    None => return,
+                },
+                () = tick(&mut look) => {
+                    let added = match new_topics(&session, &service, &topics, &tx).await {
+                        Ok(added) => added,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "looking for new IODEF topics failed; trying again later");
+                            continue;
+                        }
+                    };
+                    if added.is_empty() {
+                        continue;
+                    }
+                    tracing::info!(?added, "new IODEF topics found and subscribed to");
+                    topics.extend(added.iter().cloned());
+                    followed.extend(added.iter().cloned());
+                    let ev = GridEvent::TopicsAdded {
+                        added,
+                        topics: followed.clone(),
+                    };
+                    if tx.send(ev).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            };
             match ev {
                 SessionEvent::NewSession { .. } => {
                     // The broker may have lost presence and session state.
@@ -150,6 +197,7 @@ pub async fn start(
                         Ok(t) => {
                             tracing::info!(topics = t.len(), "resubscribed after a new session");
                             topics = t.iter().cloned().collect();
+                            followed = t.clone();
                             let ev = GridEvent::Resubscribed { topics: t };
                             if tx.send(ev).await.is_err() {
                                 return;
@@ -164,7 +212,7 @@ pub async fn start(
                         "the consumer fell behind: notifications dropped; catch up from the topics' items"
                     );
                     let ev = GridEvent::Lagged {
-                        topics: topics.iter().cloned().collect(),
+                        topics: followed.clone(),
                         dropped,
                     };
                     if tx.send(ev).await.is_err() {
@@ -189,6 +237,58 @@ pub async fn start(
     })
 }
 
+/// Waits for the next tick of `interval`; forever without one.
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Discovers the IODEF topics and subscribes to those not in `known`;
+/// returns them (in discovery's order). One that cannot be subscribed to is
+/// left for the next look.
+async fn new_topics(
+    session: &Session,
+    service: &Jid,
+    known: &BTreeSet<String>,
+    tx: &mpsc::Sender<GridEvent>,
+) -> Result<Vec<String>, GridError> {
+    let mut added = Vec::new();
+    for t in discover::discover(session, service, false).await? {
+        if known.contains(&t.node) || added.contains(&t.node) {
+            continue;
+        }
+        match subscribe(session, service, &t.node).await {
+            Ok(state) => {
+                note_state(&t.node, state, tx).await;
+                added.push(t.node);
+            }
+            Err(e) => {
+                tracing::warn!(topic = %t.node, error = %e, "cannot subscribe to a new IODEF topic yet")
+            }
+        }
+    }
+    Ok(added)
+}
+
+/// Logs a subscription's state; a pending one is also an event.
+async fn note_state(topic: &str, state: SubscriptionState, tx: &mpsc::Sender<GridEvent>) {
+    match state {
+        SubscriptionState::Pending => {
+            tracing::warn!(topic, "subscription pending the topic owner's approval");
+            let _ = tx
+                .send(GridEvent::Pending {
+                    topic: topic.to_string(),
+                })
+                .await;
+        }
+        state => tracing::info!(topic, ?state, "subscribed"),
+    }
+}
+
 /// Subscribes to every selected topic; returns them in the selection's
 /// order (discovery's for all IODEF topics), each once.
 async fn subscribe_all(
@@ -211,17 +311,8 @@ async fn subscribe_all(
         .filter(|n| once.insert(n.clone()))
         .collect();
     for topic in &names {
-        match subscribe(session, service, topic).await? {
-            SubscriptionState::Pending => {
-                tracing::warn!(topic, "subscription pending the topic owner's approval");
-                let _ = tx
-                    .send(GridEvent::Pending {
-                        topic: topic.clone(),
-                    })
-                    .await;
-            }
-            state => tracing::info!(topic, ?state, "subscribed"),
-        }
+        let state = subscribe(session, service, topic).await?;
+        note_state(topic, state, tx).await;
     }
     Ok(names)
 }
