@@ -348,3 +348,51 @@ async fn next_event(sub: &mut gridlink::grid::Subscription) -> GridEvent {
         .expect("no event from ejabberd within 10 s")
         .expect("subscription ended")
 }
+
+/// ejabberd 23.01 cuts its node list at `max_nodes_discoitems` (100 by
+/// default) without RSM and without saying so: `gridlink discover` on 120
+/// IODEF topics warns that the list may be cut short and what to do.
+#[tokio::test]
+async fn discovery_warns_when_the_node_list_may_be_cut_short() {
+    let e = ejabberd(EjabberdStorage::Mnesia);
+    let g = grid(&e, "publisher").await;
+    let opts = TopicOptions {
+        access_model: AccessModel::Open,
+        ..Default::default()
+    };
+    for n in 0..120 {
+        let name = format!("t{n:03}");
+        g.create_topic(&name, &opts)
+            .await
+            .unwrap_or_else(|err| panic!("create {name} on ejabberd: {err}"));
+    }
+    g.close().await;
+    let state = tempfile::tempdir().expect("temp dir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridlink"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GRIDLINK_PASSWORD", "publisher-pw")
+        .env("GRIDLINK_STATE_DIR", state.path())
+        .args(["--jid", "publisher@localhost"])
+        .args(["--server", &format!("127.0.0.1:{}", e.c2s_port)])
+        .arg("--ca-file")
+        .arg(&e.ca.ca_pem)
+        .arg("discover")
+        .output()
+        .expect("run gridlink");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let listed = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| {
+            l.split('\t')
+                .next()
+                .is_some_and(|n| n.len() == 4 && n.starts_with('t'))
+        })
+        .count();
+    assert!(listed >= 100, "{listed} topics listed");
+    assert!(
+        stderr.contains("may cut this list short") && stderr.contains("max_nodes_discoitems"),
+        "no warning about a cut list:\n{stderr}"
+    );
+}

@@ -160,6 +160,7 @@ pub async fn list_nodes(
     let rsm = info.features.contains(ns::RSM);
     let mut out = Vec::new();
     let mut after: Option<String> = None;
+    let mut paged = false;
     loop {
         let query = DiscoItemsQuery {
             node: None,
@@ -182,14 +183,32 @@ pub async fn list_nodes(
                 .into_iter()
                 .filter_map(|i| i.node.map(|node| (node, i.name))),
         );
+        paged |= page.rsm.is_some();
         let next = page.rsm.and_then(|r| r.last);
         match next {
             Some(last) if rsm && n > 0 && after.as_ref() != Some(&last) => after = Some(last),
             _ => break,
         }
     }
+    if !paged && out.len() >= SUSPECTED_CAP {
+        // Nothing in such an answer says whether it is whole: ejabberd
+        // 23.01 cuts the list at `max_nodes_discoitems` (100 by default)
+        // without RSM and without a word.
+        tracing::warn!(
+            service = %service,
+            nodes = out.len(),
+            "the service listed {} nodes without paging (RSM); servers may cut this list short \
+             (ejabberd: max_nodes_discoitems, 100 by default), and topics beyond it are not \
+             discovered: raise that limit, or name the topics (--topic)",
+            out.len()
+        );
+    }
     Ok(out)
 }
+
+/// A node list this long from a service that does not page may have been
+/// cut short (ejabberd's default `max_nodes_discoitems`).
+const SUSPECTED_CAP: usize = 100;
 
 /// Meta-data of one topic.
 pub async fn topic_info(
