@@ -10,7 +10,9 @@ mod common;
 use std::time::Duration;
 
 use gridlink::durable::Follower;
-use gridlink::grid::{AccessModel, Grid, GridEvent, Payload, TopicOptions, TopicSelection};
+use gridlink::grid::{
+    AccessModel, Affiliation, Grid, GridEvent, Payload, TopicOptions, TopicSelection,
+};
 use gridlink::iodef::ValidationLevel;
 use gridlink::lab::{Ejabberd, EjabberdOptions, EjabberdStorage};
 use gridlink::store::Store;
@@ -395,4 +397,74 @@ async fn discovery_warns_when_the_node_list_may_be_cut_short() {
         stderr.contains("may cut this list short") && stderr.contains("max_nodes_discoitems"),
         "no warning about a cut list:\n{stderr}"
     );
+}
+
+/// Access control on ejabberd as on Prosody (RFC 8600 §8.2): a whitelist
+/// topic (gridlink's default) refuses a non-member's subscription; a member
+/// may subscribe but not publish; a publisher publishes, and the
+/// subscription gets the item.
+#[tokio::test]
+async fn whitelist_topic_needs_affiliations() {
+    let e = ejabberd(EjabberdStorage::Mnesia);
+    let owner = grid(&e, "publisher").await;
+    owner
+        .create_topic(TOPIC, &TopicOptions::default())
+        .await
+        .unwrap_or_else(|err| panic!("create topic on ejabberd: {err}"));
+    let subscriber = grid(&e, "subscriber").await;
+    let denied = subscriber
+        .subscribe(
+            TopicSelection::Named(vec![TOPIC.into()]),
+            ValidationLevel::Basic,
+        )
+        .await;
+    assert!(
+        denied.is_err(),
+        "a non-member subscribed to a whitelist topic"
+    );
+    owner
+        .set_affiliation(
+            TOPIC,
+            &"subscriber@localhost".parse().unwrap(),
+            Affiliation::Member,
+        )
+        .await
+        .expect("grant member");
+    let subscriber = grid(&e, "subscriber").await;
+    let mut sub = subscriber
+        .subscribe(
+            TopicSelection::Named(vec![TOPIC.into()]),
+            ValidationLevel::Basic,
+        )
+        .await
+        .expect("a member may subscribe");
+
+    let doc = Payload::prepare(
+        common::incident(1).as_bytes(),
+        ValidationLevel::Strict,
+        64 * 1024,
+    )
+    .expect("test document");
+    let member = grid(&e, "subscriber").await;
+    assert!(
+        member.publish(TOPIC, &doc).await.is_err(),
+        "a member published"
+    );
+    owner
+        .set_affiliation(
+            TOPIC,
+            &"subscriber@localhost".parse().unwrap(),
+            Affiliation::Publisher,
+        )
+        .await
+        .expect("grant publisher");
+    member
+        .publish(TOPIC, &doc)
+        .await
+        .expect("a publisher publishes");
+    let ev = tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .expect("no notification within 10 s")
+        .expect("subscription ended");
+    assert_eq!(item_id(&ev), id(1));
 }
