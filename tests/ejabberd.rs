@@ -468,3 +468,107 @@ async fn whitelist_topic_needs_affiliations() {
         .expect("subscription ended");
     assert_eq!(item_id(&ev), id(1));
 }
+
+/// Interop on ejabberd with a client we did not write: slixmpp publishes
+/// and gridlink receives, gridlink publishes and slixmpp receives, each
+/// document canonical-XML-equal (Python's C14N) to what was sent.
+#[tokio::test]
+async fn slixmpp_and_gridlink_interoperate() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let e = ejabberd(EjabberdStorage::Mnesia);
+    let publisher = grid(&e, "publisher").await;
+    open_topic(&publisher, &e).await;
+    let files = &common::VALID[..3];
+    // The gridlink subscriber below is closed before slixmpp subscribes
+    // as the same account, so each side sees only its own direction.
+
+    // slixmpp → gridlink.
+    let subscriber = grid(&e, "subscriber").await;
+    let mut sub = subscriber
+        .subscribe(
+            TopicSelection::Named(vec![TOPIC.into()]),
+            ValidationLevel::Basic,
+        )
+        .await
+        .expect("subscribe on ejabberd");
+    let out = common::peer_at(e.c2s_port, &e.ca.ca_pem, "publish", "publisher")
+        .args(files.iter().map(|f| common::fixture(f)))
+        .output()
+        .expect("run slixmpp");
+    assert!(
+        out.status.success(),
+        "slixmpp publishing to ejabberd: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sent: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("slixmpp's JSON line"))
+        .collect();
+    assert_eq!(sent.len(), files.len());
+    for (f, s) in files.iter().zip(&sent) {
+        let ev = tokio::time::timeout(Duration::from_secs(10), sub.next())
+            .await
+            .expect("item within 10 s")
+            .expect("subscription ended");
+        match ev {
+            GridEvent::Item { envelope, .. } => assert_eq!(
+                common::c14n(&envelope.document),
+                common::c14n(s["sent"].as_str().unwrap_or_default()),
+                "{f}"
+            ),
+            other => panic!("{f}: {other:?}"),
+        }
+    }
+
+    drop(sub);
+    subscriber.close().await;
+
+    // gridlink → slixmpp.
+    let mut child = common::peer_at(e.c2s_port, &e.ca.ca_pem, "subscribe", "subscriber")
+        .args(["--count", &files.len().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run slixmpp");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (first, lines) = tokio::task::spawn_blocking(move || (lines.next(), lines))
+        .await
+        .expect("reader thread");
+    assert_eq!(
+        first.and_then(Result::ok).as_deref(),
+        Some("READY"),
+        "slixmpp did not subscribe on ejabberd"
+    );
+    for f in files {
+        let p = Payload::prepare(&common::fixture_bytes(f), ValidationLevel::Strict, 1 << 20)
+            .expect("fixture");
+        publisher.publish(TOPIC, &p).await.expect("publish");
+    }
+    let n = files.len();
+    let received: Vec<serde_json::Value> = tokio::task::spawn_blocking(move || {
+        lines
+            .take(n)
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str(&l).ok())
+            .collect()
+    })
+    .await
+    .expect("reader thread");
+    let out = child.wait_with_output().expect("slixmpp exits");
+    assert!(
+        out.status.success(),
+        "slixmpp subscribing on ejabberd: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(received.len(), n);
+    for (f, r) in files.iter().zip(&received) {
+        let file = String::from_utf8(common::fixture_bytes(f)).expect("UTF-8 fixture");
+        assert_eq!(
+            common::c14n(r["xml"].as_str().unwrap_or_default()),
+            common::c14n(&file),
+            "{f}"
+        );
+    }
+}

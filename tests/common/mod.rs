@@ -110,14 +110,19 @@ pub fn c14n(xml: &str) -> String {
 
 /// tests/py/slix_peer.py in `mode` (publish|subscribe) as `user` on topic `incidents`.
 pub fn peer(p: &Prosody, mode: &str, user: &str) -> Command {
+    peer_at(p.c2s_port, &p.ca.ca_pem, mode, user)
+}
+
+/// [`peer`] on any lab broker: its STARTTLS port and CA.
+pub fn peer_at(port: u16, ca_pem: &std::path::Path, mode: &str, user: &str) -> Command {
     let mut c = python();
     c.arg(fixture("../py/slix_peer.py"))
         .arg(mode)
         .args(["--jid", &format!("{user}@localhost")])
         .args(["--password", &format!("{user}-pw")])
-        .args(["--port", &p.c2s_port.to_string()])
+        .args(["--port", &port.to_string()])
         .arg("--ca")
-        .arg(&p.ca.ca_pem)
+        .arg(ca_pem)
         .args(["--node", "incidents"]);
     c
 }
