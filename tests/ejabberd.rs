@@ -111,6 +111,21 @@ async fn login_uses_scram_over_starttls() {
     assert!(line.contains("(tls|"), "not over TLS: {line}");
 }
 
+/// Direct TLS (XEP-0368) to ejabberd's TLS port: TLS 1.3, then SCRAM.
+#[tokio::test]
+async fn direct_tls_login() {
+    let e = ejabberd(EjabberdStorage::Mnesia);
+    let mut c = e.client_config("publisher", "publisher-pw");
+    c.tls_mode = gridlink::config::TlsMode::DirectTls;
+    c.server = Some(("127.0.0.1".into(), e.direct_tls_port));
+    let s = gridlink::xmpp::Session::connect(c)
+        .await
+        .unwrap_or_else(|err| panic!("direct TLS to ejabberd: {err}"));
+    assert_eq!(s.tls_version(), Some("TLSv1.3"));
+    assert_eq!(s.mechanism(), "SCRAM-SHA-256");
+    s.close().await;
+}
+
 /// A topic gridlink creates is an IODEF topic to `discover` (by
 /// `pubsub#type`, read back from ejabberd's node configuration).
 #[tokio::test]
