@@ -587,3 +587,37 @@ async fn slixmpp_and_gridlink_interoperate() {
         );
     }
 }
+
+/// An `authorize` topic (Prosody 0.12 has no pending subscriptions;
+/// ejabberd does): the subscription waits for the owner's approval, and the
+/// subscriber is told so with a `Pending` event rather than silence.
+#[tokio::test]
+async fn authorize_topic_subscription_is_pending() {
+    let e = ejabberd(EjabberdStorage::Mnesia);
+    let owner = grid(&e, "publisher").await;
+    let opts = TopicOptions {
+        access_model: AccessModel::Authorize,
+        ..Default::default()
+    };
+    owner
+        .create_topic(TOPIC, &opts)
+        .await
+        .unwrap_or_else(|err| panic!("create topic on ejabberd: {err}\n{}", tail(&e.log())));
+    let subscriber = grid(&e, "subscriber").await;
+    let mut sub = subscriber
+        .subscribe(
+            TopicSelection::Named(vec![TOPIC.into()]),
+            ValidationLevel::Basic,
+        )
+        .await
+        .expect("a pending subscription is not an error");
+    let ev = tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("subscription ended");
+    assert!(
+        matches!(&ev, GridEvent::Pending { topic } if topic == TOPIC),
+        "{ev:?}"
+    );
+    assert_eq!(ev.to_json()["kind"], "pending");
+}
