@@ -621,3 +621,61 @@ async fn authorize_topic_subscription_is_pending() {
     );
     assert_eq!(ev.to_json()["kind"], "pending");
 }
+
+/// Following an `authorize` topic: the follower starts (the items may not
+/// be read yet) and says `Pending`; once the owner approves, it hands over
+/// what the topic already held, then `Approved`, then live items.
+#[tokio::test]
+async fn follower_waits_for_approval_then_catches_up() {
+    let e = ejabberd(EjabberdStorage::Mnesia);
+    let owner = grid(&e, "publisher").await;
+    let opts = TopicOptions {
+        access_model: AccessModel::Authorize,
+        ..Default::default()
+    };
+    owner
+        .create_topic(TOPIC, &opts)
+        .await
+        .unwrap_or_else(|err| panic!("create topic on ejabberd: {err}"));
+    publish(&owner, 0..2).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path().join("state.db")).expect("store");
+    let g = grid(&e, "subscriber").await;
+    let mut f = Follower::start(
+        &g,
+        TopicSelection::Named(vec![TOPIC.into()]),
+        ValidationLevel::Basic,
+        store,
+    )
+    .await
+    .expect("following a topic pending approval starts");
+    let ev = next_followed(&mut f).await;
+    assert!(
+        matches!(&ev, GridEvent::Pending { topic } if topic == TOPIC),
+        "{ev:?}"
+    );
+    owner
+        .set_subscription(TOPIC, &"subscriber@localhost".parse().unwrap(), true)
+        .await
+        .expect("approve");
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let ev = next_followed(&mut f).await;
+        f.delivered(&ev).await.expect("record delivery");
+        got.push(match &ev {
+            GridEvent::Approved { topic } => format!("approved {topic}"),
+            other => item_id(other),
+        });
+    }
+    assert_eq!(got, [id(0), id(1), format!("approved {TOPIC}")]);
+    publish(&owner, 2..3).await;
+    assert_eq!(item_id(&next_followed(&mut f).await), id(2), "then live");
+}
+
+/// The follower's next event within 10 s.
+async fn next_followed(f: &mut Follower) -> GridEvent {
+    tokio::time::timeout(Duration::from_secs(10), f.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("session ended")
+}

@@ -52,7 +52,7 @@
 //! items may have been discarded by the broker in between: the follower says
 //! so with a [`GridEvent::Gap`] instead of pretending.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use super::seen::Seen;
 use crate::grid::{
@@ -131,10 +131,13 @@ pub struct Follower {
     /// Catch-up still to do, one topic at a time, so that only one topic's
     /// page is in memory at once.
     pending: VecDeque<Work>,
-    /// The `Resubscribed`, `Lagged` or `TopicsAdded` event, emitted once
-    /// its topics are caught up.
+    /// The `Resubscribed`, `Lagged`, `TopicsAdded` or `Approved` event,
+    /// emitted once its topics are caught up.
     resubscribed: Option<GridEvent>,
     topics: Vec<String>,
+    /// Topics whose subscription waits for the owner's approval: their
+    /// items may not be read yet, so they are caught up once approved.
+    awaiting: BTreeSet<String>,
     /// The most items one catch-up answer held so far.
     largest_fetch: usize,
     /// Catch-up requests made so far (item fetches and id listings).
@@ -191,6 +194,7 @@ impl Follower {
         // topics) once; its topics are the ones caught up.
         let sub = grid.subscribe(selection, level).await?;
         let topics = sub.topics().to_vec();
+        let awaiting: BTreeSet<String> = sub.pending().iter().cloned().collect();
         let mut f = Follower {
             grid: grid.clone(),
             sub,
@@ -199,9 +203,15 @@ impl Follower {
             page: page.max(2),
             seen: Seen::new(),
             queue: VecDeque::new(),
-            pending: topics.iter().cloned().map(Work::Topic).collect(),
+            pending: topics
+                .iter()
+                .filter(|t| !awaiting.contains(*t))
+                .cloned()
+                .map(Work::Topic)
+                .collect(),
             resubscribed: None,
             topics,
+            awaiting,
             largest_fetch: 0,
             requests: 0,
         };
@@ -302,6 +312,16 @@ impl Follower {
             last_delivered: last,
             detail,
         }))
+    }
+
+    /// Catch-up work for those of `topics` not awaiting approval.
+    fn readable(&self, topics: &[String]) -> VecDeque<Work> {
+        topics
+            .iter()
+            .filter(|t| !self.awaiting.contains(*t))
+            .cloned()
+            .map(Work::Topic)
+            .collect()
     }
 
     /// Queues `items` of `topic` (checked when the consumer reaches them).
@@ -549,15 +569,29 @@ impl Follower {
                 // pass the event on.
                 GridEvent::Resubscribed { topics } | GridEvent::Lagged { topics, .. } => {
                     self.topics = topics.clone();
-                    self.pending = topics.iter().cloned().map(Work::Topic).collect();
+                    self.pending = self.readable(topics);
                     self.resubscribed = Some(ev);
                 }
                 // New topics (following every IODEF topic): what they
                 // published before the subscription is only in their items.
                 GridEvent::TopicsAdded { added, topics } => {
                     self.topics = topics.clone();
-                    self.pending = added.iter().cloned().map(Work::Topic).collect();
+                    self.pending = self.readable(added);
                     self.resubscribed = Some(ev);
+                }
+                // The topic's items may not be read until the owner approves.
+                GridEvent::Pending { topic } => {
+                    self.awaiting.insert(topic.clone());
+                    return Some(ev);
+                }
+                GridEvent::Approved { topic } => {
+                    self.awaiting.remove(topic);
+                    self.pending = VecDeque::from([Work::Topic(topic.clone())]);
+                    self.resubscribed = Some(ev);
+                }
+                GridEvent::Unsubscribed { topic } => {
+                    self.awaiting.remove(topic);
+                    return Some(ev);
                 }
                 GridEvent::Item { envelope, .. } => {
                     if let Err(e) = self.load(&envelope.topic.clone()).await {

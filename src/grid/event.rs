@@ -58,6 +58,20 @@ pub enum GridEvent {
         /// Topic.
         topic: String,
     },
+    /// The topic's owner approved the pending subscription: notifications
+    /// flow from now on. What the topic published before is only in its
+    /// items; the durable follower fetches them and emits this event after
+    /// them.
+    Approved {
+        /// Topic.
+        topic: String,
+    },
+    /// The service ended the subscription (the owner refused a pending one,
+    /// or removed it): no more notifications from this topic.
+    Unsubscribed {
+        /// Topic.
+        topic: String,
+    },
     /// After a new XMPP session (server restart, unresumable outage) the
     /// subscriptions were made again. Notifications sent while the session
     /// was down are not redelivered: fetch the topics' items to catch up.
@@ -156,6 +170,10 @@ impl GridEvent {
                 "reason": reason, "received_at": received_at,
             }),
             GridEvent::Pending { topic } => json!({ "kind": "pending", "topic": topic }),
+            GridEvent::Approved { topic } => json!({ "kind": "approved", "topic": topic }),
+            GridEvent::Unsubscribed { topic } => {
+                json!({ "kind": "unsubscribed", "topic": topic })
+            }
             GridEvent::Resubscribed { topics } => {
                 json!({ "kind": "resubscribed", "topics": topics })
             }

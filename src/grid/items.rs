@@ -15,7 +15,7 @@ use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::disco::{DiscoItemsQuery, DiscoItemsResult};
 use tokio_xmpp::parsers::rsm::{SetQuery, SetResult};
 
-use super::subscribe::item_event;
+use super::notify::item_event;
 use super::{ns, GridError, GridEvent};
 use crate::iodef::ValidationLevel;
 use crate::xmpp::Session;

@@ -13,6 +13,7 @@ mod discover;
 mod error;
 mod event;
 mod items;
+mod notify;
 pub mod ns;
 mod publish;
 mod subscribe;
@@ -145,6 +146,17 @@ impl Grid {
         affiliation: Affiliation,
     ) -> Result<(), GridError> {
         topic::set_affiliation(&self.session, &self.service, topic, jid, affiliation).await
+    }
+
+    /// As a topic's owner, approves a pending subscription of `jid` (or,
+    /// with `approve` false, refuses or ends it); the subscriber is told.
+    pub async fn set_subscription(
+        &self,
+        topic: &str,
+        jid: &Jid,
+        approve: bool,
+    ) -> Result<(), GridError> {
+        topic::set_subscription(&self.session, &self.service, topic, jid, approve).await
     }
 
     /// Publishes a prepared payload; returns the confirmed item id.

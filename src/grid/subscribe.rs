@@ -11,17 +11,15 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::minidom::Element;
-use tokio_xmpp::parsers::message::Message;
 use tokio_xmpp::parsers::pubsub::pubsub::Subscribe;
 use tokio_xmpp::parsers::pubsub::{NodeName, PubSub};
 
+use super::notify::notification;
 use super::{discover, ns, GridError, GridEvent};
-use crate::envelope::{Envelope, IODEF_V2_NS};
-use crate::iodef::{self, ValidationLevel};
+use crate::iodef::ValidationLevel;
 use crate::xmpp::{Session, SessionEvent};
 
 /// The broker's answer to a subscription request.
@@ -94,6 +92,7 @@ pub struct Subscription {
     rx: mpsc::Receiver<GridEvent>,
     task: tokio::task::JoinHandle<()>,
     topics: Vec<String>,
+    pending: Vec<String>,
 }
 
 impl Subscription {
@@ -101,6 +100,13 @@ impl Subscription {
     /// session may change them: see [`GridEvent::Resubscribed`]).
     pub fn topics(&self) -> &[String] {
         &self.topics
+    }
+
+    /// Those of [`topics`](Self::topics) whose subscription waited for the
+    /// owner's approval when it was made (a [`GridEvent::Pending`] each;
+    /// [`GridEvent::Approved`] when the owner approves).
+    pub fn pending(&self) -> &[String] {
+        &self.pending
     }
 
     /// The next event; `None` when the session has closed.
@@ -144,13 +150,17 @@ pub async fn start(
     // a slow consumer is bounded by the session's queue
     // (`Config::event_queue`), which drops and says so (`Lagged`).
     let (tx, rx) = mpsc::channel(64);
-    let initial = subscribe_all(&session, &service, &selection, &tx).await?;
+    let (initial, pending) = subscribe_all(&session, &service, &selection, &tx).await?;
+    let pending_at_start = pending.clone();
     // Only a subscription to every IODEF topic looks for new ones.
     let every = match selection {
         TopicSelection::AllIodef => session.config().rediscover_every,
         TopicSelection::Named(_) => None,
     };
     let mut followed = initial.clone();
+    // Pending the owner's approval; one that a new session finds subscribed
+    // was approved while the session was down (its notification lost).
+    let mut waiting: BTreeSet<String> = pending.iter().cloned().collect();
     let task = tokio::spawn(async move {
         let mut topics: BTreeSet<String> = followed.iter().cloned().collect();
         let mut look = every.map(|d| {
@@ -168,7 +178,10 @@ pub async fn start(
                 },
                 () = tick(&mut look) => {
                     let added = match new_topics(&session, &service, &topics, &tx).await {
-                        Ok(added) => added,
+                        Ok((added, pending)) => {
+                            waiting.extend(pending);
+                            added
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "looking for new IODEF topics failed; trying again later");
                             continue;
@@ -194,7 +207,17 @@ pub async fn start(
                 SessionEvent::NewSession { .. } => {
                     // The broker may have lost presence and session state.
                     match subscribe_all(&session, &service, &selection, &tx).await {
-                        Ok(t) => {
+                        Ok((t, pending)) => {
+                            let pending: BTreeSet<String> = pending.into_iter().collect();
+                            for topic in waiting.difference(&pending).filter(|w| t.contains(w)) {
+                                let ev = GridEvent::Approved {
+                                    topic: topic.clone(),
+                                };
+                                if tx.send(ev).await.is_err() {
+                                    return;
+                                }
+                            }
+                            waiting = pending;
                             tracing::info!(topics = t.len(), "resubscribed after a new session");
                             topics = t.iter().cloned().collect();
                             followed = t.clone();
@@ -221,6 +244,11 @@ pub async fn start(
                 }
                 SessionEvent::Message(m) => {
                     for ge in notification(*m, &service, &topics, level) {
+                        if let GridEvent::Approved { topic } | GridEvent::Unsubscribed { topic } =
+                            &ge
+                        {
+                            waiting.remove(topic);
+                        }
                         if tx.send(ge).await.is_err() {
                             return;
                         }
@@ -234,6 +262,7 @@ pub async fn start(
         rx,
         task,
         topics: initial,
+        pending: pending_at_start,
     })
 }
 
@@ -248,21 +277,25 @@ async fn tick(interval: &mut Option<tokio::time::Interval>) {
 }
 
 /// Discovers the IODEF topics and subscribes to those not in `known`;
-/// returns them (in discovery's order). One that cannot be subscribed to is
-/// left for the next look.
+/// returns them (in discovery's order) and those of them pending approval.
+/// One that cannot be subscribed to is left for the next look.
 async fn new_topics(
     session: &Session,
     service: &Jid,
     known: &BTreeSet<String>,
     tx: &mpsc::Sender<GridEvent>,
-) -> Result<Vec<String>, GridError> {
+) -> Result<(Vec<String>, Vec<String>), GridError> {
     let mut added = Vec::new();
+    let mut pending = Vec::new();
     for t in discover::discover(session, service, false).await? {
         if known.contains(&t.node) || added.contains(&t.node) {
             continue;
         }
         match subscribe(session, service, &t.node).await {
             Ok(state) => {
+                if state == SubscriptionState::Pending {
+                    pending.push(t.node.clone());
+                }
                 note_state(&t.node, state, tx).await;
                 added.push(t.node);
             }
@@ -271,7 +304,7 @@ async fn new_topics(
             }
         }
     }
-    Ok(added)
+    Ok((added, pending))
 }
 
 /// Logs a subscription's state; a pending one is also an event.
@@ -290,13 +323,14 @@ async fn note_state(topic: &str, state: SubscriptionState, tx: &mpsc::Sender<Gri
 }
 
 /// Subscribes to every selected topic; returns them in the selection's
-/// order (discovery's for all IODEF topics), each once.
+/// order (discovery's for all IODEF topics), each once, and those whose
+/// subscription waits for the owner's approval.
 async fn subscribe_all(
     session: &Session,
     service: &Jid,
     selection: &TopicSelection,
     tx: &mpsc::Sender<GridEvent>,
-) -> Result<Vec<String>, GridError> {
+) -> Result<(Vec<String>, Vec<String>), GridError> {
     let names: Vec<String> = match selection {
         TopicSelection::Named(n) => n.clone(),
         TopicSelection::AllIodef => discover::discover(session, service, false)
@@ -310,150 +344,21 @@ async fn subscribe_all(
         .into_iter()
         .filter(|n| once.insert(n.clone()))
         .collect();
+    let mut pending = Vec::new();
     for topic in &names {
         let state = subscribe(session, service, topic).await?;
+        if state == SubscriptionState::Pending {
+            pending.push(topic.clone());
+        }
         note_state(topic, state, tx).await;
     }
-    Ok(names)
-}
-
-/// Converts one incoming message into events. Messages that are not pubsub
-/// notifications from our service, or are about other topics, give nothing:
-/// anyone can send us a `<message/>`, so the sender is checked.
-///
-/// The message is consumed: its payload trees move into the events instead
-/// of being copied (a notification carries a whole IODEF document).
-pub(crate) fn notification(
-    m: Message,
-    service: &Jid,
-    topics: &BTreeSet<String>,
-    level: ValidationLevel,
-) -> Vec<GridEvent> {
-    if m.from.as_ref() != Some(service) {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    let delayed_at = m
-        .payloads
-        .iter()
-        .find(|p| p.is("delay", ns::DELAY))
-        .and_then(|d| d.attr("stamp"))
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.with_timezone(&Utc));
-    let now = Utc::now();
-    // Read by hand rather than converted to xmpp-parsers' `pubsub::event::Event`:
-    // that conversion replays the whole element as XML events and builds the
-    // payload tree again (a second copy of every document per notification,
-    // ~10 % of a subscriber's CPU per item in the issue-7 profile). The
-    // element is taken apart instead, each payload moved into its event.
-    for mut event in m
-        .payloads
-        .into_iter()
-        .filter(|p| p.is("event", ns::PUBSUB_EVENT))
-    {
-        for mut child in event.take_contents_as_children() {
-            let Some(topic) = child.attr("node").filter(|t| topics.contains(*t)) else {
-                continue;
-            };
-            let topic = topic.to_string();
-            match child.name() {
-                "items" if child.ns() == ns::PUBSUB_EVENT => {
-                    for mut item in child.take_contents_as_children() {
-                        if item.is("item", ns::PUBSUB_EVENT) {
-                            let item_id = item.attr("id").unwrap_or_default().to_string();
-                            // As xmpp-parsers did: only a well-formed JID counts.
-                            let publisher = item
-                                .attr("publisher")
-                                .and_then(|j| j.parse::<Jid>().ok())
-                                .map(|j| j.to_string());
-                            let payload = super::take_payload(&mut item);
-                            out.push(item_event(
-                                &topic, item_id, publisher, payload, now, delayed_at, level,
-                            ));
-                        } else if item.is("retract", ns::PUBSUB_EVENT) {
-                            out.push(GridEvent::Retract {
-                                topic: topic.clone(),
-                                item_id: item.attr("id").unwrap_or_default().to_string(),
-                                received_at: now,
-                            });
-                        }
-                    }
-                }
-                "purge" if child.ns() == ns::PUBSUB_EVENT => out.push(GridEvent::Purge {
-                    topic,
-                    received_at: now,
-                }),
-                "delete" if child.ns() == ns::PUBSUB_EVENT => out.push(GridEvent::Delete {
-                    topic,
-                    received_at: now,
-                }),
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
-/// Checks one item's payload and wraps it: an IODEF v2 document becomes an
-/// [`GridEvent::Item`]; anything else a [`GridEvent::Rejected`].
-pub(crate) fn item_event(
-    topic: &str,
-    item_id: String,
-    publisher: Option<String>,
-    payload: Option<Element>,
-    received_at: DateTime<Utc>,
-    delayed_at: Option<DateTime<Utc>>,
-    level: ValidationLevel,
-) -> GridEvent {
-    let reject = |reason: String| {
-        tracing::warn!(topic, item_id = %item_id, %reason, "rejected item");
-        GridEvent::Rejected {
-            topic: topic.to_string(),
-            item_id: item_id.clone(),
-            publisher: publisher.clone(),
-            reason,
-            received_at,
-        }
-    };
-    let Some(payload) = payload else {
-        return reject("notification without payload".into());
-    };
-    if payload.ns() != IODEF_V2_NS || payload.name() != "IODEF-Document" {
-        return reject(format!(
-            "payload is {{{}}}{}, not an IODEF v2 IODEF-Document",
-            payload.ns(),
-            payload.name()
-        ));
-    }
-    let document = String::from(&payload);
-    match iodef::parse(document.as_bytes()) {
-        Err(e) => reject(format!("unreadable IODEF: {e}")),
-        Ok(doc) => {
-            let problems = doc.check(level);
-            if let Some(first) = problems.first() {
-                return reject(format!(
-                    "invalid IODEF ({} problems; first: {first})",
-                    problems.len()
-                ));
-            }
-            GridEvent::Item {
-                envelope: Envelope {
-                    topic: topic.to_string(),
-                    item_id,
-                    publisher,
-                    received_at,
-                    delayed_at,
-                    payload_ns: IODEF_V2_NS.to_string(),
-                    document,
-                },
-                iodef: Some(doc.to_json()),
-            }
-        }
-    }
+    Ok((names, pending))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// The answers of XEP-0060 §6.1.2 (Examples 33, 34 and 35, trimmed to
     /// the payload): subscribed, pending (an `authorize` topic) and
     /// unconfigured; an empty result is subscribed; anything else is an
@@ -462,7 +367,7 @@ mod tests {
     fn subscription_states_of_the_xep_examples() {
         let state = |xml: Option<&str>| {
             let el: Option<Element> = xml.map(|x| x.parse().unwrap());
-            super::subscription_state(el.as_ref(), "subscribe".into())
+            subscription_state(el.as_ref(), "subscribe".into())
         };
         let p = "xmlns='http://jabber.org/protocol/pubsub'";
         assert_eq!(
@@ -483,64 +388,5 @@ mod tests {
         )))
         .unwrap_err();
         assert!(e.to_string().contains("none"), "{e}");
-    }
-
-    use super::*;
-
-    const DOC: &str = "<IODEF-Document xmlns='urn:ietf:params:xml:ns:iodef-2.0' version='2.00'><Incident purpose='reporting'><IncidentID name='csirt.example.com'>1</IncidentID><GenerationTime>2015-07-18T09:00:00-05:00</GenerationTime><Contact role='creator' type='organization'><Email><EmailTo>a@b.example</EmailTo></Email></Contact></Incident></IODEF-Document>";
-
-    fn message(from: &str, extra: &str) -> Message {
-        let el: Element = format!(
-            "<message xmlns='jabber:client' from='{from}' to='s@localhost'><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='t'><item id='i1'>{DOC}</item></items></event>{extra}</message>"
-        )
-        .parse()
-        .unwrap();
-        Message::try_from(el).unwrap()
-    }
-
-    /// RFC 8600 checklist line 5: a XEP-0203 delay stamp on a late
-    /// notification is kept as `delayed_at`.
-    #[test]
-    fn rfc8600_c05_delay_stamp_is_kept() {
-        let service: Jid = "pubsub.localhost".parse().unwrap();
-        let topics: BTreeSet<String> = ["t".to_string()].into();
-        let m = message(
-            "pubsub.localhost",
-            "<delay xmlns='urn:xmpp:delay' from='pubsub.localhost' stamp='2026-11-22T10:00:00Z'/>",
-        );
-        match &notification(m, &service, &topics, ValidationLevel::Basic)[..] {
-            [GridEvent::Item { envelope, .. }] => assert_eq!(
-                envelope.delayed_at.map(|d| d.to_rfc3339()),
-                Some("2026-11-22T10:00:00+00:00".to_string())
-            ),
-            other => panic!("{other:?}"),
-        }
-        let undelayed = message("pubsub.localhost", "");
-        match &notification(undelayed, &service, &topics, ValidationLevel::Basic)[..] {
-            [GridEvent::Item { envelope, .. }] => assert_eq!(envelope.delayed_at, None),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    /// Notifications from another sender or about other topics give nothing.
-    #[test]
-    fn foreign_sender_and_topic_ignored() {
-        let service: Jid = "pubsub.localhost".parse().unwrap();
-        let topics: BTreeSet<String> = ["t".to_string()].into();
-        assert!(notification(
-            message("mallory@localhost", ""),
-            &service,
-            &topics,
-            ValidationLevel::Basic
-        )
-        .is_empty());
-        let other: BTreeSet<String> = ["u".to_string()].into();
-        assert!(notification(
-            message("pubsub.localhost", ""),
-            &service,
-            &other,
-            ValidationLevel::Basic
-        )
-        .is_empty());
     }
 }

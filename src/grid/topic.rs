@@ -283,6 +283,39 @@ pub async fn set_affiliation(
         )))
 }
 
+/// Approves `jid`'s pending subscription to `node` (or, with `approve`
+/// false, refuses or ends it), as the topic's owner (XEP-0060 §8.8.2); the
+/// service tells the subscriber. Built by hand, as [`set_affiliation`].
+pub async fn set_subscription(
+    session: &Session,
+    service: &Jid,
+    node: &str,
+    jid: &Jid,
+    approve: bool,
+) -> Result<(), GridError> {
+    let req = Element::builder("pubsub", ns::PUBSUB_OWNER)
+        .append(
+            Element::builder("subscriptions", ns::PUBSUB_OWNER)
+                .attr(super::ncname("node"), node)
+                .append(
+                    Element::builder("subscription", ns::PUBSUB_OWNER)
+                        .attr(super::ncname("jid"), jid.to_string())
+                        .attr(
+                            super::ncname("subscription"),
+                            if approve { "subscribed" } else { "none" },
+                        ),
+                ),
+        )
+        .build();
+    session
+        .set(Some(service.clone()), req)
+        .await
+        .map(|_| ())
+        .map_err(GridError::request(format!(
+            "set the subscription of {jid} to topic {node:?}"
+        )))
+}
+
 /// The topic's configuration form (owner only) as `var → value`; list
 /// values are joined with commas.
 pub async fn configuration(
