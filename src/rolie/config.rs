@@ -49,6 +49,14 @@ pub struct RolieConfig {
     pub request_timeout_secs: u64,
     /// Entries per feed page (RFC 5005 paging).
     pub page_size: usize,
+    /// Sequence numbers per archive block (RFC 5005 §4 archived feeds; see
+    /// `rolie/archive.rs`): `/rolie/feeds/TOPIC/archive/N` holds the
+    /// topic's entries stored as numbers `N*size+1 ..= (N+1)*size` of the
+    /// store's one sequence, once the store has passed them. At most
+    /// `page_size`, so that the feed's first page (the subscription
+    /// document) always holds every entry not yet archived. Changing it
+    /// renumbers the archives.
+    pub archive_block_size: u64,
     /// Threads that serve HTTP, each with its own single-threaded runtime
     /// and its own `SO_REUSEPORT` socket on `listen` (nginx's worker
     /// model): a connection stays on the thread that accepted it. Unset:
@@ -123,6 +131,7 @@ impl Default for RolieConfig {
             max_body: 1024 * 1024,
             request_timeout_secs: 20,
             page_size: 50,
+            archive_block_size: 50,
             server_threads: None,
             max_connections: 512,
             http2_max_concurrent_streams: 100,
@@ -203,6 +212,15 @@ impl RolieConfig {
         if self.page_size == 0 {
             return Err(ServeError::Config("page_size must be at least 1".into()));
         }
+        if self.archive_block_size == 0 || self.archive_block_size > self.page_size as u64 {
+            // Above page_size, the first page could miss entries that are
+            // in no archive yet, and a walk of prev-archive links would
+            // not see them.
+            return Err(ServeError::Config(format!(
+                "archive_block_size must be between 1 and page_size ({})",
+                self.page_size
+            )));
+        }
         if self.max_connections == 0 {
             return Err(ServeError::Config(
                 "max_connections must be at least 1".into(),
@@ -260,6 +278,15 @@ mod tests {
         assert!(
             matches!(c.check(), Err(ServeError::Config(m)) if m.contains("request_timeout_secs"))
         );
+        for size in [0, 51] {
+            let c = RolieConfig {
+                archive_block_size: size,
+                ..RolieConfig::default()
+            };
+            assert!(
+                matches!(c.check(), Err(ServeError::Config(m)) if m.contains("archive_block_size"))
+            );
+        }
         let c: RolieConfig = toml::from_str("request_timeout_secs = 3").unwrap();
         assert_eq!(c.request_timeout_secs, 3);
     }
