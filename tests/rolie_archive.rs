@@ -19,7 +19,7 @@ const FH: &str = "http://purl.org/syndication/history/1.0";
 fn config() -> RolieConfig {
     RolieConfig {
         page_size: 4,
-        archive_block_size: 3,
+        archive_block_size: Some(3),
         ..base_config()
     }
 }

@@ -5,7 +5,7 @@
 //! counter (`items.seq`, AUTOINCREMENT, never reused) and never moves a row
 //! to another number: new content for an item is a new row at the newest
 //! end. Archive `n` of a topic is that topic's rows numbered
-//! `n*B+1 ..= (n+1)*B` (`B` = `archive_block_size`), served only once the
+//! `n*B+1 ..= (n+1)*B` (`B` = `RolieConfig::archive_block`), served only once the
 //! counter has passed `(n+1)*B`: from then on no insert can add an entry to
 //! it, so it is a fixed block (`store::blocks`). Numbers are global, so a
 //! topic's archive numbers have gaps (blocks holding only other topics'
@@ -85,7 +85,7 @@ pub(crate) async fn archive(
     // unauthorised client learns nothing about which archives exist.
     write::authorize_read(&st, headers)?;
     let block = parse_block(&n).ok_or_else(Problem::not_found)?;
-    let size = st.config.archive_block_size;
+    let size = st.config.archive_block();
     let key = (topic.clone(), Which::Archive(block));
     // Read before anything else, as `http::feed` does (see `cache.rs`).
     let version = st.version(&topic);

@@ -68,7 +68,7 @@ impl AppState {
     /// how many archive blocks the store has closed. Costs no query.
     pub(crate) fn version(&self, topic: &str) -> super::cache::Version {
         let closed = match u64::try_from(self.store.last_seq()) {
-            Ok(seq) => seq / self.config.archive_block_size.max(1),
+            Ok(seq) => seq / self.config.archive_block().max(1),
             Err(_) => 0,
         };
         (self.store.generation(topic), closed)
@@ -372,7 +372,7 @@ async fn feed(
         Cursor::Newest => (
             st.store.tombstones(&topic).await?,
             st.store
-                .newest_closed_block(&topic, st.config.archive_block_size)
+                .newest_closed_block(&topic, st.config.archive_block())
                 .await?,
         ),
         _ => (Vec::new(), None),
