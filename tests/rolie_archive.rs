@@ -211,7 +211,10 @@ async fn archive_documents_are_valid_atom() {
             .iter()
             .map(|l| l["rel"].as_str().unwrap())
             .collect();
-        assert!(rels.contains(&"current") && rels.contains(&"self"), "{rels:?}");
+        assert!(
+            rels.contains(&"current") && rels.contains(&"self"),
+            "{rels:?}"
+        );
         assert_eq!(
             parsed["entries"].as_array().unwrap().len(),
             a.tree.all(ATOM, "entry").len()
@@ -371,7 +374,12 @@ async fn hostile_archive_paths_are_client_errors() {
     assert_eq!(listed.len(), 4, "{listed:?}");
     assert!(!listed.contains(&gap));
     assert_eq!(get(&gap).await.status(), 404);
-    assert_eq!(get(&s.url("/rolie/feeds/incidents/archive/2")).await.status(), 200);
+    assert_eq!(
+        get(&s.url("/rolie/feeds/incidents/archive/2"))
+            .await
+            .status(),
+        200
+    );
     let long = "9".repeat(5000);
     let paths = [
         "abc".to_string(),

@@ -214,11 +214,17 @@ mod tests {
         let c = FeedCache::default();
         let key = ("t".to_string(), Which::Page(None, None));
         let t0 = DateTime::from_timestamp_nanos(1);
-        c.put(key.clone(), (3, 0), Arc::new(Page::new("<feed/>".into(), t0)));
+        c.put(
+            key.clone(),
+            (3, 0),
+            Arc::new(Page::new("<feed/>".into(), t0)),
+        );
         assert!(c.get(&key, (3, 0)).is_some());
         assert!(c.get(&key, (4, 0)).is_none(), "changed generation");
         assert!(c.get(&key, (3, 1)).is_none(), "a block closed");
-        assert!(c.get(&("t".into(), Which::Page(Some(5), None)), (3, 0)).is_none());
+        assert!(c
+            .get(&("t".into(), Which::Page(Some(5), None)), (3, 0))
+            .is_none());
         assert!(c.get(&("t".into(), Which::Archive(0)), (3, 0)).is_none());
         assert_eq!(
             c.get(&key, (3, 0)).map(|p| p.validators.etag().to_string()),

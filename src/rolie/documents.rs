@@ -190,7 +190,11 @@ pub(crate) fn start_feed(
     out.empty("category", &info_type(ctx, topic));
     out.empty(
         "link",
-        &[("rel", "self"), ("type", FEED_LINK_TYPE), ("href", self_url)],
+        &[
+            ("rel", "self"),
+            ("type", FEED_LINK_TYPE),
+            ("href", self_url),
+        ],
     );
     out.empty(
         "link",
@@ -299,7 +303,12 @@ pub(crate) fn entry_document(ctx: &DocContext<'_>, item: &StoredItem) -> Doc {
     out.finish()
 }
 
-pub(crate) fn write_entry(out: &mut XmlOut, ctx: &DocContext<'_>, item: &StoredItem, standalone: bool) {
+pub(crate) fn write_entry(
+    out: &mut XmlOut,
+    ctx: &DocContext<'_>,
+    item: &StoredItem,
+    standalone: bool,
+) {
     let env = &item.envelope;
     let (topic, id) = (env.topic.as_str(), env.item_id.as_str());
     let urls = ctx.urls;

@@ -226,4 +226,37 @@ mod tests {
         );
         assert!(not_modified(&locked, &r).is_some());
     }
+
+    /// A cached archive document is revalidated here too, with the
+    /// archive's Cache-Control; a non-canonical block number, another
+    /// block, or a feed page's entry do not answer for it.
+    #[tokio::test]
+    async fn archives_take_the_fast_path_too() {
+        let st = state(RolieConfig::default());
+        let page = Arc::new(Page::new(
+            "<feed/>".into(),
+            chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        ));
+        let etag = page.validators.etag().to_owned();
+        st.feed_cache
+            .put(("t".into(), Which::Archive(7)), st.version("t"), page);
+        let inm = ("if-none-match", etag.as_str());
+        let r = not_modified(&st, &req("GET", "/rolie/feeds/t/archive/7", &[inm]))
+            .expect("fast path taken");
+        assert_eq!(r.status(), axum::http::StatusCode::NOT_MODIFIED);
+        assert_eq!(r.headers()[header::CACHE_CONTROL], archive::ARCHIVE_MAX_AGE);
+        for uri in [
+            "/rolie/feeds/t/archive/07",
+            "/rolie/feeds/t/archive/8",
+            "/rolie/feeds/t/archive/7/",
+            "/rolie/feeds/t/archive/7?x",
+            "/rolie/feeds/t",
+            "/rolie/feeds/%74/archive/7",
+        ] {
+            assert!(
+                not_modified(&st, &req("GET", uri, &[inm])).is_none(),
+                "{uri}"
+            );
+        }
+    }
 }
