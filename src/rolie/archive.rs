@@ -36,6 +36,10 @@
 //! lost its last entry stops being linked. So a cached archive that is a
 //! day old misleads no client, which is why archives may be cached for
 //! [`ARCHIVE_MAX_AGE`] on top of the usual ETag/Last-Modified revalidation.
+//! (`Last-Modified` and `atom:updated` are the newest entry's time, stable
+//! across requests and restarts; when that entry leaves, they move back,
+//! so a client revalidating with `If-Modified-Since` alone keeps its older
+//! copy — harmless for the same reason. The ETag always changes.)
 
 use std::borrow::Cow;
 use std::sync::Arc;
