@@ -368,7 +368,8 @@ async fn feed(
     let (tombstones, prev_archive) = match cursor {
         // The newest archive is looked up after the page is read: blocks
         // only close, so it can be newer than the page, never older, and
-        // every entry newer than it is then on the page (`archive.rs`).
+        // every entry the page lacks is then in it or an older archive,
+        // or arrived after this response (`archive.rs`).
         Cursor::Newest => (
             st.store.tombstones(&topic).await?,
             st.store
