@@ -4,8 +4,9 @@
 //! Lines not tested here, and why: 4 (MAY extra categories: none are
 //! emitted), 7/16/23/31/34/37/40 (client lines),
 //! 8–11 (TLS: `tests/rolie_tls.rs`), 14/15 (MAY `/` and extra methods: not
-//! offered), 22 (SHOULD RFC 5005 archiving: not implemented, paging only),
-//! 35 (extensions), 38 (date properties are not emitted).
+//! offered), 35 (extensions), 38 (date properties are not emitted).
+//! Line 22 (RFC 5005 archiving) is tested here in brief and in depth in
+//! `tests/rolie_archive.rs`.
 
 mod rolie_support;
 
@@ -271,6 +272,34 @@ async fn line_21_paging_links() {
     assert_eq!(ids(&back), ids(&first));
     let last = Node::parse(&get_text(first.links("last")[0].attr("href")).await);
     assert_eq!(ids(&last), ids(&second));
+}
+
+/// Line 22: RFC 5005 §4 archived feeds — the subscription document links
+/// `prev-archive`, and the archive is marked and linked back.
+#[tokio::test]
+async fn line_22_archived_feeds() {
+    let mut config = base_config();
+    config.page_size = 2; // archive blocks of 2 (archive_block_size unset)
+    let s = start_in(None, config, Default::default()).await;
+    for (name, d) in iodef_examples() {
+        s.store.put(envelope("t", &name, &d)).await.unwrap();
+    }
+    let first = doc(&s, "/rolie/feeds/t").await;
+    let archive_url = first.links("prev-archive")[0].attr("href").to_owned();
+    assert_eq!(archive_url, s.url("/rolie/feeds/t/archive/1"));
+    let archive = Node::parse(&get_text(&archive_url).await);
+    let fh = "http://purl.org/syndication/history/1.0";
+    assert_eq!(archive.all(fh, "archive").len(), 1);
+    assert_eq!(
+        archive.links("current")[0].attr("href"),
+        s.url("/rolie/feeds/t")
+    );
+    assert_eq!(
+        archive.links("prev-archive")[0].attr("href"),
+        s.url("/rolie/feeds/t/archive/0")
+    );
+    assert_eq!(archive.links("service").len(), 1);
+    assert_eq!(info_types(&archive.all(ATOM, "category")), ["incident"]);
 }
 
 /// Line 24: feed atom:updated moves on every add, update and delete.

@@ -8,6 +8,12 @@
 //! is the one read *before* rendering: every insert, replace and retract
 //! bumps it after committing, so a page can be newer than its label, never
 //! older, and a stale page is never served. Checking costs no query.
+//!
+//! The same cache holds archive documents (`archive.rs`). Those, and the
+//! first page's `prev-archive` link, also depend on which blocks of the
+//! store's sequence space are closed, which another topic's insert can
+//! change; so a [`Version`] is the pair (topic generation, closed blocks),
+//! both read before rendering and both only ever growing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -57,11 +63,22 @@ pub(crate) fn etag_of(body: &str) -> String {
     format!("\"{hex}\"")
 }
 
-/// Which page of which topic.
-type Key = (String, Option<i64>, Option<i64>);
+/// Which document of a topic: a feed page (its `before`/`after` cursors)
+/// or an archive document (its block number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Which {
+    /// `/rolie/feeds/{topic}[?before=N|?after=N]`.
+    Page(Option<i64>, Option<i64>),
+    /// `/rolie/feeds/{topic}/archive/{n}`.
+    Archive(u64),
+}
 
-/// The topic generation a page was rendered at.
-type Version = u64;
+/// Which document of which topic.
+pub(crate) type Key = (String, Which);
+
+/// The topic generation and the number of closed sequence blocks a page
+/// was rendered at (compared as a pair: both only grow).
+pub(crate) type Version = (u64, u64);
 
 /// One cached page.
 #[derive(Debug)]
@@ -195,14 +212,22 @@ mod tests {
     #[test]
     fn stale_pages_are_not_served() {
         let c = FeedCache::default();
-        let key = ("t".to_string(), None, None);
+        let key = ("t".to_string(), Which::Page(None, None));
         let t0 = DateTime::from_timestamp_nanos(1);
-        c.put(key.clone(), 3, Arc::new(Page::new("<feed/>".into(), t0)));
-        assert!(c.get(&key, 3).is_some());
-        assert!(c.get(&key, 4).is_none(), "changed generation");
-        assert!(c.get(&("t".into(), Some(5), None), 3).is_none());
+        c.put(
+            key.clone(),
+            (3, 0),
+            Arc::new(Page::new("<feed/>".into(), t0)),
+        );
+        assert!(c.get(&key, (3, 0)).is_some());
+        assert!(c.get(&key, (4, 0)).is_none(), "changed generation");
+        assert!(c.get(&key, (3, 1)).is_none(), "a block closed");
+        assert!(c
+            .get(&("t".into(), Which::Page(Some(5), None)), (3, 0))
+            .is_none());
+        assert!(c.get(&("t".into(), Which::Archive(0)), (3, 0)).is_none());
         assert_eq!(
-            c.get(&key, 3).map(|p| p.validators.etag().to_string()),
+            c.get(&key, (3, 0)).map(|p| p.validators.etag().to_string()),
             Some(etag_of("<feed/>"))
         );
     }
@@ -215,7 +240,7 @@ mod tests {
     }
 
     fn key(topic: &str, before: Option<i64>) -> Key {
-        (topic.to_string(), before, None)
+        (topic.to_string(), Which::Page(before, None))
     }
 
     /// The budget holds: the least recently used page goes first, and a
@@ -223,22 +248,22 @@ mod tests {
     #[test]
     fn bounded_in_bytes_least_recently_used_first() {
         let c = FeedCache::with_budget(300);
-        c.put(key("a", None), 1, page(100));
-        c.put(key("b", None), 1, page(100));
-        c.put(key("c", None), 1, page(100));
-        assert!(c.get(&key("a", None), 1).is_some(), "a used again");
-        c.put(key("d", None), 1, page(100));
+        c.put(key("a", None), (1, 0), page(100));
+        c.put(key("b", None), (1, 0), page(100));
+        c.put(key("c", None), (1, 0), page(100));
+        assert!(c.get(&key("a", None), (1, 0)).is_some(), "a used again");
+        c.put(key("d", None), (1, 0), page(100));
         assert_eq!(c.bytes(), 300);
-        assert!(c.get(&key("b", None), 1).is_none(), "b was the oldest");
+        assert!(c.get(&key("b", None), (1, 0)).is_none(), "b was the oldest");
         for k in ["a", "c", "d"] {
-            assert!(c.get(&key(k, None), 1).is_some(), "{k} kept");
+            assert!(c.get(&key(k, None), (1, 0)).is_some(), "{k} kept");
         }
-        c.put(key("e", None), 1, page(250));
+        c.put(key("e", None), (1, 0), page(250));
         assert!(c.bytes() <= 300);
-        assert!(c.get(&key("e", None), 1).is_some());
-        c.put(key("f", None), 1, page(301));
+        assert!(c.get(&key("e", None), (1, 0)).is_some());
+        c.put(key("f", None), (1, 0), page(301));
         assert!(
-            c.get(&key("f", None), 1).is_none(),
+            c.get(&key("f", None), (1, 0)).is_none(),
             "larger than the budget"
         );
         assert!(c.bytes() <= 300);
@@ -258,18 +283,18 @@ mod tests {
     #[test]
     fn a_newer_generation_drops_the_topics_stale_pages() {
         let c = FeedCache::with_budget(10_000);
-        c.put(key("t", None), 1, page(100));
-        c.put(key("t", Some(7)), 1, page(100));
-        c.put(key("u", None), 1, page(100));
-        c.put(key("t", None), 2, page(120));
+        c.put(key("t", None), (1, 0), page(100));
+        c.put(key("t", Some(7)), (1, 0), page(100));
+        c.put(key("u", None), (1, 0), page(100));
+        c.put(key("t", None), (2, 0), page(120));
         assert_eq!(c.bytes(), 220);
-        c.put(key("t", None), 1, page(100));
+        c.put(key("t", None), (1, 0), page(100));
         assert!(
-            c.get(&key("t", None), 2).is_some(),
+            c.get(&key("t", None), (2, 0)).is_some(),
             "an older rendering lost"
         );
-        assert!(c.get(&key("t", Some(7)), 1).is_none());
-        assert!(c.get(&key("u", None), 1).is_some());
-        assert!(c.get(&key("t", None), 2).is_some());
+        assert!(c.get(&key("t", Some(7)), (1, 0)).is_none());
+        assert!(c.get(&key("u", None), (1, 0)).is_some());
+        assert!(c.get(&key("t", None), (2, 0)).is_some());
     }
 }

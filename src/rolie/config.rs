@@ -49,6 +49,15 @@ pub struct RolieConfig {
     pub request_timeout_secs: u64,
     /// Entries per feed page (RFC 5005 paging).
     pub page_size: usize,
+    /// Sequence numbers per archive block (RFC 5005 §4 archived feeds; see
+    /// `rolie/archive.rs`): `/rolie/feeds/TOPIC/archive/N` holds the
+    /// topic's entries stored as numbers `N*size+1 ..= (N+1)*size` of the
+    /// store's one sequence, once the store has passed them. At most
+    /// `page_size`, so that the feed's first page (the subscription
+    /// document) always holds every entry not yet archived. Unset:
+    /// `page_size`. Changing it (or, while unset, `page_size`) renumbers
+    /// the archives, which costs clients a fresh walk, nothing else.
+    pub archive_block_size: Option<u64>,
     /// Threads that serve HTTP, each with its own single-threaded runtime
     /// and its own `SO_REUSEPORT` socket on `listen` (nginx's worker
     /// model): a connection stays on the thread that accepted it. Unset:
@@ -123,6 +132,7 @@ impl Default for RolieConfig {
             max_body: 1024 * 1024,
             request_timeout_secs: 20,
             page_size: 50,
+            archive_block_size: None,
             server_threads: None,
             max_connections: 512,
             http2_max_concurrent_streams: 100,
@@ -159,6 +169,12 @@ impl RolieConfig {
             .get(topic)
             .and_then(|t| t.workspace.as_deref())
             .unwrap_or(&self.workspace_title)
+    }
+
+    /// Sequence numbers per archive block: [`archive_block_size`](Self::archive_block_size),
+    /// else `page_size`.
+    pub fn archive_block(&self) -> u64 {
+        self.archive_block_size.unwrap_or(self.page_size as u64)
     }
 
     /// Whether TLS is configured.
@@ -202,6 +218,18 @@ impl RolieConfig {
         }
         if self.page_size == 0 {
             return Err(ServeError::Config("page_size must be at least 1".into()));
+        }
+        if self
+            .archive_block_size
+            .is_some_and(|b| b == 0 || b > self.page_size as u64)
+        {
+            // Above page_size, the first page could miss entries that are
+            // in no archive yet, and a walk of prev-archive links would
+            // not see them.
+            return Err(ServeError::Config(format!(
+                "archive_block_size must be between 1 and page_size ({})",
+                self.page_size
+            )));
         }
         if self.max_connections == 0 {
             return Err(ServeError::Config(
@@ -260,6 +288,20 @@ mod tests {
         assert!(
             matches!(c.check(), Err(ServeError::Config(m)) if m.contains("request_timeout_secs"))
         );
+        for size in [0, 51] {
+            let c = RolieConfig {
+                archive_block_size: Some(size),
+                ..RolieConfig::default()
+            };
+            assert!(
+                matches!(c.check(), Err(ServeError::Config(m)) if m.contains("archive_block_size"))
+            );
+        }
+        let c: RolieConfig = toml::from_str("page_size = 7").unwrap();
+        assert!(c.check().is_ok(), "unset: follows page_size");
+        assert_eq!(c.archive_block(), 7);
+        let c: RolieConfig = toml::from_str("archive_block_size = 5\npage_size = 7").unwrap();
+        assert_eq!(c.archive_block(), 5);
         let c: RolieConfig = toml::from_str("request_timeout_secs = 3").unwrap();
         assert_eq!(c.request_timeout_secs, 3);
     }

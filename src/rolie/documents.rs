@@ -39,7 +39,7 @@ pub(crate) struct DocContext<'a> {
 type Doc = Result<String, std::io::Error>;
 
 /// RFC 3339 with milliseconds and `Z`, as Atom Date Constructs want.
-fn date(t: DateTime<Utc>) -> String {
+pub(crate) fn date(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -153,32 +153,29 @@ pub(crate) fn categories_document(ctx: &DocContext<'_>, topics: &[String]) -> Do
     out.finish()
 }
 
-/// One page of a topic's feed, with RFC 5005 paging links and, on the
-/// first page, RFC 6721 tombstones of recently retracted items.
-pub(crate) fn feed_document(
+/// The feed media type without parameters, as `type` of feed links.
+pub(crate) const FEED_LINK_TYPE: &str = "application/atom+xml;type=feed";
+
+/// Opens a topic's `atom:feed` and writes what every document of the feed
+/// carries, whichever part of it it is (RFC 8322 §6.1): id, title,
+/// updated, author, generator, the information-type category, `self` and
+/// `service` links. `namespaces` are extra declarations on the root.
+pub(crate) fn start_feed(
+    out: &mut XmlOut,
     ctx: &DocContext<'_>,
     topic: &str,
     updated: DateTime<Utc>,
-    page: &Page,
-    cursor: Cursor,
-    tombstones: &[Tombstone],
-) -> Doc {
-    let urls = ctx.urls;
-    let self_url = match cursor {
-        Cursor::Newest => urls.feed(topic),
-        Cursor::Before(s) => urls.feed_before(topic, s),
-        Cursor::After(s) => urls.feed_after(topic, s),
-    };
-    let mut out = XmlOut::new();
-    out.start(
-        "feed",
-        &[
-            ("xmlns", ATOM_NS),
-            ("xmlns:app", APP_NS),
-            ("xmlns:rolie", ROLIE_NS),
-            ("xmlns:at", TOMBSTONES_NS),
-        ],
-    );
+    self_url: &str,
+    namespaces: &[(&str, &str)],
+) {
+    let mut root = vec![
+        ("xmlns", ATOM_NS),
+        ("xmlns:app", APP_NS),
+        ("xmlns:rolie", ROLIE_NS),
+    ];
+    root.extend_from_slice(namespaces);
+    out.start("feed", &root);
+    // One id for the logical feed: its pages and archives are parts of it.
     out.text("id", &[], &stable_urn(&["feed", topic]));
     out.text("title", &[("type", "text")], &ctx.config.title(topic));
     out.text("updated", &[], &date(updated));
@@ -191,19 +188,67 @@ pub(crate) fn feed_document(
         "gridlink",
     );
     out.empty("category", &info_type(ctx, topic));
-    let feed_type = "application/atom+xml;type=feed";
     out.empty(
         "link",
-        &[("rel", "self"), ("type", feed_type), ("href", &self_url)],
+        &[
+            ("rel", "self"),
+            ("type", FEED_LINK_TYPE),
+            ("href", self_url),
+        ],
     );
     out.empty(
         "link",
         &[
             ("rel", "service"),
             ("type", "application/atomsvc+xml"),
-            ("href", &urls.service()),
+            ("href", &ctx.urls.service()),
         ],
     );
+}
+
+/// One page of a topic's feed, with RFC 5005 paging links and, on the
+/// first page, RFC 6721 tombstones of recently retracted items and the
+/// RFC 5005 §4 `prev-archive` link to the newest archive document
+/// (`prev_archive`, its block number).
+pub(crate) fn feed_document(
+    ctx: &DocContext<'_>,
+    topic: &str,
+    updated: DateTime<Utc>,
+    page: &Page,
+    cursor: Cursor,
+    tombstones: &[Tombstone],
+    prev_archive: Option<u64>,
+) -> Doc {
+    let urls = ctx.urls;
+    let self_url = match cursor {
+        Cursor::Newest => urls.feed(topic),
+        Cursor::Before(s) => urls.feed_before(topic, s),
+        Cursor::After(s) => urls.feed_after(topic, s),
+    };
+    let mut out = XmlOut::new();
+    start_feed(
+        &mut out,
+        ctx,
+        topic,
+        updated,
+        &self_url,
+        &[("xmlns:at", TOMBSTONES_NS)],
+    );
+    let feed_type = FEED_LINK_TYPE;
+    // RFC 5005 §4: the subscription document (this first page) links the
+    // newest archive. The paging links stay: the first page is both the
+    // head of the paged feed (§3) and the subscription document (§4), and
+    // clients ignore relations they do not know (RFC 8322 §6.1.2).
+    if let Some(block) = prev_archive {
+        out.empty(
+            "link",
+            &[
+                ("rel", "prev-archive"),
+                ("type", feed_type),
+                ("href", &urls.archive(topic, block)),
+            ],
+        );
+    }
     out.empty(
         "link",
         &[
@@ -258,7 +303,12 @@ pub(crate) fn entry_document(ctx: &DocContext<'_>, item: &StoredItem) -> Doc {
     out.finish()
 }
 
-fn write_entry(out: &mut XmlOut, ctx: &DocContext<'_>, item: &StoredItem, standalone: bool) {
+pub(crate) fn write_entry(
+    out: &mut XmlOut,
+    ctx: &DocContext<'_>,
+    item: &StoredItem,
+    standalone: bool,
+) {
     let env = &item.envelope;
     let (topic, id) = (env.topic.as_str(), env.item_id.as_str());
     let urls = ctx.urls;

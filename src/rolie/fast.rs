@@ -1,6 +1,6 @@
 //! The pollers' fast path: a conditional GET or HEAD of a cached feed page
-//! whose validators match is answered 304 before the request reaches the
-//! router.
+//! or archive document whose validators match is answered 304 before the
+//! request reaches the router.
 //!
 //! Feed readers poll far more often than feeds change, so most requests a
 //! repository sees are `If-None-Match` revalidations of the first page. For
@@ -22,16 +22,22 @@
 use axum::http::{Method, Request};
 use axum::response::Response;
 
+use super::cache::Which;
 use super::http::{self, AppState};
-use super::write;
+use super::{archive, write};
 
 /// The feed route's prefix (`/rolie/feeds/{topic}` in `http::router`).
 const FEEDS: &str = "/rolie/feeds/";
 
+/// What separates the topic from the block number in an archive's path
+/// (`/rolie/feeds/{topic}/archive/{block}`).
+const ARCHIVE: &str = "/archive/";
+
 /// The 304 for `request` if it is a GET or HEAD of the first page of a
-/// feed (no query string) that is in the page cache at the topic's current
-/// generation and whose `If-None-Match`/`If-Modified-Since` say the client's
-/// copy is current; `None` otherwise (the router decides).
+/// feed (no query string) or of an archive document that is in the page
+/// cache at the topic's current version and whose
+/// `If-None-Match`/`If-Modified-Since` say the client's copy is current;
+/// `None` otherwise (the router decides).
 pub(crate) fn not_modified<B>(st: &AppState, request: &Request<B>) -> Option<Response> {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return None;
@@ -40,7 +46,12 @@ pub(crate) fn not_modified<B>(st: &AppState, request: &Request<B>) -> Option<Res
     if uri.query().is_some() {
         return None;
     }
-    let topic = uri.path().strip_prefix(FEEDS)?;
+    let rest = uri.path().strip_prefix(FEEDS)?;
+    let (topic, which) = match rest.split_once(ARCHIVE) {
+        // `archive::parse_block` is the router's own check of `{block}`.
+        Some((topic, block)) => (topic, Which::Archive(archive::parse_block(block)?)),
+        None => (rest, Which::Page(None, None)),
+    };
     // What the router's `{topic}` would decode differently (percent
     // escapes) or not match at all (another segment, an empty one) is left
     // to the router.
@@ -56,14 +67,17 @@ pub(crate) fn not_modified<B>(st: &AppState, request: &Request<B>) -> Option<Res
         return None;
     }
     write::authorize_read(st, headers).ok()?;
-    // Same order as `http::feed`: the generation before the lookup.
-    let version = st.store.generation(topic);
-    let page = st
-        .feed_cache
-        .get(&(topic.to_owned(), None, None), version)?;
-    page.validators
-        .not_modified(headers)
-        .then(|| http::not_modified(&page.validators))
+    // Same order as `http::feed`: the version before the lookup.
+    let version = st.version(topic);
+    let page = st.feed_cache.get(&(topic.to_owned(), which), version)?;
+    if !page.validators.not_modified(headers) {
+        return None;
+    }
+    let response = http::not_modified(&page.validators);
+    Some(match which {
+        Which::Archive(_) => archive::with_max_age(response),
+        Which::Page(..) => response,
+    })
 }
 
 #[cfg(test)]
@@ -106,7 +120,7 @@ mod tests {
         ));
         let etag = page.validators.etag().to_owned();
         st.feed_cache
-            .put(("t".into(), None, None), st.store.generation("t"), page);
+            .put(("t".into(), Which::Page(None, None)), st.version("t"), page);
         etag
     }
 
@@ -211,5 +225,38 @@ mod tests {
             &[inm, ("authorization", "Bearer sekrit")],
         );
         assert!(not_modified(&locked, &r).is_some());
+    }
+
+    /// A cached archive document is revalidated here too, with the
+    /// archive's Cache-Control; a non-canonical block number, another
+    /// block, or a feed page's entry do not answer for it.
+    #[tokio::test]
+    async fn archives_take_the_fast_path_too() {
+        let st = state(RolieConfig::default());
+        let page = Arc::new(Page::new(
+            "<feed/>".into(),
+            chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        ));
+        let etag = page.validators.etag().to_owned();
+        st.feed_cache
+            .put(("t".into(), Which::Archive(7)), st.version("t"), page);
+        let inm = ("if-none-match", etag.as_str());
+        let r = not_modified(&st, &req("GET", "/rolie/feeds/t/archive/7", &[inm]))
+            .expect("fast path taken");
+        assert_eq!(r.status(), axum::http::StatusCode::NOT_MODIFIED);
+        assert_eq!(r.headers()[header::CACHE_CONTROL], archive::ARCHIVE_MAX_AGE);
+        for uri in [
+            "/rolie/feeds/t/archive/07",
+            "/rolie/feeds/t/archive/8",
+            "/rolie/feeds/t/archive/7/",
+            "/rolie/feeds/t/archive/7?x",
+            "/rolie/feeds/t",
+            "/rolie/feeds/%74/archive/7",
+        ] {
+            assert!(
+                not_modified(&st, &req("GET", uri, &[inm])).is_none(),
+                "{uri}"
+            );
+        }
     }
 }

@@ -11,6 +11,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use super::cache::Which;
 use super::config::RolieConfig;
 use super::documents::{self, DocContext};
 use super::ops::{self, HealthProbe, Metrics, MetricsHook};
@@ -60,6 +61,17 @@ impl AppState {
         topics.sort();
         topics.dedup();
         Ok(topics)
+    }
+
+    /// The version a cached document of `topic` must have been rendered
+    /// at to be served now (see `cache.rs`): the topic's generation and
+    /// how many archive blocks the store has closed. Costs no query.
+    pub(crate) fn version(&self, topic: &str) -> super::cache::Version {
+        let closed = match u64::try_from(self.store.last_seq()) {
+            Ok(seq) => seq / self.config.archive_block().max(1),
+            Err(_) => 0,
+        };
+        (self.store.generation(topic), closed)
     }
 
     /// Whether `topic` is served (configured, or known to the store).
@@ -132,6 +144,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/rolie/servicedocument", get(service))
         .route("/rolie/categories", get(categories))
         .route("/rolie/feeds/{topic}", get(feed).post(write::create))
+        .route(
+            "/rolie/feeds/{topic}/archive/{block}",
+            get(super::archive::archive),
+        )
         .route(
             "/rolie/feeds/{topic}/entries/{item}",
             get(entry).delete(write::delete),
@@ -220,7 +236,7 @@ impl Validators {
 
 /// The response for a representation: 304 when the request's validators
 /// match, else 200 with `body` (copied only then).
-fn respond(
+pub(crate) fn respond(
     req: &HeaderMap,
     media_type: &'static str,
     validators: &Validators,
@@ -333,8 +349,8 @@ async fn feed(
         }
     };
     // Read before anything else: see `cache.rs` for why this order is safe.
-    let key = (topic.clone(), q.before, q.after);
-    let version = st.store.generation(&topic);
+    let key = (topic.clone(), Which::Page(q.before, q.after));
+    let version = st.version(&topic);
     if let Some(page) = st.feed_cache.get(&key, version) {
         return Ok(respond(
             headers,
@@ -349,9 +365,18 @@ async fn feed(
         None => return Err(Problem::not_found()),
     };
     let page = st.store.page(&topic, cursor, st.config.page_size).await?;
-    let tombstones = match cursor {
-        Cursor::Newest => st.store.tombstones(&topic).await?,
-        _ => Vec::new(),
+    let (tombstones, prev_archive) = match cursor {
+        // The newest archive is looked up after the page is read: blocks
+        // only close, so it can be newer than the page, never older, and
+        // every entry the page lacks is then in it or an older archive,
+        // or arrived after this response (`archive.rs`).
+        Cursor::Newest => (
+            st.store.tombstones(&topic).await?,
+            st.store
+                .newest_closed_block(&topic, st.config.archive_block())
+                .await?,
+        ),
+        _ => (Vec::new(), None),
     };
     let body = documents::feed_document(
         &st.doc_context(),
@@ -360,6 +385,7 @@ async fn feed(
         &page,
         cursor,
         &tombstones,
+        prev_archive,
     )?;
     let page = Arc::new(super::cache::Page::new(body, info.updated));
     st.feed_cache.put(key, version, page.clone());

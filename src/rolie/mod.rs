@@ -13,6 +13,7 @@
 //! store on each request, deterministically, so ETags are content hashes
 //! and survive restarts.
 
+mod archive;
 mod cache;
 mod config;
 mod documents;

@@ -4,6 +4,7 @@
 //! /rolie/servicedocument                         AtomPub service document
 //! /rolie/categories                              AtomPub category document
 //! /rolie/feeds/{topic}[?before=N|?after=N]       collection: feed (GET), create (POST)
+//! /rolie/feeds/{topic}/archive/{n}               RFC 5005 archive document (GET)
 //! /rolie/feeds/{topic}/entries/{item}            entry document (GET), retract (DELETE)
 //! /rolie/feeds/{topic}/entries/{item}/iodef.xml  the IODEF document (content src)
 //! /rolie/feeds/{topic}/entries/{item}/iodef.json its RFC 8727 JSON form
@@ -41,6 +42,10 @@ impl Urls {
 
     pub(crate) fn feed_after(&self, topic: &str, seq: i64) -> String {
         format!("{}?after={seq}", self.feed(topic))
+    }
+
+    pub(crate) fn archive(&self, topic: &str, block: u64) -> String {
+        format!("{}/archive/{block}", self.feed(topic))
     }
 
     pub(crate) fn entry(&self, topic: &str, item: &str) -> String {

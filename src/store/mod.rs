@@ -9,12 +9,14 @@
 //! SQLite calls block, so every async method runs its query on tokio's
 //! blocking pool (`spawn_blocking`); the async runtime never waits on disk.
 
+mod blocks;
 mod durable;
 mod schema;
 mod types;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -23,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::envelope::Envelope;
 
+pub use blocks::{block_of, bounds as block_bounds, Block};
 pub use durable::{OutboxEntry, DELIVERED_KEPT};
 pub use schema::{SCHEMA_VERSION, TOMBSTONES_KEPT};
 pub use types::{Cursor, Page, PutOutcome, StoreError, StoredItem, Tombstone, TopicInfo};
@@ -54,6 +57,8 @@ pub struct Store {
 struct Shared {
     conn: Mutex<Connection>,
     counters: Mutex<BTreeMap<String, TopicCounters>>,
+    /// See [`Store::last_seq`].
+    last_seq: AtomicI64,
 }
 
 impl std::fmt::Debug for Store {
@@ -82,10 +87,12 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
+        let last_seq = AtomicI64::new(blocks::assigned_seq(&conn)?);
         Ok(Store {
             shared: Arc::new(Shared {
                 conn: Mutex::new(conn),
                 counters: Mutex::new(BTreeMap::new()),
+                last_seq,
             }),
         })
     }
@@ -118,6 +125,10 @@ impl Store {
         let outcome = self
             .with_conn(move |conn| put_blocking(conn, &envelope))
             .await?;
+        // After the commit, like the generation below (see `last_seq`).
+        self.shared
+            .last_seq
+            .fetch_max(outcome.seq(), Ordering::AcqRel);
         self.count(&topic, |c| match outcome {
             PutOutcome::Inserted { .. } => c.inserted += 1,
             PutOutcome::Replaced { .. } => c.replaced += 1,
