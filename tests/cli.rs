@@ -392,3 +392,41 @@ fn publish_leaves_out_what_is_not_to_be_shared() {
     assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("--omit"), "{}", stderr(&out));
 }
+
+/// `topic allow` grants the named JID, logged in as the owner (the JID
+/// argument is not the global `--jid`: once it was, and the command logged
+/// in as the JID to be granted): a whitelist topic the subscriber could not
+/// read becomes readable.
+#[test]
+fn topic_allow_grants_a_member() {
+    let p = prosody();
+    let mut c = gridlink(&p, "publisher", "publisher-pw");
+    c.args(["topic", "create", "closed"]);
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let items = || {
+        let mut c = gridlink(&p, "subscriber", "subscriber-pw");
+        c.args(["items", "--topic", "closed", "--max", "1"]);
+        run(c, Duration::from_secs(20)).0
+    };
+    assert!(
+        !items().status.success(),
+        "a non-member read a whitelist topic"
+    );
+
+    let mut c = gridlink(&p, "publisher", "publisher-pw");
+    c.args(["topic", "allow", "closed", "subscriber@localhost"]);
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("allowed\tclosed\tsubscriber@localhost"),
+        "{}",
+        stdout(&out)
+    );
+    let out = items();
+    assert!(
+        out.status.success(),
+        "a member cannot read: {}",
+        stderr(&out)
+    );
+}

@@ -385,15 +385,7 @@ async fn discovery_warns_when_the_node_list_may_be_cut_short() {
     }
     g.close().await;
     let state = tempfile::tempdir().expect("temp dir");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridlink"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GRIDLINK_PASSWORD", "publisher-pw")
-        .env("GRIDLINK_STATE_DIR", state.path())
-        .args(["--jid", "publisher@localhost"])
-        .args(["--server", &format!("127.0.0.1:{}", e.c2s_port)])
-        .arg("--ca-file")
-        .arg(&e.ca.ca_pem)
+    let out = gridlink_cli(&e, "publisher", state.path())
         .arg("discover")
         .output()
         .expect("run gridlink");
@@ -654,10 +646,21 @@ async fn follower_waits_for_approval_then_catches_up() {
         matches!(&ev, GridEvent::Pending { topic } if topic == TOPIC),
         "{ev:?}"
     );
-    owner
-        .set_subscription(TOPIC, &"subscriber@localhost".parse().unwrap(), true)
-        .await
-        .expect("approve");
+    // The owner approves with the CLI.
+    let state = tempfile::tempdir().expect("temp dir");
+    let out = gridlink_cli(&e, "publisher", state.path())
+        .args(["topic", "approve", TOPIC, "subscriber@localhost"])
+        .output()
+        .expect("run gridlink");
+    assert!(
+        out.status.success(),
+        "topic approve: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("approved\t{TOPIC}\tsubscriber@localhost")
+    );
     let mut got = Vec::new();
     for _ in 0..3 {
         let ev = next_followed(&mut f).await;
@@ -678,4 +681,19 @@ async fn next_followed(f: &mut Follower) -> GridEvent {
         .await
         .expect("an event within 10 s")
         .expect("session ended")
+}
+
+/// The `gridlink` binary as `user` on this ejabberd (STARTTLS, the lab CA),
+/// its state in `state`.
+fn gridlink_cli(e: &Ejabberd, user: &str, state: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GRIDLINK_PASSWORD", format!("{user}-pw"))
+        .env("GRIDLINK_STATE_DIR", state)
+        .args(["--jid", &format!("{user}@localhost")])
+        .args(["--server", &format!("127.0.0.1:{}", e.c2s_port)])
+        .arg("--ca-file")
+        .arg(&e.ca.ca_pem);
+    c
 }

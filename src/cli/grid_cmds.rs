@@ -48,11 +48,30 @@ pub enum TopicCommand {
     Allow {
         /// The topic.
         node: String,
-        /// The JID to affiliate.
-        jid: String,
+        /// The JID to affiliate. (Not named `jid`: that would be the
+        /// global `--jid`, the account gridlink logs in as.)
+        #[arg(value_name = "JID")]
+        who: String,
         /// The affiliation to grant.
         #[arg(long = "as", value_enum, default_value_t = Affiliation::Member)]
         affiliation: Affiliation,
+    },
+    /// Approve a pending subscription to an `authorize` topic (owner only);
+    /// the subscriber is told and catches up.
+    Approve {
+        /// The topic.
+        node: String,
+        /// The subscriber's JID.
+        #[arg(value_name = "JID")]
+        who: String,
+    },
+    /// Refuse a pending subscription, or end one (owner only).
+    Refuse {
+        /// The topic.
+        node: String,
+        /// The subscriber's JID.
+        #[arg(value_name = "JID")]
+        who: String,
     },
 }
 
@@ -136,6 +155,22 @@ pub async fn discover(g: &Global, a: DiscoverArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `topic approve` / `topic refuse`: the owner's decision on a subscription.
+async fn decide(
+    grid: &gridlink::Grid,
+    node: &str,
+    jid: &str,
+    approve: bool,
+) -> anyhow::Result<ExitCode> {
+    let j: Jid = jid
+        .parse()
+        .map_err(|e| anyhow::anyhow!("invalid JID {jid:?}: {e}"))?;
+    grid.set_subscription(node, &j, approve).await?;
+    let done = if approve { "approved" } else { "refused" };
+    println!("{done}\t{node}\t{j}");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `gridlink topic …`.
 pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
     let grid = open_grid(g).await?;
@@ -195,16 +230,18 @@ pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
         }
         TopicCommand::Allow {
             node,
-            jid,
+            who,
             affiliation,
         } => {
-            let j: Jid = jid
+            let j: Jid = who
                 .parse()
-                .map_err(|e| anyhow::anyhow!("invalid JID {jid:?}: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("invalid JID {who:?}: {e}"))?;
             grid.set_affiliation(&node, &j, affiliation).await?;
             println!("allowed\t{node}\t{j}\t{affiliation:?}");
             ExitCode::SUCCESS
         }
+        TopicCommand::Approve { node, who } => decide(&grid, &node, &who, true).await?,
+        TopicCommand::Refuse { node, who } => decide(&grid, &node, &who, false).await?,
     };
     grid.close().await;
     Ok(code)
