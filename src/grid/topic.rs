@@ -254,8 +254,7 @@ impl Affiliation {
     }
 }
 
-/// Sets a JID's affiliation with a topic. Built by hand: xmpp-parsers 0.23's
-/// `owner::Affiliation` has private fields.
+/// Sets a JID's affiliation with a topic.
 pub async fn set_affiliation(
     session: &Session,
     service: &Jid,
@@ -263,29 +262,22 @@ pub async fn set_affiliation(
     jid: &Jid,
     affiliation: Affiliation,
 ) -> Result<(), GridError> {
-    let req = Element::builder("pubsub", ns::PUBSUB_OWNER)
-        .append(
-            Element::builder("affiliations", ns::PUBSUB_OWNER)
-                .attr(super::ncname("node"), node)
-                .append(
-                    Element::builder("affiliation", ns::PUBSUB_OWNER)
-                        .attr(super::ncname("jid"), jid.to_string())
-                        .attr(super::ncname("affiliation"), affiliation.as_str()),
-                ),
-        )
-        .build();
-    session
-        .set(Some(service.clone()), req)
-        .await
-        .map(|_| ())
-        .map_err(GridError::request(format!(
-            "set affiliation of {jid} on topic {node:?}"
-        )))
+    let op = format!("set affiliation of {jid} on topic {node:?}");
+    owner_set(
+        session,
+        service,
+        node,
+        "affiliation",
+        jid,
+        affiliation.as_str(),
+        op,
+    )
+    .await
 }
 
 /// Approves `jid`'s pending subscription to `node` (or, with `approve`
 /// false, refuses or ends it), as the topic's owner (XEP-0060 §8.8.2); the
-/// service tells the subscriber. Built by hand, as [`set_affiliation`].
+/// service tells the subscriber.
 pub async fn set_subscription(
     session: &Session,
     service: &Jid,
@@ -293,17 +285,32 @@ pub async fn set_subscription(
     jid: &Jid,
     approve: bool,
 ) -> Result<(), GridError> {
+    let state = if approve { "subscribed" } else { "none" };
+    let op = format!("set the subscription of {jid} to topic {node:?}");
+    owner_set(session, service, node, "subscription", jid, state, op).await
+}
+
+/// An owner's change of one JID's `kind` (`affiliation` or `subscription`,
+/// XEP-0060 §8.9.2 / §8.8.2): `<KINDs node><KIND jid KIND=value/></KINDs>`.
+/// Built by hand: xmpp-parsers 0.23's owner `Affiliation` and
+/// `SubscriptionElem` have private fields.
+async fn owner_set(
+    session: &Session,
+    service: &Jid,
+    node: &str,
+    kind: &'static str,
+    jid: &Jid,
+    value: &str,
+    op: String,
+) -> Result<(), GridError> {
     let req = Element::builder("pubsub", ns::PUBSUB_OWNER)
         .append(
-            Element::builder("subscriptions", ns::PUBSUB_OWNER)
+            Element::builder(format!("{kind}s"), ns::PUBSUB_OWNER)
                 .attr(super::ncname("node"), node)
                 .append(
-                    Element::builder("subscription", ns::PUBSUB_OWNER)
+                    Element::builder(kind, ns::PUBSUB_OWNER)
                         .attr(super::ncname("jid"), jid.to_string())
-                        .attr(
-                            super::ncname("subscription"),
-                            if approve { "subscribed" } else { "none" },
-                        ),
+                        .attr(super::ncname(kind), value),
                 ),
         )
         .build();
@@ -311,9 +318,7 @@ pub async fn set_subscription(
         .set(Some(service.clone()), req)
         .await
         .map(|_| ())
-        .map_err(GridError::request(format!(
-            "set the subscription of {jid} to topic {node:?}"
-        )))
+        .map_err(GridError::request(op))
 }
 
 /// The topic's configuration form (owner only) as `var → value`; list
