@@ -62,12 +62,7 @@ fn id(n: usize) -> String {
 
 async fn publish(g: &Grid, range: std::ops::Range<usize>) {
     for n in range {
-        let p = Payload::prepare(
-            common::incident(n).as_bytes(),
-            ValidationLevel::Strict,
-            64 * 1024,
-        )
-        .expect("test document");
+        let p = incident_payload(n);
         g.publish(TOPIC, &p)
             .await
             .unwrap_or_else(|err| panic!("publish {n} to ejabberd: {err}"));
@@ -147,24 +142,10 @@ async fn published_item_reaches_subscriber() {
     let publisher = grid(&e, "publisher").await;
     let subscriber = grid(&e, "subscriber").await;
     open_topic(&publisher, &e).await;
-    let mut sub = subscriber
-        .subscribe(
-            TopicSelection::Named(vec![TOPIC.into()]),
-            ValidationLevel::Basic,
-        )
-        .await
-        .expect("subscribe on ejabberd");
-    let p = Payload::prepare(
-        common::incident(7).as_bytes(),
-        ValidationLevel::Strict,
-        64 * 1024,
-    )
-    .expect("test document");
+    let mut sub = subscribe_to(&subscriber).await;
+    let p = incident_payload(7);
     let item = publisher.publish(TOPIC, &p).await.expect("publish");
-    let ev = tokio::time::timeout(Duration::from_secs(10), sub.next())
-        .await
-        .expect("no notification from ejabberd within 10 s")
-        .expect("subscription ended");
+    let ev = next_event(&mut sub).await;
     let GridEvent::Item { envelope, .. } = ev else {
         panic!("expected an item, got {ev:?}");
     };
@@ -341,13 +322,7 @@ async fn configuration_ensure_and_retraction() {
     assert!(!ensured.created, "{ensured:?}");
     assert!(ensured.differences.is_empty(), "{ensured:?}");
 
-    let mut sub = subscriber
-        .subscribe(
-            TopicSelection::Named(vec![TOPIC.into()]),
-            ValidationLevel::Basic,
-        )
-        .await
-        .expect("subscribe on ejabberd");
+    let mut sub = subscribe_to(&subscriber).await;
     publish(&publisher, 0..1).await;
     assert_eq!(item_id(&next_event(&mut sub).await), id(0));
     publisher.retract(TOPIC, &id(0)).await.expect("retract");
@@ -438,20 +413,9 @@ async fn whitelist_topic_needs_affiliations() {
         .await
         .expect("grant member");
     let subscriber = grid(&e, "subscriber").await;
-    let mut sub = subscriber
-        .subscribe(
-            TopicSelection::Named(vec![TOPIC.into()]),
-            ValidationLevel::Basic,
-        )
-        .await
-        .expect("a member may subscribe");
+    let mut sub = subscribe_to(&subscriber).await;
 
-    let doc = Payload::prepare(
-        common::incident(1).as_bytes(),
-        ValidationLevel::Strict,
-        64 * 1024,
-    )
-    .expect("test document");
+    let doc = incident_payload(1);
     let member = grid(&e, "subscriber").await;
     assert!(
         member.publish(TOPIC, &doc).await.is_err(),
@@ -469,10 +433,7 @@ async fn whitelist_topic_needs_affiliations() {
         .publish(TOPIC, &doc)
         .await
         .expect("a publisher publishes");
-    let ev = tokio::time::timeout(Duration::from_secs(10), sub.next())
-        .await
-        .expect("no notification within 10 s")
-        .expect("subscription ended");
+    let ev = next_event(&mut sub).await;
     assert_eq!(item_id(&ev), id(1));
 }
 
@@ -493,13 +454,7 @@ async fn slixmpp_and_gridlink_interoperate() {
 
     // slixmpp → gridlink.
     let subscriber = grid(&e, "subscriber").await;
-    let mut sub = subscriber
-        .subscribe(
-            TopicSelection::Named(vec![TOPIC.into()]),
-            ValidationLevel::Basic,
-        )
-        .await
-        .expect("subscribe on ejabberd");
+    let mut sub = subscribe_to(&subscriber).await;
     let out = common::peer_at(e.c2s_port, &e.ca.ca_pem, "publish", "publisher")
         .args(files.iter().map(|f| common::fixture(f)))
         .output()
@@ -515,10 +470,7 @@ async fn slixmpp_and_gridlink_interoperate() {
         .collect();
     assert_eq!(sent.len(), files.len());
     for (f, s) in files.iter().zip(&sent) {
-        let ev = tokio::time::timeout(Duration::from_secs(10), sub.next())
-            .await
-            .expect("item within 10 s")
-            .expect("subscription ended");
+        let ev = next_event(&mut sub).await;
         match ev {
             GridEvent::Item { envelope, .. } => assert_eq!(
                 common::c14n(&envelope.document),
@@ -596,17 +548,8 @@ async fn authorize_topic_subscription_is_pending() {
         .await
         .unwrap_or_else(|err| panic!("create topic on ejabberd: {err}\n{}", tail(&e.log())));
     let subscriber = grid(&e, "subscriber").await;
-    let mut sub = subscriber
-        .subscribe(
-            TopicSelection::Named(vec![TOPIC.into()]),
-            ValidationLevel::Basic,
-        )
-        .await
-        .expect("a pending subscription is not an error");
-    let ev = tokio::time::timeout(Duration::from_secs(10), sub.next())
-        .await
-        .expect("an event within 10 s")
-        .expect("subscription ended");
+    let mut sub = subscribe_to(&subscriber).await;
+    let ev = next_event(&mut sub).await;
     assert!(
         matches!(&ev, GridEvent::Pending { topic } if topic == TOPIC),
         "{ev:?}"
@@ -696,4 +639,24 @@ fn gridlink_cli(e: &Ejabberd, user: &str, state: &std::path::Path) -> std::proce
         .arg("--ca-file")
         .arg(&e.ca.ca_pem);
     c
+}
+
+/// A subscription to the test topic (it must succeed).
+async fn subscribe_to(g: &Grid) -> gridlink::grid::Subscription {
+    g.subscribe(
+        TopicSelection::Named(vec![TOPIC.into()]),
+        ValidationLevel::Basic,
+    )
+    .await
+    .expect("subscribe on ejabberd")
+}
+
+/// `common::incident(n)`, prepared for publishing.
+fn incident_payload(n: usize) -> Payload {
+    Payload::prepare(
+        common::incident(n).as_bytes(),
+        ValidationLevel::Strict,
+        64 * 1024,
+    )
+    .expect("test document")
 }
