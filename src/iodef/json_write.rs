@@ -22,7 +22,7 @@ use super::attr_table::attr_table;
 use super::json::{slots, text_key, Slot};
 use super::json_out::{attr_json_name, serialize_scalar, JsonView};
 use super::json_str::write_str;
-use super::model::{decl_of, NO_DECL};
+use super::model::NO_DECL;
 use super::schema::{self, Content, Ns, St};
 use super::tree;
 
@@ -358,7 +358,7 @@ impl<'a> Writer<'a> {
                         continue;
                     }
                     for w in k.elements() {
-                        if decl_of(w.ns(), w.name()) as usize == *inner {
+                        if w.decl() as usize == *inner {
                             if n > 0 {
                                 self.out.push(b',');
                             }
@@ -423,7 +423,7 @@ impl<'a> Writer<'a> {
 /// Whether `k` is an element of declaration `di`.
 #[inline]
 fn elem_is(di: usize, k: Element<'_>) -> bool {
-    decl_of(k.ns(), k.name()) as usize == di
+    k.decl() as usize == di
 }
 
 /// Per declaration, the (slot, declaration) of every declaration its slots take, in slot order:
@@ -455,7 +455,7 @@ fn slot_keys(di: usize) -> &'static SlotKeys {
 /// member), as `json_out::children` decides it: the slot of `k`'s declaration (declarations have
 /// names of their own, so matching the name and namespace of a slot's declaration is being it).
 fn slot_of(di: usize, k: Element<'_>) -> u32 {
-    let kd = decl_of(k.ns(), k.name());
+    let kd = k.decl();
     if kd == NO_DECL {
         return u32::MAX;
     }

@@ -15,6 +15,7 @@ use super::lex::{
     all_whitespace, find_byte, in_src, needs_unescape, norm_eol, resolve_ref, scan_attrs,
     split_qname, unescape_attr,
 };
+use super::model::NO_DECL;
 use super::names::{word, KnownName, NameTable};
 use super::schema::NS_XML;
 pub(crate) use super::write::{to_string, write_content};
@@ -295,6 +296,25 @@ impl<'s> Parser<'s> {
                 (ns, Some(pname))
             }
         };
+        // The declaration the validator and the JSON writer will ask for (`model::decl_of`, which
+        // the name table answers for the name).
+        let decl = match known {
+            Some(k) if k.decl != NO_DECL => {
+                // `decl_ns` is the string the reader records for that namespace, so this is
+                // usually one pointer compare.
+                let uri = k.decl_ns;
+                let in_ns = match ns {
+                    Str::Static(u) => super::arena::same(u, uri),
+                    buf => self.tree.str(buf) == uri,
+                };
+                if in_ns {
+                    k.decl
+                } else {
+                    NO_DECL
+                }
+            }
+            _ => NO_DECL,
+        };
         // The attributes go first, so that the element's record is written once, whole.
         let first_attr = self.tree.attrs.len();
         for i in 0..self.scratch.len() {
@@ -335,7 +355,7 @@ impl<'s> Parser<'s> {
         let attr_start = u32::try_from(first_attr).map_err(|_| too_large(self.src))?;
         let id = self
             .tree
-            .new_element(name, ns, prefix, attr_start, at)
+            .new_element(decl, name, ns, prefix, attr_start, at)
             .ok_or_else(|| too_large(self.src))?;
         match self.stack.last() {
             Some(parent) => {
