@@ -165,20 +165,49 @@ impl Tree {
     /// pieces costs linear time.
     #[inline]
     pub fn add_text(&mut self, parent: u32, span: Str) -> Option<()> {
-        match self.last_text(parent) {
-            None => {
-                let id = self.new_node(TEXT, span, Str::Static(""), None, 0)?;
-                self.link(parent, id);
-            }
-            Some(last) => {
-                let (s, l) = self.text_at_end(last)?;
-                let piece = self.str(span).to_string();
-                let Str::Buf(_, add) = self.push_str(&piece)? else {
-                    return None;
-                };
-                self.nodes[last as usize].name = Str::Buf(s, l.checked_add(add)?);
-            }
+        let last = self.nodes.get(parent as usize)?.last_child;
+        if last != NONE && self.nodes.get(last as usize)?.decl == TEXT {
+            return self.merge_text(last, span);
         }
+        // A new last child, written whole and linked here (through `new_node` and `link` it was
+        // ~70 instructions a text node).
+        let id = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|i| *i != NONE)?;
+        self.nodes.push(NodeData {
+            decl: TEXT,
+            name: span,
+            ns: Str::Static(""),
+            prefix: None,
+            // Text has no attributes (an empty range, as `new_node` gives).
+            attr_start: 0,
+            attr_len: 0,
+            first_child: NONE,
+            last_child: NONE,
+            next: NONE,
+            parent,
+            line: 0,
+        });
+        if last != NONE {
+            self.nodes.get_mut(last as usize)?.next = id;
+        }
+        let p = self.nodes.get_mut(parent as usize)?;
+        p.last_child = id;
+        if last == NONE {
+            p.first_child = id;
+        }
+        Some(())
+    }
+
+    /// [`Tree::add_text`] when `parent`'s children end with the text node `last`.
+    #[cold]
+    fn merge_text(&mut self, last: u32, span: Str) -> Option<()> {
+        let (s, l) = self.text_at_end(last)?;
+        let piece = self.str(span).to_string();
+        let Str::Buf(_, add) = self.push_str(&piece)? else {
+            return None;
+        };
+        self.nodes[last as usize].name = Str::Buf(s, l.checked_add(add)?);
         Some(())
     }
 

@@ -92,6 +92,9 @@ struct Parser<'s> {
     default_ns: Str,
     /// The schema's name table, fetched once per document instead of once per name.
     names: &'static NameTable,
+    /// The source has a `\r` somewhere: only then can text need line-end normalisation (one
+    /// search of the whole input instead of one per text node, which showed in the profile).
+    any_cr: bool,
 }
 
 impl<'s> Parser<'s> {
@@ -464,6 +467,7 @@ fn read(src: &str) -> Result<Tree, IodefError> {
         root_done: false,
         default_ns: Str::Static(""),
         names: super::names::name_table(),
+        any_cr: memchr::memchr(b'\r', src.as_bytes()).is_some(),
     };
     loop {
         let at = offset(reader.buffer_position());
@@ -532,7 +536,7 @@ fn text_event(p: &mut Parser<'_>, bytes: &[u8], at: u32, what: &str) -> Result<(
     let (span, s) = span_in(p.src, bytes, at, what)?;
     // Eight bytes at a time (`str::contains` and then a vectorised fold showed in the profile: text
     // is short, and both have a set-up cost per call).
-    if find_byte(s.as_bytes(), b'\r').is_some() {
+    if p.any_cr && find_byte(s.as_bytes(), b'\r').is_some() {
         let n = norm_eol(s);
         p.text(None, &n, at)
     } else {
