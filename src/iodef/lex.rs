@@ -247,11 +247,42 @@ pub(super) fn needs_unescape(v: &[u8]) -> bool {
     }
 }
 
-/// Whether text is whitespace only (`u8::is_ascii_whitespace`), vectorised like [`needs_unescape`]:
-/// this runs on the indentation between the children of every element-only element.
+/// Whether text is whitespace only (`u8::is_ascii_whitespace`), eight bytes at a time: this runs
+/// on the indentation between the children of every element-only element, and the compiler's
+/// vectorised fold went byte by byte over runs shorter than its vectors (most of them).
 #[inline]
 pub(super) fn all_whitespace(t: &[u8]) -> bool {
-    t.iter().fold(true, |all, b| all & b.is_ascii_whitespace())
+    const HIGH: u64 = LO << 7;
+    // The top bit of each byte of `w` that is one of the five whitespace bytes. Each test is the
+    // exact per-byte one: `(x & 0x7f) + 0x7f` sets a byte's top bit when its low bits are not all
+    // zero, and nothing carries into the next byte.
+    let ws = |w: u64| {
+        let eq = |c: u8| {
+            let x = w ^ (LO * u64::from(c));
+            !(((x & !HIGH) + !HIGH) | x) & HIGH
+        };
+        eq(b' ') | eq(b'\t') | eq(b'\n') | eq(0x0c) | eq(b'\r')
+    };
+    let n = t.len();
+    if n < 8 {
+        // The padding bytes of a short word are not looked at.
+        let lanes = HIGH & (1u64 << (8 * n)).wrapping_sub(1);
+        return ws(word(t)) & lanes == lanes;
+    }
+    let mut chunks = t.chunks_exact(8);
+    for c in &mut chunks {
+        if let Ok(w) = <[u8; 8]>::try_from(c) {
+            if ws(u64::from_le_bytes(w)) != HIGH {
+                return false;
+            }
+        }
+    }
+    // The last word overlaps the one before (testing a byte twice changes nothing).
+    chunks.remainder().is_empty()
+        || match t.get(n - 8..).map(<[u8; 8]>::try_from) {
+            Some(Ok(w)) => ws(u64::from_le_bytes(w)) == HIGH,
+            _ => false,
+        }
 }
 
 #[cfg(test)]
@@ -305,6 +336,26 @@ mod tests {
                         }
                         let slow = b.iter().any(|c| matches!(c, b'&' | b'\t' | b'\n' | b'\r'));
                         assert_eq!(super::needs_unescape(&b), slow, "{b:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The word test answers as `is_ascii_whitespace` byte by byte for every byte value at every
+    /// position of runs up to 20 bytes of each whitespace byte.
+    #[test]
+    fn all_whitespace_is_exact() {
+        for len in 0..20usize {
+            for fill in [b' ', b'\t', b'\n', 0x0c, b'\r'] {
+                for at in 0..len.max(1) {
+                    for v in 0..=255u8 {
+                        let mut b = vec![fill; len];
+                        if at < len {
+                            b[at] = v;
+                        }
+                        let slow = b.iter().all(u8::is_ascii_whitespace);
+                        assert_eq!(super::all_whitespace(&b), slow, "{b:?}");
                     }
                 }
             }
