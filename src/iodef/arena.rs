@@ -17,6 +17,9 @@ use super::schema::{NS_DS, NS_ENUM, NS_IODEF, NS_SCI, NS_XML, NS_XSI};
 /// "No node" in the links.
 pub(crate) const NONE: u32 = u32::MAX;
 
+/// [`NodeData::decl`] of a text node (never a declaration index: the table has a few hundred).
+pub(crate) const TEXT: u32 = u32::MAX - 1;
+
 /// A string of a tree: shared with the schema table / known namespaces, or a span of its buffer.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Str {
@@ -27,8 +30,11 @@ pub(crate) enum Str {
 /// One element or text node.
 #[derive(Clone, Debug)]
 pub(crate) struct NodeData {
-    /// A text node (`name` is its text) rather than an element.
-    pub text: bool,
+    /// [`TEXT`] for a text node (`name` is its text); for an element the declaration it is an
+    /// element of (`model::decl_of` of its namespace and name, `model::NO_DECL` for none), found
+    /// once when the node is made: validation and the JSON writer ask it of every child, and the
+    /// lookup by name showed in their profiles. Nodes never change name or namespace.
+    pub decl: u32,
     pub name: Str,
     pub ns: Str,
     pub prefix: Option<Str>,
@@ -151,7 +157,7 @@ impl Tree {
     #[inline]
     fn last_text(&self, parent: u32) -> Option<u32> {
         let last = self.nodes[parent as usize].last_child;
-        (last != NONE && self.nodes[last as usize].text).then_some(last)
+        (last != NONE && self.nodes[last as usize].decl == TEXT).then_some(last)
     }
 
     /// Appends the text `span` (usually a span of the source) to `parent`'s children, merged with a
@@ -159,20 +165,49 @@ impl Tree {
     /// pieces costs linear time.
     #[inline]
     pub fn add_text(&mut self, parent: u32, span: Str) -> Option<()> {
-        match self.last_text(parent) {
-            None => {
-                let id = self.new_node(true, span, Str::Static(""), None, 0)?;
-                self.link(parent, id);
-            }
-            Some(last) => {
-                let (s, l) = self.text_at_end(last)?;
-                let piece = self.str(span).to_string();
-                let Str::Buf(_, add) = self.push_str(&piece)? else {
-                    return None;
-                };
-                self.nodes[last as usize].name = Str::Buf(s, l.checked_add(add)?);
-            }
+        let last = self.nodes.get(parent as usize)?.last_child;
+        if last != NONE && self.nodes.get(last as usize)?.decl == TEXT {
+            return self.merge_text(last, span);
         }
+        // A new last child, written whole and linked here (through `new_node` and `link` it was
+        // ~70 instructions a text node).
+        let id = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|i| *i != NONE)?;
+        self.nodes.push(NodeData {
+            decl: TEXT,
+            name: span,
+            ns: Str::Static(""),
+            prefix: None,
+            // Text has no attributes (an empty range, as `new_node` gives).
+            attr_start: 0,
+            attr_len: 0,
+            first_child: NONE,
+            last_child: NONE,
+            next: NONE,
+            parent,
+            line: 0,
+        });
+        if last != NONE {
+            self.nodes.get_mut(last as usize)?.next = id;
+        }
+        let p = self.nodes.get_mut(parent as usize)?;
+        p.last_child = id;
+        if last == NONE {
+            p.first_child = id;
+        }
+        Some(())
+    }
+
+    /// [`Tree::add_text`] when `parent`'s children end with the text node `last`.
+    #[cold]
+    fn merge_text(&mut self, last: u32, span: Str) -> Option<()> {
+        let (s, l) = self.text_at_end(last)?;
+        let piece = self.str(span).to_string();
+        let Str::Buf(_, add) = self.push_str(&piece)? else {
+            return None;
+        };
+        self.nodes[last as usize].name = Str::Buf(s, l.checked_add(add)?);
         Some(())
     }
 
@@ -181,7 +216,7 @@ impl Tree {
         match self.last_text(parent) {
             None => {
                 let span = self.push_str(text)?;
-                let id = self.new_node(true, span, Str::Static(""), None, 0)?;
+                let id = self.new_node(TEXT, span, Str::Static(""), None, 0)?;
                 self.link(parent, id);
             }
             Some(last) => {
@@ -195,11 +230,12 @@ impl Tree {
         Some(())
     }
 
-    /// A new unlinked node.
+    /// A new unlinked node: a text node for `decl` [`TEXT`], else an element of that declaration
+    /// (see [`NodeData::decl`]; `Tree::decl_of` finds it).
     #[inline]
     pub fn new_node(
         &mut self,
-        text: bool,
+        decl: u32,
         name: Str,
         ns: Str,
         prefix: Option<Str>,
@@ -210,7 +246,7 @@ impl Tree {
             .filter(|i| *i != NONE)?;
         let attr_start = u32::try_from(self.attrs.len()).ok()?;
         self.nodes.push(NodeData {
-            text,
+            decl,
             name,
             ns,
             prefix,
@@ -225,11 +261,12 @@ impl Tree {
         Some(id)
     }
 
-    /// A new unlinked element whose attributes are `attrs[attr_start..]` (the reader pushes them
-    /// first, so the record is written once).
+    /// A new unlinked element of declaration `decl` (see [`NodeData::decl`]) whose attributes are
+    /// `attrs[attr_start..]` (the reader pushes them first, so the record is written once).
     #[inline]
     pub fn new_element(
         &mut self,
+        decl: u32,
         name: Str,
         ns: Str,
         prefix: Option<Str>,
@@ -243,7 +280,7 @@ impl Tree {
             .ok()?
             .checked_sub(attr_start)?;
         self.nodes.push(NodeData {
-            text: false,
+            decl,
             name,
             ns,
             prefix,
@@ -256,6 +293,12 @@ impl Tree {
             line,
         });
         Some(id)
+    }
+
+    /// The declaration of an element with namespace `ns` and name `name` of this tree (see
+    /// [`NodeData::decl`]).
+    pub fn decl_of(&self, ns: Str, name: Str) -> u32 {
+        super::model::decl_of(self.str(ns), self.str(name))
     }
 
     /// Whether `a` and `b` have the same text (one pointer compare for two table strings).
@@ -357,6 +400,13 @@ impl<'d> Element<'d> {
     /// Whether `self` and `other` are the same node of the same tree.
     pub fn same_node(&self, other: &Element<'_>) -> bool {
         std::ptr::eq(self.tree, other.tree) && self.id == other.id
+    }
+
+    /// The declaration this element is an element of (`model::decl_of` of its namespace and name,
+    /// `model::NO_DECL` for none), recorded when the tree was made.
+    #[inline]
+    pub(crate) fn decl(&self) -> u32 {
+        self.data().decl
     }
 
     /// Namespace URI.
@@ -508,7 +558,7 @@ impl<'d> Iterator for Children<'d> {
         let id = self.next;
         let n = self.tree.nodes.get(id as usize)?;
         self.next = n.next;
-        Some(if n.text {
+        Some(if n.decl == TEXT {
             Node::Text(self.tree.str(n.name))
         } else {
             Node::Element(Element {

@@ -43,7 +43,8 @@ impl Builder {
     }
 
     pub(crate) fn start_str(&mut self, ns: Str, name: Str, prefix: Option<Str>, line: u32) {
-        let Some(id) = self.tree.new_node(false, name, ns, prefix, line) else {
+        let decl = self.tree.decl_of(ns, name);
+        let Some(id) = self.tree.new_node(decl, name, ns, prefix, line) else {
             self.overflow = true;
             return;
         };

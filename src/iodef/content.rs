@@ -140,11 +140,23 @@ fn run(
     out: &mut Vec<(usize, Option<usize>)>,
 ) -> Result<usize, Fail> {
     let mut cur = 0;
+    // The declaration of the child at `cur` (`NO_DECL` past the last child, which no step has).
+    let decl_at = |cur: usize| kids.get(cur).map_or(NO_DECL, |k| k.decl);
+    let mut next = decl_at(0);
     for s in steps {
         match *s {
+            // An element the next child is not: it occurs zero times here (most steps of the long
+            // IODEF sequences are such optional elements, and setting up the loop below for each
+            // was most of the matcher's cost).
+            Step::Elem { min, decl, p, .. } if decl != next => {
+                if min > 0 {
+                    return Err(Fail::new(cur, p));
+                }
+            }
             Step::Elem { min, max, decl, p } => {
                 let n = run_elem(decl, max, kids, cur, out);
                 cur += n;
+                next = decl_at(cur);
                 if n < min as usize {
                     return Err(Fail::new(cur, p));
                 }
@@ -164,6 +176,7 @@ fn run(
                     n += 1;
                 }
                 cur += n;
+                next = decl_at(cur);
                 if n < min as usize {
                     return Err(Fail::new(cur, p));
                 }
@@ -178,9 +191,7 @@ fn run(
                 let mut count = 0;
                 while count < max {
                     // The first alternative the child at `cur` can start.
-                    let alt = kids
-                        .get(cur)
-                        .and_then(|k| alts.iter().find(|a| a.2 == k.decl));
+                    let alt = alts.iter().find(|a| a.2 == next);
                     match alt {
                         Some(&(amin, amax, decl, ap)) => {
                             let n = run_elem(decl, amax, kids, cur, out);
@@ -192,6 +203,7 @@ fn run(
                                 break;
                             }
                             cur += n;
+                            next = decl_at(cur);
                         }
                         None => {
                             if count >= min || nullable {

@@ -22,7 +22,7 @@ use super::attr_table::attr_table;
 use super::json::{slots, text_key, Slot};
 use super::json_out::{attr_json_name, serialize_scalar, JsonView};
 use super::json_str::write_str;
-use super::model::{decl_of, NO_DECL};
+use super::model::NO_DECL;
 use super::schema::{self, Content, Ns, St};
 use super::tree;
 
@@ -46,6 +46,46 @@ struct Layout {
     /// Simple content written as a bare scalar when the element has no member attribute.
     scalar_ok: bool,
     keys: Vec<(&'static str, Src)>,
+    /// Each key as written, quotes and colon included (one copy per member instead of four
+    /// pushes, which showed in the profile).
+    quoted: Vec<String>,
+    /// The members as bits of key positions, when there are at most 64 keys (else `None`): which
+    /// key each declared attribute and each slot under 64 is, and the keys that are always looked
+    /// at (text, mixed content, slots from 64 on). Writing visits only the keys an element has
+    /// (going over every key of the long IODEF layouts showed in the profile).
+    bits: Option<KeyBits>,
+}
+
+/// See [`Layout::bits`].
+struct KeyBits {
+    by_attr: Vec<u64>,
+    by_slot: Vec<u64>,
+    always: u64,
+}
+
+fn key_bits(keys: &[(&'static str, Src)], attrs: usize) -> Option<KeyBits> {
+    if keys.len() > 64 || attrs > 64 {
+        return None;
+    }
+    let mut b = KeyBits {
+        by_attr: vec![0; attrs],
+        by_slot: Vec::new(),
+        always: 0,
+    };
+    for (t, (_, src)) in keys.iter().enumerate() {
+        let bit = 1u64 << t;
+        match *src {
+            Src::Attr(i) => *b.by_attr.get_mut(i)? |= bit,
+            Src::Slot(j) if j < 64 => {
+                if b.by_slot.len() <= j {
+                    b.by_slot.resize(j + 1, 0);
+                }
+                b.by_slot[j] |= bit;
+            }
+            Src::Slot(_) | Src::Text | Src::Mixed => b.always |= bit,
+        }
+    }
+    Some(b)
 }
 
 fn layout_of(di: usize) -> Layout {
@@ -105,6 +145,8 @@ fn layout_of(di: usize) -> Layout {
     Layout {
         fallback,
         scalar_ok,
+        bits: key_bits(&keys, d.attrs.len()),
+        quoted: keys.iter().map(|(k, _)| format!("\"{k}\":")).collect(),
         keys,
     }
 }
@@ -165,13 +207,12 @@ impl<'a> Writer<'a> {
         }
     }
 
-    fn key(&mut self, first: &mut bool, k: &str) {
+    /// A member's key: `quoted` is `"key":` (see `Layout::quoted`).
+    fn key(&mut self, first: &mut bool, quoted: &str) {
         if !std::mem::take(first) {
             self.out.push(b',');
         }
-        self.out.push(b'"');
-        self.out.extend_from_slice(k.as_bytes());
-        self.out.extend_from_slice(b"\":");
+        self.out.extend_from_slice(quoted.as_bytes());
     }
 
     /// An element the layout does not describe: by the view, except xmldsig content (the base64 of
@@ -269,69 +310,124 @@ impl<'a> Writer<'a> {
         found: &Found,
         base: usize,
     ) -> Res {
-        let d = schema::decl(di);
         self.out.push(b'{');
         let mut first = true;
-        for &(key, src) in &lay.keys {
-            match src {
-                Src::Attr(i) => {
-                    if found.seen & (1 << i) == 0 {
-                        continue;
-                    }
-                    let ad = &d.attrs[i];
-                    // The one attribute that is declaration `i` (each declared one at most once,
-                    // see `element`).
-                    let value = el.attr_at(found.at[i] as usize).map_or("", |a| a.value);
-                    self.key(&mut first, key);
-                    // XML "2.00" is JSON "2.0" (the RFC 8727 examples' spelling).
-                    if di == schema::ROOT && key == "version" && value == "2.00" {
-                        self.str("2.0")?;
-                    } else {
-                        self.scalar(ad.ty, value)?;
-                    }
+        // The keys to look at, as bits of their positions: with `bits`, those of the attributes
+        // and slots present and those always looked at; else (more than 64 keys) every key, in
+        // turn. Either way in key order, through one call site of `member` (inlined).
+        let (mut present, mut rest) = match &lay.bits {
+            Some(b) => {
+                let mut present = b.always;
+                let mut seen = found.seen;
+                while seen != 0 {
+                    present |= b.by_attr.get(seen.trailing_zeros() as usize).unwrap_or(&0);
+                    seen &= seen - 1;
                 }
-                Src::Text => {
-                    let Content::Simple(ty) = &d.content else {
-                        continue;
-                    };
-                    self.key(&mut first, key);
-                    self.scalar(*ty, &el.text_cow())?;
+                let mut filled = found.filled;
+                while filled != 0 {
+                    present |= b
+                        .by_slot
+                        .get(filled.trailing_zeros() as usize)
+                        .unwrap_or(&0);
+                    filled &= filled - 1;
                 }
-                Src::Mixed => {
-                    let has_elems = el.elements().next().is_some();
-                    let v = if el.attr("dtype") == Some("xml") || has_elems {
-                        std::borrow::Cow::Owned(tree::write_content(el))
-                    } else {
-                        el.text_cow()
-                    };
-                    if !v.is_empty() || d.ty == "ExtensionType" {
-                        self.key(&mut first, key);
-                        self.str(&v)?;
-                    }
-                }
-                // A slot no child was filed under writes nothing.
-                Src::Slot(j) if j < 64 && found.filled & (1 << j) == 0 => {}
-                Src::Slot(j) => self.slot(&mut first, key, j, di, base)?,
+                (present, 0..0)
             }
+            None => (0, 0..lay.keys.len()),
+        };
+        loop {
+            let t = if present != 0 {
+                let t = present.trailing_zeros() as usize;
+                present &= present - 1;
+                t
+            } else {
+                match rest.next() {
+                    Some(t) => t,
+                    None => break,
+                }
+            };
+            let (key, src) = lay.keys[t];
+            self.member(&mut first, el, di, (key, &lay.quoted[t]), src, found, base)?;
         }
         self.out.push(b'}');
         Ok(())
     }
 
+    /// The member `key` (and its quoted form) of `el` (declared as `di`) from `src`, if the
+    /// element has it.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn member(
+        &mut self,
+        first: &mut bool,
+        el: Element<'a>,
+        di: usize,
+        (key, quoted): (&'static str, &str),
+        src: Src,
+        found: &Found,
+        base: usize,
+    ) -> Res {
+        let d = schema::decl(di);
+        match src {
+            Src::Attr(i) => {
+                if found.seen & (1 << i) == 0 {
+                    return Ok(());
+                }
+                let ad = &d.attrs[i];
+                // The one attribute that is declaration `i` (each declared one at most once,
+                // see `element`).
+                let value = el.attr_at(found.at[i] as usize).map_or("", |a| a.value);
+                self.key(first, quoted);
+                // XML "2.00" is JSON "2.0" (the RFC 8727 examples' spelling).
+                if di == schema::ROOT && key == "version" && value == "2.00" {
+                    self.str("2.0")?;
+                } else {
+                    self.scalar(ad.ty, value)?;
+                }
+            }
+            Src::Text => {
+                let Content::Simple(ty) = &d.content else {
+                    return Ok(());
+                };
+                self.key(first, quoted);
+                self.scalar(*ty, &el.text_cow())?;
+            }
+            Src::Mixed => {
+                let has_elems = el.elements().next().is_some();
+                let v = if el.attr("dtype") == Some("xml") || has_elems {
+                    std::borrow::Cow::Owned(tree::write_content(el))
+                } else {
+                    el.text_cow()
+                };
+                if !v.is_empty() || d.ty == "ExtensionType" {
+                    self.key(first, quoted);
+                    self.str(&v)?;
+                }
+            }
+            // A slot no child was filed under writes nothing.
+            Src::Slot(j) if j < 64 && found.filled & (1 << j) == 0 => {}
+            Src::Slot(j) => self.slot(first, quoted, j, di, base)?,
+        }
+        Ok(())
+    }
+
     /// The member of slot `j` of `di`, from the children assigned to it (none: no member). Children
     /// of this level are `kids[base..end]`; deeper levels use the part after `end` and give it back.
-    fn slot(&mut self, first: &mut bool, key: &str, j: usize, di: usize, base: usize) -> Res {
+    fn slot(&mut self, first: &mut bool, quoted: &str, j: usize, di: usize, base: usize) -> Res {
         let end = self.kids.len();
         let j32 = j as u32;
-        let count = self.kids[base..end]
-            .iter()
-            .filter(|(s, _)| *s == j32)
-            .count();
-        let Some(last) = self.kids[base..end].iter().rposition(|(s, _)| *s == j32) else {
+        // How many children this slot has and the last of them, in one pass.
+        let (mut count, mut last) = (0usize, base);
+        for (i, (s, _)) in self.kids[base..end].iter().enumerate() {
+            if *s == j32 {
+                count += 1;
+                last = base + i;
+            }
+        }
+        if count == 0 {
             return Ok(());
-        };
-        let last = base + last;
-        self.key(first, key);
+        }
+        self.key(first, quoted);
         match &slots(di)[j] {
             Slot::Elem {
                 decl,
@@ -358,7 +454,7 @@ impl<'a> Writer<'a> {
                         continue;
                     }
                     for w in k.elements() {
-                        if decl_of(w.ns(), w.name()) as usize == *inner {
+                        if w.decl() as usize == *inner {
                             if n > 0 {
                                 self.out.push(b',');
                             }
@@ -423,7 +519,7 @@ impl<'a> Writer<'a> {
 /// Whether `k` is an element of declaration `di`.
 #[inline]
 fn elem_is(di: usize, k: Element<'_>) -> bool {
-    decl_of(k.ns(), k.name()) as usize == di
+    k.decl() as usize == di
 }
 
 /// Per declaration, the (slot, declaration) of every declaration its slots take, in slot order:
@@ -455,7 +551,7 @@ fn slot_keys(di: usize) -> &'static SlotKeys {
 /// member), as `json_out::children` decides it: the slot of `k`'s declaration (declarations have
 /// names of their own, so matching the name and namespace of a slot's declaration is being it).
 fn slot_of(di: usize, k: Element<'_>) -> u32 {
-    let kd = decl_of(k.ns(), k.name());
+    let kd = k.decl();
     if kd == NO_DECL {
         return u32::MAX;
     }

@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 
 use super::error::IodefError;
+use super::names::word;
+use super::schema::any_le_space;
 
 /// `bytes` as the part of `src` it borrows, when it does: quick-xml reading a `&str` hands out
 /// slices of it, and re-validating their UTF-8 showed in the profile while a slice of `src` only
@@ -105,8 +107,16 @@ pub(super) fn scan_attrs<'s>(src: &'s str, raw: &[u8], out: &mut Vec<(&'s [u8], 
         // `="v"` without `=`, an error, not an empty name).
         let key_start = i;
         i += 1;
-        while i < b.len() && b[i] != b'=' && !ws(b[i]) {
-            i += 1;
+        // The name runs to the first `=` or whitespace. The `=` is found a word at a time (the byte
+        // loop over names was a tenth of the reader's `start`); when no byte before it is whitespace
+        // (nor any other byte up to 0x20, which the byte loop then judges) it ends the name.
+        match b.get(i..).and_then(|r| find_near(r, b'=')) {
+            Some(n) if !b.get(i..i + n).is_some_and(any_le_space) => i += n,
+            _ => {
+                while i < b.len() && b[i] != b'=' && !ws(b[i]) {
+                    i += 1;
+                }
+            }
         }
         let key_end = i;
         while i < b.len() && ws(b[i]) {
@@ -124,7 +134,7 @@ pub(super) fn scan_attrs<'s>(src: &'s str, raw: &[u8], out: &mut Vec<(&'s [u8], 
             _ => return false,
         };
         let value_start = i + 1;
-        let Some(len) = b.get(value_start..).and_then(|r| find_byte(r, quote)) else {
+        let Some(len) = b.get(value_start..).and_then(|r| find_near(r, quote)) else {
             return false;
         };
         let value_end = value_start + len;
@@ -136,6 +146,17 @@ pub(super) fn scan_attrs<'s>(src: &'s str, raw: &[u8], out: &mut Vec<(&'s [u8], 
         };
         out.push((key.as_bytes(), value));
         i = value_end + 1;
+    }
+}
+
+/// [`find_byte`] for a byte that is usually near (the end of an attribute's name or value in the
+/// rest of its tag): the first 64 bytes by words, and only then the rest (`memchr`'s set-up would
+/// otherwise be paid for every attribute but the last few of a long tag).
+#[inline]
+fn find_near(s: &[u8], b: u8) -> Option<usize> {
+    match s.split_at_checked(64) {
+        Some((near, far)) => find_byte(near, b).or_else(|| Some(64 + find_byte(far, b)?)),
+        None => find_byte(s, b),
     }
 }
 
@@ -158,8 +179,20 @@ pub(super) fn find_byte(s: &[u8], b: u8) -> Option<usize> {
         }
         i += 8;
     }
-    let rest = s.get(i..)?;
-    rest.iter().position(|c| *c == b).map(|j| i + j)
+    // The last bytes: with eight or more in all, as the word ending the input (the bytes it shares
+    // with the words tested above do not match, so its lowest match is the first one); else as a
+    // word padded with zero bytes, which match no `b` but 0.
+    let n = s.len();
+    if i == n {
+        return None;
+    }
+    let last = match s.get(n.wrapping_sub(8)..).map(<[u8; 8]>::try_from) {
+        Some(Ok(w)) => (n - 8, u64::from_le_bytes(w)),
+        _ if b != 0 => (0, word(s)),
+        _ => return s.iter().position(|c| *c == b),
+    };
+    let m = zero_bytes(last.1 ^ (LO * u64::from(b)));
+    (m != 0).then(|| last.0 + (m.trailing_zeros() / 8) as usize)
 }
 
 const LO: u64 = 0x0101_0101_0101_0101;
@@ -185,16 +218,71 @@ pub(super) fn split_qname(q: &[u8]) -> (&[u8], Option<&[u8]>) {
 /// exit, so that it is vectorised (attribute values are short and nearly always clean).
 #[inline]
 pub(super) fn needs_unescape(v: &[u8]) -> bool {
-    v.iter().fold(false, |any, b| {
-        any | matches!(b, b'&' | b'\t' | b'\n' | b'\r')
-    })
+    // Eight bytes at a time (the compiler's vectorised fold went byte by byte over values shorter
+    // than its vectors, most of them): a word has one of the four bytes when it XOR that byte
+    // repeated has a zero byte (exact as a yes/no answer). The last word overlaps the one before;
+    // a value under eight bytes is one word padded with zero bytes, which are none of the four.
+    let hit = |w: u64| {
+        let z = |c: u8| zero_bytes(w ^ (LO * u64::from(c)));
+        z(b'&') | z(b'\t') | z(b'\n') | z(b'\r') != 0
+    };
+    let n = v.len();
+    if n < 8 {
+        return hit(word(v));
+    }
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        if let Ok(w) = <[u8; 8]>::try_from(c) {
+            if hit(u64::from_le_bytes(w)) {
+                return true;
+            }
+        }
+    }
+    if chunks.remainder().is_empty() {
+        return false;
+    }
+    match v.get(n - 8..).map(<[u8; 8]>::try_from) {
+        Some(Ok(w)) => hit(u64::from_le_bytes(w)),
+        _ => true,
+    }
 }
 
-/// Whether text is whitespace only (`u8::is_ascii_whitespace`), vectorised like [`needs_unescape`]:
-/// this runs on the indentation between the children of every element-only element.
+/// Whether text is whitespace only (`u8::is_ascii_whitespace`), eight bytes at a time: this runs
+/// on the indentation between the children of every element-only element, and the compiler's
+/// vectorised fold went byte by byte over runs shorter than its vectors (most of them).
 #[inline]
 pub(super) fn all_whitespace(t: &[u8]) -> bool {
-    t.iter().fold(true, |all, b| all & b.is_ascii_whitespace())
+    const HIGH: u64 = LO << 7;
+    // The top bit of each byte of `w` that is one of the five whitespace bytes. Each test is the
+    // exact per-byte one: `(x & 0x7f) + 0x7f` sets a byte's top bit when its low bits are not all
+    // zero, and nothing carries into the next byte.
+    let ws = |w: u64| {
+        let eq = |c: u8| {
+            let x = w ^ (LO * u64::from(c));
+            !(((x & !HIGH) + !HIGH) | x) & HIGH
+        };
+        eq(b' ') | eq(b'\t') | eq(b'\n') | eq(0x0c) | eq(b'\r')
+    };
+    let n = t.len();
+    if n < 8 {
+        // The padding bytes of a short word are not looked at.
+        let lanes = HIGH & (1u64 << (8 * n)).wrapping_sub(1);
+        return ws(word(t)) & lanes == lanes;
+    }
+    let mut chunks = t.chunks_exact(8);
+    for c in &mut chunks {
+        if let Ok(w) = <[u8; 8]>::try_from(c) {
+            if ws(u64::from_le_bytes(w)) != HIGH {
+                return false;
+            }
+        }
+    }
+    // The last word overlaps the one before (testing a byte twice changes nothing).
+    chunks.remainder().is_empty()
+        || match t.get(n - 8..).map(<[u8; 8]>::try_from) {
+            Some(Ok(w)) => ws(u64::from_le_bytes(w)) == HIGH,
+            _ => false,
+        }
 }
 
 #[cfg(test)]
@@ -229,6 +317,46 @@ mod tests {
                     }
                     let want = s.iter().position(|c| *c == b);
                     assert_eq!(find_byte(&s, b), want, "len {len} byte {b} at {at}");
+                }
+            }
+        }
+    }
+
+    /// The word test answers as the byte test for every byte value at every position of values
+    /// up to 20 bytes, over clean fills of several kinds.
+    #[test]
+    fn needs_unescape_is_exact() {
+        for len in 0..20usize {
+            for fill in [b'a', 0x00, 0x0b, 0x25, 0x27, 0x80, 0xff] {
+                for at in 0..len.max(1) {
+                    for v in 0..=255u8 {
+                        let mut b = vec![fill; len];
+                        if at < len {
+                            b[at] = v;
+                        }
+                        let slow = b.iter().any(|c| matches!(c, b'&' | b'\t' | b'\n' | b'\r'));
+                        assert_eq!(super::needs_unescape(&b), slow, "{b:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The word test answers as `is_ascii_whitespace` byte by byte for every byte value at every
+    /// position of runs up to 20 bytes of each whitespace byte.
+    #[test]
+    fn all_whitespace_is_exact() {
+        for len in 0..20usize {
+            for fill in [b' ', b'\t', b'\n', 0x0c, b'\r'] {
+                for at in 0..len.max(1) {
+                    for v in 0..=255u8 {
+                        let mut b = vec![fill; len];
+                        if at < len {
+                            b[at] = v;
+                        }
+                        let slow = b.iter().all(u8::is_ascii_whitespace);
+                        assert_eq!(super::all_whitespace(&b), slow, "{b:?}");
+                    }
                 }
             }
         }

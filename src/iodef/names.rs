@@ -3,6 +3,7 @@
 //! the reader sees). Split from `schema.rs` (the table's shape and the simple-type checks); both
 //! lookups are on the parser's and validator's hot paths, hence the hand-made tables.
 
+use super::model::NO_DECL;
 use super::schema::{Content, Ns};
 use super::schema_gen::DECLS;
 
@@ -36,6 +37,13 @@ pub(crate) struct KnownName {
     /// Whether whitespace-only text directly inside the IODEF element of this name is ignorable
     /// (element-only or empty content in the schema).
     pub iodef_ignorable: bool,
+    /// The declaration called so (every declaration has a name of its own) and its namespace
+    /// (the known string `arena::known_static` gives for it, as the reader records namespaces):
+    /// an element of this name is of that declaration exactly when it is in that namespace
+    /// (`model::decl_of`), which the reader records in the node. `NO_DECL` for a name only
+    /// attributes have.
+    pub decl: u32,
+    pub decl_ns: &'static str,
 }
 
 /// A multiply-rotate hash over 8-byte words (the FxHash scheme): the name table is fixed at start-up
@@ -218,7 +226,7 @@ pub(crate) fn name_table() -> &'static NameTable {
             names: Vec::with_capacity(unique.len()),
             shift: 64 - size.trailing_zeros(),
         };
-        for d in DECLS {
+        for (i, d) in DECLS.iter().enumerate() {
             let ignorable = d.ns == Ns::Iodef
                 && matches!(
                     d.content,
@@ -227,6 +235,8 @@ pub(crate) fn name_table() -> &'static NameTable {
             if let Some(k) = t.insert(KnownName {
                 name: d.name,
                 iodef_ignorable: false,
+                decl: u32::try_from(i).unwrap_or(NO_DECL),
+                decl_ns: super::arena::known_static(d.ns.uri()).unwrap_or(d.ns.uri()),
             }) {
                 k.iodef_ignorable |= ignorable;
             }
@@ -239,6 +249,8 @@ pub(crate) fn name_table() -> &'static NameTable {
                 t.insert(KnownName {
                     name: n,
                     iodef_ignorable: false,
+                    decl: NO_DECL,
+                    decl_ns: "",
                 });
             }
         }

@@ -174,7 +174,7 @@ pub(crate) fn collapse(s: &str) -> String {
 /// values under four bytes are looked at byte by byte. Typed values are short (enumeration values,
 /// times), and the byte-at-a-time tail of the plain word loop was most of this test's cost.
 #[inline]
-fn any_le_space(b: &[u8]) -> bool {
+pub(crate) fn any_le_space(b: &[u8]) -> bool {
     // `w - 0x21…21` borrows into a byte's top bit when that byte is below 0x21; `& !w` drops the
     // bytes whose top bit was already set (0x80 and above). As a yes/no answer this is exact.
     const ONES: u64 = 0x0101_0101_0101_0101;

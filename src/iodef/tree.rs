@@ -15,6 +15,7 @@ use super::lex::{
     all_whitespace, find_byte, in_src, needs_unescape, norm_eol, resolve_ref, scan_attrs,
     split_qname, unescape_attr,
 };
+use super::model::NO_DECL;
 use super::names::{word, KnownName, NameTable};
 use super::schema::NS_XML;
 pub(crate) use super::write::{to_string, write_content};
@@ -91,6 +92,9 @@ struct Parser<'s> {
     default_ns: Str,
     /// The schema's name table, fetched once per document instead of once per name.
     names: &'static NameTable,
+    /// The source has a `\r` somewhere: only then can text need line-end normalisation (one
+    /// search of the whole input instead of one per text node, which showed in the profile).
+    any_cr: bool,
 }
 
 impl<'s> Parser<'s> {
@@ -295,6 +299,25 @@ impl<'s> Parser<'s> {
                 (ns, Some(pname))
             }
         };
+        // The declaration the validator and the JSON writer will ask for (`model::decl_of`, which
+        // the name table answers for the name).
+        let decl = match known {
+            Some(k) if k.decl != NO_DECL => {
+                // `decl_ns` is the string the reader records for that namespace, so this is
+                // usually one pointer compare.
+                let uri = k.decl_ns;
+                let in_ns = match ns {
+                    Str::Static(u) => super::arena::same(u, uri),
+                    buf => self.tree.str(buf) == uri,
+                };
+                if in_ns {
+                    k.decl
+                } else {
+                    NO_DECL
+                }
+            }
+            _ => NO_DECL,
+        };
         // The attributes go first, so that the element's record is written once, whole.
         let first_attr = self.tree.attrs.len();
         for i in 0..self.scratch.len() {
@@ -335,7 +358,7 @@ impl<'s> Parser<'s> {
         let attr_start = u32::try_from(first_attr).map_err(|_| too_large(self.src))?;
         let id = self
             .tree
-            .new_element(name, ns, prefix, attr_start, at)
+            .new_element(decl, name, ns, prefix, attr_start, at)
             .ok_or_else(|| too_large(self.src))?;
         match self.stack.last() {
             Some(parent) => {
@@ -444,6 +467,7 @@ fn read(src: &str) -> Result<Tree, IodefError> {
         root_done: false,
         default_ns: Str::Static(""),
         names: super::names::name_table(),
+        any_cr: memchr::memchr(b'\r', src.as_bytes()).is_some(),
     };
     loop {
         let at = offset(reader.buffer_position());
@@ -512,7 +536,7 @@ fn text_event(p: &mut Parser<'_>, bytes: &[u8], at: u32, what: &str) -> Result<(
     let (span, s) = span_in(p.src, bytes, at, what)?;
     // Eight bytes at a time (`str::contains` and then a vectorised fold showed in the profile: text
     // is short, and both have a set-up cost per call).
-    if find_byte(s.as_bytes(), b'\r').is_some() {
+    if p.any_cr && find_byte(s.as_bytes(), b'\r').is_some() {
         let n = norm_eol(s);
         p.text(None, &n, at)
     } else {
