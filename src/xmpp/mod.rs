@@ -3,6 +3,8 @@
 //! * `connect` — one connection attempt, written out step by step.
 //! * `tls` — the rustls client configuration (trust anchors, client certificate).
 //! * `session` — the driver task and the [`Session`] handle.
+//! * `reconnect` — the reconnecting connector: backoff with jitter, and
+//!   [`GIVE_UP_AFTER`] failures that retrying cannot fix.
 //! * `events` — the driver's event queue: bounded for messages, with
 //!   [`SessionEvent::Lagged`] for what it had to drop.
 //! * `error` — [`ConnectError`] and [`IqError`].
@@ -10,10 +12,12 @@
 mod connect;
 mod error;
 mod events;
+mod reconnect;
 mod session;
 mod tls;
 
 pub use error::{condition_name, ConnectError, IqError};
 pub use events::{SessionEvent, SessionEvents};
-pub use session::{backoff, connect_bare_stream, Session, SessionState, GIVE_UP_AFTER};
+pub use reconnect::{backoff, GIVE_UP_AFTER};
+pub use session::{connect_bare_stream, Session, SessionState};
 pub use tls::{client_config, spki_sha256};
