@@ -17,7 +17,7 @@ use crate::config::Config;
 
 /// After this many reconnect attempts in a row that failed for a reason
 /// retrying cannot fix (refused credentials, a certificate refused or
-/// revoked, a pin mismatch: [`ConnectError::is_transient`] is false), the
+/// revoked, a pin mismatch: [`ConnectError::is_transient`](super::ConnectError::is_transient) is false), the
 /// session ends with that error instead of retrying forever. More than
 /// one, so that a server still starting up (an auth backend not ready yet)
 /// is given a few seconds.

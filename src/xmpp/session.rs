@@ -217,7 +217,7 @@ impl Session {
     }
 
     /// Why the session ended on its own, if it did: reconnecting failed
-    /// [`GIVE_UP_AFTER`] times in a row for a reason retrying cannot fix
+    /// [`GIVE_UP_AFTER`](super::GIVE_UP_AFTER) times in a row for a reason retrying cannot fix
     /// (the account's password changed, its certificate was revoked, …).
     /// The state is then [`SessionState::Closed`] and the event stream ends.
     pub fn failure(&self) -> Option<String> {
