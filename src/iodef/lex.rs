@@ -226,10 +226,19 @@ pub(super) fn needs_unescape(v: &[u8]) -> bool {
         let z = |c: u8| zero_bytes(w ^ (LO * u64::from(c)));
         z(b'&') | z(b'\t') | z(b'\n') | z(b'\r') != 0
     };
-    let n = v.len();
-    if n < 8 {
+    if v.len() < 8 {
         return hit(word(v));
     }
+    any_word(v, hit)
+}
+
+/// Whether `hit` holds for any eight-byte word of `v` (at least eight bytes long): the whole
+/// words, then the last eight bytes, overlapping the word before, when the length is not a
+/// multiple of eight (testing a byte twice changes nothing). Shorter input answers yes, which
+/// cannot happen for the callers (they test short values their own way) and would only send
+/// them down their slow, exact path.
+#[inline]
+pub(super) fn any_word(v: &[u8], hit: impl Fn(u64) -> bool) -> bool {
     let mut chunks = v.chunks_exact(8);
     for c in &mut chunks {
         if let Ok(w) = <[u8; 8]>::try_from(c) {
@@ -241,7 +250,7 @@ pub(super) fn needs_unescape(v: &[u8]) -> bool {
     if chunks.remainder().is_empty() {
         return false;
     }
-    match v.get(n - 8..).map(<[u8; 8]>::try_from) {
+    match v.get(v.len().saturating_sub(8)..).map(<[u8; 8]>::try_from) {
         Some(Ok(w)) => hit(u64::from_le_bytes(w)),
         _ => true,
     }

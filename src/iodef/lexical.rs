@@ -343,6 +343,21 @@ mod tests {
     use super::{date_parts, digits, digits_u64, is_any_uri, is_base64};
     use crate::iodef::schema::collapsed;
 
+    /// Every string of up to `max` characters from `chars`, the empty one included.
+    fn every_string(chars: &[char], max: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..max {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|s| chars.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(next.iter().cloned());
+            last = next;
+        }
+        all
+    }
+
     /// `date_parts` is `split('-')` when that gives three parts: every string of up to six
     /// characters from `-`, a digit and a multi-byte character.
     #[test]
@@ -415,16 +430,7 @@ mod tests {
         let chars = [
             'A', 'z', '0', '+', '/', '=', ' ', '\n', '\t', '\r', '\u{c}', '-', 'é', '\u{b}',
         ];
-        let mut all = vec![String::new()];
-        let mut last = vec![String::new()];
-        for _ in 0..4 {
-            let next: Vec<String> = last
-                .iter()
-                .flat_map(|s| chars.map(|c| format!("{s}{c}")))
-                .collect();
-            all.extend(next.iter().cloned());
-            last = next;
-        }
+        let mut all = every_string(&chars, 4);
         let cert = "MIIB\n  IjAN\r\n\tBgkq ==\n";
         all.extend([
             cert.to_string(),
@@ -457,16 +463,7 @@ mod tests {
             true
         }
         let chars = ['%', 'a', 'F', '9', 'g', ' ', '\n', '\t', 'é'];
-        let mut all = vec![String::new()];
-        let mut last = vec![String::new()];
-        for _ in 0..5 {
-            let next: Vec<String> = last
-                .iter()
-                .flat_map(|s| chars.map(|c| format!("{s}{c}")))
-                .collect();
-            all.extend(next.iter().cloned());
-            last = next;
-        }
+        let all = every_string(&chars, 5);
         for s in &all {
             assert_eq!(is_any_uri(s), reference(s), "{s:?}");
         }

@@ -182,21 +182,7 @@ pub(crate) fn any_le_space(b: &[u8]) -> bool {
     let hit = |w: u64| w.wrapping_sub(ONES * 0x21) & !w & HIGH != 0;
     let n = b.len();
     if n >= 8 {
-        let mut chunks = b.chunks_exact(8);
-        for c in &mut chunks {
-            if let Ok(w) = <[u8; 8]>::try_from(c) {
-                if hit(u64::from_le_bytes(w)) {
-                    return true;
-                }
-            }
-        }
-        if chunks.remainder().is_empty() {
-            return false;
-        }
-        match b.get(n - 8..).map(<[u8; 8]>::try_from) {
-            Some(Ok(w)) => hit(u64::from_le_bytes(w)),
-            _ => b.iter().any(|c| *c <= b' '),
-        }
+        super::lex::any_word(b, hit)
     } else if n >= 4 {
         let half = |at: usize| {
             b.get(at..at + 4)
