@@ -241,24 +241,9 @@ impl Tree {
         prefix: Option<Str>,
         line: u32,
     ) -> Option<u32> {
-        let id = u32::try_from(self.nodes.len())
-            .ok()
-            .filter(|i| *i != NONE)?;
+        // No attributes: they start (and end) at the end of the table.
         let attr_start = u32::try_from(self.attrs.len()).ok()?;
-        self.nodes.push(NodeData {
-            decl,
-            name,
-            ns,
-            prefix,
-            attr_start,
-            attr_len: 0,
-            first_child: NONE,
-            last_child: NONE,
-            next: NONE,
-            parent: NONE,
-            line,
-        });
-        Some(id)
+        self.new_element(decl, name, ns, prefix, attr_start, line)
     }
 
     /// A new unlinked element of declaration `decl` (see [`NodeData::decl`]) whose attributes are
