@@ -194,16 +194,7 @@ async fn catch_up_beyond_one_answer(storage: EjabberdStorage) {
     reader.close().await;
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path().join("state.db")).expect("store");
-    let g = grid(&e, "subscriber").await;
-    let mut f = Follower::start(
-        &g,
-        TopicSelection::Named(vec![TOPIC.into()]),
-        ValidationLevel::Basic,
-        store,
-    )
-    .await
-    .expect("follow");
+    let mut f = follow(&e, dir.path()).await;
     let mut got = Vec::new();
     for _ in 0..BACKLOG + 1 {
         if got.len() == BACKLOG {
@@ -574,16 +565,7 @@ async fn follower_waits_for_approval_then_catches_up() {
         .unwrap_or_else(|err| panic!("create topic on ejabberd: {err}"));
     publish(&owner, 0..2).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path().join("state.db")).expect("store");
-    let g = grid(&e, "subscriber").await;
-    let mut f = Follower::start(
-        &g,
-        TopicSelection::Named(vec![TOPIC.into()]),
-        ValidationLevel::Basic,
-        store,
-    )
-    .await
-    .expect("following a topic pending approval starts");
+    let mut f = follow(&e, dir.path()).await;
     let ev = next_followed(&mut f).await;
     assert!(
         matches!(&ev, GridEvent::Pending { topic } if topic == TOPIC),
@@ -659,4 +641,18 @@ fn incident_payload(n: usize) -> Payload {
         64 * 1024,
     )
     .expect("test document")
+}
+
+/// A follower of the test topic as `subscriber`, its cursor in `dir`.
+async fn follow(e: &Ejabberd, dir: &std::path::Path) -> Follower {
+    let store = Store::open(dir.join("state.db")).expect("store");
+    let g = grid(e, "subscriber").await;
+    Follower::start(
+        &g,
+        TopicSelection::Named(vec![TOPIC.into()]),
+        ValidationLevel::Basic,
+        store,
+    )
+    .await
+    .expect("follow the test topic on ejabberd")
 }
