@@ -14,7 +14,7 @@ use gridlink::grid::{
     AccessModel, Affiliation, Grid, GridEvent, Payload, TopicOptions, TopicSelection,
 };
 use gridlink::iodef::ValidationLevel;
-use gridlink::lab::{Ejabberd, EjabberdOptions, EjabberdStorage};
+use gridlink::lab::{Ejabberd, EjabberdOptions, EjabberdStorage, TcpProxy};
 use gridlink::store::Store;
 
 const TOPIC: &str = "incidents";
@@ -655,4 +655,90 @@ async fn follow(e: &Ejabberd, dir: &std::path::Path) -> Follower {
     )
     .await
     .expect("follow the test topic on ejabberd")
+}
+
+/// An approval the follower could not hear: the owner approves while the
+/// subscriber is cut off and its session is gone (no XEP-0198 resumption
+/// to deliver the queued notification). The new session's resubscription
+/// finds the topic subscribed: the follower says `Approved` and hands over
+/// what the topic held, instead of waiting for a notification that never
+/// comes.
+#[tokio::test]
+async fn approval_missed_while_offline_is_found_on_resubscribing() {
+    let e = ejabberd(EjabberdStorage::Mnesia);
+    let owner = grid(&e, "publisher").await;
+    let opts = TopicOptions {
+        access_model: AccessModel::Authorize,
+        ..Default::default()
+    };
+    owner
+        .create_topic(TOPIC, &opts)
+        .await
+        .unwrap_or_else(|err| panic!("create topic on ejabberd: {err}"));
+    publish(&owner, 0..2).await;
+    let mut proxy = TcpProxy::start(
+        format!("127.0.0.1:{}", e.c2s_port)
+            .parse()
+            .expect("socket address"),
+    )
+    .await
+    .expect("start the proxy");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cfg = e.client_config("subscriber", "subscriber-pw");
+    cfg.server = Some(("127.0.0.1".into(), proxy.port));
+    let g = Grid::connect(cfg)
+        .await
+        .unwrap_or_else(|err| panic!("subscriber through the proxy: {err}"));
+    let store = Store::open(dir.path().join("state.db")).expect("store");
+    let mut f = Follower::start(
+        &g,
+        TopicSelection::Named(vec![TOPIC.into()]),
+        ValidationLevel::Basic,
+        store,
+    )
+    .await
+    .expect("follow the test topic on ejabberd");
+    let ev = next_followed(&mut f).await;
+    assert!(
+        matches!(&ev, GridEvent::Pending { topic } if topic == TOPIC),
+        "{ev:?}"
+    );
+
+    // Offline, and the session ended on the server: nothing to resume.
+    proxy.cut();
+    let kicked = e
+        .ctl(&["kick_user", "subscriber", "localhost"])
+        .unwrap_or_else(|err| panic!("kick the subscriber's session: {err}"));
+    let jid = "subscriber@localhost".parse().expect("jid");
+    owner
+        .set_subscription(TOPIC, &jid, true)
+        .await
+        .unwrap_or_else(|err| panic!("approve while the subscriber is offline: {err}"));
+    proxy.restore().await.expect("restore the proxy");
+
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        let ev = tokio::time::timeout(Duration::from_secs(30), f.next())
+            .await
+            .unwrap_or_else(|_| panic!("no event within 30 s; so far {got:?} (kick: {kicked})"))
+            .expect("session ended");
+        f.delivered(&ev).await.expect("record delivery");
+        got.push(match &ev {
+            GridEvent::Approved { topic } => format!("approved {topic}"),
+            GridEvent::Resubscribed { topics } => format!("resubscribed {topics:?}"),
+            other => item_id(other),
+        });
+    }
+    assert_eq!(
+        got,
+        [
+            id(0),
+            id(1),
+            format!("approved {TOPIC}"),
+            format!("resubscribed [\"{TOPIC}\"]")
+        ],
+        "kick: {kicked}"
+    );
+    publish(&owner, 2..3).await;
+    assert_eq!(item_id(&next_followed(&mut f).await), id(2), "then live");
 }
