@@ -96,6 +96,17 @@ async fn start_bridge_with(
     poll: Vec<gridlink::rolie::poll::PollSource>,
     redaction: gridlink::iodef::Redaction,
 ) -> Running {
+    start_bridge_on(join(p, "bridge").await, store, topics, poll, redaction).await
+}
+
+/// A bridge over `grid` (joined by the caller, with its own settings).
+async fn start_bridge_on(
+    grid: Grid,
+    store: &std::path::Path,
+    topics: TopicSelection,
+    poll: Vec<gridlink::rolie::poll::PollSource>,
+    redaction: gridlink::iodef::Redaction,
+) -> Running {
     let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
     let tokens = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(tokens.path(), "s3cret-token\n").unwrap();
@@ -105,7 +116,7 @@ async fn start_bridge_with(
         ..Default::default()
     };
     let bridge = Bridge::start(
-        join(p, "bridge").await,
+        grid,
         Store::open(store).unwrap(),
         BridgeOptions {
             topics,
@@ -393,6 +404,57 @@ async fn all_iodef_bridge_follows_a_topic_created_later() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    b.stop().await;
+}
+
+/// A topic created while an `--all-iodef` bridge runs is found by the
+/// periodic discovery (no new session needed): served at once, empty, and
+/// listed in the service document, and POSTs to it are accepted.
+#[tokio::test]
+async fn all_iodef_bridge_serves_a_topic_found_by_rediscovery() {
+    let p = lab();
+    let publisher = join(&p, "publisher").await;
+    topic(&publisher, "first").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = p.client_config("bridge", "bridge-pw");
+    cfg.rediscover_every = Some(Duration::from_millis(500));
+    let grid = Grid::connect(cfg).await.unwrap();
+    let b = start_bridge_on(
+        grid,
+        &dir.path().join("a.sqlite"),
+        TopicSelection::AllIodef,
+        Vec::new(),
+        gridlink::iodef::Redaction::new(),
+    )
+    .await;
+    let url = format!("{}/rolie/feeds/second", b.base);
+    let (status, _) = get(&url).await;
+    assert_eq!(status, 404, "not a topic yet");
+    topic(&publisher, "second").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = get(&url).await;
+        if status == 200 {
+            assert!(!body.contains("<entry"), "{body}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the topic found by rediscovery is never served: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, service) = get(&format!("{}/rolie/servicedocument", b.base)).await;
+    assert!(service.contains("/rolie/feeds/second"), "{service}");
+    let r = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth("s3cret-token")
+        .header("content-type", "application/xml")
+        .body(fixture_bytes(VALID[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201, "POST to the new topic");
     b.stop().await;
 }
 
