@@ -742,3 +742,67 @@ async fn approval_missed_while_offline_is_found_on_resubscribing() {
     publish(&owner, 2..3).await;
     assert_eq!(item_id(&next_followed(&mut f).await), id(2), "then live");
 }
+
+/// ejabberd with `tls_verify` asks for client certificates and offers
+/// SASL EXTERNAL beside SCRAM (Prosody offers it only on a host whose
+/// accounts have no passwords). A certificate naming the account is the
+/// whole login; one naming another account is refused, and then a
+/// configured password still logs in with SCRAM (RFC 6120 §6.4.5 allows
+/// the second attempt) while without one the error names the certificate.
+#[tokio::test]
+async fn external_on_ejabberd_then_the_password_when_the_certificate_is_refused() {
+    let e = Ejabberd::start(EjabberdOptions {
+        tls_verify: true,
+        ..Default::default()
+    })
+    .unwrap_or_else(|err| panic!("{err}"));
+    let own =
+        e.ca.client_cert(e.dir(), "subscriber", "subscriber@localhost")
+            .expect("client certificate");
+    let others =
+        e.ca.client_cert(e.dir(), "publisher", "publisher@localhost")
+            .expect("client certificate");
+    let with = |cert: &gridlink::lab::ClientCert, password: &str| {
+        let mut c = e.client_config("subscriber", password);
+        c.client_cert = Some(cert.chain_pem.clone());
+        c.client_key = Some(cert.key_pem.clone());
+        c
+    };
+    let login = |c: gridlink::config::Config| async move {
+        gridlink::xmpp::Session::connect(c).await.map(|s| {
+            let m = s.mechanism();
+            tokio::spawn(async move { s.close().await });
+            m
+        })
+    };
+
+    let m = login(with(&own, ""))
+        .await
+        .unwrap_or_else(|err| panic!("EXTERNAL on ejabberd: {err}\n{}", tail(&e.log())));
+    assert_eq!(m, "EXTERNAL");
+
+    let m = login(with(&others, "subscriber-pw"))
+        .await
+        .unwrap_or_else(|err| panic!("the password after a refused certificate: {err}"));
+    assert_eq!(m, "SCRAM-SHA-256");
+
+    let err = login(with(&others, ""))
+        .await
+        .expect_err("another account's certificate and no password");
+    assert!(
+        matches!(
+            err,
+            gridlink::xmpp::ConnectError::CertificateRejected { .. }
+        ),
+        "{err:?}"
+    );
+    // The server's own words reach the user.
+    let msg = err.to_string();
+    assert!(msg.contains("subscriber@localhost"), "{msg}");
+    assert!(msg.contains("Certificate JID mismatch"), "{msg}");
+
+    let m = login(e.client_config("subscriber", "subscriber-pw"))
+        .await
+        .unwrap_or_else(|err| panic!("a password and no certificate: {err}"));
+    assert_eq!(m, "SCRAM-SHA-256");
+}

@@ -53,6 +53,10 @@ pub struct EjabberdOptions {
     pub max_items: u32,
     /// ejabberd's `loglevel` (`debug` logs every stanza).
     pub log_level: &'static str,
+    /// `tls_verify` on both client listeners: ejabberd asks for a client
+    /// certificate, checks it against the lab CA, and offers SASL EXTERNAL
+    /// beside SCRAM (a client without a certificate still logs in).
+    pub tls_verify: bool,
 }
 
 impl Default for EjabberdOptions {
@@ -66,6 +70,7 @@ impl Default for EjabberdOptions {
             storage: EjabberdStorage::Mnesia,
             max_items: 10_000,
             log_level: "info",
+            tls_verify: false,
         }
     }
 }
@@ -189,12 +194,12 @@ listen:
     ip: "127.0.0.1"
     module: ejabberd_c2s
     starttls_required: true
-    max_stanza_size: 262144
+    max_stanza_size: 262144{verify}
   - port: {dtls}
     ip: "127.0.0.1"
     module: ejabberd_c2s
     tls: true
-    max_stanza_size: 262144
+    max_stanza_size: 262144{verify}
 # Passwords stored as SCRAM-SHA-256 hashes: the server can then offer SCRAM
 # (and PLAIN, which gridlink must not pick).
 auth_method: internal
@@ -223,6 +228,16 @@ modules:
             c2s = self.c2s_port,
             dtls = self.direct_tls_port,
             max_items = opts.max_items,
+            // fast_tls checks client certificates against the listener's
+            // own `cafile`, not the global `ca_file`.
+            verify = if opts.tls_verify {
+                format!(
+                    "\n    tls_verify: true\n    cafile: \"{}\"",
+                    self.ca.ca_pem.display()
+                )
+            } else {
+                String::new()
+            },
         );
         std::fs::write(self.config_path(), cfg)?;
         Ok(())

@@ -57,6 +57,31 @@ pub(crate) async fn connect_and_login(
     tls: &Arc<ClientConfig>,
     jid: &Jid,
 ) -> Result<Login, ConnectError> {
+    match attempt(cfg, tls, jid, true).await {
+        // A server may offer EXTERNAL and still refuse this certificate
+        // (it names another account, or the server does not trust its CA
+        // for clients). With a password that need not end the login: RFC
+        // 6120 §6.4.5 allows another mechanism after a failure, but
+        // ejabberd closes the stream after a refused certificate, so the
+        // second try is a new connection that does not offer EXTERNAL.
+        Err(refused @ ConnectError::CertificateRejected { .. })
+            if !cfg.password.expose().is_empty() =>
+        {
+            tracing::warn!(reason = %refused, "the server refused the client certificate; logging in with the password instead");
+            attempt(cfg, tls, jid, false).await
+        }
+        other => other,
+    }
+}
+
+/// One connection and login; `certificate`: whether SASL EXTERNAL with the
+/// client certificate may be chosen.
+async fn attempt(
+    cfg: &Config,
+    tls: &Arc<ClientConfig>,
+    jid: &Jid,
+    certificate: bool,
+) -> Result<Login, ConnectError> {
     let (host, port) = cfg.server_addr();
     let addr = format!("{host}:{port}");
     let addrs = resolve(&host, port).await?;
@@ -91,12 +116,21 @@ pub(crate) async fn connect_and_login(
             }
             tracing::warn!(%peer, "connecting WITHOUT TLS (--insecure-plaintext)");
             let pending = open_stream(BufStream::new(tcp), &domain, &addr).await?;
-            login(pending, cfg, jid, ChannelBinding::None, false, &addr).await
+            login(
+                pending,
+                cfg,
+                jid,
+                ChannelBinding::None,
+                false,
+                certificate,
+                &addr,
+            )
+            .await
         }
         TlsMode::DirectTls => {
             let (tls_stream, cb, version) = handshake(tls, &tls_name, tcp).await?;
             let pending = open_stream(BufStream::new(tls_stream), &domain, &addr).await?;
-            let login = login(pending, cfg, jid, cb, true, &addr).await?;
+            let login = login(pending, cfg, jid, cb, true, certificate, &addr).await?;
             Ok(Login {
                 tls_version: Some(version),
                 ..login
@@ -106,7 +140,7 @@ pub(crate) async fn connect_and_login(
             let tcp = starttls(BufStream::new(tcp), &domain, &addr).await?;
             let (tls_stream, cb, version) = handshake(tls, &tls_name, tcp).await?;
             let pending = open_stream(BufStream::new(tls_stream), &domain, &addr).await?;
-            let login = login(pending, cfg, jid, cb, true, &addr).await?;
+            let login = login(pending, cfg, jid, cb, true, certificate, &addr).await?;
             Ok(Login {
                 tls_version: Some(version),
                 ..login
@@ -331,6 +365,7 @@ async fn login<S>(
     jid: &Jid,
     binding: ChannelBinding,
     tls: bool,
+    certificate: bool,
     addr: &str,
 ) -> Result<Login, ConnectError>
 where
@@ -351,7 +386,7 @@ where
             && checks_tls_exporter(features.sasl_cb.as_ref()),
         // The TLS config carries the certificate whenever one is
         // configured (`tls::client_config`), and plaintext has none.
-        certificate: tls && cfg.client_cert.is_some(),
+        certificate: certificate && tls && cfg.client_cert.is_some(),
         password: !cfg.password.expose().is_empty(),
     };
     let (mechanism, use_binding) =
@@ -463,10 +498,16 @@ where
                 return Ok(stream.initiate_reset())
             }
             Some(Ok(XmppStreamElement::Sasl(sasl_nonza::Nonza::Failure(f)))) => {
+                // The condition, and the server's reason when it gives one
+                // (ejabberd: "Certificate JID mismatch").
+                let mut condition = sasl_condition(&f.defined_condition);
+                if let Some(text) = f.texts.values().find(|t| !t.trim().is_empty()) {
+                    condition = format!("{condition}: {}", text.trim());
+                }
                 return Err(ConnectError::CertificateRejected {
                     jid: bare,
-                    condition: sasl_condition(&f.defined_condition),
-                })
+                    condition,
+                });
             }
             // EXTERNAL with an initial response has nothing to negotiate.
             Some(Ok(XmppStreamElement::Sasl(other))) => {

@@ -91,7 +91,8 @@ pub enum ConnectError {
     CertificateRejected {
         /// The account.
         jid: String,
-        /// The SASL failure condition, e.g. `not-authorized`.
+        /// The SASL failure condition, e.g. `not-authorized`, and the
+        /// server's reason when it gave one.
         condition: String,
     },
     /// No SASL mechanism that gridlink can use with what it has is offered.
