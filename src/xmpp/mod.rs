@@ -13,6 +13,7 @@ mod connect;
 mod error;
 mod events;
 mod reconnect;
+mod sasl;
 mod session;
 mod tls;
 
