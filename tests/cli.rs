@@ -69,6 +69,7 @@ fn help_lists_every_command() {
         "discover",
         "topic",
         "publish",
+        "retract",
         "subscribe",
         "items",
         "iodef",
@@ -428,5 +429,110 @@ fn topic_allow_grants_a_member() {
         out.status.success(),
         "a member cannot read: {}",
         stderr(&out)
+    );
+}
+
+/// `retract` withdraws published items (they leave the topic) and goes on
+/// past an id the topic does not have, naming it and exiting 1.
+#[test]
+fn retract_withdraws_items_and_names_the_ones_it_could_not() {
+    let p = prosody();
+    let mut c = gridlink(&p, "publisher", "publisher-pw");
+    c.args(["topic", "create", "incidents", "--access-model", "open"]);
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut c = gridlink(&p, "publisher", "publisher-pw");
+    c.args(["publish", "--topic", "incidents"])
+        .arg(fixture(VALID[0]))
+        .arg(fixture(VALID[1]));
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ids: Vec<String> = stdout(&out)
+        .lines()
+        .filter_map(|l| l.split('\t').next().map(String::from))
+        .collect();
+    assert_eq!(ids.len(), 2, "{}", stdout(&out));
+
+    let mut c = gridlink(&p, "publisher", "publisher-pw");
+    c.args(["retract", "--topic", "incidents", "no-such-item", &ids[0]]);
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("retracted\tincidents\t{}\n", ids[0]));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no-such-item") && err.contains("1 of 2"),
+        "{err}"
+    );
+
+    let mut c = gridlink(&p, "subscriber", "subscriber-pw");
+    c.args(["items", "--topic", "incidents"]);
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let left: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+            v["item_id"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    assert_eq!(left, [ids[1].clone()]);
+}
+
+/// The owner lists who may do what with a topic: affiliations (after
+/// `topic allow`) and subscriptions (once a subscriber is subscribed); a
+/// non-owner is refused with a clear error.
+#[test]
+fn topic_lists_affiliations_and_subscriptions_for_its_owner() {
+    let p = prosody();
+    let owner = |args: &[&str]| {
+        let mut c = gridlink(&p, "publisher", "publisher-pw");
+        c.args(args);
+        let (out, _) = run(c, Duration::from_secs(20));
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    owner(&["topic", "create", "closed"]);
+    owner(&["topic", "allow", "closed", "subscriber@localhost"]);
+    let affiliations = owner(&["topic", "affiliations", "closed"]);
+    assert!(
+        affiliations.contains("publisher@localhost\towner\n")
+            && affiliations.contains("subscriber@localhost\tmember\n"),
+        "{affiliations}"
+    );
+
+    let mut sub = gridlink(&p, "subscriber", "subscriber-pw");
+    sub.args(["subscribe", "--topic", "closed"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut sub = sub.spawn().expect("spawn the subscriber");
+    let t = Instant::now();
+    let listed = loop {
+        let json = owner(&["topic", "subscriptions", "closed", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        let subscribed = v.as_array().is_some_and(|a| {
+            a.iter().any(|e| {
+                e["jid"]
+                    .as_str()
+                    .is_some_and(|j| j.starts_with("subscriber@localhost"))
+                    && e["state"] == "subscribed"
+            })
+        });
+        if subscribed || t.elapsed() > Duration::from_secs(15) {
+            break json;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let _ = sub.kill();
+    let _ = sub.wait();
+    assert!(listed.contains("subscribed"), "{listed}");
+
+    let mut c = gridlink(&p, "subscriber", "subscriber-pw");
+    c.args(["topic", "affiliations", "closed"]);
+    let (out, _) = run(c, Duration::from_secs(20));
+    assert!(!out.status.success(), "a member listed the affiliations");
+    let err = stderr(&out);
+    assert!(
+        err.contains("list the affiliations with topic \"closed\"") && err.contains("forbidden"),
+        "{err}"
     );
 }

@@ -571,8 +571,21 @@ async fn follower_waits_for_approval_then_catches_up() {
         matches!(&ev, GridEvent::Pending { topic } if topic == TOPIC),
         "{ev:?}"
     );
-    // The owner approves with the CLI.
+    // The owner approves with the CLI (and then sees the subscription; the
+    // waiting request is not in ejabberd's list, see `topic subscriptions`).
     let state = tempfile::tempdir().expect("temp dir");
+    let listed = |state: &std::path::Path| {
+        let out = gridlink_cli(&e, "publisher", state)
+            .args(["topic", "subscriptions", TOPIC])
+            .output()
+            .expect("run gridlink");
+        assert!(
+            out.status.success(),
+            "topic subscriptions: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
     let out = gridlink_cli(&e, "publisher", state.path())
         .args(["topic", "approve", TOPIC, "subscriber@localhost"])
         .output()
@@ -596,6 +609,7 @@ async fn follower_waits_for_approval_then_catches_up() {
         });
     }
     assert_eq!(got, [id(0), id(1), format!("approved {TOPIC}")]);
+    assert_eq!(listed(state.path()), "subscriber@localhost\tsubscribed\n");
     publish(&owner, 2..3).await;
     assert_eq!(item_id(&next_followed(&mut f).await), id(2), "then live");
 }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use gridlink::grid::{AccessModel, Affiliation, TopicInfo, TopicOptions};
+use gridlink::grid::{AccessModel, Affiliation, JidState, TopicInfo, TopicOptions};
 use tokio_xmpp::jid::Jid;
 
 use super::{open_grid, Global};
@@ -72,6 +72,25 @@ pub enum TopicCommand {
         /// The subscriber's JID.
         #[arg(value_name = "JID")]
         who: String,
+    },
+    /// List a topic's subscriptions (owner only): JID and state. Requests
+    /// waiting for `topic approve` show as `pending` only where the service
+    /// lists them here (ejabberd 23.01 does not: XEP-0060 §8.7 has them
+    /// fetched with an ad-hoc command gridlink does not send yet).
+    Subscriptions {
+        /// The topic.
+        node: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a topic's affiliations (owner only): JID and affiliation.
+    Affiliations {
+        /// The topic.
+        node: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -171,6 +190,19 @@ async fn decide(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `topic subscriptions` / `topic affiliations`: `JID<TAB>STATE` lines, or
+/// a JSON array of `{"jid", "state"}`.
+fn list(entries: &[JidState], json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(entries)?);
+    } else {
+        for e in entries {
+            println!("{}\t{}", e.jid, e.state);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `gridlink topic …`.
 pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
     let grid = open_grid(g).await?;
@@ -240,6 +272,10 @@ pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
             println!("allowed\t{node}\t{j}\t{affiliation:?}");
             ExitCode::SUCCESS
         }
+        TopicCommand::Subscriptions { node, json } => {
+            list(&grid.subscriptions(&node).await?, json)?
+        }
+        TopicCommand::Affiliations { node, json } => list(&grid.affiliations(&node).await?, json)?,
         TopicCommand::Approve { node, who } => decide(&grid, &node, &who, true).await?,
         TopicCommand::Refuse { node, who } => decide(&grid, &node, &who, false).await?,
     };

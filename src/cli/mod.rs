@@ -131,6 +131,8 @@ pub enum Command {
     Topic(grid_cmds::TopicCommand),
     /// Publish IODEF documents (XML or RFC 8727 JSON) to a topic.
     Publish(publish::PublishArgs),
+    /// Withdraw published items (subscribers are notified).
+    Retract(publish::RetractArgs),
     /// Inspect or send what `publish --durable` left queued.
     #[command(subcommand)]
     Outbox(publish::OutboxCommand),
@@ -215,6 +217,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Discover(a) => grid_cmds::discover(&cli.global, a).await,
         Command::Topic(c) => grid_cmds::topic(&cli.global, c).await,
         Command::Publish(a) => publish::run(&cli.global, a).await,
+        Command::Retract(a) => publish::retract(&cli.global, a).await,
         Command::Outbox(c) => publish::outbox(&cli.global, c).await,
         Command::Subscribe(a) => subscribe::subscribe(&cli.global, a).await,
         Command::Items(a) => subscribe::items(&cli.global, a).await,

@@ -48,6 +48,40 @@ pub struct PublishArgs {
     pub redact: RedactArgs,
 }
 
+/// `retract` options.
+#[derive(Args, Debug)]
+pub struct RetractArgs {
+    /// The topic the items are in.
+    #[arg(long)]
+    pub topic: String,
+    /// Item ids (as `publish` printed them).
+    #[arg(required = true, value_name = "ITEM_ID")]
+    pub ids: Vec<String>,
+}
+
+/// `gridlink retract`: withdraws published items; subscribers are notified
+/// (`retract` lines) and ROLIE bridges drop the entries. One line per id;
+/// exit 1 if any failed (the others are still retracted).
+pub async fn retract(g: &Global, a: RetractArgs) -> anyhow::Result<ExitCode> {
+    let grid = open_grid(g).await?;
+    let mut failed = 0;
+    for id in &a.ids {
+        match grid.retract(&a.topic, id).await {
+            Ok(()) => println!("retracted\t{}\t{id}", a.topic),
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    grid.close().await;
+    if failed > 0 {
+        eprintln!("{failed} of {} item(s) not retracted", a.ids.len());
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `--omit` and `--share`: what to leave out of documents before they are
 /// published (RFC 8600 §9), for `publish` and `bridge`.
 #[derive(Args, Debug, Default)]

@@ -25,7 +25,7 @@ pub use event::GridEvent;
 pub(crate) use items::{next_after, older_ids, Fetched, RawItem, Retrieve};
 pub use publish::{item_id, Payload, PayloadError, DEFAULT_MAX_PAYLOAD};
 pub use subscribe::{Subscription, SubscriptionState, TopicSelection};
-pub use topic::{AccessModel, Affiliation, EnsureOutcome, TopicOptions};
+pub use topic::{AccessModel, Affiliation, EnsureOutcome, JidState, TopicOptions};
 
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::minidom::rxml::NcName;
@@ -157,6 +157,18 @@ impl Grid {
         approve: bool,
     ) -> Result<(), GridError> {
         topic::set_subscription(&self.session, &self.service, topic, jid, approve).await
+    }
+
+    /// As a topic's owner, lists its subscriptions (pending requests only
+    /// where the service lists them: not ejabberd 23.01).
+    pub async fn subscriptions(&self, topic: &str) -> Result<Vec<JidState>, GridError> {
+        topic::subscriptions(&self.session, &self.service, topic).await
+    }
+
+    /// As a topic's owner, lists its affiliations (owners, publishers,
+    /// members, outcasts).
+    pub async fn affiliations(&self, topic: &str) -> Result<Vec<JidState>, GridError> {
+        topic::affiliations(&self.session, &self.service, topic).await
     }
 
     /// Publishes a prepared payload; returns the confirmed item id.
