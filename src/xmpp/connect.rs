@@ -62,7 +62,7 @@ pub(crate) async fn connect_and_login(
         // for clients). With a password that need not end the login: RFC
         // 6120 §6.4.5 allows another mechanism after a failure, but
         // ejabberd closes the stream after a refused certificate, so the
-        // second try is a new connection that does not offer EXTERNAL.
+        // second try is a new connection on which EXTERNAL is not chosen.
         Err(refused @ ConnectError::CertificateRejected { .. })
             if !cfg.password.expose().is_empty() =>
         {
