@@ -530,14 +530,7 @@ async fn slixmpp_and_gridlink_interoperate() {
 async fn authorize_topic_subscription_is_pending() {
     let e = ejabberd(EjabberdStorage::Mnesia);
     let owner = grid(&e, "publisher").await;
-    let opts = TopicOptions {
-        access_model: AccessModel::Authorize,
-        ..Default::default()
-    };
-    owner
-        .create_topic(TOPIC, &opts)
-        .await
-        .unwrap_or_else(|err| panic!("create topic on ejabberd: {err}\n{}", tail(&e.log())));
+    authorize_topic(&owner).await;
     let subscriber = grid(&e, "subscriber").await;
     let mut sub = subscribe_to(&subscriber).await;
     let ev = next_event(&mut sub).await;
@@ -555,14 +548,7 @@ async fn authorize_topic_subscription_is_pending() {
 async fn follower_waits_for_approval_then_catches_up() {
     let e = ejabberd(EjabberdStorage::Mnesia);
     let owner = grid(&e, "publisher").await;
-    let opts = TopicOptions {
-        access_model: AccessModel::Authorize,
-        ..Default::default()
-    };
-    owner
-        .create_topic(TOPIC, &opts)
-        .await
-        .unwrap_or_else(|err| panic!("create topic on ejabberd: {err}"));
+    authorize_topic(&owner).await;
     publish(&owner, 0..2).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let mut f = follow(&e, dir.path()).await;
@@ -657,12 +643,28 @@ fn incident_payload(n: usize) -> Payload {
     .expect("test document")
 }
 
+/// The test topic, `authorize` (subscriptions wait for the owner).
+async fn authorize_topic(owner: &Grid) {
+    let opts = TopicOptions {
+        access_model: AccessModel::Authorize,
+        ..Default::default()
+    };
+    owner
+        .create_topic(TOPIC, &opts)
+        .await
+        .unwrap_or_else(|err| panic!("create an authorize topic on ejabberd: {err}"));
+}
+
 /// A follower of the test topic as `subscriber`, its cursor in `dir`.
 async fn follow(e: &Ejabberd, dir: &std::path::Path) -> Follower {
+    follow_on(&grid(e, "subscriber").await, dir).await
+}
+
+/// A follower of the test topic on `g`, its cursor in `dir`.
+async fn follow_on(g: &Grid, dir: &std::path::Path) -> Follower {
     let store = Store::open(dir.join("state.db")).expect("store");
-    let g = grid(e, "subscriber").await;
     Follower::start(
-        &g,
+        g,
         TopicSelection::Named(vec![TOPIC.into()]),
         ValidationLevel::Basic,
         store,
@@ -681,14 +683,7 @@ async fn follow(e: &Ejabberd, dir: &std::path::Path) -> Follower {
 async fn approval_missed_while_offline_is_found_on_resubscribing() {
     let e = ejabberd(EjabberdStorage::Mnesia);
     let owner = grid(&e, "publisher").await;
-    let opts = TopicOptions {
-        access_model: AccessModel::Authorize,
-        ..Default::default()
-    };
-    owner
-        .create_topic(TOPIC, &opts)
-        .await
-        .unwrap_or_else(|err| panic!("create topic on ejabberd: {err}"));
+    authorize_topic(&owner).await;
     publish(&owner, 0..2).await;
     let mut proxy = TcpProxy::start(
         format!("127.0.0.1:{}", e.c2s_port)
@@ -703,15 +698,7 @@ async fn approval_missed_while_offline_is_found_on_resubscribing() {
     let g = Grid::connect(cfg)
         .await
         .unwrap_or_else(|err| panic!("subscriber through the proxy: {err}"));
-    let store = Store::open(dir.path().join("state.db")).expect("store");
-    let mut f = Follower::start(
-        &g,
-        TopicSelection::Named(vec![TOPIC.into()]),
-        ValidationLevel::Basic,
-        store,
-    )
-    .await
-    .expect("follow the test topic on ejabberd");
+    let mut f = follow_on(&g, dir.path()).await;
     let ev = next_followed(&mut f).await;
     assert!(
         matches!(&ev, GridEvent::Pending { topic } if topic == TOPIC),
