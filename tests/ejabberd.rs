@@ -541,6 +541,61 @@ async fn authorize_topic_subscription_is_pending() {
     assert_eq!(ev.to_json()["kind"], "pending");
 }
 
+/// The owner of an `authorize` topic who follows it is told when someone
+/// asks to subscribe (XEP-0060 §8.6), and the approval it then gives
+/// reaches the subscriber.
+#[tokio::test]
+async fn owner_is_told_of_a_subscription_request_and_approves_it() {
+    let e = ejabberd(EjabberdStorage::Mnesia);
+    let owner = grid(&e, "publisher").await;
+    authorize_topic(&owner).await;
+    let mut owners = subscribe_to(&owner).await;
+    let subscriber = grid(&e, "subscriber").await;
+    let mut sub = subscribe_to(&subscriber).await;
+    let ev = next_event(&mut sub).await;
+    assert!(matches!(&ev, GridEvent::Pending { .. }), "{ev:?}");
+
+    // ejabberd has the owner's own subscription wait for approval too, so
+    // its own `Pending` and request may come first.
+    let request = GridEvent::SubscriptionRequest {
+        topic: TOPIC.into(),
+        jid: "subscriber@localhost".into(),
+    };
+    let mut before = Vec::new();
+    loop {
+        let ev = next_event(&mut owners).await;
+        if ev == request {
+            break;
+        }
+        before.push(ev);
+        assert!(
+            before.len() < 3,
+            "no request for the subscriber: {before:?}"
+        );
+    }
+    for ev in &before {
+        assert!(
+            matches!(ev, GridEvent::Pending { .. })
+                || matches!(ev, GridEvent::SubscriptionRequest { jid, .. } if jid == "publisher@localhost"),
+            "{before:?}"
+        );
+    }
+    assert_eq!(request.to_json()["kind"], "subscription_request");
+    assert_eq!(request.to_json()["jid"], "subscriber@localhost");
+    let jid = "subscriber@localhost".parse().expect("the requester's JID");
+    owner
+        .set_subscription(TOPIC, &jid, true)
+        .await
+        .unwrap_or_else(|err| panic!("approve: {err}"));
+    let ev = next_event(&mut sub).await;
+    assert_eq!(
+        ev,
+        GridEvent::Approved {
+            topic: TOPIC.into()
+        }
+    );
+}
+
 /// Following an `authorize` topic: the follower starts (the items may not
 /// be read yet) and says `Pending`; once the owner approves, it hands over
 /// what the topic already held, then `Approved`, then live items.

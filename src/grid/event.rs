@@ -72,6 +72,16 @@ pub enum GridEvent {
         /// Topic.
         topic: String,
     },
+    /// Someone asked to subscribe to an `authorize` topic we own and
+    /// follow (XEP-0060 §8.6): approve or refuse it with
+    /// [`Grid::set_subscription`](crate::Grid::set_subscription) (`gridlink
+    /// topic approve|refuse`).
+    SubscriptionRequest {
+        /// Topic.
+        topic: String,
+        /// Who asks.
+        jid: String,
+    },
     /// After a new XMPP session (server restart, unresumable outage) the
     /// subscriptions were made again. Notifications sent while the session
     /// was down are not redelivered: fetch the topics' items to catch up.
@@ -173,6 +183,9 @@ impl GridEvent {
             GridEvent::Approved { topic } => json!({ "kind": "approved", "topic": topic }),
             GridEvent::Unsubscribed { topic } => {
                 json!({ "kind": "unsubscribed", "topic": topic })
+            }
+            GridEvent::SubscriptionRequest { topic, jid } => {
+                json!({ "kind": "subscription_request", "topic": topic, "jid": jid })
             }
             GridEvent::Resubscribed { topics } => {
                 json!({ "kind": "resubscribed", "topics": topics })

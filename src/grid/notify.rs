@@ -1,7 +1,7 @@
 //! Incoming pubsub notifications → [`GridEvent`]s: items (each payload
-//! checked as IODEF v2), retractions, purges, deletions and the owner's
-//! decisions on our subscriptions; only from our service, only for the
-//! topics followed.
+//! checked as IODEF v2), retractions, purges, deletions, the owner's
+//! decisions on our subscriptions and, for topics we own, requests to
+//! subscribe; only from our service, only for the topics followed.
 
 use std::collections::BTreeSet;
 
@@ -38,6 +38,13 @@ pub(crate) fn notification(
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|d| d.with_timezone(&Utc));
     let now = Utc::now();
+    if let Some(ev) = m
+        .payloads
+        .iter()
+        .find_map(|p| subscription_request(p, topics))
+    {
+        out.push(ev);
+    }
     // Read by hand rather than converted to xmpp-parsers' `pubsub::event::Event`:
     // that conversion replays the whole element as XML events and builds the
     // payload tree again (a second copy of every document per notification,
@@ -97,6 +104,28 @@ pub(crate) fn notification(
         }
     }
     out
+}
+
+/// XEP-0060 §8.6: the form a service sends a topic's owner when someone
+/// asks to subscribe to an `authorize` topic (FORM_TYPE
+/// `pubsub#subscribe_authorization`). Read by hand: only three fields
+/// matter, and a form missing the node or the subscriber gives nothing.
+fn subscription_request(form: &Element, topics: &BTreeSet<String>) -> Option<GridEvent> {
+    if !form.is("x", ns::DATA_FORMS) || form.attr("type") != Some("form") {
+        return None;
+    }
+    let field = |var: &str| {
+        form.children()
+            .find(|f| f.is("field", ns::DATA_FORMS) && f.attr("var") == Some(var))
+            .and_then(|f| f.get_child("value", ns::DATA_FORMS))
+            .map(|v| v.text().trim().to_string())
+    };
+    if field("FORM_TYPE").as_deref() != Some(ns::SUBSCRIBE_AUTHORIZATION) {
+        return None;
+    }
+    let topic = field("pubsub#node").filter(|t| topics.contains(t))?;
+    let jid = field("pubsub#subscriber_jid").filter(|j| !j.is_empty())?;
+    Some(GridEvent::SubscriptionRequest { topic, jid })
 }
 
 /// Checks one item's payload and wraps it: an IODEF v2 document becomes an
@@ -244,5 +273,39 @@ mod tests {
         );
         assert!(decision("pubsub.localhost", "pending").is_empty());
         assert!(decision("mallory@localhost", "subscribed").is_empty());
+    }
+
+    /// XEP-0060 §8.6: the authorization form a service sends the owner
+    /// (here exactly as ejabberd 23.01 sends it) becomes a
+    /// `SubscriptionRequest`; not from another sender, not for a topic not
+    /// followed, not for another form.
+    #[test]
+    fn subscription_requests_to_an_owner() {
+        let service: Jid = "pubsub.localhost".parse().unwrap();
+        let topics: BTreeSet<String> = ["t".to_string()].into();
+        let request = |from: &str, node: &str, form_type: &str| {
+            let el: Element = format!(
+                "<message xmlns='jabber:client' from='{from}' to='publisher@localhost'><x xmlns='jabber:x:data' type='form'><title>PubSub subscriber request</title><instructions>Choose whether to approve this entity's subscription.</instructions><field type='hidden' var='FORM_TYPE'><value>{form_type}</value></field><field label='Node ID' type='text-single' var='pubsub#node'><required/><value>{node}</value></field><field label='Subscriber Address' type='jid-single' var='pubsub#subscriber_jid'><required/><value>subscriber@localhost</value></field><field label='Allow this Jabber ID to subscribe to this pubsub node?' type='boolean' var='pubsub#allow'><required/><value>0</value></field></x></message>"
+            )
+            .parse()
+            .unwrap();
+            notification(
+                Message::try_from(el).unwrap(),
+                &service,
+                &topics,
+                ValidationLevel::Basic,
+            )
+        };
+        let form = "http://jabber.org/protocol/pubsub#subscribe_authorization";
+        assert_eq!(
+            request("pubsub.localhost", "t", form),
+            [GridEvent::SubscriptionRequest {
+                topic: "t".into(),
+                jid: "subscriber@localhost".into()
+            }]
+        );
+        assert!(request("mallory@localhost", "t", form).is_empty());
+        assert!(request("pubsub.localhost", "u", form).is_empty());
+        assert!(request("pubsub.localhost", "t", "urn:example:other").is_empty());
     }
 }

@@ -20,6 +20,11 @@ pub const META_DATA: &str = "http://jabber.org/protocol/pubsub#meta-data";
 pub const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 /// XEP-0030 items.
 pub const DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
+/// XEP-0004 data forms.
+pub const DATA_FORMS: &str = "jabber:x:data";
+/// XEP-0060 §8.6 subscription authorization form type (local).
+pub const SUBSCRIBE_AUTHORIZATION: &str =
+    "http://jabber.org/protocol/pubsub#subscribe_authorization";
 /// XEP-0059 result set management.
 pub const RSM: &str = "http://jabber.org/protocol/rsm";
 /// XEP-0203 delayed delivery.
