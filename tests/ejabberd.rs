@@ -580,6 +580,22 @@ async fn owner_is_told_of_a_subscription_request_and_approves_it() {
             "{before:?}"
         );
     }
+    // The waiting requests are also found on demand, but not on a session
+    // whose messages a subscription reads.
+    let err = owner
+        .pending_subscriptions(TOPIC)
+        .await
+        .expect_err("pending requests read beside a subscription");
+    assert!(err.to_string().contains("session of its own"), "{err}");
+    let asker = grid(&e, "publisher").await;
+    let pending = asker
+        .pending_subscriptions(TOPIC)
+        .await
+        .unwrap_or_else(|err| panic!("get-pending: {err}"));
+    assert!(
+        pending.contains(&"subscriber@localhost".to_string()),
+        "{pending:?}"
+    );
     assert_eq!(request.to_json()["kind"], "subscription_request");
     assert_eq!(request.to_json()["jid"], "subscriber@localhost");
     let jid = "subscriber@localhost".parse().expect("the requester's JID");
@@ -612,8 +628,9 @@ async fn follower_waits_for_approval_then_catches_up() {
         matches!(&ev, GridEvent::Pending { topic } if topic == TOPIC),
         "{ev:?}"
     );
-    // The owner approves with the CLI (and then sees the subscription; the
-    // waiting request is not in ejabberd's list, see `topic subscriptions`).
+    // The owner sees the request waiting (ejabberd leaves it out of the
+    // subscription list: XEP-0060 §8.7's command finds it), and approves
+    // it, with the CLI.
     let state = tempfile::tempdir().expect("temp dir");
     let listed = |state: &std::path::Path| {
         let out = gridlink_cli(&e, "publisher", state)
@@ -627,6 +644,7 @@ async fn follower_waits_for_approval_then_catches_up() {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
+    assert_eq!(listed(state.path()), "subscriber@localhost\tpending\n");
     let out = gridlink_cli(&e, "publisher", state.path())
         .args(["topic", "approve", TOPIC, "subscriber@localhost"])
         .output()

@@ -73,10 +73,9 @@ pub enum TopicCommand {
         #[arg(value_name = "JID")]
         who: String,
     },
-    /// List a topic's subscriptions (owner only): JID and state. Requests
-    /// waiting for `topic approve` show as `pending` only where the service
-    /// lists them here (ejabberd 23.01 does not: XEP-0060 §8.7 has them
-    /// fetched with an ad-hoc command gridlink does not send yet).
+    /// List a topic's subscriptions (owner only): JID and state; requests
+    /// waiting for `topic approve` are `pending` (found with XEP-0060
+    /// §8.7's get-pending command where the service does not list them).
     Subscriptions {
         /// The topic.
         node: String,
@@ -273,7 +272,18 @@ pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }
         TopicCommand::Subscriptions { node, json } => {
-            list(&grid.subscriptions(&node).await?, json)?
+            let mut entries = grid.subscriptions(&node).await?;
+            // Services need not list waiting requests here (ejabberd does
+            // not); XEP-0060 §8.7's command finds them.
+            for jid in grid.pending_subscriptions(&node).await? {
+                if !entries.iter().any(|e| e.jid == jid && e.state == "pending") {
+                    entries.push(JidState {
+                        jid,
+                        state: "pending".into(),
+                    });
+                }
+            }
+            list(&entries, json)?
         }
         TopicCommand::Affiliations { node, json } => list(&grid.affiliations(&node).await?, json)?,
         TopicCommand::Approve { node, who } => decide(&grid, &node, &who, true).await?,

@@ -15,6 +15,7 @@ mod event;
 mod items;
 mod notify;
 pub mod ns;
+mod pending;
 mod publish;
 mod subscribe;
 mod topic;
@@ -160,9 +161,18 @@ impl Grid {
     }
 
     /// As a topic's owner, lists its subscriptions (pending requests only
-    /// where the service lists them: not ejabberd 23.01).
+    /// where the service lists them, not on ejabberd 23.01:
+    /// [`Grid::pending_subscriptions`] finds them).
     pub async fn subscriptions(&self, topic: &str) -> Result<Vec<JidState>, GridError> {
         topic::subscriptions(&self.session, &self.service, topic).await
+    }
+
+    /// As a topic's owner, lists the JIDs whose subscription waits for
+    /// approval (XEP-0060 §8.7, the `get-pending` command; empty where the
+    /// service has none). Reads the session's messages: call it on a
+    /// `Grid` that has no [`Subscription`] running.
+    pub async fn pending_subscriptions(&self, topic: &str) -> Result<Vec<String>, GridError> {
+        pending::pending_requests(&self.session, &self.service, topic).await
     }
 
     /// As a topic's owner, lists its affiliations (owners, publishers,

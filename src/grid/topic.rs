@@ -304,7 +304,8 @@ pub struct JidState {
 /// The topic's subscriptions (XEP-0060 §8.8.1), as its owner sees them.
 /// Whether requests waiting for approval are listed (`pending`) is the
 /// service's choice: ejabberd 23.01 lists only the others (§8.7 has
-/// pending requests fetched with the `pubsub#get-pending` ad-hoc command).
+/// pending requests fetched with the `pubsub#get-pending` ad-hoc command:
+/// `pending.rs`).
 pub async fn subscriptions(
     session: &Session,
     service: &Jid,

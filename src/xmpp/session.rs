@@ -237,6 +237,14 @@ impl Session {
         self.inner.events.lock().ok().and_then(|mut e| e.take())
     }
 
+    /// Gives back an event stream taken with [`Session::take_events`], for
+    /// the next caller (a short exchange that read a few messages itself).
+    pub(crate) fn return_events(&self, events: SessionEvents) {
+        if let Ok(mut e) = self.inner.events.lock() {
+            *e = Some(events);
+        }
+    }
+
     fn next_id(&self) -> String {
         let n = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         format!("{}{n}", self.inner.id_prefix)
