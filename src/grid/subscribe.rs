@@ -34,14 +34,21 @@ pub enum SubscriptionState {
 }
 
 /// Subscribes the account's bare JID to `topic`.
+///
+/// A pending answer on a topic we own is approved at once: ejabberd has
+/// even the owner's own subscription to an `authorize` topic wait for the
+/// owner (XEP-0060 §6.1.3.3 makes no exception), which would leave an
+/// owner's bridge or subscriber waiting for itself. For anyone else the
+/// approval is refused and the subscription stays pending.
 pub async fn subscribe(
     session: &Session,
     service: &Jid,
     topic: &str,
 ) -> Result<SubscriptionState, GridError> {
+    let me = Jid::from(session.bare_jid());
     let req = PubSub::Subscribe {
         subscribe: Some(Subscribe {
-            jid: Jid::from(session.bare_jid()),
+            jid: me.clone(),
             node: Some(NodeName(topic.to_string())),
         }),
         options: None,
@@ -51,7 +58,20 @@ pub async fn subscribe(
         .set(Some(service.clone()), req.into())
         .await
         .map_err(GridError::request(op.clone()))?;
-    subscription_state(answer.as_ref(), op)
+    let state = subscription_state(answer.as_ref(), op)?;
+    if state != SubscriptionState::Pending {
+        return Ok(state);
+    }
+    match super::topic::set_subscription(session, service, topic, &me, true).await {
+        Ok(()) => {
+            tracing::info!(topic, "approved our own subscription (we own the topic)");
+            Ok(SubscriptionState::Subscribed)
+        }
+        Err(e) => {
+            tracing::debug!(topic, error = %e, "not the owner: the subscription stays pending");
+            Ok(SubscriptionState::Pending)
+        }
+    }
 }
 
 /// The state an answer to `<subscribe/>` gives (XEP-0060 §6.1.2): an
@@ -161,6 +181,7 @@ pub async fn start(
     // Pending the owner's approval; one that a new session finds subscribed
     // was approved while the session was down (its notification lost).
     let mut waiting: BTreeSet<String> = pending.iter().cloned().collect();
+    let me = session.bare_jid();
     let task = tokio::spawn(async move {
         let mut topics: BTreeSet<String> = followed.iter().cloned().collect();
         let mut look = every.map(|d| {
@@ -244,10 +265,21 @@ pub async fn start(
                 }
                 SessionEvent::Message(m) => {
                     for ge in notification(*m, &service, &topics, level) {
-                        if let GridEvent::Approved { topic } | GridEvent::Unsubscribed { topic } =
-                            &ge
-                        {
-                            waiting.remove(topic);
+                        match &ge {
+                            // Only a subscription that was waiting can be
+                            // approved: the service also confirms the one
+                            // we approved ourselves as the owner.
+                            GridEvent::Approved { topic } if !waiting.remove(topic) => continue,
+                            GridEvent::Unsubscribed { topic } => {
+                                waiting.remove(topic);
+                            }
+                            // Our own request, which `subscribe` approved.
+                            GridEvent::SubscriptionRequest { jid, .. }
+                                if jid.parse::<Jid>().is_ok_and(|j| j.to_bare() == me) =>
+                            {
+                                continue
+                            }
+                            _ => {}
                         }
                         if tx.send(ge).await.is_err() {
                             return;
