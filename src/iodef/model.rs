@@ -120,7 +120,7 @@ fn by_address() -> &'static ByAddress {
         let mask = size - 1;
         for di in 0..n {
             let name = schema::decl(di).name;
-            let copies = [Some(name), schema::known_name(name).map(|k| k.name)];
+            let copies = [Some(name), schema::known_name(name)];
             for s in copies.into_iter().flatten() {
                 let key = s.as_ptr() as usize;
                 // A string at this address that is not this name (none today) stays out: the
@@ -369,7 +369,7 @@ mod tests {
         for name in &names {
             let copies = [
                 Some(name.as_str()),
-                schema::known_name(name).map(|k| k.name),
+                schema::known_name(name),
                 (0..schema::decl_count())
                     .map(|i| schema::decl(i).name)
                     .find(|n| n == name),
