@@ -153,7 +153,7 @@ pub(crate) const KNOWN: [&str; 13] = [
 ];
 /// Indices of [`KNOWN`] strings the reader needs as [`Str`]s.
 const KNOWN_NS_XML: u32 = 5;
-const KNOWN_EMPTY: u32 = 11;
+pub(crate) const KNOWN_EMPTY: u32 = 11;
 const KNOWN_XML: u32 = 12;
 
 /// `s` as a static string when it is a known namespace, prefix or schema name.

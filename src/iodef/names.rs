@@ -3,7 +3,7 @@
 //! the reader sees). Split from `schema.rs` (the table's shape and the simple-type checks); both
 //! lookups are on the parser's and validator's hot paths, hence the hand-made tables.
 
-use super::arena::{Str, KNOWN};
+use super::arena::{Str, KNOWN, KNOWN_EMPTY};
 use super::model::NO_DECL;
 use super::schema::{Content, Ns};
 use super::schema_gen::DECLS;
@@ -117,16 +117,30 @@ pub(crate) fn word(b: &[u8]) -> u64 {
 pub(crate) struct NameTable {
     /// Index + 1 into `names` (0: empty), a quarter full at most.
     slots: Vec<u16>,
-    /// 48 bytes an entry (key 24, name 24).
-    names: Vec<(Key, KnownName)>,
+    names: Vec<Entry>,
     shift: u32,
-    /// The static strings of trees (`arena::Str`): `arena::KNOWN`, then every name of `names`.
+    /// The static strings of trees (`arena::Str`): `arena::KNOWN`, then the name of each entry of
+    /// `names` in order (so an entry's index gives its name, which it does not store).
     statics: Vec<&'static str>,
+}
+
+/// One name of the table in 24 bytes (its key, and [`KnownName`] packed; 64 bytes with the name
+/// and namespace as `&'static str`s, 48 with them as `arena::Str`s): the parser looks up every
+/// element and attribute name, and the entries were its largest source of D1 cache misses.
+#[derive(Clone, Copy)]
+struct Entry {
+    key: Key,
+    /// [`KnownName::decl`], `u16::MAX` for `NO_DECL`.
+    decl: u16,
+    /// [`KnownName::decl_ns`] as an index of `arena::KNOWN`.
+    ns: u8,
+    iodef_ignorable: bool,
 }
 
 /// A name's length and first and last eight bytes: equal keys mean equal names up to 16 bytes,
 /// so most lookups compare no string bytes (reading the table's names showed as cache misses).
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(packed(4))]
 struct Key {
     head: u64,
     tail: u64,
@@ -155,28 +169,31 @@ impl NameTable {
         (h >> self.shift) as usize
     }
 
-    /// Adds `name` (with the other fields of `k`) unless it is in already; its entry.
-    fn insert(&mut self, name: &'static str, k: KnownName) -> Option<&mut KnownName> {
+    /// Adds `name` (of declaration `decl` in namespace `KNOWN[ns]`, or `NO_DECL`) unless it is in
+    /// already; its entry.
+    fn insert(&mut self, name: &'static str, decl: u32, ns: u8) -> Option<&mut Entry> {
         let key = Key::of(name.as_bytes());
         let mask = self.slots.len() - 1;
         let mut i = self.slot(&key);
         loop {
             match self.slots[i] {
                 0 => {
-                    let sid = u32::try_from(self.statics.len()).ok()?;
                     self.statics.push(name);
-                    self.names.push((
+                    self.names.push(Entry {
                         key,
-                        KnownName {
-                            name: Str::known(sid),
-                            ..k
+                        decl: if decl == NO_DECL {
+                            u16::MAX
+                        } else {
+                            u16::try_from(decl).ok().filter(|d| *d != u16::MAX)?
                         },
-                    ));
+                        ns,
+                        iodef_ignorable: false,
+                    });
                     self.slots[i] = u16::try_from(self.names.len()).ok()?;
-                    return self.names.last_mut().map(|(_, k)| k);
+                    return self.names.last_mut();
                 }
                 j if self.name_of(usize::from(j) - 1) == name => {
-                    return self.names.get_mut(usize::from(j) - 1).map(|(_, k)| k)
+                    return self.names.get_mut(usize::from(j) - 1)
                 }
                 _ => i = (i + 1) & mask,
             }
@@ -202,9 +219,21 @@ impl NameTable {
             if j == 0 {
                 return None;
             }
-            let (kk, k) = self.names[usize::from(j) - 1];
-            if kk == key && (key.len <= 16 || self.name_of(usize::from(j) - 1).as_bytes() == name) {
-                return Some(k);
+            let e = self.names[usize::from(j) - 1];
+            if e.key == key
+                && (name.len() <= 16 || self.name_of(usize::from(j) - 1).as_bytes() == name)
+            {
+                return Some(KnownName {
+                    // Entry `j - 1`'s name is static string `KNOWN.len() + j - 1`.
+                    name: Str::known(KNOWN.len() as u32 + u32::from(j) - 1),
+                    decl: if e.decl == u16::MAX {
+                        NO_DECL
+                    } else {
+                        u32::from(e.decl)
+                    },
+                    decl_ns: Str::known(u32::from(e.ns)),
+                    iodef_ignorable: e.iodef_ignorable,
+                });
             }
             i = (i + 1) & mask;
         }
@@ -261,15 +290,8 @@ pub(crate) fn name_table() -> &'static NameTable {
                 .iter()
                 .position(|k| *k == d.ns.uri())
                 .unwrap_or(KNOWN.len() - 1);
-            if let Some(k) = t.insert(
-                d.name,
-                KnownName {
-                    name: Str::EMPTY,
-                    iodef_ignorable: false,
-                    decl: u32::try_from(i).unwrap_or(NO_DECL),
-                    decl_ns: Str::known(ns as u32),
-                },
-            ) {
+            let decl = u32::try_from(i).unwrap_or(NO_DECL);
+            if let Some(k) = t.insert(d.name, decl, ns as u8) {
                 k.iodef_ignorable |= ignorable;
             }
         }
@@ -278,15 +300,8 @@ pub(crate) fn name_table() -> &'static NameTable {
         for d in DECLS {
             for a in d.attrs {
                 let n = a.name.strip_prefix("xml:").unwrap_or(a.name);
-                t.insert(
-                    n,
-                    KnownName {
-                        name: Str::EMPTY,
-                        iodef_ignorable: false,
-                        decl: NO_DECL,
-                        decl_ns: Str::EMPTY,
-                    },
-                );
+                // Never looked at for attributes: `decl` says there is no declaration.
+                t.insert(n, NO_DECL, KNOWN_EMPTY as u8);
             }
         }
         t
@@ -296,6 +311,32 @@ pub(crate) fn name_table() -> &'static NameTable {
 #[cfg(test)]
 mod tests {
     use super::word;
+
+    /// Entries stay at 24 bytes (see `Entry`).
+    #[test]
+    fn entries_are_small() {
+        assert_eq!(std::mem::size_of::<super::Entry>(), 24);
+    }
+
+    /// Every declaration's name looks up to that declaration, in its namespace, under the
+    /// table's own copy of the name.
+    #[test]
+    fn declarations_look_up() {
+        let t = super::name_table();
+        for i in 0..super::super::schema::decl_count() {
+            let d = super::super::schema::decl(i);
+            let k = t
+                .get(d.name.as_bytes())
+                .expect("a declaration's name is in the table");
+            assert_eq!(k.decl as usize, i, "{}", d.name);
+            let statics = super::statics();
+            assert_eq!(
+                statics[k.decl_ns.static_index().unwrap() as usize],
+                d.ns.uri()
+            );
+            assert_eq!(statics[k.name.static_index().unwrap() as usize], d.name);
+        }
+    }
 
     /// The name table records each declaration's namespace as the `KNOWN` string of its URI.
     #[test]
