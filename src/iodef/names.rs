@@ -140,7 +140,7 @@ struct Entry {
 /// A name's length and first and last eight bytes: equal keys mean equal names up to 16 bytes,
 /// so most lookups compare no string bytes (reading the table's names showed as cache misses).
 #[derive(Clone, Copy, PartialEq, Eq)]
-#[repr(packed(4))]
+#[repr(C, packed(4))]
 struct Key {
     head: u64,
     tail: u64,
