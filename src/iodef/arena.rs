@@ -468,6 +468,18 @@ impl<'d> Element<'d> {
         self.tree.str(self.data().ns)
     }
 
+    /// Whether the element is in a namespace other than IODEF's and not in none (what an `##other`
+    /// wildcard takes): for the usual namespaces one compare of the string handles.
+    #[inline]
+    pub(crate) fn in_other_ns(&self) -> bool {
+        let ns = self.data().ns;
+        if ns == Str::NS_IODEF || ns == Str::EMPTY {
+            return false;
+        }
+        let t = self.tree.str(ns);
+        !same(t, NS_IODEF) && !t.is_empty()
+    }
+
     /// Local name (the IODEF class name for IODEF elements).
     #[inline]
     pub fn name(&self) -> &'d str {

@@ -3,7 +3,7 @@
 //! which walks the tree and reports; this file only answers "where did matching stop, expecting what".
 
 use super::arena::{same, Element};
-use super::schema::{self, Particle, NS_IODEF};
+use super::schema::{self, Particle};
 
 /// Why a content model did not match.
 pub(crate) struct Fail {
@@ -52,12 +52,11 @@ pub(crate) struct Kid<'a> {
 impl<'a> Kid<'a> {
     #[inline]
     pub(crate) fn of(el: Element<'a>) -> Kid<'a> {
-        let (name, ns) = (el.name(), el.ns());
         Kid {
             el,
-            name,
+            name: el.name(),
             decl: el.decl(),
-            foreign: !same(ns, NS_IODEF) && !ns.is_empty(),
+            foreign: el.in_other_ns(),
         }
     }
 }

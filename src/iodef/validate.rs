@@ -212,12 +212,23 @@ impl<'a> Validator<'a> {
         self.attrs(el, di, d, path);
         // This element's children are `self.kids[base..end]`; deeper levels use what follows.
         let base = self.kids.len();
-        self.kids.extend(el.elements().map(Kid::of));
+        // One walk over the children: the elements, and whether there is text at all (the reader
+        // drops ignorable whitespace, so element-only content usually has none, and the test
+        // below then need not walk the children again).
+        let mut any_text = false;
+        for n in el.children() {
+            match n {
+                Node::Element(e) => self.kids.push(Kid::of(e)),
+                Node::Text(_) => any_text = true,
+            }
+        }
         let end = self.kids.len();
         // Only element-only and empty content need it (not text content, where it is the value).
         let text_nonblank = || {
-            el.children()
-                .any(|n| matches!(n, Node::Text(t) if !t.trim().is_empty()))
+            any_text
+                && el
+                    .children()
+                    .any(|n| matches!(n, Node::Text(t) if !t.trim().is_empty()))
         };
         match &d.content {
             Content::Opaque => {}
