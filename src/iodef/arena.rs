@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::num::NonZeroU32;
 
 use super::schema::{NS_DS, NS_ENUM, NS_IODEF, NS_SCI, NS_XML, NS_XSI};
 
@@ -20,11 +21,67 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// [`NodeData::decl`] of a text node (never a declaration index: the table has a few hundred).
 pub(crate) const TEXT: u32 = u32::MAX - 1;
 
-/// A string of a tree: shared with the schema table / known namespaces, or a span of its buffer.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Str {
-    Static(&'static str),
-    Buf(u32, u32),
+/// [`Str::tag`] of a static string.
+const STATIC: u32 = 1 << 31;
+
+/// A string of a tree in eight bytes: shared with the schema table / known namespaces (an index
+/// into the static strings, `names::statics`), or a span of its buffer. Half the size of a
+/// `&'static str` / span enum, which made the node records that validation and the JSON writer
+/// read back 88 bytes (their main source of D1 cache misses); the tag is never zero, so
+/// `Option<Str>` is eight bytes too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Str {
+    /// Start of the span in the buffer, or the index of a static string.
+    off: u32,
+    /// [`STATIC`] for a static string, else the span's length + 1.
+    tag: NonZeroU32,
+}
+
+impl Str {
+    /// The static string at `i` of `names::statics`.
+    pub(crate) const fn known(i: u32) -> Str {
+        Str {
+            off: i,
+            tag: match NonZeroU32::new(STATIC) {
+                Some(t) => t,
+                None => NonZeroU32::MIN,
+            },
+        }
+    }
+
+    /// The empty string (static).
+    pub(crate) const EMPTY: Str = Str::known(KNOWN_EMPTY);
+    /// The IODEF namespace URI (static).
+    pub(crate) const NS_IODEF: Str = Str::known(0);
+    /// The xml namespace URI (static).
+    pub(crate) const NS_XML: Str = Str::known(KNOWN_NS_XML);
+    /// The `xml` prefix (static).
+    pub(crate) const XML: Str = Str::known(KNOWN_XML);
+
+    /// The buffer span `start..start + len`; `None` when it does not fit the encoding.
+    #[inline]
+    pub(crate) fn span(start: usize, len: usize) -> Option<Str> {
+        let off = u32::try_from(start).ok()?;
+        let len = u32::try_from(len).ok().filter(|l| *l < STATIC - 1)?;
+        off.checked_add(len)?;
+        Some(Str {
+            off,
+            tag: NonZeroU32::new(len + 1)?,
+        })
+    }
+
+    /// The index of a static string, `None` for a buffer span.
+    #[inline]
+    pub(crate) fn static_index(self) -> Option<u32> {
+        (self.tag.get() & STATIC != 0).then_some(self.off)
+    }
+
+    /// `(start, len)` of a buffer span, `None` for a static string.
+    #[inline]
+    pub(crate) fn as_span(self) -> Option<(u32, u32)> {
+        let t = self.tag.get();
+        (t & STATIC == 0).then_some((self.off, t - 1))
+    }
 }
 
 /// One element or text node.
@@ -61,7 +118,7 @@ pub(crate) struct AttrData {
 }
 
 /// The arena. Node 0 is the root element.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Tree {
     pub buf: String,
     pub nodes: Vec<NodeData>,
@@ -71,19 +128,40 @@ pub(crate) struct Tree {
     pub src_len: u32,
     /// Offsets of the source's newlines, found on the first request for a line.
     newlines: std::sync::OnceLock<Vec<u32>>,
+    /// The static strings (`names::statics`), fetched once per tree instead of once per string.
+    statics: &'static [&'static str],
 }
 
-/// Namespace URIs and prefixes IODEF documents use, shared instead of stored per document.
-const KNOWN: [&str; 12] = [
+impl Default for Tree {
+    fn default() -> Self {
+        Tree {
+            buf: String::new(),
+            nodes: Vec::new(),
+            attrs: Vec::new(),
+            src_len: 0,
+            newlines: std::sync::OnceLock::new(),
+            statics: super::names::statics(),
+        }
+    }
+}
+
+/// Namespace URIs and prefixes IODEF documents use, shared instead of stored per document: the
+/// first static strings (`names::statics`, where the schema's names follow).
+pub(crate) const KNOWN: [&str; 13] = [
     NS_IODEF, NS_DS, NS_ENUM, NS_SCI, NS_XSI, NS_XML, "iodef", "ds", "enum", "sci", "xsi", "",
+    "xml",
 ];
+/// Indices of [`KNOWN`] strings the reader needs as [`Str`]s.
+const KNOWN_NS_XML: u32 = 5;
+pub(crate) const KNOWN_EMPTY: u32 = 11;
+const KNOWN_XML: u32 = 12;
 
 /// `s` as a static string when it is a known namespace, prefix or schema name.
-pub(crate) fn known_static(s: &str) -> Option<&'static str> {
-    if let Some(k) = KNOWN.iter().find(|k| **k == s) {
-        return Some(k);
+pub(crate) fn known_static(s: &str) -> Option<Str> {
+    if let Some(i) = KNOWN.iter().position(|k| *k == s) {
+        return Some(Str::known(i as u32));
     }
-    super::schema::known_name(s).map(|k| k.name)
+    super::names::name_table().get(s.as_bytes()).map(|k| k.name)
 }
 
 /// String equality with a pointer fast path: names and namespaces of parsed trees are usually the
@@ -98,28 +176,26 @@ impl Tree {
     /// The text of `s`.
     #[inline]
     pub fn str(&self, s: Str) -> &str {
-        match s {
-            Str::Static(s) => s,
-            Str::Buf(start, len) => self
-                .buf
-                .get(start as usize..start as usize + len as usize)
-                .unwrap_or(""),
+        let t = s.tag.get();
+        if t & STATIC != 0 {
+            self.statics.get(s.off as usize).copied().unwrap_or("")
+        } else {
+            let start = s.off as usize;
+            self.buf.get(start..start + (t - 1) as usize).unwrap_or("")
         }
     }
 
     /// Appends `s` to the buffer. `None` when the buffer would outgrow 32-bit spans.
     pub fn push_str(&mut self, s: &str) -> Option<Str> {
-        let start = u32::try_from(self.buf.len()).ok()?;
-        let len = u32::try_from(s.len()).ok()?;
-        start.checked_add(len)?;
+        let span = Str::span(self.buf.len(), s.len())?;
         self.buf.push_str(s);
-        Some(Str::Buf(start, len))
+        Some(span)
     }
 
     /// `s`, shared when known, else appended to the buffer.
     pub fn intern(&mut self, s: &str) -> Option<Str> {
         match known_static(s) {
-            Some(k) => Some(Str::Static(k)),
+            Some(k) => Some(k),
             None => self.push_str(s),
         }
     }
@@ -141,14 +217,12 @@ impl Tree {
     /// Makes the text node `last` end at the buffer's end (copying its text there if it does not),
     /// so that text can be appended to it in place; returns its span.
     fn text_at_end(&mut self, last: u32) -> Option<(u32, u32)> {
-        match self.nodes[last as usize].name {
-            Str::Buf(s, l) if s as usize + l as usize == self.buf.len() => Some((s, l)),
-            prev => {
+        let prev = self.nodes[last as usize].name;
+        match prev.as_span() {
+            Some((s, l)) if s as usize + l as usize == self.buf.len() => Some((s, l)),
+            _ => {
                 let owned = self.str(prev).to_string();
-                match self.push_str(&owned)? {
-                    Str::Buf(s, l) => Some((s, l)),
-                    Str::Static(_) => None,
-                }
+                self.push_str(&owned)?.as_span()
             }
         }
     }
@@ -177,7 +251,7 @@ impl Tree {
         self.nodes.push(NodeData {
             decl: TEXT,
             name: span,
-            ns: Str::Static(""),
+            ns: Str::EMPTY,
             prefix: None,
             // Text has no attributes (an empty range, as `new_node` gives).
             attr_start: 0,
@@ -204,10 +278,8 @@ impl Tree {
     fn merge_text(&mut self, last: u32, span: Str) -> Option<()> {
         let (s, l) = self.text_at_end(last)?;
         let piece = self.str(span).to_string();
-        let Str::Buf(_, add) = self.push_str(&piece)? else {
-            return None;
-        };
-        self.nodes[last as usize].name = Str::Buf(s, l.checked_add(add)?);
+        let (_, add) = self.push_str(&piece)?.as_span()?;
+        self.nodes[last as usize].name = Str::span(s as usize, l.checked_add(add)? as usize)?;
         Some(())
     }
 
@@ -216,15 +288,14 @@ impl Tree {
         match self.last_text(parent) {
             None => {
                 let span = self.push_str(text)?;
-                let id = self.new_node(TEXT, span, Str::Static(""), None, 0)?;
+                let id = self.new_node(TEXT, span, Str::EMPTY, None, 0)?;
                 self.link(parent, id);
             }
             Some(last) => {
                 let (s, l) = self.text_at_end(last)?;
-                let Str::Buf(_, add) = self.push_str(text)? else {
-                    return None;
-                };
-                self.nodes[last as usize].name = Str::Buf(s, l.checked_add(add)?);
+                let (_, add) = self.push_str(text)?.as_span()?;
+                self.nodes[last as usize].name =
+                    Str::span(s as usize, l.checked_add(add)? as usize)?;
             }
         }
         Some(())
@@ -286,13 +357,10 @@ impl Tree {
         super::model::decl_of(self.str(ns), self.str(name))
     }
 
-    /// Whether `a` and `b` have the same text (one pointer compare for two table strings).
+    /// Whether `a` and `b` have the same text (one integer compare for the same table string).
     #[inline]
     pub fn str_eq(&self, a: Str, b: Str) -> bool {
-        match (a, b) {
-            (Str::Static(x), Str::Static(y)) => same(x, y),
-            _ => self.str(a) == self.str(b),
-        }
+        a == b || self.str(a) == self.str(b)
     }
 
     /// Adds an attribute to `el`, moving its earlier attributes to the end of the shared list first
@@ -398,6 +466,18 @@ impl<'d> Element<'d> {
     #[inline]
     pub fn ns(&self) -> &'d str {
         self.tree.str(self.data().ns)
+    }
+
+    /// Whether the element is in a namespace other than IODEF's and not in none (what an `##other`
+    /// wildcard takes): for the usual namespaces one compare of the string handles.
+    #[inline]
+    pub(crate) fn in_other_ns(&self) -> bool {
+        let ns = self.data().ns;
+        if ns == Str::NS_IODEF || ns == Str::EMPTY {
+            return false;
+        }
+        let t = self.tree.str(ns);
+        !same(t, NS_IODEF) && !t.is_empty()
     }
 
     /// Local name (the IODEF class name for IODEF elements).
@@ -576,5 +656,37 @@ impl fmt::Debug for Element<'_> {
             .field("children", &self.children().collect::<Vec<_>>())
             .field("line", &self.line())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AttrData, NodeData, Str};
+
+    /// The records validation and the JSON writer read back stay small (they were 88 and 64 bytes
+    /// with a 16-byte string handle).
+    #[test]
+    fn records_are_small() {
+        assert_eq!(std::mem::size_of::<Str>(), 8);
+        assert_eq!(std::mem::size_of::<Option<Str>>(), 8);
+        assert!(std::mem::size_of::<NodeData>() <= 56);
+        assert_eq!(std::mem::size_of::<AttrData>(), 32);
+    }
+
+    /// Spans keep their offset and length; static strings are not spans.
+    #[test]
+    fn str_encodings() {
+        for (start, len) in [(0, 0), (1, 0), (0, 5), (7, 1 << 20)] {
+            let s = Str::span(start, len).map(Str::as_span);
+            assert_eq!(s, Some(Some((start as u32, len as u32))));
+        }
+        assert_eq!(Str::span(0, (1 << 31) - 1), None);
+        assert_eq!(Str::EMPTY.as_span(), None);
+        assert_eq!(Str::EMPTY.static_index(), Some(11));
+        let t = super::Tree::default();
+        assert_eq!(t.str(Str::EMPTY), "");
+        assert_eq!(t.str(Str::XML), "xml");
+        assert_eq!(t.str(Str::NS_XML), super::NS_XML);
+        assert_eq!(t.str(Str::NS_IODEF), super::NS_IODEF);
     }
 }

@@ -95,7 +95,7 @@ pub(crate) fn attr_table(di: usize) -> &'static AttrTable {
                     let canon = if a.name.starts_with("xml:") {
                         None
                     } else {
-                        schema::known_name(a.name).map(|k| k.name)
+                        schema::known_name(a.name)
                     };
                     t.names
                         .push(canon.map_or((0, 0), |c| (c.as_ptr() as usize, c.len())));

@@ -37,7 +37,7 @@ impl Builder {
             Some(s) => s,
             None => {
                 self.overflow = true;
-                Str::Static("")
+                Str::EMPTY
             }
         }
     }
@@ -75,12 +75,11 @@ impl Builder {
         name: &'static str,
         prefix: Option<&'static str>,
     ) {
-        self.start_str(
-            Str::Static(ns),
-            Str::Static(name),
-            prefix.map(Str::Static),
-            0,
-        );
+        // Schema names and known namespaces and prefixes are static strings of the tree.
+        let ns = self.intern(ns);
+        let name = self.intern(name);
+        let prefix = prefix.map(|p| self.intern(p));
+        self.start_str(ns, name, prefix, 0);
     }
 
     /// Adds an attribute to the open element: unqualified, or `xml:`-prefixed for the xml namespace.

@@ -168,6 +168,8 @@ struct Found {
     at: [u8; 64],
     /// Slots with at least one child (bit j for slot j < 64).
     filled: u64,
+    /// Slots with more than one child (bit j for slot j < 64).
+    multi: u64,
 }
 
 /// The writer: the output and a scratch list of (child slot, child) pairs shared by all levels
@@ -289,14 +291,22 @@ impl<'a> Writer<'a> {
         let base = self.kids.len();
         // Slots that have a child (bit j for slot j < 64; slots beyond are always looked at).
         let mut filled = 0u64;
+        let mut multi = 0u64;
         if let Content::Complex { .. } = &d.content {
             for k in el.elements() {
                 let j = slot_of(di, k);
-                filled |= 1u64.checked_shl(j).unwrap_or(0);
+                let bit = 1u64.checked_shl(j).unwrap_or(0);
+                multi |= filled & bit;
+                filled |= bit;
                 self.kids.push((j, k));
             }
         }
-        let found = Found { seen, at, filled };
+        let found = Found {
+            seen,
+            at,
+            filled,
+            multi,
+        };
         let r = self.members(el, di, lay, &found, base);
         self.kids.truncate(base);
         r
@@ -406,22 +416,40 @@ impl<'a> Writer<'a> {
             }
             // A slot no child was filed under writes nothing.
             Src::Slot(j) if j < 64 && found.filled & (1 << j) == 0 => {}
-            Src::Slot(j) => self.slot(first, quoted, j, di, base)?,
+            Src::Slot(j) => self.slot(first, quoted, j, di, base, found.multi)?,
         }
         Ok(())
     }
 
     /// The member of slot `j` of `di`, from the children assigned to it (none: no member). Children
     /// of this level are `kids[base..end]`; deeper levels use the part after `end` and give it back.
-    fn slot(&mut self, first: &mut bool, quoted: &str, j: usize, di: usize, base: usize) -> Res {
+    /// `multi`: [`Found::multi`].
+    fn slot(
+        &mut self,
+        first: &mut bool,
+        quoted: &str,
+        j: usize,
+        di: usize,
+        base: usize,
+        multi: u64,
+    ) -> Res {
         let end = self.kids.len();
         let j32 = j as u32;
-        // How many children this slot has and the last of them, in one pass.
+        // How many children this slot has and the last of them: a slot of the first 64 with one
+        // child (the usual case; `member` calls this only for filled ones) is found by a search
+        // that stops at it, any other in one pass over all the children.
         let (mut count, mut last) = (0usize, base);
-        for (i, (s, _)) in self.kids[base..end].iter().enumerate() {
-            if *s == j32 {
-                count += 1;
-                last = base + i;
+        let bit = 1u64.checked_shl(j32).unwrap_or(0);
+        if bit != 0 && multi & bit == 0 {
+            if let Some(i) = self.kids[base..end].iter().position(|(s, _)| *s == j32) {
+                (count, last) = (1, base + i);
+            }
+        } else {
+            for (i, (s, _)) in self.kids[base..end].iter().enumerate() {
+                if *s == j32 {
+                    count += 1;
+                    last = base + i;
+                }
             }
         }
         if count == 0 {

@@ -256,6 +256,31 @@ pub(super) fn any_word(v: &[u8], hit: impl Fn(u64) -> bool) -> bool {
     }
 }
 
+/// Whether `t` (starting with a newline) is a newline and spaces only, by whole-word compares: the
+/// usual indentation between elements, which the exact test of [`all_whitespace`] (five byte
+/// compares per word) then need not look at.
+#[inline]
+fn newline_spaces(t: &[u8]) -> bool {
+    const SPACES: u64 = LO * b' ' as u64;
+    const FIRST: u64 = (SPACES & !0xff) | b'\n' as u64;
+    let n = t.len();
+    if n <= 8 {
+        let mask = u64::MAX >> (8 * (8 - n));
+        return word(t) == FIRST & mask;
+    }
+    let mut chunks = t.chunks_exact(8);
+    let mut first = FIRST;
+    for c in &mut chunks {
+        match <[u8; 8]>::try_from(c) {
+            Ok(w) if u64::from_le_bytes(w) == first => first = SPACES,
+            _ => return false,
+        }
+    }
+    // The last word overlaps the one before, which was all spaces except the first's newline.
+    chunks.remainder().is_empty()
+        || matches!(t.get(n - 8..).map(<[u8; 8]>::try_from), Some(Ok(w)) if u64::from_le_bytes(w) == SPACES)
+}
+
 /// Whether text is whitespace only (`u8::is_ascii_whitespace`), eight bytes at a time: this runs
 /// on the indentation between the children of every element-only element, and the compiler's
 /// vectorised fold went byte by byte over runs shorter than its vectors (most of them).
@@ -273,6 +298,9 @@ pub(super) fn all_whitespace(t: &[u8]) -> bool {
         eq(b' ') | eq(b'\t') | eq(b'\n') | eq(0x0c) | eq(b'\r')
     };
     let n = t.len();
+    if t.first() == Some(&b'\n') && newline_spaces(t) {
+        return true;
+    }
     if n < 8 {
         // The padding bytes of a short word are not looked at.
         let lanes = HIGH & (1u64 << (8 * n)).wrapping_sub(1);
@@ -366,6 +394,25 @@ mod tests {
                         let slow = b.iter().all(u8::is_ascii_whitespace);
                         assert_eq!(super::all_whitespace(&b), slow, "{b:?}");
                     }
+                }
+            }
+        }
+    }
+
+    /// The newline-and-spaces shortcut answers as the byte test wherever it answers: every byte
+    /// value at every position of a newline and up to 30 spaces.
+    #[test]
+    fn newline_spaces_is_exact() {
+        for len in 1..32usize {
+            for at in 0..len {
+                for v in 0..=255u8 {
+                    let mut b = vec![b' '; len];
+                    b[0] = b'\n';
+                    b[at] = v;
+                    let want = b[0] == b'\n' && b[1..].iter().all(|c| *c == b' ');
+                    assert_eq!(super::newline_spaces(&b), want, "{b:?}");
+                    let slow = b.iter().all(u8::is_ascii_whitespace);
+                    assert_eq!(super::all_whitespace(&b), slow, "{b:?}");
                 }
             }
         }

@@ -10,14 +10,16 @@
 //! Layout: `arena` (the document tree: one arena of nodes, attributes and text spans, and the
 //! [`Element`] views of it) + `builder` ([`Builder`]), `tree` (XML reader) + `write` (XML writer),
 //! `schema` + `schema_gen` (the XSD as data) + `names` (name lookups in it),
-//! `lexical` (the simple types' checks), `validate` + `model` (content-model matcher) + `content` (compiled
-//! content models) + `attr_table` (per-declaration attribute tables) +
+//! `lexical` (the simple types' checks), `validate` (strict) + `basic` (the cheap check) +
+//! `model` (content-model matcher) + `content` (compiled content models) + `attr_table`
+//! (per-declaration attribute tables) +
 //! `problem` (findings and their paths), `json` (RFC 8727 member layout) + `json_in` (JSON → XML) +
 //! `json_out` (XML → JSON as a `Serialize` view) + `json_write` (XML → JSON text), `summary` (what an analyst or a
 //! ROLIE entry title wants first, and the canonical form), `redact` (leaving elements out before sharing).
 
 mod arena;
 mod attr_table;
+mod basic;
 mod builder;
 mod content;
 mod error;
@@ -222,7 +224,7 @@ impl Document {
 
     /// Structure, namespace and version only. Empty means acceptable.
     pub fn validate_basic(&self) -> Vec<Problem> {
-        validate::validate_basic(self.root())
+        basic::validate_basic(self.root())
     }
 
     /// Validation at the given level.

@@ -3,7 +3,7 @@
 //! which walks the tree and reports; this file only answers "where did matching stop, expecting what".
 
 use super::arena::{same, Element};
-use super::schema::{self, Particle, NS_IODEF};
+use super::schema::{self, Particle};
 
 /// Why a content model did not match.
 pub(crate) struct Fail {
@@ -52,12 +52,11 @@ pub(crate) struct Kid<'a> {
 impl<'a> Kid<'a> {
     #[inline]
     pub(crate) fn of(el: Element<'a>) -> Kid<'a> {
-        let (name, ns) = (el.name(), el.ns());
         Kid {
             el,
-            name,
+            name: el.name(),
             decl: el.decl(),
-            foreign: !same(ns, NS_IODEF) && !ns.is_empty(),
+            foreign: el.in_other_ns(),
         }
     }
 }
@@ -120,7 +119,7 @@ fn by_address() -> &'static ByAddress {
         let mask = size - 1;
         for di in 0..n {
             let name = schema::decl(di).name;
-            let copies = [Some(name), schema::known_name(name).map(|k| k.name)];
+            let copies = [Some(name), schema::known_name(name)];
             for s in copies.into_iter().flatten() {
                 let key = s.as_ptr() as usize;
                 // A string at this address that is not this name (none today) stays out: the
@@ -369,7 +368,7 @@ mod tests {
         for name in &names {
             let copies = [
                 Some(name.as_str()),
-                schema::known_name(name).map(|k| k.name),
+                schema::known_name(name),
                 (0..schema::decl_count())
                     .map(|i| schema::decl(i).name)
                     .find(|n| n == name),

@@ -3,6 +3,7 @@
 //! the reader sees). Split from `schema.rs` (the table's shape and the simple-type checks); both
 //! lookups are on the parser's and validator's hot paths, hence the hand-made tables.
 
+use super::arena::{Str, KNOWN, KNOWN_EMPTY};
 use super::model::NO_DECL;
 use super::schema::{Content, Ns};
 use super::schema_gen::DECLS;
@@ -32,18 +33,19 @@ pub(crate) fn find(ns: &str, name: &str) -> Option<usize> {
 /// What the parser needs to know about a local name, found with one lookup per element or attribute.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct KnownName {
-    /// The same name, borrowed from the schema table: parsed trees share it instead of allocating.
-    pub name: &'static str,
-    /// Whether whitespace-only text directly inside the IODEF element of this name is ignorable
-    /// (element-only or empty content in the schema).
-    pub iodef_ignorable: bool,
+    /// The same name as a static string of the trees ([`statics`]: the schema table's own
+    /// `&'static str`): parsed trees share it instead of allocating.
+    pub name: Str,
     /// The declaration called so (every declaration has a name of its own) and its namespace
     /// (the known string `arena::known_static` gives for it, as the reader records namespaces):
     /// an element of this name is of that declaration exactly when it is in that namespace
     /// (`model::decl_of`), which the reader records in the node. `NO_DECL` for a name only
     /// attributes have.
     pub decl: u32,
-    pub decl_ns: &'static str,
+    pub decl_ns: Str,
+    /// Whether whitespace-only text directly inside the IODEF element of this name is ignorable
+    /// (element-only or empty content in the schema).
+    pub iodef_ignorable: bool,
 }
 
 /// A multiply-rotate hash over 8-byte words (the FxHash scheme): the name table is fixed at start-up
@@ -115,17 +117,34 @@ pub(crate) fn word(b: &[u8]) -> u64 {
 pub(crate) struct NameTable {
     /// Index + 1 into `names` (0: empty), a quarter full at most.
     slots: Vec<u16>,
-    names: Vec<(Key, KnownName)>,
+    names: Vec<Entry>,
     shift: u32,
+    /// The static strings of trees (`arena::Str`): `arena::KNOWN`, then the name of each entry of
+    /// `names` in order (so an entry's index gives its name, which it does not store).
+    statics: Vec<&'static str>,
+}
+
+/// One name of the table in 24 bytes (its key, and [`KnownName`] packed; 64 bytes with the name
+/// and namespace as `&'static str`s, 48 with them as `arena::Str`s): the parser looks up every
+/// element and attribute name, and the entries were its largest source of D1 cache misses.
+#[derive(Clone, Copy)]
+struct Entry {
+    key: Key,
+    /// [`KnownName::decl`], `u16::MAX` for `NO_DECL`.
+    decl: u16,
+    /// [`KnownName::decl_ns`] as an index of `arena::KNOWN`.
+    ns: u8,
+    iodef_ignorable: bool,
 }
 
 /// A name's length and first and last eight bytes: equal keys mean equal names up to 16 bytes,
 /// so most lookups compare no string bytes (reading the table's names showed as cache misses).
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(C, packed(4))]
 struct Key {
-    len: usize,
     head: u64,
     tail: u64,
+    len: u32,
 }
 
 impl Key {
@@ -133,9 +152,10 @@ impl Key {
     fn of(name: &[u8]) -> Key {
         let n = name.len().min(8);
         Key {
-            len: name.len(),
             head: word(&name[..n]),
             tail: word(&name[name.len() - n..]),
+            // Longer names are in no table; their length only has to differ from theirs.
+            len: u32::try_from(name.len()).unwrap_or(u32::MAX),
         }
     }
 }
@@ -149,23 +169,42 @@ impl NameTable {
         (h >> self.shift) as usize
     }
 
-    fn insert(&mut self, k: KnownName) -> Option<&mut KnownName> {
-        let key = Key::of(k.name.as_bytes());
+    /// Adds `name` (of declaration `decl` in namespace `KNOWN[ns]`, or `NO_DECL`) unless it is in
+    /// already; its entry.
+    fn insert(&mut self, name: &'static str, decl: u32, ns: u8) -> Option<&mut Entry> {
+        let key = Key::of(name.as_bytes());
         let mask = self.slots.len() - 1;
         let mut i = self.slot(&key);
         loop {
             match self.slots[i] {
                 0 => {
-                    self.names.push((key, k));
+                    self.statics.push(name);
+                    self.names.push(Entry {
+                        key,
+                        decl: if decl == NO_DECL {
+                            u16::MAX
+                        } else {
+                            u16::try_from(decl).ok().filter(|d| *d != u16::MAX)?
+                        },
+                        ns,
+                        iodef_ignorable: false,
+                    });
                     self.slots[i] = u16::try_from(self.names.len()).ok()?;
-                    return self.names.last_mut().map(|(_, k)| k);
+                    return self.names.last_mut();
                 }
-                j if self.names[usize::from(j) - 1].1.name == k.name => {
-                    return self.names.get_mut(usize::from(j) - 1).map(|(_, k)| k)
+                j if self.name_of(usize::from(j) - 1) == name => {
+                    return self.names.get_mut(usize::from(j) - 1)
                 }
                 _ => i = (i + 1) & mask,
             }
         }
+    }
+
+    /// The name of entry `i`.
+    #[inline]
+    fn name_of(&self, i: usize) -> &'static str {
+        // Entry `i`'s name is static string `KNOWN.len() + i`.
+        self.statics.get(KNOWN.len() + i).copied().unwrap_or("")
     }
 
     /// The table's entry for `name`, if it is one of the schema's names (inlined into the reader's
@@ -180,25 +219,38 @@ impl NameTable {
             if j == 0 {
                 return None;
             }
-            let (kk, k) = self.names[usize::from(j) - 1];
-            if kk == key && (key.len <= 16 || k.name.as_bytes() == name) {
-                return Some(k);
+            let e = self.names[usize::from(j) - 1];
+            if e.key == key
+                && (name.len() <= 16 || self.name_of(usize::from(j) - 1).as_bytes() == name)
+            {
+                return Some(KnownName {
+                    // Entry `j - 1`'s name is static string `KNOWN.len() + j - 1`.
+                    name: Str::known(KNOWN.len() as u32 + u32::from(j) - 1),
+                    decl: if e.decl == u16::MAX {
+                        NO_DECL
+                    } else {
+                        u32::from(e.decl)
+                    },
+                    decl_ns: Str::known(u32::from(e.ns)),
+                    iodef_ignorable: e.iodef_ignorable,
+                });
             }
             i = (i + 1) & mask;
         }
     }
 }
 
-/// Every element and attribute local name of the schema table (attributes without their `xml:`).
-pub(crate) fn known_name(name: &str) -> Option<KnownName> {
-    known_name_bytes(name.as_bytes())
+/// The name table's own copy of `name` (the string parsed trees hold), when it is one of the
+/// schema table's element and attribute local names (attributes without their `xml:`).
+pub(crate) fn known_name(name: &str) -> Option<&'static str> {
+    let t = name_table();
+    let k = t.get(name.as_bytes())?;
+    t.statics.get(k.name.static_index()? as usize).copied()
 }
 
-/// [`known_name`] of raw bytes: bytes equal to a table name are that (valid UTF-8) name, so the
-/// reader looks a name up before it checks that the bytes are a `str` span (only unknown names need
-/// the span; finding it for every name showed in the profile).
-pub(crate) fn known_name_bytes(name: &[u8]) -> Option<KnownName> {
-    name_table().get(name)
+/// The static strings of trees (see `arena::Str`): `arena::KNOWN`, then every schema name.
+pub(crate) fn statics() -> &'static [&'static str] {
+    &name_table().statics
 }
 
 /// The table of [`known_name_bytes`], for a caller that looks many names up (the reader fetches it
@@ -225,6 +277,7 @@ pub(crate) fn name_table() -> &'static NameTable {
             slots: vec![0; size],
             names: Vec::with_capacity(unique.len()),
             shift: 64 - size.trailing_zeros(),
+            statics: KNOWN.to_vec(),
         };
         for (i, d) in DECLS.iter().enumerate() {
             let ignorable = d.ns == Ns::Iodef
@@ -232,12 +285,13 @@ pub(crate) fn name_table() -> &'static NameTable {
                     d.content,
                     Content::Empty | Content::Complex { mixed: false, .. }
                 );
-            if let Some(k) = t.insert(KnownName {
-                name: d.name,
-                iodef_ignorable: false,
-                decl: u32::try_from(i).unwrap_or(NO_DECL),
-                decl_ns: super::arena::known_static(d.ns.uri()).unwrap_or(d.ns.uri()),
-            }) {
+            // Every declaration's namespace is one of `KNOWN` (a test checks it).
+            let ns = KNOWN
+                .iter()
+                .position(|k| *k == d.ns.uri())
+                .unwrap_or(KNOWN.len() - 1);
+            let decl = u32::try_from(i).unwrap_or(NO_DECL);
+            if let Some(k) = t.insert(d.name, decl, ns as u8) {
                 k.iodef_ignorable |= ignorable;
             }
         }
@@ -246,12 +300,8 @@ pub(crate) fn name_table() -> &'static NameTable {
         for d in DECLS {
             for a in d.attrs {
                 let n = a.name.strip_prefix("xml:").unwrap_or(a.name);
-                t.insert(KnownName {
-                    name: n,
-                    iodef_ignorable: false,
-                    decl: NO_DECL,
-                    decl_ns: "",
-                });
+                // Never looked at for attributes: `decl` says there is no declaration.
+                t.insert(n, NO_DECL, KNOWN_EMPTY as u8);
             }
         }
         t
@@ -261,6 +311,41 @@ pub(crate) fn name_table() -> &'static NameTable {
 #[cfg(test)]
 mod tests {
     use super::word;
+
+    /// Entries stay at 24 bytes (see `Entry`).
+    #[test]
+    fn entries_are_small() {
+        assert_eq!(std::mem::size_of::<super::Entry>(), 24);
+    }
+
+    /// Every declaration's name looks up to that declaration, in its namespace, under the
+    /// table's own copy of the name.
+    #[test]
+    fn declarations_look_up() {
+        let t = super::name_table();
+        for i in 0..super::super::schema::decl_count() {
+            let d = super::super::schema::decl(i);
+            let k = t
+                .get(d.name.as_bytes())
+                .expect("a declaration's name is in the table");
+            assert_eq!(k.decl as usize, i, "{}", d.name);
+            let statics = super::statics();
+            assert_eq!(
+                statics[k.decl_ns.static_index().unwrap() as usize],
+                d.ns.uri()
+            );
+            assert_eq!(statics[k.name.static_index().unwrap() as usize], d.name);
+        }
+    }
+
+    /// The name table records each declaration's namespace as the `KNOWN` string of its URI.
+    #[test]
+    fn declaration_namespaces_are_known() {
+        for i in 0..super::super::schema::decl_count() {
+            let uri = super::super::schema::decl(i).ns.uri();
+            assert!(super::KNOWN.contains(&uri), "{uri}");
+        }
+    }
 
     /// The two-load shortcut packs the same word as byte by byte, for every length up to 8.
     #[test]

@@ -30,10 +30,7 @@ fn span_in<'s>(
     let (start, s) =
         in_src(src, bytes).ok_or_else(|| IodefError::xml(at, format!("{what} is not UTF-8")))?;
     // The input is at most MAX_INPUT_BYTES, far below u32::MAX.
-    let span = Str::Buf(
-        u32::try_from(start).map_err(|_| too_large(src))?,
-        u32::try_from(s.len()).map_err(|_| too_large(src))?,
-    );
+    let span = Str::span(start, s.len()).ok_or_else(|| too_large(src))?;
     Ok((span, s))
 }
 
@@ -115,7 +112,7 @@ impl<'s> Parser<'s> {
     fn resolve(&self, prefix: &[u8], at: u32, name: Str) -> Result<(Str, Str), IodefError> {
         match self.binding(prefix) {
             Some(b) if b.bound => Ok((b.uri, b.name)),
-            None if prefix == b"xml" => Ok((Str::Static(NS_XML), Str::Static("xml"))),
+            None if prefix == b"xml" => Ok((Str::NS_XML, Str::XML)),
             _ => Err(self.undeclared(prefix, at, name)),
         }
     }
@@ -140,7 +137,7 @@ impl<'s> Parser<'s> {
         // inside a character of the source: the span check below could not fail for them, and the
         // lookup comes first.
         match self.names.get(local) {
-            Some(k) => Ok((Str::Static(k.name), Some(k))),
+            Some(k) => Ok((k.name, Some(k))),
             None => Ok((span_in(self.src, local, at, "name")?.0, None)),
         }
     }
@@ -153,10 +150,7 @@ impl<'s> Parser<'s> {
         if start > self.src.len() || v.len() > self.src.len() - start {
             return Ok(span_in(self.src, v.as_bytes(), at, "attribute value")?.0);
         }
-        Ok(Str::Buf(
-            u32::try_from(start).map_err(|_| too_large(self.src))?,
-            u32::try_from(v.len()).map_err(|_| too_large(self.src))?,
-        ))
+        Str::span(start, v.len()).ok_or_else(|| too_large(self.src))
     }
 
     /// A namespace declaration (`xmlns` / `xmlns:p`) on the element being read.
@@ -200,7 +194,7 @@ impl<'s> Parser<'s> {
             ));
         }
         let uri = match super::arena::known_static(&uri) {
-            Some(k) => Str::Static(k),
+            Some(k) => k,
             None if matches!(uri, Cow::Borrowed(_)) => span,
             None => self
                 .tree
@@ -209,7 +203,7 @@ impl<'s> Parser<'s> {
         };
         let name = if prefix.is_empty() {
             self.default_ns = uri;
-            Str::Static("")
+            Str::EMPTY
         } else {
             span_in(self.src, prefix, at, "prefix")?.0
         };
@@ -304,12 +298,8 @@ impl<'s> Parser<'s> {
         let decl = match known {
             Some(k) if k.decl != NO_DECL => {
                 // `decl_ns` is the string the reader records for that namespace, so this is
-                // usually one pointer compare.
-                let uri = k.decl_ns;
-                let in_ns = match ns {
-                    Str::Static(u) => super::arena::same(u, uri),
-                    buf => self.tree.str(buf) == uri,
-                };
+                // usually one integer compare.
+                let in_ns = self.tree.str_eq(ns, k.decl_ns);
                 if in_ns {
                     k.decl
                 } else {
@@ -325,7 +315,7 @@ impl<'s> Parser<'s> {
             let (local, aprefix) = split_qname(key);
             let (aname, _) = self.name(local, at)?;
             let (ans, aprefix) = match aprefix {
-                None => (Str::Static(""), None),
+                None => (Str::EMPTY, None),
                 Some(p) => {
                     let (ans, pname) = self.resolve(p, at, aname)?;
                     (ans, Some(pname))
@@ -371,11 +361,8 @@ impl<'s> Parser<'s> {
             self.bindings.truncate(from);
             self.default_ns = outer_default;
         } else {
-            let ignorable = known.is_some_and(|k| k.iodef_ignorable)
-                && match ns {
-                    Str::Static(u) => super::arena::same(u, super::schema::NS_IODEF),
-                    buf => self.tree.str(buf) == super::schema::NS_IODEF,
-                };
+            let ignorable =
+                known.is_some_and(|k| k.iodef_ignorable) && self.tree.str_eq(ns, Str::NS_IODEF);
             self.stack.push(Open {
                 id,
                 ignorable,
@@ -465,7 +452,7 @@ fn read(src: &str) -> Result<Tree, IodefError> {
         bindings: Vec::with_capacity(8),
         scratch: Vec::with_capacity(16),
         root_done: false,
-        default_ns: Str::Static(""),
+        default_ns: Str::EMPTY,
         names: super::names::name_table(),
         any_cr: memchr::memchr(b'\r', src.as_bytes()).is_some(),
     };

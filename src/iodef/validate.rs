@@ -11,7 +11,7 @@ use super::content::match_model;
 use super::model::{wildcard_only, Kid};
 use super::problem::{attr_display, line_of, path_of, Path};
 pub use super::problem::{Problem, RuleSource};
-use super::schema::{self, Content, Decl, St, NS_DS, NS_IODEF, NS_XML, NS_XSI};
+use super::schema::{self, Content, Decl, St, NS_DS, NS_XML, NS_XSI};
 
 struct Validator<'a> {
     problems: Vec<Problem>,
@@ -212,12 +212,23 @@ impl<'a> Validator<'a> {
         self.attrs(el, di, d, path);
         // This element's children are `self.kids[base..end]`; deeper levels use what follows.
         let base = self.kids.len();
-        self.kids.extend(el.elements().map(Kid::of));
+        // One walk over the children: the elements, and whether there is text at all (the reader
+        // drops ignorable whitespace, so element-only content usually has none, and the test
+        // below then need not walk the children again).
+        let mut any_text = false;
+        for n in el.children() {
+            match n {
+                Node::Element(e) => self.kids.push(Kid::of(e)),
+                Node::Text(_) => any_text = true,
+            }
+        }
         let end = self.kids.len();
         // Only element-only and empty content need it (not text content, where it is the value).
         let text_nonblank = || {
-            el.children()
-                .any(|n| matches!(n, Node::Text(t) if !t.trim().is_empty()))
+            any_text
+                && el
+                    .children()
+                    .any(|n| matches!(n, Node::Text(t) if !t.trim().is_empty()))
         };
         match &d.content {
             Content::Opaque => {}
@@ -548,59 +559,4 @@ pub(crate) fn validate(root: Element<'_>) -> Vec<Problem> {
         }
     }
     v.problems
-}
-
-/// Cheap structural validation: namespace, version, and the required core of each Incident.
-pub(crate) fn validate_basic(root: Element<'_>) -> Vec<Problem> {
-    let mut out = Vec::new();
-    let mut p = |el: Element<'_>, path: String, m: &str| {
-        out.push(Problem {
-            path,
-            line: line_of(el),
-            message: m.to_string(),
-            source: RuleSource::Schema,
-        })
-    };
-    if root.ns() != NS_IODEF || root.name() != "IODEF-Document" {
-        p(
-            root,
-            "/".into(),
-            "root must be IODEF-Document in urn:ietf:params:xml:ns:iodef-2.0",
-        );
-        return out;
-    }
-    match root.attr("version") {
-        Some("2.00") => {}
-        Some(v) => p(
-            root,
-            "/IODEF-Document/@version".into(),
-            &format!("version must be \"2.00\", not {v:?}"),
-        ),
-        None => p(root, "/IODEF-Document".into(), "missing version attribute"),
-    }
-    let mut n = 0;
-    for inc in root.children_named("Incident") {
-        n += 1;
-        let path = format!("/IODEF-Document/Incident[{n}]");
-        if inc.attr("purpose").is_none() {
-            p(inc, path.clone(), "missing required attribute purpose");
-        }
-        for (name, msg) in [
-            ("IncidentID", "missing IncidentID"),
-            ("GenerationTime", "missing GenerationTime"),
-            ("Contact", "missing Contact"),
-        ] {
-            if inc.child(name).is_none() {
-                p(inc, path.clone(), msg);
-            }
-        }
-    }
-    if n == 0 {
-        p(
-            root,
-            "/IODEF-Document".into(),
-            "IODEF-Document needs at least one Incident",
-        );
-    }
-    out
 }
