@@ -55,21 +55,7 @@ fn needs_escape(b: &[u8]) -> bool {
             .map_or(0, |x| u64::from(u32::from_le_bytes(x)))
     };
     if n >= 8 {
-        let mut chunks = b.chunks_exact(8);
-        for c in &mut chunks {
-            if let Ok(w) = <[u8; 8]>::try_from(c) {
-                if word_needs_escape(u64::from_le_bytes(w)) {
-                    return true;
-                }
-            }
-        }
-        if chunks.remainder().is_empty() {
-            return false;
-        }
-        match b.get(n - 8..).map(<[u8; 8]>::try_from) {
-            Some(Ok(w)) => word_needs_escape(u64::from_le_bytes(w)),
-            _ => true,
-        }
+        super::lex::any_word(b, word_needs_escape)
     } else if n >= 4 {
         word_needs_escape(half(0) | half(n - 4) << 32)
     } else {
