@@ -8,8 +8,10 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::minidom::Element;
+use tokio_xmpp::parsers::data_forms::{DataForm, DataFormType};
 use tokio_xmpp::parsers::message::Message;
 
+use super::discover::field;
 use super::{ns, GridEvent};
 use crate::envelope::{Envelope, IODEF_V2_NS};
 use crate::iodef::{self, ValidationLevel};
@@ -108,23 +110,20 @@ pub(crate) fn notification(
 
 /// XEP-0060 §8.6: the form a service sends a topic's owner when someone
 /// asks to subscribe to an `authorize` topic (FORM_TYPE
-/// `pubsub#subscribe_authorization`). Read by hand: only three fields
-/// matter, and a form missing the node or the subscriber gives nothing.
+/// `pubsub#subscribe_authorization`). A form missing the node or the
+/// subscriber gives nothing.
 fn subscription_request(form: &Element, topics: &BTreeSet<String>) -> Option<GridEvent> {
-    if !form.is("x", ns::DATA_FORMS) || form.attr("type") != Some("form") {
+    // Only data forms are converted (every other payload would be copied).
+    if !form.is("x", ns::DATA_FORMS) {
         return None;
     }
-    let field = |var: &str| {
-        form.children()
-            .find(|f| f.is("field", ns::DATA_FORMS) && f.attr("var") == Some(var))
-            .and_then(|f| f.get_child("value", ns::DATA_FORMS))
-            .map(|v| v.text().trim().to_string())
-    };
-    if field("FORM_TYPE").as_deref() != Some(ns::SUBSCRIBE_AUTHORIZATION) {
+    let form = DataForm::try_from(form.clone()).ok()?;
+    if form.type_ != DataFormType::Form || form.form_type() != Some(ns::SUBSCRIBE_AUTHORIZATION) {
         return None;
     }
-    let topic = field("pubsub#node").filter(|t| topics.contains(t))?;
-    let jid = field("pubsub#subscriber_jid").filter(|j| !j.is_empty())?;
+    let value = |var: &str| field(&form, var).map(|v| v.trim().to_string());
+    let topic = value("pubsub#node").filter(|t| topics.contains(t))?;
+    let jid = value("pubsub#subscriber_jid").filter(|j| !j.is_empty())?;
     Some(GridEvent::SubscriptionRequest { topic, jid })
 }
 

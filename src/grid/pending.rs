@@ -3,13 +3,15 @@
 //! (ejabberd 23.01 does not); §8.7 has the owner run the
 //! `pubsub#get-pending` ad-hoc command (XEP-0050): pick the node from the
 //! form, submit, and the service sends the §8.6 authorization request
-//! message for each waiting subscriber. Built by hand: xmpp-parsers 0.23
-//! has no XEP-0050 command type.
+//! message for each waiting subscriber. The `<command/>` is built and read
+//! by hand (xmpp-parsers 0.23 has no XEP-0050 type); the forms inside it
+//! are xmpp-parsers' `DataForm`.
 
 use std::collections::BTreeSet;
 
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::minidom::Element;
+use tokio_xmpp::parsers::data_forms::{DataForm, DataFormType, Field};
 
 use super::notify::notification;
 use super::{ns, GridError, GridEvent};
@@ -97,32 +99,30 @@ async fn ask(session: &Session, service: &Jid, node: &str, op: &str) -> Result<b
     let sessionid = command
         .attr("sessionid")
         .ok_or_else(|| protocol("the get-pending command has no sessionid"))?;
+    // The nodes with waiting requests are the choices of the form's
+    // `pubsub#node` field.
     let offered = command
         .get_child("x", ns::DATA_FORMS)
-        .into_iter()
-        .flat_map(|x| x.children())
-        .filter(|f| f.is("field", ns::DATA_FORMS) && f.attr("var") == Some("pubsub#node"))
-        .flat_map(|f| f.children())
-        .filter(|o| o.is("option", ns::DATA_FORMS))
-        .filter_map(|o| o.get_child("value", ns::DATA_FORMS))
-        .any(|v| v.text().trim() == node);
+        .and_then(|x| DataForm::try_from(x.clone()).ok())
+        .is_some_and(|form| {
+            form.fields
+                .iter()
+                .filter(|f| f.var.as_deref() == Some("pubsub#node"))
+                .flat_map(|f| &f.options)
+                .any(|o| o.value.trim() == node)
+        });
     if !offered {
         return Ok(false);
     }
-    let field = |var: &str, value: &str| {
-        Element::builder("field", ns::DATA_FORMS)
-            .attr(super::ncname("var"), var)
-            .append(Element::builder("value", ns::DATA_FORMS).append(value))
-    };
+    let form = DataForm::new(
+        DataFormType::Submit,
+        ns::SUBSCRIBE_AUTHORIZATION,
+        vec![Field::text_single("pubsub#node", node)],
+    );
     let submit = Element::builder("command", COMMANDS)
         .attr(super::ncname("node"), GET_PENDING)
         .attr(super::ncname("sessionid"), sessionid)
-        .append(
-            Element::builder("x", ns::DATA_FORMS)
-                .attr(super::ncname("type"), "submit")
-                .append(field("FORM_TYPE", ns::SUBSCRIBE_AUTHORIZATION))
-                .append(field("pubsub#node", node)),
-        )
+        .append(Element::from(form))
         .build();
     session
         .set(Some(service.clone()), submit)
