@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use tracing_subscriber::prelude::*;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use gridlink::config::{Config, FileConfig, Overrides, Secret};
@@ -196,18 +197,31 @@ pub fn init_logging(g: &Global) {
         _ => "trace",
     };
     // RUST_LOG, when set, refines the -v/-q level.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},xmpp=warn")));
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},xmpp=warn"))
+    });
+    let fmt = tracing_subscriber::fmt::layer()
         // Colours only for a person at a terminal, never in files or pipes.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
-    if json {
-        b.json().init();
-    } else {
-        b.init();
-    }
+    let fmt = if json { fmt.json().boxed() } else { fmt.boxed() };
+    tracing_subscriber::registry()
+        .with(filter)
+        // Whatever RUST_LOG says: the raw XML stream never reaches a log.
+        .with(tracing_subscriber::filter::filter_fn(|m| {
+            !is_wire_capture(m.target())
+        }))
+        .with(fmt)
+        .init();
+}
+
+/// Log targets that carry the raw XMPP stream, SASL exchange included
+/// (tokio-xmpp's `xmlstream::capture` "SEND"/"RECV" records and its
+/// parser's event dumps). Their trace records are compiled out too (the
+/// `log` features in Cargo.toml); this is the second wall, for a build where
+/// another crate lifts that bound.
+fn is_wire_capture(target: &str) -> bool {
+    target.starts_with("tokio_xmpp::xmlstream")
 }
 
 /// Runs the parsed command.
