@@ -229,8 +229,14 @@ pub struct FileConfig {
     pub iq_timeout_secs: Option<u64>,
     /// `rediscover_secs = 300` (0: only on new sessions).
     pub rediscover_secs: Option<u64>,
-    /// `[bridge]` table, read by the bridge command.
-    pub bridge: Option<toml::Table>,
+    /// The `[bridge]` table: `gridlink bridge`'s flags as keys.
+    pub bridge: Option<crate::bridge::BridgeFile>,
+    /// `[[sink]]` tables: where the bridge sends the grid's events besides
+    /// its store.
+    pub sink: Option<Vec<crate::sink::SinkConfig>>,
+    /// `[[source]]` tables: what the bridge feeds into the grid besides
+    /// AtomPub POSTs.
+    pub source: Option<Vec<crate::source::SourceConfig>>,
 }
 
 impl FileConfig {

@@ -9,6 +9,8 @@
 //!
 //! * [`envelope`] — the one type sources produce and sinks consume.
 //! * [`bridge`] — the router between the grid and the ROLIE repository.
+//! * [`source`] — where documents and events come from (the XMPP follow, AtomPub, feed polling).
+//! * [`sink`] — where the grid's events go (the ROLIE store, JSON lines, files).
 //! * [`config`] — connection settings: TOML file, `GRIDLINK_*` environment, flags.
 //! * [`xmpp`] — the session layer: TLS, SASL, reconnect, IQ request/response.
 //! * [`grid`] — XMPP-Grid semantics: discovery, topics, publish, subscribe.
@@ -29,6 +31,8 @@ pub mod iodef;
 pub mod lab;
 pub mod memory;
 pub mod rolie;
+pub mod sink;
+pub mod source;
 pub mod store;
 pub mod xmpp;
 

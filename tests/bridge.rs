@@ -131,6 +131,7 @@ async fn start_bridge_on(
             outbox: Default::default(),
             confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
             catch_up_page: gridlink::durable::CATCH_UP_PAGE,
+            sinks: Vec::new(),
         },
     )
     .await

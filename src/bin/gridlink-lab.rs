@@ -272,6 +272,7 @@ async fn start_bridge(
             outbox: Default::default(),
             confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
             catch_up_page: gridlink::durable::CATCH_UP_PAGE,
+            sinks: Vec::new(),
         },
     )
     .await?;
