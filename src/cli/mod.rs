@@ -12,6 +12,7 @@ use gridlink::config::{Config, FileConfig, Overrides, Secret};
 
 mod bridge;
 mod grid_cmds;
+#[cfg(test)]
 mod keys;
 pub mod iodef;
 mod publish;
