@@ -140,9 +140,27 @@ fn every_command(p: &Prosody) -> Vec<(String, String)> {
         PUBLISHER_PW,
         false,
     );
-    ok("topic info", &["topic", "info", TOPIC], "publisher", PUBLISHER_PW, false);
-    ok("discover", &["discover"], "subscriber", SUBSCRIBER_PW, false);
-    ok("discover (RUST_LOG=trace)", &["discover"], "subscriber", SUBSCRIBER_PW, true);
+    ok(
+        "topic info",
+        &["topic", "info", TOPIC],
+        "publisher",
+        PUBLISHER_PW,
+        false,
+    );
+    ok(
+        "discover",
+        &["discover"],
+        "subscriber",
+        SUBSCRIBER_PW,
+        false,
+    );
+    ok(
+        "discover (RUST_LOG=trace)",
+        &["discover"],
+        "subscriber",
+        SUBSCRIBER_PW,
+        true,
+    );
     ok(
         "publish",
         &["publish", "--topic", TOPIC, doc],

@@ -14,90 +14,25 @@
 //! recorded in the delivery cursor once every sink has handled it.
 
 use std::future::Future;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use crate::durable::{Follower, Outbox, OutboxOptions};
-use crate::envelope::Envelope;
-use crate::grid::{Grid, GridError, GridEvent, TopicSelection};
-use crate::iodef::{Redaction, ValidationLevel};
-use crate::rolie::poll::{PollSource, Poller};
-use crate::rolie::{Hooks, Publisher, RolieConfig, RolieServer};
-use crate::sink::{deliver_all, Sink, SinkConfig, SinkError, StoreSink};
+use crate::durable::{Follower, Outbox};
+use crate::grid::{Grid, GridError};
+use crate::rolie::poll::Poller;
+use crate::rolie::{Publisher, RolieServer};
+use crate::sink::{deliver_all, Sink, StoreSink};
 use crate::source::{GridSource, Source};
 use crate::store::Store;
 
 mod config;
-mod counters;
+mod observe;
+mod options;
 mod publisher;
 
 pub use config::{BridgeFile, TopicsKey};
-use counters::{Counters, SessionHealth};
+use observe::{hooks, observe, Counters};
+pub use options::{BridgeError, BridgeOptions, DEFAULT_CONFIRM_WAIT};
 use publisher::GridPublisher;
-
-/// Errors that stop the bridge.
-#[derive(Debug, thiserror::Error)]
-pub enum BridgeError {
-    /// The grid side failed (subscribe, first catch-up).
-    #[error(transparent)]
-    Grid(#[from] GridError),
-    /// The HTTP side failed (bind, TLS settings).
-    #[error(transparent)]
-    Serve(#[from] crate::rolie::ServeError),
-    /// The store failed.
-    #[error("store: {0}")]
-    Store(#[from] crate::store::StoreError),
-    /// Following the topics failed (first catch-up).
-    #[error(transparent)]
-    Follow(#[from] crate::durable::FollowError),
-    /// The HTTP client for polling could not be built.
-    #[error("HTTP client: {0}")]
-    Http(String),
-    /// A sink could not handle an event (it stays unrecorded in the cursor).
-    #[error(transparent)]
-    Sink(#[from] SinkError),
-    /// The XMPP session ended on its own (reconnecting cannot succeed).
-    #[error("the XMPP session ended: {0}")]
-    SessionEnded(String),
-}
-
-/// What the bridge bridges and how strictly.
-#[derive(Debug, Clone)]
-pub struct BridgeOptions {
-    /// Topics to serve.
-    pub topics: TopicSelection,
-    /// The HTTP side.
-    pub rolie: RolieConfig,
-    /// Validation of documents arriving from the grid.
-    pub ingest_validation: ValidationLevel,
-    /// Validation of documents POSTed to the repository.
-    pub publish_validation: ValidationLevel,
-    /// Largest document accepted for publishing.
-    pub max_payload: usize,
-    /// What to leave out of documents POSTed or polled before they are
-    /// published (RFC 8600 §9); [`Redaction::new`] leaves nothing out.
-    pub redaction: Redaction,
-    /// Remote ROLIE/Atom feeds to publish into grid topics.
-    pub poll: Vec<PollSource>,
-    /// Time between two polls of a feed.
-    pub poll_interval: std::time::Duration,
-    /// Where pollers remember what they published.
-    pub state_dir: std::path::PathBuf,
-    /// The publish outbox (kept in the bridge's store).
-    pub outbox: OutboxOptions,
-    /// How long a POST waits for the broker's confirmation before it is
-    /// answered 202 Accepted (the document stays queued in the outbox).
-    pub confirm_wait: std::time::Duration,
-    /// Items per catch-up request (see [`Follower::start_paged`];
-    /// default [`crate::durable::CATCH_UP_PAGE`]).
-    pub catch_up_page: u32,
-    /// Sinks besides the store (`[[sink]]` tables): each event reaches
-    /// them too before it is recorded in the cursor.
-    pub sinks: Vec<SinkConfig>,
-}
-
-/// Default of [`BridgeOptions::confirm_wait`].
-pub const DEFAULT_CONFIRM_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The HTTPS client of the bridge's ROLIE pollers.
 ///
@@ -294,59 +229,5 @@ impl Bridge {
         let _ = drainer.await;
         grid.close().await;
         result
-    }
-}
-
-/// What the router itself takes from an event: counters, logs, and the
-/// topics it now serves (POSTs to others are refused).
-fn observe(counters: &Counters, topics: &Mutex<Vec<String>>, ev: &GridEvent) {
-    match ev {
-        GridEvent::Item { envelope, .. } => Counters::bump(&counters.items_in, &envelope.topic),
-        GridEvent::Resubscribed { topics: t } | GridEvent::TopicsAdded { topics: t, .. } => {
-            if matches!(ev, GridEvent::Resubscribed { .. }) {
-                counters.resubscriptions.fetch_add(1, Ordering::Relaxed);
-            } else {
-                tracing::info!(event = %ev.to_json(), "grid event");
-            }
-            if let Ok(mut cur) = topics.lock() {
-                *cur = t.clone();
-            }
-        }
-        GridEvent::Lagged { dropped, .. } => {
-            counters.dropped.fetch_add(*dropped, Ordering::Relaxed);
-            tracing::warn!(event = %ev.to_json(), "grid event");
-        }
-        GridEvent::Gap { .. } => {
-            counters.gaps.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(event = %ev.to_json(), "grid event");
-        }
-        // Logged where they were detected, or by the store sink.
-        GridEvent::Rejected { .. }
-        | GridEvent::Retract { .. }
-        | GridEvent::Purge { .. }
-        | GridEvent::Delete { .. } => {}
-        other => tracing::info!(event = %other.to_json(), "grid event"),
-    }
-}
-
-/// The ROLIE server's hooks: the RFC 8727 JSON form, `/healthz`, `/metrics`.
-fn hooks(grid: &Grid, counters: &Arc<Counters>) -> Hooks {
-    let metrics_counters = counters.clone();
-    let metrics_session = grid.session().clone();
-    Hooks {
-        json_form: Some(Arc::new(|env: &Envelope| {
-            crate::iodef::parse(env.document.as_bytes())
-                .map(|d| d.to_json_string())
-                .map_err(|e| e.to_string())
-        })),
-        health: Some(Arc::new(SessionHealth(grid.session().watch_state()))),
-        metrics: Some(Arc::new(move |out: &mut String| {
-            metrics_counters.render(out);
-            out.push_str(&format!(
-                "# HELP gridlink_xmpp_reconnects_total XMPP connection losses since start.\n\
-                 # TYPE gridlink_xmpp_reconnects_total counter\ngridlink_xmpp_reconnects_total {}\n",
-                metrics_session.reconnects()
-            ));
-        })),
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::counters::Counters;
+use super::observe::Counters;
 use crate::durable::{Outbox, OutboxError};
 use crate::envelope::Envelope;
 use crate::grid::{Grid, GridError, Payload, PayloadError};

@@ -12,6 +12,7 @@ use gridlink::bridge::{Bridge, BridgeFile, TopicsKey};
 use gridlink::iodef::ValidationLevel;
 use gridlink::rolie::poll::PollSource;
 use gridlink::rolie::AuthorFrom;
+use gridlink::sink::SinkConfig;
 use gridlink::source::SourceConfig;
 use gridlink::store::Store;
 
@@ -174,15 +175,37 @@ impl BridgeArgs {
     }
 }
 
+/// Reads `[[sink]]` or `[[source]]` tables into their types (unknown keys
+/// refused), naming the table and its position when one is wrong.
+fn typed<T: serde::de::DeserializeOwned>(
+    tables: Option<Vec<toml::Table>>,
+    what: &str,
+) -> anyhow::Result<Vec<T>> {
+    tables
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            toml::Value::Table(t).try_into().with_context(|| {
+                format!("invalid {what} table number {} in the config file", i + 1)
+            })
+        })
+        .collect()
+}
+
 /// Runs `gridlink bridge`.
 pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
     let conn = g.connection()?;
     let file = g.file()?;
-    let settings = a.as_file().or(file.bridge.clone().unwrap_or_default());
-    let polls = file
-        .source
-        .clone()
-        .unwrap_or_default()
+    let from_file: BridgeFile = match file.bridge {
+        Some(t) => toml::Value::Table(t)
+            .try_into()
+            .context("invalid [bridge] table in the config file")?,
+        None => BridgeFile::default(),
+    };
+    let settings = a.as_file().or(from_file);
+    let sinks = typed::<SinkConfig>(file.sink, "[[sink]]")?;
+    let polls = typed::<SourceConfig>(file.source, "[[source]]")?
         .into_iter()
         .map(|s| match s {
             SourceConfig::Poll { url, topic } => format!("{url}={topic}")
@@ -191,7 +214,7 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let opts = settings
-        .options(file.sink.clone().unwrap_or_default(), polls, &conn.state_dir)
+        .options(sinks, polls, &conn.state_dir)
         .map_err(|e| anyhow::anyhow!("[bridge] {e}"))?
         .context("name the topics to bridge: --topic NODE (repeatable) or --all-iodef")?;
     // Refuse an unsafe or inconsistent listener before joining the grid:

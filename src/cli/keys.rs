@@ -91,13 +91,17 @@ mod tests {
     #[test]
     fn bridge_flags_and_keys_pair() {
         let cli = Cli::command();
-        let bridge = cli
-            .find_subcommand("bridge")
-            .expect("a bridge subcommand");
+        let bridge = cli.find_subcommand("bridge").expect("a bridge subcommand");
         let flags: BTreeSet<String> = flags_of(bridge, false)
             .into_iter()
             // `--topic` (repeatable) is the `topics` list.
-            .map(|f| if f == "topics" || f == "topic" { "topics".into() } else { f })
+            .map(|f| {
+                if f == "topics" || f == "topic" {
+                    "topics".into()
+                } else {
+                    f
+                }
+            })
             .collect();
         let keys = keys_of::<gridlink::bridge::BridgeFile>();
         assert!(keys.len() > 20, "too few keys found: {keys:?}");

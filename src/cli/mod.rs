@@ -5,16 +5,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use tracing_subscriber::prelude::*;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tracing_subscriber::prelude::*;
 
 use gridlink::config::{Config, FileConfig, Overrides, Secret};
 
 mod bridge;
 mod grid_cmds;
+pub mod iodef;
 #[cfg(test)]
 mod keys;
-pub mod iodef;
 mod publish;
 mod subscribe;
 
@@ -147,7 +147,7 @@ pub enum Command {
     #[command(subcommand)]
     Iodef(iodef::IodefCommand),
     /// Run the ROLIE (RFC 8322) repository bridged to the grid.
-    Bridge(bridge::BridgeArgs),
+    Bridge(Box<bridge::BridgeArgs>),
 }
 
 impl Global {
@@ -199,14 +199,17 @@ pub fn init_logging(g: &Global) {
         _ => "trace",
     };
     // RUST_LOG, when set, refines the -v/-q level.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{level},xmpp=warn"))
-    });
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},xmpp=warn")));
     let fmt = tracing_subscriber::fmt::layer()
         // Colours only for a person at a terminal, never in files or pipes.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
-    let fmt = if json { fmt.json().boxed() } else { fmt.boxed() };
+    let fmt = if json {
+        fmt.json().boxed()
+    } else {
+        fmt.boxed()
+    };
     tracing_subscriber::registry()
         .with(filter)
         // Whatever RUST_LOG says: the raw XML stream never reaches a log.
@@ -237,7 +240,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Outbox(c) => publish::outbox(&cli.global, c).await,
         Command::Subscribe(a) => subscribe::subscribe(&cli.global, a).await,
         Command::Items(a) => subscribe::items(&cli.global, a).await,
-        Command::Bridge(a) => bridge::run(&cli.global, a).await,
+        Command::Bridge(a) => bridge::run(&cli.global, *a).await,
     }
 }
 

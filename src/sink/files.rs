@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{BoxFuture, Format, Sink, SinkError};
+use super::deliver::{BoxFuture, Format, Sink, SinkError};
 use crate::grid::GridEvent;
 
 /// One file per item; events that are not items go to stdout as JSON

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{BoxFuture, Format, Sink, SinkError};
+use super::deliver::{BoxFuture, Format, Sink, SinkError};
 use crate::grid::GridEvent;
 
 /// Events as lines on a writer; flushed after each event, which is when it

@@ -3,7 +3,7 @@
 //! (items are keyed by topic, item id and content), so a repeated event is
 //! a no-op.
 
-use super::{BoxFuture, Sink, SinkError};
+use super::deliver::{BoxFuture, Sink, SinkError};
 use crate::grid::GridEvent;
 use crate::store::Store;
 

@@ -1,12 +1,15 @@
-//! The bridge's counters and how `/metrics` shows them (Prometheus text
-//! format), and the XMPP session's health for `/healthz`.
+//! What the bridge shows about itself: its counters and how `/metrics`
+//! renders them (Prometheus text format), the XMPP session's health for
+//! `/healthz`, and what the router notes of each event.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::envelope::Envelope;
+use crate::grid::{Grid, GridEvent};
 use crate::rolie::poll::{PollSource, PollStats};
-use crate::rolie::{ComponentHealth, HealthProbe};
+use crate::rolie::{ComponentHealth, HealthProbe, Hooks};
 use crate::xmpp::SessionState;
 
 /// Counters for `/metrics`.
@@ -132,3 +135,56 @@ impl HealthProbe for SessionHealth {
     }
 }
 
+/// What the router itself takes from an event: counters, logs, and the
+/// topics it now serves (POSTs to others are refused).
+pub(super) fn observe(counters: &Counters, topics: &Mutex<Vec<String>>, ev: &GridEvent) {
+    match ev {
+        GridEvent::Item { envelope, .. } => Counters::bump(&counters.items_in, &envelope.topic),
+        GridEvent::Resubscribed { topics: t } | GridEvent::TopicsAdded { topics: t, .. } => {
+            if matches!(ev, GridEvent::Resubscribed { .. }) {
+                counters.resubscriptions.fetch_add(1, Ordering::Relaxed);
+            } else {
+                tracing::info!(event = %ev.to_json(), "grid event");
+            }
+            if let Ok(mut cur) = topics.lock() {
+                *cur = t.clone();
+            }
+        }
+        GridEvent::Lagged { dropped, .. } => {
+            counters.dropped.fetch_add(*dropped, Ordering::Relaxed);
+            tracing::warn!(event = %ev.to_json(), "grid event");
+        }
+        GridEvent::Gap { .. } => {
+            counters.gaps.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(event = %ev.to_json(), "grid event");
+        }
+        // Logged where they were detected, or by the store sink.
+        GridEvent::Rejected { .. }
+        | GridEvent::Retract { .. }
+        | GridEvent::Purge { .. }
+        | GridEvent::Delete { .. } => {}
+        other => tracing::info!(event = %other.to_json(), "grid event"),
+    }
+}
+
+/// The ROLIE server's hooks: the RFC 8727 JSON form, `/healthz`, `/metrics`.
+pub(super) fn hooks(grid: &Grid, counters: &Arc<Counters>) -> Hooks {
+    let metrics_counters = counters.clone();
+    let metrics_session = grid.session().clone();
+    Hooks {
+        json_form: Some(Arc::new(|env: &Envelope| {
+            crate::iodef::parse(env.document.as_bytes())
+                .map(|d| d.to_json_string())
+                .map_err(|e| e.to_string())
+        })),
+        health: Some(Arc::new(SessionHealth(grid.session().watch_state()))),
+        metrics: Some(Arc::new(move |out: &mut String| {
+            metrics_counters.render(out);
+            out.push_str(&format!(
+                "# HELP gridlink_xmpp_reconnects_total XMPP connection losses since start.\n\
+                 # TYPE gridlink_xmpp_reconnects_total counter\ngridlink_xmpp_reconnects_total {}\n",
+                metrics_session.reconnects()
+            ));
+        })),
+    }
+}
