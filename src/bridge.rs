@@ -20,7 +20,7 @@ use crate::durable::{Follower, Outbox, OutboxError, OutboxOptions};
 use crate::envelope::Envelope;
 use crate::grid::{Grid, GridError, GridEvent, Payload, PayloadError, TopicSelection};
 use crate::iodef::{Redaction, ValidationLevel};
-use crate::rolie::poll::{PollSource, PollStats, Poller};
+use crate::rolie::poll::{PollClient, PollOrigin, PollSource, PollStats, Poller};
 use crate::rolie::{
     BoxFuture, ComponentHealth, HealthProbe, Hooks, PublishBody, PublishError, Published,
     Publisher, RolieConfig, RolieServer,
@@ -69,6 +69,9 @@ pub struct BridgeOptions {
     pub redaction: Redaction,
     /// Remote ROLIE/Atom feeds to publish into grid topics.
     pub poll: Vec<PollSource>,
+    /// Origins pollers may fetch from besides each feed's own
+    /// (`--poll-allow`).
+    pub poll_allow: Vec<PollOrigin>,
     /// Time between two polls of a feed.
     pub poll_interval: std::time::Duration,
     /// Where pollers remember what they published.
@@ -179,7 +182,7 @@ impl Counters {
             ] {
                 out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
                 for (src, stats) in polls.iter() {
-                    let u = src.url.replace('\\', "\\\\").replace('"', "\\\"");
+                    let u = src.display_url().replace('\\', "\\\\").replace('"', "\\\"");
                     out.push_str(&format!(
                         "{name}{{source=\"{u}\",topic=\"{}\"}} {}\n",
                         src.topic,
@@ -378,31 +381,6 @@ pub struct Bridge {
     pollers: Vec<Poller>,
 }
 
-/// The HTTPS client of the bridge's ROLIE pollers.
-///
-/// It trusts what the XMPP connection trusts — the system roots plus
-/// `--ca-file` — but takes none of the settings that concern the XMPP
-/// server alone: its key pins (`--pin-sha256` would refuse every web server
-/// with another key), its revocation lists (`--crl-file` would refuse every
-/// web server whose issuer they do not cover) and the account's client
-/// certificate (which would be offered to any web server that asks for
-/// one).
-pub fn poll_client(config: &crate::Config) -> Result<reqwest::Client, BridgeError> {
-    let mut web = config.clone();
-    web.pin_sha256.clear();
-    web.crl_files.clear();
-    web.client_cert = None;
-    web.client_key = None;
-    let tls =
-        crate::xmpp::client_config(&web).map_err(|e| BridgeError::Grid(GridError::Connect(e)))?;
-    reqwest::Client::builder()
-        .use_preconfigured_tls((*tls).clone())
-        .timeout(std::time::Duration::from_secs(30))
-        .user_agent(concat!("gridlink/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| BridgeError::Http(e.to_string()))
-}
-
 impl Bridge {
     /// Subscribes, catches up, and binds the HTTP listener.
     pub async fn start(
@@ -467,18 +445,20 @@ impl Bridge {
         let server = RolieServer::bind(opts.rolie, store.clone(), publisher, hooks).await?;
         let mut pollers = Vec::new();
         if !opts.poll.is_empty() {
-            let client = poll_client(grid.session().config())?;
-            std::fs::create_dir_all(&opts.state_dir).map_err(|e| {
+            let client = PollClient::new(grid.session().config(), opts.poll_allow.clone())
+                .map_err(|e| BridgeError::Http(e.to_string()))?;
+            crate::store::files::create_private_dir(&opts.state_dir).map_err(|e| {
                 BridgeError::Http(format!("state dir {}: {e}", opts.state_dir.display()))
             })?;
             for src in &opts.poll {
                 let p = Poller::new(
                     src.clone(),
-                    client.clone(),
+                    &client,
                     poll_publisher.clone(),
                     &opts.state_dir,
                     opts.poll_interval,
-                );
+                )
+                .map_err(|e| BridgeError::Http(e.to_string()))?;
                 if let Ok(mut polls) = counters.polls.lock() {
                     polls.push((src.clone(), p.stats.clone()));
                 }

@@ -54,6 +54,10 @@ pub struct BridgeArgs {
     /// Poll a remote ROLIE/Atom feed and publish its new entries to TOPIC (repeatable).
     #[arg(long = "poll", value_name = "URL=TOPIC")]
     pub poll: Vec<gridlink::rolie::poll::PollSource>,
+    /// Let pollers fetch entry content and follow redirects to ORIGIN
+    /// (https://host[:port]) besides each feed's own origin (repeatable).
+    #[arg(long = "poll-allow", value_name = "ORIGIN")]
+    pub poll_allow: Vec<gridlink::rolie::poll::PollOrigin>,
     /// Seconds between two polls of a feed.
     #[arg(long, default_value_t = 60)]
     pub poll_interval: u64,
@@ -110,6 +114,17 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|e: String| anyhow::anyhow!("[bridge] poll: {e}"))
         })
         .collect::<anyhow::Result<_>>()?;
+    let file_poll_allow: Vec<gridlink::rolie::poll::PollOrigin> = table
+        .remove("poll_allow")
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.as_str().map(String::from))
+        .map(|s| {
+            s.parse()
+                .map_err(|e: String| anyhow::anyhow!("[bridge] poll_allow: {e}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
     let file_poll_interval = table
         .remove("poll_interval_secs")
         .and_then(|v| v.as_integer())
@@ -134,6 +149,9 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
         rolie.write_token_file = a.write_token_file;
     }
     rolie.allow_insecure_http |= a.allow_insecure_http;
+    if let Some(t) = &rolie.write_token_file {
+        gridlink::store::files::warn_if_shared(t, "write token file");
+    }
     let topics = if a.all_iodef || (a.topics.is_empty() && file_all == Some(true)) {
         TopicSelection::AllIodef
     } else if !a.topics.is_empty() {
@@ -154,7 +172,8 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
         .or(file_store)
         .unwrap_or_else(|| conn.state_dir.join("bridge.sqlite"));
     if let Some(dir) = store_path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        gridlink::store::files::create_private_dir(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let store = Store::open(&store_path)
         .with_context(|| format!("cannot open the store {}", store_path.display()))?;
@@ -170,6 +189,11 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
             max_payload: DEFAULT_MAX_PAYLOAD,
             redaction: a.redact.redaction()?,
             poll: if a.poll.is_empty() { file_poll } else { a.poll },
+            poll_allow: if a.poll_allow.is_empty() {
+                file_poll_allow
+            } else {
+                a.poll_allow
+            },
             poll_interval: std::time::Duration::from_secs(
                 if a.poll_interval != 60 {
                     a.poll_interval
