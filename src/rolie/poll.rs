@@ -46,7 +46,8 @@ const SEEN_LIMIT: usize = 10_000;
 const MAX_PAGES: usize = 50;
 
 /// One remote feed and the topic its entries go to (`--poll URL=TOPIC`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` form shows the URL redacted, as logs do.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PollSource {
     /// The feed URL.
     pub url: String,
@@ -75,6 +76,15 @@ impl std::str::FromStr for PollSource {
             url: url.to_string(),
             topic: topic.to_string(),
         })
+    }
+}
+
+impl std::fmt::Debug for PollSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PollSource")
+            .field("url", &self.display_url())
+            .field("topic", &self.topic)
+            .finish()
     }
 }
 
@@ -416,6 +426,13 @@ mod tests {
         assert_eq!(s.topic, "incidents");
         assert_eq!(s.url, "https://x.example/rolie/feeds/a?b=c");
         assert!("ftp://x=y".parse::<PollSource>().is_err());
+        let s: PollSource = "https://u:pw@x.example/f?token=t0k=i".parse().unwrap();
+        assert_eq!(s.display_url(), "https://x.example/f?token=REDACTED");
+        assert!(!format!("{s:?}").contains("pw") && !format!("{s:?}").contains("t0k"));
+        let e = "https://u:pw@x.example/f?token=t0k="
+            .parse::<PollSource>()
+            .unwrap_err();
+        assert!(!e.contains("pw") && !e.contains("t0k"), "{e}");
         assert!("https://x=".parse::<PollSource>().is_err());
     }
 
