@@ -620,3 +620,40 @@ fn shared_secret_files_are_warned_about() {
     let err = run(0o600, 0o600);
     assert!(!err.contains("readable by other users"), "{err}");
 }
+
+/// `--poll-allow ORIGIN` and the `[bridge]` table's `poll_allow` take
+/// origins and refuse anything else (a path, credentials) before joining
+/// the grid.
+#[test]
+fn poll_allow_takes_origins_from_flags_and_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |config: &str, flags: &[&str]| {
+        let path = dir.path().join("gridlink.toml");
+        std::fs::write(&path, config).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_gridlink"))
+            .env_clear()
+            .env("GRIDLINK_STATE_DIR", dir.path().join("state"))
+            .arg("--config")
+            .arg(&path)
+            .args(["--jid", "someone@localhost", "--password", "pw"])
+            .args(["--server", "127.0.0.1:1", "bridge", "--topic", "t"])
+            .args(flags)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let joining = "cannot join the grid";
+    let err = run("", &["--poll-allow", "https://cdn.example:8443"]);
+    assert!(err.contains(joining), "{err}");
+    let err = run("", &["--poll-allow", "https://cdn.example/docs"]);
+    assert!(err.contains("expected an origin"), "{err}");
+    let err = run("[bridge]\npoll_allow = [\"http://10.0.0.5:8080\"]\n", &[]);
+    assert!(err.contains(joining), "{err}");
+    let err = run(
+        "[bridge]\npoll_allow = [\"https://u:p@cdn.example\"]\n",
+        &[],
+    );
+    assert!(err.contains("[bridge] poll_allow"), "{err}");
+}

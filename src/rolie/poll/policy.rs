@@ -56,7 +56,12 @@ impl PollOrigin {
 impl std::str::FromStr for PollOrigin {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = |why: &str| format!("{s:?}: {why} (expected an origin like https://host[:port])");
+        let bad = |why: &str| {
+            // The user's own typo is shown as typed; a URL without its
+            // credentials.
+            let s = Url::parse(s).map_or_else(|_| s.to_string(), |_| redact_url(s));
+            format!("{s:?}: {why} (expected an origin like https://host[:port])")
+        };
         let url = Url::parse(s).map_err(|e| bad(&e.to_string()))?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err(bad("no user or password in an origin"));
