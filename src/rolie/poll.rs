@@ -213,7 +213,7 @@ impl Poller {
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut backoff = self.interval;
         loop {
-            let wait = match self.round().await {
+            let wait = match self.poll_once().await {
                 Ok(n) => {
                     if n > 0 {
                         tracing::info!(source = %self.shown, topic = %self.source.topic, published = n, "poll round");
@@ -222,7 +222,6 @@ impl Poller {
                     self.interval
                 }
                 Err(e) => {
-                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
                     backoff = (backoff * 2).min(self.max_backoff);
                     // A server that says when to come back is not asked sooner.
                     let wait = e.retry_after().map_or(backoff, |d| backoff.max(d));
@@ -250,9 +249,14 @@ impl Poller {
     }
 
     /// One round now (what [`Poller::run`] repeats): fetches the feed and
-    /// publishes its new entries; returns how many were published.
+    /// publishes its new entries; returns how many were published. A
+    /// failed round counts in [`PollStats::errors`].
     pub async fn poll_once(&self) -> Result<usize, PollError> {
-        self.round().await
+        let r = self.round().await;
+        if r.is_err() {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        r
     }
 
     /// One round; returns how many entries were published.
