@@ -349,6 +349,7 @@ async fn redirects_stay_on_the_feeds_origin() {
         .await
         .expect_err("a feed moved to another origin");
     assert!(matches!(e, PollError::Refused(..)), "{e:?}");
+    assert_eq!(p.stats.errors.load(Ordering::Relaxed), 1);
     assert!(e.to_string().contains("outside the feed's origin"), "{e}");
     assert!(metadata.hits().is_empty(), "{:?}", metadata.hits());
     assert_eq!(rec.docs().len(), 1);
