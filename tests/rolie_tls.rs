@@ -244,7 +244,9 @@ async fn pollers_do_not_take_the_xmpp_servers_pins_crls_or_client_certificate() 
     let port = s.base.rsplit(':').next().unwrap().to_owned();
     let url = format!("https://localhost:{port}/rolie/servicedocument");
 
-    let client = gridlink::bridge::poll_client(&cfg).expect("poll client");
+    let client = gridlink::rolie::poll::PollClient::new(&cfg, Vec::new())
+        .and_then(|c| c.client_for(&url))
+        .expect("poll client");
     let r = client.get(&url).send().await.expect("fetched over HTTPS");
     assert_eq!(r.status(), 200);
 

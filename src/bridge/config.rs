@@ -13,7 +13,7 @@ use super::options::{BridgeOptions, DEFAULT_CONFIRM_WAIT};
 use crate::durable::OutboxOptions;
 use crate::grid::{TopicSelection, DEFAULT_MAX_PAYLOAD};
 use crate::iodef::{Redaction, ValidationLevel};
-use crate::rolie::poll::PollSource;
+use crate::rolie::poll::{PollOrigin, PollSource};
 use crate::rolie::{AuthorFrom, RolieConfig, TopicSettings};
 use crate::sink::SinkConfig;
 
@@ -106,6 +106,10 @@ bridge_keys! {
     /// `poll = ["https://feed.example/rolie/feeds/x=mirror"]` (also `[[source]]` tables).
     #[serde(default, deserialize_with = "parsed_list")]
     poll: Vec<PollSource>,
+    /// `poll_allow = ["https://cdn.example.org"]`: origins pollers may
+    /// fetch from besides each feed's own.
+    #[serde(default, deserialize_with = "parsed_list")]
+    poll_allow: Vec<PollOrigin>,
     /// `poll_interval = 60` (seconds).
     poll_interval: u64,
     /// `outbox_max = 10000`.
@@ -228,6 +232,7 @@ impl BridgeFile {
             max_payload: DEFAULT_MAX_PAYLOAD,
             redaction: self.redaction()?,
             poll,
+            poll_allow: self.poll_allow.clone().unwrap_or_default(),
             poll_interval: Duration::from_secs(self.poll_interval.unwrap_or(60).max(1)),
             state_dir: state_dir.join("poll"),
             outbox: OutboxOptions {

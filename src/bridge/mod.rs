@@ -17,8 +17,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use crate::durable::{Follower, Outbox};
-use crate::grid::{Grid, GridError};
-use crate::rolie::poll::Poller;
+use crate::grid::Grid;
+use crate::rolie::poll::{PollClient, Poller};
 use crate::rolie::{Publisher, RolieServer};
 use crate::sink::{deliver_all, Sink, StoreSink};
 use crate::source::{GridSource, Source};
@@ -33,31 +33,6 @@ pub use config::{BridgeFile, TopicsKey};
 use observe::{hooks, observe, Counters};
 pub use options::{BridgeError, BridgeOptions, DEFAULT_CONFIRM_WAIT};
 use publisher::GridPublisher;
-
-/// The HTTPS client of the bridge's ROLIE pollers.
-///
-/// It trusts what the XMPP connection trusts — the system roots plus
-/// `--ca-file` — but takes none of the settings that concern the XMPP
-/// server alone: its key pins (`--pin-sha256` would refuse every web server
-/// with another key), its revocation lists (`--crl-file` would refuse every
-/// web server whose issuer they do not cover) and the account's client
-/// certificate (which would be offered to any web server that asks for
-/// one).
-pub fn poll_client(config: &crate::Config) -> Result<reqwest::Client, BridgeError> {
-    let mut web = config.clone();
-    web.pin_sha256.clear();
-    web.crl_files.clear();
-    web.client_cert = None;
-    web.client_key = None;
-    let tls =
-        crate::xmpp::client_config(&web).map_err(|e| BridgeError::Grid(GridError::Connect(e)))?;
-    reqwest::Client::builder()
-        .use_preconfigured_tls((*tls).clone())
-        .timeout(std::time::Duration::from_secs(30))
-        .user_agent(concat!("gridlink/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| BridgeError::Http(e.to_string()))
-}
 
 /// A bound bridge, ready to run: the grid source, the sinks it feeds, and
 /// the sources that feed the grid.
@@ -129,18 +104,20 @@ impl Bridge {
         let local_addr = server.local_addr();
         let mut sources: Vec<Box<dyn Source>> = vec![Box::new(server)];
         if !opts.poll.is_empty() {
-            let client = poll_client(grid.session().config())?;
-            std::fs::create_dir_all(&opts.state_dir).map_err(|e| {
+            let client = PollClient::new(grid.session().config(), opts.poll_allow.clone())
+                .map_err(|e| BridgeError::Http(e.to_string()))?;
+            crate::store::files::create_private_dir(&opts.state_dir).map_err(|e| {
                 BridgeError::Http(format!("state dir {}: {e}", opts.state_dir.display()))
             })?;
             for src in &opts.poll {
                 let p = Poller::new(
                     src.clone(),
-                    client.clone(),
+                    &client,
                     poll_publisher.clone(),
                     &opts.state_dir,
                     opts.poll_interval,
-                );
+                )
+                .map_err(|e| BridgeError::Http(e.to_string()))?;
                 if let Ok(mut polls) = counters.polls.lock() {
                     polls.push((src.clone(), p.stats.clone()));
                 }

@@ -105,7 +105,7 @@ impl Counters {
             ] {
                 out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
                 for (src, stats) in polls.iter() {
-                    let u = src.url.replace('\\', "\\\\").replace('"', "\\\"");
+                    let u = src.display_url().replace('\\', "\\\\").replace('"', "\\\"");
                     out.push_str(&format!(
                         "{name}{{source=\"{u}\",topic=\"{}\"}} {}\n",
                         src.topic,

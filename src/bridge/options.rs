@@ -4,7 +4,7 @@
 use crate::durable::OutboxOptions;
 use crate::grid::{GridError, TopicSelection};
 use crate::iodef::{Redaction, ValidationLevel};
-use crate::rolie::poll::PollSource;
+use crate::rolie::poll::{PollOrigin, PollSource};
 use crate::rolie::RolieConfig;
 use crate::sink::{SinkConfig, SinkError};
 
@@ -52,6 +52,9 @@ pub struct BridgeOptions {
     pub redaction: Redaction,
     /// Remote ROLIE/Atom feeds to publish into grid topics.
     pub poll: Vec<PollSource>,
+    /// Origins pollers may fetch from besides each feed's own
+    /// (`--poll-allow`).
+    pub poll_allow: Vec<PollOrigin>,
     /// Time between two polls of a feed.
     pub poll_interval: std::time::Duration,
     /// Where pollers remember what they published.

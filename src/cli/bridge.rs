@@ -63,6 +63,10 @@ pub struct BridgeArgs {
     /// Poll a remote ROLIE/Atom feed and publish its new entries to TOPIC (repeatable).
     #[arg(long = "poll", value_name = "URL=TOPIC")]
     pub poll: Vec<PollSource>,
+    /// Let pollers fetch entry content and follow redirects to ORIGIN
+    /// (https://host[:port]) besides each feed's own origin (repeatable).
+    #[arg(long = "poll-allow", value_name = "ORIGIN")]
+    pub poll_allow: Vec<gridlink::rolie::poll::PollOrigin>,
     /// Seconds between two polls of a feed [default: 60].
     #[arg(long)]
     pub poll_interval: Option<u64>,
@@ -154,6 +158,7 @@ impl BridgeArgs {
             read_requires_token: self.read_requires_token.then_some(true),
             allow_insecure_http: self.allow_insecure_http.then_some(true),
             poll: (!self.poll.is_empty()).then(|| self.poll.clone()),
+            poll_allow: (!self.poll_allow.is_empty()).then(|| self.poll_allow.clone()),
             poll_interval: self.poll_interval,
             outbox_max: self.outbox_max,
             confirm_wait: self.confirm_wait,
@@ -221,12 +226,16 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
     // the user learns about it at once, and nothing was subscribed for a
     // bridge that cannot serve.
     opts.rolie.check()?;
+    if let Some(t) = &opts.rolie.write_token_file {
+        gridlink::store::files::warn_if_shared(t, "write token file");
+    }
     let store_path = settings
         .store
         .clone()
         .unwrap_or_else(|| conn.state_dir.join("bridge.sqlite"));
     if let Some(dir) = store_path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        gridlink::store::files::create_private_dir(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let store = Store::open(&store_path)
         .with_context(|| format!("cannot open the store {}", store_path.display()))?;

@@ -128,7 +128,7 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
         GridSource::Live(grid.subscribe(selection, a.output.validate).await?)
     } else {
         let cfg = grid.session().config();
-        std::fs::create_dir_all(&cfg.state_dir).with_context(|| {
+        gridlink::store::files::create_private_dir(&cfg.state_dir).with_context(|| {
             format!(
                 "cannot create the state directory {}",
                 cfg.state_dir.display()

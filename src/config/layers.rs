@@ -244,6 +244,7 @@ impl Config {
 }
 
 fn read_password_file(path: &Path) -> Result<Secret, ConfigError> {
+    crate::store::files::warn_if_shared(path, "password file");
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
         setting: "password-file",
         message: format!("cannot read {}: {e}", path.display()),
