@@ -17,8 +17,12 @@
 //! (client processes), `pubsub` (sections 1–4), `web` (5 and 7),
 //! `iodef_mbps` (6), `report` (the table).
 
+mod fetch;
 mod floor;
+mod flow;
+mod http;
 mod iodef_mbps;
+mod lab;
 mod payloads;
 mod pubsub;
 mod raw;
@@ -254,8 +258,8 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     };
     // Everything the run needs, checked before minutes of work.
     if parts.contains(&Part::Web) {
-        web::require("wrk", "wrk")?;
-        web::require("nginx", "nginx-light")?;
+        http::require("wrk", "wrk")?;
+        http::require("nginx", "nginx-light")?;
     }
     if (parts.contains(&Part::Web) || parts.contains(&Part::Memory)) && !gridlink.is_file() {
         bail!(
@@ -280,7 +284,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     let dir = tempfile::Builder::new()
         .prefix("gridlink-bench-")
         .tempdir()?;
-    let ctx = pubsub::Ctx {
+    let ctx = lab::Ctx {
         exe,
         slix: cli.slix.clone(),
         dir: dir.path().to_path_buf(),
