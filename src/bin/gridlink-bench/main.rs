@@ -29,6 +29,7 @@ mod raw;
 mod report;
 mod web;
 mod worker;
+mod write;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,9 +115,15 @@ struct Cli {
     /// Small counts, to check the harness works (figures are meaningless).
     #[arg(long)]
     quick: bool,
-    /// Write the table into this markdown file (between generated markers).
+    /// Update the first-screen table of this markdown file (BENCHMARKS.md):
+    /// the rows of the figures this run measured, between its
+    /// `bench:table` markers; every other row is kept.
     #[arg(long)]
     write: Option<PathBuf>,
+    /// Add this run's whole table as a new section of this markdown file
+    /// (docs/benchmarks-history.md), after its `bench:history:next` line.
+    #[arg(long)]
+    history: Option<PathBuf>,
     /// Only these parts (repeatable; default: all).
     #[arg(long, value_enum)]
     only: Vec<Part>,
@@ -154,6 +161,32 @@ enum WorkerCmd {
     /// Internal: one client process (started by the harness itself).
     #[command(hide = true)]
     Worker(worker::WorkerArgs),
+}
+
+/// The 1-minute load average (the machine is shared: the table says how
+/// busy it was).
+fn load() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// The machine in a few words, for the first-screen table's `machine`
+/// column (the run's section in the history has the whole description).
+fn machine_short(load_at_start: f64) -> String {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    format!(
+        "{cores} cores, load {load_at_start:.1} → {:.1}, {build} build",
+        load()
+    )
 }
 
 fn machine() -> String {
@@ -213,7 +246,7 @@ fn machine() -> String {
 }
 
 async fn bench(cli: Cli) -> anyhow::Result<()> {
-    if cli.quick && cli.write.is_some() {
+    if cli.quick && (cli.write.is_some() || cli.history.is_some()) {
         bail!("--quick figures are meaningless; it never writes a file");
     }
     let mut s = if cli.quick {
@@ -281,6 +314,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         }
     }
     let started = std::time::Instant::now();
+    let load_at_start = load();
     let dir = tempfile::Builder::new()
         .prefix("gridlink-bench-")
         .tempdir()?;
@@ -351,8 +385,27 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     let table = report.markdown();
     println!("{header}\n\n{table}");
     if let Some(path) = &cli.write {
-        report::write_into(path, &header, &table)?;
-        eprintln!("gridlink-bench: wrote {}", path.display());
+        let doc =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let rows = report.table_rows(
+            &format!(
+                "{}, harness run",
+                chrono::Utc::now().format("%Y-%m-%d %H:%M")
+            ),
+            &machine_short(load_at_start),
+        );
+        let doc = write::update_table(&doc, &rows).with_context(|| path.display().to_string())?;
+        std::fs::write(path, doc)?;
+        eprintln!("gridlink-bench: updated the table in {}", path.display());
+    }
+    if let Some(path) = &cli.history {
+        // A missing history file is started by this run.
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        std::fs::write(
+            path,
+            write::add_to_history(&doc, &format!("{header}\n\n{table}")),
+        )?;
+        eprintln!("gridlink-bench: added the run to {}", path.display());
     }
     Ok(())
 }
