@@ -321,7 +321,7 @@ pub async fn memory(
     let _ = bridge.child.kill().await;
     let mb = |kb: u64| kb as f64 / 1024.0;
     let counts = format!(
-        "{} live items ({} topics × {})",
+        "{} items ({} topics × {})",
         thousands(total as usize),
         thousands(s.mem_topics),
         thousands(per.len())
@@ -336,7 +336,7 @@ pub async fn memory(
         )
         .target("≤ 50 MB", mb(subr.max_rss_kb) * 1.048_576 <= 50.0)
         .headline(
-            format!("peak RSS, subscriber following {counts}"),
+            format!("peak RSS, subscriber following {counts} live"),
             format!("{:.1} MiB", mb(subr.max_rss_kb)),
             "—".into(),
             None,

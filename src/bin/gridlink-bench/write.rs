@@ -241,6 +241,24 @@ mod tests {
         assert!(update_table(&reversed, &[]).is_err());
     }
 
+    /// The committed files are in the form the writer reads: the table
+    /// reads back unchanged, and a run's row replaces its namesake only.
+    #[test]
+    fn the_committed_benchmarks_md_round_trips() {
+        let doc = include_str!("../../../BENCHMARKS.md");
+        let rows = table(doc);
+        assert!(rows.len() >= 10, "{} rows", rows.len());
+        assert_eq!(update_table(doc, &[]).unwrap(), doc);
+        assert_eq!(update_table(doc, &rows).unwrap(), doc);
+        let mut newer = rows[0].clone();
+        newer.gridlink = "40 items/s".into();
+        let after = table(&update_table(doc, &[newer.clone()]).unwrap());
+        assert_eq!(after[0], newer);
+        assert_eq!(after[1..], rows[1..]);
+        let history = include_str!("../../../docs/benchmarks-history.md");
+        assert!(history.contains(HISTORY_NEXT));
+    }
+
     #[test]
     fn history_sections_go_after_the_marker_newest_first() {
         let h = format!("# History\n\n{HISTORY_NEXT}\n\n## Old round\n\ntext\n");
