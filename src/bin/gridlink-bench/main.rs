@@ -10,12 +10,15 @@
 //!    and of the bridge with many topics and items.
 //!
 //! `--quick` uses small counts (CI keeps the harness working with it; its
-//! figures mean nothing). `--write BENCHMARKS.md` puts the table into that
-//! file. Figures are targets' evidence, never test assertions.
+//! figures mean nothing). `--write BENCHMARKS.md` updates that file's
+//! first-screen table with the figures this run measured; `--history
+//! docs/benchmarks-history.md` adds the run's whole table there. Figures are
+//! targets' evidence, never test assertions.
 //!
 //! Modules: `payloads` (the corpus), `raw` (the ceiling client), `worker`
-//! (client processes), `pubsub` (sections 1–4), `web` (5 and 7),
-//! `iodef_mbps` (6), `report` (the table).
+//! (client processes), `lab` (the bench's Prosody), `pubsub` (sections 1–4,
+//! with `flow` and `fetch`), `web` (5 and 7, with `http`), `iodef_mbps` (6),
+//! `report` (the rows), `write` (BENCHMARKS.md and the history).
 
 mod fetch;
 mod floor;
