@@ -12,7 +12,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::lab::{Ctx, Lab};
-use crate::worker::{self, WorkerResult};
+use crate::measure::WorkerResult;
+use crate::worker;
 
 /// Which client implementation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@
 //! targets' evidence, never test assertions.
 //!
 //! Modules: `payloads` (the corpus), `raw` (the ceiling client), `worker`
-//! (client processes), `lab` (the bench's Prosody), `pubsub` (sections 1–4,
+//! (client processes; `measure` what they share), `lab` (the bench's Prosody), `pubsub` (sections 1–4,
 //! with `flow` and `fetch`), `web` (5 and 7, with `http`), `iodef_mbps` (6),
 //! `report` (the rows), `write` (BENCHMARKS.md and the history).
 
@@ -26,6 +26,7 @@ mod flow;
 mod http;
 mod iodef_mbps;
 mod lab;
+mod measure;
 mod payloads;
 mod pubsub;
 mod raw;
@@ -163,7 +164,7 @@ struct Cli {
 enum WorkerCmd {
     /// Internal: one client process (started by the harness itself).
     #[command(hide = true)]
-    Worker(worker::WorkerArgs),
+    Worker(measure::WorkerArgs),
 }
 
 /// The 1-minute load average (the machine is shared: the table says how

@@ -13,9 +13,9 @@ use gridlink::lab::Storage;
 use crate::fetch;
 use crate::flow::{flow, Client, Flow};
 use crate::lab::{lab, Ctx};
+use crate::measure::gl_config;
 use crate::payloads::{self, Item};
 use crate::report::{thousands, Report};
-use crate::worker::gl_config;
 use crate::Settings;
 
 fn fmt_flow(f: &Flow) -> String {

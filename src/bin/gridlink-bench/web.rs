@@ -13,9 +13,10 @@ use gridlink::lab::{free_port, Storage};
 
 use crate::http::{alternating, get, header, nginx, require};
 use crate::lab::{lab, Ctx, Lab};
+use crate::measure::{peak_rss_kb, WorkerResult};
 use crate::payloads::{self, Item};
 use crate::report::{thousands, Report};
-use crate::worker::{self, peak_rss_kb, WorkerResult};
+use crate::worker;
 use crate::Settings;
 
 /// A running `gridlink bridge`.
