@@ -1,16 +1,16 @@
 //! TLS of the ROLIE server (RFC 8322 §5.3; checklist lines 8–11), checked
 //! with a tokio-rustls client that pins the protocol version.
 
-mod rolie_support;
+mod common;
 
 use std::path::Path;
 use std::sync::Arc;
 
+use common::rolie::*;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
-use rolie_support::*;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
