@@ -429,18 +429,10 @@ async fn poisoned_entries_are_skipped() {
     assert_eq!(w.hits().len(), before + 1);
 }
 
-/// `gridlink` with the lab connection flags for `user`.
+/// `gridlink` with the lab connection flags for `user` (password `USER-pw`).
 fn gridlink(p: &gridlink::lab::Prosody, user: &str, state: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GRIDLINK_PASSWORD", format!("{user}-pw"))
-        .env("GRIDLINK_STATE_DIR", state)
-        .args(["--jid", &format!("{user}@localhost")])
-        .args(["--server", &format!("127.0.0.1:{}", p.c2s_port)])
-        .arg("--ca-file")
-        .arg(&p.ca.ca_pem)
-        .stdin(Stdio::null());
+    let mut c = common::gridlink_at(p.c2s_port, &p.ca.ca_pem, user, &format!("{user}-pw"), state);
+    c.stdin(Stdio::null());
     c
 }
 
@@ -592,7 +584,7 @@ fn shared_secret_files_are_warned_about() {
     let run = |pw_mode: u32, tok_mode: u32| {
         std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(pw_mode)).unwrap();
         std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(tok_mode)).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_gridlink"))
+        let out = common::gridlink_bare()
             .env_clear()
             .env("GRIDLINK_STATE_DIR", dir.path().join("state"))
             .args(["--jid", "someone@localhost", "--server", "127.0.0.1:1"])
@@ -631,7 +623,7 @@ fn poll_allow_takes_origins_from_flags_and_config() {
     let run = |config: &str, flags: &[&str]| {
         let path = dir.path().join("gridlink.toml");
         std::fs::write(&path, config).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_gridlink"))
+        let out = common::gridlink_bare()
             .env_clear()
             .env("GRIDLINK_STATE_DIR", dir.path().join("state"))
             .arg("--config")

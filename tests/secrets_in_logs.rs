@@ -25,7 +25,7 @@ const SUBSCRIBER_PW: &str = "sub-S3cr3t-5be3d0417a";
 const WRONG_PW: &str = "wrong-S3cr3t-c0ffee1234";
 
 fn lab(plain_only: bool) -> Prosody {
-    Prosody::start(ProsodyOptions {
+    common::start_prosody(ProsodyOptions {
         users: vec![
             ("publisher".into(), PUBLISHER_PW.into()),
             ("subscriber".into(), SUBSCRIBER_PW.into()),
@@ -33,24 +33,12 @@ fn lab(plain_only: bool) -> Prosody {
         plain_only,
         ..ProsodyOptions::default()
     })
-    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `gridlink -vvv` as `user` with `password` (from the environment).
 fn gridlink(p: &Prosody, user: &str, password: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GRIDLINK_PASSWORD", password)
-        .env("GRIDLINK_STATE_DIR", p.dir().join("state"))
-        .args(["--jid", &format!("{user}@localhost")])
-        .args(["--server", &format!("127.0.0.1:{}", p.c2s_port)])
-        .arg("--ca-file")
-        .arg(&p.ca.ca_pem)
-        .arg("-vvv")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut c = common::gridlink(p, user, password);
+    c.arg("-vvv").stdout(Stdio::piped()).stderr(Stdio::piped());
     c
 }
 

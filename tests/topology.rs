@@ -16,18 +16,14 @@ const TOPIC: &str = "topology";
 
 /// `gridlink --config CFG` as `user` against the lab.
 fn gridlink(p: &Prosody, user: &str, cfg: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GRIDLINK_PASSWORD", format!("{user}-pw"))
-        .env("GRIDLINK_STATE_DIR", p.dir().join(format!("state-{user}")))
-        .args(["--jid", &format!("{user}@localhost")])
-        .args(["--server", &format!("127.0.0.1:{}", p.c2s_port)])
-        .arg("--ca-file")
-        .arg(&p.ca.ca_pem)
-        .arg("--config")
-        .arg(cfg)
-        .stdin(Stdio::null());
+    let mut c = common::gridlink_at(
+        p.c2s_port,
+        &p.ca.ca_pem,
+        user,
+        &format!("{user}-pw"),
+        &p.dir().join(format!("state-{user}")),
+    );
+    c.arg("--config").arg(cfg).stdin(Stdio::null());
     c
 }
 
