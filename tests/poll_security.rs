@@ -648,5 +648,8 @@ fn poll_allow_takes_origins_from_flags_and_config() {
         "[bridge]\npoll_allow = [\"https://u:p@cdn.example\"]\n",
         &[],
     );
-    assert!(err.contains("[bridge] poll_allow"), "{err}");
+    assert!(
+        err.contains("[bridge]") && err.contains("poll_allow"),
+        "{err}"
+    );
 }

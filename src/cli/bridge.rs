@@ -16,7 +16,7 @@ use gridlink::sink::SinkConfig;
 use gridlink::source::SourceConfig;
 use gridlink::store::Store;
 
-use super::{open_grid, Global};
+use super::global::{open_grid, Global};
 
 /// `bridge` options; each is also a key of the config file's `[bridge]`
 /// table, spelled with `_` (e.g. `listen = "127.0.0.1:8080"`,

@@ -15,7 +15,7 @@ use gridlink::grid::{Payload, DEFAULT_MAX_PAYLOAD};
 use gridlink::iodef::{Redaction, ValidationLevel};
 use gridlink::store::Store;
 
-use super::{open_grid, open_grid_retrying, Global};
+use super::global::{open_grid, open_grid_retrying, Global};
 
 /// `publish` options.
 #[derive(Args, Debug)]

@@ -13,7 +13,7 @@ use gridlink::sink::{self, FilesSink, JsonLinesSink, Sink, SinkError};
 use gridlink::source::GridSource;
 use gridlink::store::Store;
 
-use super::{open_grid, Global};
+use super::global::{open_grid, Global};
 
 /// Output format.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use super::process::{self, tail, which};
-use super::{free_port, TestCa};
+use super::certs::TestCa;
+use super::process::{self, free_port, tail, which};
 use crate::config::Config;
 
 /// How long a stopping Prosody gets before SIGKILL.
