@@ -20,6 +20,7 @@ use crate::durable::{Follower, Outbox, OutboxError, OutboxOptions};
 use crate::envelope::Envelope;
 use crate::grid::{Grid, GridError, GridEvent, Payload, PayloadError, TopicSelection};
 use crate::iodef::{Redaction, ValidationLevel};
+use crate::metrics::{Exposition, Kind};
 use crate::rolie::poll::{PollSource, PollStats, Poller};
 use crate::rolie::{
     BoxFuture, ComponentHealth, HealthProbe, Hooks, PublishBody, PublishError, Published,
@@ -107,48 +108,56 @@ impl Counters {
     }
 
     fn render(&self, out: &mut String) {
-        let mut family = |name: &str, help: &str, map: &Mutex<BTreeMap<String, u64>>| {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+        let mut w = Exposition::new(out);
+        for (name, help, map) in [
+            (
+                "gridlink_items_in_total",
+                "Items received from the grid.",
+                &self.items_in,
+            ),
+            (
+                "gridlink_items_out_total",
+                "Items published to the grid.",
+                &self.items_out,
+            ),
+        ] {
+            w.family(name, Kind::Counter, help);
             if let Ok(m) = map.lock() {
                 for (topic, n) in m.iter() {
-                    let t = topic.replace('\\', "\\\\").replace('"', "\\\"");
-                    out.push_str(&format!("{name}{{topic=\"{t}\"}} {n}\n"));
+                    w.sample(name, &[("topic", topic)], n);
                 }
             }
-        };
-        family(
-            "gridlink_items_in_total",
-            "Items received from the grid.",
-            &self.items_in,
-        );
-        family(
-            "gridlink_items_out_total",
-            "Items published to the grid.",
-            &self.items_out,
-        );
-        let n = self.publishes.load(Ordering::Relaxed);
+        }
         let micros = self.publish_micros.load(Ordering::Relaxed);
-        out.push_str(&format!(
-            "# HELP gridlink_publish_seconds Time from POST to the broker's confirmation.\n\
-             # TYPE gridlink_publish_seconds summary\n\
-             gridlink_publish_seconds_sum {}\ngridlink_publish_seconds_count {n}\n",
-            micros as f64 / 1e6
-        ));
-        out.push_str(&format!(
-            "# HELP gridlink_resubscriptions_total New XMPP sessions after which the bridge resubscribed.\n\
-             # TYPE gridlink_resubscriptions_total counter\ngridlink_resubscriptions_total {}\n",
-            self.resubscriptions.load(Ordering::Relaxed)
-        ));
-        out.push_str(&format!(
-            "# HELP gridlink_notifications_dropped_total Notifications dropped because the bridge fell behind (caught up from the topics' items).\n\
-             # TYPE gridlink_notifications_dropped_total counter\ngridlink_notifications_dropped_total {}\n",
-            self.dropped.load(Ordering::Relaxed)
-        ));
-        out.push_str(&format!(
-            "# HELP gridlink_gaps_total Catch-ups that could not prove nothing was missed.\n\
-             # TYPE gridlink_gaps_total counter\ngridlink_gaps_total {}\n",
-            self.gaps.load(Ordering::Relaxed)
-        ));
+        w.family(
+            "gridlink_publish_seconds",
+            Kind::Summary,
+            "Time from POST to the broker's confirmation.",
+        )
+        .sample("gridlink_publish_seconds_sum", &[], micros as f64 / 1e6)
+        .sample(
+            "gridlink_publish_seconds_count",
+            &[],
+            self.publishes.load(Ordering::Relaxed),
+        );
+        w.single(
+            "gridlink_resubscriptions_total",
+            Kind::Counter,
+            "New XMPP sessions after which the bridge resubscribed.",
+            self.resubscriptions.load(Ordering::Relaxed),
+        );
+        w.single(
+            "gridlink_notifications_dropped_total",
+            Kind::Counter,
+            "Notifications dropped because the bridge fell behind (caught up from the topics' items).",
+            self.dropped.load(Ordering::Relaxed),
+        );
+        w.single(
+            "gridlink_gaps_total",
+            Kind::Counter,
+            "Catch-ups that could not prove nothing was missed.",
+            self.gaps.load(Ordering::Relaxed),
+        );
         if let Ok(polls) = self.polls.lock() {
             for (name, help, get) in [
                 (
@@ -177,14 +186,13 @@ impl Counters {
                     |s| s.skipped.load(Ordering::Relaxed),
                 ),
             ] {
-                out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+                w.family(name, Kind::Counter, help);
                 for (src, stats) in polls.iter() {
-                    let u = src.url.replace('\\', "\\\\").replace('"', "\\\"");
-                    out.push_str(&format!(
-                        "{name}{{source=\"{u}\",topic=\"{}\"}} {}\n",
-                        src.topic,
-                        get(stats)
-                    ));
+                    w.sample(
+                        name,
+                        &[("source", &src.url), ("topic", &src.topic)],
+                        get(stats),
+                    );
                 }
             }
         }

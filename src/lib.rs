@@ -16,6 +16,7 @@
 //! * [`durable`] — the loss-free layer: publish outbox, subscriber cursors, catch-up, gaps.
 //! * [`store`] — the persistent item store (SQLite): dedup, replace, retract, paging cursors.
 //! * [`rolie`] — the ROLIE repository (RFC 8322): Atom/AtomPub documents over HTTP.
+//! * [`metrics`] — the Prometheus text writer every `/metrics` family goes through.
 //! * [`lab`] — a throwaway Prosody for tests, benchmarks and the lab.
 
 #![deny(missing_docs)]
@@ -28,6 +29,7 @@ pub mod grid;
 pub mod iodef;
 pub mod lab;
 pub mod memory;
+pub mod metrics;
 pub mod rolie;
 pub mod store;
 pub mod xmpp;
