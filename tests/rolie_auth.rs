@@ -81,7 +81,13 @@ async fn read_tokens_read_and_only_read() {
         403
     );
     assert_eq!(
-        status(&s, del.clone(), "/rolie/feeds/t1/entries/a", Some("Bearer reader")).await,
+        status(
+            &s,
+            del.clone(),
+            "/rolie/feeds/t1/entries/a",
+            Some("Bearer reader")
+        )
+        .await,
         403
     );
     assert!(s.publisher.calls.lock().unwrap().is_empty());
@@ -142,7 +148,11 @@ async fn scoped_tokens_stay_in_their_topics() {
 #[tokio::test]
 async fn bearer_scheme_in_any_case() {
     let s = start_filled().await;
-    for auth in ["BEARER secret-token", "bEaReR secret-token", "Bearer   secret-token"] {
+    for auth in [
+        "BEARER secret-token",
+        "bEaReR secret-token",
+        "Bearer   secret-token",
+    ] {
         assert_eq!(
             status(&s, Method::POST, "/rolie/feeds/incidents", Some(auth)).await,
             201,
@@ -150,7 +160,13 @@ async fn bearer_scheme_in_any_case() {
         );
     }
     assert_eq!(
-        status(&s, Method::POST, "/rolie/feeds/incidents", Some("Basic secret-token")).await,
+        status(
+            &s,
+            Method::POST,
+            "/rolie/feeds/incidents",
+            Some("Basic secret-token")
+        )
+        .await,
         401
     );
 }
@@ -188,7 +204,13 @@ async fn wrong_tokens_back_off() {
     }
     // The eleventh failure locks the address out.
     assert_eq!(
-        status(&s, post.clone(), "/rolie/feeds/incidents", Some("Bearer guess-x")).await,
+        status(
+            &s,
+            post.clone(),
+            "/rolie/feeds/incidents",
+            Some("Bearer guess-x")
+        )
+        .await,
         401
     );
     let r = client()
@@ -221,7 +243,13 @@ async fn wrong_tokens_back_off() {
     // Once the lock-out is over the right token works again.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(
-        status(&s, post, "/rolie/feeds/incidents", Some("Bearer secret-token")).await,
+        status(
+            &s,
+            post,
+            "/rolie/feeds/incidents",
+            Some("Bearer secret-token")
+        )
+        .await,
         201
     );
 }
@@ -285,7 +313,10 @@ async fn connections_are_capped_per_address() {
         if let Ok(r) = client().get(s.url("/metrics")).send().await {
             break r.text().await.unwrap();
         }
-        assert!(t.elapsed() < Duration::from_secs(10), "no slot for /metrics");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "no slot for /metrics"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let refused: u64 = metrics

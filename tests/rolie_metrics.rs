@@ -51,10 +51,17 @@ async fn hostile_label_values_give_valid_exposition() {
     // What the bridge's poll counters write, through the shared writer.
     let hook = Arc::new(|out: &mut String| {
         Exposition::new(out)
-            .family("gridlink_poll_errors_total", Kind::Counter, "Failed poll rounds.")
+            .family(
+                "gridlink_poll_errors_total",
+                Kind::Counter,
+                "Failed poll rounds.",
+            )
             .sample(
                 "gridlink_poll_errors_total",
-                &[("source", &format!("https://x.example/{HOSTILE}")), ("topic", HOSTILE)],
+                &[
+                    ("source", &format!("https://x.example/{HOSTILE}")),
+                    ("topic", HOSTILE),
+                ],
                 2,
             );
     });

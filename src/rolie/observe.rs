@@ -111,12 +111,11 @@ where
             started: std::time::Instant::now(),
         });
         let ip = self.peer.ip();
-        // A locked-out address gets no token compared (one header lookup
-        // on other requests, and no lock while nobody is locked out).
-        let locked = request
-            .headers()
-            .contains_key(header::AUTHORIZATION)
-            .then(|| self.state.auth.throttle.locked(ip))
+        // A locked-out address gets no token compared (no header lookup
+        // and no lock while no address has failed).
+        let throttle = &self.state.auth.throttle;
+        let locked = (throttle.active() && request.headers().contains_key(header::AUTHORIZATION))
+            .then(|| throttle.locked(ip))
             .flatten();
         // Revalidations of a cached feed page are answered here; the
         // rest (and anything the fast path is unsure of) goes to the router.
@@ -221,9 +220,10 @@ impl Future for Observed {
         {
             let elapsed_us = started.elapsed().as_micros() as u64;
             match (read, audited) {
-                // Guessing floods would flood an info log; they are
-                // counted in /metrics instead.
-                _ if bad_token => {
+                // Guessing floods (wrong tokens, and the 429s of the
+                // lock-out that follows) would flood an info log; they
+                // are counted in /metrics instead.
+                _ if bad_token || status == 429 => {
                     tracing::debug!(%peer, %method, %path, status, elapsed_us, "http: bearer token not accepted")
                 }
                 (true, false) => tracing::debug!(%peer, %method, %path, status, elapsed_us, "http"),

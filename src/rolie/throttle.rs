@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 /// Wrong tokens an address may present before it is locked out.
@@ -41,7 +41,9 @@ struct Record {
 /// Failed authentications by client address (one per server).
 #[derive(Debug, Default)]
 pub(crate) struct Throttle {
-    records: Mutex<HashMap<IpAddr, Record>>,
+    /// Read-locked by every request with credentials once any address
+    /// has failed, write-locked only by failures.
+    records: RwLock<HashMap<IpAddr, Record>>,
     /// How many addresses are tracked: 0 (the usual case) makes
     /// [`locked`](Self::locked) free of any lock.
     tracked: AtomicUsize,
@@ -65,6 +67,12 @@ pub(crate) fn client_key(ip: IpAddr) -> IpAddr {
 }
 
 impl Throttle {
+    /// Whether any address is tracked (one atomic load: the per-request
+    /// check that keeps the usual case free of header lookups and locks).
+    pub(crate) fn active(&self) -> bool {
+        self.tracked.load(Ordering::Relaxed) > 0
+    }
+
     /// How long `ip` must still wait, if it is locked out now; counts the
     /// refusal.
     pub(crate) fn locked(&self, ip: IpAddr) -> Option<Duration> {
@@ -72,7 +80,7 @@ impl Throttle {
             return None;
         }
         let now = Instant::now();
-        let records = self.records.lock().ok()?;
+        let records = self.records.read().ok()?;
         let until = records.get(&client_key(ip))?.locked_until?;
         let wait = until.checked_duration_since(now).filter(|d| !d.is_zero())?;
         self.refused.fetch_add(1, Ordering::Relaxed);
@@ -83,7 +91,7 @@ impl Throttle {
     pub(crate) fn failed(&self, ip: IpAddr) {
         self.failures.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
-        let Ok(mut records) = self.records.lock() else {
+        let Ok(mut records) = self.records.write() else {
             return;
         };
         let key = client_key(ip);
