@@ -329,3 +329,57 @@ async fn connections_are_capped_per_address() {
         .expect("per-address refusals in /metrics");
     assert!(refused >= 1, "{metrics}");
 }
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Wrong tokens are logged at debug (a guessing flood must not flood the
+/// info log), never with the token; a refused POST without a token stays
+/// in the info audit trail.
+#[tokio::test]
+async fn wrong_tokens_are_logged_at_debug_without_the_token() {
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // On this test's (current-thread) runtime, so its logs reach `log`.
+    let config = RolieConfig {
+        server_threads: Some(0),
+        ..base_config()
+    };
+    let s = start_in(None, config, Hooks::default()).await;
+    let post = Method::POST;
+    let path = "/rolie/feeds/incidents";
+    assert_eq!(
+        status(&s, post.clone(), path, Some("Bearer guess-S3cr3t")).await,
+        401
+    );
+    assert_eq!(status(&s, post, path, None).await, 401);
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let refused: Vec<&str> = text.lines().filter(|l| l.contains("status=401")).collect();
+    assert_eq!(refused.len(), 2, "{text}");
+    assert!(
+        refused[0].contains("DEBUG") && refused[0].contains("bearer token not accepted"),
+        "{text}"
+    );
+    assert!(
+        refused[1].contains("INFO") && refused[1].contains("http write"),
+        "{text}"
+    );
+    assert!(!text.contains("S3cr3t"), "{text}");
+}
