@@ -16,20 +16,18 @@
 //! does not depend on where they differ, and are never logged. A wrong one
 //! is marked on its 401 (`problem::BadCredentials`) for `throttle.rs`.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::http::{header, HeaderMap, StatusCode};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
 use tokio_rustls::rustls::crypto::CryptoProvider;
 use tokio_rustls::rustls::server::danger::ClientCertVerifier;
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::RootCertStore;
 
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
-
 use super::config::RolieConfig;
-use super::error::ServeError;
+use super::error::{read_file, ServeError};
 use super::problem::Problem;
 use super::throttle::Throttle;
 
@@ -80,13 +78,6 @@ pub(crate) struct Auth {
     pub(crate) throttle: Throttle,
 }
 
-fn read(path: &Path) -> Result<String, ServeError> {
-    std::fs::read_to_string(path).map_err(|source| ServeError::Read {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
 impl Auth {
     /// The tokens of `config`'s token files.
     pub(crate) fn load(config: &RolieConfig) -> Result<Auth, ServeError> {
@@ -96,7 +87,7 @@ impl Auth {
             (&config.read_token_file, false),
         ] {
             let Some(path) = file else { continue };
-            let found = parse_tokens(&read(path)?, write)
+            let found = parse_tokens(&read_file(path)?, write)
                 .map_err(|e| ServeError::Config(format!("{}: {e}", path.display())))?;
             if found.is_empty() {
                 let what = if write { "writes" } else { "token reads" };
@@ -290,7 +281,7 @@ pub(crate) fn client_verifier(
     };
     let tls = |e: &dyn std::fmt::Display| ServeError::Tls(e.to_string());
     let mut roots = RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(read(ca)?.as_bytes()) {
+    for c in CertificateDer::pem_slice_iter(read_file(ca)?.as_bytes()) {
         roots.add(c.map_err(|e| tls(&e))?).map_err(|e| tls(&e))?;
     }
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)

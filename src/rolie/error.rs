@@ -1,6 +1,7 @@
 //! Why the ROLIE server could not start or stopped.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use crate::store::StoreError;
 
@@ -30,4 +31,12 @@ pub enum ServeError {
     /// The store failed while preparing the configured topics.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+}
+
+/// Reads a file the configuration names (token files, certificates).
+pub(crate) fn read_file(path: &Path) -> Result<String, ServeError> {
+    std::fs::read_to_string(path).map_err(|source| ServeError::Read {
+        path: path.display().to_string(),
+        source,
+    })
 }

@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use tokio_rustls::rustls::ServerConfig;
 
 use super::auth::{self, Auth};
 use super::config::RolieConfig;
-use super::error::ServeError;
+use super::error::{read_file, ServeError};
 use super::hooks::Hooks;
 use super::http::router;
 use super::listen::{self, ConnLimit, Limited};
@@ -50,13 +49,6 @@ impl std::fmt::Debug for RolieServer {
     }
 }
 
-fn read(path: &Path) -> Result<String, ServeError> {
-    std::fs::read_to_string(path).map_err(|source| ServeError::Read {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
 impl RolieServer {
     /// Checks the configuration, loads tokens and certificates, registers
     /// the configured topics in the store and binds the listener(s).
@@ -70,7 +62,7 @@ impl RolieServer {
         if !config.tls() && !config.listen.ip().is_loopback() {
             // Allowed only by allow_insecure_http; bearer tokens and
             // documents then cross the network in clear, so say it loudly.
-            tracing::warn!(listen = %config.listen, "serving plain HTTP on a non-loopback address (allow_insecure_http): write tokens and documents travel unencrypted");
+            tracing::warn!(listen = %config.listen, "serving plain HTTP on a non-loopback address (allow_insecure_http): bearer tokens and documents travel unencrypted");
         }
         let auth = Auth::load(&config)?;
         let tls = if config.tls() {
@@ -286,7 +278,7 @@ fn tls_config(config: &RolieConfig) -> Result<RustlsConfig, ServeError> {
             "tls_cert and tls_key go together".into(),
         ));
     };
-    let certs = CertificateDer::pem_slice_iter(read(cert)?.as_bytes())
+    let certs = CertificateDer::pem_slice_iter(read_file(cert)?.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| tls(&e))?;
     if certs.is_empty() {
@@ -295,7 +287,7 @@ fn tls_config(config: &RolieConfig) -> Result<RustlsConfig, ServeError> {
             cert.display()
         )));
     }
-    let key = PrivateKeyDer::from_pem_slice(read(key)?.as_bytes()).map_err(|e| tls(&e))?;
+    let key = PrivateKeyDer::from_pem_slice(read_file(key)?.as_bytes()).map_err(|e| tls(&e))?;
     let provider = Arc::new(aws_lc_rs::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

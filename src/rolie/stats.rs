@@ -19,6 +19,7 @@ impl Default for ResponseCounts {
 }
 
 impl ResponseCounts {
+    /// Counts one response with `status`.
     pub(crate) fn count(&self, status: u16) {
         if let Some(c) = status
             .checked_sub(100)
