@@ -137,6 +137,26 @@ async fn scoped_tokens_stay_in_their_topics() {
     assert_eq!(hrefs.len(), 1, "{service}");
     assert!(hrefs[0].ends_with("/rolie/feeds/t2"), "{service}");
 
+    // A revalidation of a cached page (the 304 fast path) checks the scope
+    // as the router does.
+    let page = client()
+        .get(s.url("/rolie/feeds/t1"))
+        .bearer_auth("reader")
+        .send()
+        .await
+        .unwrap();
+    let etag = page.headers()[header::ETAG].to_str().unwrap().to_owned();
+    for (token, want) in [("reader", 304), ("r2", 403)] {
+        let r = client()
+            .get(s.url("/rolie/feeds/t1"))
+            .bearer_auth(token)
+            .header(header::IF_NONE_MATCH, &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want, "{token}");
+    }
+
     let w1 = Some("Bearer w1");
     assert_eq!(status(&s, get.clone(), "/rolie/feeds/t1", w1).await, 200);
     assert_eq!(status(&s, get, "/rolie/feeds/t2", w1).await, 403);

@@ -10,20 +10,22 @@
 //!   the repository serves to anyone.
 //! * [`poll`] — the client side: remote ROLIE/Atom feeds polled into the grid.
 //!
-//! Layout, each file depending only on those listed before it (no circle):
-//! `error` (why serving failed), `config`, `xml` (writer, namespaces),
-//! `urls` (the URL layout: routes and links), `problem` (HTTP errors),
-//! `conditional` (validators, 304s), `cache` (rendered pages), `hooks`,
-//! `publish` (the [`Publisher`] seam), `throttle` (token-failure
-//! back-off), `auth` (tokens, scopes, client certificates), `stats`
-//! (response counts), `entry_meta` (what an entry shows, from
-//! [`crate::iodef::Summary`]), `documents` (the four ROLIE documents), `listen` (sockets, connection
-//! limits), `state` (what handlers reach), `archive` (RFC 5005 archives),
-//! `fast` (the 304 fast path), `write` (POST, DELETE), `ops` (`/metrics`,
-//! `/healthz`), `http` (router, read handlers), `observe` (the
-//! per-connection service), `server` (bind, TLS, serve). Every document is
-//! rendered from the store on each request, deterministically, so ETags
-//! are content hashes and survive restarts.
+//! Layout, each file depending only on those listed before it (no circle;
+//! `tests/rolie_layout.rs` checks), `poll` apart (it uses only what this
+//! file re-exports): `error` (why serving failed), `config`, `xml`
+//! (writer, namespaces), `urls` (the URL layout: routes and links),
+//! `problem` (HTTP errors), `conditional` (validators, 304s), `cache`
+//! (rendered pages), `hooks`, `publish` (the [`Publisher`] seam),
+//! `throttle` (token-failure back-off), `auth` (tokens, scopes, client
+//! certificates), `stats` (response counts), `entry_meta` (what an entry
+//! shows, from [`crate::iodef::Summary`]), `documents` (the four ROLIE
+//! documents), `listen` (sockets, connection limits), `state` (what
+//! handlers reach), `archive` (RFC 5005 archives), `write` (POST,
+//! DELETE), `ops` (`/metrics`, `/healthz`), `http` (router, read
+//! handlers), `fast` (the 304 fast path), `observe` (the per-connection
+//! service), `server` (bind, TLS, serve). Every document is rendered from
+//! the store on each request, deterministically, so ETags are content
+//! hashes and survive restarts.
 
 mod archive;
 mod auth;
