@@ -223,8 +223,11 @@ impl Future for Observed {
                 // Guessing floods (wrong tokens, and the 429s of the
                 // lock-out that follows) would flood an info log; they
                 // are counted in /metrics instead.
-                _ if bad_token || status == 429 => {
+                _ if bad_token => {
                     tracing::debug!(%peer, %method, %path, status, elapsed_us, "http: bearer token not accepted")
+                }
+                _ if status == 429 => {
+                    tracing::debug!(%peer, %method, %path, status, elapsed_us, "http: locked out after failed authentication")
                 }
                 (true, false) => tracing::debug!(%peer, %method, %path, status, elapsed_us, "http"),
                 (true, true) => {
