@@ -3,14 +3,14 @@
 //! tokens, the per-address connection cap, and the headers that keep a
 //! browser from running what a grid member published.
 
-mod rolie_support;
+mod common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::rolie::*;
 use gridlink::rolie::{Hooks, RolieConfig};
 use reqwest::{header, Method};
-use rolie_support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 

@@ -2,11 +2,11 @@
 //! flood must not flood the info log), never with the token. In a file of
 //! its own because it installs the process's global `tracing` subscriber.
 
-mod rolie_support;
+mod common;
 
+use common::rolie::*;
 use gridlink::rolie::Hooks;
 use reqwest::header;
-use rolie_support::*;
 
 async fn status(s: &TestServer, path: &str, auth: Option<&str>) -> u16 {
     let mut r = client()

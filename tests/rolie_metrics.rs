@@ -3,15 +3,15 @@
 //! feed is escaped, checked with the reference parser (Python
 //! `prometheus_client`, in tests/requirements.txt).
 
-mod rolie_support;
+mod common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use common::rolie::*;
 use gridlink::metrics::{Exposition, Kind};
 use gridlink::rolie::Hooks;
-use rolie_support::*;
 
 const HOSTILE: &str = "a\"b\\c\nd} 1\nevil_total 9";
 

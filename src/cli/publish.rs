@@ -130,7 +130,7 @@ pub enum OutboxCommand {
 /// The outbox of the configured account, in its state directory.
 fn open_outbox(g: &Global, window: usize, max: usize) -> anyhow::Result<(Outbox, PathBuf)> {
     let cfg = g.connection()?;
-    std::fs::create_dir_all(&cfg.state_dir).with_context(|| {
+    gridlink::store::files::create_private_dir(&cfg.state_dir).with_context(|| {
         format!(
             "cannot create the state directory {}",
             cfg.state_dir.display()
