@@ -54,6 +54,7 @@
 //! * [`durable`] — the loss-free layer: publish outbox, subscriber cursors, catch-up, gaps.
 //! * [`store`] — the persistent item store (SQLite): dedup, replace, retract, paging cursors.
 //! * [`rolie`] — the ROLIE repository (RFC 8322): Atom/AtomPub documents over HTTP.
+//! * [`metrics`] — the Prometheus text writer every `/metrics` family goes through.
 //!
 //! The `lab` feature (on by default) adds a throwaway Prosody and ejabberd
 //! for tests, the lab and the benchmarks; it is not part of the documented
@@ -67,6 +68,7 @@ pub mod durable;
 pub mod envelope;
 pub mod grid;
 pub mod iodef;
+pub mod metrics;
 pub mod rolie;
 pub mod sink;
 pub mod source;

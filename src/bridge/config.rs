@@ -97,8 +97,12 @@ bridge_keys! {
     tls_key: PathBuf,
     /// `client_ca = "clients.pem"`: client certificates required.
     client_ca: PathBuf,
-    /// `write_token_file = "tokens.txt"`.
+    /// `write_token_file = "tokens.txt"`: tokens that may write and read
+    /// (`TOKEN` or `TOKEN topic1,topic2` a line).
     write_token_file: PathBuf,
+    /// `read_token_file = "readers.txt"`: read-only tokens (same format);
+    /// setting it makes reads need a token.
+    read_token_file: PathBuf,
     /// `read_requires_token = true`.
     read_requires_token: bool,
     /// `allow_insecure_http = true`.
@@ -136,6 +140,8 @@ bridge_keys! {
     server_threads: usize,
     /// `max_connections = 10000`.
     max_connections: usize,
+    /// `max_connections_per_ip = 64`.
+    max_connections_per_ip: usize,
     /// `http2_max_concurrent_streams = 100`.
     http2_max_concurrent_streams: u32,
     /// `default_information_type = "incident"`.
@@ -162,6 +168,7 @@ impl BridgeFile {
             request_timeout_secs,
             page_size,
             max_connections,
+            max_connections_per_ip,
             http2_max_concurrent_streams,
             allow_insecure_http,
             default_information_type,
@@ -174,6 +181,7 @@ impl BridgeFile {
         r.tls_key = self.tls_key.clone();
         r.client_ca = self.client_ca.clone();
         r.write_token_file = self.write_token_file.clone();
+        r.read_token_file = self.read_token_file.clone();
         r.archive_block_size = self.archive_block_size;
         r.server_threads = self.server_threads;
         if let Some(TopicsKey::Settings(t)) = &self.topics {
@@ -275,6 +283,22 @@ mod tests {
         assert_eq!(both.outbox_max, Some(7));
         assert_eq!(both.rolie().listen.port(), 9000);
         assert!(matches!(both.selection(false), Some(TopicSelection::Named(n)) if n == ["a"]));
+    }
+
+    /// The repository's access keys reach its settings.
+    #[test]
+    fn read_tokens_and_per_address_cap() {
+        let file: BridgeFile =
+            toml::from_str("read_token_file = \"readers.txt\"\nmax_connections_per_ip = 8")
+                .unwrap();
+        let r = file.rolie();
+        assert_eq!(
+            r.read_token_file.as_deref(),
+            Some(std::path::Path::new("readers.txt"))
+        );
+        assert!(r.reads_need_token());
+        assert_eq!(r.max_connections_per_ip, 8);
+        assert_eq!(BridgeFile::default().rolie().max_connections_per_ip, 64);
     }
 
     /// Per-topic settings tables name the topics too.

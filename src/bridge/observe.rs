@@ -1,6 +1,7 @@
 //! What the bridge shows about itself: its counters and how `/metrics`
-//! renders them (Prometheus text format), the XMPP session's health for
-//! `/healthz`, and what the router notes of each event.
+//! renders them (through [`crate::metrics`], which escapes the labels), the
+//! XMPP session's health for `/healthz`, and what the router notes of each
+//! event.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::envelope::Envelope;
 use crate::grid::{Grid, GridEvent};
+use crate::metrics::{Exposition, Kind};
 use crate::rolie::poll::{PollSource, PollStats};
 use crate::rolie::{ComponentHealth, HealthProbe, Hooks};
 use crate::xmpp::SessionState;
@@ -33,48 +35,56 @@ impl Counters {
     }
 
     pub(super) fn render(&self, out: &mut String) {
-        let mut family = |name: &str, help: &str, map: &Mutex<BTreeMap<String, u64>>| {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+        let mut w = Exposition::new(out);
+        for (name, help, map) in [
+            (
+                "gridlink_items_in_total",
+                "Items received from the grid.",
+                &self.items_in,
+            ),
+            (
+                "gridlink_items_out_total",
+                "Items published to the grid.",
+                &self.items_out,
+            ),
+        ] {
+            w.family(name, Kind::Counter, help);
             if let Ok(m) = map.lock() {
                 for (topic, n) in m.iter() {
-                    let t = topic.replace('\\', "\\\\").replace('"', "\\\"");
-                    out.push_str(&format!("{name}{{topic=\"{t}\"}} {n}\n"));
+                    w.sample(name, &[("topic", topic)], n);
                 }
             }
-        };
-        family(
-            "gridlink_items_in_total",
-            "Items received from the grid.",
-            &self.items_in,
-        );
-        family(
-            "gridlink_items_out_total",
-            "Items published to the grid.",
-            &self.items_out,
-        );
-        let n = self.publishes.load(Ordering::Relaxed);
+        }
         let micros = self.publish_micros.load(Ordering::Relaxed);
-        out.push_str(&format!(
-            "# HELP gridlink_publish_seconds Time from POST to the broker's confirmation.\n\
-             # TYPE gridlink_publish_seconds summary\n\
-             gridlink_publish_seconds_sum {}\ngridlink_publish_seconds_count {n}\n",
-            micros as f64 / 1e6
-        ));
-        out.push_str(&format!(
-            "# HELP gridlink_resubscriptions_total New XMPP sessions after which the bridge resubscribed.\n\
-             # TYPE gridlink_resubscriptions_total counter\ngridlink_resubscriptions_total {}\n",
-            self.resubscriptions.load(Ordering::Relaxed)
-        ));
-        out.push_str(&format!(
-            "# HELP gridlink_notifications_dropped_total Notifications dropped because the bridge fell behind (caught up from the topics' items).\n\
-             # TYPE gridlink_notifications_dropped_total counter\ngridlink_notifications_dropped_total {}\n",
-            self.dropped.load(Ordering::Relaxed)
-        ));
-        out.push_str(&format!(
-            "# HELP gridlink_gaps_total Catch-ups that could not prove nothing was missed.\n\
-             # TYPE gridlink_gaps_total counter\ngridlink_gaps_total {}\n",
-            self.gaps.load(Ordering::Relaxed)
-        ));
+        w.family(
+            "gridlink_publish_seconds",
+            Kind::Summary,
+            "Time from POST to the broker's confirmation.",
+        )
+        .sample("gridlink_publish_seconds_sum", &[], micros as f64 / 1e6)
+        .sample(
+            "gridlink_publish_seconds_count",
+            &[],
+            self.publishes.load(Ordering::Relaxed),
+        );
+        w.single(
+            "gridlink_resubscriptions_total",
+            Kind::Counter,
+            "New XMPP sessions after which the bridge resubscribed.",
+            self.resubscriptions.load(Ordering::Relaxed),
+        );
+        w.single(
+            "gridlink_notifications_dropped_total",
+            Kind::Counter,
+            "Notifications dropped because the bridge fell behind (caught up from the topics' items).",
+            self.dropped.load(Ordering::Relaxed),
+        );
+        w.single(
+            "gridlink_gaps_total",
+            Kind::Counter,
+            "Catch-ups that could not prove nothing was missed.",
+            self.gaps.load(Ordering::Relaxed),
+        );
         if let Ok(polls) = self.polls.lock() {
             for (name, help, get) in [
                 (
@@ -103,14 +113,13 @@ impl Counters {
                     |s| s.skipped.load(Ordering::Relaxed),
                 ),
             ] {
-                out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+                w.family(name, Kind::Counter, help);
                 for (src, stats) in polls.iter() {
-                    let u = src.display_url().replace('\\', "\\\\").replace('"', "\\\"");
-                    out.push_str(&format!(
-                        "{name}{{source=\"{u}\",topic=\"{}\"}} {}\n",
-                        src.topic,
-                        get(stats)
-                    ));
+                    w.sample(
+                        name,
+                        &[("source", &src.display_url()), ("topic", &src.topic)],
+                        get(stats),
+                    );
                 }
             }
         }
@@ -180,11 +189,12 @@ pub(super) fn hooks(grid: &Grid, counters: &Arc<Counters>) -> Hooks {
         health: Some(Arc::new(SessionHealth(grid.session().watch_state()))),
         metrics: Some(Arc::new(move |out: &mut String| {
             metrics_counters.render(out);
-            out.push_str(&format!(
-                "# HELP gridlink_xmpp_reconnects_total XMPP connection losses since start.\n\
-                 # TYPE gridlink_xmpp_reconnects_total counter\ngridlink_xmpp_reconnects_total {}\n",
-                metrics_session.reconnects()
-            ));
+            Exposition::new(out).single(
+                "gridlink_xmpp_reconnects_total",
+                Kind::Counter,
+                "XMPP connection losses since start.",
+                metrics_session.reconnects(),
+            );
         })),
     }
 }

@@ -51,9 +51,13 @@ pub struct BridgeArgs {
     /// Require client certificates issued by this CA (PEM).
     #[arg(long)]
     pub client_ca: Option<PathBuf>,
-    /// Bearer tokens allowed to POST/DELETE, one per line.
+    /// Bearer tokens allowed to POST/DELETE and read, one per line
+    /// (`TOKEN`, or `TOKEN topic1,topic2` for those topics only).
     #[arg(long)]
     pub write_token_file: Option<PathBuf>,
+    /// Read-only bearer tokens, same format; reads then need a token.
+    #[arg(long)]
+    pub read_token_file: Option<PathBuf>,
     /// Require a token for reads as well (`/metrics` included).
     #[arg(long)]
     pub read_requires_token: bool,
@@ -114,6 +118,10 @@ pub struct BridgeArgs {
     /// Most HTTP connections open at once.
     #[arg(long)]
     pub max_connections: Option<usize>,
+    /// Most HTTP connections open at once from one client address
+    /// [default: 64].
+    #[arg(long)]
+    pub max_connections_per_ip: Option<usize>,
     /// Most concurrent streams on one HTTP/2 connection.
     #[arg(long)]
     pub http2_max_concurrent_streams: Option<u32>,
@@ -155,6 +163,7 @@ impl BridgeArgs {
             tls_key: self.tls_key.clone(),
             client_ca: self.client_ca.clone(),
             write_token_file: self.write_token_file.clone(),
+            read_token_file: self.read_token_file.clone(),
             read_requires_token: self.read_requires_token.then_some(true),
             allow_insecure_http: self.allow_insecure_http.then_some(true),
             poll: (!self.poll.is_empty()).then(|| self.poll.clone()),
@@ -171,6 +180,7 @@ impl BridgeArgs {
             archive_block_size: self.archive_block_size,
             server_threads: self.server_threads,
             max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
             http2_max_concurrent_streams: self.http2_max_concurrent_streams,
             default_information_type: self.default_information_type.clone(),
             author: self.author.clone(),
@@ -228,6 +238,9 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
     opts.rolie.check()?;
     if let Some(t) = &opts.rolie.write_token_file {
         gridlink::store::files::warn_if_shared(t, "write token file");
+    }
+    if let Some(t) = &opts.rolie.read_token_file {
+        gridlink::store::files::warn_if_shared(t, "read token file");
     }
     let store_path = settings
         .store

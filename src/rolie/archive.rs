@@ -50,9 +50,10 @@ use axum::response::Response;
 use chrono::DateTime;
 
 use super::cache::{Page, Which};
+use super::conditional::respond;
 use super::documents::{self, write_entry, DocContext, FEED_LINK_TYPE};
-use super::http::{respond, Problem, Shared};
-use super::write;
+use super::problem::Problem;
+use super::state::Shared;
 use super::xml::XmlOut;
 use crate::store::Block;
 
@@ -87,11 +88,11 @@ pub(crate) async fn archive(
     let headers = request.headers();
     // The feed's checks in the feed's order: the read token first, so an
     // unauthorised client learns nothing about which archives exist.
-    write::authorize_read(&st, headers)?;
+    st.auth.read(headers, Some(&topic))?;
     let block = parse_block(&n).ok_or_else(Problem::not_found)?;
     let size = st.config.archive_block();
     let key = (topic.clone(), Which::Archive(block));
-    // Read before anything else, as `http::feed` does (see `cache.rs`).
+    // Read before anything else, as the feed handler (`http.rs`) does (see `cache.rs`).
     let version = st.version(&topic);
     if let Some(page) = st.feed_cache.get(&key, version) {
         return Ok(with_max_age(respond(

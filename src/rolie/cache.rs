@@ -19,9 +19,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
-use super::http::Validators;
+use super::conditional::{etag_of, Validators};
 
 /// Bytes of rendered pages kept. A 100-entry page is ~150 KiB, so this
 /// holds the ~25 most recently used pages: the first pages of the feeds that
@@ -54,13 +53,6 @@ impl Page {
             body,
         }
     }
-}
-
-/// A strong ETag for a document: the first 128 bits of its SHA-256, quoted.
-pub(crate) fn etag_of(body: &str) -> String {
-    let digest = Sha256::digest(body.as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
 }
 
 /// Which document of a topic: a feed page (its `before`/`after` cursors)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::server::ServeError;
+use super::error::ServeError;
 
 /// Settings of the ROLIE HTTP server.
 ///
@@ -30,12 +30,19 @@ pub struct RolieConfig {
     /// PEM CA certificates: when set, every client must present a
     /// certificate issued by one of them (RFC 8322 §5.3). Needs TLS.
     pub client_ca: Option<PathBuf>,
-    /// File of bearer tokens allowed to write (POST, DELETE), one per line;
-    /// blank lines and `#` comments are ignored. Without it, writes get 403.
+    /// File of bearer tokens allowed to write (POST, DELETE) and to read,
+    /// one per line: `TOKEN` for every topic, or `TOKEN topic1,topic2` for
+    /// those topics only; blank lines and `#` comments are ignored. Without
+    /// it, writes get 403.
     pub write_token_file: Option<PathBuf>,
-    /// Require a bearer token from `write_token_file` for reads as well
-    /// (`/metrics` included); reads are then logged at info, with peer,
-    /// method, path and status, like writes (RFC 8322 §9 audit).
+    /// File of read-only bearer tokens, in the same format as
+    /// `write_token_file`: they may GET, never POST or DELETE. Setting it
+    /// makes reads need a token (as `read_requires_token`).
+    pub read_token_file: Option<PathBuf>,
+    /// Require a bearer token (read or write) for reads as well
+    /// (`/metrics` included, with a token for every topic); reads are then
+    /// logged at info, with peer, method, path and status, like writes
+    /// (RFC 8322 §9 audit).
     pub read_requires_token: bool,
     /// Largest accepted request body in bytes; larger POSTs get 413.
     pub max_body: usize,
@@ -69,6 +76,11 @@ pub struct RolieConfig {
     /// `/metrics` (`gridlink_http_connections_refused_total`). Keep it
     /// below the process's file descriptor limit (`ulimit -n`).
     pub max_connections: usize,
+    /// Most connections open at once from one client address (an IPv6
+    /// client by its /64), so one client cannot hold every slot of
+    /// `max_connections`. Behind a reverse proxy every client has the
+    /// proxy's address: raise it to `max_connections` there.
+    pub max_connections_per_ip: usize,
     /// Most concurrent requests (streams) on one HTTP/2 connection
     /// (`SETTINGS_MAX_CONCURRENT_STREAMS`, RFC 9113 §6.5.2).
     pub http2_max_concurrent_streams: u32,
@@ -128,6 +140,7 @@ impl Default for RolieConfig {
             tls_key: None,
             client_ca: None,
             write_token_file: None,
+            read_token_file: None,
             read_requires_token: false,
             max_body: 1024 * 1024,
             request_timeout_secs: 20,
@@ -135,6 +148,7 @@ impl Default for RolieConfig {
             archive_block_size: None,
             server_threads: None,
             max_connections: 512,
+            max_connections_per_ip: 64,
             http2_max_concurrent_streams: 100,
             allow_insecure_http: false,
             default_information_type: "incident".to_owned(),
@@ -175,6 +189,12 @@ impl RolieConfig {
     /// else `page_size`.
     pub fn archive_block(&self) -> u64 {
         self.archive_block_size.unwrap_or(self.page_size as u64)
+    }
+
+    /// Whether reads need a bearer token: `read_requires_token`, or read
+    /// tokens configured.
+    pub fn reads_need_token(&self) -> bool {
+        self.read_requires_token || self.read_token_file.is_some()
     }
 
     /// Whether TLS is configured.
@@ -234,6 +254,11 @@ impl RolieConfig {
         if self.max_connections == 0 {
             return Err(ServeError::Config(
                 "max_connections must be at least 1".into(),
+            ));
+        }
+        if self.max_connections_per_ip == 0 {
+            return Err(ServeError::Config(
+                "max_connections_per_ip must be at least 1".into(),
             ));
         }
         if self.http2_max_concurrent_streams == 0 {

@@ -8,8 +8,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 
-use super::config::RolieConfig;
-use super::iodef_meta::IodefMeta;
+use super::config::{AuthorFrom, RolieConfig};
+use super::entry_meta::EntryMeta;
 use super::urls::Urls;
 use super::xml::{
     XmlOut, APP_NS, ATOM_NS, CONTENT_ID_PROPERTY, INFORMATION_TYPE_SCHEME, PURPOSE_SCHEME,
@@ -312,7 +312,7 @@ pub(crate) fn write_entry(
     let env = &item.envelope;
     let (topic, id) = (env.topic.as_str(), env.item_id.as_str());
     let urls = ctx.urls;
-    let meta = IodefMeta::extract(&env.document);
+    let meta = EntryMeta::of(&env.document);
     if standalone {
         out.start(
             "entry",
@@ -332,8 +332,8 @@ pub(crate) fn write_entry(
     out.text("app:edited", &[], &date(item.updated));
     out.start("author", &[]);
     let author = match ctx.config.author_from {
-        super::config::AuthorFrom::Publisher => env.publisher.as_deref(),
-        super::config::AuthorFrom::Repository => None,
+        AuthorFrom::Publisher => env.publisher.as_deref(),
+        AuthorFrom::Repository => None,
     };
     out.text("name", &[], author.unwrap_or(&ctx.config.author));
     out.end("author");

@@ -13,25 +13,21 @@
 //! answers as it always did (200, 400, 401, 404, …).
 //!
 //! Equivalence with the router is by construction: the decision uses the
-//! same cache key and generation as [`feed`](super::http), the same
-//! [`authorize_read`](super::write::authorize_read) and
-//! [`Validators::not_modified`](super::http::Validators), and the response
-//! is built by the same [`not_modified`](super::http::not_modified)
-//! function `respond` uses. `tests` below compare the two responses.
+//! same cache key and generation as the feed handler (`http.rs`), the same
+//! read check (`Auth::read`), the same paths ([`feed_path`], from the
+//! routes' constants) and [`Validators::not_modified`](super::conditional::Validators),
+//! and the response is built by the same
+//! [`not_modified`](super::conditional::not_modified) function `respond`
+//! uses. `tests` below compare the two responses.
 
 use axum::http::{Method, Request};
 use axum::response::Response;
 
+use super::archive;
 use super::cache::Which;
-use super::http::{self, AppState};
-use super::{archive, write};
-
-/// The feed route's prefix (`/rolie/feeds/{topic}` in `http::router`).
-const FEEDS: &str = "/rolie/feeds/";
-
-/// What separates the topic from the block number in an archive's path
-/// (`/rolie/feeds/{topic}/archive/{block}`).
-const ARCHIVE: &str = "/archive/";
+use super::conditional;
+use super::state::AppState;
+use super::urls::feed_path;
 
 /// The 304 for `request` if it is a GET or HEAD of the first page of a
 /// feed (no query string) or of an archive document that is in the page
@@ -46,11 +42,11 @@ pub(crate) fn not_modified<B>(st: &AppState, request: &Request<B>) -> Option<Res
     if uri.query().is_some() {
         return None;
     }
-    let rest = uri.path().strip_prefix(FEEDS)?;
-    let (topic, which) = match rest.split_once(ARCHIVE) {
+    let (topic, block) = feed_path(uri.path())?;
+    let which = match block {
         // `archive::parse_block` is the router's own check of `{block}`.
-        Some((topic, block)) => (topic, Which::Archive(archive::parse_block(block)?)),
-        None => (rest, Which::Page(None, None)),
+        Some(block) => Which::Archive(archive::parse_block(block)?),
+        None => Which::Page(None, None),
     };
     // What the router's `{topic}` would decode differently (percent
     // escapes) or not match at all (another segment, an empty one) is left
@@ -66,14 +62,14 @@ pub(crate) fn not_modified<B>(st: &AppState, request: &Request<B>) -> Option<Res
     {
         return None;
     }
-    write::authorize_read(st, headers).ok()?;
-    // Same order as `http::feed`: the version before the lookup.
+    st.auth.read(headers, Some(topic)).ok()?;
+    // Same order as the feed handler: the version before the lookup.
     let version = st.version(topic);
     let page = st.feed_cache.get(&(topic.to_owned(), which), version)?;
     if !page.validators.not_modified(headers) {
         return None;
     }
-    let response = http::not_modified(&page.validators);
+    let response = conditional::not_modified(&page.validators);
     Some(match which {
         Which::Archive(_) => archive::with_max_age(response),
         Which::Page(..) => response,
@@ -89,26 +85,32 @@ mod tests {
     use tower_service::Service;
 
     use super::*;
+    use crate::rolie::auth::{parse_tokens, Auth};
     use crate::rolie::cache::Page;
-    use crate::rolie::http::{router, Shared};
-    use crate::rolie::ops::Metrics;
+    use crate::rolie::config::RolieConfig;
+    use crate::rolie::http::router;
+    use crate::rolie::listen::ConnLimit;
+    use crate::rolie::publish::NoPublisher;
+    use crate::rolie::state::Shared;
     use crate::rolie::urls::Urls;
-    use crate::rolie::{NoPublisher, RolieConfig};
     use crate::store::Store;
 
     fn state(config: RolieConfig) -> Shared {
         Arc::new(AppState {
             urls: Urls::new("http://127.0.0.1:1"),
+            auth: Auth::new(
+                config.reads_need_token(),
+                parse_tokens("sekrit", true).unwrap(),
+            ),
             config,
             store: Store::open_in_memory().unwrap(),
             publisher: Arc::new(NoPublisher),
             json_form: None,
             health: None,
             metrics_hook: None,
-            tokens: vec!["sekrit".into()],
-            metrics: Metrics::default(),
+            responses: Default::default(),
             feed_cache: Default::default(),
-            connections: Arc::new(crate::rolie::listen::ConnLimit::new(8)),
+            connections: Arc::new(ConnLimit::new(8, 8)),
         })
     }
 
@@ -153,8 +155,8 @@ mod tests {
                 let fast = not_modified(&st, &req(method, "/rolie/feeds/t", &[h]))
                     .expect("fast path taken");
                 let mut slow = routed(&st, req(method, "/rolie/feeds/t", &[h])).await;
-                // What `ops::Observed` does to every response on its way out.
-                http::without_304_length(&mut slow);
+                // What `observe::Observed` does to every response on its way out.
+                conditional::without_304_length(&mut slow);
                 assert_eq!(slow.status(), StatusCode::NOT_MODIFIED, "{method} {h:?}");
                 assert_eq!(fast.status(), slow.status());
                 let names = |r: &Response| {

@@ -1,4 +1,5 @@
-//! Listening sockets and the connection limit.
+//! Listening sockets and the connection limits (in all, and per client
+//! address).
 //!
 //! With `server_threads` > 0 every server thread accepts on its own socket,
 //! all bound to the same address with `SO_REUSEPORT`, so the kernel spreads
@@ -6,12 +7,13 @@
 //! (nginx's worker model; see `server.rs` for why). Linux only lets sockets
 //! of the same user share a port this way.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use axum_server::accept::Accept;
@@ -20,7 +22,14 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::ops::Observe;
+use super::throttle::client_key;
+
+/// A per-connection service whose requests the acceptor times (see
+/// [`Activity`]).
+pub(crate) trait Timed {
+    /// Hands the service its connection's [`Activity`].
+    fn timed_by(&mut self, activity: Arc<Activity>);
+}
 
 /// Pending connections the kernel queues per socket before accepting.
 const BACKLOG: i32 = 1024;
@@ -73,24 +82,35 @@ fn socket(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpListene
     Ok(s.into())
 }
 
-/// Open connections, bounded by `max_connections`, shared by all threads.
+/// Open connections, bounded by `max_connections` in all and by
+/// `max_connections_per_ip` per client address, shared by all threads.
 #[derive(Debug)]
 pub(crate) struct ConnLimit {
     permits: Arc<Semaphore>,
     max: usize,
     refused: AtomicU64,
+    per_ip: usize,
+    /// Open connections by client address ([`client_key`]); an address
+    /// leaves when its last connection closes. Locked once per accept and
+    /// once per close, never per request.
+    by_ip: Mutex<HashMap<IpAddr, usize>>,
+    refused_per_ip: AtomicU64,
     /// When a refusal was last logged (seconds since the Unix epoch):
     /// under a flood the log gets one line a minute, `/metrics` the count.
     last_warned: AtomicU64,
 }
 
 impl ConnLimit {
-    /// A limit of `max` open connections.
-    pub(crate) fn new(max: usize) -> ConnLimit {
+    /// A limit of `max` open connections, `per_ip` of them from one
+    /// client address.
+    pub(crate) fn new(max: usize, per_ip: usize) -> ConnLimit {
         ConnLimit {
             permits: Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS))),
             max,
             refused: AtomicU64::new(0),
+            per_ip,
+            by_ip: Mutex::default(),
+            refused_per_ip: AtomicU64::new(0),
             last_warned: AtomicU64::new(0),
         }
     }
@@ -105,19 +125,58 @@ impl ConnLimit {
         self.refused.load(Ordering::Relaxed)
     }
 
-    fn refuse(&self, peer: io::Result<SocketAddr>) -> io::Error {
+    /// Connections closed at once because their address had
+    /// `max_connections_per_ip` open (also counted in [`refused`](Self::refused)).
+    pub(crate) fn refused_per_ip(&self) -> u64 {
+        self.refused_per_ip.load(Ordering::Relaxed)
+    }
+
+    /// Takes one of `ip`'s connection slots, if it has one left.
+    fn enter(self: &Arc<Self>, ip: IpAddr) -> Option<PerIp> {
+        let key = client_key(ip);
+        let mut by_ip = self.by_ip.lock().ok()?;
+        let open = by_ip.entry(key).or_default();
+        if *open >= self.per_ip {
+            return None;
+        }
+        *open += 1;
+        Some(PerIp {
+            limit: self.clone(),
+            key,
+        })
+    }
+
+    fn refuse_per_ip(&self, ip: IpAddr) -> io::Error {
+        self.refused_per_ip.fetch_add(1, Ordering::Relaxed);
         self.refused.fetch_add(1, Ordering::Relaxed);
+        if self.may_warn() {
+            tracing::warn!(
+                max_connections_per_ip = self.per_ip,
+                client = %client_key(ip),
+                "per-address connection limit reached: its new connections are closed at once (max_connections_per_ip)"
+            );
+        }
+        io::Error::other("per-address connection limit reached")
+    }
+
+    /// At most one warning a minute: under a flood the log gets one line
+    /// a minute, `/metrics` the count.
+    fn may_warn(&self) -> bool {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
         let last = self.last_warned.load(Ordering::Relaxed);
-        if now >= last + 60
+        now >= last + 60
             && self
                 .last_warned
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
-        {
+    }
+
+    fn refuse(&self, peer: io::Result<SocketAddr>) -> io::Error {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        if self.may_warn() {
             tracing::warn!(
                 max_connections = self.max,
                 peer = ?peer.ok(),
@@ -128,8 +187,28 @@ impl ConnLimit {
     }
 }
 
-/// The innermost acceptor: takes a connection slot (or closes the
-/// connection), switches Nagle off, as nginx does on kept-alive
+/// One connection's place in its address's count, given back on drop.
+#[derive(Debug)]
+struct PerIp {
+    limit: Arc<ConnLimit>,
+    key: IpAddr,
+}
+
+impl Drop for PerIp {
+    fn drop(&mut self) {
+        if let Ok(mut by_ip) = self.limit.by_ip.lock() {
+            if let Some(open) = by_ip.get_mut(&self.key) {
+                *open = open.saturating_sub(1);
+                if *open == 0 {
+                    by_ip.remove(&self.key);
+                }
+            }
+        }
+    }
+}
+
+/// The innermost acceptor: takes a connection slot and one of its
+/// address's (or closes the connection), switches Nagle off, as nginx does on kept-alive
 /// connections, so a small response is never held back for an ACK, and
 /// times the connection's requests (see [`Activity`]).
 #[derive(Debug, Clone)]
@@ -140,19 +219,29 @@ pub(crate) struct Limited {
     pub(crate) idle: std::time::Duration,
 }
 
-impl Accept<TcpStream, Observe> for Limited {
+impl<S: Timed> Accept<TcpStream, S> for Limited {
     type Stream = Slot<TcpStream>;
-    type Service = Observe;
-    type Future = std::future::Ready<io::Result<(Slot<TcpStream>, Observe)>>;
+    type Service = S;
+    type Future = std::future::Ready<io::Result<(Slot<TcpStream>, S)>>;
 
-    fn accept(&self, stream: TcpStream, mut service: Observe) -> Self::Future {
+    fn accept(&self, stream: TcpStream, mut service: S) -> Self::Future {
+        let peer = stream.peer_addr();
+        // The address's slot first: a client at its own limit must not
+        // take (even briefly) one of the slots everyone shares.
+        let per_ip = match &peer {
+            Ok(addr) => match self.limit.enter(addr.ip()) {
+                Some(p) => Some(p),
+                None => return std::future::ready(Err(self.limit.refuse_per_ip(addr.ip()))),
+            },
+            Err(_) => None,
+        };
         let Ok(permit) = self.limit.permits.clone().try_acquire_owned() else {
-            return std::future::ready(Err(self.limit.refuse(stream.peer_addr())));
+            return std::future::ready(Err(self.limit.refuse(peer)));
         };
         // Only a latency optimisation; a socket that refuses it still works.
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::new());
-        service.activity = Some(activity.clone());
+        service.timed_by(activity.clone());
         let watch = Watch {
             sleep: Box::pin(tokio::time::sleep_until(activity.base + self.idle)),
             activity,
@@ -162,6 +251,7 @@ impl Accept<TcpStream, Observe> for Limited {
             Slot {
                 io: stream,
                 _permit: permit,
+                _per_ip: per_ip,
                 watch,
             },
             service,
@@ -244,6 +334,7 @@ impl Watch {
 pub(crate) struct Slot<T> {
     io: T,
     _permit: OwnedSemaphorePermit,
+    _per_ip: Option<PerIp>,
     watch: Watch,
 }
 
@@ -304,6 +395,19 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Slot<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_address_slots_are_given_back() {
+        let limit = Arc::new(ConnLimit::new(10, 2));
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let first = limit.enter(a).expect("first");
+        let _second = limit.enter(a).expect("second");
+        assert!(limit.enter(a).is_none(), "a is at its limit");
+        assert!(limit.enter(b).is_some(), "b is not");
+        drop(first);
+        assert!(limit.enter(a).is_some(), "a's slot came back");
+    }
 
     /// A second reuse-port group on a port another group listens on fails
     /// with "address in use" instead of sharing the port's connections.

@@ -5,25 +5,49 @@
 //!   HTTP on loopback, or TLS with optional client certificates).
 //! * [`Publisher`] — where AtomPub POST/DELETE go; the bridge implements it.
 //! * [`Hooks`] — optional plug-ins: the RFC 8727 JSON form of an item, the
-//!   XMPP session state for `/healthz`, extra `/metrics` lines.
+//!   XMPP session state for `/healthz`, extra `/metrics` families.
+//! * [`warn_open_reads`] — the warning for a topic the grid restricts but
+//!   the repository serves to anyone.
 //! * [`poll`] — the client side: remote ROLIE/Atom feeds polled into the grid.
-//! * [`IodefMeta`] — the title/summary/content-id an entry shows.
 //!
-//! The URL layout is in `urls.rs`; every document is rendered from the
-//! store on each request, deterministically, so ETags are content hashes
-//! and survive restarts.
+//! Layout, each file depending only on those listed before it (no circle;
+//! `tests/rolie_layout.rs` checks), `poll` apart (it uses only what this
+//! file re-exports): `error` (why serving failed), `config`, `xml`
+//! (writer, namespaces), `urls` (the URL layout: routes and links),
+//! `problem` (HTTP errors), `conditional` (validators, 304s), `cache`
+//! (rendered pages), `hooks`, `publish` (the [`Publisher`] seam),
+//! `throttle` (token-failure back-off), `auth` (tokens, scopes, client
+//! certificates), `stats` (response counts), `entry_meta` (what an entry
+//! shows, from [`crate::iodef::Summary`]), `documents` (the four ROLIE
+//! documents), `listen` (sockets, connection limits), `state` (what
+//! handlers reach), `archive` (RFC 5005 archives), `write` (POST,
+//! DELETE), `ops` (`/metrics`, `/healthz`), `http` (router, read
+//! handlers), `fast` (the 304 fast path), `observe` (the per-connection
+//! service), `server` (bind, TLS, serve). Every document is rendered from
+//! the store on each request, deterministically, so ETags are content
+//! hashes and survive restarts.
 
 mod archive;
+mod auth;
 mod cache;
+mod conditional;
 mod config;
 mod documents;
+mod entry_meta;
+mod error;
 mod fast;
+mod hooks;
 mod http;
-mod iodef_meta;
 mod listen;
+mod observe;
 mod ops;
 pub mod poll;
+mod problem;
+mod publish;
 mod server;
+mod state;
+mod stats;
+mod throttle;
 mod urls;
 mod write;
 mod xml;
@@ -31,19 +55,16 @@ mod xml;
 use std::future::Future;
 use std::sync::Arc;
 
+pub use auth::warn_open_reads;
 pub use config::{AuthorFrom, RolieConfig, TopicSettings};
 pub use documents::{CATEGORIES_MEDIA_TYPE, ENTRY_MEDIA_TYPE, FEED_MEDIA_TYPE, SERVICE_MEDIA_TYPE};
-pub use iodef_meta::IodefMeta;
-pub use ops::{ComponentHealth, HealthProbe, MetricsHook};
-pub use server::{Hooks, RolieServer, ServeError};
-pub use write::{BoxFuture, NoPublisher, PublishBody, PublishError, Published, Publisher};
+pub use error::ServeError;
+pub use hooks::{ComponentHealth, HealthProbe, Hooks, JsonForm, MetricsHook};
+pub use publish::{BoxFuture, NoPublisher, PublishBody, PublishError, Published, Publisher};
+pub use server::RolieServer;
 pub use xml::{APP_NS, ATOM_NS, CONTENT_ID_PROPERTY, INFORMATION_TYPE_SCHEME, ROLIE_NS};
 
-use crate::envelope::Envelope;
 use crate::store::Store;
-
-/// Renders an item's RFC 8727 JSON form (the seam for `crate::iodef`).
-pub type JsonForm = Arc<dyn Fn(&Envelope) -> Result<String, String> + Send + Sync>;
 
 /// Binds per `config` and serves until `shutdown` resolves, without hooks.
 /// Use [`RolieServer::bind`] to add [`Hooks`] or learn the bound port.

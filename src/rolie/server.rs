@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,67 +10,19 @@ use axum_server::Handle;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::crypto::aws_lc_rs;
-use tokio_rustls::rustls::server::WebPkiClientVerifier;
-use tokio_rustls::rustls::{RootCertStore, ServerConfig};
+use tokio_rustls::rustls::ServerConfig;
 
+use super::auth::{self, Auth};
 use super::config::RolieConfig;
-use super::http::{router, AppState};
+use super::error::{read_file, ServeError};
+use super::hooks::Hooks;
+use super::http::router;
 use super::listen::{self, ConnLimit, Limited};
-use super::ops::{HealthProbe, MakeObserve, Metrics, MetricsHook};
+use super::observe::{MakeObserve, Observe};
+use super::publish::Publisher;
+use super::state::{AppState, Shared};
 use super::urls::Urls;
-use super::write::{parse_tokens, Publisher};
-use super::JsonForm;
-use crate::store::{Store, StoreError};
-
-/// Why the server could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// A plain-HTTP listener on a non-loopback address was refused.
-    #[error("refusing to serve plain HTTP on non-loopback {0}: configure tls_cert/tls_key or allow_insecure_http")]
-    InsecureListen(SocketAddr),
-    /// The configuration is inconsistent.
-    #[error("invalid ROLIE configuration: {0}")]
-    Config(String),
-    /// Certificates, keys or CA files could not be loaded.
-    #[error("TLS setup: {0}")]
-    Tls(String),
-    /// A file (token file, certificates) could not be read.
-    #[error("reading {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// Binding or serving the socket failed.
-    #[error("listener: {0}")]
-    Io(#[from] std::io::Error),
-    /// The store failed while preparing the configured topics.
-    #[error("store: {0}")]
-    Store(#[from] StoreError),
-}
-
-/// Optional plug-ins of the server, all off by default.
-#[derive(Clone, Default)]
-pub struct Hooks {
-    /// Renders an item's RFC 8727 JSON form. When set, entries carry an
-    /// `alternate` link to `…/iodef.json`, which serves its output.
-    pub json_form: Option<JsonForm>,
-    /// Reports the XMPP session state for `/healthz`.
-    pub health: Option<Arc<dyn HealthProbe>>,
-    /// Adds lines to `/metrics`.
-    pub metrics: Option<MetricsHook>,
-}
-
-impl std::fmt::Debug for Hooks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hooks")
-            .field("json_form", &self.json_form.is_some())
-            .field("health", &self.health.is_some())
-            .field("metrics", &self.metrics.is_some())
-            .finish()
-    }
-}
+use crate::store::Store;
 
 /// A bound, not yet running ROLIE server. Binding first lets a caller learn
 /// the port of a `:0` listener before serving.
@@ -82,7 +33,7 @@ pub struct RolieServer {
     threads: usize,
     local_addr: SocketAddr,
     app: axum::Router,
-    state: super::http::Shared,
+    state: Shared,
     tls: Option<RustlsConfig>,
     request_timeout: Duration,
     http2_max_streams: u32,
@@ -98,13 +49,6 @@ impl std::fmt::Debug for RolieServer {
     }
 }
 
-fn read(path: &Path) -> Result<String, ServeError> {
-    std::fs::read_to_string(path).map_err(|source| ServeError::Read {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
 impl RolieServer {
     /// Checks the configuration, loads tokens and certificates, registers
     /// the configured topics in the store and binds the listener(s).
@@ -118,18 +62,9 @@ impl RolieServer {
         if !config.tls() && !config.listen.ip().is_loopback() {
             // Allowed only by allow_insecure_http; bearer tokens and
             // documents then cross the network in clear, so say it loudly.
-            tracing::warn!(listen = %config.listen, "serving plain HTTP on a non-loopback address (allow_insecure_http): write tokens and documents travel unencrypted");
+            tracing::warn!(listen = %config.listen, "serving plain HTTP on a non-loopback address (allow_insecure_http): bearer tokens and documents travel unencrypted");
         }
-        let tokens = match &config.write_token_file {
-            Some(path) => {
-                let tokens = parse_tokens(&read(path)?);
-                if tokens.is_empty() {
-                    tracing::warn!(path = %path.display(), "write token file has no tokens: writes are refused");
-                }
-                tokens
-            }
-            None => Vec::new(),
-        };
+        let auth = Auth::load(&config)?;
         let tls = if config.tls() {
             Some(tls_config(&config)?)
         } else {
@@ -154,15 +89,18 @@ impl RolieServer {
         let http2_max_streams = config.http2_max_concurrent_streams;
         let state = Arc::new(AppState {
             urls: Urls::new(&base),
-            connections: Arc::new(ConnLimit::new(config.max_connections)),
+            connections: Arc::new(ConnLimit::new(
+                config.max_connections,
+                config.max_connections_per_ip,
+            )),
             config,
             store,
             publisher,
             json_form: hooks.json_form,
             health: hooks.health,
             metrics_hook: hooks.metrics,
-            tokens,
-            metrics: Metrics::default(),
+            auth,
+            responses: Default::default(),
             feed_cache: Default::default(),
         });
         Ok(RolieServer {
@@ -195,7 +133,7 @@ impl RolieServer {
             limit: self.state.connections.clone(),
             http2_max_streams: self.http2_max_streams,
         });
-        let service = super::ops::Observe::per_connection(self.app, self.state);
+        let service = Observe::per_connection(self.app, self.state);
         let handles: Vec<Handle<SocketAddr>> =
             self.listeners.iter().map(|_| Handle::new()).collect();
         let _stop_on_drop = StopOnDrop(handles.clone());
@@ -340,7 +278,7 @@ fn tls_config(config: &RolieConfig) -> Result<RustlsConfig, ServeError> {
             "tls_cert and tls_key go together".into(),
         ));
     };
-    let certs = CertificateDer::pem_slice_iter(read(cert)?.as_bytes())
+    let certs = CertificateDer::pem_slice_iter(read_file(cert)?.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| tls(&e))?;
     if certs.is_empty() {
@@ -349,22 +287,13 @@ fn tls_config(config: &RolieConfig) -> Result<RustlsConfig, ServeError> {
             cert.display()
         )));
     }
-    let key = PrivateKeyDer::from_pem_slice(read(key)?.as_bytes()).map_err(|e| tls(&e))?;
+    let key = PrivateKeyDer::from_pem_slice(read_file(key)?.as_bytes()).map_err(|e| tls(&e))?;
     let provider = Arc::new(aws_lc_rs::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| tls(&e))?;
-    let builder = match &config.client_ca {
-        Some(ca) => {
-            let mut roots = RootCertStore::empty();
-            for c in CertificateDer::pem_slice_iter(read(ca)?.as_bytes()) {
-                roots.add(c.map_err(|e| tls(&e))?).map_err(|e| tls(&e))?;
-            }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(|e| tls(&e))?;
-            builder.with_client_cert_verifier(verifier)
-        }
+    let builder = match auth::client_verifier(config, provider)? {
+        Some(verifier) => builder.with_client_cert_verifier(verifier),
         None => builder.with_no_client_auth(),
     };
     let mut server = builder.with_single_cert(certs, key).map_err(|e| tls(&e))?;

@@ -1,13 +1,11 @@
-//! The write side (AtomPub POST and DELETE) and bearer-token checks.
+//! The write side: AtomPub POST and DELETE, and what HTTP can check of a
+//! posted document.
 //!
 //! The server never publishes by itself: it validates what HTTP can check
 //! (authorisation, size, media type, well-formedness) and hands the document
-//! to a [`Publisher`], which validates the IODEF, publishes it to the grid
+//! to a [`Publisher`](super::publish::Publisher), which validates the IODEF, publishes it to the grid
 //! and answers only once the broker confirmed. The item then reaches the
 //! store through the bridge's ingest path like any other notification.
-
-use std::future::Future;
-use std::pin::Pin;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -18,182 +16,10 @@ use quick_xml::name::ResolveResult;
 use quick_xml::{NsReader, Reader};
 
 use super::documents;
-use super::http::{AppState, Problem, Shared};
+use super::problem::Problem;
+use super::publish::{PublishBody, Published};
+use super::state::Shared;
 use super::xml::ATOM_NS;
-
-/// A boxed future, as [`Publisher`] methods return (the trait is used as a
-/// trait object, so it cannot use `async fn`).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// A document to publish, as received over HTTP.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PublishBody {
-    /// IODEF XML (posted as `application/xml`, or taken from the inline
-    /// `atom:content` of a posted Atom entry). Well-formed, UTF-8.
-    Xml(String),
-    /// RFC 8727 JSON IODEF (posted as `application/json`). Valid JSON.
-    Json(String),
-}
-
-/// A document the [`Publisher`] took.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Published {
-    /// The item id it has (or will have) on the grid.
-    pub item_id: String,
-    /// `true` once the broker confirmed it (201 Created); `false` when it is
-    /// durably queued and will be published when the broker is reachable
-    /// (202 Accepted).
-    pub confirmed: bool,
-}
-
-impl From<String> for Published {
-    /// A confirmed publish.
-    fn from(item_id: String) -> Self {
-        Published {
-            item_id,
-            confirmed: true,
-        }
-    }
-}
-
-/// Why a publish or retract failed; each maps to one HTTP status.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PublishError {
-    /// The document is not valid IODEF (400, the errors one per line).
-    #[error("invalid document: {}", .0.join("; "))]
-    Invalid(Vec<String>),
-    /// No such topic on the grid (404).
-    #[error("unknown topic")]
-    UnknownTopic,
-    /// No such item to retract (404).
-    #[error("no such item")]
-    NotFound,
-    /// The grid connection is down; try again later (503).
-    #[error("grid unavailable: {0}")]
-    Unavailable(String),
-    /// The broker refused or failed the operation (502).
-    #[error("broker refused: {0}")]
-    Refused(String),
-}
-
-impl From<PublishError> for Problem {
-    fn from(e: PublishError) -> Problem {
-        let status = match &e {
-            PublishError::Invalid(_) => StatusCode::BAD_REQUEST,
-            PublishError::UnknownTopic | PublishError::NotFound => StatusCode::NOT_FOUND,
-            PublishError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            PublishError::Refused(_) => StatusCode::BAD_GATEWAY,
-        };
-        let message = match e {
-            PublishError::Invalid(errors) => format!("invalid document:\n{}", errors.join("\n")),
-            other => other.to_string(),
-        };
-        Problem::new(status, message)
-    }
-}
-
-/// Where AtomPub writes go: the grid publisher (the bridge) or a test fake.
-pub trait Publisher: Send + Sync + 'static {
-    /// Validates and publishes `body` to `topic`; resolves to the item id
-    /// once the broker has confirmed the publish, or once the document is
-    /// durably queued for it (`confirmed: false`).
-    fn publish<'a>(
-        &'a self,
-        topic: &'a str,
-        body: PublishBody,
-    ) -> BoxFuture<'a, Result<Published, PublishError>>;
-
-    /// Retracts `item_id` from `topic` on the grid.
-    fn retract<'a>(
-        &'a self,
-        topic: &'a str,
-        item_id: &'a str,
-    ) -> BoxFuture<'a, Result<(), PublishError>>;
-}
-
-/// A publisher for a read-only repository: every write is 503.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoPublisher;
-
-impl Publisher for NoPublisher {
-    fn publish<'a>(
-        &'a self,
-        _: &'a str,
-        _: PublishBody,
-    ) -> BoxFuture<'a, Result<Published, PublishError>> {
-        Box::pin(async {
-            Err(PublishError::Unavailable(
-                "this repository is read-only".into(),
-            ))
-        })
-    }
-
-    fn retract<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<(), PublishError>> {
-        Box::pin(async {
-            Err(PublishError::Unavailable(
-                "this repository is read-only".into(),
-            ))
-        })
-    }
-}
-
-/// Reads bearer tokens: one per line, blank lines and `#` comments skipped.
-pub(crate) fn parse_tokens(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Compares in time independent of where the strings differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn check_token(st: &AppState, headers: &HeaderMap) -> Result<(), Problem> {
-    if st.tokens.is_empty() {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "no write tokens configured",
-        ));
-    }
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    let Some(presented) = presented else {
-        return Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "bearer token required",
-        ));
-    };
-    // Check every token, so timing does not reveal which one nearly matched.
-    let ok = st.tokens.iter().fold(false, |acc, t| {
-        same(t.as_bytes(), presented.as_bytes()) | acc
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "bearer token not accepted",
-        ))
-    }
-}
-
-/// Reads are open unless `read_requires_token` is set.
-pub(crate) fn authorize_read(st: &AppState, headers: &HeaderMap) -> Result<(), Problem> {
-    if st.config.read_requires_token {
-        check_token(st, headers)
-    } else {
-        Ok(())
-    }
-}
 
 /// `POST /rolie/feeds/{topic}`: create a member (RFC 5023 §9.2).
 pub(crate) async fn create(
@@ -202,7 +28,7 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    check_token(&st, &headers)?;
+    st.auth.write(&headers, &topic)?;
     if !st.known_topic(&topic).await? {
         return Err(Problem::not_found());
     }
@@ -264,7 +90,7 @@ pub(crate) async fn delete(
     Path((topic, item)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    check_token(&st, &headers)?;
+    st.auth.write(&headers, &topic)?;
     st.publisher.retract(&topic, &item).await?;
     // The broker confirmed: drop it here too rather than wait for the
     // retract notification, so the feed is right at once (idempotent).
@@ -465,11 +291,5 @@ mod tests {
         assert!(well_formed("<a><b></a>").is_err());
         assert!(well_formed("<a/><b/>").is_err());
         assert!(well_formed("<a>x</a>").is_ok());
-    }
-
-    #[test]
-    fn tokens() {
-        assert_eq!(parse_tokens("# c\n\n abc \ndef\n"), vec!["abc", "def"]);
-        assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"ab", b"abc"));
     }
 }
