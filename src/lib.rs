@@ -75,11 +75,9 @@ pub mod source;
 pub mod store;
 pub mod xmpp;
 
-/// Test and lab support: throwaway brokers, certificates, a cutting proxy.
 #[cfg(feature = "lab")]
 #[doc(hidden)]
 pub mod lab;
-/// Giving freed heap pages back to the system (used by catch-up).
 #[doc(hidden)]
 pub mod memory;
 

@@ -28,7 +28,14 @@ fn gridlink(p: &Prosody, user: &str, cfg: &std::path::Path) -> Command {
 }
 
 /// Starts the bridge and returns it with its address once it serves.
-fn start_bridge(mut c: Command) -> (Child, String) {
+fn start_bridge(c: Command) -> (Child, String) {
+    let (child, addr, _) = start_bridge_stderr(c);
+    (child, addr)
+}
+
+/// [`start_bridge`], also returning what the bridge wrote to stderr until
+/// it served (its start-up warnings).
+fn start_bridge_stderr(mut c: Command) -> (Child, String, String) {
     let mut child = c
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -37,17 +44,20 @@ fn start_bridge(mut c: Command) -> (Child, String) {
     let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        let mut seen = String::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            seen.push_str(&line);
+            seen.push('\n');
             if let Some(rest) = line.split("serving ROLIE on ").nth(1) {
                 let addr = rest.split_whitespace().next().unwrap_or_default();
-                let _ = tx.send(addr.to_string());
+                let _ = tx.send((addr.to_string(), seen.clone()));
             }
         }
     });
-    let addr = rx
+    let (addr, err) = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("the bridge never said it serves");
-    (child, addr)
+    (child, addr, err)
 }
 
 fn stop(mut child: Child) {
@@ -211,4 +221,55 @@ fn flags_override_keys_and_topic_tables_name_topics() {
     assert!(service.contains("Titled by the file"), "{service}");
     assert!(service.contains(&format!("feeds/{TOPIC}")), "{service}");
     stop(bridge);
+}
+
+/// A topic the grid does not leave open (`whitelist`, the default of `topic
+/// create`) served with open reads gets a warning at start; with a read
+/// token file it does not (issue 18, item 4).
+#[test]
+fn open_reads_of_a_closed_topic_are_warned_about() {
+    let p = prosody();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("gridlink.toml");
+    std::fs::write(&cfg, "").unwrap();
+    let out = gridlink(&p, "publisher", &cfg)
+        .args(["topic", "create", TOPIC])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = gridlink(&p, "publisher", &cfg)
+        .args([
+            "topic",
+            "allow",
+            TOPIC,
+            "subscriber@localhost",
+            "--as",
+            "member",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tokens = dir.path().join("read-tokens");
+    std::fs::write(&tokens, "reader-token\n").unwrap();
+    std::fs::set_permissions(&tokens, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    for (extra, warned) in [(None, true), (Some(&tokens), false)] {
+        let mut c = gridlink(&p, "subscriber", &cfg);
+        c.args(["bridge", "--topic", TOPIC, "--listen", "127.0.0.1:0"])
+            .arg("--store")
+            .arg(dir.path().join(format!("store-{warned}.sqlite")));
+        if let Some(t) = extra {
+            c.arg("--read-token-file").arg(t);
+        }
+        let (bridge, _, err) = start_bridge_stderr(c);
+        stop(bridge);
+        assert_eq!(
+            err.contains("lets anyone read it"),
+            warned,
+            "read token {extra:?}: {err}"
+        );
+    }
 }

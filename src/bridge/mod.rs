@@ -72,6 +72,16 @@ impl Bridge {
         let names = follower.topics().to_vec();
         for t in &names {
             store.ensure_topic(t).await?;
+            // The grid may limit who reads a topic; a repository anyone can
+            // read would undo that. Said once, at start.
+            let model = match grid.topic_info(t).await {
+                Ok(info) => info.access_model.unwrap_or_else(|| "unknown".into()),
+                Err(e) => {
+                    tracing::debug!(topic = %t, error = %e, "no meta-data for the topic");
+                    "unknown".into()
+                }
+            };
+            crate::rolie::warn_open_reads(&opts.rolie, t, &model);
         }
         let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(StoreSink::new(store.clone()))];
         for s in &opts.sinks {

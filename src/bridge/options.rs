@@ -64,7 +64,7 @@ pub struct BridgeOptions {
     /// How long a POST waits for the broker's confirmation before it is
     /// answered 202 Accepted (the document stays queued in the outbox).
     pub confirm_wait: std::time::Duration,
-    /// Items per catch-up request (see [`Follower::start_paged`];
+    /// Items per catch-up request (see [`Follower::start_paged`](crate::durable::Follower::start_paged);
     /// default [`crate::durable::CATCH_UP_PAGE`]).
     pub catch_up_page: u32,
     /// Sinks besides the store (`[[sink]]` tables): each event reaches

@@ -1,6 +1,6 @@
 //! Sinks: where the grid's events go.
 //!
-//! A [`Sink`] takes each [`GridEvent`] the grid delivers (through a
+//! A [`Sink`] takes each [`GridEvent`](crate::grid::GridEvent) the grid delivers (through a
 //! [`GridSource`](crate::source::GridSource)) and answers only once the event
 //! is durably handled: written and flushed, stored, accepted by its receiver.
 //! The router records an event in the delivery cursor only after every sink
