@@ -12,8 +12,8 @@
 
 use std::sync::OnceLock;
 
-use super::model::{match_particle, Fail, Kid, NO_DECL};
-use super::schema::{self, Content, Particle};
+use super::model::{match_particle, Fail, Kid};
+use super::schema::{self, Content, Particle, NO_DECL};
 
 /// One item of a compiled sequence.
 #[derive(Debug)]
@@ -274,8 +274,8 @@ pub(crate) fn match_model(
 #[cfg(test)]
 mod tests {
     use super::{compiled, run};
-    use crate::iodef::model::{match_particle, Kid, NO_DECL};
-    use crate::iodef::schema::{self, Content, Particle};
+    use crate::iodef::model::{match_particle, Kid};
+    use crate::iodef::schema::{self, Content, Particle, NO_DECL};
 
     fn decls_in(p: &Particle, out: &mut Vec<u32>) {
         match p {

@@ -150,5 +150,5 @@ pub(crate) fn slots(di: usize) -> &'static [Slot] {
 }
 
 fn schema_len() -> usize {
-    super::schema_gen::DECLS.len()
+    schema::decl_count()
 }

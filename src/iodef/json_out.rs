@@ -17,9 +17,9 @@ use base64::Engine as _;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use super::arena::{same, Attribute, Element};
+use super::arena::{Attribute, Element};
 use super::json::{slots, text_key, Slot};
-use super::schema::{self, Content, Ns, St, NS_IODEF, NS_SCI, NS_XML};
+use super::schema::{self, same, Content, Ns, St, NS_IODEF, NS_SCI, NS_XML};
 use super::tree;
 
 /// The RFC 8727 JSON form of the element `el`, declared as `di` in the schema table.

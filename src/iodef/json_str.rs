@@ -55,7 +55,7 @@ fn needs_escape(b: &[u8]) -> bool {
             .map_or(0, |x| u64::from(u32::from_le_bytes(x)))
     };
     if n >= 8 {
-        super::lex::any_word(b, word_needs_escape)
+        super::bytes::any_word(b, word_needs_escape)
     } else if n >= 4 {
         word_needs_escape(half(0) | half(n - 4) << 32)
     } else {

@@ -17,13 +17,11 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::Serialize;
 
-use super::arena::{same, Element};
-use super::attr_table::attr_table;
+use super::arena::Element;
 use super::json::{slots, text_key, Slot};
 use super::json_out::{attr_json_name, serialize_scalar, JsonView};
 use super::json_str::write_str;
-use super::model::NO_DECL;
-use super::schema::{self, Content, Ns, St};
+use super::schema::{self, attr_table, same, Content, Ns, St, NO_DECL};
 use super::tree;
 
 /// Where a member's value comes from.

@@ -18,9 +18,9 @@
 //! ROLIE entry title wants first, and the canonical form), `redact` (leaving elements out before sharing).
 
 mod arena;
-mod attr_table;
 mod basic;
 mod builder;
+mod bytes;
 mod content;
 mod error;
 mod json;
@@ -29,15 +29,11 @@ mod json_out;
 mod json_str;
 mod json_write;
 mod lex;
-mod lexical;
 mod logic;
 mod model;
-mod names;
 mod problem;
 mod redact;
 mod schema;
-#[rustfmt::skip]
-mod schema_gen;
 mod summary;
 mod tree;
 mod validate;

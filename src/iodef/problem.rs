@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use super::arena::{same, Attribute, Element};
-use super::schema::NS_XML;
+use super::arena::{Attribute, Element};
+use super::schema::{same, NS_XML};
 
 /// Where a rule comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

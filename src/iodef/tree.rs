@@ -10,14 +10,13 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 use super::arena::{AttrData, Str, Tree};
+use super::bytes::word;
 use super::error::IodefError;
 use super::lex::{
     all_whitespace, find_byte, in_src, needs_unescape, norm_eol, resolve_ref, scan_attrs,
     split_qname, unescape_attr,
 };
-use super::model::NO_DECL;
-use super::names::{word, KnownName, NameTable};
-use super::schema::NS_XML;
+use super::schema::{KnownName, NameTable, NO_DECL, NS_XML};
 pub(crate) use super::write::{to_string, write_content};
 
 /// `bytes` (a slice quick-xml took from `src`) as a span of the source; `what` names it in the error.
@@ -53,7 +52,7 @@ const NS_XMLNS: &str = "http://www.w3.org/2000/xmlns/";
 /// the default namespace).
 struct Binding<'s> {
     prefix: &'s [u8],
-    /// `names::word` of `prefix`: with equal lengths, equal words mean equal prefixes of up to eight
+    /// `bytes::word` of `prefix`: with equal lengths, equal words mean equal prefixes of up to eight
     /// bytes, so a lookup calls no `memcmp` (which showed in the profile).
     key: u64,
     uri: Str,
@@ -137,7 +136,7 @@ impl<'s> Parser<'s> {
         // inside a character of the source: the span check below could not fail for them, and the
         // lookup comes first.
         match self.names.get(local) {
-            Some(k) => Ok((k.name, Some(k))),
+            Some(k) => Ok((Str::known(k.name), Some(k))),
             None => Ok((span_in(self.src, local, at, "name")?.0, None)),
         }
     }
@@ -293,13 +292,13 @@ impl<'s> Parser<'s> {
                 (ns, Some(pname))
             }
         };
-        // The declaration the validator and the JSON writer will ask for (`model::decl_of`, which
+        // The declaration the validator and the JSON writer will ask for (`schema::decl_of`, which
         // the name table answers for the name).
         let decl = match known {
             Some(k) if k.decl != NO_DECL => {
                 // `decl_ns` is the string the reader records for that namespace, so this is
                 // usually one integer compare.
-                let in_ns = self.tree.str_eq(ns, k.decl_ns);
+                let in_ns = self.tree.str_eq(ns, Str::known(k.decl_ns));
                 if in_ns {
                     k.decl
                 } else {
@@ -453,7 +452,7 @@ fn read(src: &str) -> Result<Tree, IodefError> {
         scratch: Vec::with_capacity(16),
         root_done: false,
         default_ns: Str::EMPTY,
-        names: super::names::name_table(),
+        names: super::schema::name_table(),
         any_cr: memchr::memchr(b'\r', src.as_bytes()).is_some(),
     };
     loop {

@@ -5,13 +5,14 @@ use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-use super::arena::{same, Attribute, Element, Node};
-use super::attr_table::{attr_table, ext_base, ext_pairs};
+use super::arena::{Attribute, Element, Node};
 use super::content::match_model;
 use super::model::{wildcard_only, Kid};
 use super::problem::{attr_display, line_of, path_of, Path};
 pub use super::problem::{Problem, RuleSource};
-use super::schema::{self, Content, Decl, St, NS_DS, NS_XML, NS_XSI};
+use super::schema::{
+    self, attr_table, ext_base, ext_pairs, same, Content, Decl, St, NS_DS, NS_XML, NS_XSI,
+};
 
 struct Validator<'a> {
     problems: Vec<Problem>,

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::*;
+use crate::iodef::schema::{same, NS_IODEF, NS_XML};
 
 /// An element of an IODEF document (or of extension content carried inside one): a borrowed view
 /// of one node of the document's arena.
