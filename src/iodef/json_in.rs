@@ -7,8 +7,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
+use super::arena::Builder;
 use super::arena::{Element, Node};
-use super::builder::Builder;
 use super::error::IodefError;
 use super::json::{slots, text_key, Slot};
 use super::schema::{self, Content, Ns, NS_IODEF, NS_SCI};

@@ -19,7 +19,6 @@
 
 mod arena;
 mod basic;
-mod builder;
 mod bytes;
 mod content;
 mod error;
@@ -41,8 +40,8 @@ mod write;
 
 use std::str::FromStr;
 
+pub use arena::Builder;
 pub use arena::{Attribute, Children, Element, Node};
-pub use builder::Builder;
 pub use error::IodefError;
 pub use logic::evaluate_expression;
 pub use redact::{Redacted, Redaction};
@@ -308,5 +307,12 @@ impl Document {
             // Cannot happen: the copy of a document is smaller than the document.
             Err(_) => self.clone(),
         }
+    }
+}
+
+impl Builder {
+    /// The finished document (its root must be `IODEF-Document` in the v2 namespace).
+    pub fn finish(self) -> Result<Document, IodefError> {
+        Document::from_tree(self.finish_tree()?, SourceFormat::Xml)
     }
 }

@@ -21,8 +21,8 @@
 
 use std::collections::BTreeSet;
 
+use super::arena::Builder;
 use super::arena::{Element, Node};
-use super::builder::Builder;
 use super::error::IodefError;
 use super::schema::NS_IODEF;
 use super::Document;

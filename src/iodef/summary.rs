@@ -3,8 +3,8 @@
 
 use std::fmt;
 
+use super::arena::Builder;
 use super::arena::{Element, Node};
-use super::builder::Builder;
 use super::schema::{self, Content, Particle, St, NS_IODEF_V1, NS_XSI};
 use super::{Document, IncidentId};
 

@@ -6,17 +6,14 @@
 //! are spans of the source; everything else (and everything built from JSON) is appended after it.
 //! Building a tree is therefore a handful of `Vec` pushes per node and no allocation per node.
 //!
-//! [`Element`], [`Node`] and [`Attribute`] are borrowed views (`Copy` handles) of a tree;
-//! `builder.rs` makes one element by element (the XML reader in `tree.rs` fills the arena directly).
+//! The views of it (`Element`, `Node`, `Attribute`) are in `view.rs`; `builder.rs` makes a tree
+//! element by element (the XML reader, `xml/`, fills the arena directly).
 
 use std::num::NonZeroU32;
 
-use super::schema::{
+use crate::iodef::schema::{
     decl_of, name_table, statics, KNOWN, KNOWN_EMPTY, KNOWN_IODEF, KNOWN_NS_XML, KNOWN_XML,
 };
-
-mod view;
-pub use view::{Attribute, Children, Element, Node};
 
 /// "No node" in the links.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -377,11 +374,6 @@ impl Tree {
             memchr::memchr_iter(b'\n', src).map(|i| i as u32).collect()
         });
         1 + nl.partition_point(|o| *o < v) as u32
-    }
-
-    /// The root element.
-    pub fn root(&self) -> Element<'_> {
-        Element { tree: self, id: 0 }
     }
 }
 
