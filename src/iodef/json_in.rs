@@ -12,7 +12,7 @@ use super::arena::{Element, Node};
 use super::error::IodefError;
 use super::json::{slots, text_key, Slot};
 use super::schema::{self, Content, Ns, NS_IODEF, NS_SCI};
-use super::tree;
+use super::xml;
 
 /// Characters XML 1.0 cannot carry (JSON can): refused rather than written as broken XML.
 fn xml_char_ok(c: char) -> bool {
@@ -110,7 +110,7 @@ pub(crate) fn from_value(
                 .map_err(|e| IodefError::json(path, format!("invalid base64: {e}")))?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| IodefError::json(path, "base64 content is not UTF-8 XML"))?;
-            let parsed = tree::parse_xml(&text)
+            let parsed = xml::parse_xml(&text)
                 .map_err(|e| IodefError::json(path, format!("embedded XML: {e}")))?;
             let root = parsed.root();
             if root.ns() != d.ns.uri() || root.name() != d.name {
@@ -159,7 +159,7 @@ pub(crate) fn from_value(
         Content::Complex { mixed: true, .. } if d.attrs.is_empty() && d.ty.is_empty() => {
             let s = text_of(v, path)?;
             start_decl(b, di);
-            match tree::parse_fragment(&s) {
+            match xml::parse_fragment(&s) {
                 Ok(t) if t.root().elements().next().is_some() => copy_children(b, t.root()),
                 _ => b.text(&s),
             }
@@ -194,7 +194,7 @@ pub(crate) fn from_value(
             }
             if let Some(val) = value {
                 if xml_dtype {
-                    let t = tree::parse_fragment(&val).map_err(|e| {
+                    let t = xml::parse_fragment(&val).map_err(|e| {
                         IodefError::json(
                             &format!("{path}/value"),
                             format!("dtype=\"xml\" value: {e}"),
@@ -332,7 +332,7 @@ fn structured_fill(b: &mut Builder, v: &Value, path: &str) -> Result<(), IodefEr
                         .map_err(|e| IodefError::json(&p, format!("invalid base64: {e}")))?;
                     let text = String::from_utf8(bytes)
                         .map_err(|_| IodefError::json(&p, "RawData is not UTF-8"))?;
-                    let t = tree::parse_fragment(&text)
+                    let t = xml::parse_fragment(&text)
                         .map_err(|e| IodefError::json(&p, format!("RawData: {e}")))?;
                     b.start_static(NS_SCI, "RawData", Some("sci"));
                     copy_children(b, t.root());

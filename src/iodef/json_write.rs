@@ -22,7 +22,7 @@ use super::json::{slots, text_key, Slot};
 use super::json_out::{attr_json_name, serialize_scalar, JsonView};
 use super::json_str::write_str;
 use super::schema::{self, attr_table, same, Content, Ns, St, NO_DECL};
-use super::tree;
+use super::xml;
 
 /// Where a member's value comes from.
 #[derive(Clone, Copy, Debug)]
@@ -216,13 +216,13 @@ impl<'a> Writer<'a> {
     }
 
     /// An element the layout does not describe: by the view, except xmldsig content (the base64 of
-    /// its XML, the view's `serialize_str(&B64.encode(tree::to_string(el)))`), which is encoded
+    /// its XML, the view's `serialize_str(&B64.encode(xml::to_string(el)))`), which is encoded
     /// straight into the output: base64 text has nothing to escape, and the encoded copy and
     /// serde_json's scan of it showed in the profile.
     fn view(&mut self, el: Element<'_>, di: usize) -> Res {
         let d = schema::decl(di);
         if matches!(d.content, Content::Opaque) && d.ns != Ns::Sci {
-            let xml = tree::to_string(el);
+            let xml = xml::to_string(el);
             self.out.push(b'"');
             let start = self.out.len();
             let len = base64::encoded_len(xml.len(), true).unwrap_or(0);
@@ -403,7 +403,7 @@ impl<'a> Writer<'a> {
             Src::Mixed => {
                 let has_elems = el.elements().next().is_some();
                 let v = if el.attr("dtype") == Some("xml") || has_elems {
-                    std::borrow::Cow::Owned(tree::write_content(el))
+                    std::borrow::Cow::Owned(xml::write_content(el))
                 } else {
                     el.text_cow()
                 };

@@ -27,16 +27,14 @@ mod json_in;
 mod json_out;
 mod json_str;
 mod json_write;
-mod lex;
 mod logic;
 mod model;
 mod problem;
 mod redact;
 mod schema;
 mod summary;
-mod tree;
 mod validate;
-mod write;
+mod xml;
 
 use std::str::FromStr;
 
@@ -47,8 +45,8 @@ pub use logic::evaluate_expression;
 pub use redact::{Redacted, Redaction};
 pub use schema::{NS_DS, NS_ENUM, NS_IODEF, NS_IODEF_V1, NS_SCI};
 pub use summary::{Incident, IncidentSummary, Summary};
-pub use tree::{MAX_DEPTH, MAX_INPUT_BYTES};
 pub use validate::{Problem, RuleSource};
+pub use xml::{MAX_DEPTH, MAX_INPUT_BYTES};
 
 /// An incident's identifier: `IncidentID` content plus its `name` (the CSIRT) and `instance`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -153,7 +151,7 @@ impl Document {
                 max: MAX_INPUT_BYTES,
             });
         }
-        let tree = tree::parse_xml(text)?;
+        let tree = xml::parse_xml(text)?;
         let root = tree.root();
         if root.ns() == NS_IODEF_V1
             || (root.name() == "IODEF-Document"
@@ -234,7 +232,7 @@ impl Document {
     /// XML: one root element, no XML declaration, comments or processing instructions (fit for an
     /// XMPP stanza). The IODEF namespace is the default namespace.
     pub fn to_xml(&self) -> String {
-        tree::to_string(self.root())
+        xml::to_string(self.root())
     }
 
     /// The RFC 8727 JSON form.

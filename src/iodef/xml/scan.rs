@@ -1,12 +1,11 @@
-//! The byte-level pieces of the XML reader (`tree.rs`): the start-tag attribute scan, references and
-//! attribute-value unescaping, line-end normalisation, qualified-name splitting and the vectorised
-//! byte tests. Split from `tree.rs`, which keeps the reader's state (namespaces, the open elements,
-//! the arena) and the event loop.
+//! The byte scanner of the XML reader: the start-tag attribute scan, references and attribute-value
+//! unescaping, line-end normalisation, qualified-name splitting and the vectorised byte tests. The
+//! reader's state (namespaces, the open elements, the arena) is `parser.rs`, its event loop `read.rs`.
 
 use std::borrow::Cow;
 
-use super::bytes::{any_le_space, any_word, word};
-use super::error::IodefError;
+use crate::iodef::bytes::{any_le_space, any_word, word};
+use crate::iodef::error::IodefError;
 
 /// `bytes` as the part of `src` it borrows, when it does: quick-xml reading a `&str` hands out
 /// slices of it, and re-validating their UTF-8 showed in the profile while a slice of `src` only
