@@ -18,9 +18,7 @@
 //! ROLIE entry title wants first, and the canonical form), `redact` (leaving elements out before sharing).
 
 mod arena;
-mod basic;
 mod bytes;
-mod content;
 mod error;
 mod json;
 mod json_in;
@@ -28,8 +26,6 @@ mod json_out;
 mod json_str;
 mod json_write;
 mod logic;
-mod model;
-mod problem;
 mod redact;
 mod schema;
 mod summary;
@@ -159,7 +155,7 @@ impl Document {
         {
             return Err(IodefError::V1 {
                 version: root.attr("version").unwrap_or("").to_string(),
-                basic_problems: summary::v1_basic_problems(root),
+                basic_problems: validate::v1_basic_problems(root),
             });
         }
         Document::from_tree(tree, SourceFormat::Xml)
@@ -217,7 +213,7 @@ impl Document {
 
     /// Structure, namespace and version only. Empty means acceptable.
     pub fn validate_basic(&self) -> Vec<Problem> {
-        basic::validate_basic(self.root())
+        validate::validate_basic(self.root())
     }
 
     /// Validation at the given level.

@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::arena::Builder;
 use super::arena::{Element, Node};
-use super::schema::{self, Content, Particle, St, NS_IODEF_V1, NS_XSI};
+use super::schema::{self, Content, Particle, St, NS_XSI};
 use super::{Document, IncidentId};
 
 /// A view of one `Incident` element.
@@ -204,41 +204,6 @@ impl fmt::Display for Summary {
         }
         Ok(())
     }
-}
-
-/// Basic RFC 5070 checks on an IODEF v1 root (reported inside [`IodefError::V1`](super::IodefError::V1)).
-pub(crate) fn v1_basic_problems(root: Element<'_>) -> Vec<String> {
-    let mut out = Vec::new();
-    if root.ns() != NS_IODEF_V1 {
-        out.push(format!(
-            "namespace is {:?}, expected {NS_IODEF_V1}",
-            root.ns()
-        ));
-    }
-    if root.attr("version") != Some("1.00") {
-        out.push("version must be \"1.00\"".into());
-    }
-    if root.attr("lang").is_none() {
-        out.push("IODEF-Document needs a lang attribute (RFC 5070 §3.1)".into());
-    }
-    let incidents: Vec<Element<'_>> = root.elements().filter(|e| e.name() == "Incident").collect();
-    if incidents.is_empty() {
-        out.push("no Incident".into());
-    }
-    for (n, inc) in incidents.iter().enumerate() {
-        if inc.attr("purpose").is_none() {
-            out.push(format!("Incident[{}] has no purpose", n + 1));
-        }
-        for req in ["IncidentID", "ReportTime", "Assessment", "Contact"] {
-            if !inc.elements().any(|e| e.name() == req) {
-                out.push(format!(
-                    "Incident[{}] has no {req} (required in RFC 5070 §3.2)",
-                    n + 1
-                ));
-            }
-        }
-    }
-    out
 }
 
 fn norm_value(ty: St, v: &str) -> String {

@@ -70,8 +70,8 @@ impl<'d> Element<'d> {
         std::ptr::eq(self.tree, other.tree) && self.id == other.id
     }
 
-    /// The declaration this element is an element of (`model::decl_of` of its namespace and name,
-    /// `model::NO_DECL` for none), recorded when the tree was made.
+    /// The declaration this element is an element of (`schema::decl_of` of its namespace and name,
+    /// `schema::NO_DECL` for none), recorded when the tree was made.
     #[inline]
     pub(crate) fn decl(&self) -> u32 {
         self.data().decl

@@ -1,9 +1,12 @@
-//! The content-model matcher of validation: does a sequence of child elements match an element's
-//! particle (sequence, choice, element, wildcard) from the schema table? Split from `validate.rs`,
-//! which walks the tree and reports; this file only answers "where did matching stop, expecting what".
+//! The content-model matcher of validation, for models of any shape: does a sequence of child
+//! elements match an element's particle (sequence, choice, element, wildcard) from the schema table?
+//! A recursive, greedy matcher over the particle tree. `model_compiled.rs` runs the same algorithm
+//! faster for the shapes nearly every model has, and falls back to this one for the rest; see
+//! `mod.rs` for how the two are kept in step. The walk that reports is `strict.rs`; this file only
+//! answers "where did matching stop, expecting what".
 
-use super::arena::Element;
-use super::schema::{self, Particle, NO_DECL};
+use crate::iodef::arena::Element;
+use crate::iodef::schema::{self, Particle, NO_DECL};
 
 /// Why a content model did not match.
 pub(crate) struct Fail {
