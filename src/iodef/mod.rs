@@ -21,10 +21,6 @@ mod arena;
 mod bytes;
 mod error;
 mod json;
-mod json_in;
-mod json_out;
-mod json_str;
-mod json_write;
 mod logic;
 mod redact;
 mod schema;
@@ -184,7 +180,7 @@ impl Document {
     /// Builds a document from an RFC 8727 JSON value.
     pub fn from_json(v: &serde_json::Value) -> Result<Document, IodefError> {
         let mut b = Builder::new();
-        json_in::from_value(v, schema::ROOT, "", &mut b)?;
+        json::from_value(v, schema::ROOT, "", &mut b)?;
         Document::from_tree(b.finish_tree()?, SourceFormat::Json)
     }
 
@@ -255,16 +251,16 @@ impl Document {
         w.write_all(&out)
     }
 
-    /// The JSON text, written by `json_write` into one buffer.
+    /// The JSON text, written by `json::Writer` into one buffer.
     fn json_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
         // RFC 8727 JSON is usually somewhat smaller than the XML it comes from.
-        let mut w = json_write::Writer::new(self.tree.buf.len());
+        let mut w = json::Writer::new(self.tree.buf.len());
         w.element(self.root(), schema::ROOT)?;
         Ok(w.out)
     }
 
-    fn json_view(&self) -> json_out::JsonView<'_> {
-        json_out::JsonView {
+    fn json_view(&self) -> json::JsonView<'_> {
+        json::JsonView {
             el: self.root(),
             di: schema::ROOT,
         }

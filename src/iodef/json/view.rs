@@ -8,7 +8,8 @@
 //! the `Value`.
 //!
 //! The mapping itself (which child is which member, arrays, the RFC 8727 §3.2 special cases) is the
-//! one described in `json.rs` and `src/iodef/README.md`.
+//! one described in `members.rs` and `src/iodef/README.md`. The text writer (`write.rs`) writes the
+//! same bytes faster and falls back to this view for what its layouts cannot say.
 
 use std::borrow::Cow;
 
@@ -17,10 +18,10 @@ use base64::Engine as _;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use super::arena::{Attribute, Element};
-use super::json::{slots, text_key, Slot};
-use super::schema::{self, same, Content, Ns, St, NS_IODEF, NS_SCI, NS_XML};
-use super::xml;
+use super::members::{slots, text_key, Slot};
+use crate::iodef::arena::{Attribute, Element};
+use crate::iodef::schema::{self, same, Content, Ns, St, NS_IODEF, NS_SCI, NS_XML};
+use crate::iodef::xml;
 
 /// The RFC 8727 JSON form of the element `el`, declared as `di` in the schema table.
 pub(crate) struct JsonView<'a> {

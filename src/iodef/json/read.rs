@@ -1,5 +1,5 @@
 //! RFC 8727 JSON → XML: builds the document arena (the same representation the XML reader makes)
-//! from a `serde_json::Value`, following the member layout of `json.rs` ([`Slot`]). Text goes into
+//! from a `serde_json::Value`, following the member layout of `members.rs` ([`Slot`]). Text goes into
 //! the tree's buffer; embedded XML (xmldsig base64, `dtype="xml"` values, SCI `RawData`) is parsed
 //! and copied in without source lines.
 
@@ -7,12 +7,11 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::arena::Builder;
-use super::arena::{Element, Node};
-use super::error::IodefError;
-use super::json::{slots, text_key, Slot};
-use super::schema::{self, Content, Ns, NS_IODEF, NS_SCI};
-use super::xml;
+use super::members::{slots, text_key, Slot};
+use crate::iodef::arena::{Builder, Element, Node};
+use crate::iodef::error::IodefError;
+use crate::iodef::schema::{self, Content, Ns, NS_IODEF, NS_SCI};
+use crate::iodef::xml;
 
 /// Characters XML 1.0 cannot carry (JSON can): refused rather than written as broken XML.
 fn xml_char_ok(c: char) -> bool {
