@@ -341,8 +341,8 @@ fn is_any_uri(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::whitespace::collapsed;
     use super::{date_parts, digits, digits_u64, is_any_uri, is_base64};
-    use crate::iodef::schema::collapsed;
 
     /// Every string of up to `max` characters from `chars`, the empty one included.
     fn every_string(chars: &[char], max: usize) -> Vec<String> {

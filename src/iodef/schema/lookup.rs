@@ -155,22 +155,20 @@ fn by_address() -> &'static ByAddress {
 
 #[cfg(test)]
 mod tests {
-    use super::{decl_of, find, known_name};
-    use crate::iodef::schema::{self, NO_DECL, NS_DS, NS_ENUM, NS_IODEF, NS_SCI};
+    use super::super::shape::{NO_DECL, NS_DS, NS_ENUM, NS_IODEF, NS_SCI};
+    use super::{decl, decl_count, decl_of, find, known_name};
 
     /// `decl_of` relies on every declaration having a name of its own.
     #[test]
     fn declaration_names_are_unique() {
-        let mut names: Vec<&str> = (0..schema::decl_count())
-            .map(|i| schema::decl(i).name)
-            .collect();
+        let mut names: Vec<&str> = (0..decl_count()).map(|i| decl(i).name).collect();
         names.sort_unstable();
         let n = names.len();
         names.dedup();
         assert_eq!(names.len(), n);
     }
 
-    /// `decl_of` answers as `schema::find` for every declared name (the table's string, the name
+    /// `decl_of` answers as [`find`] for every declared name (the table's string, the name
     /// table's copy and a copy of neither) in every namespace the table knows, none and another,
     /// and for names that are not declared.
     #[test]
@@ -184,17 +182,15 @@ mod tests {
             "urn:x",
             "urn:ietf:params:xml:ns:iodef-2.0x",
         ];
-        let mut names: Vec<String> = (0..schema::decl_count())
-            .map(|i| schema::decl(i).name.to_string())
+        let mut names: Vec<String> = (0..decl_count())
+            .map(|i| decl(i).name.to_string())
             .collect();
         names.extend(["", "x", "incident", "Incident ", "version", "lang"].map(String::from));
         for name in &names {
             let copies = [
                 Some(name.as_str()),
                 known_name(name),
-                (0..schema::decl_count())
-                    .map(|i| schema::decl(i).name)
-                    .find(|n| n == name),
+                (0..decl_count()).map(|i| decl(i).name).find(|n| n == name),
             ];
             for n in copies.into_iter().flatten() {
                 for ns in nss {

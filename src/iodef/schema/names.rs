@@ -258,8 +258,7 @@ mod tests {
     #[test]
     fn declarations_look_up() {
         let t = super::name_table();
-        for i in 0..super::super::lookup::decl_count() {
-            let d = super::super::lookup::decl(i);
+        for (i, d) in super::DECLS.iter().enumerate() {
             let k = t
                 .get(d.name.as_bytes())
                 .expect("a declaration's name is in the table");
@@ -273,8 +272,8 @@ mod tests {
     /// The name table records each declaration's namespace as the `KNOWN` string of its URI.
     #[test]
     fn declaration_namespaces_are_known() {
-        for i in 0..super::super::lookup::decl_count() {
-            let uri = super::super::lookup::decl(i).ns.uri();
+        for d in super::DECLS {
+            let uri = d.ns.uri();
             assert!(super::KNOWN.contains(&uri), "{uri}");
         }
     }
