@@ -3,314 +3,47 @@
 //! * [`parse`] reads XML or JSON (detected), refusing DTDs, foreign entities, oversize and overdeep input,
 //!   and recognising IODEF v1 (RFC 5070) as such ([`IodefError::V1`]).
 //! * [`Document::validate`] checks the errata-corrected RFC 7970 XSD (interpreted from a table generated
-//!   from it, `schema_gen.rs`) plus the RFC 7970 text rules; [`Document::validate_basic`] is the cheap check.
+//!   from it, `schema/generated.rs`) plus the RFC 7970 text rules; [`Document::validate_basic`] is the
+//!   cheap check.
 //! * [`Document::to_xml`] / [`Document::to_json`] serialise; both directions are lossless for
 //!   schema-valid documents up to the documented exceptions (see `src/iodef/README.md`).
 //!
-//! Layout: `arena` (the document tree: one arena of nodes, attributes and text spans, and the
-//! [`Element`] views of it) + `builder` ([`Builder`]), `tree` (XML reader) + `write` (XML writer),
-//! `schema` + `schema_gen` (the XSD as data) + `names` (name lookups in it),
-//! `lexical` (the simple types' checks), `validate` (strict) + `basic` (the cheap check) +
-//! `model` (content-model matcher) + `content` (compiled content models) + `attr_table`
-//! (per-declaration attribute tables) +
-//! `problem` (findings and their paths), `json` (RFC 8727 member layout) + `json_in` (JSON → XML) +
-//! `json_out` (XML → JSON as a `Serialize` view) + `json_write` (XML → JSON text), `summary` (what an analyst or a
-//! ROLIE entry title wants first, and the canonical form), `redact` (leaving elements out before sharing).
+//! Layout, lowest first (a file or folder imports only those before it; this file only declares
+//! and re-exports, and nothing imports it):
+//! * `bytes.rs`: word-at-a-time byte tests; `error.rs`: [`IodefError`];
+//! * `schema/`: the XSD as data (the generated table, name and declaration lookups, simple types,
+//!   attribute tables);
+//! * `arena/`: the document tree (one arena of records, the [`Element`]/[`Node`]/[`Attribute`]
+//!   views, [`Builder`]);
+//! * `xml/`: the XML reader (with its byte scanner and limits) and writer;
+//! * `validate/`: strict validation (XSD walk, content models, RFC text and xmldsig rules), the
+//!   basic check, [`Problem`];
+//! * `json/`: the RFC 8727 binding (member layout, JSON → tree, the `Serialize` view, the text
+//!   writer);
+//! * `canonical.rs` (the canonical form), `expression.rs` ([`evaluate_expression`]);
+//! * `document.rs`: [`Document`] and [`parse`];
+//! * `summary.rs` ([`Incident`], [`IncidentId`], [`Summary`]) and `redact.rs` ([`Redaction`]),
+//!   which add their accessors to [`Document`].
 
 mod arena;
-mod attr_table;
-mod basic;
-mod builder;
-mod content;
+mod bytes;
+mod canonical;
+mod document;
 mod error;
+mod expression;
 mod json;
-mod json_in;
-mod json_out;
-mod json_str;
-mod json_write;
-mod lex;
-mod lexical;
-mod logic;
-mod model;
-mod names;
-mod problem;
 mod redact;
 mod schema;
-#[rustfmt::skip]
-mod schema_gen;
 mod summary;
-mod tree;
 mod validate;
-mod write;
+mod xml;
 
-use std::str::FromStr;
-
-pub use arena::{Attribute, Children, Element, Node};
-pub use builder::Builder;
+pub use arena::{Attribute, Builder, Children, Element, Node};
+pub use document::{parse, Document, SourceFormat, ValidationLevel};
 pub use error::IodefError;
-pub use logic::evaluate_expression;
+pub use expression::evaluate_expression;
 pub use redact::{Redacted, Redaction};
 pub use schema::{NS_DS, NS_ENUM, NS_IODEF, NS_IODEF_V1, NS_SCI};
-pub use summary::{Incident, IncidentSummary, Summary};
-pub use tree::{MAX_DEPTH, MAX_INPUT_BYTES};
+pub use summary::{Incident, IncidentId, IncidentSummary, Summary};
 pub use validate::{Problem, RuleSource};
-
-/// An incident's identifier: `IncidentID` content plus its `name` (the CSIRT) and `instance`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct IncidentId {
-    /// `IncidentID@name`, the issuing CSIRT's FQDN.
-    pub name: String,
-    /// The identifier itself (element content).
-    pub id: String,
-    /// `IncidentID@instance`, if any.
-    pub instance: Option<String>,
-}
-
-/// How much validation a caller wants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum ValidationLevel {
-    /// XSD (errata-corrected) and RFC 7970 text rules: [`Document::validate`].
-    #[default]
-    Strict,
-    /// Namespace, version and the required core of each Incident: [`Document::validate_basic`].
-    Basic,
-    /// No validation.
-    Off,
-}
-
-impl FromStr for ValidationLevel {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "strict" => Ok(ValidationLevel::Strict),
-            "basic" => Ok(ValidationLevel::Basic),
-            "off" | "none" => Ok(ValidationLevel::Off),
-            _ => Err(format!(
-                "unknown validation level {s:?} (strict, basic, off)"
-            )),
-        }
-    }
-}
-
-/// Which syntax a document was read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SourceFormat {
-    /// RFC 7970 XML.
-    Xml,
-    /// RFC 8727 JSON.
-    Json,
-}
-
-/// A parsed IODEF v2 document: the `IODEF-Document` element tree, held in one arena that owns a copy
-/// of the input text (see `src/iodef/README.md`, Model).
-#[derive(Clone)]
-pub struct Document {
-    tree: arena::Tree,
-    format: SourceFormat,
-}
-
-/// Structural equality of the element trees (and the source format), whatever their arena layout.
-impl PartialEq for Document {
-    fn eq(&self, other: &Self) -> bool {
-        self.format == other.format && self.root() == other.root()
-    }
-}
-
-impl std::fmt::Debug for Document {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Document")
-            .field("root", &self.root())
-            .field("format", &self.format)
-            .finish()
-    }
-}
-
-/// Reads an IODEF v2 document from XML or RFC 8727 JSON (detected from the first non-blank byte).
-pub fn parse(bytes: &[u8]) -> Result<Document, IodefError> {
-    if bytes.len() > MAX_INPUT_BYTES {
-        return Err(IodefError::TooLarge {
-            size: bytes.len(),
-            max: MAX_INPUT_BYTES,
-        });
-    }
-    if bytes.starts_with(&[0xFE, 0xFF]) || bytes.starts_with(&[0xFF, 0xFE]) {
-        return Err(IodefError::Encoding("UTF-16".into()));
-    }
-    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| IodefError::NotUtf8 {
-        offset: e.valid_up_to(),
-    })?;
-    match text.trim_start().chars().next() {
-        Some('<') => Document::from_xml(text),
-        Some('{') => Document::from_json_str(text),
-        other => Err(IodefError::UnknownFormat(
-            other.map(String::from).unwrap_or_default(),
-        )),
-    }
-}
-
-impl Document {
-    /// Parses XML text.
-    pub fn from_xml(text: &str) -> Result<Document, IodefError> {
-        if text.len() > MAX_INPUT_BYTES {
-            return Err(IodefError::TooLarge {
-                size: text.len(),
-                max: MAX_INPUT_BYTES,
-            });
-        }
-        let tree = tree::parse_xml(text)?;
-        let root = tree.root();
-        if root.ns() == NS_IODEF_V1
-            || (root.name() == "IODEF-Document"
-                && root.attr("version").is_some_and(|v| v.starts_with("1.")))
-        {
-            return Err(IodefError::V1 {
-                version: root.attr("version").unwrap_or("").to_string(),
-                basic_problems: summary::v1_basic_problems(root),
-            });
-        }
-        Document::from_tree(tree, SourceFormat::Xml)
-    }
-
-    /// Wraps a tree whose root must be `IODEF-Document` in the v2 namespace.
-    fn from_tree(tree: arena::Tree, format: SourceFormat) -> Result<Document, IodefError> {
-        let root = tree.root();
-        if root.ns() != NS_IODEF || root.name() != "IODEF-Document" {
-            return Err(IodefError::NotIodef {
-                ns: root.ns().to_string(),
-                name: root.name().to_string(),
-                line: root.line(),
-            });
-        }
-        Ok(Document { tree, format })
-    }
-
-    /// Parses RFC 8727 JSON text.
-    pub fn from_json_str(text: &str) -> Result<Document, IodefError> {
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| IodefError::json("", e.to_string()))?;
-        Document::from_json(&v)
-    }
-
-    /// Builds a document from an RFC 8727 JSON value.
-    pub fn from_json(v: &serde_json::Value) -> Result<Document, IodefError> {
-        let mut b = Builder::new();
-        json_in::from_value(v, schema::ROOT, "", &mut b)?;
-        Document::from_tree(b.finish_tree()?, SourceFormat::Json)
-    }
-
-    /// A document made of a copy of `root` (an `IODEF-Document` element in the v2 namespace, from
-    /// any document).
-    pub fn from_root(root: Element<'_>) -> Result<Document, IodefError> {
-        let mut b = Builder::new();
-        b.copy(root, true);
-        b.finish()
-    }
-
-    /// The `IODEF-Document` element.
-    pub fn root(&self) -> Element<'_> {
-        self.tree.root()
-    }
-
-    /// The syntax this document was read from.
-    pub fn source_format(&self) -> SourceFormat {
-        self.format
-    }
-
-    /// Full validation (errata-corrected XSD + RFC 7970 text rules). Empty means valid.
-    pub fn validate(&self) -> Vec<Problem> {
-        validate::validate(self.root())
-    }
-
-    /// Structure, namespace and version only. Empty means acceptable.
-    pub fn validate_basic(&self) -> Vec<Problem> {
-        basic::validate_basic(self.root())
-    }
-
-    /// Validation at the given level.
-    pub fn check(&self, level: ValidationLevel) -> Vec<Problem> {
-        match level {
-            ValidationLevel::Strict => self.validate(),
-            ValidationLevel::Basic => self.validate_basic(),
-            ValidationLevel::Off => Vec::new(),
-        }
-    }
-
-    /// XML: one root element, no XML declaration, comments or processing instructions (fit for an
-    /// XMPP stanza). The IODEF namespace is the default namespace.
-    pub fn to_xml(&self) -> String {
-        tree::to_string(self.root())
-    }
-
-    /// The RFC 8727 JSON form.
-    pub fn to_json(&self) -> serde_json::Value {
-        // `to_value` fails only for map keys that are not strings, which the view never writes.
-        serde_json::to_value(self.json_view()).unwrap_or_default()
-    }
-
-    /// The RFC 8727 JSON form as compact JSON text, written without building a `serde_json::Value`
-    /// (the same text as `to_json().to_string()`, several times faster).
-    pub fn to_json_string(&self) -> String {
-        match self.json_bytes() {
-            // The writer writes only `str`s and ASCII punctuation.
-            Ok(out) => String::from_utf8(out)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-            // Cannot happen: writing to a Vec does not fail, and only string keys are written.
-            Err(_) => self.to_json().to_string(),
-        }
-    }
-
-    /// Streams the RFC 8727 JSON form (compact) to `w`.
-    pub fn write_json<W: std::io::Write>(&self, mut w: W) -> std::io::Result<()> {
-        let out = self.json_bytes().map_err(std::io::Error::from)?;
-        w.write_all(&out)
-    }
-
-    /// The JSON text, written by `json_write` into one buffer.
-    fn json_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
-        // RFC 8727 JSON is usually somewhat smaller than the XML it comes from.
-        let mut w = json_write::Writer::new(self.tree.buf.len());
-        w.element(self.root(), schema::ROOT)?;
-        Ok(w.out)
-    }
-
-    fn json_view(&self) -> json_out::JsonView<'_> {
-        json_out::JsonView {
-            el: self.root(),
-            di: schema::ROOT,
-        }
-    }
-
-    /// `IncidentID` of every Incident, in document order.
-    pub fn incident_ids(&self) -> Vec<IncidentId> {
-        self.incidents().filter_map(|i| i.incident_id()).collect()
-    }
-
-    /// The Incidents.
-    pub fn incidents(&self) -> impl Iterator<Item = Incident<'_>> {
-        self.root().children_named("Incident").map(Incident::new)
-    }
-
-    /// What an analyst wants first (and what a ROLIE entry title is made of).
-    pub fn summary(&self) -> Summary {
-        Summary::of(self)
-    }
-
-    /// A normalised copy for comparison: no source lines or prefixes, `xsi:` attributes dropped,
-    /// typed values whitespace-collapsed and numbers normalised, ignorable whitespace removed, and
-    /// children of repeated choices grouped in schema order (RFC 8727 JSON cannot keep their
-    /// interleaving; IODEF gives it no meaning), and the Flows of one EventData merged into one
-    /// (RFC 8727 §3.2 deletes the Flow class, so its grouping cannot survive JSON).
-    pub fn canonical(&self) -> Document {
-        let mut b = Builder::new();
-        summary::canonical(self.root(), Some(schema::ROOT), &mut b);
-        match b.finish_tree() {
-            Ok(tree) => Document {
-                tree,
-                format: self.format,
-            },
-            // Cannot happen: the copy of a document is smaller than the document.
-            Err(_) => self.clone(),
-        }
-    }
-}
+pub use xml::{MAX_DEPTH, MAX_INPUT_BYTES};

@@ -21,11 +21,10 @@
 
 use std::collections::BTreeSet;
 
-use super::arena::{Element, Node};
-use super::builder::Builder;
-use super::error::IodefError;
-use super::schema::NS_IODEF;
-use super::Document;
+use crate::iodef::arena::{Builder, Element, Node};
+use crate::iodef::document::Document;
+use crate::iodef::error::IodefError;
+use crate::iodef::schema::NS_IODEF;
 
 /// What to leave out of a document before it is shared.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

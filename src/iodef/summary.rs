@@ -1,12 +1,41 @@
-//! Typed views on the parts of a document that gridlink reads (Incident, its ID, purpose, times), the
-//! analyst summary, the IODEF v1 basic check and the canonical form used to compare documents.
+//! Typed views on the parts of a document that gridlink reads (Incident, its ID, purpose, times) and
+//! the analyst summary; `Document`'s accessors for them ([`Document::incidents`],
+//! [`Document::summary`], …) are here too, beside what they return, so that `document.rs` does not
+//! import this file (which needs `Document`).
 
 use std::fmt;
 
-use super::arena::{Element, Node};
-use super::builder::Builder;
-use super::schema::{self, Content, Particle, St, NS_IODEF_V1, NS_XSI};
-use super::{Document, IncidentId};
+use crate::iodef::arena::Element;
+use crate::iodef::document::Document;
+use crate::iodef::schema::NS_IODEF;
+
+/// An incident's identifier: `IncidentID` content plus its `name` (the CSIRT) and `instance`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IncidentId {
+    /// `IncidentID@name`, the issuing CSIRT's FQDN.
+    pub name: String,
+    /// The identifier itself (element content).
+    pub id: String,
+    /// `IncidentID@instance`, if any.
+    pub instance: Option<String>,
+}
+
+impl Document {
+    /// `IncidentID` of every Incident, in document order.
+    pub fn incident_ids(&self) -> Vec<IncidentId> {
+        self.incidents().filter_map(|i| i.incident_id()).collect()
+    }
+
+    /// The Incidents.
+    pub fn incidents(&self) -> impl Iterator<Item = Incident<'_>> {
+        self.root().children_named("Incident").map(Incident::new)
+    }
+
+    /// What an analyst wants first (and what a ROLIE entry title is made of).
+    pub fn summary(&self) -> Summary {
+        Summary::of(self)
+    }
+}
 
 /// A view of one `Incident` element.
 #[derive(Clone, Copy, Debug)]
@@ -69,7 +98,7 @@ fn ext<'a>(el: Element<'a>, attr: &str) -> Option<&'a str> {
 
 fn count(el: Element<'_>, name: &str) -> usize {
     el.elements()
-        .map(|k| usize::from(k.name() == name && k.ns() == super::NS_IODEF) + count(k, name))
+        .map(|k| usize::from(k.name() == name && k.ns() == NS_IODEF) + count(k, name))
         .sum()
 }
 
@@ -203,168 +232,5 @@ impl fmt::Display for Summary {
             writeln!(f, "contacts     {}", i.contacts)?;
         }
         Ok(())
-    }
-}
-
-/// Basic RFC 5070 checks on an IODEF v1 root (reported inside [`IodefError::V1`](super::IodefError::V1)).
-pub(crate) fn v1_basic_problems(root: Element<'_>) -> Vec<String> {
-    let mut out = Vec::new();
-    if root.ns() != NS_IODEF_V1 {
-        out.push(format!(
-            "namespace is {:?}, expected {NS_IODEF_V1}",
-            root.ns()
-        ));
-    }
-    if root.attr("version") != Some("1.00") {
-        out.push("version must be \"1.00\"".into());
-    }
-    if root.attr("lang").is_none() {
-        out.push("IODEF-Document needs a lang attribute (RFC 5070 §3.1)".into());
-    }
-    let incidents: Vec<Element<'_>> = root.elements().filter(|e| e.name() == "Incident").collect();
-    if incidents.is_empty() {
-        out.push("no Incident".into());
-    }
-    for (n, inc) in incidents.iter().enumerate() {
-        if inc.attr("purpose").is_none() {
-            out.push(format!("Incident[{}] has no purpose", n + 1));
-        }
-        for req in ["IncidentID", "ReportTime", "Assessment", "Contact"] {
-            if !inc.elements().any(|e| e.name() == req) {
-                out.push(format!(
-                    "Incident[{}] has no {req} (required in RFC 5070 §3.2)",
-                    n + 1
-                ));
-            }
-        }
-    }
-    out
-}
-
-fn norm_value(ty: St, v: &str) -> String {
-    match ty {
-        St::String => v.to_string(),
-        St::Integer | St::Float | St::PositiveFloat => {
-            let c = schema::collapse(v);
-            match c.parse::<f64>() {
-                Ok(f) => format!("{f}"),
-                Err(_) => c,
-            }
-        }
-        _ => schema::collapse(v),
-    }
-}
-
-/// Position of each child declaration in a content model (first appearance).
-fn model_order(p: &Particle, out: &mut Vec<usize>) {
-    match p {
-        Particle::Elem { decl, .. } => {
-            if !out.contains(decl) {
-                out.push(*decl)
-            }
-        }
-        Particle::Any { .. } => {}
-        Particle::Seq { items, .. } | Particle::Choice { items, .. } => {
-            items.iter().for_each(|i| model_order(i, out))
-        }
-    }
-}
-
-/// See [`Document::canonical`]: writes the canonical copy of `el` (declared as `di`) to `b`.
-pub(crate) fn canonical(el: Element<'_>, di: Option<usize>, b: &mut Builder) {
-    b.start(el.ns(), el.name(), None);
-    canonical_attrs(el, di, b);
-    canonical_content(el, di, b);
-    b.end();
-}
-
-/// The attributes, `xsi:*` dropped, values normalised by type, sorted by (namespace, name).
-fn canonical_attrs(el: Element<'_>, di: Option<usize>, b: &mut Builder) {
-    let d = di.map(schema::decl);
-    let mut attrs: Vec<_> = el
-        .attrs()
-        .filter(|a| a.ns != NS_XSI)
-        .map(|a| {
-            let qn = if a.ns == schema::NS_XML {
-                format!("xml:{}", a.name)
-            } else {
-                a.name.to_string()
-            };
-            let v = match d.and_then(|d| d.attrs.iter().find(|x| x.name == qn)) {
-                Some(ad) => norm_value(ad.ty, a.value),
-                None => a.value.to_string(),
-            };
-            (a, v)
-        })
-        .collect();
-    attrs.sort_by(|(a, _), (b, _)| (a.ns, a.name).cmp(&(b.ns, b.name)));
-    for (a, v) in attrs {
-        b.attr_ns(a.ns, a.name, None, &v);
-    }
-}
-
-fn is_flow(k: Element<'_>) -> bool {
-    k.name() == "Flow" && k.ns() == super::NS_IODEF
-}
-
-/// The children of the canonical copy of `el`.
-fn canonical_content(el: Element<'_>, di: Option<usize>, b: &mut Builder) {
-    let d = di.map(schema::decl);
-    match d.map(|d| &d.content) {
-        Some(Content::Simple(ty)) => b.text(&norm_value(*ty, &el.text())),
-        Some(Content::Complex {
-            mixed: false,
-            model,
-        }) => {
-            let mut order = Vec::new();
-            model_order(model, &mut order);
-            let mut kids: Vec<(usize, Element<'_>, Option<usize>)> = el
-                .elements()
-                .map(|k| {
-                    let kd = schema::find(k.ns(), k.name());
-                    let pos = kd
-                        .and_then(|x| order.iter().position(|o| *o == x))
-                        .unwrap_or(usize::MAX);
-                    (pos, k, kd)
-                })
-                .collect();
-            kids.sort_by_key(|(p, _, _)| *p);
-            let mut i = 0;
-            while i < kids.len() {
-                let (_, k, kd) = kids[i];
-                i += 1;
-                if !is_flow(k) {
-                    canonical(k, kd, b);
-                    continue;
-                }
-                // RFC 8727 has no Flow class (§3.2): the Systems of all Flows of one EventData are one list.
-                b.start(k.ns(), k.name(), None);
-                canonical_attrs(k, kd, b);
-                canonical_content(k, kd, b);
-                while let Some((_, f, fd)) = kids.get(i).copied().filter(|(_, f, _)| is_flow(*f)) {
-                    canonical_content(f, fd, b);
-                    i += 1;
-                }
-                b.end();
-            }
-        }
-        Some(Content::Empty) => {}
-        _ => {
-            // Mixed, opaque or undeclared content: keep everything (the builder merges adjacent text).
-            let opaque = d.is_some_and(|d| matches!(d.content, Content::Opaque));
-            for c in el.children() {
-                match c {
-                    Node::Element(k) => {
-                        let kd = if opaque {
-                            None
-                        } else {
-                            schema::find(k.ns(), k.name())
-                        };
-                        canonical(k, kd, b)
-                    }
-                    Node::Text(t) => b.text(t),
-                }
-            }
-        }
     }
 }

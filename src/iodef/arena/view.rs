@@ -1,11 +1,20 @@
 //! The borrowed views of a tree — [`Element`], [`Node`], [`Attribute`] and the [`Children`]
 //! iterator — which are what the rest of the crate and the public API read documents through;
-//! the storage they look into is the parent module's.
+//! the storage they look into is `store.rs`'s [`Tree`] (whose [`Tree::root`] is here, beside the
+//! view it makes).
 
 use std::borrow::Cow;
 use std::fmt;
 
-use super::*;
+use super::store::{NodeData, Str, Tree, NONE, TEXT};
+use crate::iodef::schema::{same, NS_IODEF, NS_XML};
+
+impl Tree {
+    /// The root element.
+    pub fn root(&self) -> Element<'_> {
+        Element { tree: self, id: 0 }
+    }
+}
 
 /// An element of an IODEF document (or of extension content carried inside one): a borrowed view
 /// of one node of the document's arena.
@@ -61,8 +70,8 @@ impl<'d> Element<'d> {
         std::ptr::eq(self.tree, other.tree) && self.id == other.id
     }
 
-    /// The declaration this element is an element of (`model::decl_of` of its namespace and name,
-    /// `model::NO_DECL` for none), recorded when the tree was made.
+    /// The declaration this element is an element of (`schema::decl_of` of its namespace and name,
+    /// `schema::NO_DECL` for none), recorded when the tree was made.
     #[inline]
     pub(crate) fn decl(&self) -> u32 {
         self.data().decl

@@ -1,7 +1,7 @@
 //! Compiled content models: the models of the schema table that are a plain sequence (or one
 //! choice) of element particles, choices of element particles and wildcards — every model but one
 //! — laid out once per declaration as a flat list of steps and matched by one loop over the
-//! children, instead of by `model.rs`'s recursive matcher (its calls, its `Result`s and the
+//! children, instead of by `model_match.rs`'s recursive matcher (its calls, its `Result`s and the
 //! particle tree walked for every element were a quarter of validation).
 //!
 //! The loop is that matcher's greedy algorithm for these shapes, step for step: the same children
@@ -12,8 +12,8 @@
 
 use std::sync::OnceLock;
 
-use super::model::{match_particle, Fail, Kid, NO_DECL};
-use super::schema::{self, Content, Particle};
+use super::model_match::{match_particle, Fail, Kid};
+use crate::iodef::schema::{self, Content, Particle, NO_DECL};
 
 /// One item of a compiled sequence.
 #[derive(Debug)]
@@ -273,9 +273,9 @@ pub(crate) fn match_model(
 
 #[cfg(test)]
 mod tests {
+    use super::super::model_match::{match_particle, Kid};
     use super::{compiled, run};
-    use crate::iodef::model::{match_particle, Kid, NO_DECL};
-    use crate::iodef::schema::{self, Content, Particle};
+    use crate::iodef::schema::{self, Content, Particle, NO_DECL};
 
     fn decls_in(p: &Particle, out: &mut Vec<u32>) {
         match p {

@@ -1,17 +1,20 @@
-//! Validation: the errata-corrected RFC 7970 XSD, interpreted from the schema table, plus the RFC 7970
-//! text rules the XSD cannot express. Each finding is a [`Problem`] naming the element path and line.
+//! Strict validation ([`validate`]): the walk over the tree that checks the errata-corrected RFC 7970
+//! XSD, interpreted from the schema table (attributes and their types, IDs and IDREFs, text and
+//! content models), and calls the RFC 7970 text rules (`rfc_rules.rs`) and the xmldsig rules
+//! (`xmldsig.rs`) on the way. Each finding is a [`Problem`] naming the element path and line.
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-use super::arena::{same, Attribute, Element, Node};
-use super::attr_table::{attr_table, ext_base, ext_pairs};
-use super::content::match_model;
-use super::model::{wildcard_only, Kid};
-use super::problem::{attr_display, line_of, path_of, Path};
-pub use super::problem::{Problem, RuleSource};
-use super::schema::{self, Content, Decl, St, NS_DS, NS_XML, NS_XSI};
+use super::model_compiled::match_model;
+use super::model_match::{wildcard_only, Kid};
+use super::problem::{attr_display, line_of, path_of, push, Path, Problem, RuleSource};
+use super::{rfc_rules, xmldsig};
+use crate::iodef::arena::{Attribute, Element, Node};
+use crate::iodef::schema::{
+    self, attr_table, ext_base, ext_pairs, same, Content, Decl, St, NS_XML, NS_XSI,
+};
 
 struct Validator<'a> {
     problems: Vec<Problem>,
@@ -34,41 +37,9 @@ fn collapsed_cow(v: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
-/// Whether `rfc_rules` has a rule for declaration `di`: an IODEF class of one of these names. Worked
-/// out once per declaration (this runs for every element; comparing names each time showed).
-fn has_rfc_rule(di: usize) -> bool {
-    use std::sync::OnceLock;
-    const RULED: [&str; 7] = [
-        "Contact",
-        "RelatedActivity",
-        "ThreatActor",
-        "Campaign",
-        "IODEF-Document",
-        "SoftwareReference",
-        "IndicatorReference",
-    ];
-    static ALL: OnceLock<Vec<bool>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        (0..schema::decl_count())
-            .map(|i| {
-                let d = schema::decl(i);
-                d.ns == schema::Ns::Iodef && RULED.contains(&d.name)
-            })
-            .collect()
-    })
-    .get(di)
-    .copied()
-    .unwrap_or(false)
-}
-
 impl<'a> Validator<'a> {
     fn push(&mut self, el: Element<'_>, path: &str, source: RuleSource, message: String) {
-        self.problems.push(Problem {
-            path: path.to_string(),
-            line: line_of(el),
-            message,
-            source,
-        });
+        push(&mut self.problems, el, path, source, message);
     }
 
     /// Records an ID or IDREF value; `path` renders where it is (only called when needed).
@@ -206,7 +177,7 @@ impl<'a> Validator<'a> {
     fn element(&mut self, el: Element<'a>, di: usize, path: &Path<'_>) {
         let d = schema::decl(di);
         if matches!(d.content, Content::Opaque) {
-            self.xmldsig(el, d, path);
+            xmldsig::check(el, d, path, &mut self.problems);
             return;
         }
         self.attrs(el, di, d, path);
@@ -339,189 +310,7 @@ impl<'a> Validator<'a> {
             }
         }
         self.kids.truncate(base);
-        self.rfc_rules(el, di, d, path, base == end);
-    }
-
-    /// The few xmldsig rules the IODEF classes lean on (Hash's DigestMethod, DigestValue,
-    /// CanonicalizationMethod); Signature and X509Data content are not checked (see README).
-    fn xmldsig(&mut self, el: Element<'_>, d: &Decl, path: &Path<'_>) {
-        if d.ns != schema::Ns::Ds {
-            return;
-        }
-        match d.name {
-            "DigestMethod" | "CanonicalizationMethod" => match el.attr("Algorithm") {
-                None => self.push(
-                    el,
-                    &path.render(),
-                    RuleSource::Schema,
-                    format!("missing required attribute Algorithm on ds:{}", d.name),
-                ),
-                Some(v) => {
-                    if let Err(m) = schema::check(St::AnyUri, v) {
-                        self.push(
-                            el,
-                            &format!("{}/@Algorithm", path.render()),
-                            RuleSource::Schema,
-                            m,
-                        );
-                    }
-                }
-            },
-            "X509Data" => self.x509_data(el, path),
-            "DigestValue" => {
-                if el.elements().next().is_some() {
-                    self.push(
-                        el,
-                        &path.render(),
-                        RuleSource::Schema,
-                        "ds:DigestValue has text content only".into(),
-                    );
-                } else if let Err(m) = schema::check(St::Base64, &el.text_cow()) {
-                    self.push(el, &path.render(), RuleSource::Schema, m);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// ds:X509Data (xmldsig-core): one or more of X509IssuerSerial, X509SKI, X509SubjectName,
-    /// X509Certificate, X509CRL or a foreign-namespace element.
-    fn x509_data(&mut self, el: Element<'_>, path: &Path<'_>) {
-        let mut n = 0;
-        for k in el.elements() {
-            n += 1;
-            let kpath = || format!("{}/ds:{}", path.render(), k.name());
-            if k.ns() != NS_DS {
-                if k.ns().is_empty() {
-                    self.push(
-                        k,
-                        &path.render(),
-                        RuleSource::Schema,
-                        format!("unexpected element <{}> in ds:X509Data", k.name()),
-                    );
-                }
-                continue;
-            }
-            match k.name() {
-                "X509IssuerSerial" => {
-                    let kids: Vec<Element<'_>> = k.elements().collect();
-                    let names: Vec<&str> = kids.iter().map(|e| e.name()).collect();
-                    if kids.iter().any(|e| e.ns() != NS_DS)
-                        || names != ["X509IssuerName", "X509SerialNumber"]
-                    {
-                        self.push(k, &kpath(), RuleSource::Schema, "ds:X509IssuerSerial needs exactly X509IssuerName then X509SerialNumber".into());
-                    } else if let Err(m) = schema::check(St::Integer, &kids[1].text()) {
-                        self.push(kids[1], &kpath(), RuleSource::Schema, m);
-                    }
-                }
-                "X509SKI" | "X509Certificate" | "X509CRL" => {
-                    if let Err(m) = schema::check(St::Base64, &k.text()) {
-                        self.push(k, &kpath(), RuleSource::Schema, m);
-                    }
-                }
-                "X509SubjectName" => {}
-                other => self.push(
-                    k,
-                    &path.render(),
-                    RuleSource::Schema,
-                    format!("unexpected element <ds:{other}> in ds:X509Data"),
-                ),
-            }
-            if k.name() != "X509IssuerSerial" && k.elements().next().is_some() {
-                self.push(
-                    k,
-                    &kpath(),
-                    RuleSource::Schema,
-                    format!("ds:{} has text content only", k.name()),
-                );
-            }
-        }
-        if n == 0 {
-            self.push(
-                el,
-                &path.render(),
-                RuleSource::Schema,
-                "ds:X509Data needs at least one child".into(),
-            );
-        }
-        if el
-            .children()
-            .any(|c| matches!(c, Node::Text(t) if !t.trim().is_empty()))
-        {
-            self.push(
-                el,
-                &path.render(),
-                RuleSource::Schema,
-                "text not allowed in ds:X509Data".into(),
-            );
-        }
-    }
-
-    fn rfc_rules(
-        &mut self,
-        el: Element<'_>,
-        di: usize,
-        d: &Decl,
-        path: &Path<'_>,
-        childless: bool,
-    ) {
-        // Most classes have no text rule: skip the name comparisons below for them.
-        if !has_rfc_rule(di) {
-            return;
-        }
-        match d.name {
-            "Contact" if childless => self.push(
-                el,
-                &path.render(),
-                RuleSource::Rfc,
-                "Contact must have at least one child element (RFC 7970 §3.9)".into(),
-            ),
-            "RelatedActivity" | "ThreatActor" | "Campaign" if childless => self.push(
-                el,
-                &path.render(),
-                RuleSource::Rfc,
-                format!(
-                    "{} must have at least one child element (RFC 7970 §3.6-3.8)",
-                    d.name
-                ),
-            ),
-            "IODEF-Document" => {
-                if el.attr("version").is_none() {
-                    self.push(
-                        el,
-                        &path.render(),
-                        RuleSource::Rfc,
-                        "missing required attribute version (RFC 7970 §3.1: MUST be \"2.00\")"
-                            .into(),
-                    );
-                }
-                if el.attr("private-enum-id").is_some() && el.attr("private-enum-name").is_none() {
-                    self.push(
-                        el,
-                        &path.render(),
-                        RuleSource::Rfc,
-                        "private-enum-id requires private-enum-name (RFC 7970 §3.1)".into(),
-                    );
-                }
-            }
-            "SoftwareReference"
-                if el.attr("spec-name") == Some("custom") && el.attr("dtype").is_none() =>
-            {
-                self.push(
-                    el,
-                    &path.render(),
-                    RuleSource::Rfc,
-                    "spec-name=\"custom\" requires dtype (RFC 7970 §2.15)".into(),
-                )
-            }
-            "IndicatorReference" => {
-                let n = el.attr("uid-ref").is_some() as u8 + el.attr("euid-ref").is_some() as u8;
-                if n != 1 {
-                    self.push(el, &path.render(), RuleSource::Schema, "IndicatorReference needs exactly one of uid-ref, euid-ref (xs:key uidrefKey)".into());
-                }
-            }
-            _ => {}
-        }
+        rfc_rules::check(el, di, d, path, base == end, &mut self.problems);
     }
 }
 

@@ -8,7 +8,8 @@
 //! the `Value`.
 //!
 //! The mapping itself (which child is which member, arrays, the RFC 8727 §3.2 special cases) is the
-//! one described in `json.rs` and `src/iodef/README.md`.
+//! one described in `members.rs` and `src/iodef/README.md`. The text writer (`write.rs`) writes the
+//! same bytes faster and falls back to this view for what its layouts cannot say.
 
 use std::borrow::Cow;
 
@@ -17,10 +18,10 @@ use base64::Engine as _;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use super::arena::{same, Attribute, Element};
-use super::json::{slots, text_key, Slot};
-use super::schema::{self, Content, Ns, St, NS_IODEF, NS_SCI, NS_XML};
-use super::tree;
+use super::members::{slots, text_key, Slot};
+use crate::iodef::arena::{Attribute, Element};
+use crate::iodef::schema::{self, same, Content, Ns, St, NS_IODEF, NS_SCI, NS_XML};
+use crate::iodef::xml;
 
 /// The RFC 8727 JSON form of the element `el`, declared as `di` in the schema table.
 pub(crate) struct JsonView<'a> {
@@ -190,7 +191,7 @@ impl Serialize for JsonView<'_> {
         let d = schema::decl(di);
         match &d.content {
             Content::Opaque if d.ns == Ns::Sci => structured(el).sorted().serialize(s),
-            Content::Opaque => s.serialize_str(&B64.encode(tree::to_string(el))),
+            Content::Opaque => s.serialize_str(&B64.encode(xml::to_string(el))),
             Content::Simple(ty) => {
                 let text = el.text_cow();
                 if el.attrs().all(|a| attr_json_name(&a).is_none())
@@ -211,7 +212,7 @@ impl Serialize for JsonView<'_> {
             Content::Complex { mixed: true, .. } if d.attrs.is_empty() && d.ty.is_empty() => {
                 // A local element without a type (xs:anyType): BulkObservableList. RFC 8727 has a string.
                 if el.elements().next().is_some() {
-                    s.serialize_str(&tree::write_content(el))
+                    s.serialize_str(&xml::write_content(el))
                 } else {
                     s.serialize_str(&el.text_cow())
                 }
@@ -222,7 +223,7 @@ impl Serialize for JsonView<'_> {
                 if *mixed {
                     let has_elems = el.elements().next().is_some();
                     let v = if el.attr("dtype") == Some("xml") || has_elems {
-                        Cow::Owned(tree::write_content(el))
+                        Cow::Owned(xml::write_content(el))
                     } else {
                         el.text_cow()
                     };
@@ -325,7 +326,7 @@ fn structured(el: Element<'_>) -> Obj<'_> {
             (NS_SCI, "RawData") => m.push(
                 Cow::Borrowed("RawData"),
                 true,
-                Member::Str(Cow::Owned(B64.encode(tree::write_content(k)))),
+                Member::Str(Cow::Owned(B64.encode(xml::write_content(k)))),
             ),
             (NS_SCI, n @ ("Platform" | "Scoring")) => {
                 m.push(Cow::Borrowed(n), true, Member::Structured(k))

@@ -1,160 +1,27 @@
 //! XML → RFC 8727 JSON text, written straight into one byte buffer: the text path of
-//! [`Document::to_json_string`](super::Document::to_json_string) and
-//! [`Document::write_json`](super::Document::write_json).
+//! [`Document::to_json_string`](crate::iodef::Document::to_json_string) and
+//! [`Document::write_json`](crate::iodef::Document::write_json).
 //!
-//! `json_out.rs` is the reference: a `serde::Serialize` view that collects each object's members in a
+//! `view.rs` is the reference: a `serde::Serialize` view that collects each object's members in a
 //! `Vec`, sorts them like a `serde_json::Map` and serialises them (it still gives `to_json()`'s
-//! `Value`). Here each declaration's members are laid out once, in that same byte order ([`Layout`]),
+//! `Value`). Here each declaration's members are laid out once, in that same byte order (`write_plan.rs`),
 //! so an object is written key by key with no member list, no sort and no allocation; each child
 //! element is assigned to its member in one pass over the children. Whatever the layout cannot say
 //! for certain falls back to the view for that element and its subtree (attributes the declaration
 //! lacks, two members of one name, opaque and untyped content), so the text is byte-identical to
 //! the view's (tested against it).
 
-use std::sync::OnceLock;
-
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::Serialize;
 
-use super::arena::{same, Element};
-use super::attr_table::attr_table;
-use super::json::{slots, text_key, Slot};
-use super::json_out::{attr_json_name, serialize_scalar, JsonView};
-use super::json_str::write_str;
-use super::model::NO_DECL;
-use super::schema::{self, Content, Ns, St};
-use super::tree;
-
-/// Where a member's value comes from.
-#[derive(Clone, Copy, Debug)]
-enum Src {
-    /// The declaration's attribute of this index.
-    Attr(usize),
-    /// The element's text (simple content).
-    Text,
-    /// The text or XML content of mixed content (`value`).
-    Mixed,
-    /// The JSON slot of this index (`json::slots`).
-    Slot(usize),
-}
-
-/// The members an element of one declaration can have, in `serde_json::Map` order.
-struct Layout {
-    /// Written by the view instead (see the module docs).
-    fallback: bool,
-    /// Simple content written as a bare scalar when the element has no member attribute.
-    scalar_ok: bool,
-    keys: Vec<(&'static str, Src)>,
-    /// Each key as written, quotes and colon included (one copy per member instead of four
-    /// pushes, which showed in the profile).
-    quoted: Vec<String>,
-    /// The members as bits of key positions, when there are at most 64 keys (else `None`): which
-    /// key each declared attribute and each slot under 64 is, and the keys that are always looked
-    /// at (text, mixed content, slots from 64 on). Writing visits only the keys an element has
-    /// (going over every key of the long IODEF layouts showed in the profile).
-    bits: Option<KeyBits>,
-}
-
-/// See [`Layout::bits`].
-struct KeyBits {
-    by_attr: Vec<u64>,
-    by_slot: Vec<u64>,
-    always: u64,
-}
-
-fn key_bits(keys: &[(&'static str, Src)], attrs: usize) -> Option<KeyBits> {
-    if keys.len() > 64 || attrs > 64 {
-        return None;
-    }
-    let mut b = KeyBits {
-        by_attr: vec![0; attrs],
-        by_slot: Vec::new(),
-        always: 0,
-    };
-    for (t, (_, src)) in keys.iter().enumerate() {
-        let bit = 1u64 << t;
-        match *src {
-            Src::Attr(i) => *b.by_attr.get_mut(i)? |= bit,
-            Src::Slot(j) if j < 64 => {
-                if b.by_slot.len() <= j {
-                    b.by_slot.resize(j + 1, 0);
-                }
-                b.by_slot[j] |= bit;
-            }
-            Src::Slot(_) | Src::Text | Src::Mixed => b.always |= bit,
-        }
-    }
-    Some(b)
-}
-
-fn layout_of(di: usize) -> Layout {
-    let d = schema::decl(di);
-    let mut keys: Vec<(&'static str, Src)> = d
-        .attrs
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let name = if a.name == "xml:lang" { "lang" } else { a.name };
-            (name, Src::Attr(i))
-        })
-        .collect();
-    let mut fallback = d.attrs.iter().any(|a| {
-        // An attribute declared with a prefix other than xml: (none in the table) would need the
-        // view's rules.
-        a.name.contains(':') && a.name != "xml:lang"
-    });
-    let mut scalar_ok = false;
-    match &d.content {
-        Content::Opaque => fallback = true,
-        Content::Simple(_) => {
-            scalar_ok = d.attrs.is_empty() || d.ty == "MLStringType";
-            keys.push((text_key(d.name), Src::Text));
-        }
-        Content::Empty => {}
-        // A local element without a type: the view writes a string.
-        Content::Complex { mixed: true, .. } if d.attrs.is_empty() && d.ty.is_empty() => {
-            fallback = true
-        }
-        Content::Complex { mixed, .. } => {
-            if *mixed {
-                keys.push(("value", Src::Mixed));
-            }
-            for (j, s) in slots(di).iter().enumerate() {
-                let name = match s {
-                    Slot::Elem { name, .. } | Slot::Wrapper { name, .. } => *name,
-                    Slot::ObsRef { .. } => "uid-ref",
-                    Slot::Impact { .. } => "Impact",
-                };
-                keys.push((name, Src::Slot(j)));
-            }
-        }
-    }
-    keys.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    // Two members of one name would need the view's "a later insert replaces" rule.
-    if keys.windows(2).any(|w| w[0].0 == w[1].0) {
-        fallback = true;
-    }
-    // Keys are written without escaping.
-    if keys
-        .iter()
-        .any(|(k, _)| k.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'))
-    {
-        fallback = true;
-    }
-    Layout {
-        fallback,
-        scalar_ok,
-        bits: key_bits(&keys, d.attrs.len()),
-        quoted: keys.iter().map(|(k, _)| format!("\"{k}\":")).collect(),
-        keys,
-    }
-}
-
-fn layout(di: usize) -> &'static Layout {
-    static ALL: OnceLock<Vec<Layout>> = OnceLock::new();
-    &ALL.get_or_init(|| (0..schema::decl_count()).map(layout_of).collect())[di]
-}
+use super::escape::write_str;
+use super::members::{slots, Slot};
+use super::view::{attr_json_name, serialize_scalar, JsonView};
+use super::write_plan::{elem_is, layout, slot_of, Layout, Src};
+use crate::iodef::arena::Element;
+use crate::iodef::schema::{self, attr_table, same, Content, Ns, St};
+use crate::iodef::xml;
 
 type Res = Result<(), serde_json::Error>;
 
@@ -218,13 +85,13 @@ impl<'a> Writer<'a> {
     }
 
     /// An element the layout does not describe: by the view, except xmldsig content (the base64 of
-    /// its XML, the view's `serialize_str(&B64.encode(tree::to_string(el)))`), which is encoded
+    /// its XML, the view's `serialize_str(&B64.encode(xml::to_string(el)))`), which is encoded
     /// straight into the output: base64 text has nothing to escape, and the encoded copy and
     /// serde_json's scan of it showed in the profile.
     fn view(&mut self, el: Element<'_>, di: usize) -> Res {
         let d = schema::decl(di);
         if matches!(d.content, Content::Opaque) && d.ns != Ns::Sci {
-            let xml = tree::to_string(el);
+            let xml = xml::to_string(el);
             self.out.push(b'"');
             let start = self.out.len();
             let len = base64::encoded_len(xml.len(), true).unwrap_or(0);
@@ -405,7 +272,7 @@ impl<'a> Writer<'a> {
             Src::Mixed => {
                 let has_elems = el.elements().next().is_some();
                 let v = if el.attr("dtype") == Some("xml") || has_elems {
-                    std::borrow::Cow::Owned(tree::write_content(el))
+                    std::borrow::Cow::Owned(xml::write_content(el))
                 } else {
                     el.text_cow()
                 };
@@ -542,49 +409,4 @@ impl<'a> Writer<'a> {
         self.out.push(b']');
         Ok(())
     }
-}
-
-/// Whether `k` is an element of declaration `di`.
-#[inline]
-fn elem_is(di: usize, k: Element<'_>) -> bool {
-    k.decl() as usize == di
-}
-
-/// Per declaration, the (slot, declaration) of every declaration its slots take, in slot order:
-/// one flat list to search per child instead of a declaration lookup per slot and child.
-type SlotKeys = Vec<(u32, u32)>;
-
-fn slot_keys(di: usize) -> &'static SlotKeys {
-    static ALL: OnceLock<Vec<SlotKeys>> = OnceLock::new();
-    &ALL.get_or_init(|| {
-        (0..schema::decl_count())
-            .map(|i| {
-                let key = |j: usize, d: usize| (j as u32, d as u32);
-                let mut v = Vec::new();
-                for (j, s) in slots(i).iter().enumerate() {
-                    match s {
-                        Slot::Elem { decl, .. }
-                        | Slot::Wrapper { decl, .. }
-                        | Slot::ObsRef { decl, .. } => v.push(key(j, *decl)),
-                        Slot::Impact { decls } => v.extend(decls.iter().map(|d| key(j, *d))),
-                    }
-                }
-                v
-            })
-            .collect()
-    })[di]
-}
-
-/// The first slot of declaration `di` that `k` belongs to (`u32::MAX`: none, the child has no
-/// member), as `json_out::children` decides it: the slot of `k`'s declaration (declarations have
-/// names of their own, so matching the name and namespace of a slot's declaration is being it).
-fn slot_of(di: usize, k: Element<'_>) -> u32 {
-    let kd = k.decl();
-    if kd == NO_DECL {
-        return u32::MAX;
-    }
-    slot_keys(di)
-        .iter()
-        .find(|(_, d)| *d == kd)
-        .map_or(u32::MAX, |x| x.0)
 }

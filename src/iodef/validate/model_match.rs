@@ -1,9 +1,12 @@
-//! The content-model matcher of validation: does a sequence of child elements match an element's
-//! particle (sequence, choice, element, wildcard) from the schema table? Split from `validate.rs`,
-//! which walks the tree and reports; this file only answers "where did matching stop, expecting what".
+//! The content-model matcher of validation, for models of any shape: does a sequence of child
+//! elements match an element's particle (sequence, choice, element, wildcard) from the schema table?
+//! A recursive, greedy matcher over the particle tree. `model_compiled.rs` runs the same algorithm
+//! faster for the shapes nearly every model has, and falls back to this one for the rest; see
+//! `mod.rs` for how the two are kept in step. The walk that reports is `strict.rs`; this file only
+//! answers "where did matching stop, expecting what".
 
-use super::arena::{same, Element};
-use super::schema::{self, Particle};
+use crate::iodef::arena::Element;
+use crate::iodef::schema::{self, Particle, NO_DECL};
 
 /// Why a content model did not match.
 pub(crate) struct Fail {
@@ -42,7 +45,7 @@ impl Fail {
 pub(crate) struct Kid<'a> {
     pub el: Element<'a>,
     pub name: &'a str,
-    /// The declaration this child is an element of ([`decl_of`]), [`NO_DECL`] if none: an element
+    /// The declaration this child is an element of (`schema::decl_of`), [`NO_DECL`] if none: an element
     /// particle matches exactly the children whose `decl` is its declaration.
     pub decl: u32,
     /// In a namespace other than IODEF's and not in none: what an `##other` wildcard takes.
@@ -59,83 +62,6 @@ impl<'a> Kid<'a> {
             foreign: el.in_other_ns(),
         }
     }
-}
-
-/// No declaration (see [`Kid::decl`]).
-pub(crate) const NO_DECL: u32 = u32::MAX;
-
-/// The declaration of an element called `name` in namespace `ns`, as `schema::find` answers
-/// ([`NO_DECL`] for `None`). Every declaration has a name of its own (a test checks it), so the
-/// name alone picks the declaration and the namespace only has to be its one. Parsed trees share
-/// the schema table's name strings, so the name is looked up by its address first (a multiply
-/// and a compare); any other string goes through `schema::find`.
-#[inline]
-pub(crate) fn decl_of(ns: &str, name: &str) -> u32 {
-    let t = by_address();
-    let key = name.as_ptr() as usize;
-    let mask = t.slots.len() - 1;
-    let mut i = t.slot(key);
-    loop {
-        match t.slots.get(i) {
-            Some(&(p, len, di)) if p == key && len == name.len() => {
-                return if same(ns, schema::decl(di as usize).ns.uri()) {
-                    di
-                } else {
-                    NO_DECL
-                };
-            }
-            Some(&(0, _, _)) | None => break,
-            Some(_) => i = (i + 1) & mask,
-        }
-    }
-    schema::find(ns, name).map_or(NO_DECL, |d| d as u32)
-}
-
-/// An open-addressing table from the address of each declaration's name (the schema table's own
-/// and the name table's copy, the one parsed trees hold) to the declaration: (address, length,
-/// declaration), address 0 for an empty slot, at most a quarter full.
-struct ByAddress {
-    slots: Vec<(usize, usize, u32)>,
-    shift: u32,
-}
-
-impl ByAddress {
-    #[inline]
-    fn slot(&self, key: usize) -> usize {
-        ((key as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
-    }
-}
-
-fn by_address() -> &'static ByAddress {
-    use std::sync::OnceLock;
-    static T: OnceLock<ByAddress> = OnceLock::new();
-    T.get_or_init(|| {
-        let n = schema::decl_count();
-        let size = (n * 2 * 4).next_power_of_two();
-        let mut t = ByAddress {
-            slots: vec![(0, 0, 0); size],
-            shift: 64 - size.trailing_zeros(),
-        };
-        let mask = size - 1;
-        for di in 0..n {
-            let name = schema::decl(di).name;
-            let copies = [Some(name), schema::known_name(name)];
-            for s in copies.into_iter().flatten() {
-                let key = s.as_ptr() as usize;
-                // A string at this address that is not this name (none today) stays out: the
-                // lookup would then give it this declaration.
-                if key == 0 || s != name {
-                    continue;
-                }
-                let mut i = t.slot(key);
-                while t.slots[i].0 != 0 && t.slots[i].0 != key {
-                    i = (i + 1) & mask;
-                }
-                t.slots[i] = (key, s.len(), di as u32);
-            }
-        }
-        t
-    })
 }
 
 #[inline]
@@ -328,104 +254,4 @@ fn match_elem(
         });
     }
     Ok(pos + n as usize)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{decl_of, NO_DECL};
-    use crate::iodef::schema::{self, NS_DS, NS_ENUM, NS_IODEF, NS_SCI};
-
-    /// `decl_of` relies on every declaration having a name of its own.
-    #[test]
-    fn declaration_names_are_unique() {
-        let mut names: Vec<&str> = (0..schema::decl_count())
-            .map(|i| schema::decl(i).name)
-            .collect();
-        names.sort_unstable();
-        let n = names.len();
-        names.dedup();
-        assert_eq!(names.len(), n);
-    }
-
-    /// `decl_of` answers as `schema::find` for every declared name (the table's string, the name
-    /// table's copy and a copy of neither) in every namespace the table knows, none and another,
-    /// and for names that are not declared.
-    #[test]
-    fn decl_of_is_find() {
-        let nss = [
-            NS_IODEF,
-            NS_ENUM,
-            NS_SCI,
-            NS_DS,
-            "",
-            "urn:x",
-            "urn:ietf:params:xml:ns:iodef-2.0x",
-        ];
-        let mut names: Vec<String> = (0..schema::decl_count())
-            .map(|i| schema::decl(i).name.to_string())
-            .collect();
-        names.extend(["", "x", "incident", "Incident ", "version", "lang"].map(String::from));
-        for name in &names {
-            let copies = [
-                Some(name.as_str()),
-                schema::known_name(name),
-                (0..schema::decl_count())
-                    .map(|i| schema::decl(i).name)
-                    .find(|n| n == name),
-            ];
-            for n in copies.into_iter().flatten() {
-                for ns in nss {
-                    let ns_copy = ns.to_string();
-                    for ns in [ns, ns_copy.as_str()] {
-                        let want = schema::find(ns, n).map_or(NO_DECL, |d| d as u32);
-                        assert_eq!(decl_of(ns, n), want, "{ns} {n}");
-                    }
-                }
-            }
-        }
-    }
-
-    /// Every element of every fixture (and of documents with IODEF names in other namespaces, no
-    /// namespace, escaped namespace URIs and unknown names) records the declaration `decl_of`
-    /// gives for its namespace and name, parsed from XML and rebuilt by the builder.
-    #[test]
-    fn recorded_declaration_is_decl_of() {
-        use crate::iodef::arena::Element;
-        fn walk(el: Element<'_>, n: &mut usize) {
-            assert_eq!(el.decl(), decl_of(el.ns(), el.name()), "{}", el.name());
-            *n += 1;
-            el.elements().for_each(|k| walk(k, n));
-        }
-        let mut docs: Vec<String> = vec![
-            concat!(
-                r#"<IODEF-Document xmlns="urn:ietf:params:xml:ns:iodef-2.0" version="2.00">"#,
-                r#"<Incident xmlns="urn:x"><Contact/></Incident><x:Incident xmlns:x="urn:"#,
-                r#"ietf:params:xml:ns:iodef-2.0"/><Incident xmlns="urn:ietf:params:xml:ns:iodef&#x2d;2.0"/>"#,
-                r#"<Incident xmlns=""/><enum:Incident xmlns:enum="urn:ietf:params:xml:ns:iodef-enum-1.0"/>"#,
-                r#"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/><version/><Nope/>"#,
-                r#"<Incident xmlns="urn:ietf:params:xml:ns:iodef-2.0x"/></IODEF-Document>"#
-            )
-            .to_string(),
-        ];
-        let mut stack = vec![std::path::PathBuf::from("tests/fixtures/iodef")];
-        while let Some(dir) = stack.pop() {
-            for e in std::fs::read_dir(dir).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "xml") {
-                    docs.push(std::fs::read_to_string(p).unwrap());
-                }
-            }
-        }
-        let mut n = 0;
-        for d in &docs {
-            let Ok(doc) = crate::iodef::parse(d.as_bytes()) else {
-                continue;
-            };
-            walk(doc.root(), &mut n);
-            walk(doc.canonical().root(), &mut n);
-        }
-        assert!(n > 5000, "{n}");
-    }
 }

@@ -2,9 +2,11 @@
 //! pointer compare per declared name, since parsed names are the name table's own strings), and the
 //! required and `ext-X` attributes as bit sets, so that an element whose required attributes are all
 //! there and that touches no `ext-X` pair (the usual case) needs no second look at its attributes.
-//! Split from `validate.rs` (the rules and the walk).
+//! Used by validation (`validate/strict.rs`) and the JSON writer (`json/write.rs`).
 
-use super::schema::{self, St};
+use super::lookup::{decl, decl_count};
+use super::names::known_name;
+use super::shape::{Attr, St};
 
 /// `ext-X`'s base name `X`, for attribute names.
 pub(crate) fn ext_base(name: &str) -> Option<&str> {
@@ -14,13 +16,13 @@ pub(crate) fn ext_base(name: &str) -> Option<&str> {
 /// The attributes `X` of declaration `di` that the `ext-X` rule (RFC 7970 §5.1.1) applies to: an
 /// enumeration with `ext-value` beside an `ext-X` attribute. Computed once per declaration, not
 /// per element.
-pub(crate) fn ext_pairs(di: usize) -> &'static [&'static schema::Attr] {
+pub(crate) fn ext_pairs(di: usize) -> &'static [&'static Attr] {
     use std::sync::OnceLock;
-    static ALL: OnceLock<Vec<Vec<&'static schema::Attr>>> = OnceLock::new();
+    static ALL: OnceLock<Vec<Vec<&'static Attr>>> = OnceLock::new();
     let all = ALL.get_or_init(|| {
-        (0..schema::decl_count())
+        (0..decl_count())
             .map(|i| {
-                let d = schema::decl(i);
+                let d = decl(i);
                 d.attrs
                     .iter()
                     .filter(|ad| {
@@ -80,9 +82,9 @@ pub(crate) fn attr_table(di: usize) -> &'static AttrTable {
     use std::sync::OnceLock;
     static ALL: OnceLock<Vec<AttrTable>> = OnceLock::new();
     let all = ALL.get_or_init(|| {
-        (0..schema::decl_count())
+        (0..decl_count())
             .map(|i| {
-                let d = schema::decl(i);
+                let d = decl(i);
                 let bit = |j: usize| 1u64.checked_shl(j as u32).unwrap_or(0);
                 let mut t = AttrTable {
                     names: Vec::new(),
@@ -95,7 +97,7 @@ pub(crate) fn attr_table(di: usize) -> &'static AttrTable {
                     let canon = if a.name.starts_with("xml:") {
                         None
                     } else {
-                        schema::known_name(a.name)
+                        known_name(a.name)
                     };
                     t.names
                         .push(canon.map_or((0, 0), |c| (c.as_ptr() as usize, c.len())));

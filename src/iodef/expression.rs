@@ -1,8 +1,8 @@
 //! Boolean logic of `IndicatorExpression` (RFC 7970 §3.29.4; RFC 8274 §4.3: "implementations must be
 //! able to parse and apply the Boolean logic"; no operator means "and"; nested expressions first).
 
-use super::arena::Element;
-use super::schema::NS_IODEF;
+use crate::iodef::arena::Element;
+use crate::iodef::schema::NS_IODEF;
 
 /// Evaluates an `IndicatorExpression` element. `leaf` decides each operand that is not itself an
 /// expression (`Observable`, `ObservableReference`, `IndicatorReference`). `not` negates the

@@ -1,12 +1,15 @@
-//! [`Builder`]: makes a document arena (`arena.rs`) element by element, for JSON → XML (`json_in.rs`),
-//! [`Document::canonical`](super::Document::canonical), [`Document::from_root`](super::Document::from_root)
-//! and callers that assemble or edit documents. Split from `arena.rs` (the arena and its views).
+//! [`Builder`]: makes a document arena (`store.rs`) element by element, for JSON → XML (`json/`),
+//! [`Document::canonical`](crate::iodef::Document::canonical),
+//! [`Document::from_root`](crate::iodef::Document::from_root) and callers that assemble or edit
+//! documents. Its [`Builder::finish`] (which makes a `Document`) is beside `Document`'s other
+//! constructors, so that this folder does not import the document above it.
 
-use super::arena::{AttrData, Element, Node, Str, Tree};
-use super::error::IodefError;
-use super::schema::NS_XML;
+use super::store::{AttrData, Str, Tree};
+use super::view::{Element, Node};
+use crate::iodef::error::IodefError;
+use crate::iodef::schema::NS_XML;
 
-/// Builds a document tree element by element (JSON → XML, [`Document::canonical`](super::Document::canonical),
+/// Builds a document tree element by element (JSON → XML, [`Document::canonical`](crate::iodef::Document::canonical),
 /// and callers that assemble or edit documents): `start`, `attr`/`text`/nested elements, `end`.
 /// Adjacent text is merged and empty text dropped, as the XML reader does.
 #[derive(Default)]
@@ -172,10 +175,5 @@ impl Builder {
             return Err(IodefError::xml(0, "unfinished element tree"));
         }
         Ok(self.tree)
-    }
-
-    /// The finished document (its root must be `IODEF-Document` in the v2 namespace).
-    pub fn finish(self) -> Result<super::Document, IodefError> {
-        super::Document::from_tree(self.finish_tree()?, super::SourceFormat::Xml)
     }
 }

@@ -1,27 +1,22 @@
-//! The XML reader: fills the document arena (`arena.rs`) straight from quick-xml's events, under hard
-//! limits (no DTD, only the five predefined entities, size and depth caps). Namespaces are resolved
-//! here with a small prefix → URI stack that only elements carrying `xmlns` attributes touch (quick-xml's
-//! `NsReader` re-scanned every element's attributes for declarations). The writer (one root element
-//! without declaration, comments or processing instructions) is `write.rs`.
+//! The XML reader's state (`Parser`) and its work per start tag and per text event: the namespace
+//! bindings in scope (a small prefix → URI stack that only elements carrying `xmlns` attributes
+//! touch; quick-xml's `NsReader` re-scanned every element's attributes for declarations), the open
+//! elements, and each element, attribute and text written into the document arena. The event loop
+//! that drives it is `read.rs`; the byte-level pieces are `scan.rs`.
 
 use std::borrow::Cow;
 
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::Reader;
+use quick_xml::events::BytesStart;
 
-use super::arena::{AttrData, Str, Tree};
-use super::error::IodefError;
-use super::lex::{
-    all_whitespace, find_byte, in_src, needs_unescape, norm_eol, resolve_ref, scan_attrs,
-    split_qname, unescape_attr,
-};
-use super::model::NO_DECL;
-use super::names::{word, KnownName, NameTable};
-use super::schema::NS_XML;
-pub(crate) use super::write::{to_string, write_content};
+use super::limits::{MAX_DEPTH, MAX_INPUT_BYTES};
+use super::scan::{in_src, needs_unescape, scan_attrs, split_qname, unescape_attr};
+use crate::iodef::arena::{known_static, AttrData, Str, Tree};
+use crate::iodef::bytes::word;
+use crate::iodef::error::IodefError;
+use crate::iodef::schema::{KnownName, NameTable, NO_DECL, NS_XML};
 
 /// `bytes` (a slice quick-xml took from `src`) as a span of the source; `what` names it in the error.
-fn span_in<'s>(
+pub(super) fn span_in<'s>(
     src: &'s str,
     bytes: &[u8],
     at: u32,
@@ -34,26 +29,21 @@ fn span_in<'s>(
     Ok((span, s))
 }
 
-fn too_large(src: &str) -> IodefError {
+pub(super) fn too_large(src: &str) -> IodefError {
     IodefError::TooLarge {
         size: src.len(),
         max: MAX_INPUT_BYTES,
     }
 }
 
-/// Largest accepted input, in bytes.
-pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
-/// Deepest accepted element nesting.
-pub const MAX_DEPTH: usize = 256;
-
 /// The `xmlns` namespace (never declarable).
 const NS_XMLNS: &str = "http://www.w3.org/2000/xmlns/";
 
 /// One namespace binding in scope: prefix (empty for the default namespace) → URI ("" undeclares
 /// the default namespace).
-struct Binding<'s> {
+pub(super) struct Binding<'s> {
     prefix: &'s [u8],
-    /// `names::word` of `prefix`: with equal lengths, equal words mean equal prefixes of up to eight
+    /// `bytes::word` of `prefix`: with equal lengths, equal words mean equal prefixes of up to eight
     /// bytes, so a lookup calls no `memcmp` (which showed in the profile).
     key: u64,
     uri: Str,
@@ -65,33 +55,33 @@ struct Binding<'s> {
 }
 
 /// An open element of the reader.
-struct Open {
-    id: u32,
+pub(super) struct Open {
+    pub(super) id: u32,
     /// Whitespace-only text directly inside is ignorable (IODEF element-only or empty content).
-    ignorable: bool,
+    pub(super) ignorable: bool,
     /// Length of the binding stack before this element's declarations.
-    bindings: usize,
+    pub(super) bindings: usize,
     /// The default namespace in scope before this element's declarations.
-    default_ns: Str,
+    pub(super) default_ns: Str,
 }
 
 /// The reader's state besides quick-xml's.
-struct Parser<'s> {
-    src: &'s str,
-    tree: Tree,
-    stack: Vec<Open>,
-    bindings: Vec<Binding<'s>>,
+pub(super) struct Parser<'s> {
+    pub(super) src: &'s str,
+    pub(super) tree: Tree,
+    pub(super) stack: Vec<Open>,
+    pub(super) bindings: Vec<Binding<'s>>,
     /// This element's attributes other than namespace declarations (raw name, raw value), reused.
-    scratch: Vec<(&'s [u8], &'s str)>,
-    root_done: bool,
+    pub(super) scratch: Vec<(&'s [u8], &'s str)>,
+    pub(super) root_done: bool,
     /// The default namespace in scope, kept here instead of looked up on `bindings` for every
     /// unprefixed element (which showed in the profile).
-    default_ns: Str,
+    pub(super) default_ns: Str,
     /// The schema's name table, fetched once per document instead of once per name.
-    names: &'static NameTable,
+    pub(super) names: &'static NameTable,
     /// The source has a `\r` somewhere: only then can text need line-end normalisation (one
     /// search of the whole input instead of one per text node, which showed in the profile).
-    any_cr: bool,
+    pub(super) any_cr: bool,
 }
 
 impl<'s> Parser<'s> {
@@ -137,7 +127,7 @@ impl<'s> Parser<'s> {
         // inside a character of the source: the span check below could not fail for them, and the
         // lookup comes first.
         match self.names.get(local) {
-            Some(k) => Ok((k.name, Some(k))),
+            Some(k) => Ok((Str::known(k.name), Some(k))),
             None => Ok((span_in(self.src, local, at, "name")?.0, None)),
         }
     }
@@ -193,7 +183,7 @@ impl<'s> Parser<'s> {
                 }
             ));
         }
-        let uri = match super::arena::known_static(&uri) {
+        let uri = match known_static(&uri) {
             Some(k) => k,
             None if matches!(uri, Cow::Borrowed(_)) => span,
             None => self
@@ -244,7 +234,12 @@ impl<'s> Parser<'s> {
     }
 
     /// A start (or empty-element) tag: the element with its attributes, linked to its parent.
-    fn start(&mut self, s: &BytesStart<'s>, at: u32, empty: bool) -> Result<(), IodefError> {
+    pub(super) fn start(
+        &mut self,
+        s: &BytesStart<'s>,
+        at: u32,
+        empty: bool,
+    ) -> Result<(), IodefError> {
         if self.root_done {
             return Err(IodefError::xml(at, "content after the root element"));
         }
@@ -293,13 +288,13 @@ impl<'s> Parser<'s> {
                 (ns, Some(pname))
             }
         };
-        // The declaration the validator and the JSON writer will ask for (`model::decl_of`, which
+        // The declaration the validator and the JSON writer will ask for (`schema::decl_of`, which
         // the name table answers for the name).
         let decl = match known {
             Some(k) if k.decl != NO_DECL => {
                 // `decl_ns` is the string the reader records for that namespace, so this is
                 // usually one integer compare.
-                let in_ns = self.tree.str_eq(ns, k.decl_ns);
+                let in_ns = self.tree.str_eq(ns, Str::known(k.decl_ns));
                 if in_ns {
                     k.decl
                 } else {
@@ -375,7 +370,12 @@ impl<'s> Parser<'s> {
 
     /// Text (already a span of the source, or new text) for the open element.
     #[inline]
-    fn text(&mut self, span: Option<Str>, text: &str, at: u32) -> Result<(), IodefError> {
+    pub(super) fn text(
+        &mut self,
+        span: Option<Str>,
+        text: &str,
+        at: u32,
+    ) -> Result<(), IodefError> {
         let Some(open) = self.stack.last() else {
             if text.trim().is_empty() {
                 return Ok(());
@@ -389,151 +389,4 @@ impl<'s> Parser<'s> {
         };
         r.ok_or_else(|| too_large(self.src))
     }
-}
-
-/// A reader position as a node's `line` field (a byte offset in parsed trees, see `arena::Tree`).
-fn offset(pos: u64) -> u32 {
-    u32::try_from(pos).unwrap_or(u32::MAX)
-}
-
-/// 1-based line of byte `pos` of `src`.
-fn line_at(src: &str, pos: u32) -> u32 {
-    let end = (pos as usize).min(src.len());
-    1 + memchr::memchr_iter(b'\n', &src.as_bytes()[..end]).count() as u32
-}
-
-/// Parses XML text into a tree whose node 0 is the root element. Enforces the limits described in
-/// the module docs.
-///
-/// Nodes record the byte offset of their start tag; the line is counted only when asked for
-/// ([`Element::line`](super::Element::line)), since counting newlines while reading showed in the
-/// profile. For the same reason the reader passes offsets (`at`) around and turns the one in an
-/// error into a line here.
-pub(crate) fn parse_xml(src: &str) -> Result<Tree, IodefError> {
-    read(src).map_err(|e| match e {
-        IodefError::Xml { line, message } => IodefError::Xml {
-            line: line_at(src, line),
-            message,
-        },
-        IodefError::TooDeep { line, max } => IodefError::TooDeep {
-            line: line_at(src, line),
-            max,
-        },
-        IodefError::Entity { line, name } => IodefError::Entity {
-            line: line_at(src, line),
-            name,
-        },
-        IodefError::Doctype { line } => IodefError::Doctype {
-            line: line_at(src, line),
-        },
-        other => other,
-    })
-}
-
-/// [`parse_xml`] with byte offsets where errors have lines.
-fn read(src: &str) -> Result<Tree, IodefError> {
-    let mut reader = Reader::from_str(src);
-    reader.config_mut().check_end_names = true;
-    reader.config_mut().check_comments = true;
-    let mut tree = Tree::default();
-    // The buffer starts as the source (spans point into it); unescaped text goes after it.
-    tree.buf.reserve(src.len() + src.len() / 16 + 64);
-    tree.buf.push_str(src);
-    // Room for every node up front (growing the node array showed in the profile): a node per `<`
-    // is enough for IODEF (an element has one or two, and at most one text node beside them).
-    let tags = memchr::memchr_iter(b'<', src.as_bytes()).count();
-    tree.nodes.reserve(tags + 1);
-    tree.attrs.reserve(src.len() / 96);
-    tree.src_len = offset(src.len() as u64);
-    let mut p = Parser {
-        src,
-        tree,
-        stack: Vec::with_capacity(32),
-        bindings: Vec::with_capacity(8),
-        scratch: Vec::with_capacity(16),
-        root_done: false,
-        default_ns: Str::EMPTY,
-        names: super::names::name_table(),
-        any_cr: memchr::memchr(b'\r', src.as_bytes()).is_some(),
-    };
-    loop {
-        let at = offset(reader.buffer_position());
-        let ev = match reader.read_event() {
-            Ok(x) => x,
-            Err(e) => {
-                let msg = e.to_string();
-                return Err(IodefError::xml(offset(reader.error_position()), msg));
-            }
-        };
-        match ev {
-            Event::Start(ref s) => p.start(s, at, false)?,
-            Event::Empty(ref s) => p.start(s, at, true)?,
-            Event::End(_) => {
-                let open = p
-                    .stack
-                    .pop()
-                    .ok_or_else(|| IodefError::xml(at, "unexpected end tag"))?;
-                p.bindings.truncate(open.bindings);
-                p.default_ns = open.default_ns;
-                if p.stack.is_empty() {
-                    p.root_done = true;
-                }
-            }
-            // Whitespace between the children of element-only content is not information: dropped.
-            Event::Text(t) if p.stack.last().is_some_and(|o| o.ignorable) && all_whitespace(&t) => {
-            }
-            Event::Text(t) => text_event(&mut p, t.as_ref(), at, "text")?,
-            Event::CData(t) => text_event(&mut p, t.as_ref(), at, "CDATA")?,
-            Event::GeneralRef(r) => {
-                let name = std::str::from_utf8(r.as_ref())
-                    .map_err(|_| IodefError::xml(at, "reference is not UTF-8"))?;
-                let c = resolve_ref(name, at)?;
-                p.text(None, c.encode_utf8(&mut [0; 4]), at)?;
-            }
-            Event::DocType(_) => return Err(IodefError::Doctype { line: at }),
-            Event::Decl(d) => {
-                if let Some(Ok(enc)) = d.encoding() {
-                    if !enc.eq_ignore_ascii_case(b"utf-8") {
-                        return Err(IodefError::Encoding(
-                            String::from_utf8_lossy(&enc).into_owned(),
-                        ));
-                    }
-                }
-            }
-            Event::Comment(_) | Event::PI(_) => {}
-            Event::Eof => break,
-        }
-    }
-    if let Some(open) = p.stack.last() {
-        let n = &p.tree.nodes[open.id as usize];
-        return Err(IodefError::xml(
-            n.line,
-            format!("element <{}> is not closed", p.tree.str(n.name)),
-        ));
-    }
-    if p.tree.nodes.is_empty() {
-        return Err(IodefError::xml(1, "no root element"));
-    }
-    Ok(p.tree)
-}
-
-/// Text or CDATA: a span of the source unless line ends need normalising.
-#[inline]
-fn text_event(p: &mut Parser<'_>, bytes: &[u8], at: u32, what: &str) -> Result<(), IodefError> {
-    let (span, s) = span_in(p.src, bytes, at, what)?;
-    // Eight bytes at a time (`str::contains` and then a vectorised fold showed in the profile: text
-    // is short, and both have a set-up cost per call).
-    if p.any_cr && find_byte(s.as_bytes(), b'\r').is_some() {
-        let n = norm_eol(s);
-        p.text(None, &n, at)
-    } else {
-        p.text(Some(span), s, at)
-    }
-}
-
-/// Parses an XML fragment (content of an element) into a tree whose root is a wrapper element;
-/// its children are the fragment's nodes.
-pub(crate) fn parse_fragment(s: &str) -> Result<Tree, IodefError> {
-    let wrapped = format!("<gridlink-fragment>{s}</gridlink-fragment>");
-    parse_xml(&wrapped)
 }

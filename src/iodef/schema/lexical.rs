@@ -1,8 +1,9 @@
 //! The lexical checks of the simple types the schema table uses ([`check`]): whether a value is a
-//! DATETIME, an enumeration value, base64, and so on. Split from `schema.rs` (the table's shape and
-//! the whitespace collapse these checks start from).
+//! DATETIME, an enumeration value, base64, and so on. Values are collapsed first
+//! (`whitespace.rs`) where the type says so.
 
-use super::schema::{collapsed, St};
+use super::shape::St;
+use super::whitespace::collapsed;
 
 /// Checks `value` against `ty`; `Err` is a human message.
 pub(crate) fn check(ty: St, value: &str) -> Result<(), String> {
@@ -340,8 +341,8 @@ fn is_any_uri(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::whitespace::collapsed;
     use super::{date_parts, digits, digits_u64, is_any_uri, is_base64};
-    use crate::iodef::schema::collapsed;
 
     /// Every string of up to `max` characters from `chars`, the empty one included.
     fn every_string(chars: &[char], max: usize) -> Vec<String> {

@@ -1,13 +1,13 @@
 //! The XML writer of the document tree: one root element, no declaration, comments or processing
 //! instructions; the IODEF namespace as the default namespace, other prefixes kept where possible.
-//! Split from `tree.rs` (the reader).
+//! The reader is `read.rs`; this file imports nothing else of the folder.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::arena::{Element, Node};
-use super::schema::{NS_IODEF, NS_XML};
+use crate::iodef::arena::{Element, Node};
+use crate::iodef::schema::{NS_IODEF, NS_XML};
 
 /// The entity that replaces byte `c` in text content, if any.
 #[inline]

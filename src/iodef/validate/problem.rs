@@ -1,11 +1,11 @@
 //! What a validation finding is ([`Problem`], [`RuleSource`]) and where it is: the element path a
 //! finding names, rendered only when there is a finding (during the walk from the walk's own `Path`,
-//! after it from the tree's parent links). Split from `validate.rs` (the rules).
+//! after it from the tree's parent links). Shared by every check of the folder.
 
 use std::fmt;
 
-use super::arena::{same, Attribute, Element};
-use super::schema::NS_XML;
+use crate::iodef::arena::{Attribute, Element};
+use crate::iodef::schema::{same, NS_XML};
 
 /// Where a rule comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +40,22 @@ impl fmt::Display for Problem {
         }
         Ok(())
     }
+}
+
+/// Records a finding at `el` (its line) under the rendered `path`.
+pub(crate) fn push(
+    out: &mut Vec<Problem>,
+    el: Element<'_>,
+    path: &str,
+    source: RuleSource,
+    message: String,
+) {
+    out.push(Problem {
+        path: path.to_string(),
+        line: line_of(el),
+        message,
+        source,
+    });
 }
 
 /// Where the walk is. Rendered as `/IODEF-Document/Incident[1]/…` only when a finding needs it: formatting

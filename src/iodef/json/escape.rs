@@ -1,4 +1,4 @@
-//! JSON string output for the XML → JSON writer (`json_write.rs`): a string with its quotes,
+//! JSON string output for the XML → JSON writer (`write.rs`): a string with its quotes,
 //! escaped byte for byte as serde_json escapes it, but tested eight bytes at a time. serde_json's
 //! escaper looks every byte up in a table and goes through its `Formatter` for each run, and it was
 //! 17 % of `to_json_string`'s instructions; IODEF text rarely has anything to escape, so nearly
@@ -55,7 +55,7 @@ fn needs_escape(b: &[u8]) -> bool {
             .map_or(0, |x| u64::from(u32::from_le_bytes(x)))
     };
     if n >= 8 {
-        super::lex::any_word(b, word_needs_escape)
+        crate::iodef::bytes::any_word(b, word_needs_escape)
     } else if n >= 4 {
         word_needs_escape(half(0) | half(n - 4) << 32)
     } else {

@@ -1,113 +1,49 @@
-//! Name lookups in the schema table: a declaration by namespace and local name ([`find`]), and
-//! whether a parsed name is one of the table's names ([`known_name`], once per element and attribute
-//! the reader sees). Split from `schema.rs` (the table's shape and the simple-type checks); both
-//! lookups are on the parser's and validator's hot paths, hence the hand-made tables.
+//! The name table: every element and attribute local name of the schema table, looked up by the
+//! bytes the reader reads ([`NameTable::get`], once per element and attribute it sees), and the
+//! static strings document trees share instead of copying names ([`statics`]: the namespaces and
+//! prefixes of [`KNOWN`], then every schema name). A tree's string handle (`arena::Str`) is an index
+//! into [`statics`] or a span of its own buffer. On the parser's hot path, hence the hand-made table.
 
-use super::arena::{Str, KNOWN, KNOWN_EMPTY};
-use super::model::NO_DECL;
-use super::schema::{Content, Ns};
-use super::schema_gen::DECLS;
+use super::generated::DECLS;
+use super::shape::{Content, Ns, NO_DECL, NS_DS, NS_ENUM, NS_IODEF, NS_SCI, NS_XML, NS_XSI};
+use crate::iodef::bytes::word;
 
-/// Looks a declaration up by namespace and local name (the first one in table order).
-pub(crate) fn find(ns: &str, name: &str) -> Option<usize> {
-    use std::collections::HashMap;
-    use std::hash::BuildHasherDefault;
-    use std::sync::OnceLock;
-    // Validation and the JSON binding call this for extension content and wrappers; a scan of the
-    // whole table per call showed in the profile.
-    type Table = HashMap<&'static str, Vec<usize>, BuildHasherDefault<NameHash>>;
-    static BY_NAME: OnceLock<Table> = OnceLock::new();
-    let map = BY_NAME.get_or_init(|| {
-        let mut m = Table::default();
-        for (i, d) in DECLS.iter().enumerate() {
-            m.entry(d.name).or_default().push(i);
-        }
-        m
-    });
-    map.get(name)?
-        .iter()
-        .copied()
-        .find(|i| DECLS[*i].ns.uri() == ns)
+/// Namespace URIs and prefixes IODEF documents use, shared instead of stored per document: the
+/// first static strings ([`statics`], where the schema's names follow).
+pub(crate) const KNOWN: [&str; 13] = [
+    NS_IODEF, NS_DS, NS_ENUM, NS_SCI, NS_XSI, NS_XML, "iodef", "ds", "enum", "sci", "xsi", "",
+    "xml",
+];
+/// Indices of [`KNOWN`] strings the reader needs as static strings of trees.
+pub(crate) const KNOWN_IODEF: u32 = 0;
+pub(crate) const KNOWN_NS_XML: u32 = 5;
+pub(crate) const KNOWN_EMPTY: u32 = 11;
+pub(crate) const KNOWN_XML: u32 = 12;
+
+/// String equality with a pointer fast path: names and namespaces of parsed trees are usually the
+/// schema table's own `&'static str`s, so most comparisons in validation and JSON output are one
+/// pointer compare instead of a `memcmp`.
+#[inline]
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
 }
 
 /// What the parser needs to know about a local name, found with one lookup per element or attribute.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct KnownName {
-    /// The same name as a static string of the trees ([`statics`]: the schema table's own
-    /// `&'static str`): parsed trees share it instead of allocating.
-    pub name: Str,
+    /// The same name as a static string of the trees (its index in [`statics`], where it is the
+    /// schema table's own `&'static str`): parsed trees share it instead of allocating.
+    pub name: u32,
     /// The declaration called so (every declaration has a name of its own) and its namespace
-    /// (the known string `arena::known_static` gives for it, as the reader records namespaces):
-    /// an element of this name is of that declaration exactly when it is in that namespace
-    /// (`model::decl_of`), which the reader records in the node. `NO_DECL` for a name only
-    /// attributes have.
+    /// (the index in [`statics`] of the known string `arena::known_static` gives for it, as the
+    /// reader records namespaces): an element of this name is of that declaration exactly when it
+    /// is in that namespace (`lookup::decl_of`), which the reader records in the node. `NO_DECL`
+    /// for a name only attributes have.
     pub decl: u32,
-    pub decl_ns: Str,
+    pub decl_ns: u32,
     /// Whether whitespace-only text directly inside the IODEF element of this name is ignorable
     /// (element-only or empty content in the schema).
     pub iodef_ignorable: bool,
-}
-
-/// A multiply-rotate hash over 8-byte words (the FxHash scheme): the name table is fixed at start-up
-/// and only ever read, so SipHash's flooding resistance buys nothing here (input cannot add keys),
-/// while its cost (and then byte-at-a-time FNV's) showed in the parser's profile.
-#[derive(Default)]
-pub(crate) struct NameHash(u64);
-
-impl NameHash {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl std::hash::Hasher for NameHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, b: u8) {
-        self.add(u64::from(b));
-    }
-}
-
-/// Up to eight bytes as a little-endian word (without a variable-length `memcpy` call); the reader
-/// also keys namespace prefixes with it.
-#[inline]
-pub(crate) fn word(b: &[u8]) -> u64 {
-    if let Ok(a) = <[u8; 8]>::try_from(b) {
-        return u64::from_le_bytes(a);
-    }
-    let n = b.len().min(8);
-    if n >= 4 {
-        // Two overlapping 4-byte loads: the bytes they share are equal, so OR-ing them gives the
-        // same word as packing the bytes one by one (which showed in the parser's profile).
-        let lo = b.get(..4).and_then(|x| <[u8; 4]>::try_from(x).ok());
-        let hi = b.get(n - 4..n).and_then(|x| <[u8; 4]>::try_from(x).ok());
-        if let (Some(lo), Some(hi)) = (lo, hi) {
-            return u64::from(u32::from_le_bytes(lo))
-                | u64::from(u32::from_le_bytes(hi)) << (8 * (n - 4));
-        }
-    }
-    b.iter()
-        .take(8)
-        .enumerate()
-        .fold(0, |w, (i, x)| w | u64::from(*x) << (8 * i))
 }
 
 /// An open-addressing table of every element and attribute local name of the schema table, hashed
@@ -119,7 +55,7 @@ pub(crate) struct NameTable {
     slots: Vec<u16>,
     names: Vec<Entry>,
     shift: u32,
-    /// The static strings of trees (`arena::Str`): `arena::KNOWN`, then the name of each entry of
+    /// The static strings of trees (`arena::Str`): [`KNOWN`], then the name of each entry of
     /// `names` in order (so an entry's index gives its name, which it does not store).
     statics: Vec<&'static str>,
 }
@@ -132,7 +68,7 @@ struct Entry {
     key: Key,
     /// [`KnownName::decl`], `u16::MAX` for `NO_DECL`.
     decl: u16,
-    /// [`KnownName::decl_ns`] as an index of `arena::KNOWN`.
+    /// [`KnownName::decl_ns`] (an index of [`KNOWN`]).
     ns: u8,
     iodef_ignorable: bool,
 }
@@ -225,13 +161,13 @@ impl NameTable {
             {
                 return Some(KnownName {
                     // Entry `j - 1`'s name is static string `KNOWN.len() + j - 1`.
-                    name: Str::known(KNOWN.len() as u32 + u32::from(j) - 1),
+                    name: KNOWN.len() as u32 + u32::from(j) - 1,
                     decl: if e.decl == u16::MAX {
                         NO_DECL
                     } else {
                         u32::from(e.decl)
                     },
-                    decl_ns: Str::known(u32::from(e.ns)),
+                    decl_ns: u32::from(e.ns),
                     iodef_ignorable: e.iodef_ignorable,
                 });
             }
@@ -245,10 +181,10 @@ impl NameTable {
 pub(crate) fn known_name(name: &str) -> Option<&'static str> {
     let t = name_table();
     let k = t.get(name.as_bytes())?;
-    t.statics.get(k.name.static_index()? as usize).copied()
+    t.statics.get(k.name as usize).copied()
 }
 
-/// The static strings of trees (see `arena::Str`): `arena::KNOWN`, then every schema name.
+/// The static strings of trees (see `arena::Str`): [`KNOWN`], then every schema name.
 pub(crate) fn statics() -> &'static [&'static str] {
     &name_table().statics
 }
@@ -310,7 +246,6 @@ pub(crate) fn name_table() -> &'static NameTable {
 
 #[cfg(test)]
 mod tests {
-    use super::word;
 
     /// Entries stay at 24 bytes (see `Entry`).
     #[test]
@@ -323,40 +258,23 @@ mod tests {
     #[test]
     fn declarations_look_up() {
         let t = super::name_table();
-        for i in 0..super::super::schema::decl_count() {
-            let d = super::super::schema::decl(i);
+        for (i, d) in super::DECLS.iter().enumerate() {
             let k = t
                 .get(d.name.as_bytes())
                 .expect("a declaration's name is in the table");
             assert_eq!(k.decl as usize, i, "{}", d.name);
             let statics = super::statics();
-            assert_eq!(
-                statics[k.decl_ns.static_index().unwrap() as usize],
-                d.ns.uri()
-            );
-            assert_eq!(statics[k.name.static_index().unwrap() as usize], d.name);
+            assert_eq!(statics[k.decl_ns as usize], d.ns.uri());
+            assert_eq!(statics[k.name as usize], d.name);
         }
     }
 
     /// The name table records each declaration's namespace as the `KNOWN` string of its URI.
     #[test]
     fn declaration_namespaces_are_known() {
-        for i in 0..super::super::schema::decl_count() {
-            let uri = super::super::schema::decl(i).ns.uri();
+        for d in super::DECLS {
+            let uri = d.ns.uri();
             assert!(super::KNOWN.contains(&uri), "{uri}");
-        }
-    }
-
-    /// The two-load shortcut packs the same word as byte by byte, for every length up to 8.
-    #[test]
-    fn word_packs_bytes_in_order() {
-        let bytes = b"ABCDEFGHIJ";
-        for n in 0..=8 {
-            let slow = bytes[..n]
-                .iter()
-                .enumerate()
-                .fold(0u64, |w, (i, x)| w | u64::from(*x) << (8 * i));
-            assert_eq!(word(&bytes[..n]), slow, "length {n}");
         }
     }
 }

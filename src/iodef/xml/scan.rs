@@ -1,13 +1,11 @@
-//! The byte-level pieces of the XML reader (`tree.rs`): the start-tag attribute scan, references and
-//! attribute-value unescaping, line-end normalisation, qualified-name splitting and the vectorised
-//! byte tests. Split from `tree.rs`, which keeps the reader's state (namespaces, the open elements,
-//! the arena) and the event loop.
+//! The byte scanner of the XML reader: the start-tag attribute scan, references and attribute-value
+//! unescaping, line-end normalisation, qualified-name splitting and the vectorised byte tests. The
+//! reader's state (namespaces, the open elements, the arena) is `parser.rs`, its event loop `read.rs`.
 
 use std::borrow::Cow;
 
-use super::error::IodefError;
-use super::names::word;
-use super::schema::any_le_space;
+use crate::iodef::bytes::{any_le_space, any_word, word};
+use crate::iodef::error::IodefError;
 
 /// `bytes` as the part of `src` it borrows, when it does: quick-xml reading a `&str` hands out
 /// slices of it, and re-validating their UTF-8 showed in the profile while a slice of `src` only
@@ -230,30 +228,6 @@ pub(super) fn needs_unescape(v: &[u8]) -> bool {
         return hit(word(v));
     }
     any_word(v, hit)
-}
-
-/// Whether `hit` holds for any eight-byte word of `v` (at least eight bytes long): the whole
-/// words, then the last eight bytes, overlapping the word before, when the length is not a
-/// multiple of eight (testing a byte twice changes nothing). Shorter input answers yes, which
-/// cannot happen for the callers (they test short values their own way) and would only send
-/// them down their slow, exact path.
-#[inline]
-pub(super) fn any_word(v: &[u8], hit: impl Fn(u64) -> bool) -> bool {
-    let mut chunks = v.chunks_exact(8);
-    for c in &mut chunks {
-        if let Ok(w) = <[u8; 8]>::try_from(c) {
-            if hit(u64::from_le_bytes(w)) {
-                return true;
-            }
-        }
-    }
-    if chunks.remainder().is_empty() {
-        return false;
-    }
-    match v.get(v.len().saturating_sub(8)..).map(<[u8; 8]>::try_from) {
-        Some(Ok(w)) => hit(u64::from_le_bytes(w)),
-        _ => true,
-    }
 }
 
 /// Whether `t` (starting with a newline) is a newline and spaces only, by whole-word compares: the

@@ -1,5 +1,5 @@
 //! RFC 8727 JSON → XML: builds the document arena (the same representation the XML reader makes)
-//! from a `serde_json::Value`, following the member layout of `json.rs` ([`Slot`]). Text goes into
+//! from a `serde_json::Value`, following the member layout of `members.rs` ([`Slot`]). Text goes into
 //! the tree's buffer; embedded XML (xmldsig base64, `dtype="xml"` values, SCI `RawData`) is parsed
 //! and copied in without source lines.
 
@@ -7,12 +7,11 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::arena::{Element, Node};
-use super::builder::Builder;
-use super::error::IodefError;
-use super::json::{slots, text_key, Slot};
-use super::schema::{self, Content, Ns, NS_IODEF, NS_SCI};
-use super::tree;
+use super::members::{slots, text_key, Slot};
+use crate::iodef::arena::{Builder, Element, Node};
+use crate::iodef::error::IodefError;
+use crate::iodef::schema::{self, Content, Ns, NS_IODEF, NS_SCI};
+use crate::iodef::xml;
 
 /// Characters XML 1.0 cannot carry (JSON can): refused rather than written as broken XML.
 fn xml_char_ok(c: char) -> bool {
@@ -110,7 +109,7 @@ pub(crate) fn from_value(
                 .map_err(|e| IodefError::json(path, format!("invalid base64: {e}")))?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| IodefError::json(path, "base64 content is not UTF-8 XML"))?;
-            let parsed = tree::parse_xml(&text)
+            let parsed = xml::parse_xml(&text)
                 .map_err(|e| IodefError::json(path, format!("embedded XML: {e}")))?;
             let root = parsed.root();
             if root.ns() != d.ns.uri() || root.name() != d.name {
@@ -159,7 +158,7 @@ pub(crate) fn from_value(
         Content::Complex { mixed: true, .. } if d.attrs.is_empty() && d.ty.is_empty() => {
             let s = text_of(v, path)?;
             start_decl(b, di);
-            match tree::parse_fragment(&s) {
+            match xml::parse_fragment(&s) {
                 Ok(t) if t.root().elements().next().is_some() => copy_children(b, t.root()),
                 _ => b.text(&s),
             }
@@ -194,7 +193,7 @@ pub(crate) fn from_value(
             }
             if let Some(val) = value {
                 if xml_dtype {
-                    let t = tree::parse_fragment(&val).map_err(|e| {
+                    let t = xml::parse_fragment(&val).map_err(|e| {
                         IodefError::json(
                             &format!("{path}/value"),
                             format!("dtype=\"xml\" value: {e}"),
@@ -332,7 +331,7 @@ fn structured_fill(b: &mut Builder, v: &Value, path: &str) -> Result<(), IodefEr
                         .map_err(|e| IodefError::json(&p, format!("invalid base64: {e}")))?;
                     let text = String::from_utf8(bytes)
                         .map_err(|_| IodefError::json(&p, "RawData is not UTF-8"))?;
-                    let t = tree::parse_fragment(&text)
+                    let t = xml::parse_fragment(&text)
                         .map_err(|e| IodefError::json(&p, format!("RawData: {e}")))?;
                     b.start_static(NS_SCI, "RawData", Some("sci"));
                     copy_children(b, t.root());

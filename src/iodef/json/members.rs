@@ -1,5 +1,6 @@
-//! RFC 8727 JSON binding, driven by the schema table: the member layout ([`Slot`]). JSON → XML is
-//! `json_in.rs`, XML → JSON is `json_out.rs` (a `Serialize` view over the same slots).
+//! RFC 8727 JSON binding, driven by the schema table: the member layout ([`Slot`]), which JSON member
+//! each attribute and child element of a declaration becomes. JSON → XML is `read.rs`, XML → JSON
+//! `view.rs` (a `Serialize` view over the same slots) and `write.rs` (the text writer).
 //!
 //! The generic rule (RFC 8727 §3): attributes and child elements become members of one object; a child
 //! whose maximum occurrence is above one is an array; element text is `value` (`id` for IncidentID and
@@ -8,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use super::schema::{self, Content, Ns, Particle};
+use crate::iodef::schema::{self, Content, Ns, Particle};
 
 /// How one child declaration appears among its parent's JSON members.
 #[derive(Debug, Clone)]
@@ -150,5 +151,5 @@ pub(crate) fn slots(di: usize) -> &'static [Slot] {
 }
 
 fn schema_len() -> usize {
-    super::schema_gen::DECLS.len()
+    schema::decl_count()
 }

@@ -6,15 +6,14 @@
 //! are spans of the source; everything else (and everything built from JSON) is appended after it.
 //! Building a tree is therefore a handful of `Vec` pushes per node and no allocation per node.
 //!
-//! [`Element`], [`Node`] and [`Attribute`] are borrowed views (`Copy` handles) of a tree;
-//! `builder.rs` makes one element by element (the XML reader in `tree.rs` fills the arena directly).
+//! The views of it (`Element`, `Node`, `Attribute`) are in `view.rs`; `builder.rs` makes a tree
+//! element by element (the XML reader, `xml/`, fills the arena directly).
 
 use std::num::NonZeroU32;
 
-use super::schema::{NS_DS, NS_ENUM, NS_IODEF, NS_SCI, NS_XML, NS_XSI};
-
-mod view;
-pub use view::{Attribute, Children, Element, Node};
+use crate::iodef::schema::{
+    decl_of, name_table, statics, KNOWN, KNOWN_EMPTY, KNOWN_IODEF, KNOWN_NS_XML, KNOWN_XML,
+};
 
 /// "No node" in the links.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -26,7 +25,7 @@ pub(crate) const TEXT: u32 = u32::MAX - 1;
 const STATIC: u32 = 1 << 31;
 
 /// A string of a tree in eight bytes: shared with the schema table / known namespaces (an index
-/// into the static strings, `names::statics`), or a span of its buffer. Half the size of a
+/// into the static strings, `schema::statics`), or a span of its buffer. Half the size of a
 /// `&'static str` / span enum, which made the node records that validation and the JSON writer
 /// read back 88 bytes (their main source of D1 cache misses); the tag is never zero, so
 /// `Option<Str>` is eight bytes too.
@@ -39,7 +38,7 @@ pub(crate) struct Str {
 }
 
 impl Str {
-    /// The static string at `i` of `names::statics`.
+    /// The static string at `i` of `schema::statics`.
     pub(crate) const fn known(i: u32) -> Str {
         Str {
             off: i,
@@ -53,7 +52,7 @@ impl Str {
     /// The empty string (static).
     pub(crate) const EMPTY: Str = Str::known(KNOWN_EMPTY);
     /// The IODEF namespace URI (static).
-    pub(crate) const NS_IODEF: Str = Str::known(0);
+    pub(crate) const NS_IODEF: Str = Str::known(KNOWN_IODEF);
     /// The xml namespace URI (static).
     pub(crate) const NS_XML: Str = Str::known(KNOWN_NS_XML);
     /// The `xml` prefix (static).
@@ -72,7 +71,7 @@ impl Str {
     }
 
     /// The index of a static string, `None` for a buffer span.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn static_index(self) -> Option<u32> {
         (self.tag.get() & STATIC != 0).then_some(self.off)
     }
@@ -89,7 +88,7 @@ impl Str {
 #[derive(Clone, Debug)]
 pub(crate) struct NodeData {
     /// [`TEXT`] for a text node (`name` is its text); for an element the declaration it is an
-    /// element of (`model::decl_of` of its namespace and name, `model::NO_DECL` for none), found
+    /// element of (`schema::decl_of` of its namespace and name, `schema::NO_DECL` for none), found
     /// once when the node is made: validation and the JSON writer ask it of every child, and the
     /// lookup by name showed in their profiles. Nodes never change name or namespace.
     pub decl: u32,
@@ -129,7 +128,7 @@ pub(crate) struct Tree {
     pub src_len: u32,
     /// Offsets of the source's newlines, found on the first request for a line.
     newlines: std::sync::OnceLock<Vec<u32>>,
-    /// The static strings (`names::statics`), fetched once per tree instead of once per string.
+    /// The static strings (`schema::statics`), fetched once per tree instead of once per string.
     statics: &'static [&'static str],
 }
 
@@ -141,36 +140,17 @@ impl Default for Tree {
             attrs: Vec::new(),
             src_len: 0,
             newlines: std::sync::OnceLock::new(),
-            statics: super::names::statics(),
+            statics: statics(),
         }
     }
 }
-
-/// Namespace URIs and prefixes IODEF documents use, shared instead of stored per document: the
-/// first static strings (`names::statics`, where the schema's names follow).
-pub(crate) const KNOWN: [&str; 13] = [
-    NS_IODEF, NS_DS, NS_ENUM, NS_SCI, NS_XSI, NS_XML, "iodef", "ds", "enum", "sci", "xsi", "",
-    "xml",
-];
-/// Indices of [`KNOWN`] strings the reader needs as [`Str`]s.
-const KNOWN_NS_XML: u32 = 5;
-pub(crate) const KNOWN_EMPTY: u32 = 11;
-const KNOWN_XML: u32 = 12;
 
 /// `s` as a static string when it is a known namespace, prefix or schema name.
 pub(crate) fn known_static(s: &str) -> Option<Str> {
     if let Some(i) = KNOWN.iter().position(|k| *k == s) {
         return Some(Str::known(i as u32));
     }
-    super::names::name_table().get(s.as_bytes()).map(|k| k.name)
-}
-
-/// String equality with a pointer fast path: names and namespaces of parsed trees are usually the
-/// schema table's own `&'static str`s, so most comparisons in validation and JSON output are one
-/// pointer compare instead of a `memcmp`.
-#[inline]
-pub(crate) fn same(a: &str, b: &str) -> bool {
-    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+    name_table().get(s.as_bytes()).map(|k| Str::known(k.name))
 }
 
 impl Tree {
@@ -355,7 +335,7 @@ impl Tree {
     /// The declaration of an element with namespace `ns` and name `name` of this tree (see
     /// [`NodeData::decl`]).
     pub fn decl_of(&self, ns: Str, name: Str) -> u32 {
-        super::model::decl_of(self.str(ns), self.str(name))
+        decl_of(self.str(ns), self.str(name))
     }
 
     /// Whether `a` and `b` have the same text (one integer compare for the same table string).
@@ -395,11 +375,6 @@ impl Tree {
         });
         1 + nl.partition_point(|o| *o < v) as u32
     }
-
-    /// The root element.
-    pub fn root(&self) -> Element<'_> {
-        Element { tree: self, id: 0 }
-    }
 }
 
 #[cfg(test)]
@@ -429,7 +404,7 @@ mod tests {
         let t = super::Tree::default();
         assert_eq!(t.str(Str::EMPTY), "");
         assert_eq!(t.str(Str::XML), "xml");
-        assert_eq!(t.str(Str::NS_XML), super::NS_XML);
-        assert_eq!(t.str(Str::NS_IODEF), super::NS_IODEF);
+        assert_eq!(t.str(Str::NS_XML), crate::iodef::schema::NS_XML);
+        assert_eq!(t.str(Str::NS_IODEF), crate::iodef::NS_IODEF);
     }
 }

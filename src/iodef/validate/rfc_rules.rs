@@ -1,0 +1,114 @@
+//! The RFC 7970 text rules the XSD cannot express (a `Contact` needs a child, `IODEF-Document` needs
+//! `version`, …; listed in `src/iodef/README.md`), and the one key constraint of the XSD the table
+//! does not carry (`IndicatorReference`'s `uid-ref`/`euid-ref`). The strict walk (`strict.rs`) calls
+//! [`check`] once per element after its content.
+
+use super::problem::{push, Path, Problem, RuleSource};
+use crate::iodef::arena::Element;
+use crate::iodef::schema::{self, Decl};
+
+/// Whether [`check`] has a rule for declaration `di`: an IODEF class of one of these names. Worked
+/// out once per declaration (this runs for every element; comparing names each time showed).
+fn has_rfc_rule(di: usize) -> bool {
+    use std::sync::OnceLock;
+    const RULED: [&str; 7] = [
+        "Contact",
+        "RelatedActivity",
+        "ThreatActor",
+        "Campaign",
+        "IODEF-Document",
+        "SoftwareReference",
+        "IndicatorReference",
+    ];
+    static ALL: OnceLock<Vec<bool>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        (0..schema::decl_count())
+            .map(|i| {
+                let d = schema::decl(i);
+                d.ns == schema::Ns::Iodef && RULED.contains(&d.name)
+            })
+            .collect()
+    })
+    .get(di)
+    .copied()
+    .unwrap_or(false)
+}
+
+/// The text rules for element `el` of declaration `di` (`d`); `childless`: it has no child element.
+pub(super) fn check(
+    el: Element<'_>,
+    di: usize,
+    d: &Decl,
+    path: &Path<'_>,
+    childless: bool,
+    out: &mut Vec<Problem>,
+) {
+    // Most classes have no text rule: skip the name comparisons below for them.
+    if !has_rfc_rule(di) {
+        return;
+    }
+    match d.name {
+        "Contact" if childless => push(
+            out,
+            el,
+            &path.render(),
+            RuleSource::Rfc,
+            "Contact must have at least one child element (RFC 7970 §3.9)".into(),
+        ),
+        "RelatedActivity" | "ThreatActor" | "Campaign" if childless => push(
+            out,
+            el,
+            &path.render(),
+            RuleSource::Rfc,
+            format!(
+                "{} must have at least one child element (RFC 7970 §3.6-3.8)",
+                d.name
+            ),
+        ),
+        "IODEF-Document" => {
+            if el.attr("version").is_none() {
+                push(
+                    out,
+                    el,
+                    &path.render(),
+                    RuleSource::Rfc,
+                    "missing required attribute version (RFC 7970 §3.1: MUST be \"2.00\")".into(),
+                );
+            }
+            if el.attr("private-enum-id").is_some() && el.attr("private-enum-name").is_none() {
+                push(
+                    out,
+                    el,
+                    &path.render(),
+                    RuleSource::Rfc,
+                    "private-enum-id requires private-enum-name (RFC 7970 §3.1)".into(),
+                );
+            }
+        }
+        "SoftwareReference"
+            if el.attr("spec-name") == Some("custom") && el.attr("dtype").is_none() =>
+        {
+            push(
+                out,
+                el,
+                &path.render(),
+                RuleSource::Rfc,
+                "spec-name=\"custom\" requires dtype (RFC 7970 §2.15)".into(),
+            )
+        }
+        "IndicatorReference" => {
+            let n = el.attr("uid-ref").is_some() as u8 + el.attr("euid-ref").is_some() as u8;
+            if n != 1 {
+                push(
+                    out,
+                    el,
+                    &path.render(),
+                    RuleSource::Schema,
+                    "IndicatorReference needs exactly one of uid-ref, euid-ref (xs:key uidrefKey)"
+                        .into(),
+                );
+            }
+        }
+        _ => {}
+    }
+}
