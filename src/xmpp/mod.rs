@@ -8,6 +8,8 @@
 //! * `events` — the driver's event queue: bounded for messages, with
 //!   [`SessionEvent::Lagged`] for what it had to drop.
 //! * `error` — [`ConnectError`] and [`IqError`].
+//! * `xml` — `ncname`, attribute names for hand-built elements (also the
+//!   grid layer's).
 
 mod connect;
 mod error;
@@ -16,9 +18,11 @@ mod reconnect;
 mod sasl;
 mod session;
 mod tls;
+mod xml;
 
 pub use error::{condition_name, ConnectError, IqError};
 pub use events::{SessionEvent, SessionEvents};
 pub use reconnect::{backoff, GIVE_UP_AFTER};
 pub use session::{connect_bare_stream, Session, SessionState};
 pub use tls::{client_config, spki_sha256};
+pub(crate) use xml::ncname;
