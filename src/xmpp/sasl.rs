@@ -17,7 +17,7 @@ use tokio_xmpp::xmlstream::{
     XmppStreamElement,
 };
 
-use super::connect::{header, protocol, Login};
+use super::stream::{header, protocol, Login};
 use super::ConnectError;
 use crate::config::Config;
 
