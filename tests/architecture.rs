@@ -88,6 +88,11 @@ fn blank(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     let keep = |ch: char| if ch == '\n' { '\n' } else { ' ' };
+    let ident = |ch: char| ch.is_alphanumeric() || ch == '_';
+    // Whether an identifier ends just before `i` (a `b` prefix aside:
+    // `br"…"` is a raw byte string).
+    let ident_before =
+        |i: usize| i > 0 && ident(c[i - 1]) && !(c[i - 1] == 'b' && (i == 1 || !ident(c[i - 2])));
     while i < c.len() {
         let at = |j: usize| c.get(j).copied().unwrap_or('\0');
         if c[i] == '/' && at(i + 1) == '/' {
@@ -117,7 +122,7 @@ fn blank(text: &str) -> String {
         } else if c[i] == 'r'
             && (at(i + 1) == '"'
                 || (at(i + 1) == '#' && at(i + 2) == '#' || at(i + 1) == '#' && at(i + 2) == '"'))
-            && (i == 0 || !(c[i - 1].is_alphanumeric() || c[i - 1] == '_'))
+            && !ident_before(i)
         {
             // A raw string: r"…", r#"…"#, …
             let mut hashes = 0;
@@ -614,7 +619,7 @@ fn the_checker_finds_circles_and_only_circles() {
         ("demo/a.rs", "use super::B; // super::b::x\npub struct A;\n"),
         (
             "demo/b.rs",
-            "pub struct B;\nconst S: &str = \"super::a::A\";\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n",
+            "pub struct B;\nconst S: &str = \"super::a::A\";\nconst R: &[u8] = br#\"use super::a::A;\"#;\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n",
         ),
     ]));
     assert!(found.is_empty(), "{found:?}");
