@@ -41,7 +41,7 @@
 //! up in full until one catch-up finishes.
 //!
 //! Payloads are parsed, validated and converted only when the consumer
-//! reaches them ([`RawItem`]s wait in the queue), never a whole topic at once.
+//! reaches them ([`RawItem`](crate::grid::RawItem)s wait in the queue), never a whole topic at once.
 //!
 //! The consumer calls [`Follower::delivered`] once it has handled an event.
 //! Only then is it recorded, so a crash before that point makes it come

@@ -1,16 +1,23 @@
 //! History retrieval (XEP-0060 §6.5): the items a topic still keeps, as
 //! events — the newest `max`, one by id, or every one page by page
-//! ([`for_each_item`]). The requests themselves (and the follower's
-//! catch-up, which works on their unchecked [`RawItem`]s) are in
-//! `retrieve.rs`.
+//! ([`for_each_item`]).
+//!
+//! Reading a whole topic page by page, oldest first, is one API, used by
+//! [`for_each_item`] and by the follower's catch-up
+//! (`durable/follow/catch_up.rs`): [`plan`] fetches the newest page and
+//! says how the rest is read — it was everything, or a [`Pager`] fetches
+//! the older items by id (the ids listed by disco#items) and hands the
+//! newest page last, or reads RSM pages from the start (ejabberd: its
+//! newest page comes newest first on SQL storage and oldest first on
+//! mnesia, with nothing in the answer to tell which; its RSM pages are
+//! oldest first on both). Items stay unchecked [`RawItem`]s until their
+//! consumer takes them. The requests themselves are in `retrieve.rs`.
 
 use std::collections::VecDeque;
 
 use tokio_xmpp::jid::Jid;
 
-use super::retrieve::{
-    fetch, item_ids, next_after, older_ids, raw_items, RawItem, Retrieve, RsmPage,
-};
+use super::retrieve::{fetch, item_ids, next_after, older_ids, RawItem, Retrieve, RsmPage};
 use super::{GridError, GridEvent};
 use crate::iodef::ValidationLevel;
 use crate::xmpp::Session;
@@ -42,16 +49,15 @@ pub async fn items(
         // last `m`.
         let keep = *m as usize;
         let mut newest = VecDeque::with_capacity(keep.min(RSM_PAGE as usize));
-        rsm_pages(session, service, topic, RSM_PAGE, |items| {
-            for item in items {
+        let mut pager = Pager::rsm(topic, RSM_PAGE);
+        while pager.remaining() {
+            for item in pager.next(session, service).await? {
                 if newest.len() == keep {
                     newest.pop_front();
                 }
                 newest.push_back(item);
             }
-            true
-        })
-        .await?;
+        }
         fetched.items = newest.into();
     }
     if matches!(what, Retrieve::All) {
@@ -89,13 +95,12 @@ pub async fn items(
 /// Items per RSM request when the rest of a capped answer is fetched.
 const RSM_PAGE: u32 = 100;
 
-/// Every item `topic` keeps, oldest first, `page` per request: the newest
-/// page; when it is full, the ids are listed (disco#items on the node) and
-/// the older items fetched by id, each page handed to `each` before the next
-/// is fetched, the newest page last. Memory stays bounded by a page (unless
-/// the service lists ids in an order that cannot be told: then one request).
-/// Items published meanwhile are not included. Stops early when `each`
-/// returns `false`. Returns how many items were handed over.
+/// Every item `topic` keeps, oldest first, `page` per request (see
+/// [`plan`]), each page handed to `each` before the next is fetched.
+/// Memory stays bounded by a page (unless the service lists ids in an order
+/// that cannot be told: then one request). Items published meanwhile are
+/// not included. Stops early when `each` returns `false`. Returns how many
+/// items were handed over.
 pub async fn for_each_item(
     session: &Session,
     service: &Jid,
@@ -104,15 +109,6 @@ pub async fn for_each_item(
     level: ValidationLevel,
     mut each: impl FnMut(GridEvent) -> bool,
 ) -> Result<usize, GridError> {
-    let page = page.max(2);
-    let first = fetch(session, service, topic, Retrieve::Newest(page)).await?;
-    if first.rsm.is_some() {
-        // ejabberd: its newest page is newest first on SQL storage and
-        // oldest first on mnesia, with nothing in the answer to tell which;
-        // its RSM pages are oldest first on both.
-        return for_each_rsm(session, service, topic, page, level, each).await;
-    }
-    let newest = first.items;
     let mut handed = 0;
     let mut hand = |items: Vec<RawItem>| {
         for item in items {
@@ -123,73 +119,241 @@ pub async fn for_each_item(
         }
         true
     };
-    if newest.len() < page as usize {
-        hand(newest);
-        return Ok(handed);
+    match plan(session, service, topic, page.max(2), false)
+        .await?
+        .read
+    {
+        Read::Whole { items, .. } => {
+            hand(items);
+        }
+        Read::Pages(mut pager) => {
+            while pager.remaining() {
+                if !hand(pager.next(session, service).await?) {
+                    return Ok(handed);
+                }
+            }
+            hand(pager.into_newest());
+        }
     }
+    Ok(handed)
+}
+
+/// How a topic is read, oldest first, as [`plan`] found it.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    /// How many items the topic keeps, as far as planning could tell.
+    pub kept: usize,
+    /// The ids planning saw: the newest page and the id listing, or every
+    /// item when the topic was read whole.
+    pub ids: Vec<String>,
+    /// Requests planning made.
+    pub requests: usize,
+    /// The most items one of those answers held.
+    pub largest: usize,
+    /// The items, or how to fetch them.
+    pub read: Read,
+}
+
+/// The rest of a [`Plan`].
+#[derive(Debug)]
+pub(crate) enum Read {
+    /// The whole backlog, in hand: the newest page held everything, or
+    /// (`unordered`) the service listed its ids in an order that could not
+    /// be told, and everything was fetched in one request.
+    Whole {
+        items: Vec<RawItem>,
+        unordered: bool,
+    },
+    /// Page by page.
+    Pages(Pager),
+}
+
+/// Fetches the newest `page` (at least 2) items of `topic` and plans
+/// reading the rest: when the page is not full it is everything; else the
+/// ids are listed (disco#items on the node) and the older ones read by id,
+/// the newest page last. A service that answers with an RSM `<set/>` is
+/// read in RSM pages from the start instead; `list_rsm` lists its ids all
+/// the same (the follower's catch-up compares them with its cursor).
+pub(crate) async fn plan(
+    session: &Session,
+    service: &Jid,
+    topic: &str,
+    page: u32,
+    list_rsm: bool,
+) -> Result<Plan, GridError> {
+    let first = fetch(session, service, topic, Retrieve::Newest(page)).await?;
+    let mut requests = 1;
+    let mut largest = first.items.len();
+    let page_ids = |items: &[RawItem]| items.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+    if let Some(rsm) = first.rsm {
+        let mut ids = Vec::new();
+        let mut listed_len = 0;
+        if list_rsm {
+            requests += 1;
+            ids = item_ids(session, service, topic).await?;
+            listed_len = ids.len();
+        }
+        ids.extend(page_ids(&first.items));
+        return Ok(Plan {
+            kept: rsm.count.unwrap_or(listed_len).max(first.items.len()),
+            ids,
+            requests,
+            largest,
+            read: Read::Pages(Pager::rsm(topic, page)),
+        });
+    }
+    let newest = first.items;
+    if newest.len() < page as usize {
+        return Ok(Plan {
+            kept: newest.len(),
+            ids: page_ids(&newest),
+            requests,
+            largest,
+            read: Read::Whole {
+                items: newest,
+                unordered: false,
+            },
+        });
+    }
+    requests += 1;
     let listed = item_ids(session, service, topic).await?;
     let Some(older) = older_ids(&listed, &newest) else {
-        hand(raw_items(session, service, topic, Retrieve::All).await?);
-        return Ok(handed);
+        let all = fetch(session, service, topic, Retrieve::All).await?.items;
+        return Ok(Plan {
+            kept: all.len(),
+            ids: page_ids(&all),
+            requests: requests + 1,
+            largest: largest.max(all.len()),
+            read: Read::Whole {
+                items: all,
+                unordered: true,
+            },
+        });
     };
-    for ids in older.chunks(page as usize) {
-        if !hand(raw_items(session, service, topic, Retrieve::Ids(ids)).await?) {
-            return Ok(handed);
+    largest = largest.max(newest.len());
+    let kept = listed.len().max(newest.len());
+    let mut ids = page_ids(&newest);
+    ids.extend(listed);
+    Ok(Plan {
+        kept,
+        ids,
+        requests,
+        largest,
+        read: Read::Pages(Pager {
+            topic: topic.to_string(),
+            page,
+            left: Left::Older {
+                ids: older.into(),
+                newest,
+            },
+        }),
+    })
+}
+
+/// The pages of a topic still to read, one request per [`next`](Self::next).
+/// A `next` dropped before its answer came (a `select!`) changes nothing:
+/// the same page is asked for again.
+#[derive(Debug)]
+pub(crate) struct Pager {
+    topic: String,
+    page: u32,
+    left: Left,
+}
+
+#[derive(Debug)]
+enum Left {
+    /// Older items by id, oldest first; then the newest page.
+    Older {
+        ids: VecDeque<String>,
+        newest: Vec<RawItem>,
+    },
+    /// RSM pages in the service's order (oldest first), after the item
+    /// whose RSM id is `after` (from the start when `None`); `done` once
+    /// the last page came.
+    Rsm { after: Option<String>, done: bool },
+}
+
+impl Pager {
+    /// RSM pages of `page` items from the start.
+    fn rsm(topic: &str, page: u32) -> Pager {
+        Pager {
+            topic: topic.to_string(),
+            page,
+            left: Left::Rsm {
+                after: None,
+                done: false,
+            },
         }
     }
-    hand(newest);
-    Ok(handed)
-}
 
-/// [`for_each_item`] on a service that pages items with RSM: pages of
-/// `page` in the service's order (oldest first), each after the last.
-async fn for_each_rsm(
-    session: &Session,
-    service: &Jid,
-    topic: &str,
-    page: u32,
-    level: ValidationLevel,
-    mut each: impl FnMut(GridEvent) -> bool,
-) -> Result<usize, GridError> {
-    let mut handed = 0;
-    rsm_pages(session, service, topic, page, |items| {
-        for item in items {
-            handed += 1;
-            if !each(item.into_event(topic, level)) {
-                return false;
+    /// Whether a page is left to fetch (the newest page, kept for last,
+    /// aside: [`into_newest`](Self::into_newest)).
+    pub(crate) fn remaining(&self) -> bool {
+        match &self.left {
+            Left::Older { ids, .. } => !ids.is_empty(),
+            Left::Rsm { done, .. } => !done,
+        }
+    }
+
+    /// How many older ids are left to fetch (0 on RSM pages).
+    pub(crate) fn older(&self) -> usize {
+        match &self.left {
+            Left::Older { ids, .. } => ids.len(),
+            Left::Rsm { .. } => 0,
+        }
+    }
+
+    /// Whether the topic is read in RSM pages.
+    pub(crate) fn is_rsm(&self) -> bool {
+        matches!(self.left, Left::Rsm { .. })
+    }
+
+    /// Leaves out the oldest ids as long as `known` says so for each.
+    pub(crate) fn skip_oldest_while(&mut self, known: impl Fn(&str) -> bool) {
+        if let Left::Older { ids, .. } = &mut self.left {
+            let skip = ids.iter().take_while(|id| known(id)).count();
+            ids.drain(..skip);
+        }
+    }
+
+    /// Fetches the next page (one request).
+    pub(crate) async fn next(
+        &mut self,
+        session: &Session,
+        service: &Jid,
+    ) -> Result<Vec<RawItem>, GridError> {
+        let (topic, page) = (self.topic.as_str(), self.page);
+        match &mut self.left {
+            Left::Older { ids, .. } => {
+                let batch: Vec<String> = ids.iter().take(page as usize).cloned().collect();
+                let items = fetch(session, service, topic, Retrieve::Ids(&batch))
+                    .await?
+                    .items;
+                tracing::debug!(topic, fetched = items.len(), "older page");
+                ids.drain(..batch.len());
+                Ok(items)
+            }
+            Left::Rsm { after, done } => {
+                let what = Retrieve::Page {
+                    max: page,
+                    after: after.as_deref(),
+                };
+                let fetched = fetch(session, service, topic, what).await?;
+                let n = fetched.items.len();
+                tracing::debug!(topic, fetched = n, "RSM page");
+                let next = next_after(n, page, fetched.rsm, after.as_deref());
+                *done = next.is_none();
+                *after = next;
+                Ok(fetched.items)
             }
         }
-        true
-    })
-    .await?;
-    Ok(handed)
-}
+    }
 
-/// Reads `topic` from a service that pages items with RSM, `page` items per
-/// request in the service's order (oldest first), each page after the
-/// previous one's `<last/>`, handing each page to `each` until it returns
-/// `false` or the last page was handed over.
-async fn rsm_pages(
-    session: &Session,
-    service: &Jid,
-    topic: &str,
-    page: u32,
-    mut each: impl FnMut(Vec<RawItem>) -> bool,
-) -> Result<(), GridError> {
-    let mut after: Option<String> = None;
-    loop {
-        let what = Retrieve::Page {
-            max: page,
-            after: after.as_deref(),
-        };
-        let fetched = fetch(session, service, topic, what).await?;
-        let n = fetched.items.len();
-        if !each(fetched.items) {
-            return Ok(());
-        }
-        match next_after(n, page, fetched.rsm, after.as_deref()) {
-            Some(last) => after = Some(last),
-            None => return Ok(()),
+    /// The newest page, kept for last (none on RSM pages).
+    pub(crate) fn into_newest(self) -> Vec<RawItem> {
+        match self.left {
+            Left::Older { newest, .. } => newest,
+            Left::Rsm { .. } => Vec::new(),
         }
     }
 }

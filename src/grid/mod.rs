@@ -27,8 +27,9 @@ mod topic;
 pub use discover::TopicInfo;
 pub use error::{GridError, PayloadError};
 pub use event::GridEvent;
+pub(crate) use items::{Pager, Plan, Read};
 pub use publish::{item_id, Payload, DEFAULT_MAX_PAYLOAD};
-pub(crate) use retrieve::{next_after, older_ids, Fetched, RawItem, Retrieve};
+pub(crate) use retrieve::RawItem;
 pub use subscribe::{SubscriptionState, TopicSelection};
 pub use subscription::Subscription;
 pub use topic::{AccessModel, Affiliation, EnsureOutcome, JidState, TopicOptions};
@@ -206,21 +207,16 @@ impl Grid {
         items::for_each_item(&self.session, &self.service, topic, page, level, each).await
     }
 
-    /// Retrieves items without checking their payloads (the follower's
-    /// paged catch-up), with the answer's RSM `<set/>`, which
-    /// tells a service that pages items with RSM (ejabberd) from one that
-    /// does not (Prosody).
-    pub(crate) async fn fetch_items(
-        &self,
-        topic: &str,
-        what: Retrieve<'_>,
-    ) -> Result<Fetched, GridError> {
-        retrieve::fetch(&self.session, &self.service, topic, what).await
+    /// Fetches `topic`'s newest `page` items and plans reading the rest,
+    /// oldest first (the follower's paged catch-up; see `items.rs`), with
+    /// the ids listed even on a service that pages with RSM.
+    pub(crate) async fn plan_pages(&self, topic: &str, page: u32) -> Result<Plan, GridError> {
+        items::plan(&self.session, &self.service, topic, page, true).await
     }
 
-    /// The ids of the items a topic keeps, in the service's order.
-    pub(crate) async fn item_ids(&self, topic: &str) -> Result<Vec<String>, GridError> {
-        retrieve::item_ids(&self.session, &self.service, topic).await
+    /// The next page of a [`Pager`] (one request).
+    pub(crate) async fn next_page(&self, pager: &mut Pager) -> Result<Vec<RawItem>, GridError> {
+        pager.next(&self.session, &self.service).await
     }
 
     /// Subscribes and streams events; resubscribes after every new session.

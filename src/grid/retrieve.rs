@@ -1,10 +1,9 @@
 //! One items request (XEP-0060 §6.5) and what paging needs around it.
 //!
 //! [`fetch`] returns [`RawItem`]s, payloads not yet checked, with the RSM
-//! `<set/>` of the answer, so that the follower's catch-up
-//! (`durable/follow/catch_up.rs`) can fetch a topic in pages
-//! ([`Retrieve::Newest`], [`Retrieve::Ids`] with the ids listed by
-//! [`item_ids`], [`Retrieve::Page`]) and check each payload only when its
+//! `<set/>` of the answer, so that a topic can be read in pages (`items.rs`:
+//! [`Retrieve::Newest`], [`Retrieve::Ids`] with the ids listed by
+//! [`item_ids`], [`Retrieve::Page`]) and each payload checked only when its
 //! consumer asks for it: a topic that keeps a thousand documents is then
 //! never in memory as a thousand parsed, validated, converted events.
 
@@ -23,7 +22,7 @@ use crate::xmpp::Session;
 
 /// Which items to retrieve.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Retrieve<'a> {
+pub(super) enum Retrieve<'a> {
     /// Everything the broker keeps.
     All,
     /// The newest `n` (XEP-0060 §6.5.7 `max_items`). Prosody answers them
@@ -42,7 +41,7 @@ pub(crate) enum Retrieve<'a> {
 /// The RSM `<set/>` a service put beside `<items/>` (XEP-0059 §2): ejabberd
 /// does whenever `max_items` or RSM was asked for, Prosody never.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct RsmPage {
+pub(super) struct RsmPage {
     /// How many items the whole set holds.
     pub count: Option<usize>,
     /// The RSM id of the page's last item: where the next page starts.
@@ -64,7 +63,7 @@ impl RsmPage {
 
 /// One answer: its items and, when the service pages with RSM, its `<set/>`.
 #[derive(Debug)]
-pub(crate) struct Fetched {
+pub(super) struct Fetched {
     pub items: Vec<RawItem>,
     pub rsm: Option<RsmPage>,
 }
@@ -97,7 +96,7 @@ impl RawItem {
 /// `None` when it was the last: a short or empty page, no `<last/>`, or the
 /// same `<last/>` as before (a service that ignores `<after/>` would
 /// otherwise be asked forever).
-pub(crate) fn next_after(
+pub(super) fn next_after(
     n: usize,
     page: u32,
     rsm: Option<RsmPage>,
@@ -107,22 +106,12 @@ pub(crate) fn next_after(
     (n > 0 && n >= page as usize && after != Some(last.as_str())).then_some(last)
 }
 
-/// Fetches items of `topic` without checking their payloads.
-pub(crate) async fn raw_items(
-    session: &Session,
-    service: &Jid,
-    topic: &str,
-    what: Retrieve<'_>,
-) -> Result<Vec<RawItem>, GridError> {
-    Ok(fetch(session, service, topic, what).await?.items)
-}
-
 /// Fetches items of `topic` and the answer's RSM `<set/>`, if any. Built
 /// and read by hand: an RSM `<set/>` beside `<items/>` makes xmpp-parsers
 /// 0.23's `PubSub` parse fail (and its `PubSub::Items` cannot carry one in
 /// a request); the `<set/>` itself is xmpp-parsers' typed `SetQuery` /
 /// `SetResult`.
-pub(crate) async fn fetch(
+pub(super) async fn fetch(
     session: &Session,
     service: &Jid,
     topic: &str,
@@ -191,7 +180,7 @@ pub(crate) async fn fetch(
 /// node; each item's `name` is its id), in the order the service lists them.
 /// XEP-0060 does not say which order that is (Prosody: newest first), so the
 /// caller works it out. Prosody loads every payload to answer this.
-pub(crate) async fn item_ids(
+pub(super) async fn item_ids(
     session: &Session,
     service: &Jid,
     topic: &str,
@@ -217,7 +206,7 @@ pub(crate) async fn item_ids(
 /// sit in that list tells its order (XEP-0060 leaves it open; Prosody lists
 /// newest first). Ids listed after the page's newest were published since
 /// it was fetched: they come live. `None` when the order cannot be told.
-pub(crate) fn older_ids(listed: &[String], newest: &[RawItem]) -> Option<Vec<String>> {
+pub(super) fn older_ids(listed: &[String], newest: &[RawItem]) -> Option<Vec<String>> {
     let pos: HashMap<&str, usize> = listed
         .iter()
         .enumerate()

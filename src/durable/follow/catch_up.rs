@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 
 use super::super::seen::Seen;
 use super::error::FollowError;
-use crate::grid::{next_after, older_ids, Fetched, Grid, GridError, GridEvent, RawItem, Retrieve};
+use crate::grid::{Grid, GridEvent, Pager, RawItem, Read};
 use crate::store::{Store, StoreError};
 
 /// What waits to be handed to the consumer.
@@ -48,21 +48,9 @@ pub(super) struct CatchUp {
 enum Work {
     /// Catch up this topic, newest page first.
     Topic(String),
-    /// The topic's items older than its newest page, by id, oldest first;
-    /// then the newest page itself.
-    Older {
-        topic: String,
-        ids: VecDeque<String>,
-        newest: Vec<RawItem>,
-    },
-    /// The topic's items in RSM pages, oldest first, from after the item
-    /// whose RSM id is `after` (from the start when `None`); `done` once the
-    /// last page was queued.
-    Rsm {
-        topic: String,
-        after: Option<String>,
-        done: bool,
-    },
+    /// The rest of the topic's items, page by page, oldest first (the
+    /// newest page last when the pages are older items by id).
+    Pages { topic: String, pager: Pager },
 }
 
 /// What planning a topic's catch-up found.
@@ -186,29 +174,6 @@ impl CatchUp {
         Ok(())
     }
 
-    /// Fetches items of `topic`, keeping count of the largest answer.
-    async fn fetch(
-        &mut self,
-        grid: &Grid,
-        topic: &str,
-        what: Retrieve<'_>,
-    ) -> Result<Vec<RawItem>, GridError> {
-        Ok(self.fetch_rsm(grid, topic, what).await?.items)
-    }
-
-    /// [`fetch`](Self::fetch) with the answer's RSM `<set/>`.
-    async fn fetch_rsm(
-        &mut self,
-        grid: &Grid,
-        topic: &str,
-        what: Retrieve<'_>,
-    ) -> Result<Fetched, GridError> {
-        self.requests += 1;
-        let fetched = grid.fetch_items(topic, what).await?;
-        self.largest_fetch = self.largest_fetch.max(fetched.items.len());
-        Ok(fetched)
-    }
-
     /// Plans catching up `topic`: fetches its newest page and, when that is
     /// the whole backlog, returns it; else lists the ids and returns the
     /// plan for the older pages (see the module documentation). Changes
@@ -216,75 +181,49 @@ impl CatchUp {
     async fn catch_up(&mut self, cx: &mut Ctx<'_>, topic: &str) -> Result<Step, FollowError> {
         load(cx.store, cx.seen, topic).await?;
         let unfinished = cx.store.is_catch_up_unfinished(topic).await?;
-        let first = self
-            .fetch_rsm(cx.grid, topic, Retrieve::Newest(self.page))
-            .await?;
-        if let Some(rsm) = first.rsm {
-            // RSM pages from the start (module documentation). The ids are
-            // listed only to tell whether anything kept was delivered.
-            self.requests += 1;
-            let listed = cx.grid.item_ids(topic).await?;
-            let overlap = any_known(cx.seen, topic, listed.iter().map(String::as_str))
-                || any_known(cx.seen, topic, first.items.iter().map(|i| i.id.as_str()));
-            let kept = rsm.count.unwrap_or(listed.len()).max(first.items.len());
-            let gap = gap_unless_overlap(cx, topic, kept, overlap).await?;
-            tracing::info!(topic, kept, page = self.page, "catching up in RSM pages");
-            return Ok(Step::Pages {
-                gap,
-                work: Work::Rsm {
-                    topic: topic.to_string(),
-                    after: None,
-                    done: false,
-                },
-            });
-        }
-        let page = first.items;
-        let overlap = any_known(cx.seen, topic, page.iter().map(|i| i.id.as_str()));
+        let plan = cx.grid.plan_pages(topic, self.page).await?;
+        self.requests += plan.requests;
+        self.largest_fetch = self.largest_fetch.max(plan.largest);
         // A full page may hide undelivered items before it, however many
-        // delivered ones it holds (module documentation): list the ids.
-        if page.len() < self.page as usize {
-            let gap = gap_unless_overlap(cx, topic, page.len(), overlap).await?;
-            cx.store.catch_up_finished(topic).await?;
-            tracing::info!(topic, fetched = page.len(), "caught up (one page)");
-            return Ok(Step::Items { gap, items: page });
-        }
-        self.requests += 1;
-        let listed = cx.grid.item_ids(topic).await?;
-        let Some(mut older) = older_ids(&listed, &page) else {
-            // The service's order cannot be told: everything in one answer,
-            // as a client without paging would (memory not bounded).
-            tracing::info!(topic, "item order unknown; catching up in one request");
-            let all = self.fetch(cx.grid, topic, Retrieve::All).await?;
-            let overlap = any_known(cx.seen, topic, all.iter().map(|i| i.id.as_str()));
-            let gap = gap_unless_overlap(cx, topic, all.len(), overlap).await?;
-            cx.store.catch_up_finished(topic).await?;
-            return Ok(Step::Items { gap, items: all });
+        // delivered ones it holds (module documentation): the plan lists
+        // the ids then, and what was delivered is told from all of them.
+        let overlap = any_known(cx.seen, topic, plan.ids.iter().map(String::as_str));
+        let gap = gap_unless_overlap(cx, topic, plan.kept, overlap).await?;
+        let (kept, page) = (plan.kept, self.page);
+        let mut pager = match plan.read {
+            Read::Whole { items, unordered } => {
+                if unordered {
+                    // The service's order cannot be told: everything in one
+                    // answer, as a client without paging would (memory not
+                    // bounded).
+                    tracing::info!(topic, "item order unknown; caught up in one request");
+                } else {
+                    tracing::info!(topic, fetched = items.len(), "caught up (one page)");
+                }
+                cx.store.catch_up_finished(topic).await?;
+                return Ok(Step::Items { gap, items });
+            }
+            Read::Pages(pager) => pager,
         };
-        let overlap = overlap || any_known(cx.seen, topic, listed.iter().map(String::as_str));
-        let gap = gap_unless_overlap(cx, topic, listed.len().max(page.len()), overlap).await?;
-        if !unfinished {
-            // The oldest ids, as long as every one was delivered, were
-            // delivered as they are (an update would have moved an item past
-            // ones delivered after it): only what follows needs fetching.
-            let skip = older
-                .iter()
-                .take_while(|id| cx.seen.knows(topic, id))
-                .count();
-            older.drain(..skip);
+        if pager.is_rsm() {
+            // RSM pages from the start (module documentation).
+            tracing::info!(topic, kept, page, "catching up in RSM pages");
+        } else {
+            if !unfinished {
+                // The oldest ids, as long as every one was delivered, were
+                // delivered as they are (an update would have moved an item
+                // past ones delivered after it): only what follows needs
+                // fetching.
+                pager.skip_oldest_while(|id| cx.seen.knows(topic, id));
+            }
+            let older = pager.older();
+            tracing::info!(topic, kept, older, page, "catching up in pages");
         }
-        tracing::info!(
-            topic,
-            kept = listed.len(),
-            older = older.len(),
-            page = self.page,
-            "catching up in pages"
-        );
         Ok(Step::Pages {
             gap,
-            work: Work::Older {
+            work: Work::Pages {
                 topic: topic.to_string(),
-                ids: older.into(),
-                newest: page,
+                pager,
             },
         })
     }
@@ -306,63 +245,36 @@ impl CatchUp {
     /// Runs the first piece of catch-up work. The work stays first in
     /// `pending` until its result is applied, and the result is applied
     /// after the last await, so that dropping
-    /// [`Follower::next`](super::Follower::next) midway
-    /// (a `select!`) only means the step runs again. A failure becomes a
-    /// [`GridEvent::Gap`] and marks the topic for a full catch-up.
+    /// [`Follower::next`](super::Follower::next) midway (a `select!`) only
+    /// means the step runs again (a [`Pager`] changes only once its answer
+    /// came). A failure becomes a [`GridEvent::Gap`] and marks the topic for
+    /// a full catch-up.
     pub(super) async fn work(&mut self, cx: &mut Ctx<'_>) {
         enum Todo {
             Topic(String),
-            Batch(String, Vec<String>),
-            Rsm(String, Option<String>),
+            Page(String),
             Done(String),
         }
         let todo = match self.pending.front() {
             None => return,
             Some(Work::Topic(t)) => Todo::Topic(t.clone()),
-            Some(Work::Rsm {
-                topic, done: true, ..
-            }) => Todo::Done(topic.clone()),
-            Some(Work::Rsm { topic, after, .. }) => Todo::Rsm(topic.clone(), after.clone()),
-            Some(Work::Older { topic, ids, .. }) if ids.is_empty() => Todo::Done(topic.clone()),
-            Some(Work::Older { topic, ids, .. }) => Todo::Batch(
-                topic.clone(),
-                ids.iter().take(self.page as usize).cloned().collect(),
-            ),
+            Some(Work::Pages { topic, pager }) if pager.remaining() => Todo::Page(topic.clone()),
+            Some(Work::Pages { topic, .. }) => Todo::Done(topic.clone()),
         };
         let (topic, result) = match todo {
             Todo::Topic(t) => {
                 let r = self.catch_up(cx, &t).await;
                 (t, r.map(Some))
             }
-            Todo::Batch(t, batch) => {
-                let r = self.fetch(cx.grid, &t, Retrieve::Ids(&batch)).await;
-                if let Ok(items) = &r {
-                    tracing::debug!(topic = %t, fetched = items.len(), "older page");
-                }
-                let r = r.map_err(FollowError::from).map(|items| {
-                    if let Some(Work::Older { ids, .. }) = self.pending.front_mut() {
-                        ids.drain(..batch.len());
-                    }
-                    queue_raw(cx.queue, &t, items);
-                    None
-                });
-                (t, r)
-            }
-            Todo::Rsm(t, after) => {
-                let what = Retrieve::Page {
-                    max: self.page,
-                    after: after.as_deref(),
+            Todo::Page(t) => {
+                let Some(Work::Pages { pager, .. }) = self.pending.front_mut() else {
+                    return;
                 };
-                let r = self.fetch_rsm(cx.grid, &t, what).await;
-                let r = r.map_err(FollowError::from).map(|fetched| {
-                    let n = fetched.items.len();
-                    tracing::debug!(topic = %t, fetched = n, "RSM page");
-                    let next = next_after(n, self.page, fetched.rsm, after.as_deref());
-                    if let Some(Work::Rsm { after, done, .. }) = self.pending.front_mut() {
-                        *done = next.is_none();
-                        *after = next;
-                    }
-                    queue_raw(cx.queue, &t, fetched.items);
+                self.requests += 1;
+                let r = cx.grid.next_page(pager).await.map_err(FollowError::from);
+                let r = r.map(|items| {
+                    self.largest_fetch = self.largest_fetch.max(items.len());
+                    queue_raw(cx.queue, &t, items);
                     None
                 });
                 (t, r)
@@ -375,8 +287,8 @@ impl CatchUp {
                     .map_err(FollowError::from);
                 if r.is_ok() {
                     tracing::info!(topic = %t, "caught up");
-                    if let Some(Work::Older { newest, .. }) = self.pending.pop_front() {
-                        queue_raw(cx.queue, &t, newest);
+                    if let Some(Work::Pages { pager, .. }) = self.pending.pop_front() {
+                        queue_raw(cx.queue, &t, pager.into_newest());
                     }
                 }
                 (t, r.map(|()| None))
