@@ -5,10 +5,48 @@
 //! and subscribes to incident reports (IODEF v2, RFC 7970; JSON IODEF, RFC 8727)
 //! and bridges the grid to the web as a ROLIE repository (RFC 8322).
 //!
+//! ## Publish
+//!
+//! ```no_run
+//! use gridlink::{Config, Grid, Payload, TopicOptions, ValidationLevel, DEFAULT_MAX_PAYLOAD};
+//!
+//! # async fn publish() -> anyhow::Result<()> {
+//! let grid = Grid::connect(Config::from_env()?).await?; // GRIDLINK_JID, GRIDLINK_PASSWORD, …
+//! grid.ensure_topic("incidents", &TopicOptions::default()).await?;
+//! let bytes = std::fs::read("incident.xml")?; // IODEF v2 XML or RFC 8727 JSON
+//! let payload = Payload::prepare(&bytes, ValidationLevel::Strict, DEFAULT_MAX_PAYLOAD)?;
+//! let item_id = grid.publish("incidents", &payload).await?; // once the broker confirmed
+//! println!("published {item_id}");
+//! grid.close().await;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Subscribe, loss-free
+//!
+//! ```no_run
+//! use gridlink::{Config, Follower, Grid, Store, TopicSelection, ValidationLevel};
+//!
+//! # async fn subscribe() -> anyhow::Result<()> {
+//! let grid = Grid::connect(Config::from_env()?).await?;
+//! let cursor = Store::open("cursor.sqlite")?; // what was delivered, across restarts
+//! let mut follower =
+//!     Follower::start(&grid, TopicSelection::AllIodef, ValidationLevel::Basic, cursor).await?;
+//! while let Some(ev) = follower.next().await {
+//!     println!("{}", ev.to_json()); // items carry the RFC 8727 JSON
+//!     follower.delivered(&ev).await?; // recorded once handled: a crash repeats, never loses
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! ## Layout
 //!
 //! * [`envelope`] — the one type sources produce and sinks consume.
-//! * [`bridge`] — the router between the grid and the ROLIE repository.
+//! * [`source`] — where documents and events come from: the XMPP follow
+//!   ([`GridSource`]), AtomPub POSTs, feed polling ([`Source`]).
+//! * [`sink`] — where the grid's events go ([`Sink`]): the ROLIE store, JSON
+//!   lines, files.
+//! * [`bridge`] — the router between the grid and the ROLIE repository,
+//!   assembled from sources and sinks.
 //! * [`config`] — connection settings: TOML file, `GRIDLINK_*` environment, flags.
 //! * [`xmpp`] — the session layer: TLS, SASL, reconnect, IQ request/response.
 //! * [`grid`] — XMPP-Grid semantics: discovery, topics, publish, subscribe.
@@ -16,7 +54,10 @@
 //! * [`durable`] — the loss-free layer: publish outbox, subscriber cursors, catch-up, gaps.
 //! * [`store`] — the persistent item store (SQLite): dedup, replace, retract, paging cursors.
 //! * [`rolie`] — the ROLIE repository (RFC 8322): Atom/AtomPub documents over HTTP.
-//! * [`lab`] — a throwaway Prosody for tests, benchmarks and the lab.
+//!
+//! The `lab` feature (on by default) adds a throwaway Prosody and ejabberd
+//! for tests, the lab and the benchmarks; it is not part of the documented
+//! API.
 
 #![deny(missing_docs)]
 
@@ -26,12 +67,30 @@ pub mod durable;
 pub mod envelope;
 pub mod grid;
 pub mod iodef;
-pub mod lab;
-pub mod memory;
 pub mod rolie;
+pub mod sink;
+pub mod source;
 pub mod store;
 pub mod xmpp;
 
+/// Test and lab support: throwaway brokers, certificates, a cutting proxy.
+#[cfg(feature = "lab")]
+#[doc(hidden)]
+pub mod lab;
+/// Giving freed heap pages back to the system (used by catch-up).
+#[doc(hidden)]
+pub mod memory;
+
+pub use bridge::{Bridge, BridgeOptions};
 pub use config::Config;
+pub use durable::{Follower, Outbox};
 pub use envelope::Envelope;
-pub use grid::{Grid, GridEvent};
+pub use grid::{
+    Grid, GridError, GridEvent, Payload, Subscription, TopicOptions, TopicSelection,
+    DEFAULT_MAX_PAYLOAD,
+};
+pub use iodef::ValidationLevel;
+pub use rolie::{RolieConfig, RolieServer};
+pub use sink::Sink;
+pub use source::{GridSource, Source};
+pub use store::Store;

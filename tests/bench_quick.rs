@@ -4,14 +4,16 @@
 //! live in BENCHMARKS.md, measured by a full release run: scripts/bench).
 //! A missing tool fails with the harness's message, never a skip.
 
-use std::process::Command;
+mod common;
+
+use common::{gridlink_bench, GRIDLINK_BIN};
 
 #[test]
 fn bench_quick_runs_every_section() {
-    let out = Command::new(env!("CARGO_BIN_EXE_gridlink-bench"))
+    let out = gridlink_bench()
         .arg("--quick")
         .arg("--gridlink")
-        .arg(env!("CARGO_BIN_EXE_gridlink"))
+        .arg(GRIDLINK_BIN)
         .output()
         .expect("run gridlink-bench");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -7,19 +7,13 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{fixture, fixture_bytes, VALID};
+use common::{fixture, fixture_bytes, prosody_with_bridge, VALID};
 use gridlink::bridge::{Bridge, BridgeOptions};
 use gridlink::grid::{Affiliation, Grid, GridEvent, Payload, TopicOptions, TopicSelection};
 use gridlink::iodef::ValidationLevel;
-use gridlink::lab::{Prosody, ProsodyOptions};
+use gridlink::lab::Prosody;
 use gridlink::rolie::RolieConfig;
 use gridlink::store::Store;
-
-fn lab() -> Prosody {
-    let mut o = ProsodyOptions::default();
-    o.users.push(("bridge".into(), "bridge-pw".into()));
-    Prosody::start(o).unwrap_or_else(|e| panic!("{e}"))
-}
 
 async fn join(p: &Prosody, user: &str) -> Grid {
     Grid::connect(p.client_config(user, &format!("{user}-pw")))
@@ -126,11 +120,13 @@ async fn start_bridge_on(
             max_payload: 200 * 1024,
             redaction,
             poll,
+            poll_allow: Vec::new(),
             poll_interval: Duration::from_millis(500),
             state_dir: store.with_extension("poll"),
             outbox: Default::default(),
             confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
             catch_up_page: gridlink::durable::CATCH_UP_PAGE,
+            sinks: Vec::new(),
         },
     )
     .await
@@ -184,7 +180,7 @@ fn payload(rel: &str) -> Payload {
 /// are both served, with the IODEF XML intact and its JSON form.
 #[tokio::test]
 async fn serves_catch_up_and_live_items_intact() {
-    let p = lab();
+    let p = prosody_with_bridge();
     let publisher = join(&p, "publisher").await;
     topic(&publisher, "incidents").await;
     let before = payload(VALID[0]);
@@ -238,7 +234,7 @@ async fn serves_catch_up_and_live_items_intact() {
 /// documents get 400, missing tokens 401; DELETE retracts on the grid.
 #[tokio::test]
 async fn post_reaches_grid_and_delete_retracts() {
-    let p = lab();
+    let p = prosody_with_bridge();
     let publisher = join(&p, "publisher").await;
     topic(&publisher, "incidents").await;
     let dir = tempfile::tempdir().unwrap();
@@ -347,7 +343,7 @@ async fn post_reaches_grid_and_delete_retracts() {
 /// published while it was away, each exactly once.
 #[tokio::test]
 async fn restart_catches_up_without_duplicates() {
-    let p = lab();
+    let p = prosody_with_bridge();
     let publisher = join(&p, "publisher").await;
     topic(&publisher, "incidents").await;
     let dir = tempfile::tempdir().unwrap();
@@ -371,7 +367,7 @@ async fn restart_catches_up_without_duplicates() {
 /// selection is not frozen at start).
 #[tokio::test]
 async fn all_iodef_bridge_follows_a_topic_created_later() {
-    let mut p = lab();
+    let mut p = prosody_with_bridge();
     let publisher = join(&p, "publisher").await;
     topic(&publisher, "first").await;
     let dir = tempfile::tempdir().unwrap();
@@ -412,7 +408,7 @@ async fn all_iodef_bridge_follows_a_topic_created_later() {
 /// listed in the service document, and POSTs to it are accepted.
 #[tokio::test]
 async fn all_iodef_bridge_serves_a_topic_found_by_rediscovery() {
-    let p = lab();
+    let p = prosody_with_bridge();
     let publisher = join(&p, "publisher").await;
     topic(&publisher, "first").await;
     let dir = tempfile::tempdir().unwrap();
@@ -480,7 +476,7 @@ async fn metric_reaches(base: &str, metric: &str, want: u64) -> String {
 /// entries into another topic; after a restart it publishes nothing again.
 #[tokio::test]
 async fn second_bridge_polls_first_into_another_topic() {
-    let p = lab();
+    let p = prosody_with_bridge();
     let publisher = join(&p, "publisher").await;
     topic(&publisher, "incidents").await;
     topic(&publisher, "mirror").await;
@@ -522,7 +518,7 @@ async fn second_bridge_polls_first_into_another_topic() {
 /// and the reconnect counter is exported.
 #[tokio::test]
 async fn slixmpp_publishes_bridge_serves_intact() {
-    let p = lab();
+    let p = prosody_with_bridge();
     let publisher = join(&p, "publisher").await;
     topic(&publisher, "incidents").await;
     let dir = tempfile::tempdir().unwrap();
@@ -565,7 +561,7 @@ async fn slixmpp_publishes_bridge_serves_intact() {
 /// feed kept serving what the broker no longer had.
 #[tokio::test]
 async fn purge_and_topic_deletion_empty_the_feed() {
-    let p = lab();
+    let p = prosody_with_bridge();
     let publisher = join(&p, "publisher").await;
     topic(&publisher, "purged").await;
     topic(&publisher, "deleted").await;
@@ -681,7 +677,7 @@ async fn stub_feed_server() -> (
 /// asked again sooner (the poller's own backoff would ask after 1 s).
 #[tokio::test]
 async fn poller_skips_gone_content_and_honours_retry_after() {
-    let p = lab();
+    let p = prosody_with_bridge();
     let publisher = join(&p, "publisher").await;
     topic(&publisher, "mirror").await;
     let (web, busy) = stub_feed_server().await;
@@ -733,7 +729,7 @@ async fn poller_skips_gone_content_and_honours_retry_after() {
 /// publishing it: the broker never gets them.
 #[tokio::test]
 async fn posted_documents_are_redacted_before_publishing() {
-    let p = lab();
+    let p = prosody_with_bridge();
     let publisher = join(&p, "publisher").await;
     topic(&publisher, "incidents").await;
     let dir = tempfile::tempdir().unwrap();

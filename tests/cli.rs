@@ -7,24 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{fixture, prosody, MARKED, VALID};
-use gridlink::lab::Prosody;
-
-/// `gridlink` with the lab connection flags for `user` (password via env).
-fn gridlink(p: &Prosody, user: &str, password: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GRIDLINK_PASSWORD", password)
-        // Cursors and outboxes live with this Prosody, never in $HOME.
-        .env("GRIDLINK_STATE_DIR", p.dir().join("state"))
-        .args(["--jid", &format!("{user}@localhost")])
-        .args(["--server", &format!("127.0.0.1:{}", p.c2s_port)])
-        .arg("--ca-file")
-        .arg(&p.ca.ca_pem)
-        .stdin(Stdio::null());
-    c
-}
+use common::{fixture, gridlink, gridlink_bare, prosody, MARKED, VALID};
 
 /// Runs with a time limit, draining both pipes while it runs; returns the
 /// output and how long it took.
@@ -60,10 +43,7 @@ fn stdout(o: &Output) -> String {
 /// `--help` lists every command of the product.
 #[test]
 fn help_lists_every_command() {
-    let out = Command::new(env!("CARGO_BIN_EXE_gridlink"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = gridlink_bare().arg("--help").output().unwrap();
     let help = stdout(&out);
     for cmd in [
         "discover",
@@ -98,7 +78,7 @@ fn wrong_password_exits_fast_with_one_line() {
 #[test]
 fn untrusted_ca_and_closed_port_are_one_line_errors() {
     let p = prosody();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    let mut c = gridlink_bare();
     c.env_clear()
         .env("GRIDLINK_PASSWORD", "publisher-pw")
         .args(["--jid", "publisher@localhost", "--server"])
@@ -114,7 +94,7 @@ fn untrusted_ca_and_closed_port_are_one_line_errors() {
         stderr(&out)
     );
 
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    let mut c = gridlink_bare();
     c.env_clear()
         .env("GRIDLINK_PASSWORD", "x")
         .args(["--jid", "publisher@localhost", "--server"])
@@ -128,7 +108,7 @@ fn untrusted_ca_and_closed_port_are_one_line_errors() {
     assert!(err.contains("connection refused"), "{err}");
 
     // The system trust store does not know the lab CA.
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    let mut c = gridlink_bare();
     c.env_clear()
         .env("GRIDLINK_PASSWORD", "publisher-pw")
         .args(["--jid", "publisher@localhost", "--server"])
@@ -159,7 +139,7 @@ fn config_file_env_and_flags_layer() {
     )
     .unwrap();
     // File alone: wrong account → auth failure (proves the file is read).
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    let mut c = gridlink_bare();
     c.env_clear().arg("--config").arg(&cfg).arg("discover");
     let (out, _) = run(c, Duration::from_secs(15));
     assert!(
@@ -168,7 +148,7 @@ fn config_file_env_and_flags_layer() {
         stderr(&out)
     );
     // Env overrides the file's password and the flag overrides its JID.
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    let mut c = gridlink_bare();
     c.env_clear()
         .env("GRIDLINK_PASSWORD", "subscriber-pw")
         .arg("--config")
@@ -302,7 +282,7 @@ fn password_not_in_trace_logs() {
 /// `bridge` without topics says what to add, and fails.
 #[test]
 fn bridge_without_topics_says_what_is_missing() {
-    let out = Command::new(env!("CARGO_BIN_EXE_gridlink"))
+    let out = gridlink_bare()
         .env_clear()
         .args(["--jid", "a@localhost", "--password", "x", "bridge"])
         .output()

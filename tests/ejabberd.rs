@@ -9,6 +9,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::{ejabberd, gridlink_on_ejabberd};
 use gridlink::durable::Follower;
 use gridlink::grid::{
     AccessModel, Affiliation, Grid, GridEvent, Payload, TopicOptions, TopicSelection,
@@ -20,14 +21,6 @@ use gridlink::store::Store;
 const TOPIC: &str = "incidents";
 /// More items than ejabberd puts in one items answer.
 const BACKLOG: usize = 25;
-
-fn ejabberd(storage: EjabberdStorage) -> Ejabberd {
-    Ejabberd::start(EjabberdOptions {
-        storage,
-        ..Default::default()
-    })
-    .unwrap_or_else(|e| panic!("{e}"))
-}
 
 async fn grid(e: &Ejabberd, user: &str) -> Grid {
     Grid::connect(e.client_config(user, &format!("{user}-pw")))
@@ -351,7 +344,7 @@ async fn discovery_warns_when_the_node_list_may_be_cut_short() {
     }
     g.close().await;
     let state = tempfile::tempdir().expect("temp dir");
-    let out = gridlink_cli(&e, "publisher", state.path())
+    let out = gridlink_on_ejabberd(&e, "publisher", state.path())
         .arg("discover")
         .output()
         .expect("run gridlink");
@@ -627,7 +620,7 @@ async fn follower_waits_for_approval_then_catches_up() {
     // it, with the CLI.
     let state = tempfile::tempdir().expect("temp dir");
     let listed = |state: &std::path::Path| {
-        let out = gridlink_cli(&e, "publisher", state)
+        let out = gridlink_on_ejabberd(&e, "publisher", state)
             .args(["topic", "subscriptions", TOPIC])
             .output()
             .expect("run gridlink");
@@ -639,7 +632,7 @@ async fn follower_waits_for_approval_then_catches_up() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     assert_eq!(listed(state.path()), "subscriber@localhost\tpending\n");
-    let out = gridlink_cli(&e, "publisher", state.path())
+    let out = gridlink_on_ejabberd(&e, "publisher", state.path())
         .args(["topic", "approve", TOPIC, "subscriber@localhost"])
         .output()
         .expect("run gridlink");
@@ -673,21 +666,6 @@ async fn next_followed(f: &mut Follower) -> GridEvent {
         .await
         .expect("an event within 10 s")
         .expect("session ended")
-}
-
-/// The `gridlink` binary as `user` on this ejabberd (STARTTLS, the lab CA),
-/// its state in `state`.
-fn gridlink_cli(e: &Ejabberd, user: &str, state: &std::path::Path) -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_gridlink"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GRIDLINK_PASSWORD", format!("{user}-pw"))
-        .env("GRIDLINK_STATE_DIR", state)
-        .args(["--jid", &format!("{user}@localhost")])
-        .args(["--server", &format!("127.0.0.1:{}", e.c2s_port)])
-        .arg("--ca-file")
-        .arg(&e.ca.ca_pem);
-    c
 }
 
 /// A subscription to the test topic (it must succeed).
@@ -819,11 +797,10 @@ async fn approval_missed_while_offline_is_found_on_resubscribing() {
 /// the second attempt) while without one the error names the certificate.
 #[tokio::test]
 async fn external_on_ejabberd_then_the_password_when_the_certificate_is_refused() {
-    let e = Ejabberd::start(EjabberdOptions {
+    let e = common::start_ejabberd(EjabberdOptions {
         tls_verify: true,
         ..Default::default()
-    })
-    .unwrap_or_else(|err| panic!("{err}"));
+    });
     let own =
         e.ca.client_cert(e.dir(), "subscriber", "subscriber@localhost")
             .expect("client certificate");

@@ -24,36 +24,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gridlink::lab::{Prosody, ProsodyOptions, TcpProxy};
-
-/// A Prosody for fault tests: SQL storage (survives kill -9), quiet logs
-/// (debug logging of 2 000 stanzas slows it down), and a `bridge` account.
-fn prosody(max_items: u32) -> Prosody {
-    let mut opts = ProsodyOptions {
-        log_level: "info",
-        max_items,
-        ..ProsodyOptions::default()
-    };
-    opts.users.push(("bridge".into(), "bridge-pw".into()));
-    Prosody::start(opts).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// `gridlink` as `user`, connecting to `port` (Prosody's or a proxy's),
-/// with its state (cursors, outbox) in `state`.
-fn gridlink(p: &Prosody, port: u16, user: &str, state: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GRIDLINK_PASSWORD", format!("{user}-pw"))
-        .env("GRIDLINK_STATE_DIR", state)
-        .args(["--jid", &format!("{user}@localhost")])
-        .args(["--server", &format!("127.0.0.1:{port}")])
-        .arg("--ca-file")
-        .arg(&p.ca.ca_pem)
-        .arg("-v")
-        .stdin(Stdio::null());
-    c
-}
+use common::{gridlink_via, prosody_for_faults};
+use gridlink::lab::{Prosody, TcpProxy};
 
 /// A running process whose output lines are collected by two threads.
 struct Proc {
@@ -279,7 +251,7 @@ fn subscriber(p: &Prosody, port: u16, state: &Path) -> Proc {
 
 /// [`subscriber`] with more arguments.
 fn subscriber_with(p: &Prosody, port: u16, state: &Path, extra: &[&str]) -> Proc {
-    let mut c = gridlink(p, port, "subscriber", state);
+    let mut c = gridlink_via(p, port, "subscriber", state);
     c.args(["subscribe", "--topic", "incidents"]).args(extra);
     let mut s = Proc::spawn("subscriber", c);
     s.wait_stderr("caught up", Duration::from_secs(30));
@@ -292,7 +264,7 @@ fn count_items(p: &Proc) -> usize {
 
 /// `gridlink publish --durable` of `files` through `port`.
 fn durable_publisher(p: &Prosody, port: u16, state: &Path, files: &[PathBuf]) -> Proc {
-    let mut c = gridlink(p, port, "publisher", state);
+    let mut c = gridlink_via(p, port, "publisher", state);
     c.args(["publish", "--durable", "--topic", "incidents"])
         .args(files);
     Proc::spawn("publisher", c)
@@ -303,7 +275,7 @@ fn durable_publisher(p: &Prosody, port: u16, state: &Path, files: &[PathBuf]) ->
 /// each once.
 #[test]
 fn broker_killed_twice_while_publishing_2000() {
-    let mut p = prosody(10_000);
+    let mut p = prosody_for_faults(10_000);
     create_topic(&p);
     let tmp = p.dir().to_path_buf();
     let (files, expected) = docs(&tmp.join("docs"), 0..2000);
@@ -311,7 +283,7 @@ fn broker_killed_twice_while_publishing_2000() {
     let sub = subscriber(&p, port, &tmp.join("sub-state"));
 
     let http = gridlink::lab::free_port().unwrap();
-    let mut bridge_cmd = gridlink(&p, port, "bridge", &tmp.join("bridge-state"));
+    let mut bridge_cmd = gridlink_via(&p, port, "bridge", &tmp.join("bridge-state"));
     bridge_cmd.args([
         "bridge",
         "--topic",
@@ -429,7 +401,7 @@ fn http_get(port: u16, path: &str) -> std::io::Result<String> {
 /// the listed ids and several older pages.
 #[test]
 fn subscriber_killed_mid_stream_resumes_from_its_cursor() {
-    let p = prosody(10_000);
+    let p = prosody_for_faults(10_000);
     create_topic(&p);
     let tmp = p.dir().to_path_buf();
     let (files, expected) = docs(&tmp.join("docs"), 0..1000);
@@ -473,7 +445,7 @@ fn subscriber_killed_mid_stream_resumes_from_its_cursor() {
 /// new session with catch-up) and has everything once.
 #[test]
 fn ten_second_network_cut_loses_nothing() {
-    let p = prosody(10_000);
+    let p = prosody_for_faults(10_000);
     create_topic(&p);
     let tmp = p.dir().to_path_buf();
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -534,7 +506,7 @@ fn ten_second_network_cut_loses_nothing() {
 /// once.
 #[test]
 fn publisher_killed_with_500_queued_sends_them_after_restart() {
-    let p = prosody(10_000);
+    let p = prosody_for_faults(10_000);
     create_topic(&p);
     let tmp = p.dir().to_path_buf();
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -558,7 +530,7 @@ fn publisher_killed_with_500_queued_sends_them_after_restart() {
         "nothing can have been confirmed through a cut network"
     );
 
-    let mut status = gridlink(&p, proxy.port, "publisher", &state);
+    let mut status = gridlink_via(&p, proxy.port, "publisher", &state);
     status.args(["outbox", "status"]);
     let out = status.output().unwrap();
     assert!(
@@ -567,7 +539,7 @@ fn publisher_killed_with_500_queued_sends_them_after_restart() {
     );
 
     rt.block_on(proxy.restore()).unwrap();
-    let mut drain = gridlink(&p, proxy.port, "publisher", &state);
+    let mut drain = gridlink_via(&p, proxy.port, "publisher", &state);
     drain.args(["outbox", "drain"]);
     let mut drain = Proc::spawn("outbox drain", drain);
     drain.finish(Duration::from_secs(120));
@@ -590,7 +562,7 @@ fn publisher_killed_with_500_queued_sends_them_after_restart() {
 /// left, and repeats nothing; when there is no gap it says nothing.
 #[test]
 fn gap_is_reported_when_the_broker_discarded_items() {
-    let p = prosody(10);
+    let p = prosody_for_faults(10);
     create_topic(&p);
     let tmp = p.dir().to_path_buf();
     let state = tmp.join("sub-state");
@@ -647,11 +619,11 @@ fn gap_is_reported_when_the_broker_discarded_items() {
 /// unreachable, so nothing is sent).
 #[test]
 fn full_outbox_refuses_with_a_clear_error() {
-    let p = prosody(10_000);
+    let p = prosody_for_faults(10_000);
     let tmp = p.dir().to_path_buf();
     let (files, _) = docs(&tmp.join("docs"), 0..5);
     let closed = gridlink::lab::free_port().unwrap();
-    let mut c = gridlink(&p, closed, "publisher", &tmp.join("pub-state"));
+    let mut c = gridlink_via(&p, closed, "publisher", &tmp.join("pub-state"));
     c.args([
         "publish",
         "--durable",
@@ -703,14 +675,14 @@ fn http_post(port: u16, path: &str, token: &str, body: &str) -> std::io::Result<
 /// back, and the document reaches the grid, once.
 #[test]
 fn bridge_post_accepted_while_broker_down_survives_a_bridge_crash() {
-    let mut p = prosody(10_000);
+    let mut p = prosody_for_faults(10_000);
     create_topic(&p);
     allow_publisher(&p, "bridge");
     let tmp = p.dir().to_path_buf();
     std::fs::write(tmp.join("tokens"), "lab-token\n").unwrap();
     let http = gridlink::lab::free_port().unwrap();
     let bridge = |p: &Prosody| {
-        let mut c = gridlink(p, p.c2s_port, "bridge", &tmp.join("bridge-state"));
+        let mut c = gridlink_via(p, p.c2s_port, "bridge", &tmp.join("bridge-state"));
         c.args(["bridge", "--topic", "incidents", "--confirm-wait", "2"])
             .args(["--listen", &format!("127.0.0.1:{http}")])
             .arg("--write-token-file")

@@ -37,12 +37,10 @@
 //                                      `stalled_tls_handshake_is_cut_off`
 
 mod common;
-mod hostile_support;
-mod rolie_support;
 
 use std::time::{Duration, Instant};
 
-use hostile_support::*;
+use common::hostile::*;
 
 const IODEF_NS: &str = "urn:ietf:params:xml:ns:iodef-2.0";
 
@@ -629,11 +627,11 @@ async fn stalled_tls_handshake_is_cut_off() {
 
     let dir = tempfile::tempdir().unwrap();
     let ca = gridlink::lab::TestCa::generate(dir.path(), &["localhost"]).unwrap();
-    let mut config = rolie_support::base_config();
+    let mut config = common::rolie::base_config();
     config.tls_cert = Some(ca.server_chain_pem.clone());
     config.tls_key = Some(ca.server_key_pem.clone());
     config.request_timeout_secs = 1;
-    let s = rolie_support::start_in(None, config, Default::default()).await;
+    let s = common::rolie::start_in(None, config, Default::default()).await;
     let addr: std::net::SocketAddr = s.base.trim_start_matches("https://").parse().unwrap();
     let within = Duration::from_secs(10);
     // Nothing sent, and a ClientHello record header promising bytes that

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{fixture, grid, prosody, VALID};
+use common::{fixture, grid, gridlink_lab, prosody, VALID};
 
 /// `gridlink-lab` starts Prosody, creates the topic, publishes and receives.
 #[test]
 fn lab_publishes_and_receives() {
-    let out = Command::new(env!("CARGO_BIN_EXE_gridlink-lab"))
+    let out = gridlink_lab()
         .args(["--interval", "1", "--rounds", "2", "--http", "127.0.0.1:0"])
         .stdin(Stdio::null())
         .output()
@@ -141,7 +141,7 @@ fn ctrl_c_to_the_terminal_group_stops_the_lab_in_order() {
 fn lab_stops_cleanly(signal: nix::sys::signal::Signal, to_group: bool) {
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::CommandExt;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gridlink-lab"))
+    let mut child = gridlink_lab()
         .process_group(0)
         .args(["--interval", "1", "--http", "127.0.0.1:0"])
         .stdin(Stdio::null())

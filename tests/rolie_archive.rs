@@ -4,14 +4,14 @@
 //! cacheable, behind the same access control as the feed, and hostile
 //! archive paths get 4xx, never 5xx.
 
-mod rolie_support;
+mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use common::rolie::*;
 use gridlink::rolie::{Hooks, RolieConfig};
 use gridlink::store::{Cursor, Store};
 use reqwest::header;
-use rolie_support::*;
 
 const FH: &str = "http://purl.org/syndication/history/1.0";
 

@@ -2,9 +2,9 @@
 //! `jing -c` against the RFC 4287 / RFC 5023 RELAX NG grammars, and Python
 //! `feedparser` (must parse with `bozo == 0`).
 
-mod rolie_support;
+mod common;
 
-use rolie_support::*;
+use common::rolie::*;
 
 /// The service document is valid AtomPub and served as `application/atomsvc+xml`.
 #[tokio::test]

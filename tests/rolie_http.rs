@@ -1,11 +1,11 @@
 //! HTTP behaviour of the ROLIE server: conditional GET, traversal, paging
 //! over HTTP, restart, ops endpoints. (The write path: `rolie_write.rs`.)
 
-mod rolie_support;
+mod common;
 
+use common::rolie::*;
 use gridlink::rolie::{Hooks, RolieConfig};
 use reqwest::header;
-use rolie_support::*;
 
 fn minimal() -> String {
     iodef_examples().remove(0).1

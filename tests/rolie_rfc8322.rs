@@ -8,9 +8,9 @@
 //! Line 22 (RFC 5005 archiving) is tested here in brief and in depth in
 //! `tests/rolie_archive.rs`.
 
-mod rolie_support;
+mod common;
 
-use rolie_support::*;
+use common::rolie::*;
 
 async fn doc(s: &TestServer, path: &str) -> Node {
     Node::parse(&get_text(&s.url(path)).await)

@@ -2,14 +2,14 @@
 //! the wire, the connection limit, the HTTP/2 stream limit, and both
 //! runtime models (own threads, the caller's runtime).
 
-mod rolie_support;
+mod common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use common::rolie::*;
 use gridlink::rolie::{Hooks, RolieConfig};
 use reqwest::header;
-use rolie_support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -1,16 +1,16 @@
 //! TLS of the ROLIE server (RFC 8322 §5.3; checklist lines 8–11), checked
 //! with a tokio-rustls client that pins the protocol version.
 
-mod rolie_support;
+mod common;
 
 use std::path::Path;
 use std::sync::Arc;
 
+use common::rolie::*;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
-use rolie_support::*;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -244,7 +244,9 @@ async fn pollers_do_not_take_the_xmpp_servers_pins_crls_or_client_certificate() 
     let port = s.base.rsplit(':').next().unwrap().to_owned();
     let url = format!("https://localhost:{port}/rolie/servicedocument");
 
-    let client = gridlink::bridge::poll_client(&cfg).expect("poll client");
+    let client = gridlink::rolie::poll::PollClient::new(&cfg, Vec::new())
+        .and_then(|c| c.client_for(&url))
+        .expect("poll client");
     let r = client.get(&url).send().await.expect("fetched over HTTPS");
     assert_eq!(r.status(), 200);
 

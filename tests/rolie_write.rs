@@ -2,11 +2,11 @@
 //! POST (IODEF XML, JSON, Atom entry) → 201, DELETE → retract, and the
 //! 400/401/403/404/413/415/503 answers.
 
-mod rolie_support;
+mod common;
 
+use common::rolie::*;
 use gridlink::rolie::{Hooks, PublishBody, PublishError};
 use reqwest::header;
-use rolie_support::*;
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 

@@ -3,22 +3,17 @@
 //! `certs.localhost` authenticates by certificate (`mod_auth_ccert`, Debian
 //! package `prosody-modules`).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::prosody_with_cert_host;
 use gridlink::config::{Config, Secret, TlsMode};
-use gridlink::lab::{ClientCert, Prosody, ProsodyOptions, TestCa, CERTS_DOMAIN};
+use gridlink::lab::{ClientCert, Prosody, TestCa, CERTS_DOMAIN};
 use gridlink::xmpp::{ConnectError, Session};
 use tokio_xmpp::minidom::Element;
 
 const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
-
-fn prosody() -> Prosody {
-    Prosody::start(ProsodyOptions {
-        client_cert_host: true,
-        ..ProsodyOptions::default()
-    })
-    .unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// A config for `jid` with the lab's trust and `cert`, and no password.
 fn cert_config(p: &Prosody, jid: &str, cert: &ClientCert) -> Config {
@@ -57,7 +52,7 @@ fn warnings(p: &Prosody) -> String {
 /// certificate's, and the session works.
 #[tokio::test]
 async fn external_login_with_a_client_certificate() {
-    let p = prosody();
+    let p = prosody_with_cert_host();
     let jid = format!("controller@{CERTS_DOMAIN}");
     let cert = issue(&p, "controller", &jid);
     for direct in [false, true] {
@@ -92,7 +87,7 @@ async fn external_login_with_a_client_certificate() {
 /// trust.
 #[tokio::test]
 async fn wrong_certificates_are_refused_at_once() {
-    let p = prosody();
+    let p = prosody_with_cert_host();
     let jid = format!("controller@{CERTS_DOMAIN}");
     let other_account = issue(&p, "other", &format!("other@{CERTS_DOMAIN}"));
     let foreign_dir = tempfile::tempdir().unwrap();
@@ -134,7 +129,7 @@ async fn wrong_certificates_are_refused_at_once() {
 /// disturbed by the server asking for certificates.
 #[tokio::test]
 async fn password_hosts_are_unchanged() {
-    let p = prosody();
+    let p = prosody_with_cert_host();
     let cert = issue(&p, "publisher", "publisher@localhost");
     let mut c = p.client_config("publisher", "publisher-pw");
     c.client_cert = Some(cert.chain_pem.clone());

@@ -21,44 +21,16 @@
 //         also rolie_http.rs `refuses_insecure_non_loopback` (library)
 
 mod common;
-mod hostile_support;
 
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use common::hostile::*;
+use common::{gridlink_as_async, gridlink_async, gridlink_bare_async, gridlink_to_async};
 use gridlink::config::TlsMode;
 use gridlink::lab::Prosody;
 use gridlink::xmpp::{ConnectError, Session};
-use hostile_support::*;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-
-/// `gridlink` for `jid` (any host) against the lab's client port.
-fn gridlink_as(p: &Prosody, jid: &str, password: &str) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_gridlink"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GRIDLINK_PASSWORD", password)
-        .env("GRIDLINK_STATE_DIR", p.dir().join("state"))
-        .args(["--jid", jid])
-        .args(["--server", &format!("127.0.0.1:{}", p.c2s_port)])
-        .arg("--ca-file")
-        .arg(&p.ca.ca_pem)
-        .kill_on_drop(true);
-    c
-}
-
-/// `gridlink` as lab user `user` against `server` trusting `ca`.
-fn gridlink_to(user: &str, server: &str, ca: &std::path::Path) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_gridlink"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GRIDLINK_PASSWORD", PUBLISHER_PW)
-        .args(["--jid", &format!("{user}@localhost"), "--server", server])
-        .arg("--ca-file")
-        .arg(ca)
-        .kill_on_drop(true);
-    c
-}
 
 /// Prosody's log lines saying `jid` authenticated.
 fn authentications(p: &Prosody, jid: &str) -> usize {
@@ -75,9 +47,9 @@ fn authentications(p: &Prosody, jid: &str) -> usize {
 /// refused before any connection is opened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plaintext_refused_unless_insecure_plaintext() {
-    let p = prosody();
+    let p = prosody_with_secret_passwords();
     let jid = "publisher@insecure.localhost";
-    let mut c = gridlink_as(&p, jid, PUBLISHER_PW);
+    let mut c = gridlink_as_async(&p, jid, PUBLISHER_PW);
     c.arg("discover");
     let t = Instant::now();
     let (code, _, err) = run(c, Duration::from_secs(30)).await;
@@ -98,7 +70,7 @@ async fn plaintext_refused_unless_insecure_plaintext() {
     assert!(matches!(e, ConnectError::StartTlsRefused), "{e:?}");
 
     // Asked for: plaintext on loopback, with a warning.
-    let mut c = gridlink_as(&p, jid, PUBLISHER_PW);
+    let mut c = gridlink_as_async(&p, jid, PUBLISHER_PW);
     c.args(["--insecure-plaintext", "--pubsub", "pubsub.localhost"])
         .args(["discover", "--json"]);
     let (code, out, err) = run(c, Duration::from_secs(30)).await;
@@ -109,7 +81,7 @@ async fn plaintext_refused_unless_insecure_plaintext() {
 
     // Never to a remote address, not even a first TCP packet: 192.0.2.1
     // (TEST-NET-1) would only time out if a connection were tried.
-    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    let mut c = gridlink_bare_async();
     c.env_clear()
         .env("GRIDLINK_PASSWORD", PUBLISHER_PW)
         .args(["--jid", jid, "--server", "192.0.2.1:5222"])
@@ -135,7 +107,7 @@ async fn plaintext_refused_unless_insecure_plaintext() {
 /// the password is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn untrusted_certificate_refused() {
-    let p = prosody();
+    let p = prosody_with_secret_passwords();
     let other = tempfile::tempdir().unwrap();
     let foreign = gridlink::lab::TestCa::generate(other.path(), &["localhost"]).unwrap();
     for direct in [false, true] {
@@ -152,8 +124,9 @@ async fn untrusted_certificate_refused() {
         );
         assert!(e.to_string().contains("--ca-file"), "{e}");
     }
-    let mut c = gridlink_to(
+    let mut c = gridlink_to_async(
         "publisher",
+        PUBLISHER_PW,
         &format!("127.0.0.1:{}", p.direct_tls_port),
         &foreign.ca_pem,
     );
@@ -235,7 +208,7 @@ async fn offered_after_tls(p: &Prosody, direct: bool) -> String {
 /// gridlink, over STARTTLS and direct TLS, authenticates with SCRAM-SHA-1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_never_chosen_when_scram_offered() {
-    let p = prosody();
+    let p = prosody_with_secret_passwords();
     for direct in [false, true] {
         let offered = offered_after_tls(&p, direct).await;
         assert!(
@@ -247,7 +220,12 @@ async fn plain_never_chosen_when_scram_offered() {
         } else {
             p.c2s_port
         };
-        let mut c = gridlink_to("publisher", &format!("127.0.0.1:{port}"), &p.ca.ca_pem);
+        let mut c = gridlink_to_async(
+            "publisher",
+            PUBLISHER_PW,
+            &format!("127.0.0.1:{port}"),
+            &p.ca.ca_pem,
+        );
         if direct {
             c.arg("--direct-tls");
         }
@@ -287,7 +265,7 @@ async fn secrets_never_in_logs() {
     let mut outputs = Vec::new();
 
     // Publish (password from the environment).
-    let mut c = gridlink(&lab.prosody, "publisher", PUBLISHER_PW);
+    let mut c = gridlink_async(&lab.prosody, "publisher", PUBLISHER_PW);
     c.env("RUST_LOG", "trace")
         .args(["-vvv", "publish", "--topic", TOPIC])
         .arg(common::fixture(common::VALID[0]));
@@ -303,7 +281,7 @@ async fn secrets_never_in_logs() {
     // A failed authentication (wrong password from a file; JSON logs).
     let pwfile = lab.dir.path().join("wrong-pw");
     std::fs::write(&pwfile, format!("{WRONG_PW}\n")).unwrap();
-    let mut c = gridlink(&lab.prosody, "publisher", "");
+    let mut c = gridlink_async(&lab.prosody, "publisher", "");
     c.env_remove("GRIDLINK_PASSWORD")
         .env("RUST_LOG", "trace")
         .arg("--password-file")
@@ -315,7 +293,7 @@ async fn secrets_never_in_logs() {
     outputs.push(("failed auth", format!("{out}\n{err}")));
 
     // A successful discover with the password on the command line.
-    let mut c = gridlink(&lab.prosody, "subscriber", "");
+    let mut c = gridlink_async(&lab.prosody, "subscriber", "");
     c.env_remove("GRIDLINK_PASSWORD")
         .env("RUST_LOG", "trace")
         .args(["--password", SUBSCRIBER_PW, "-vvv", "discover"]);
@@ -408,7 +386,7 @@ async fn bridge_refuses_plain_http_on_non_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let nowhere = gridlink::lab::free_port().unwrap();
     for listen in ["0.0.0.0:0", "[::]:0", "192.0.2.7:8080"] {
-        let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_gridlink"));
+        let mut c = gridlink_bare_async();
         c.env_clear()
             .args(["--jid", "bridge@localhost", "--password", "x"])
             .args(["--server", &format!("127.0.0.1:{nowhere}")])
@@ -427,7 +405,7 @@ async fn bridge_refuses_plain_http_on_non_loopback() {
     // The same from the config file's [bridge] table.
     let cfg = dir.path().join("g.toml");
     std::fs::write(&cfg, "[bridge]\nlisten = \"0.0.0.0:8080\"\n").unwrap();
-    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_gridlink"));
+    let mut c = gridlink_bare_async();
     c.env_clear()
         .args(["--jid", "bridge@localhost", "--password", "x"])
         .args(["--server", &format!("127.0.0.1:{nowhere}")])
@@ -440,7 +418,7 @@ async fn bridge_refuses_plain_http_on_non_loopback() {
     assert!(err.contains("refusing to serve plain HTTP"), "{err}");
 
     // Told otherwise: it serves, and warns.
-    let p = prosody();
+    let p = prosody_with_secret_passwords();
     let publisher = gridlink::Grid::connect(p.client_config("publisher", PUBLISHER_PW))
         .await
         .unwrap();
@@ -466,7 +444,7 @@ async fn bridge_refuses_plain_http_on_non_loopback() {
             false,
         ),
     ] {
-        let mut c = gridlink(&p, "bridge", BRIDGE_PW);
+        let mut c = gridlink_async(&p, "bridge", BRIDGE_PW);
         c.arg("--state-dir")
             .arg(dir.path())
             .args([

@@ -3,14 +3,13 @@
 //! whose lab CA also issued the CRLs. Expected pins are computed with the
 //! `openssl` command line, not with gridlink's own code.
 
+mod common;
+
 use std::process::Command;
 
-use gridlink::lab::{Prosody, ProsodyOptions, TestCa};
+use common::{gridlink_bare, prosody};
+use gridlink::lab::{Prosody, TestCa};
 use gridlink::xmpp::{ConnectError, Session};
-
-fn prosody() -> Prosody {
-    Prosody::start(ProsodyOptions::default()).unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// The server certificate's key pin, as `openssl` computes it:
 /// base64(SHA-256(DER SubjectPublicKeyInfo)).
@@ -200,7 +199,7 @@ async fn malformed_pin_is_a_configuration_error() {
 fn cli_flags_crl_file_and_pin_sha256() {
     let p = prosody();
     let run = |extra: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
+        let mut c = gridlink_bare();
         c.args(["discover", "--jid", "publisher@localhost"])
             .args(["--server", &format!("127.0.0.1:{}", p.c2s_port)])
             .arg("--ca-file")

@@ -1,17 +1,16 @@
 //! The session layer against a real Prosody: TLS modes, SASL choice,
 //! fail-fast errors, reconnect, IQ timeouts and concurrency.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use gridlink::lab::{Prosody, ProsodyOptions, TcpProxy};
+use common::prosody;
+use gridlink::lab::TcpProxy;
 use gridlink::xmpp::{ConnectError, IqError, Session, SessionEvent, SessionEvents};
 use tokio_xmpp::minidom::Element;
 
 const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
-
-fn prosody() -> Prosody {
-    Prosody::start(ProsodyOptions::default()).unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn disco_info() -> Element {
     Element::builder("query", DISCO_INFO).build()

@@ -244,7 +244,7 @@ async fn start_bridge(
 ) -> anyhow::Result<BridgeHandle> {
     use gridlink::bridge::{Bridge, BridgeOptions};
     let tokens = p.dir().join("write-tokens");
-    std::fs::write(&tokens, "lab-token\n")?;
+    gridlink::store::files::write_private(&tokens, b"lab-token\n")?;
     let listen = match std::net::TcpListener::bind(http) {
         Ok(l) => l.local_addr()?,
         Err(_) => "127.0.0.1:0".parse()?,
@@ -267,11 +267,13 @@ async fn start_bridge(
             max_payload: gridlink::grid::DEFAULT_MAX_PAYLOAD,
             redaction: gridlink::iodef::Redaction::new(),
             poll: Vec::new(),
+            poll_allow: Vec::new(),
             poll_interval: std::time::Duration::from_secs(60),
             state_dir: p.dir().join("poll"),
             outbox: Default::default(),
             confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
             catch_up_page: gridlink::durable::CATCH_UP_PAGE,
+            sinks: Vec::new(),
         },
     )
     .await?;

@@ -1,20 +1,26 @@
 //! `gridlink bridge`: the ROLIE repository fed by the grid and feeding it.
+//! A preset of the router (`gridlink::bridge`): the grid's events go to the
+//! store that the ROLIE feeds render, AtomPub POSTs and polled feeds go to
+//! the grid; `[[sink]]` and `[[source]]` tables add more.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use gridlink::bridge::{Bridge, BridgeOptions};
-use gridlink::grid::{TopicSelection, DEFAULT_MAX_PAYLOAD};
+use gridlink::bridge::{Bridge, BridgeFile, TopicsKey};
 use gridlink::iodef::ValidationLevel;
-use gridlink::rolie::RolieConfig;
+use gridlink::rolie::poll::PollSource;
+use gridlink::rolie::AuthorFrom;
+use gridlink::sink::SinkConfig;
+use gridlink::source::SourceConfig;
 use gridlink::store::Store;
 
-use super::{open_grid, Global};
+use super::global::{open_grid, Global};
 
-/// `bridge` options; each also works as a key of the config file's
-/// `[bridge]` table (e.g. `listen = "127.0.0.1:8080"`, `topics = ["incidents"]`).
+/// `bridge` options; each is also a key of the config file's `[bridge]`
+/// table, spelled with `_` (e.g. `listen = "127.0.0.1:8080"`,
+/// `topics = ["incidents"]`). A flag overrides its key.
 #[derive(Args, Debug)]
 pub struct BridgeArgs {
     /// Address to serve HTTP(S) on [default: 127.0.0.1:8080].
@@ -48,146 +54,193 @@ pub struct BridgeArgs {
     /// Bearer tokens allowed to POST/DELETE, one per line.
     #[arg(long)]
     pub write_token_file: Option<PathBuf>,
+    /// Require a token for reads as well (`/metrics` included).
+    #[arg(long)]
+    pub read_requires_token: bool,
     /// Serve plain HTTP on a non-loopback address (not recommended).
     #[arg(long)]
     pub allow_insecure_http: bool,
     /// Poll a remote ROLIE/Atom feed and publish its new entries to TOPIC (repeatable).
     #[arg(long = "poll", value_name = "URL=TOPIC")]
-    pub poll: Vec<gridlink::rolie::poll::PollSource>,
-    /// Seconds between two polls of a feed.
-    #[arg(long, default_value_t = 60)]
-    pub poll_interval: u64,
+    pub poll: Vec<PollSource>,
+    /// Let pollers fetch entry content and follow redirects to ORIGIN
+    /// (https://host[:port]) besides each feed's own origin (repeatable).
+    #[arg(long = "poll-allow", value_name = "ORIGIN")]
+    pub poll_allow: Vec<gridlink::rolie::poll::PollOrigin>,
+    /// Seconds between two polls of a feed [default: 60].
+    #[arg(long)]
+    pub poll_interval: Option<u64>,
     /// Most documents the publish outbox may hold while the broker is
-    /// unreachable (POSTs beyond it get 503).
-    #[arg(long, default_value_t = gridlink::durable::DEFAULT_OUTBOX_MAX)]
-    pub outbox_max: usize,
+    /// unreachable (POSTs beyond it get 503) [default: 100000].
+    #[arg(long)]
+    pub outbox_max: Option<usize>,
     /// Seconds a POST waits for the broker's confirmation before it is
-    /// answered 202 Accepted (the document stays queued and is sent later).
-    #[arg(long, default_value_t = gridlink::bridge::DEFAULT_CONFIRM_WAIT.as_secs())]
-    pub confirm_wait: u64,
-    /// Items per catch-up request. Catch-up asks for the newest page
-    /// first and, when that does not reach back to what was delivered, lists
-    /// the item ids and fetches older items a page at a time: memory stays
-    /// bounded by the page. A page larger than what the topics keep fetches
-    /// each topic in one request (faster on Prosody, memory grows with the
-    /// topic: about 18x the documents' size).
-    #[arg(long, default_value_t = gridlink::durable::CATCH_UP_PAGE, value_parser = clap::value_parser!(u32).range(2..))]
-    pub catch_up_page: u32,
-    /// Validation of POSTed and polled documents: strict, basic, off.
-    #[arg(long, default_value = "strict", value_parser = |s: &str| s.parse::<ValidationLevel>())]
-    pub validate: ValidationLevel,
+    /// answered 202 Accepted (the document stays queued and is sent later)
+    /// [default: 10].
+    #[arg(long)]
+    pub confirm_wait: Option<u64>,
+    /// Items per catch-up request [default: 100]. Catch-up asks for the
+    /// newest page first and, when that does not reach back to what was
+    /// delivered, lists the item ids and fetches older items a page at a
+    /// time: memory stays bounded by the page. A page larger than what the
+    /// topics keep fetches each topic in one request (faster on Prosody,
+    /// memory grows with the topic: about 18x the documents' size).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..))]
+    pub catch_up_page: Option<u32>,
+    /// Validation of POSTed and polled documents: strict (default), basic, off.
+    #[arg(long, value_parser = |s: &str| s.parse::<ValidationLevel>())]
+    pub validate: Option<ValidationLevel>,
     /// Validation of documents arriving from the grid before they are
     /// stored and served: basic (default: tolerate other publishers'
     /// schema slips), strict, off.
-    #[arg(long, default_value = "basic", value_parser = |s: &str| s.parse::<ValidationLevel>())]
-    pub ingest_validate: ValidationLevel,
+    #[arg(long, value_parser = |s: &str| s.parse::<ValidationLevel>())]
+    pub ingest_validate: Option<ValidationLevel>,
+    /// Largest accepted request body in bytes (larger POSTs get 413).
+    #[arg(long)]
+    pub max_body: Option<usize>,
+    /// Seconds a client gets for its TLS handshake, each request head and a
+    /// POST body (slow clients are cut off).
+    #[arg(long)]
+    pub request_timeout_secs: Option<u64>,
+    /// Entries per feed page (RFC 5005 paging).
+    #[arg(long)]
+    pub page_size: Option<usize>,
+    /// Sequence numbers per archive block (RFC 5005 §4) [default: page size].
+    #[arg(long)]
+    pub archive_block_size: Option<u64>,
+    /// Threads that serve HTTP (0: the process's runtime) [default: one per CPU].
+    #[arg(long)]
+    pub server_threads: Option<usize>,
+    /// Most HTTP connections open at once.
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Most concurrent streams on one HTTP/2 connection.
+    #[arg(long)]
+    pub http2_max_concurrent_streams: Option<u32>,
+    /// Information type of topics without their own setting [default: incident].
+    #[arg(long)]
+    pub default_information_type: Option<String>,
+    /// `atom:author` name of the repository.
+    #[arg(long)]
+    pub author: Option<String>,
+    /// Whose name an entry's `atom:author` carries: publisher (default) or repository.
+    #[arg(long, value_parser = parse_author_from)]
+    pub author_from: Option<AuthorFrom>,
+    /// Title of the service document's workspace.
+    #[arg(long)]
+    pub workspace_title: Option<String>,
+}
+
+fn parse_author_from(s: &str) -> Result<AuthorFrom, String> {
+    match s {
+        "publisher" => Ok(AuthorFrom::Publisher),
+        "repository" => Ok(AuthorFrom::Repository),
+        other => Err(format!("{other:?}: expected publisher or repository")),
+    }
+}
+
+impl BridgeArgs {
+    /// The flags in the shape of the `[bridge]` table (unset: not given).
+    fn as_file(&self) -> BridgeFile {
+        let nonempty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+        BridgeFile {
+            listen: self.listen,
+            store: self.store.clone(),
+            topics: nonempty(&self.topics).map(TopicsKey::Names),
+            all_iodef: self.all_iodef.then_some(true),
+            omit: nonempty(&self.redact.omit),
+            share: nonempty(&self.redact.share),
+            public_url: self.public_url.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            client_ca: self.client_ca.clone(),
+            write_token_file: self.write_token_file.clone(),
+            read_requires_token: self.read_requires_token.then_some(true),
+            allow_insecure_http: self.allow_insecure_http.then_some(true),
+            poll: (!self.poll.is_empty()).then(|| self.poll.clone()),
+            poll_allow: (!self.poll_allow.is_empty()).then(|| self.poll_allow.clone()),
+            poll_interval: self.poll_interval,
+            outbox_max: self.outbox_max,
+            confirm_wait: self.confirm_wait,
+            catch_up_page: self.catch_up_page,
+            validate: self.validate,
+            ingest_validate: self.ingest_validate,
+            max_body: self.max_body,
+            request_timeout_secs: self.request_timeout_secs,
+            page_size: self.page_size,
+            archive_block_size: self.archive_block_size,
+            server_threads: self.server_threads,
+            max_connections: self.max_connections,
+            http2_max_concurrent_streams: self.http2_max_concurrent_streams,
+            default_information_type: self.default_information_type.clone(),
+            author: self.author.clone(),
+            author_from: self.author_from,
+            workspace_title: self.workspace_title.clone(),
+        }
+    }
+}
+
+/// Reads `[[sink]]` or `[[source]]` tables into their types (unknown keys
+/// refused), naming the table and its position when one is wrong.
+fn typed<T: serde::de::DeserializeOwned>(
+    tables: Option<Vec<toml::Table>>,
+    what: &str,
+) -> anyhow::Result<Vec<T>> {
+    tables
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            toml::Value::Table(t).try_into().with_context(|| {
+                format!("invalid {what} table number {} in the config file", i + 1)
+            })
+        })
+        .collect()
 }
 
 /// Runs `gridlink bridge`.
 pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
     let conn = g.connection()?;
-    let mut table = g.file()?.bridge.unwrap_or_default();
-    // Keys of the [bridge] table that are not the HTTP server's.
-    let file_store = table
-        .remove("store")
-        .and_then(|v| v.as_str().map(PathBuf::from));
-    let file_topics: Vec<String> = table
-        .remove("topics")
-        .and_then(|v| v.as_array().cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|v| v.as_str().map(String::from))
-        .collect();
-    let file_all = table.remove("all_iodef").and_then(|v| v.as_bool());
-    let file_poll: Vec<gridlink::rolie::poll::PollSource> = table
-        .remove("poll")
-        .and_then(|v| v.as_array().cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|v| v.as_str().map(String::from))
-        .map(|s| {
-            s.parse()
-                .map_err(|e: String| anyhow::anyhow!("[bridge] poll: {e}"))
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let file_poll_interval = table
-        .remove("poll_interval_secs")
-        .and_then(|v| v.as_integer())
-        .and_then(|i| u64::try_from(i).ok());
-    let mut rolie: RolieConfig = toml::Value::Table(table)
-        .try_into()
-        .context("invalid [bridge] table in the config file")?;
-    if let Some(l) = a.listen {
-        rolie.listen = l;
-    }
-    if a.public_url.is_some() {
-        rolie.public_url = a.public_url;
-    }
-    if a.tls_cert.is_some() {
-        rolie.tls_cert = a.tls_cert;
-        rolie.tls_key = a.tls_key;
-    }
-    if a.client_ca.is_some() {
-        rolie.client_ca = a.client_ca;
-    }
-    if a.write_token_file.is_some() {
-        rolie.write_token_file = a.write_token_file;
-    }
-    rolie.allow_insecure_http |= a.allow_insecure_http;
-    let topics = if a.all_iodef || (a.topics.is_empty() && file_all == Some(true)) {
-        TopicSelection::AllIodef
-    } else if !a.topics.is_empty() {
-        TopicSelection::Named(a.topics)
-    } else if !file_topics.is_empty() {
-        TopicSelection::Named(file_topics)
-    } else if !a.poll.is_empty() || !file_poll.is_empty() {
-        TopicSelection::Named(Vec::new()) // a pure poller: serves nothing of its own
-    } else {
-        anyhow::bail!("name the topics to bridge: --topic NODE (repeatable) or --all-iodef");
+    let file = g.file()?;
+    let from_file: BridgeFile = match file.bridge {
+        Some(t) => toml::Value::Table(t)
+            .try_into()
+            .context("invalid [bridge] table in the config file")?,
+        None => BridgeFile::default(),
     };
+    let settings = a.as_file().or(from_file);
+    let sinks = typed::<SinkConfig>(file.sink, "[[sink]]")?;
+    let polls = typed::<SourceConfig>(file.source, "[[source]]")?
+        .into_iter()
+        .map(|s| match s {
+            SourceConfig::Poll { url, topic } => format!("{url}={topic}")
+                .parse::<PollSource>()
+                .map_err(|e| anyhow::anyhow!("[[source]] poll: {e}")),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let opts = settings
+        .options(sinks, polls, &conn.state_dir)
+        .map_err(|e| anyhow::anyhow!("[bridge] {e}"))?
+        .context("name the topics to bridge: --topic NODE (repeatable) or --all-iodef")?;
     // Refuse an unsafe or inconsistent listener before joining the grid:
     // the user learns about it at once, and nothing was subscribed for a
     // bridge that cannot serve.
-    rolie.check()?;
-    let store_path = a
+    opts.rolie.check()?;
+    if let Some(t) = &opts.rolie.write_token_file {
+        gridlink::store::files::warn_if_shared(t, "write token file");
+    }
+    let store_path = settings
         .store
-        .or(file_store)
+        .clone()
         .unwrap_or_else(|| conn.state_dir.join("bridge.sqlite"));
     if let Some(dir) = store_path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        gridlink::store::files::create_private_dir(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let store = Store::open(&store_path)
         .with_context(|| format!("cannot open the store {}", store_path.display()))?;
     let grid = open_grid(g).await?;
-    let bridge = Bridge::start(
-        grid,
-        store,
-        BridgeOptions {
-            topics,
-            rolie,
-            ingest_validation: a.ingest_validate,
-            publish_validation: a.validate,
-            max_payload: DEFAULT_MAX_PAYLOAD,
-            redaction: a.redact.redaction()?,
-            poll: if a.poll.is_empty() { file_poll } else { a.poll },
-            poll_interval: std::time::Duration::from_secs(
-                if a.poll_interval != 60 {
-                    a.poll_interval
-                } else {
-                    file_poll_interval.unwrap_or(60)
-                }
-                .max(1),
-            ),
-            state_dir: conn.state_dir.join("poll"),
-            outbox: gridlink::durable::OutboxOptions {
-                max: a.outbox_max,
-                ..Default::default()
-            },
-            confirm_wait: std::time::Duration::from_secs(a.confirm_wait),
-            catch_up_page: a.catch_up_page,
-        },
-    )
-    .await?;
+    let bridge = Bridge::start(grid, store, opts).await?;
     eprintln!(
         "gridlink bridge: serving ROLIE on {} (service document: /rolie/servicedocument), store {}",
         bridge.local_addr(),

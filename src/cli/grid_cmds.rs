@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use gridlink::grid::{AccessModel, Affiliation, JidState, TopicInfo, TopicOptions};
 use tokio_xmpp::jid::Jid;
 
-use super::{open_grid, Global};
+use super::global::{open_grid, Global};
 
 /// `discover` options.
 #[derive(Args, Debug)]

@@ -1,19 +1,20 @@
 //! The `gridlink` command line: argument definitions and dispatch. Each
 //! command is a thin shell over the library (`gridlink::grid`, `::iodef`, …).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use clap::{Args, Parser, Subcommand, ValueEnum};
-
-use gridlink::config::{Config, FileConfig, Overrides, Secret};
+use clap::{Parser, Subcommand};
 
 mod bridge;
+mod global;
 mod grid_cmds;
 pub mod iodef;
+#[cfg(test)]
+mod keys;
 mod publish;
 mod subscribe;
+
+pub use global::{init_logging, Global};
 
 /// gridlink — join an XMPP-Grid (RFC 8600): discover IODEF topics, publish
 /// and subscribe to incident reports (RFC 7970 / RFC 8727), bridge to ROLIE.
@@ -29,96 +30,6 @@ pub struct Cli {
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Options every command that talks to the grid shares.
-#[derive(Args, Debug)]
-pub struct Global {
-    /// Account JID, e.g. controller@grid.example.
-    #[arg(long, env = "GRIDLINK_JID", global = true)]
-    pub jid: Option<String>,
-    /// Password (visible to other local users in `ps`; prefer --password-file or GRIDLINK_PASSWORD).
-    #[arg(long, env = "GRIDLINK_PASSWORD", global = true, hide_env_values = true)]
-    pub password: Option<String>,
-    /// File holding the password (one line).
-    #[arg(long, env = "GRIDLINK_PASSWORD_FILE", global = true)]
-    pub password_file: Option<PathBuf>,
-    /// Server HOST:PORT [default: the JID's domain, port 5222 (5223 with --direct-tls)].
-    #[arg(long, env = "GRIDLINK_SERVER", global = true)]
-    pub server: Option<String>,
-    /// Extra trusted CA certificates (PEM), added to the system's.
-    #[arg(long, env = "GRIDLINK_CA_FILE", global = true)]
-    pub ca_file: Option<PathBuf>,
-    /// Name the server certificate must carry [default: the JID's domain].
-    #[arg(long, env = "GRIDLINK_TLS_NAME", global = true)]
-    pub tls_name: Option<String>,
-    /// TLS from the first byte (XEP-0368) instead of STARTTLS.
-    #[arg(long, env = "GRIDLINK_DIRECT_TLS", global = true)]
-    pub direct_tls: bool,
-    /// No TLS at all; only to a loopback address; never with PLAIN.
-    #[arg(long, env = "GRIDLINK_INSECURE_PLAINTEXT", global = true)]
-    pub insecure_plaintext: bool,
-    /// Client certificate chain (PEM) for the TLS handshake; logs in with
-    /// SASL EXTERNAL when the server offers it (no password needed).
-    #[arg(long, env = "GRIDLINK_CLIENT_CERT", global = true)]
-    pub client_cert: Option<PathBuf>,
-    /// Private key (PEM) for --client-cert.
-    #[arg(long, env = "GRIDLINK_CLIENT_KEY", global = true)]
-    pub client_key: Option<PathBuf>,
-    /// Certificate revocation list (PEM or DER) for the server's certificate;
-    /// repeatable. When given, the certificate must be covered by a current CRL
-    /// of its issuer and not revoked.
-    #[arg(
-        long = "crl-file",
-        env = "GRIDLINK_CRL_FILES",
-        value_delimiter = ':',
-        global = true
-    )]
-    pub crl_files: Vec<PathBuf>,
-    /// Pin the server's key: base64 SHA-256 of its SubjectPublicKeyInfo
-    /// (`sha256/` prefix optional); repeatable. Checked in addition to the
-    /// certificate's validation.
-    #[arg(
-        long = "pin-sha256",
-        env = "GRIDLINK_PIN_SHA256",
-        value_delimiter = ',',
-        global = true
-    )]
-    pub pin_sha256: Vec<String>,
-    /// Pubsub service JID [default: discovered on the server].
-    #[arg(long, env = "GRIDLINK_PUBSUB", global = true)]
-    pub pubsub: Option<String>,
-    /// Directory for state (store, cursors) [default: the platform's data dir].
-    #[arg(long, env = "GRIDLINK_STATE_DIR", global = true)]
-    pub state_dir: Option<PathBuf>,
-    /// Seconds to wait for each XMPP request.
-    #[arg(long, env = "GRIDLINK_IQ_TIMEOUT", global = true)]
-    pub iq_timeout: Option<u64>,
-    /// With --all-iodef: seconds between looks for IODEF topics created
-    /// since (0: only on each new session) [default: 300].
-    #[arg(long, env = "GRIDLINK_REDISCOVER", global = true)]
-    pub rediscover_every: Option<u64>,
-    /// TOML config file.
-    #[arg(long, env = "GRIDLINK_CONFIG", global = true)]
-    pub config: Option<PathBuf>,
-    /// Log format on stderr.
-    #[arg(long, env = "GRIDLINK_LOG_FORMAT", global = true, value_enum)]
-    pub log_format: Option<LogFormat>,
-    /// More logging (-v info, -vv debug, -vvv trace).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
-    /// Only errors.
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
-}
-
-/// Log output format.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
 }
 
 /// The commands.
@@ -144,70 +55,7 @@ pub enum Command {
     #[command(subcommand)]
     Iodef(iodef::IodefCommand),
     /// Run the ROLIE (RFC 8322) repository bridged to the grid.
-    Bridge(bridge::BridgeArgs),
-}
-
-impl Global {
-    /// The file config (if any) under flags/env.
-    pub fn file(&self) -> anyhow::Result<FileConfig> {
-        match &self.config {
-            Some(p) => Ok(FileConfig::load(p)?),
-            None => Ok(FileConfig::default()),
-        }
-    }
-
-    /// Builds the connection configuration.
-    pub fn connection(&self) -> anyhow::Result<Config> {
-        let file = self.file()?;
-        let o = Overrides {
-            jid: self.jid.clone(),
-            password: self.password.clone().map(Secret::new),
-            password_file: self.password_file.clone(),
-            server: self.server.clone(),
-            ca_file: self.ca_file.clone(),
-            tls_name: self.tls_name.clone(),
-            direct_tls: self.direct_tls.then_some(true),
-            insecure_plaintext: self.insecure_plaintext.then_some(true),
-            client_cert: self.client_cert.clone(),
-            client_key: self.client_key.clone(),
-            crl_files: (!self.crl_files.is_empty()).then(|| self.crl_files.clone()),
-            pin_sha256: (!self.pin_sha256.is_empty()).then(|| self.pin_sha256.clone()),
-            pubsub: self.pubsub.clone(),
-            state_dir: self.state_dir.clone(),
-            iq_timeout_secs: self.iq_timeout,
-            rediscover_secs: self.rediscover_every,
-        };
-        Ok(Config::resolve(o, &file)?)
-    }
-}
-
-/// Sets up logging on stderr.
-pub fn init_logging(g: &Global) {
-    let file_format = g.file().ok().and_then(|f| f.log_format);
-    let json = match g.log_format {
-        Some(f) => f == LogFormat::Json,
-        None => file_format.as_deref() == Some("json"),
-    };
-    let level = match (g.quiet, g.verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, 2) => "debug",
-        _ => "trace",
-    };
-    // RUST_LOG, when set, refines the -v/-q level.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},xmpp=warn")));
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        // Colours only for a person at a terminal, never in files or pipes.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    if json {
-        b.json().init();
-    } else {
-        b.init();
-    }
+    Bridge(Box<bridge::BridgeArgs>),
 }
 
 /// Runs the parsed command.
@@ -221,39 +69,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Outbox(c) => publish::outbox(&cli.global, c).await,
         Command::Subscribe(a) => subscribe::subscribe(&cli.global, a).await,
         Command::Items(a) => subscribe::items(&cli.global, a).await,
-        Command::Bridge(a) => bridge::run(&cli.global, a).await,
+        Command::Bridge(a) => bridge::run(&cli.global, *a).await,
     }
-}
-
-/// Opens the grid, retrying while the server is down or unreachable (for
-/// commands with queued work: the queue is safe on disk meanwhile). Wrong
-/// credentials or certificates still fail at once.
-pub async fn open_grid_retrying(g: &Global, why: &str) -> anyhow::Result<gridlink::Grid> {
-    let cfg = g.connection()?;
-    let who = cfg.jid.to_bare().to_string();
-    let mut attempt = 0u32;
-    loop {
-        match gridlink::Grid::connect(cfg.clone()).await {
-            Ok(grid) => return Ok(grid),
-            Err(e) if e.is_transient() => {
-                attempt += 1;
-                // The session layer's own reconnect schedule (with jitter).
-                let delay = gridlink::xmpp::backoff(attempt, cfg.reconnect_max_delay);
-                eprintln!("warning: cannot join the grid as {who} yet ({e}); {why}; retrying in {delay:?}");
-                tokio::time::sleep(delay).await;
-            }
-            Err(e) => {
-                return Err(e).with_context(|| format!("cannot join the grid as {who}"));
-            }
-        }
-    }
-}
-
-/// Opens the grid, with the context a user needs when it fails.
-pub async fn open_grid(g: &Global) -> anyhow::Result<gridlink::Grid> {
-    let cfg = g.connection()?;
-    let who = cfg.jid.to_bare().to_string();
-    gridlink::Grid::connect(cfg)
-        .await
-        .with_context(|| format!("cannot join the grid as {who}"))
 }

@@ -15,7 +15,7 @@ use gridlink::grid::{Payload, DEFAULT_MAX_PAYLOAD};
 use gridlink::iodef::{Redaction, ValidationLevel};
 use gridlink::store::Store;
 
-use super::{open_grid, open_grid_retrying, Global};
+use super::global::{open_grid, open_grid_retrying, Global};
 
 /// `publish` options.
 #[derive(Args, Debug)]
@@ -130,7 +130,7 @@ pub enum OutboxCommand {
 /// The outbox of the configured account, in its state directory.
 fn open_outbox(g: &Global, window: usize, max: usize) -> anyhow::Result<(Outbox, PathBuf)> {
     let cfg = g.connection()?;
-    std::fs::create_dir_all(&cfg.state_dir).with_context(|| {
+    gridlink::store::files::create_private_dir(&cfg.state_dir).with_context(|| {
         format!(
             "cannot create the state directory {}",
             cfg.state_dir.display()

@@ -1,8 +1,7 @@
 //! `gridlink subscribe` and `gridlink items`: events as JSON lines (or raw
 //! XML documents) on stdout, or one file per item.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -10,9 +9,11 @@ use clap::{Args, ValueEnum};
 use gridlink::durable::{state_file, Follower};
 use gridlink::grid::{GridEvent, TopicSelection};
 use gridlink::iodef::ValidationLevel;
+use gridlink::sink::{self, FilesSink, JsonLinesSink, Sink, SinkError};
+use gridlink::source::GridSource;
 use gridlink::store::Store;
 
-use super::{open_grid, Global};
+use super::global::{open_grid, Global};
 
 /// Output format.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,91 +91,28 @@ pub struct Output {
     pub validate: ValidationLevel,
 }
 
-/// A file name for an item id: path separators and other unsafe characters
-/// become `_`, and a leading dot is escaped, so no id can leave the directory.
-fn file_name(item_id: &str, ext: &str) -> String {
-    let mut s: String = item_id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.is_empty() || s.starts_with('.') {
-        s.insert(0, '_');
-    }
-    format!("{s}.{ext}")
-}
-
 impl Output {
-    /// Emits one event; returns whether it was an item.
-    fn emit(&self, ev: &GridEvent, out: &mut impl Write) -> anyhow::Result<bool> {
-        let is_item = matches!(ev, GridEvent::Item { .. });
-        if let Some(dir) = &self.out {
-            if let GridEvent::Item { envelope, .. } = ev {
-                write_file(dir, self.format, ev, &envelope.item_id)?;
-            }
-            // Non-item events still go to stdout so nothing passes silently.
-            if !is_item {
-                ev.write_json(&mut *out)?;
-                writeln!(out)?;
-            }
-        } else {
-            match (self.format, ev) {
-                (Format::Xml, GridEvent::Item { envelope, .. }) => {
-                    writeln!(out, "{}", envelope.document)?
-                }
-                (Format::Xml, other) => eprintln!("{}", other.to_json()),
-                (Format::Json, ev) => {
-                    ev.write_json(&mut *out)?;
-                    writeln!(out)?
-                }
-            }
-        }
-        out.flush()?;
-        Ok(is_item)
-    }
-}
-
-fn write_file(dir: &Path, format: Format, ev: &GridEvent, item_id: &str) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let (ext, body) = match (format, ev) {
-        (Format::Xml, GridEvent::Item { envelope, .. }) => ("xml", envelope.document.clone()),
-        (_, ev) => ("json", serde_json::to_string(ev)?),
-    };
-    let path = dir.join(file_name(item_id, ext));
-    // Write then rename: a reader never sees half a file.
-    let tmp = path.with_extension(format!("{ext}.tmp"));
-    std::fs::write(&tmp, body)?;
-    std::fs::rename(&tmp, &path)?;
-    Ok(())
-}
-
-/// Where events come from: a plain subscription (`--no-cursor`) or a
-/// follower with a persistent cursor.
-enum Source {
-    Live(gridlink::grid::Subscription),
-    Follow(Box<Follower>),
-}
-
-impl Source {
-    async fn next(&mut self) -> Option<GridEvent> {
-        match self {
-            Source::Live(s) => s.next().await,
-            Source::Follow(f) => f.next().await,
+    /// The sink these options ask for: one file per item, or lines on
+    /// stdout.
+    fn sink(&self) -> Box<dyn Sink> {
+        let format = match self.format {
+            Format::Json => sink::Format::Json,
+            Format::Xml => sink::Format::Xml,
+        };
+        match &self.out {
+            Some(dir) => Box::new(FilesSink::new(dir.clone(), format)),
+            None => Box::new(JsonLinesSink::stdout(format)),
         }
     }
+}
 
-    async fn delivered(&self, ev: &GridEvent) -> anyhow::Result<()> {
-        if let Source::Follow(f) = self {
-            f.delivered(ev)
-                .await
-                .context("cannot record the delivery in the cursor store")?;
-        }
-        Ok(())
+/// Delivers `ev` to `sink`; `Ok(false)` once the reader has gone away (a
+/// closed pipe ends the command quietly, as Unix tools do).
+async fn emit(sink: &mut Box<dyn Sink>, ev: &GridEvent) -> anyhow::Result<bool> {
+    match sink.deliver(ev).await {
+        Ok(()) => Ok(true),
+        Err(SinkError::Closed { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -187,10 +125,10 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
         TopicSelection::Named(a.topics.clone())
     };
     let mut source = if a.no_cursor {
-        Source::Live(grid.subscribe(selection, a.output.validate).await?)
+        GridSource::Live(grid.subscribe(selection, a.output.validate).await?)
     } else {
         let cfg = grid.session().config();
-        std::fs::create_dir_all(&cfg.state_dir).with_context(|| {
+        gridlink::store::files::create_private_dir(&cfg.state_dir).with_context(|| {
             format!(
                 "cannot create the state directory {}",
                 cfg.state_dir.display()
@@ -202,12 +140,13 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
         ));
         let store = Store::open(&path)
             .with_context(|| format!("cannot open the cursor store {}", path.display()))?;
-        Source::Follow(Box::new(
+        GridSource::Follow(Box::new(
             Follower::start_paged(&grid, selection, a.output.validate, store, a.catch_up_page)
                 .await?,
         ))
     };
-    let stdout = std::io::stdout();
+    // A preset of the router: the grid source, one sink.
+    let mut sink = a.output.sink();
     let mut items = 0u64;
     loop {
         tokio::select! {
@@ -218,11 +157,16 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
                         None => anyhow::bail!("the XMPP session closed"),
                     }
                 };
-                let is_item = a.output.emit(&ev, &mut stdout.lock())?;
+                if !emit(&mut sink, &ev).await? {
+                    break;
+                }
                 // Recorded only once written and flushed: a crash in between
                 // repeats this one event rather than losing it.
-                source.delivered(&ev).await?;
-                if is_item {
+                source
+                    .acknowledge(&ev)
+                    .await
+                    .context("cannot record the delivery in the cursor store")?;
+                if matches!(ev, GridEvent::Item { .. }) {
                     items += 1;
                     if a.count.is_some_and(|c| items >= c) {
                         break;
@@ -239,20 +183,24 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
 /// Runs `gridlink items`.
 pub async fn items(g: &Global, a: ItemsArgs) -> anyhow::Result<ExitCode> {
     let grid = open_grid(g).await?;
-    let stdout = std::io::stdout();
+    let mut sink = a.output.sink();
     if a.max.is_some() || a.id.is_some() {
         let events = grid
             .items(&a.topic, a.max, a.id.as_deref(), a.output.validate)
             .await?;
         for ev in &events {
-            a.output.emit(ev, &mut stdout.lock())?;
+            if !emit(&mut sink, ev).await? {
+                break;
+            }
         }
     } else {
-        // Everything the topic keeps, a page at a time, written as it comes.
+        // Everything the topic keeps, a page at a time, written as it
+        // comes (the sinks write synchronously, so their future is ready
+        // at once and the callback can drive it).
         let mut failed = None;
         grid.for_each_item(&a.topic, a.page, a.output.validate, |ev| {
-            match a.output.emit(&ev, &mut stdout.lock()) {
-                Ok(_) => true,
+            match futures::executor::block_on(emit(&mut sink, &ev)) {
+                Ok(more) => more,
                 Err(e) => {
                     failed = Some(e);
                     false
@@ -266,21 +214,4 @@ pub async fn items(g: &Global, a: ItemsArgs) -> anyhow::Result<ExitCode> {
     }
     grid.close().await;
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::file_name;
-
-    /// Item ids cannot escape the output directory.
-    #[test]
-    fn file_names_are_safe() {
-        assert_eq!(
-            file_name("../../etc/passwd", "xml"),
-            "_.._.._etc_passwd.xml"
-        );
-        assert_eq!(file_name("..", "xml"), "_...xml");
-        assert_eq!(file_name("csirt.example:1", "json"), "csirt.example:1.json");
-        assert_eq!(file_name("", "xml"), "_.xml");
-    }
 }

@@ -23,8 +23,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::process::{self, tail, which};
-use super::{free_port, LabError, TestCa};
+use super::certs::TestCa;
+use super::process::{self, free_port, tail, which};
+use super::prosody::LabError;
 use crate::config::Config;
 
 /// How long a stopping ejabberd gets before SIGKILL (SIGTERM makes the

@@ -18,12 +18,6 @@ mod proxy;
 
 pub use certs::{ClientCert, TestCa};
 pub use ejabberd::{Ejabberd, EjabberdOptions, EjabberdStorage};
+pub use process::free_port;
 pub use prosody::{LabError, Prosody, ProsodyOptions, Storage, CERTS_DOMAIN};
 pub use proxy::TcpProxy;
-
-/// Finds a free TCP port on 127.0.0.1 (bind to port 0, read, release).
-pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}

@@ -101,3 +101,10 @@ pub(super) fn which(bin: &str) -> Option<PathBuf> {
         .map(|d| d.join(bin))
         .find(|p| p.is_file())
 }
+
+/// Finds a free TCP port on 127.0.0.1 (bind to port 0, read, release).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

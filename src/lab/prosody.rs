@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use super::process::{self, tail, which};
-use super::{free_port, TestCa};
+use super::certs::TestCa;
+use super::process::{self, free_port, tail, which};
 use crate::config::Config;
 
 /// How long a stopping Prosody gets before SIGKILL.
@@ -55,6 +55,10 @@ pub struct ProsodyOptions {
     /// then asked for a certificate on every c2s connection; one that sends
     /// none logs in with its password as before.
     pub client_cert_host: bool,
+    /// Offers PLAIN as the only password mechanism (no SCRAM): a server as
+    /// some deployments run it, where the password itself crosses the
+    /// (TLS-protected) stream; the secrets-in-logs tests need one.
+    pub plain_only: bool,
 }
 
 /// The host of [`ProsodyOptions::client_cert_host`].
@@ -76,6 +80,7 @@ impl Default for ProsodyOptions {
             log_level: "debug",
             own_process_group: false,
             client_cert_host: false,
+            plain_only: false,
         }
     }
 }
@@ -249,7 +254,7 @@ c2s_ssl = {{ {client_verify} }}
 c2s_direct_tls_ssl = {{ certificate = "{chain}"; key = "{key}"; {client_verify} }}
 c2s_require_encryption = true
 allow_unencrypted_plain_auth = false
-smacks_hibernation_time = 120
+{sasl_mechanisms}smacks_hibernation_time = 120
 
 VirtualHost "localhost"
 
@@ -265,6 +270,11 @@ Component "pubsub.localhost" "pubsub"
   pubsub_max_items = {max_items}
 "#,
             level = opts.log_level,
+            sasl_mechanisms = if opts.plain_only {
+                "disable_sasl_mechanisms = { \"SCRAM-SHA-1\", \"SCRAM-SHA-1-PLUS\", \"SCRAM-SHA-256\", \"SCRAM-SHA-256-PLUS\" }\n"
+            } else {
+                ""
+            },
             c2s = self.c2s_port,
             dtls = self.direct_tls_port,
             chain = self.ca.server_chain_pem.display(),

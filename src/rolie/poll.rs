@@ -8,6 +8,10 @@
 //! [`Publisher`]; each one is recorded in a state file as soon as the broker
 //! confirmed it, so a restart never republishes. Errors back off
 //! exponentially per source.
+//!
+//! What a feed may make the bridge fetch is limited (`poll/policy.rs`),
+//! bodies are read up to a limit (`poll/fetch.rs`), and URLs are shown
+//! without their credentials (`poll/redact.rs`).
 
 use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -19,18 +23,31 @@ use serde::{Deserialize, Serialize};
 
 use super::{PublishBody, PublishError, Publisher};
 
+mod client;
+mod error;
 mod feed;
+mod fetch;
+mod policy;
+mod redact;
+
+pub use client::{ClientError, PollClient};
+pub use error::PollError;
+pub use fetch::MAX_BODY;
+pub use policy::PollOrigin;
+pub use redact::{redact_url, REDACTED};
+
 use feed::{parse_feed, Entry};
+use fetch::{get, Validators};
+use policy::FetchPolicy;
 
 /// Entries remembered per source (oldest forgotten first).
 const SEEN_LIMIT: usize = 10_000;
 /// Pages followed in one round.
 const MAX_PAGES: usize = 50;
-/// Largest feed page or content document fetched.
-const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// One remote feed and the topic its entries go to (`--poll URL=TOPIC`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` form shows the URL redacted, as logs do.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PollSource {
     /// The feed URL.
     pub url: String,
@@ -44,13 +61,38 @@ impl std::str::FromStr for PollSource {
         let (url, topic) = s
             .rsplit_once('=')
             .ok_or_else(|| format!("{s:?}: expected URL=TOPIC"))?;
-        if !(url.starts_with("http://") || url.starts_with("https://")) || topic.is_empty() {
-            return Err(format!("{s:?}: expected http(s)://…=TOPIC"));
+        // The message must not repeat the URL: it may hold credentials.
+        let bad = || {
+            format!(
+                "{}={topic}: expected http(s)://HOST…=TOPIC",
+                redact_url(url)
+            )
+        };
+        let parsed = reqwest::Url::parse(url).map_err(|_| bad())?;
+        if policy::PollOrigin::of(&parsed).is_none() || topic.is_empty() {
+            return Err(bad());
         }
         Ok(PollSource {
             url: url.to_string(),
             topic: topic.to_string(),
         })
+    }
+}
+
+impl std::fmt::Debug for PollSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PollSource")
+            .field("url", &self.display_url())
+            .field("topic", &self.topic)
+            .finish()
+    }
+}
+
+impl PollSource {
+    /// The URL as logs and `/metrics` show it: no user or password,
+    /// secret-looking query values `REDACTED` (see [`redact_url`]).
+    pub fn display_url(&self) -> String {
+        redact_url(&self.url)
     }
 }
 
@@ -88,10 +130,11 @@ impl State {
             .unwrap_or_default()
     }
 
-    /// Write-then-rename: a crash never leaves half a state file.
+    /// Write-then-rename: a crash never leaves half a state file. 0600:
+    /// it names what the feed published.
     fn save(&self, path: &Path) -> std::io::Result<()> {
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec(self)?)?;
+        crate::store::files::write_private(&tmp, &serde_json::to_vec(self)?)?;
         std::fs::rename(tmp, path)
     }
 
@@ -106,7 +149,10 @@ impl State {
 /// Polls one source until `shutdown` flips to true.
 pub struct Poller {
     source: PollSource,
+    /// `source.url` as logs show it.
+    shown: String,
     client: reqwest::Client,
+    policy: Arc<FetchPolicy>,
     publisher: Arc<dyn Publisher>,
     state_path: PathBuf,
     interval: Duration,
@@ -115,66 +161,14 @@ pub struct Poller {
     pub stats: Arc<PollStats>,
 }
 
-/// Why a round failed.
-#[derive(Debug, thiserror::Error)]
-enum RoundError {
-    #[error("GET {0}: {1}")]
-    Http(String, String),
-    #[error("GET {url}: {status}{}", retry_after.map(|d| format!(" (Retry-After {} s)", d.as_secs())).unwrap_or_default())]
-    Status {
-        url: String,
-        status: reqwest::StatusCode,
-        /// The server's `Retry-After` (429, 503), if any.
-        retry_after: Option<Duration>,
-    },
-    /// A body gridlink will never read (too large, not UTF-8).
-    #[error("GET {0}: {1}")]
-    Body(String, String),
-    #[error("{0}: {1}")]
-    Feed(String, String),
-    #[error("publishing to {0}: {1}")]
-    Grid(String, PublishError),
-    #[error("state file {0}: {1}")]
-    State(String, std::io::Error),
-}
-
-impl RoundError {
-    /// Whether fetching an entry's content failed for good: the entry is
-    /// skipped rather than retried.
-    fn content_is_gone(&self) -> bool {
-        match self {
-            RoundError::Status { status, .. } => {
-                *status == reqwest::StatusCode::NOT_FOUND || *status == reqwest::StatusCode::GONE
-            }
-            RoundError::Body(..) => true,
-            _ => false,
-        }
-    }
-}
-
-/// The longest `Retry-After` honoured (a server asking for more is asked
-/// again after this).
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
-
-/// A `Retry-After` value (RFC 9110 §10.2.3): seconds, or an HTTP date.
-fn retry_after(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
-    }
-    let at = httpdate::parse_http_date(v).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default()
-            .min(MAX_RETRY_AFTER),
-    )
-}
-
 /// `href` resolved against the document's URL `base` and the `xml:base`
 /// values in scope (outermost first).
-fn resolve(base: &str, xml_bases: &[String], href: &str) -> Result<String, RoundError> {
+fn resolve(base: &str, xml_bases: &[String], href: &str) -> Result<String, PollError> {
     let bad = |e: &dyn std::fmt::Display| {
-        RoundError::Feed(base.to_string(), format!("bad link {href:?}: {e}"))
+        PollError::Feed(
+            redact_url(base),
+            format!("bad link {:?}: {e}", redact_url(href)),
+        )
     };
     let mut url = reqwest::Url::parse(base).map_err(|e| bad(&e))?;
     for b in xml_bases.iter().map(String::as_str).chain([href]) {
@@ -184,26 +178,30 @@ fn resolve(base: &str, xml_bases: &[String], href: &str) -> Result<String, Round
 }
 
 impl Poller {
-    /// A poller for `source`; its state lives in `state_dir`.
+    /// A poller for `source`, fetching through a client of `clients`; its
+    /// state lives in `state_dir`.
     pub fn new(
         source: PollSource,
-        client: reqwest::Client,
+        clients: &PollClient,
         publisher: Arc<dyn Publisher>,
         state_dir: &Path,
         interval: Duration,
-    ) -> Poller {
+    ) -> Result<Poller, ClientError> {
         use sha2::Digest;
+        let (client, policy) = clients.for_feed(&source.url)?;
         let h = sha2::Sha256::digest(format!("{}\n{}", source.url, source.topic).as_bytes());
         let name: String = h.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        Poller {
+        Ok(Poller {
+            shown: source.display_url(),
             source,
             client,
+            policy,
             publisher,
             state_path: state_dir.join(format!("poll-{name}.json")),
             interval,
             max_backoff: Duration::from_secs(300),
             stats: Arc::new(PollStats::default()),
-        }
+        })
     }
 
     /// The source.
@@ -215,26 +213,19 @@ impl Poller {
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut backoff = self.interval;
         loop {
-            let wait = match self.round().await {
+            let wait = match self.poll_once().await {
                 Ok(n) => {
                     if n > 0 {
-                        tracing::info!(source = %self.source.url, topic = %self.source.topic, published = n, "poll round");
+                        tracing::info!(source = %self.shown, topic = %self.source.topic, published = n, "poll round");
                     }
                     backoff = self.interval;
                     self.interval
                 }
                 Err(e) => {
-                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
                     backoff = (backoff * 2).min(self.max_backoff);
                     // A server that says when to come back is not asked sooner.
-                    let wait = match &e {
-                        RoundError::Status {
-                            retry_after: Some(d),
-                            ..
-                        } => backoff.max(*d),
-                        _ => backoff,
-                    };
-                    tracing::warn!(source = %self.source.url, error = %e, retry_in = ?wait, "poll failed");
+                    let wait = e.retry_after().map_or(backoff, |d| backoff.max(d));
+                    tracing::warn!(source = %self.shown, error = %e, retry_in = ?wait, "poll failed");
                     wait
                 }
             };
@@ -249,51 +240,27 @@ impl Poller {
         &self,
         url: &str,
         state: Option<&State>,
-    ) -> Result<Option<(String, reqwest::header::HeaderMap)>, RoundError> {
-        let mut req = self
-            .client
-            .get(url)
-            .header("accept", "application/atom+xml, application/xml");
-        if let Some(s) = state {
-            if let Some(e) = &s.etag {
-                req = req.header("if-none-match", e);
-            }
-            if let Some(m) = &s.last_modified {
-                req = req.header("if-modified-since", m);
-            }
+    ) -> Result<Option<(String, reqwest::header::HeaderMap)>, PollError> {
+        let validators = state.map_or_else(Validators::default, |s| Validators {
+            etag: s.etag.as_deref(),
+            last_modified: s.last_modified.as_deref(),
+        });
+        get(&self.client, &self.policy, url, validators, MAX_BODY).await
+    }
+
+    /// One round now (what [`Poller::run`] repeats): fetches the feed and
+    /// publishes its new entries; returns how many were published. A
+    /// failed round counts in [`PollStats::errors`].
+    pub async fn poll_once(&self) -> Result<usize, PollError> {
+        let r = self.round().await;
+        if r.is_err() {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
         }
-        let err = |e: &dyn std::fmt::Display| RoundError::Http(url.to_string(), e.to_string());
-        let resp = req.send().await.map_err(|e| err(&e))?;
-        if resp.status() == reqwest::StatusCode::NOT_MODIFIED {
-            return Ok(None);
-        }
-        if !resp.status().is_success() {
-            return Err(RoundError::Status {
-                url: url.to_string(),
-                status: resp.status(),
-                retry_after: resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(retry_after),
-            });
-        }
-        let body = |m: String| RoundError::Body(url.to_string(), m);
-        let too_large = || body(format!("response larger than {MAX_BODY} bytes"));
-        if resp.content_length().is_some_and(|l| l as usize > MAX_BODY) {
-            return Err(too_large());
-        }
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.map_err(|e| err(&e))?;
-        if bytes.len() > MAX_BODY {
-            return Err(too_large());
-        }
-        let text = String::from_utf8(bytes.to_vec()).map_err(|e| body(e.to_string()))?;
-        Ok(Some((text, headers)))
+        r
     }
 
     /// One round; returns how many entries were published.
-    async fn round(&self) -> Result<usize, RoundError> {
+    async fn round(&self) -> Result<usize, PollError> {
         let mut state = State::load(&self.state_path);
         let Some((first, headers)) = self.get(&self.source.url, Some(&state)).await? else {
             self.stats.not_modified.fetch_add(1, Ordering::Relaxed);
@@ -304,7 +271,7 @@ impl Poller {
         let mut page_url = self.source.url.clone();
         let mut body = first;
         'pages: for _ in 0..MAX_PAGES {
-            let page = parse_feed(&body).map_err(|e| RoundError::Feed(page_url.clone(), e))?;
+            let page = parse_feed(&body).map_err(|e| PollError::Feed(redact_url(&page_url), e))?;
             for e in page.entries {
                 if seen.contains(&e.key()) {
                     break 'pages; // everything older was handled before
@@ -326,24 +293,28 @@ impl Poller {
         // Oldest first, so the grid sees them in the order they were made.
         for (entry, base) in new.into_iter().rev() {
             let Some(src) = &entry.content_src else {
-                tracing::warn!(entry = %entry.id, "entry without out-of-line content; skipped");
+                tracing::warn!(source = %self.shown, entry = %entry.id, "entry without out-of-line content; skipped");
                 state.remember(entry.key());
                 continue;
             };
-            let url = resolve(&base, &entry.content_base, src)?;
-            let doc = match self.get(&url, None).await {
+            // A link that does not resolve is as unreadable as a 404.
+            let fetched = match resolve(&base, &entry.content_base, src) {
+                Ok(url) => self.get(&url, None).await,
+                Err(e) => Err(e),
+            };
+            let doc = match fetched {
                 Ok(Some((doc, _))) => doc,
                 Ok(None) => continue,
-                // Gone for good: skipped and remembered, so that the newer
-                // entries behind it are not held back forever. Anything
-                // else (5xx, network) ends the round; the entry is retried.
-                Err(e) if e.content_is_gone() => {
+                // Gone for good or never to be fetched (another origin, a
+                // private address, a redirect loop, too large): skipped
+                // and remembered, so that the newer entries behind it are
+                // not held back forever. Anything else (5xx, network) ends
+                // the round; the entry is retried.
+                Err(e) if e.skips_entry() || matches!(e, PollError::Feed(..)) => {
                     self.stats.skipped.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(entry = %entry.id, error = %e, "entry content unavailable; skipped");
+                    tracing::warn!(source = %self.shown, entry = %entry.id, reason = %e, "entry content unavailable; skipped");
                     state.remember(entry.key());
-                    state
-                        .save(&self.state_path)
-                        .map_err(|e| RoundError::State(self.state_path.display().to_string(), e))?;
+                    self.save(&state)?;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -360,14 +331,12 @@ impl Poller {
                 Err(PublishError::Invalid(problems)) => {
                     // Not retried: the same document would fail again.
                     self.stats.invalid.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(entry = %entry.id, problems = %problems.join("; "), "invalid IODEF in remote feed");
+                    tracing::warn!(source = %self.shown, entry = %entry.id, problems = %problems.join("; "), "invalid IODEF in remote feed");
                 }
-                Err(e) => return Err(RoundError::Grid(self.source.topic.clone(), e)),
+                Err(e) => return Err(PollError::Grid(self.source.topic.clone(), e)),
             }
             state.remember(entry.key());
-            state
-                .save(&self.state_path)
-                .map_err(|e| RoundError::State(self.state_path.display().to_string(), e))?;
+            self.save(&state)?;
         }
         state.etag = headers
             .get("etag")
@@ -377,15 +346,20 @@ impl Poller {
             .get("last-modified")
             .and_then(|v| v.to_str().ok())
             .map(String::from);
+        self.save(&state)?;
+        Ok(published)
+    }
+
+    fn save(&self, state: &State) -> Result<(), PollError> {
         state
             .save(&self.state_path)
-            .map_err(|e| RoundError::State(self.state_path.display().to_string(), e))?;
-        Ok(published)
+            .map_err(|e| PollError::State(self.state_path.display().to_string(), e))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::fetch::{retry_after, MAX_RETRY_AFTER};
     use super::*;
 
     /// `Retry-After` as seconds or an HTTP date (a past date is "now"),
@@ -456,6 +430,13 @@ mod tests {
         assert_eq!(s.topic, "incidents");
         assert_eq!(s.url, "https://x.example/rolie/feeds/a?b=c");
         assert!("ftp://x=y".parse::<PollSource>().is_err());
+        let s: PollSource = "https://u:pw@x.example/f?token=t0k=i".parse().unwrap();
+        assert_eq!(s.display_url(), "https://x.example/f?token=REDACTED");
+        assert!(!format!("{s:?}").contains("pw") && !format!("{s:?}").contains("t0k"));
+        let e = "https://u:pw@x.example/f?token=t0k="
+            .parse::<PollSource>()
+            .unwrap_err();
+        assert!(!e.contains("pw") && !e.contains("t0k"), "{e}");
         assert!("https://x=".parse::<PollSource>().is_err());
     }
 

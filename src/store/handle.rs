@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use super::{schema, StoreError};
+use super::{files, schema, StoreError};
 
 /// Counters of what [`Store::put`] and [`Store::retract`] did to one topic
 /// since the process started (for `/metrics`).
@@ -49,8 +49,9 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path` and migrates its schema.
+    /// Opens (creating if needed, 0600) the store at `path` and migrates its schema.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        files::create_private_file(path.as_ref()).map_err(|e| StoreError::Create(e.to_string()))?;
         let conn = Connection::open(path.as_ref())?;
         // WAL lets readers proceed during a write; NORMAL sync is durable
         // against process crashes, which is what restart safety needs.

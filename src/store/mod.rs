@@ -12,10 +12,12 @@
 //! * `handle` — [`Store`]: the connection, the blocking pool, counters.
 //! * `items` — items, tombstones and topics; `rows` — how they are stored.
 //! * `blocks` — archive blocks of the sequence; `durable` — the outbox and
-//!   delivery-cursor tables; `schema` — versioned migrations; `types`.
+//!   delivery-cursor tables; `schema` — versioned migrations; `types`;
+//!   `files` — owner-only state files and directories (0700/0600).
 
 mod blocks;
 mod durable;
+pub mod files;
 mod handle;
 mod items;
 mod rows;

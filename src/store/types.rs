@@ -113,6 +113,9 @@ pub enum StoreError {
     /// SQLite reported an error.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database file could not be created (0600).
+    #[error("cannot create the store: {0}")]
+    Create(String),
     /// The database was written by a newer gridlink.
     #[error("store schema version {found} is newer than this gridlink supports ({supported})")]
     TooNew {

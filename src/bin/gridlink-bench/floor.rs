@@ -25,8 +25,8 @@ use tokio_xmpp::parsers::presence::Presence;
 use tokio_xmpp::stanzastream::{Event, StanzaStream, StreamEvent};
 use tokio_xmpp::Stanza;
 
+use crate::measure::{cpu, gather, gl_config, now, pace, WorkerArgs, WorkerResult};
 use crate::payloads::{self, item_number};
-use crate::worker::{cpu, gather, gl_config, now, pace, WorkerArgs, WorkerResult};
 
 /// Logs in and waits until the stream has bound a resource.
 async fn online(a: &WorkerArgs, user: &str) -> anyhow::Result<StanzaStream> {

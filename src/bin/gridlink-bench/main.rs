@@ -10,21 +10,30 @@
 //!    and of the bridge with many topics and items.
 //!
 //! `--quick` uses small counts (CI keeps the harness working with it; its
-//! figures mean nothing). `--write BENCHMARKS.md` puts the table into that
-//! file. Figures are targets' evidence, never test assertions.
+//! figures mean nothing). `--write BENCHMARKS.md` updates that file's
+//! first-screen table with the figures this run measured; `--history
+//! docs/benchmarks-history.md` adds the run's whole table there. Figures are
+//! targets' evidence, never test assertions.
 //!
 //! Modules: `payloads` (the corpus), `raw` (the ceiling client), `worker`
-//! (client processes), `pubsub` (sections 1–4), `web` (5 and 7),
-//! `iodef_mbps` (6), `report` (the table).
+//! (client processes; `measure` what they share), `lab` (the bench's Prosody), `pubsub` (sections 1–4,
+//! with `flow` and `fetch`), `web` (5 and 7, with `http`), `iodef_mbps` (6),
+//! `report` (the rows), `write` (BENCHMARKS.md and the history).
 
+mod fetch;
 mod floor;
+mod flow;
+mod http;
 mod iodef_mbps;
+mod lab;
+mod measure;
 mod payloads;
 mod pubsub;
 mod raw;
 mod report;
 mod web;
 mod worker;
+mod write;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -110,9 +119,15 @@ struct Cli {
     /// Small counts, to check the harness works (figures are meaningless).
     #[arg(long)]
     quick: bool,
-    /// Write the table into this markdown file (between generated markers).
+    /// Update the first-screen table of this markdown file (BENCHMARKS.md):
+    /// the rows of the figures this run measured, between its
+    /// `bench:table` markers; every other row is kept.
     #[arg(long)]
     write: Option<PathBuf>,
+    /// Add this run's whole table as a new section of this markdown file
+    /// (docs/benchmarks-history.md), after its `bench:history:next` line.
+    #[arg(long)]
+    history: Option<PathBuf>,
     /// Only these parts (repeatable; default: all).
     #[arg(long, value_enum)]
     only: Vec<Part>,
@@ -149,7 +164,33 @@ struct Cli {
 enum WorkerCmd {
     /// Internal: one client process (started by the harness itself).
     #[command(hide = true)]
-    Worker(worker::WorkerArgs),
+    Worker(measure::WorkerArgs),
+}
+
+/// The 1-minute load average (the machine is shared: the table says how
+/// busy it was).
+fn load() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// The machine in a few words, for the first-screen table's `machine`
+/// column (the run's section in the history has the whole description).
+fn machine_short(load_at_start: f64) -> String {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    format!(
+        "{cores} cores, load {load_at_start:.1} → {:.1}, {build} build",
+        load()
+    )
 }
 
 fn machine() -> String {
@@ -209,7 +250,7 @@ fn machine() -> String {
 }
 
 async fn bench(cli: Cli) -> anyhow::Result<()> {
-    if cli.quick && cli.write.is_some() {
+    if cli.quick && (cli.write.is_some() || cli.history.is_some()) {
         bail!("--quick figures are meaningless; it never writes a file");
     }
     let mut s = if cli.quick {
@@ -254,8 +295,8 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     };
     // Everything the run needs, checked before minutes of work.
     if parts.contains(&Part::Web) {
-        web::require("wrk", "wrk")?;
-        web::require("nginx", "nginx-light")?;
+        http::require("wrk", "wrk")?;
+        http::require("nginx", "nginx-light")?;
     }
     if (parts.contains(&Part::Web) || parts.contains(&Part::Memory)) && !gridlink.is_file() {
         bail!(
@@ -277,10 +318,11 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         }
     }
     let started = std::time::Instant::now();
+    let load_at_start = load();
     let dir = tempfile::Builder::new()
         .prefix("gridlink-bench-")
         .tempdir()?;
-    let ctx = pubsub::Ctx {
+    let ctx = lab::Ctx {
         exe,
         slix: cli.slix.clone(),
         dir: dir.path().to_path_buf(),
@@ -347,8 +389,27 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     let table = report.markdown();
     println!("{header}\n\n{table}");
     if let Some(path) = &cli.write {
-        report::write_into(path, &header, &table)?;
-        eprintln!("gridlink-bench: wrote {}", path.display());
+        let doc =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let rows = report.table_rows(
+            &format!(
+                "{}, harness run",
+                chrono::Utc::now().format("%Y-%m-%d %H:%M")
+            ),
+            &machine_short(load_at_start),
+        );
+        let doc = write::update_table(&doc, &rows).with_context(|| path.display().to_string())?;
+        std::fs::write(path, doc)?;
+        eprintln!("gridlink-bench: updated the table in {}", path.display());
+    }
+    if let Some(path) = &cli.history {
+        // A missing history file is started by this run.
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        std::fs::write(
+            path,
+            write::add_to_history(&doc, &format!("{header}\n\n{table}")),
+        )?;
+        eprintln!("gridlink-bench: added the run to {}", path.display());
     }
     Ok(())
 }

@@ -1,8 +1,10 @@
-//! The result table and where it goes: printed always, written into
-//! BENCHMARKS.md (between markers, the rest of the file kept) by full runs.
+//! A run's results: every row, printed as one markdown table; the rows that
+//! carry a headline become the run's rows of BENCHMARKS.md's first-screen
+//! table (`write.rs` puts them there).
 
 use std::fmt::Write as _;
-use std::path::Path;
+
+use crate::write::TableRow;
 
 /// One figure.
 #[derive(Debug, Clone)]
@@ -21,6 +23,23 @@ pub struct Row {
     pub target: String,
     /// Whether it was met (None: no target).
     pub met: Option<bool>,
+    /// Its row on BENCHMARKS.md's first screen, if it has one.
+    pub headline: Option<Headline>,
+}
+
+/// How a [`Row`] appears on BENCHMARKS.md's first screen.
+#[derive(Debug, Clone)]
+pub struct Headline {
+    /// The figure's name: the key that a later run replaces the row by, so
+    /// it names what changes the figure's meaning (storage, counts) and
+    /// nothing that does not.
+    pub figure: String,
+    /// gridlink's figure alone (the row's value may hold more).
+    pub gridlink: String,
+    /// The comparison and its figure.
+    pub versus: String,
+    /// gridlink ÷ the comparison.
+    pub ratio: Option<f64>,
 }
 
 /// All rows of a run.
@@ -41,6 +60,7 @@ impl Report {
             vs_peer: None,
             target: String::new(),
             met: None,
+            headline: None,
         });
         // Just pushed.
         let last = self.rows.len() - 1;
@@ -83,6 +103,35 @@ impl Report {
         }
         s
     }
+
+    /// The first-screen rows of this run, measured at `date` on `machine`.
+    pub fn table_rows(&self, date: &str, machine: &str) -> Vec<TableRow> {
+        let dash = || "—".to_string();
+        self.rows
+            .iter()
+            .filter_map(|r| {
+                let h = r.headline.as_ref()?;
+                Some(TableRow {
+                    figure: h.figure.clone(),
+                    gridlink: h.gridlink.clone(),
+                    versus: h.versus.clone(),
+                    ratio: h.ratio.map(|v| format!("{v:.2}×")).unwrap_or_else(dash),
+                    target: if r.target.is_empty() {
+                        dash()
+                    } else {
+                        r.target.clone()
+                    },
+                    met: match r.met {
+                        Some(true) => "yes".into(),
+                        Some(false) => "**no**".into(),
+                        None => dash(),
+                    },
+                    date: date.into(),
+                    machine: machine.into(),
+                })
+            })
+            .collect()
+    }
 }
 
 impl Row {
@@ -102,19 +151,87 @@ impl Row {
         self.met = Some(met);
         self
     }
+    /// Puts the row on BENCHMARKS.md's first screen (see [`Headline`]).
+    pub fn headline(
+        &mut self,
+        figure: String,
+        gridlink: String,
+        versus: String,
+        ratio: Option<f64>,
+    ) -> &mut Row {
+        self.headline = Some(Headline {
+            figure,
+            gridlink,
+            versus,
+            ratio,
+        });
+        self
+    }
 }
 
-const BEGIN: &str = "<!-- gridlink-bench:begin -->";
-const END: &str = "<!-- gridlink-bench:end -->";
+/// `n` with its thousands apart ("100 000"), as the figures' names have them.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
 
-/// Replaces the generated block of `path` (or appends one).
-pub fn write_into(path: &Path, header: &str, body: &str) -> anyhow::Result<()> {
-    let old = std::fs::read_to_string(path).unwrap_or_default();
-    let block = format!("{BEGIN}\n{header}\n\n{body}{END}");
-    let new = match (old.find(BEGIN), old.find(END)) {
-        (Some(b), Some(e)) if e > b => format!("{}{block}{}", &old[..b], &old[e + END.len()..]),
-        _ => format!("{}\n{block}\n", old.trim_end()),
-    };
-    std::fs::write(path, new)?;
-    Ok(())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_with_a_headline_become_table_rows() {
+        let mut r = Report::default();
+        r.add(
+            "1 publish→notify (sql)",
+            "raw ceiling: throughput",
+            "39 items/s".into(),
+        );
+        r.add(
+            "1 publish→notify (sql)",
+            "gridlink: throughput",
+            "38 items/s".into(),
+        )
+        .ceiling(38.0 / 39.0)
+        .target("≥ 0.9× ceiling", true)
+        .headline(
+            "publish→notify throughput, SQL storage".into(),
+            "38 items/s".into(),
+            "raw ceiling 39 items/s".into(),
+            Some(38.0 / 39.0),
+        );
+        r.add("2 fan-out", "gridlink", "218/s".into()).headline(
+            "fan-out".into(),
+            "218/s".into(),
+            "raw ceiling 477/s".into(),
+            None,
+        );
+        let t = r.table_rows("2026-12-07 01:00, harness run", "2 cores");
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].ratio, "0.97×");
+        assert_eq!(
+            (t[0].target.as_str(), t[0].met.as_str()),
+            ("≥ 0.9× ceiling", "yes")
+        );
+        assert_eq!(
+            (t[1].ratio.as_str(), t[1].target.as_str(), t[1].met.as_str()),
+            ("—", "—", "—")
+        );
+        assert_eq!(t[1].date, "2026-12-07 01:00, harness run");
+    }
+
+    #[test]
+    fn thousands_are_spaced() {
+        assert_eq!(thousands(7), "7");
+        assert_eq!(thousands(1000), "1 000");
+        assert_eq!(thousands(100_000), "100 000");
+        assert_eq!(thousands(1_234_567), "1 234 567");
+    }
 }

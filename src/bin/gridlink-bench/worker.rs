@@ -4,148 +4,28 @@
 //! raw ceiling publisher and reader, and the tokio-xmpp floor (`floor.rs`). The slixmpp peer is
 //! `tests/py/bench_slix.py` with the same arguments and output.
 //!
-//! Every worker writes a [`WorkerResult`]: its CPU time over the measured
+//! Every worker writes a `WorkerResult` (`measure.rs`): its CPU time over the measured
 //! phase and a wall-clock timestamp per item (publishers: when the publish
 //! was written; subscribers: when the notification was read), keyed by the
 //! item number, so the coordinator can compute throughput and latency.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
 use futures::stream::{self, StreamExt, TryStreamExt};
-use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 
-use gridlink::config::{Config, Secret, TlsMode};
 use gridlink::grid::{Grid, GridEvent, Payload, TopicSelection, DEFAULT_MAX_PAYLOAD};
 use gridlink::iodef::ValidationLevel;
 
+use crate::measure::{
+    cpu, gather, gl_config, now, pace, peak_rss_kb, Kind, WorkerArgs, WorkerResult,
+};
 use crate::payloads::{self, item_number};
 use crate::raw::{self, Account, Elements};
-
-/// Which client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Kind {
-    /// gridlink publisher.
-    GlPub,
-    /// gridlink subscriber(s).
-    GlSub,
-    /// Raw ceiling publisher.
-    RawPub,
-    /// Raw ceiling reader(s).
-    RawSub,
-    /// tokio-xmpp floor publisher (`floor.rs`).
-    FloorPub,
-    /// tokio-xmpp floor subscriber(s).
-    FloorSub,
-}
-
-/// Worker arguments (the slixmpp peer takes the same).
-#[derive(Args, Debug, Clone)]
-pub struct WorkerArgs {
-    /// Which client.
-    #[arg(value_enum)]
-    pub kind: Kind,
-    /// STARTTLS port (gridlink).
-    #[arg(long)]
-    pub port: u16,
-    /// Direct TLS port (raw client).
-    #[arg(long)]
-    pub tls_port: u16,
-    /// The lab CA.
-    #[arg(long)]
-    pub ca: PathBuf,
-    /// Account (publishers) or account prefix (subscribers: PREFIX0, PREFIX1, …);
-    /// passwords are `<account>-pw`.
-    #[arg(long)]
-    pub user: String,
-    /// Pubsub node.
-    #[arg(long)]
-    pub node: String,
-    /// Items (JSON lines, see payloads.rs).
-    #[arg(long)]
-    pub payloads: PathBuf,
-    /// Publishes in flight.
-    #[arg(long, default_value_t = 32)]
-    pub window: usize,
-    /// Publishes per second (0: as fast as the window allows).
-    #[arg(long, default_value_t = 0.0)]
-    pub rate: f64,
-    /// Subscriber sessions (one account each).
-    #[arg(long, default_value_t = 1)]
-    pub sessions: usize,
-    /// Give up after this many seconds.
-    #[arg(long, default_value_t = 300)]
-    pub timeout: u64,
-    /// Where to write the result (JSON).
-    #[arg(long)]
-    pub out: PathBuf,
-}
-
-/// What a worker reports.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct WorkerResult {
-    /// User + system CPU seconds over the measured phase.
-    pub cpu_s: f64,
-    /// (item number, seconds since the epoch) per publish or delivery.
-    pub times: Vec<(u64, f64)>,
-    /// Peak resident set size at the end, KiB (VmHWM).
-    #[serde(default)]
-    pub max_rss_kb: u64,
-}
-
-/// A process's peak resident set size in KiB (`VmHWM` of /proc/PID/status).
-pub fn peak_rss_kb(pid: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// Seconds since the epoch: comparable across processes on one machine.
-pub fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-/// This process's user + system CPU seconds so far.
-pub fn cpu() -> f64 {
-    use nix::sys::resource::{getrusage, UsageWho};
-    getrusage(UsageWho::RUSAGE_SELF)
-        .map(|u| {
-            let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
-            t(u.user_time()) + t(u.system_time())
-        })
-        .unwrap_or(0.0)
-}
-
-/// A gridlink configuration for a lab account over STARTTLS.
-pub fn gl_config(port: u16, ca: &std::path::Path, user: &str) -> anyhow::Result<Config> {
-    let jid = format!("{user}@localhost")
-        .parse()
-        .map_err(|e| anyhow::anyhow!("jid: {e}"))?;
-    let mut c = Config::new(jid, Secret::new(format!("{user}-pw")));
-    c.server = Some(("127.0.0.1".into(), port));
-    c.ca_file = Some(ca.to_path_buf());
-    c.tls_mode = TlsMode::StartTls;
-    c.pubsub = Some(
-        "pubsub.localhost"
-            .parse()
-            .map_err(|e| anyhow::anyhow!("jid: {e}"))?,
-    );
-    c.iq_timeout = Duration::from_secs(120);
-    c.state_dir = std::env::temp_dir().join(format!("gridlink-bench-{user}"));
-    Ok(c)
-}
 
 /// Runs one worker and writes its result.
 pub async fn run(a: WorkerArgs) -> anyhow::Result<()> {
@@ -167,13 +47,6 @@ pub async fn run(a: WorkerArgs) -> anyhow::Result<()> {
     result.max_rss_kb = peak_rss_kb("self");
     std::fs::write(&a.out, serde_json::to_vec(&result)?)?;
     Ok(())
-}
-
-/// Sleeps until item `i`'s slot when a rate is set.
-pub async fn pace(start: tokio::time::Instant, rate: f64, i: usize) {
-    if rate > 0.0 {
-        tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate)).await;
-    }
 }
 
 async fn gl_pub(a: &WorkerArgs, items: &[payloads::Item]) -> anyhow::Result<WorkerResult> {
@@ -379,139 +252,6 @@ async fn raw_sub(a: &WorkerArgs, count: usize) -> anyhow::Result<WorkerResult> {
         })
         .collect();
     gather(tasks, cpu0).await
-}
-
-/// One subscriber session's task: (item number, time received) per item.
-pub type SessionTask = tokio::task::JoinHandle<anyhow::Result<Vec<(u64, f64)>>>;
-
-/// A subscriber worker's result: every session task's (item, time) pairs and
-/// the CPU spent since `cpu0`, read once all of them have finished.
-pub async fn gather(tasks: Vec<SessionTask>, cpu0: f64) -> anyhow::Result<WorkerResult> {
-    let mut times = Vec::new();
-    for t in tasks {
-        times.extend(t.await??);
-    }
-    Ok(WorkerResult {
-        cpu_s: cpu() - cpu0,
-        times,
-        max_rss_kb: 0,
-    })
-}
-
-/// Catch-up the raw way: one items request, read until the answer ends;
-/// returns the number of items in it.
-pub async fn raw_catch_up(acc: &Account, node: &str) -> anyhow::Result<usize> {
-    let mut s = raw::login(acc, "rawcatchup").await?;
-    let answer = s
-        .request(
-            &format!("<iq type='get' id='items1' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='{node}'/></pubsub></iq>"),
-            b"</iq>",
-        )
-        .await?;
-    let n = memchr::memmem::find_iter(&answer, b"<item ").count();
-    let _ = s.wr.write_all(b"</stream:stream>").await;
-    Ok(n)
-}
-
-/// Discovery the raw way: disco#items of the service, then disco#info of
-/// every node, `concurrency` in flight (as gridlink does). Returns the
-/// seconds it took (after login) and the number of nodes.
-pub async fn raw_discover(acc: &Account, concurrency: usize) -> anyhow::Result<(f64, usize)> {
-    use tokio::io::AsyncReadExt;
-    let mut s = raw::login(acc, "rawdisco").await?;
-    let t0 = Instant::now();
-    let list = s
-        .request(
-            "<iq type='get' id='items1' to='pubsub.localhost'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>",
-            b"</iq>",
-        )
-        .await?;
-    let mut nodes = Vec::new();
-    for m in memchr::memmem::find_iter(&list, b"node=") {
-        let rest = &list[m + 5..];
-        let Some(&q) = rest.first() else { continue };
-        if let Some(end) = memchr::memchr(q, &rest[1..]) {
-            nodes.push(String::from_utf8_lossy(&rest[1..1 + end]).into_owned());
-        }
-    }
-    let total = nodes.len();
-    let window = Arc::new(Semaphore::new(concurrency.max(1)));
-    let raw::Stream {
-        mut rd,
-        mut wr,
-        buf,
-    } = s;
-    let w = window.clone();
-    let reader = tokio::spawn(async move {
-        let answers = Elements::new(b"<iq ", b"</iq>");
-        let mut buf = buf;
-        let mut chunk = vec![0u8; 64 * 1024];
-        let mut done = 0;
-        while done < total {
-            let mut n = 0;
-            answers.drain(&mut buf, |_| n += 1);
-            done += n;
-            w.add_permits(n);
-            if done >= total {
-                break;
-            }
-            let k = rd.read(&mut chunk).await?;
-            if k == 0 {
-                bail!("stream closed after {done} answers");
-            }
-            buf.extend_from_slice(&chunk[..k]);
-        }
-        anyhow::Ok(())
-    });
-    for (i, node) in nodes.iter().enumerate() {
-        window.acquire().await?.forget();
-        wr.write_all(format!("<iq type='get' id='i{i}' to='pubsub.localhost'><query xmlns='http://jabber.org/protocol/disco#info' node='{node}'/></iq>").as_bytes()).await?;
-        wr.flush().await?;
-    }
-    reader.await??;
-    Ok((t0.elapsed().as_secs_f64(), total))
-}
-
-/// How long gridlink takes, from nothing, to be current with `node`'s
-/// `expect` items: connect, subscribe, fetch and check every item. With
-/// `paged`, through the follower with a new cursor, as `gridlink subscribe`
-/// and the bridge do on start (a page at a time); without, in one items
-/// request. Returns (seconds, items).
-pub async fn gl_catch_up(
-    config: Config,
-    node: &str,
-    expect: usize,
-    paged: bool,
-) -> anyhow::Result<(f64, usize)> {
-    let t0 = Instant::now();
-    let grid = Grid::connect(config).await?;
-    let selection = TopicSelection::Named(vec![node.to_string()]);
-    let ok = if paged {
-        let store = gridlink::store::Store::open_in_memory()?;
-        let mut f =
-            gridlink::durable::Follower::start(&grid, selection, ValidationLevel::Basic, store)
-                .await?;
-        let mut ok = 0;
-        while ok < expect {
-            match tokio::time::timeout(Duration::from_secs(600), f.next()).await {
-                Ok(Some(GridEvent::Item { .. })) => ok += 1,
-                Ok(Some(_)) => {}
-                Ok(None) => bail!("the session ended after {ok} of {expect} items"),
-                Err(_) => bail!("no item for 600 s after {ok} of {expect}"),
-            }
-        }
-        ok
-    } else {
-        let _sub = grid.subscribe(selection, ValidationLevel::Basic).await?;
-        let items = grid.items(node, None, None, ValidationLevel::Basic).await?;
-        items
-            .iter()
-            .filter(|e| matches!(e, GridEvent::Item { .. }))
-            .count()
-    };
-    let secs = t0.elapsed().as_secs_f64();
-    grid.close().await;
-    Ok((secs, ok))
 }
 
 /// The worker command line for `kind` (the coordinator adds the rest).

@@ -4,7 +4,6 @@
 //! subscribe` processes with every output line captured, the slixmpp peer as
 //! a foreign client writing raw bytes, and raw HTTP for requests no polite
 //! client would send.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -17,7 +16,10 @@ use gridlink::lab::{Prosody, ProsodyOptions};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::common;
+use super::cli::gridlink_async;
+use super::fixtures::{fixture, fixture_bytes, VALID};
+use super::prosody::start_prosody;
+use super::python::python;
 
 /// Passwords and the write token: long, unique strings that cannot occur in
 /// a log by accident.
@@ -139,25 +141,6 @@ impl Proc {
     }
 }
 
-/// `gridlink` with the lab connection settings for `user` (password through
-/// the environment, as the README recommends), nothing inherited but PATH.
-pub fn gridlink(p: &Prosody, user: &str, password: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gridlink"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GRIDLINK_PASSWORD", password)
-        // Cursors, outboxes and bridge stores live with this Prosody, never
-        // in $HOME (where parallel tests and earlier runs would share them).
-        .env("GRIDLINK_STATE_DIR", p.dir().join("state"))
-        .args(["--jid", &format!("{user}@localhost")])
-        .args(["--server", &format!("127.0.0.1:{}", p.c2s_port)])
-        .arg("--ca-file")
-        .arg(&p.ca.ca_pem)
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    c
-}
-
 /// Runs a command to completion within `limit`; returns (exit code, stdout, stderr).
 pub async fn run(mut c: Command, limit: Duration) -> (Option<i32>, String, String) {
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -172,9 +155,10 @@ pub async fn run(mut c: Command, limit: Duration) -> (Option<i32>, String, Strin
     )
 }
 
-/// A lab Prosody with `publisher` (pubsub admin), `subscriber` and `bridge`.
-pub fn prosody() -> Prosody {
-    Prosody::start(ProsodyOptions {
+/// A lab Prosody with `publisher` (pubsub admin), `subscriber` and
+/// `bridge`, whose passwords are the constants above.
+pub fn prosody_with_secret_passwords() -> Prosody {
+    start_prosody(ProsodyOptions {
         users: vec![
             ("publisher".into(), PUBLISHER_PW.into()),
             ("subscriber".into(), SUBSCRIBER_PW.into()),
@@ -182,7 +166,6 @@ pub fn prosody() -> Prosody {
         ],
         ..ProsodyOptions::default()
     })
-    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// How to start the [`Lab`].
@@ -221,7 +204,7 @@ pub struct Lab {
 impl Lab {
     pub async fn start(opts: LabOptions) -> Lab {
         let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let p = prosody();
+        let p = prosody_with_secret_passwords();
         let publisher = Grid::connect(p.client_config("publisher", PUBLISHER_PW))
             .await
             .expect("publisher joins");
@@ -256,7 +239,7 @@ impl Lab {
             ),
         )
         .unwrap();
-        let mut c = gridlink(&p, "bridge", BRIDGE_PW);
+        let mut c = gridlink_async(&p, "bridge", BRIDGE_PW);
         c.arg("--config")
             .arg(&cfg)
             .arg("--state-dir")
@@ -278,7 +261,7 @@ impl Lab {
             .and_then(|r| r.split_whitespace().next())
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in {line:?}"));
-        let mut c = gridlink(&p, "subscriber", SUBSCRIBER_PW);
+        let mut c = gridlink_async(&p, "subscriber", SUBSCRIBER_PW);
         c.args(["-v", "subscribe", "--topic", TOPIC, "--validate", "strict"]);
         if let Some(l) = &opts.rust_log {
             c.env("RUST_LOG", l);
@@ -363,14 +346,10 @@ impl Lab {
     /// the subscriber prints it and the bridge serves it: the grid still
     /// flows after whatever came before. Returns the item id.
     pub async fn good_item_flows(&mut self) -> String {
-        let rel = common::VALID[self.good_sent % common::VALID.len()];
+        let rel = VALID[self.good_sent % VALID.len()];
         self.good_sent += 1;
-        let payload = Payload::prepare(
-            &common::fixture_bytes(rel),
-            ValidationLevel::Strict,
-            1 << 20,
-        )
-        .unwrap();
+        let payload =
+            Payload::prepare(&fixture_bytes(rel), ValidationLevel::Strict, 1 << 20).unwrap();
         let id = self
             .publisher
             .publish(TOPIC, &payload)
@@ -403,7 +382,7 @@ impl Lab {
         let before = self.broker_items().await;
         let file = self.dir.path().join(name);
         std::fs::write(&file, bytes).unwrap();
-        let mut c = gridlink(&self.prosody, "publisher", PUBLISHER_PW);
+        let mut c = gridlink_async(&self.prosody, "publisher", PUBLISHER_PW);
         c.args(["publish", "--topic", TOPIC]).arg(&file);
         let t = Instant::now();
         let (code, out, err) = run(c, Duration::from_secs(60)).await;
@@ -492,8 +471,8 @@ impl Lab {
     pub async fn foreign_publish(&self, bytes: &[u8]) -> serde_json::Value {
         let file = self.dir.path().join("foreign-payload");
         std::fs::write(&file, bytes).unwrap();
-        let mut c: Command = common::python().into();
-        c.arg(common::fixture("../py/slix_peer.py"))
+        let mut c: Command = python().into();
+        c.arg(fixture("../py/slix_peer.py"))
             .arg("publish-raw")
             .args(["--jid", "publisher@localhost", "--password", PUBLISHER_PW])
             .args(["--port", &self.prosody.c2s_port.to_string()])

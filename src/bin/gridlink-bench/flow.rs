@@ -1,0 +1,210 @@
+//! One publish→notify run of one client (sections 1 and 2): its subscriber
+//! worker started and ready, its publisher run, both results matched item by
+//! item into throughput, latency and CPU per item, with Prosody's own CPU.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::lab::{Ctx, Lab};
+use crate::measure::WorkerResult;
+use crate::worker;
+
+/// Which client implementation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    Gridlink,
+    Slixmpp,
+    Raw,
+    /// tokio-xmpp driven directly (`floor.rs`).
+    Floor,
+}
+
+/// One publish→notify run, summarised.
+#[derive(Debug, Clone, Default)]
+pub struct Flow {
+    /// Notifications per second (all subscribers together).
+    pub rate: f64,
+    /// Latency percentiles, milliseconds.
+    pub p50: f64,
+    pub p99: f64,
+    /// Client CPU, microseconds per item.
+    pub pub_cpu: f64,
+    pub sub_cpu: f64,
+    /// Prosody's CPU, microseconds per notification.
+    pub broker_cpu: f64,
+}
+
+/// Prosody's user+system CPU seconds (from /proc; 100 ticks per second).
+pub fn proc_cpu(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // After the command: state is field 3, utime 14 and stime 15 (1-based).
+    let get = |i: usize| {
+        f.get(i - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (get(14) + get(15)) / 100.0
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn summarise(publ: &WorkerResult, sub: &WorkerResult, expected: usize) -> anyhow::Result<Flow> {
+    let sent: HashMap<u64, f64> = publ.times.iter().copied().collect();
+    let mut lat: Vec<f64> = sub
+        .times
+        .iter()
+        .filter_map(|(n, t)| sent.get(n).map(|s| (t - s) * 1000.0))
+        .collect();
+    if lat.len() < expected {
+        bail!(
+            "{} of {expected} notifications matched a publish",
+            lat.len()
+        );
+    }
+    lat.sort_by(f64::total_cmp);
+    let first = publ.times.iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
+    let last = sub.times.iter().map(|t| t.1).fold(0.0, f64::max);
+    Ok(Flow {
+        rate: sub.times.len() as f64 / (last - first).max(1e-9),
+        p50: percentile(&lat, 0.5),
+        p99: percentile(&lat, 0.99),
+        pub_cpu: publ.cpu_s * 1e6 / publ.times.len().max(1) as f64,
+        sub_cpu: sub.cpu_s * 1e6 / sub.times.len().max(1) as f64,
+        broker_cpu: 0.0,
+    })
+}
+
+fn command(ctx: &Ctx, lab: &Lab, client: Client, publisher: bool) -> Command {
+    let mut c = match client {
+        Client::Slixmpp => {
+            let mut c = Command::new("python3");
+            c.arg(&ctx.slix).arg(if publisher { "pub" } else { "sub" });
+            c
+        }
+        Client::Gridlink | Client::Raw | Client::Floor => {
+            let kind = match (client, publisher) {
+                (Client::Gridlink, true) => "gl-pub",
+                (Client::Gridlink, false) => "gl-sub",
+                (Client::Floor, true) => "floor-pub",
+                (Client::Floor, false) => "floor-sub",
+                (_, true) => "raw-pub",
+                (_, false) => "raw-sub",
+            };
+            // GRIDLINK_BENCH_PERF=DIR runs each worker under `perf record --call-graph dwarf`
+            // (one DIR/KIND-PID.data per worker): how the CPU-per-item figures
+            // were profiled. Off by default.
+            let mut c = match std::env::var_os("GRIDLINK_BENCH_PERF") {
+                Some(dir) => {
+                    let mut c = Command::new("perf");
+                    static RUNS: std::sync::atomic::AtomicU32 =
+                        std::sync::atomic::AtomicU32::new(0);
+                    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let out = std::path::Path::new(&dir).join(format!("{kind}-{run}.data"));
+                    c.args(["record", "--call-graph", "dwarf", "-F", "999", "-o"])
+                        .arg(out)
+                        .arg("--")
+                        .arg(&ctx.exe);
+                    c
+                }
+                None => Command::new(&ctx.exe),
+            };
+            c.args(worker::worker_args(kind));
+            c
+        }
+    };
+    c.arg("--port")
+        .arg(lab.prosody.c2s_port.to_string())
+        .arg("--tls-port")
+        .arg(lab.prosody.direct_tls_port.to_string())
+        .arg("--ca")
+        .arg(&lab.prosody.ca.ca_pem)
+        .arg("--user")
+        .arg(if publisher { "publisher" } else { "sub" })
+        .kill_on_drop(true);
+    c
+}
+
+/// Runs `client` publisher and subscriber(s) on a fresh topic `node`.
+#[allow(clippy::too_many_arguments)]
+pub async fn flow(
+    ctx: &Ctx,
+    lab: &Lab,
+    client: Client,
+    node: &str,
+    items_file: &Path,
+    count: usize,
+    rate: f64,
+    sessions: usize,
+) -> anyhow::Result<Flow> {
+    lab.topic(node).await?;
+    let sub_out = ctx.dir.join(format!("{node}-sub.json"));
+    let pub_out = ctx.dir.join(format!("{node}-pub.json"));
+    let common = |c: &mut Command, out: &Path| {
+        c.arg("--node")
+            .arg(node)
+            .arg("--payloads")
+            .arg(items_file)
+            .arg("--out")
+            .arg(out)
+            .arg("--sessions")
+            .arg(sessions.to_string())
+            .arg("--rate")
+            .arg(format!("{rate:.3}"));
+    };
+    let mut sc = command(ctx, lab, client, false);
+    common(&mut sc, &sub_out);
+    let mut sub = sc
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("start subscriber")?;
+    let stdout = sub.stdout.take().context("subscriber stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(180), async {
+        while let Some(l) = lines.next_line().await? {
+            if l.trim() == "READY" {
+                return anyhow::Ok(true);
+            }
+        }
+        anyhow::Ok(false)
+    })
+    .await;
+    if !matches!(ready, Ok(Ok(true))) {
+        let out = sub.wait_with_output().await?;
+        bail!(
+            "{client:?} subscriber did not get ready: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let pid = lab.prosody.pid().unwrap_or(0);
+    let broker0 = proc_cpu(pid);
+    let mut pc = command(ctx, lab, client, true);
+    common(&mut pc, &pub_out);
+    let publ = pc.output().await.context("run publisher")?;
+    worker::check_exit(&format!("{client:?} publisher"), publ)?;
+    let sub_done = tokio::time::timeout(Duration::from_secs(300), sub.wait_with_output())
+        .await
+        .with_context(|| format!("{client:?} subscriber did not finish"))??;
+    let broker = proc_cpu(pid) - broker0;
+    worker::check_exit(&format!("{client:?} subscriber"), sub_done)?;
+    let read = |p: &Path| -> anyhow::Result<WorkerResult> {
+        Ok(serde_json::from_slice(&std::fs::read(p)?)?)
+    };
+    let mut f = summarise(&read(&pub_out)?, &read(&sub_out)?, count * sessions)?;
+    f.broker_cpu = broker * 1e6 / (count * sessions) as f64;
+    Ok(f)
+}

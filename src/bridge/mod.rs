@@ -1,0 +1,210 @@
+//! The bridge: a router between the grid and the web, assembled from
+//! sources and sinks.
+//!
+//! ```text
+//! sources (toward the grid)                              sinks (from the grid)
+//! AtomPub POST/DELETE ─┐                               ┌─> store → ROLIE Atom feeds
+//! feed poller ─────────┼─> outbox → XMPP publish ═ grid ═ XMPP follow ─┼─> [[sink]] json_lines
+//!                      ┘   (GridPublisher)             (GridSource)    └─> [[sink]] files
+//! ```
+//!
+//! Ingest is idempotent: the store keys items by (topic, item id, content),
+//! so the catch-up fetch on start and after every new session can overlap
+//! with live notifications without duplicating anything. An event is
+//! recorded in the delivery cursor once every sink has handled it.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use crate::durable::{Follower, Outbox};
+use crate::grid::Grid;
+use crate::rolie::poll::{PollClient, Poller};
+use crate::rolie::{Publisher, RolieServer};
+use crate::sink::{deliver_all, Sink, StoreSink};
+use crate::source::{GridSource, Source};
+use crate::store::Store;
+
+mod config;
+mod observe;
+mod options;
+mod publisher;
+
+pub use config::{BridgeFile, TopicsKey};
+use observe::{hooks, observe, Counters};
+pub use options::{BridgeError, BridgeOptions, DEFAULT_CONFIRM_WAIT};
+use publisher::GridPublisher;
+
+/// A bound bridge, ready to run: the grid source, the sinks it feeds, and
+/// the sources that feed the grid.
+pub struct Bridge {
+    local_addr: std::net::SocketAddr,
+    grid: Grid,
+    from_grid: GridSource,
+    sinks: Vec<Box<dyn Sink>>,
+    /// The ROLIE server (AtomPub) first, then the pollers.
+    sources: Vec<Box<dyn Source>>,
+    outbox: Outbox,
+    topics: Arc<Mutex<Vec<String>>>,
+    counters: Arc<Counters>,
+}
+
+impl Bridge {
+    /// Subscribes, catches up, and binds the HTTP listener.
+    pub async fn start(
+        grid: Grid,
+        store: Store,
+        opts: BridgeOptions,
+    ) -> Result<Bridge, BridgeError> {
+        // The follower subscribes before it fetches, so whatever is
+        // published in between shows up in both; its cursor (kept in the
+        // store) drops the overlap and what was stored before a restart.
+        // It gets the selection itself, so that `AllIodef` is discovered
+        // again on every new session (a topic created meanwhile is
+        // followed from then on), not frozen at start.
+        let follower = Follower::start_paged(
+            &grid,
+            opts.topics.clone(),
+            opts.ingest_validation,
+            store.clone(),
+            opts.catch_up_page,
+        )
+        .await?;
+        let names = follower.topics().to_vec();
+        for t in &names {
+            store.ensure_topic(t).await?;
+        }
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(StoreSink::new(store.clone()))];
+        for s in &opts.sinks {
+            sinks.push(s.build()?);
+        }
+        let counters = Arc::new(Counters::default());
+        let topics = Arc::new(Mutex::new(names));
+        let outbox = Outbox::new(store.clone(), opts.outbox.clone());
+        let publisher = GridPublisher {
+            grid: grid.clone(),
+            store: store.clone(),
+            outbox: outbox.clone(),
+            topics: topics.clone(),
+            validation: opts.publish_validation,
+            max_payload: opts.max_payload,
+            redaction: Arc::new(opts.redaction.clone()),
+            confirm_wait: opts.confirm_wait,
+            counters: counters.clone(),
+        };
+        // Polled entries may go to topics the repository does not serve.
+        let poll_publisher: Arc<dyn Publisher> =
+            Arc::new(publisher.for_topics(opts.poll.iter().map(|p| p.topic.clone()).collect()));
+        let server = RolieServer::bind(
+            opts.rolie,
+            store.clone(),
+            Arc::new(publisher),
+            hooks(&grid, &counters),
+        )
+        .await?;
+        let local_addr = server.local_addr();
+        let mut sources: Vec<Box<dyn Source>> = vec![Box::new(server)];
+        if !opts.poll.is_empty() {
+            let client = PollClient::new(grid.session().config(), opts.poll_allow.clone())
+                .map_err(|e| BridgeError::Http(e.to_string()))?;
+            crate::store::files::create_private_dir(&opts.state_dir).map_err(|e| {
+                BridgeError::Http(format!("state dir {}: {e}", opts.state_dir.display()))
+            })?;
+            for src in &opts.poll {
+                let p = Poller::new(
+                    src.clone(),
+                    &client,
+                    poll_publisher.clone(),
+                    &opts.state_dir,
+                    opts.poll_interval,
+                )
+                .map_err(|e| BridgeError::Http(e.to_string()))?;
+                if let Ok(mut polls) = counters.polls.lock() {
+                    polls.push((src.clone(), p.stats.clone()));
+                }
+                sources.push(Box::new(p));
+            }
+        }
+        Ok(Bridge {
+            local_addr,
+            grid,
+            from_grid: GridSource::Follow(Box::new(follower)),
+            sinks,
+            sources,
+            outbox,
+            topics,
+            counters,
+        })
+    }
+
+    /// The address the HTTP side listens on.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.local_addr
+    }
+
+    /// Runs until `shutdown` resolves.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), BridgeError> {
+        let Bridge {
+            grid,
+            mut from_grid,
+            mut sinks,
+            sources,
+            outbox,
+            topics,
+            counters,
+            ..
+        } = self;
+        // One shutdown signal for every task: sources, the outbox drainer.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        // Sends what earlier runs left queued, then whatever the sources
+        // accept, in order, for as long as the session lives.
+        let drainer = {
+            let grid = grid.clone();
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    r = outbox.drain(&grid, false, |_| {}) => if let Err(e) = r {
+                        tracing::error!(error = %e, "outbox store failed; queued documents stay on disk");
+                    },
+                    _ = stopped.wait_for(|s| *s) => {}
+                }
+            })
+        };
+        let tasks: Vec<_> = sources
+            .into_iter()
+            .map(|s| tokio::spawn(s.run(stopped.clone())))
+            .collect();
+        tokio::pin!(shutdown);
+        let result = loop {
+            let ev = tokio::select! {
+                ev = from_grid.next() => ev,
+                _ = &mut shutdown => break Ok(()),
+            };
+            let Some(ev) = ev else {
+                break match grid.session().failure() {
+                    Some(why) => Err(BridgeError::SessionEnded(why)),
+                    None => Ok(()),
+                };
+            };
+            observe(&counters, &topics, &ev);
+            // Handled by every sink first, recorded second: a crash in
+            // between hands the event out again, which the sinks take as
+            // a repeat.
+            if let Err(e) = deliver_all(&mut sinks, &ev).await {
+                break Err(e.into());
+            }
+            if let Err(e) = from_grid.acknowledge(&ev).await {
+                break Err(e.into());
+            }
+        };
+        let _ = stop.send(true);
+        for t in tasks {
+            let _ = t.await;
+        }
+        let _ = drainer.await;
+        grid.close().await;
+        result
+    }
+}

@@ -1,0 +1,16 @@
+//! The feed poller as a source: remote ROLIE/Atom feeds whose new entries
+//! are published to grid topics (the poller itself is `rolie::poll`).
+
+use super::{Shutdown, Source};
+use crate::rolie::poll::Poller;
+use crate::sink::BoxFuture;
+
+impl Source for Poller {
+    fn name(&self) -> String {
+        format!("poll {}", self.source().url)
+    }
+
+    fn run(self: Box<Self>, shutdown: Shutdown) -> BoxFuture<'static, ()> {
+        Box::pin(Poller::run(*self, shutdown))
+    }
+}
