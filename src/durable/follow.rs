@@ -41,7 +41,7 @@
 //! up in full until one catch-up finishes.
 //!
 //! Payloads are parsed, validated and converted only when the consumer
-//! reaches them ([`RawItem`]s wait in the queue), never a whole topic at once.
+//! reaches them ([`RawItem`](crate::grid::RawItem)s wait in the queue), never a whole topic at once.
 //!
 //! The consumer calls [`Follower::delivered`] once it has handled an event.
 //! Only then is it recorded, so a crash before that point makes it come
@@ -55,23 +55,15 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use super::seen::Seen;
-use crate::grid::{Grid, GridError, GridEvent, RawItem, Subscription, TopicSelection};
+use crate::grid::{Grid, GridEvent, Subscription, TopicSelection};
 use crate::iodef::ValidationLevel;
 use crate::store::{content_hash, Store, StoreError};
-use catch_up::Work;
+use catch_up::{CatchUp, Ctx, Queued};
 
 mod catch_up;
+mod error;
 
-/// Why following failed.
-#[derive(Debug, thiserror::Error)]
-pub enum FollowError {
-    /// The grid side failed.
-    #[error(transparent)]
-    Grid(#[from] GridError),
-    /// The cursor store failed.
-    #[error("cursor store: {0}")]
-    Store(#[from] StoreError),
-}
+pub use error::FollowError;
 
 /// The cursor value recorded for a refused payload (it has no document).
 const REJECTED: &str = "rejected";
@@ -79,26 +71,17 @@ const REJECTED: &str = "rejected";
 /// Items per catch-up request (the default of [`Follower::start`]).
 pub const CATCH_UP_PAGE: u32 = 100;
 
-/// What waits to be handed to the consumer.
-enum Queued {
-    Event(GridEvent),
-    /// A caught-up item, checked and converted when the consumer reaches it.
-    Raw(String, RawItem),
-}
-
 /// A subscription with catch-up and a persistent per-topic cursor.
 pub struct Follower {
     grid: Grid,
     sub: Subscription,
     store: Store,
     level: ValidationLevel,
-    page: u32,
     /// Per topic: item id → content, delivered or handed out.
     seen: Seen,
     queue: VecDeque<Queued>,
-    /// Catch-up still to do, one topic at a time, so that only one topic's
-    /// page is in memory at once.
-    pending: VecDeque<Work>,
+    /// Catch-up still to do (`catch_up.rs`).
+    catch_up: CatchUp,
     /// The `Resubscribed`, `Lagged`, `TopicsAdded` or `Approved` event,
     /// emitted once its topics are caught up.
     resubscribed: Option<GridEvent>,
@@ -106,10 +89,6 @@ pub struct Follower {
     /// Topics whose subscription waits for the owner's approval: their
     /// items may not be read yet, so they are caught up once approved.
     awaiting: BTreeSet<String>,
-    /// The most items one catch-up answer held so far.
-    largest_fetch: usize,
-    /// Catch-up requests made so far (item fetches and id listings).
-    requests: usize,
 }
 
 impl std::fmt::Debug for Follower {
@@ -117,7 +96,7 @@ impl std::fmt::Debug for Follower {
         f.debug_struct("Follower")
             .field("topics", &self.topics)
             .field("queued", &self.queue.len())
-            .field("page", &self.page)
+            .field("page", &self.catch_up.page())
             .finish_non_exhaustive()
     }
 }
@@ -163,37 +142,23 @@ impl Follower {
         let sub = grid.subscribe(selection, level).await?;
         let topics = sub.topics().to_vec();
         let awaiting: BTreeSet<String> = sub.pending().iter().cloned().collect();
+        let readable = topics.iter().filter(|t| !awaiting.contains(*t)).cloned();
         let mut f = Follower {
             grid: grid.clone(),
             sub,
             store,
             level,
-            page: page.max(2),
             seen: Seen::new(),
             queue: VecDeque::new(),
-            pending: topics
-                .iter()
-                .filter(|t| !awaiting.contains(*t))
-                .cloned()
-                .map(Work::Topic)
-                .collect(),
+            catch_up: CatchUp::new(page.max(2), readable),
             resubscribed: None,
             topics,
             awaiting,
-            largest_fetch: 0,
-            requests: 0,
         };
         // The first topic now, so that a topic that cannot be read fails
         // the start rather than only showing up as a gap later.
-        if let Some(Work::Topic(first)) = f.pending.pop_front() {
-            match f.catch_up(&first).await {
-                Ok(step) => f.apply(&first, step),
-                Err(e) => {
-                    f.unfinished(&first).await;
-                    return Err(e);
-                }
-            }
-        }
+        let (catch_up, mut cx) = f.catching_up();
+        catch_up.first(&mut cx).await?;
         Ok(f)
     }
 
@@ -206,21 +171,30 @@ impl Follower {
     /// size, unless a service listed its items in an order that could not be
     /// told and a topic was fetched in one request.
     pub fn largest_fetch(&self) -> usize {
-        self.largest_fetch
+        self.catch_up.largest_fetch()
     }
 
     /// How many requests catching up has made so far: item fetches and id
     /// listings. A restart a few items behind takes one.
     pub fn catch_up_requests(&self) -> usize {
-        self.requests
+        self.catch_up.requests()
     }
 
-    async fn load(&mut self, topic: &str) -> Result<(), StoreError> {
-        if !self.seen.is_loaded(topic) {
-            let known = self.store.delivered(topic).await?;
-            self.seen.load(topic, known);
-        }
-        Ok(())
+    /// The catch-up state and what it works with, borrowed apart.
+    fn catching_up(&mut self) -> (&mut CatchUp, Ctx<'_>) {
+        let cx = Ctx {
+            grid: &self.grid,
+            store: &self.store,
+            seen: &mut self.seen,
+            queue: &mut self.queue,
+        };
+        (&mut self.catch_up, cx)
+    }
+
+    /// Those of `topics` whose items may be read (not awaiting approval).
+    fn readable(&self, topics: &[String]) -> Vec<String> {
+        let readable = topics.iter().filter(|t| !self.awaiting.contains(*t));
+        readable.cloned().collect()
     }
 
     /// Whether `ev` is new to the consumer; marks it as handed out.
@@ -251,12 +225,13 @@ impl Follower {
                 }
                 None => {}
             }
-            if !self.pending.is_empty() {
+            if self.catch_up.busy() {
                 // The previous page's documents, trees and stanzas are all
                 // freed now: give the space back before the next page
                 // (glibc keeps it otherwise; see `crate::memory`).
                 crate::memory::release_free_memory();
-                self.work().await;
+                let (catch_up, mut cx) = self.catching_up();
+                catch_up.work(&mut cx).await;
                 continue;
             }
             if let Some(ev) = self.resubscribed.take() {
@@ -269,14 +244,14 @@ impl Follower {
                 // pass the event on.
                 GridEvent::Resubscribed { topics } | GridEvent::Lagged { topics, .. } => {
                     self.topics = topics.clone();
-                    self.pending = self.readable(topics);
+                    self.catch_up.restart(self.readable(topics));
                     self.resubscribed = Some(ev);
                 }
                 // New topics (following every IODEF topic): what they
                 // published before the subscription is only in their items.
                 GridEvent::TopicsAdded { added, topics } => {
                     self.topics = topics.clone();
-                    self.pending = self.readable(added);
+                    self.catch_up.restart(self.readable(added));
                     self.resubscribed = Some(ev);
                 }
                 // The topic's items may not be read until the owner approves.
@@ -286,7 +261,7 @@ impl Follower {
                 }
                 GridEvent::Approved { topic } => {
                     self.awaiting.remove(topic);
-                    self.pending = VecDeque::from([Work::Topic(topic.clone())]);
+                    self.catch_up.restart([topic.clone()]);
                     self.resubscribed = Some(ev);
                 }
                 GridEvent::Unsubscribed { topic } => {
@@ -294,7 +269,8 @@ impl Follower {
                     return Some(ev);
                 }
                 GridEvent::Item { envelope, .. } => {
-                    if let Err(e) = self.load(&envelope.topic.clone()).await {
+                    let topic = &envelope.topic;
+                    if let Err(e) = catch_up::load(&self.store, &mut self.seen, topic).await {
                         tracing::error!(error = %e, "cursor store");
                     }
                     if self.fresh(&ev) {

@@ -1,5 +1,7 @@
-//! Errors of the grid layer.
+//! Errors of the grid layer: [`GridError`] and the [`PayloadError`] a
+//! document refused before publishing gives.
 
+use crate::iodef;
 use crate::xmpp::{ConnectError, IqError};
 
 /// What went wrong in an XMPP-Grid operation.
@@ -27,7 +29,7 @@ pub enum GridError {
     NoSuchTopic(String),
     /// A payload was refused before sending.
     #[error(transparent)]
-    Payload(#[from] super::PayloadError),
+    Payload(#[from] PayloadError),
     /// The server answered something gridlink cannot use.
     #[error("unexpected answer to {op}: {message}")]
     Protocol {
@@ -67,4 +69,36 @@ impl GridError {
             _ => None,
         }
     }
+}
+
+/// Why an input cannot be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    /// Over the configured size limit.
+    #[error("payload is {size} bytes; the limit is {max} bytes (--max-size)")]
+    TooLarge {
+        /// Bytes.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Not an IODEF v2 document.
+    #[error("not a publishable IODEF v2 document: {0}")]
+    Iodef(#[from] iodef::IodefError),
+    /// Schema or RFC rule violations.
+    #[error("invalid IODEF ({} problem{}): {}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.join("; "))]
+    Invalid(Vec<String>),
+    /// Valid as given, but not once the redaction left elements out (a
+    /// required element, or every `Incident`): nothing is published rather
+    /// than half an incident.
+    #[error("after leaving out {omitted} element(s) (--omit/--share) the document is not valid IODEF: {}", .problems.join("; "))]
+    InvalidAfterRedaction {
+        /// Elements left out.
+        omitted: usize,
+        /// What the validator says about what is left.
+        problems: Vec<String>,
+    },
+    /// The serialised document was refused by the XMPP XML parser.
+    #[error("the document cannot be carried in an XMPP stanza: {0}")]
+    Xmpp(String),
 }

@@ -1,96 +1,26 @@
-//! History retrieval (XEP-0060 §6.5): the items a topic still keeps.
+//! History retrieval (XEP-0060 §6.5): the items a topic still keeps, as
+//! events — the newest `max`, one by id, or every one page by page
+//! ([`for_each_item`]).
 //!
-//! [`items`] turns a whole answer into events at once; the follower's
-//! catch-up (`durable/follow.rs`) works on [`RawItem`]s instead, so that it
-//! can fetch a topic in pages ([`Retrieve::Newest`], [`Retrieve::Ids`],
-//! with the ids listed by [`item_ids`]) and check each payload only when its
-//! consumer asks for it: a topic that keeps a thousand documents is then
-//! never in memory as a thousand parsed, validated, converted events.
+//! Reading a whole topic page by page, oldest first, is one API, used by
+//! [`for_each_item`] and by the follower's catch-up
+//! (`durable/follow/catch_up.rs`): [`plan`] fetches the newest page and
+//! says how the rest is read — it was everything, or a [`Pager`] fetches
+//! the older items by id (the ids listed by disco#items) and hands the
+//! newest page last, or reads RSM pages from the start (ejabberd: its
+//! newest page comes newest first on SQL storage and oldest first on
+//! mnesia, with nothing in the answer to tell which; its RSM pages are
+//! oldest first on both). Items stay unchecked [`RawItem`]s until their
+//! consumer takes them. The requests themselves are in `retrieve.rs`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
-use chrono::{DateTime, Utc};
 use tokio_xmpp::jid::Jid;
-use tokio_xmpp::minidom::Element;
-use tokio_xmpp::parsers::disco::{DiscoItemsQuery, DiscoItemsResult};
-use tokio_xmpp::parsers::rsm::{SetQuery, SetResult};
 
-use super::notify::item_event;
-use super::{ns, GridError, GridEvent};
+use super::retrieve::{fetch, item_ids, next_after, older_ids, RawItem, Retrieve, RsmPage};
+use super::{GridError, GridEvent};
 use crate::iodef::ValidationLevel;
 use crate::xmpp::Session;
-
-/// Which items to retrieve.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Retrieve<'a> {
-    /// Everything the broker keeps.
-    All,
-    /// The newest `n` (XEP-0060 §6.5.7 `max_items`). Prosody answers them
-    /// oldest first.
-    Newest(u32),
-    /// These ids, in this order (Prosody keeps the requested order; ids it
-    /// no longer keeps are left out of the answer).
-    Ids(&'a [String]),
-    /// A page of at most `max` items in the service's RSM order (XEP-0059;
-    /// oldest first on ejabberd), after the item whose RSM id is `after`
-    /// (from the start when `None`). Only for services that answered with
-    /// an RSM `<set/>` (ejabberd); Prosody 0.12 has no RSM for items.
-    Page { max: u32, after: Option<&'a str> },
-}
-
-/// The RSM `<set/>` a service put beside `<items/>` (XEP-0059 §2): ejabberd
-/// does whenever `max_items` or RSM was asked for, Prosody never.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct RsmPage {
-    /// How many items the whole set holds.
-    pub count: Option<usize>,
-    /// The RSM id of the page's last item: where the next page starts.
-    pub last: Option<String>,
-}
-
-impl RsmPage {
-    /// Reads the `<set/>` of an items answer (`None` without one; a `<set/>`
-    /// that does not parse is treated as none: the answer's items stand).
-    fn from_answer(pubsub: &Element) -> Option<RsmPage> {
-        let set = pubsub.get_child("set", ns::RSM)?;
-        let set = SetResult::try_from(set.clone()).ok()?;
-        Some(RsmPage {
-            count: set.count,
-            last: set.last,
-        })
-    }
-}
-
-/// One answer: its items and, when the service pages with RSM, its `<set/>`.
-#[derive(Debug)]
-pub(crate) struct Fetched {
-    pub items: Vec<RawItem>,
-    pub rsm: Option<RsmPage>,
-}
-
-/// One retrieved item, its payload not yet checked.
-#[derive(Debug)]
-pub(crate) struct RawItem {
-    pub id: String,
-    pub publisher: Option<String>,
-    pub payload: Option<Element>,
-    pub received_at: DateTime<Utc>,
-}
-
-impl RawItem {
-    /// Checks the payload and wraps it, as a live notification would be.
-    pub fn into_event(self, topic: &str, level: ValidationLevel) -> GridEvent {
-        item_event(
-            topic,
-            self.id,
-            self.publisher,
-            self.payload,
-            self.received_at,
-            None,
-            level,
-        )
-    }
-}
 
 /// Fetches items of `topic`: the newest `max`, oldest first (all the broker
 /// keeps when `None`), or the one with `id`.
@@ -119,16 +49,15 @@ pub async fn items(
         // last `m`.
         let keep = *m as usize;
         let mut newest = VecDeque::with_capacity(keep.min(RSM_PAGE as usize));
-        rsm_pages(session, service, topic, RSM_PAGE, |items| {
-            for item in items {
+        let mut pager = Pager::rsm(topic, RSM_PAGE);
+        while pager.remaining() {
+            for item in pager.next(session, service).await? {
                 if newest.len() == keep {
                     newest.pop_front();
                 }
                 newest.push_back(item);
             }
-            true
-        })
-        .await?;
+        }
         fetched.items = newest.into();
     }
     if matches!(what, Retrieve::All) {
@@ -166,13 +95,12 @@ pub async fn items(
 /// Items per RSM request when the rest of a capped answer is fetched.
 const RSM_PAGE: u32 = 100;
 
-/// Every item `topic` keeps, oldest first, `page` per request: the newest
-/// page; when it is full, the ids are listed (disco#items on the node) and
-/// the older items fetched by id, each page handed to `each` before the next
-/// is fetched, the newest page last. Memory stays bounded by a page (unless
-/// the service lists ids in an order that cannot be told: then one request).
-/// Items published meanwhile are not included. Stops early when `each`
-/// returns `false`. Returns how many items were handed over.
+/// Every item `topic` keeps, oldest first, `page` per request (see
+/// [`plan`]), each page handed to `each` before the next is fetched.
+/// Memory stays bounded by a page (unless the service lists ids in an order
+/// that cannot be told: then one request). Items published meanwhile are
+/// not included. Stops early when `each` returns `false`. Returns how many
+/// items were handed over.
 pub async fn for_each_item(
     session: &Session,
     service: &Jid,
@@ -181,15 +109,6 @@ pub async fn for_each_item(
     level: ValidationLevel,
     mut each: impl FnMut(GridEvent) -> bool,
 ) -> Result<usize, GridError> {
-    let page = page.max(2);
-    let first = fetch(session, service, topic, Retrieve::Newest(page)).await?;
-    if first.rsm.is_some() {
-        // ejabberd: its newest page is newest first on SQL storage and
-        // oldest first on mnesia, with nothing in the answer to tell which;
-        // its RSM pages are oldest first on both.
-        return for_each_rsm(session, service, topic, page, level, each).await;
-    }
-    let newest = first.items;
     let mut handed = 0;
     let mut hand = |items: Vec<RawItem>| {
         for item in items {
@@ -200,340 +119,241 @@ pub async fn for_each_item(
         }
         true
     };
-    if newest.len() < page as usize {
-        hand(newest);
-        return Ok(handed);
+    match plan(session, service, topic, page.max(2), false)
+        .await?
+        .read
+    {
+        Read::Whole { items, .. } => {
+            hand(items);
+        }
+        Read::Pages(mut pager) => {
+            while pager.remaining() {
+                if !hand(pager.next(session, service).await?) {
+                    return Ok(handed);
+                }
+            }
+            hand(pager.into_newest());
+        }
     }
+    Ok(handed)
+}
+
+/// How a topic is read, oldest first, as [`plan`] found it.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    /// How many items the topic keeps, as far as planning could tell.
+    pub kept: usize,
+    /// The ids planning saw: the newest page and the id listing, or every
+    /// item when the topic was read whole.
+    pub ids: Vec<String>,
+    /// Requests planning made.
+    pub requests: usize,
+    /// The most items one of those answers held.
+    pub largest: usize,
+    /// The items, or how to fetch them.
+    pub read: Read,
+}
+
+/// The rest of a [`Plan`].
+#[derive(Debug)]
+pub(crate) enum Read {
+    /// The whole backlog, in hand: the newest page held everything, or
+    /// (`unordered`) the service listed its ids in an order that could not
+    /// be told, and everything was fetched in one request.
+    Whole {
+        items: Vec<RawItem>,
+        unordered: bool,
+    },
+    /// Page by page.
+    Pages(Pager),
+}
+
+/// Fetches the newest `page` (at least 2) items of `topic` and plans
+/// reading the rest: when the page is not full it is everything; else the
+/// ids are listed (disco#items on the node) and the older ones read by id,
+/// the newest page last. A service that answers with an RSM `<set/>` is
+/// read in RSM pages from the start instead; `list_rsm` lists its ids all
+/// the same (the follower's catch-up compares them with its cursor).
+pub(crate) async fn plan(
+    session: &Session,
+    service: &Jid,
+    topic: &str,
+    page: u32,
+    list_rsm: bool,
+) -> Result<Plan, GridError> {
+    let first = fetch(session, service, topic, Retrieve::Newest(page)).await?;
+    let mut requests = 1;
+    let mut largest = first.items.len();
+    let page_ids = |items: &[RawItem]| items.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+    if let Some(rsm) = first.rsm {
+        let mut ids = Vec::new();
+        let mut listed_len = 0;
+        if list_rsm {
+            requests += 1;
+            ids = item_ids(session, service, topic).await?;
+            listed_len = ids.len();
+        }
+        ids.extend(page_ids(&first.items));
+        return Ok(Plan {
+            kept: rsm.count.unwrap_or(listed_len).max(first.items.len()),
+            ids,
+            requests,
+            largest,
+            read: Read::Pages(Pager::rsm(topic, page)),
+        });
+    }
+    let newest = first.items;
+    if newest.len() < page as usize {
+        return Ok(Plan {
+            kept: newest.len(),
+            ids: page_ids(&newest),
+            requests,
+            largest,
+            read: Read::Whole {
+                items: newest,
+                unordered: false,
+            },
+        });
+    }
+    requests += 1;
     let listed = item_ids(session, service, topic).await?;
     let Some(older) = older_ids(&listed, &newest) else {
-        hand(raw_items(session, service, topic, Retrieve::All).await?);
-        return Ok(handed);
+        let all = fetch(session, service, topic, Retrieve::All).await?.items;
+        return Ok(Plan {
+            kept: all.len(),
+            ids: page_ids(&all),
+            requests: requests + 1,
+            largest: largest.max(all.len()),
+            read: Read::Whole {
+                items: all,
+                unordered: true,
+            },
+        });
     };
-    for ids in older.chunks(page as usize) {
-        if !hand(raw_items(session, service, topic, Retrieve::Ids(ids)).await?) {
-            return Ok(handed);
-        }
-    }
-    hand(newest);
-    Ok(handed)
-}
-
-/// [`for_each_item`] on a service that pages items with RSM: pages of
-/// `page` in the service's order (oldest first), each after the last.
-async fn for_each_rsm(
-    session: &Session,
-    service: &Jid,
-    topic: &str,
-    page: u32,
-    level: ValidationLevel,
-    mut each: impl FnMut(GridEvent) -> bool,
-) -> Result<usize, GridError> {
-    let mut handed = 0;
-    rsm_pages(session, service, topic, page, |items| {
-        for item in items {
-            handed += 1;
-            if !each(item.into_event(topic, level)) {
-                return false;
-            }
-        }
-        true
+    largest = largest.max(newest.len());
+    let kept = listed.len().max(newest.len());
+    let mut ids = page_ids(&newest);
+    ids.extend(listed);
+    Ok(Plan {
+        kept,
+        ids,
+        requests,
+        largest,
+        read: Read::Pages(Pager {
+            topic: topic.to_string(),
+            page,
+            left: Left::Older {
+                ids: older.into(),
+                newest,
+            },
+        }),
     })
-    .await?;
-    Ok(handed)
 }
 
-/// Reads `topic` from a service that pages items with RSM, `page` items per
-/// request in the service's order (oldest first), each page after the
-/// previous one's `<last/>`, handing each page to `each` until it returns
-/// `false` or the last page was handed over.
-async fn rsm_pages(
-    session: &Session,
-    service: &Jid,
-    topic: &str,
+/// The pages of a topic still to read, one request per [`next`](Self::next).
+/// A `next` dropped before its answer came (a `select!`) changes nothing:
+/// the same page is asked for again.
+#[derive(Debug)]
+pub(crate) struct Pager {
+    topic: String,
     page: u32,
-    mut each: impl FnMut(Vec<RawItem>) -> bool,
-) -> Result<(), GridError> {
-    let mut after: Option<String> = None;
-    loop {
-        let what = Retrieve::Page {
-            max: page,
-            after: after.as_deref(),
-        };
-        let fetched = fetch(session, service, topic, what).await?;
-        let n = fetched.items.len();
-        if !each(fetched.items) {
-            return Ok(());
-        }
-        match next_after(n, page, fetched.rsm, after.as_deref()) {
-            Some(last) => after = Some(last),
-            None => return Ok(()),
+    left: Left,
+}
+
+#[derive(Debug)]
+enum Left {
+    /// Older items by id, oldest first; then the newest page.
+    Older {
+        ids: VecDeque<String>,
+        newest: Vec<RawItem>,
+    },
+    /// RSM pages in the service's order (oldest first), after the item
+    /// whose RSM id is `after` (from the start when `None`); `done` once
+    /// the last page came.
+    Rsm { after: Option<String>, done: bool },
+}
+
+impl Pager {
+    /// RSM pages of `page` items from the start.
+    fn rsm(topic: &str, page: u32) -> Pager {
+        Pager {
+            topic: topic.to_string(),
+            page,
+            left: Left::Rsm {
+                after: None,
+                done: false,
+            },
         }
     }
-}
 
-/// Where the page after one of `n` items (asked for `page`) starts, or
-/// `None` when it was the last: a short or empty page, no `<last/>`, or the
-/// same `<last/>` as before (a service that ignores `<after/>` would
-/// otherwise be asked forever).
-pub(crate) fn next_after(
-    n: usize,
-    page: u32,
-    rsm: Option<RsmPage>,
-    after: Option<&str>,
-) -> Option<String> {
-    let last = rsm?.last?;
-    (n > 0 && n >= page as usize && after != Some(last.as_str())).then_some(last)
-}
-
-/// Fetches items of `topic` without checking their payloads.
-pub(crate) async fn raw_items(
-    session: &Session,
-    service: &Jid,
-    topic: &str,
-    what: Retrieve<'_>,
-) -> Result<Vec<RawItem>, GridError> {
-    Ok(fetch(session, service, topic, what).await?.items)
-}
-
-/// Fetches items of `topic` and the answer's RSM `<set/>`, if any. Built
-/// and read by hand: an RSM `<set/>` beside `<items/>` makes xmpp-parsers
-/// 0.23's `PubSub` parse fail (and its `PubSub::Items` cannot carry one in
-/// a request); the `<set/>` itself is xmpp-parsers' typed `SetQuery` /
-/// `SetResult`.
-pub(crate) async fn fetch(
-    session: &Session,
-    service: &Jid,
-    topic: &str,
-    what: Retrieve<'_>,
-) -> Result<Fetched, GridError> {
-    let mut items = Element::builder("items", ns::PUBSUB).attr(super::ncname("node"), topic);
-    let mut set = None;
-    match what {
-        Retrieve::All => {}
-        Retrieve::Page { max, after } => {
-            set = Some(SetQuery {
-                max: Some(max as usize),
-                after: after.map(str::to_string),
-                before: None,
-                index: None,
-            });
+    /// Whether a page is left to fetch (the newest page, kept for last,
+    /// aside: [`into_newest`](Self::into_newest)).
+    pub(crate) fn remaining(&self) -> bool {
+        match &self.left {
+            Left::Older { ids, .. } => !ids.is_empty(),
+            Left::Rsm { done, .. } => !done,
         }
-        Retrieve::Newest(m) => items = items.attr(super::ncname("max_items"), m.to_string()),
-        Retrieve::Ids(ids) => {
-            for id in ids {
-                items = items.append(
-                    Element::builder("item", ns::PUBSUB).attr(super::ncname("id"), id.as_str()),
-                );
+    }
+
+    /// How many older ids are left to fetch (0 on RSM pages).
+    pub(crate) fn older(&self) -> usize {
+        match &self.left {
+            Left::Older { ids, .. } => ids.len(),
+            Left::Rsm { .. } => 0,
+        }
+    }
+
+    /// Whether the topic is read in RSM pages.
+    pub(crate) fn is_rsm(&self) -> bool {
+        matches!(self.left, Left::Rsm { .. })
+    }
+
+    /// Leaves out the oldest ids as long as `known` says so for each.
+    pub(crate) fn skip_oldest_while(&mut self, known: impl Fn(&str) -> bool) {
+        if let Left::Older { ids, .. } = &mut self.left {
+            let skip = ids.iter().take_while(|id| known(id)).count();
+            ids.drain(..skip);
+        }
+    }
+
+    /// Fetches the next page (one request).
+    pub(crate) async fn next(
+        &mut self,
+        session: &Session,
+        service: &Jid,
+    ) -> Result<Vec<RawItem>, GridError> {
+        let (topic, page) = (self.topic.as_str(), self.page);
+        match &mut self.left {
+            Left::Older { ids, .. } => {
+                let batch: Vec<String> = ids.iter().take(page as usize).cloned().collect();
+                let items = fetch(session, service, topic, Retrieve::Ids(&batch))
+                    .await?
+                    .items;
+                tracing::debug!(topic, fetched = items.len(), "older page");
+                ids.drain(..batch.len());
+                Ok(items)
+            }
+            Left::Rsm { after, done } => {
+                let what = Retrieve::Page {
+                    max: page,
+                    after: after.as_deref(),
+                };
+                let fetched = fetch(session, service, topic, what).await?;
+                let n = fetched.items.len();
+                tracing::debug!(topic, fetched = n, "RSM page");
+                let next = next_after(n, page, fetched.rsm, after.as_deref());
+                *done = next.is_none();
+                *after = next;
+                Ok(fetched.items)
             }
         }
     }
-    let mut req = Element::builder("pubsub", ns::PUBSUB).append(items);
-    if let Some(set) = set {
-        req = req.append(Element::from(set));
-    }
-    let req = req.build();
-    let op = format!("retrieve items of topic {topic:?}");
-    let by_id = matches!(what, Retrieve::Ids(_));
-    let answer = session.get(Some(service.clone()), req).await.map_err(|e| {
-        match e.condition().as_deref() {
-            Some("item-not-found") if !by_id => GridError::NoSuchTopic(topic.to_string()),
-            _ => GridError::request(op.clone())(e),
+
+    /// The newest page, kept for last (none on RSM pages).
+    pub(crate) fn into_newest(self) -> Vec<RawItem> {
+        match self.left {
+            Left::Older { newest, .. } => newest,
+            Left::Rsm { .. } => Vec::new(),
         }
-    })?;
-    let now = Utc::now();
-    // The answer is taken apart, not copied: it holds every kept document.
-    let mut rsm = None;
-    let mut list = answer
-        .and_then(|mut p| {
-            rsm = RsmPage::from_answer(&p);
-            p.remove_child("items", ns::PUBSUB)
-        })
-        .ok_or_else(|| GridError::Protocol {
-            op,
-            message: "no <items/> in the result".into(),
-        })?;
-    let items = list
-        .take_contents_as_children()
-        .filter(|c| c.is("item", ns::PUBSUB))
-        .map(|mut item| RawItem {
-            id: item.attr("id").unwrap_or_default().to_string(),
-            publisher: item.attr("publisher").map(str::to_string),
-            payload: super::take_payload(&mut item),
-            received_at: now,
-        })
-        .collect();
-    Ok(Fetched { items, rsm })
-}
-
-/// The ids of the items `topic` keeps (XEP-0060 §5.5: disco#items on the
-/// node; each item's `name` is its id), in the order the service lists them.
-/// XEP-0060 does not say which order that is (Prosody: newest first), so the
-/// caller works it out. Prosody loads every payload to answer this.
-pub(crate) async fn item_ids(
-    session: &Session,
-    service: &Jid,
-    topic: &str,
-) -> Result<Vec<String>, GridError> {
-    let op = format!("list the items of topic {topic:?}");
-    let query = DiscoItemsQuery {
-        node: Some(topic.to_string()),
-        rsm: None,
-    };
-    let el = session
-        .get(Some(service.clone()), query.into())
-        .await
-        .map_err(|e| match e.condition().as_deref() {
-            Some("item-not-found") => GridError::NoSuchTopic(topic.to_string()),
-            _ => GridError::request(op.clone())(e),
-        })?;
-    let list: DiscoItemsResult = super::discover::parse_answer(el, &op)?;
-    Ok(list.items.into_iter().filter_map(|i| i.name).collect())
-}
-
-/// The ids older than `newest` (the newest page, oldest first), oldest
-/// first, taken from the service's list of ids — when where the page's ids
-/// sit in that list tells its order (XEP-0060 leaves it open; Prosody lists
-/// newest first). Ids listed after the page's newest were published since
-/// it was fetched: they come live. `None` when the order cannot be told.
-pub(crate) fn older_ids(listed: &[String], newest: &[RawItem]) -> Option<Vec<String>> {
-    let pos: HashMap<&str, usize> = listed
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
-    let at: Vec<usize> = newest
-        .iter()
-        .filter_map(|i| pos.get(i.id.as_str()).copied())
-        .collect();
-    let (&oldest, true) = (at.first()?, at.len() >= 2) else {
-        return None;
-    };
-    let in_page: HashSet<&str> = newest.iter().map(|i| i.id.as_str()).collect();
-    let keep = |id: &&String| !in_page.contains(id.as_str());
-    if at.windows(2).all(|w| w[0] < w[1]) {
-        Some(listed[..oldest].iter().filter(keep).cloned().collect())
-    } else if at.windows(2).all(|w| w[0] > w[1]) {
-        Some(
-            listed[oldest + 1..]
-                .iter()
-                .rev()
-                .filter(keep)
-                .cloned()
-                .collect(),
-        )
-    } else {
-        None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn raw(id: &str) -> RawItem {
-        RawItem {
-            id: id.into(),
-            publisher: None,
-            payload: None,
-            received_at: chrono::Utc::now(),
-        }
-    }
-
-    fn list(ids: &str) -> Vec<String> {
-        ids.split_whitespace().map(str::to_string).collect()
-    }
-
-    fn page(ids: &str) -> Vec<RawItem> {
-        ids.split_whitespace().map(raw).collect()
-    }
-
-    #[test]
-    fn older_ids_from_a_newest_first_list() {
-        // Prosody's order; `n` was published after the page was fetched.
-        let older = older_ids(&list("n e d c b a"), &page("d e"));
-        assert_eq!(older, Some(list("a b c")));
-    }
-
-    #[test]
-    fn older_ids_from_an_oldest_first_list() {
-        let older = older_ids(&list("a b c d e n"), &page("d e"));
-        assert_eq!(older, Some(list("a b c")));
-    }
-
-    /// ejabberd's answer to `max_items` on SQL storage (newest first), as
-    /// captured from ejabberd 23.01.
-    const EJABBERD_ANSWER: &str = "<pubsub xmlns='http://jabber.org/protocol/pubsub'>\
-        <set xmlns='http://jabber.org/protocol/rsm'><count>25</count>\
-        <first index='0'>2026-11-23T20:40:32.290365Z</first>\
-        <last>2026-11-23T20:40:32.168612Z</last></set>\
-        <items node='incidents'><item id='c:24'/><item id='c:23'/></items></pubsub>";
-
-    #[test]
-    fn rsm_set_of_an_items_answer() {
-        let el: Element = EJABBERD_ANSWER.parse().unwrap();
-        assert_eq!(
-            RsmPage::from_answer(&el),
-            Some(RsmPage {
-                count: Some(25),
-                last: Some("2026-11-23T20:40:32.168612Z".into()),
-            })
-        );
-        // Prosody's answers carry none.
-        let el: Element = "<pubsub xmlns='http://jabber.org/protocol/pubsub'>\
-            <items node='incidents'><item id='a'/></items></pubsub>"
-            .parse()
-            .unwrap();
-        assert_eq!(RsmPage::from_answer(&el), None);
-    }
-
-    #[test]
-    fn rsm_paging_stops_at_the_end() {
-        let page = |last: &str| {
-            Some(RsmPage {
-                count: Some(25),
-                last: Some(last.into()),
-            })
-        };
-        // A full page with a <last/>: go on after it.
-        assert_eq!(next_after(5, 5, page("t5"), None), Some("t5".into()));
-        assert_eq!(
-            next_after(5, 5, page("t10"), Some("t5")),
-            Some("t10".into())
-        );
-        // A short or empty page, no <set/> or <last/>, or the same <last/>
-        // again (<after/> ignored): done.
-        assert_eq!(next_after(4, 5, page("t9"), Some("t5")), None);
-        assert_eq!(next_after(0, 5, page("t9"), Some("t5")), None);
-        assert_eq!(next_after(5, 5, None, None), None);
-        assert_eq!(next_after(5, 5, Some(RsmPage::default()), None), None);
-        assert_eq!(next_after(5, 5, page("t5"), Some("t5")), None);
-    }
-
-    #[test]
-    fn rsm_page_request_carries_the_set() {
-        let set = SetQuery {
-            max: Some(5),
-            after: Some("t5".into()),
-            before: None,
-            index: None,
-        };
-        let el = Element::from(set);
-        assert!(el.is("set", ns::RSM));
-        assert_eq!(
-            el.get_child("max", ns::RSM).map(|m| m.text()),
-            Some("5".into())
-        );
-        assert_eq!(
-            el.get_child("after", ns::RSM).map(|m| m.text()),
-            Some("t5".into())
-        );
-    }
-
-    #[test]
-    fn older_ids_needs_an_order_it_can_tell() {
-        assert_eq!(older_ids(&list("d a b e c"), &page("c d e")), None);
-        // One page id in the list says nothing about its order.
-        assert_eq!(older_ids(&list("a b e"), &page("d e")), None);
-        assert_eq!(older_ids(&list(""), &page("d e")), None);
     }
 }

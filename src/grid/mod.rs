@@ -4,8 +4,10 @@
 //! * `discover` — the pubsub service and its IODEF topics (XEP-0030).
 //! * `topic` — create/ensure/purge/delete topics, affiliations (XEP-0060 owner).
 //! * `publish` — payload preparation (validation, size, stable item ids), publish, retract.
-//! * `subscribe` — subscriptions and notifications → [`GridEvent`]s.
-//! * `items` — history retrieval.
+//! * `subscribe` — subscriptions; `subscription` — the live [`Subscription`]:
+//!   notifications → [`GridEvent`]s.
+//! * `items` — history retrieval; `retrieve` — one items request (and the
+//!   pieces the follower's paged catch-up uses).
 //!
 //! [`Grid`] ties them to one session and one pubsub service.
 
@@ -17,41 +19,29 @@ mod notify;
 pub mod ns;
 mod pending;
 mod publish;
+mod retrieve;
 mod subscribe;
+mod subscription;
 mod topic;
 
 pub use discover::TopicInfo;
-pub use error::GridError;
+pub use error::{GridError, PayloadError};
 pub use event::GridEvent;
-pub(crate) use items::{next_after, older_ids, Fetched, RawItem, Retrieve};
-pub use publish::{item_id, Payload, PayloadError, DEFAULT_MAX_PAYLOAD};
-pub use subscribe::{Subscription, SubscriptionState, TopicSelection};
+pub(crate) use items::{Pager, Plan, Read};
+pub use publish::{item_id, Payload, DEFAULT_MAX_PAYLOAD};
+pub(crate) use retrieve::RawItem;
+pub use subscribe::{SubscriptionState, TopicSelection};
+pub use subscription::Subscription;
 pub use topic::{AccessModel, Affiliation, EnsureOutcome, JidState, TopicOptions};
 
 use tokio_xmpp::jid::Jid;
-use tokio_xmpp::minidom::rxml::NcName;
 
 use crate::config::Config;
 use crate::iodef::ValidationLevel;
+// For the hand-built requests of the files here (`super::ncname`); it lives
+// in the session layer, which builds one element by hand too.
+use crate::xmpp::ncname;
 use crate::xmpp::Session;
-
-/// An attribute name for hand-built elements (only called with literals).
-pub(crate) fn ncname(s: &'static str) -> NcName {
-    NcName::try_from(s).unwrap_or_else(|_| unreachable!("{s:?} is an NCName"))
-}
-
-/// Takes the payload out of an `<item/>` (of a notification or an items
-/// result) as the rest of gridlink sees it: with the usual prefixes declared
-/// again ([`ns::restore_usual_prefixes`]). The one place payloads are taken
-/// out, so that the document text an event carries and the text the
-/// follower hashes to compare with its cursor are written the same way.
-pub(crate) fn take_payload(
-    item: &mut tokio_xmpp::minidom::Element,
-) -> Option<tokio_xmpp::minidom::Element> {
-    let mut payload = item.unshift_child()?;
-    ns::restore_usual_prefixes(&mut payload);
-    Some(payload)
-}
 
 /// A session joined to an XMPP-Grid broker (pubsub service).
 #[derive(Debug, Clone)]
@@ -217,21 +207,16 @@ impl Grid {
         items::for_each_item(&self.session, &self.service, topic, page, level, each).await
     }
 
-    /// Retrieves items without checking their payloads (the follower's
-    /// paged catch-up), with the answer's RSM `<set/>`, which
-    /// tells a service that pages items with RSM (ejabberd) from one that
-    /// does not (Prosody).
-    pub(crate) async fn fetch_items(
-        &self,
-        topic: &str,
-        what: Retrieve<'_>,
-    ) -> Result<Fetched, GridError> {
-        items::fetch(&self.session, &self.service, topic, what).await
+    /// Fetches `topic`'s newest `page` items and plans reading the rest,
+    /// oldest first (the follower's paged catch-up; see `items.rs`), with
+    /// the ids listed even on a service that pages with RSM.
+    pub(crate) async fn plan_pages(&self, topic: &str, page: u32) -> Result<Plan, GridError> {
+        items::plan(&self.session, &self.service, topic, page, true).await
     }
 
-    /// The ids of the items a topic keeps, in the service's order.
-    pub(crate) async fn item_ids(&self, topic: &str) -> Result<Vec<String>, GridError> {
-        items::item_ids(&self.session, &self.service, topic).await
+    /// The next page of a [`Pager`] (one request).
+    pub(crate) async fn next_page(&self, pager: &mut Pager) -> Result<Vec<RawItem>, GridError> {
+        pager.next(&self.session, &self.service).await
     }
 
     /// Subscribes and streams events; resubscribes after every new session.
@@ -240,6 +225,6 @@ impl Grid {
         topics: TopicSelection,
         level: ValidationLevel,
     ) -> Result<Subscription, GridError> {
-        subscribe::start(self.session.clone(), self.service.clone(), topics, level).await
+        subscription::start(self.session.clone(), self.service.clone(), topics, level).await
     }
 }

@@ -72,7 +72,7 @@ pub(crate) fn notification(
                                 .attr("publisher")
                                 .and_then(|j| j.parse::<Jid>().ok())
                                 .map(|j| j.to_string());
-                            let payload = super::take_payload(&mut item);
+                            let payload = ns::take_payload(&mut item);
                             out.push(item_event(
                                 &topic, item_id, publisher, payload, now, delayed_at, level,
                             ));

@@ -40,6 +40,17 @@ const USUAL_PREFIXES: [(&str, &str); 4] = [
     ("enum", "urn:ietf:params:xml:ns:iodef-enum-1.0"),
 ];
 
+/// Takes the payload out of an `<item/>` (of a notification or an items
+/// result) as the rest of gridlink sees it: with the usual prefixes declared
+/// again ([`restore_usual_prefixes`]). The one place payloads are taken
+/// out, so that the document text an event carries and the text the
+/// follower hashes to compare with its cursor are written the same way.
+pub(crate) fn take_payload(item: &mut Element) -> Option<Element> {
+    let mut payload = item.unshift_child()?;
+    restore_usual_prefixes(&mut payload);
+    Some(payload)
+}
+
 /// Declares on `root` the usual prefix of each of those namespaces that its
 /// tree uses, so that the document written from it reads
 /// `xsi:schemaLocation` again.

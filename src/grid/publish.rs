@@ -12,45 +12,13 @@ use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::pubsub::pubsub::{Item, Retract};
 use tokio_xmpp::parsers::pubsub::{ItemId, NodeName, PubSub};
 
-use super::{ns, GridError};
+use super::{ns, GridError, PayloadError};
 use crate::iodef::{self, IncidentId, Redaction, ValidationLevel};
 use crate::xmpp::{IqError, Session};
 
 /// Default payload limit: under Prosody's 256 KiB stanza limit with room
 /// for the stanza around it.
 pub const DEFAULT_MAX_PAYLOAD: usize = 200 * 1024;
-
-/// Why an input cannot be published.
-#[derive(Debug, thiserror::Error)]
-pub enum PayloadError {
-    /// Over the configured size limit.
-    #[error("payload is {size} bytes; the limit is {max} bytes (--max-size)")]
-    TooLarge {
-        /// Bytes.
-        size: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// Not an IODEF v2 document.
-    #[error("not a publishable IODEF v2 document: {0}")]
-    Iodef(#[from] iodef::IodefError),
-    /// Schema or RFC rule violations.
-    #[error("invalid IODEF ({} problem{}): {}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.join("; "))]
-    Invalid(Vec<String>),
-    /// Valid as given, but not once the redaction left elements out (a
-    /// required element, or every `Incident`): nothing is published rather
-    /// than half an incident.
-    #[error("after leaving out {omitted} element(s) (--omit/--share) the document is not valid IODEF: {}", .problems.join("; "))]
-    InvalidAfterRedaction {
-        /// Elements left out.
-        omitted: usize,
-        /// What the validator says about what is left.
-        problems: Vec<String>,
-    },
-    /// The serialised document was refused by the XMPP XML parser.
-    #[error("the document cannot be carried in an XMPP stanza: {0}")]
-    Xmpp(String),
-}
 
 /// A document ready to publish.
 #[derive(Debug, Clone)]

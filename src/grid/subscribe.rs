@@ -1,4 +1,7 @@
-//! Subscribing to topics and turning notifications into [`GridEvent`]s.
+//! Subscribing to topics: the request and its answer, the selection of
+//! topics, and subscribing to all of them (again after a new session, and
+//! to new ones). The live [`Subscription`](super::Subscription) that turns
+//! notifications into [`GridEvent`]s is in `subscription.rs`.
 //!
 //! Subscriptions are made for the account's bare JID (as in RFC 8600 §6), so
 //! they survive resource changes; the session sends available presence on
@@ -17,10 +20,8 @@ use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::pubsub::pubsub::Subscribe;
 use tokio_xmpp::parsers::pubsub::{NodeName, PubSub};
 
-use super::notify::notification;
 use super::{discover, ns, GridError, GridEvent};
-use crate::iodef::ValidationLevel;
-use crate::xmpp::{Session, SessionEvent};
+use crate::xmpp::Session;
 
 /// The broker's answer to a subscription request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,211 +108,10 @@ pub enum TopicSelection {
     AllIodef,
 }
 
-/// A live subscription: an async stream of [`GridEvent`]s.
-pub struct Subscription {
-    rx: mpsc::Receiver<GridEvent>,
-    task: tokio::task::JoinHandle<()>,
-    topics: Vec<String>,
-    pending: Vec<String>,
-}
-
-impl Subscription {
-    /// The topics subscribed to when the subscription was made (a new
-    /// session may change them: see [`GridEvent::Resubscribed`]).
-    pub fn topics(&self) -> &[String] {
-        &self.topics
-    }
-
-    /// Those of [`topics`](Self::topics) whose subscription waited for the
-    /// owner's approval when it was made (a [`GridEvent::Pending`] each;
-    /// [`GridEvent::Approved`] when the owner approves).
-    pub fn pending(&self) -> &[String] {
-        &self.pending
-    }
-
-    /// The next event; `None` when the session has closed.
-    pub async fn next(&mut self) -> Option<GridEvent> {
-        self.rx.recv().await
-    }
-}
-
-impl futures::Stream for Subscription {
-    type Item = GridEvent;
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<GridEvent>> {
-        self.rx.poll_recv(cx)
-    }
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Subscribes and starts delivering events. Takes the session's event
-/// stream (one subscriber per session).
-pub async fn start(
-    session: Session,
-    service: Jid,
-    selection: TopicSelection,
-    level: ValidationLevel,
-) -> Result<Subscription, GridError> {
-    let mut events = session.take_events().ok_or_else(|| GridError::Protocol {
-        op: "subscribe".into(),
-        message: "this session already has a subscriber".into(),
-    })?;
-    // Events queued before this point (the first NewSession) are covered
-    // by the subscriptions made just below.
-    while events.try_recv().is_some() {}
-    // Only a hand-off between this task and the consumer: what may wait for
-    // a slow consumer is bounded by the session's queue
-    // (`Config::event_queue`), which drops and says so (`Lagged`).
-    let (tx, rx) = mpsc::channel(64);
-    let (initial, pending) = subscribe_all(&session, &service, &selection, &tx).await?;
-    let pending_at_start = pending.clone();
-    // Only a subscription to every IODEF topic looks for new ones.
-    let every = match selection {
-        TopicSelection::AllIodef => session.config().rediscover_every,
-        TopicSelection::Named(_) => None,
-    };
-    let mut followed = initial.clone();
-    // Pending the owner's approval; one that a new session finds subscribed
-    // was approved while the session was down (its notification lost).
-    let mut waiting: BTreeSet<String> = pending.iter().cloned().collect();
-    let me = session.bare_jid();
-    let task = tokio::spawn(async move {
-        let mut topics: BTreeSet<String> = followed.iter().cloned().collect();
-        let mut look = every.map(|d| {
-            // An interval's first tick is at once: the first look is due
-            // one period after subscribing.
-            let mut i = tokio::time::interval_at(tokio::time::Instant::now() + d, d);
-            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            i
-        });
-        loop {
-            let ev = tokio::select! {
-                ev = events.recv() => match ev {
-                    Some(ev) => ev,
-                    None => return,
-                },
-                () = tick(&mut look) => {
-                    let added = match new_topics(&session, &service, &topics, &tx).await {
-                        Ok((added, pending)) => {
-                            waiting.extend(pending);
-                            added
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "looking for new IODEF topics failed; trying again later");
-                            continue;
-                        }
-                    };
-                    if added.is_empty() {
-                        continue;
-                    }
-                    tracing::info!(?added, "new IODEF topics found and subscribed to");
-                    topics.extend(added.iter().cloned());
-                    followed.extend(added.iter().cloned());
-                    let ev = GridEvent::TopicsAdded {
-                        added,
-                        topics: followed.clone(),
-                    };
-                    if tx.send(ev).await.is_err() {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            match ev {
-                SessionEvent::NewSession { .. } => {
-                    // The broker may have lost presence and session state.
-                    match subscribe_all(&session, &service, &selection, &tx).await {
-                        Ok((t, pending)) => {
-                            let pending: BTreeSet<String> = pending.into_iter().collect();
-                            for topic in waiting.difference(&pending).filter(|w| t.contains(w)) {
-                                let ev = GridEvent::Approved {
-                                    topic: topic.clone(),
-                                };
-                                if tx.send(ev).await.is_err() {
-                                    return;
-                                }
-                            }
-                            waiting = pending;
-                            tracing::info!(topics = t.len(), "resubscribed after a new session");
-                            topics = t.iter().cloned().collect();
-                            followed = t.clone();
-                            let ev = GridEvent::Resubscribed { topics: t };
-                            if tx.send(ev).await.is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => tracing::error!(error = %e, "resubscribing failed"),
-                    }
-                }
-                SessionEvent::Lagged { dropped } => {
-                    tracing::warn!(
-                        dropped,
-                        "the consumer fell behind: notifications dropped; catch up from the topics' items"
-                    );
-                    let ev = GridEvent::Lagged {
-                        topics: followed.clone(),
-                        dropped,
-                    };
-                    if tx.send(ev).await.is_err() {
-                        return;
-                    }
-                }
-                SessionEvent::Message(m) => {
-                    for ge in notification(*m, &service, &topics, level) {
-                        match &ge {
-                            // Only a subscription that was waiting can be
-                            // approved: the service also confirms the one
-                            // we approved ourselves as the owner.
-                            GridEvent::Approved { topic } if !waiting.remove(topic) => continue,
-                            GridEvent::Unsubscribed { topic } => {
-                                waiting.remove(topic);
-                            }
-                            // Our own request, which `subscribe` approved.
-                            GridEvent::SubscriptionRequest { jid, .. }
-                                if jid.parse::<Jid>().is_ok_and(|j| j.to_bare() == me) =>
-                            {
-                                continue
-                            }
-                            _ => {}
-                        }
-                        if tx.send(ge).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    });
-    Ok(Subscription {
-        rx,
-        task,
-        topics: initial,
-        pending: pending_at_start,
-    })
-}
-
-/// Waits for the next tick of `interval`; forever without one.
-async fn tick(interval: &mut Option<tokio::time::Interval>) {
-    match interval {
-        Some(i) => {
-            i.tick().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
 /// Discovers the IODEF topics and subscribes to those not in `known`;
 /// returns them (in discovery's order) and those of them pending approval.
 /// One that cannot be subscribed to is left for the next look.
-async fn new_topics(
+pub(super) async fn new_topics(
     session: &Session,
     service: &Jid,
     known: &BTreeSet<String>,
@@ -357,7 +157,7 @@ async fn note_state(topic: &str, state: SubscriptionState, tx: &mpsc::Sender<Gri
 /// Subscribes to every selected topic; returns them in the selection's
 /// order (discovery's for all IODEF topics), each once, and those whose
 /// subscription waits for the owner's approval.
-async fn subscribe_all(
+pub(super) async fn subscribe_all(
     session: &Session,
     service: &Jid,
     selection: &TopicSelection,

@@ -11,9 +11,11 @@
 //! closed block, restricted to one topic, usable as an RFC 5005 archive
 //! document.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
-use super::{item_from_row, Store, StoreError, StoredItem, ITEM_COLUMNS};
+use super::handle::{assigned_seq, Store};
+use super::rows::{item_from_row, ITEM_COLUMNS};
+use super::{StoreError, StoredItem};
 
 /// One closed block of a topic, read in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,16 +29,6 @@ pub struct Block {
 }
 
 impl Store {
-    /// The highest `seq` this process has seen assigned (0 before any
-    /// insert), without a query. It is updated after the insert commits,
-    /// so it can lag the database, never lead it: callers use it to label
-    /// cached documents, not to decide what a document holds.
-    pub fn last_seq(&self) -> i64 {
-        self.shared
-            .last_seq
-            .load(std::sync::atomic::Ordering::Acquire)
-    }
-
     /// The newest closed block (of `size` numbers) that holds a row of
     /// `topic`, if any.
     pub async fn newest_closed_block(
@@ -96,18 +88,6 @@ impl Store {
         })
         .await
     }
-}
-
-/// The highest `seq` ever assigned in `conn` (0 if none).
-pub(super) fn assigned_seq(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'items'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .optional()?
-        .unwrap_or(0))
 }
 
 /// The last `seq` of the last closed block, or `None` when no block is

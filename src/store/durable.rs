@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, TransactionBehavior};
 
-use super::{from_ns, now_ns, Store, StoreError};
+use super::handle::Store;
+use super::rows::{from_ns, now_ns};
+use super::StoreError;
 
 /// A document waiting in the outbox for the broker's confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]

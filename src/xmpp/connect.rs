@@ -8,7 +8,6 @@
 //! against servers without `SCRAM-*-PLUS` (Prosody 0.12), and (c) retry
 //! authentication and certificate errors forever without telling the caller.
 
-use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -16,39 +15,21 @@ use futures::{SinkExt, StreamExt};
 use sasl::common::ChannelBinding;
 use tokio::io::{AsyncBufRead, AsyncWrite, BufStream};
 use tokio::net::TcpStream;
+use tokio::sync::oneshot;
 use tokio_rustls::rustls::{self, pki_types::ServerName, ClientConfig};
 use tokio_rustls::TlsConnector;
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::{ns, starttls};
-use tokio_xmpp::stanzastream::Connection;
+use tokio_xmpp::stanzastream::{Connection, StanzaStream};
 use tokio_xmpp::xmlstream::{
-    initiate_stream, FallibleStreamElement, PendingFeaturesRecv, ReadError, StreamHeader, Timeouts,
-    XmppStreamElement,
+    initiate_stream, FallibleStreamElement, PendingFeaturesRecv, ReadError, XmppStreamElement,
 };
 
 use super::sasl::login;
+use super::stream::{header, protocol, timeouts, Login, QUEUE_DEPTH};
 use super::tls::classify_handshake_error;
 use super::ConnectError;
 use crate::config::{Config, TlsMode};
-
-/// A logged-in stream, ready for resource binding.
-pub(crate) struct Login {
-    /// The stream and its features, as `StanzaStream` wants them.
-    pub connection: Connection,
-    /// The SASL mechanism that was used.
-    pub mechanism: &'static str,
-    /// The TLS version negotiated (`None`: loopback plaintext).
-    pub tls_version: Option<&'static str>,
-}
-
-/// Stream timeouts: after `read_timeout` of silence the stream pings the
-/// server; no answer within `response_timeout` means the connection is dead.
-pub(crate) fn timeouts() -> Timeouts {
-    Timeouts {
-        read_timeout: std::time::Duration::from_secs(30),
-        response_timeout: std::time::Duration::from_secs(15),
-    }
-}
 
 /// Connects and authenticates once. `jid` may carry the resource to request.
 pub(crate) async fn connect_and_login(
@@ -196,21 +177,6 @@ async fn open_stream<S: AsyncBufRead + AsyncWrite + Unpin>(
         .map_err(|e| protocol(addr, e))
 }
 
-pub(super) fn header(domain: &str) -> StreamHeader<'static> {
-    StreamHeader {
-        to: Some(Cow::Owned(domain.to_string())),
-        from: None,
-        id: None,
-    }
-}
-
-pub(super) fn protocol(addr: &str, e: impl std::fmt::Display) -> ConnectError {
-    ConnectError::Protocol {
-        addr: addr.to_string(),
-        reason: e.to_string(),
-    }
-}
-
 /// Negotiates `<starttls/>` and hands back the bare TCP stream for the TLS
 /// handshake. The request is sent even when the server does not advertise
 /// STARTTLS: a stripped feature must not downgrade us (RFC 7590 §3.1).
@@ -297,4 +263,37 @@ async fn handshake(
         _ => "TLSv1.2",
     };
     Ok((stream, cb, version))
+}
+
+/// Connects and logs in exactly as [`Session::connect`](super::Session::connect) does (same TLS,
+/// SASL mechanism choice and timeouts), then hands the connection to a bare
+/// tokio-xmpp `StanzaStream` (which binds a resource and negotiates XEP-0198),
+/// with no driver task, no IQ table and no reconnection: if the connection
+/// drops (and cannot be resumed), the stream ends.
+///
+/// This is what the XMPP library costs on its own, without gridlink's
+/// session, pubsub or IODEF layers: `gridlink-bench` uses it for its
+/// "tokio-xmpp floor" client. Applications want [`Session`](super::Session).
+pub async fn connect_bare_stream(config: &Config) -> Result<StanzaStream, ConnectError> {
+    let tls = super::tls::client_config(config)?;
+    let jid = config.jid.clone();
+    let (host, port) = config.server_addr();
+    let limit = config.connect_timeout;
+    let login = tokio::time::timeout(limit, connect_and_login(config, &tls, &jid))
+        .await
+        .map_err(|_| ConnectError::Timeout {
+            addr: format!("{host}:{port}"),
+            after: limit,
+        })??;
+    let mut first = Some(login.connection);
+    let connector = Box::new(
+        move |_location: Option<String>, slot: oneshot::Sender<Connection>| {
+            if let Some(conn) = first.take() {
+                let _ = slot.send(conn);
+            }
+            // Later calls drop `slot`: StanzaStream treats that as fatal and
+            // ends the stream, which is what a measurement wants.
+        },
+    );
+    Ok(StanzaStream::new(connector, QUEUE_DEPTH))
 }

@@ -11,8 +11,9 @@ use tokio_rustls::rustls::ClientConfig;
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::stanzastream::Connection;
 
-use super::connect::{connect_and_login, Login};
+use super::connect::connect_and_login;
 use super::events::{EventSender, SessionEvent};
+use super::stream::Login;
 use crate::config::Config;
 
 /// After this many reconnect attempts in a row that failed for a reason

@@ -17,7 +17,7 @@ use tokio_xmpp::xmlstream::{
     XmppStreamElement,
 };
 
-use super::connect::{header, protocol, Login};
+use super::stream::{header, protocol, Login};
 use super::ConnectError;
 use crate::config::Config;
 
@@ -205,7 +205,7 @@ where
     use base64::Engine as _;
     let bare = jid.to_bare().to_string();
     let auth = Element::builder("auth", ns::SASL)
-        .attr(crate::grid::ncname("mechanism"), "EXTERNAL")
+        .attr(super::xml::ncname("mechanism"), "EXTERNAL")
         .append(base64::engine::general_purpose::STANDARD.encode(bare.as_bytes()))
         .build();
     stream.send(&auth).await.map_err(|e| protocol(addr, e))?;
