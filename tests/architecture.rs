@@ -296,26 +296,36 @@ fn scan(rel: &str, text: &str, modules: &BTreeSet<ModPath>) -> File {
         imports: Vec::new(),
         binds: BTreeMap::new(),
     };
-    // Inline modules: (name, brace depth inside them).
-    let mut inline: Vec<(String, usize)> = Vec::new();
+    // Inline modules: (name, brace depth inside them, gated by
+    // `#[cfg(test)]`). Imports inside a test module are not counted: unit
+    // tests may reach through the public API (`crate::iodef::parse`) to
+    // build their inputs; the rule is about the code that ships.
+    let mut inline: Vec<(String, usize, bool)> = Vec::new();
     let mut depth = 0;
     let mut i = 0;
     while i < toks.len() {
         let (t, line) = (&toks[i].0, toks[i].1);
         let mut ctx = module.clone();
-        ctx.extend(inline.iter().map(|(n, _)| n.clone()));
+        ctx.extend(inline.iter().map(|(n, _, _)| n.clone()));
+        let in_test = inline.iter().any(|(_, _, test)| *test);
         let prev = if i > 0 { toks[i - 1].0.as_str() } else { "" };
         match t.as_str() {
             "{" => depth += 1,
             "}" => {
                 depth -= 1;
-                if inline.last().is_some_and(|(_, d)| *d > depth) {
+                if inline.last().is_some_and(|(_, d, _)| *d > depth) {
                     inline.pop();
                 }
             }
             "mod" if toks.get(i + 2).is_some_and(|t| t.0 == "{") => {
-                inline.push((toks[i + 1].0.clone(), depth + 1));
+                let gate: Vec<&str> = toks[i.saturating_sub(7)..i]
+                    .iter()
+                    .map(|t| t.0.as_str())
+                    .collect();
+                let test = gate == ["#", "[", "cfg", "(", "test", ")", "]"];
+                inline.push((toks[i + 1].0.clone(), depth + 1, test));
             }
+            _ if in_test => {}
             "use" => {
                 let end = (i..toks.len())
                     .find(|&k| toks[k].0 == ";")
@@ -623,4 +633,19 @@ fn the_checker_finds_circles_and_only_circles() {
         ),
     ]));
     assert!(found.is_empty(), "{found:?}");
+    // A unit test reaching back (b's tests use a, a uses b) is not counted;
+    // the same inline module without `#[cfg(test)]` is.
+    let back = |gate: &str| {
+        circles(&tree(&[
+            ("lib.rs", "pub mod demo;"),
+            ("demo/mod.rs", "mod a; mod b;\n"),
+            ("demo/a.rs", "use super::b::B;\npub struct A;\n"),
+            (
+                "demo/b.rs",
+                &format!("pub struct B;\n{gate}\nmod tests {{\n    use crate::demo::a::A;\n}}\n"),
+            ),
+        ]))
+    };
+    assert!(back("#[cfg(test)]").is_empty());
+    assert_eq!(back("").len(), 1);
 }

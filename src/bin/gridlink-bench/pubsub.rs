@@ -16,7 +16,7 @@ use crate::lab::{lab, Ctx};
 use crate::measure::gl_config;
 use crate::payloads::{self, Item};
 use crate::report::{thousands, Report};
-use crate::Settings;
+use crate::settings::Settings;
 
 fn fmt_flow(f: &Flow) -> String {
     format!("{:.0} items/s", f.rate)

@@ -16,8 +16,8 @@ use crate::lab::{lab, Ctx, Lab};
 use crate::measure::{peak_rss_kb, WorkerResult};
 use crate::payloads::{self, Item};
 use crate::report::{thousands, Report};
+use crate::settings::Settings;
 use crate::worker;
-use crate::Settings;
 
 /// A running `gridlink bridge`.
 struct BridgeProc {
