@@ -11,7 +11,7 @@
 //! * [`poll`] — the client side: remote ROLIE/Atom feeds polled into the grid.
 //!
 //! Layout, each file depending only on those listed before it (no circle;
-//! `tests/rolie_layout.rs` checks), `poll` apart (it uses only what this
+//! `tests/architecture.rs` checks), `poll` apart (it uses only what this
 //! file re-exports): `error` (why serving failed), `config`, `xml`
 //! (writer, namespaces), `urls` (the URL layout: routes and links),
 //! `problem` (HTTP errors), `conditional` (validators, 304s), `cache`
