@@ -202,6 +202,12 @@ impl Follower {
         &self.topics
     }
 
+    /// Whether nothing caught up waits to be handed out: the next event
+    /// comes from a new publication (or a new session).
+    pub fn caught_up(&self) -> bool {
+        self.queue.is_empty() && self.pending.is_empty() && self.resubscribed.is_none()
+    }
+
     /// The most items one catch-up answer has held so far: at most the page
     /// size, unless a service listed its items in an order that could not be
     /// told and a topic was fetched in one request.
