@@ -164,7 +164,8 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
     loop {
         if !announced && source.caught_up() {
             announced = true;
-            eprintln!("{}", caught_up_line(&source.topics(), items, a.no_cursor));
+            let cursor = (!a.no_cursor).then_some(a.cursor.as_str());
+            eprintln!("{}", caught_up_line(&source.topics(), items, cursor));
         }
         tokio::select! {
             ev = source.next() => {
@@ -198,22 +199,20 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
 }
 
 /// The line `subscribe` prints once everything kept was delivered.
-fn caught_up_line(topics: &[String], delivered: u64, live_only: bool) -> String {
+fn caught_up_line(topics: &[String], delivered: u64, cursor: Option<&str>) -> String {
     let topics = if topics.is_empty() {
         "no topic yet".to_string()
     } else {
         topics.join(", ")
     };
-    if live_only {
-        format!(
-            "gridlink: following {topics} live (--no-cursor); waiting for new items (Ctrl-C stops)"
-        )
-    } else {
-        format!(
-            "gridlink: caught up on {topics} ({delivered} earlier item(s) delivered now, the rest \
-             already by an earlier run with this cursor); waiting for new items (Ctrl-C stops)"
-        )
-    }
+    let done = match cursor {
+        None => "following live (--no-cursor)".to_string(),
+        Some(c) if delivered == 0 => {
+            format!("caught up: nothing on {topics} that cursor {c:?} has not delivered before")
+        }
+        Some(_) => format!("caught up on {topics}: {delivered} item(s) printed"),
+    };
+    format!("gridlink: {done}; waiting for new items (Ctrl-C stops)")
 }
 
 /// Runs `gridlink items`.
