@@ -162,7 +162,7 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
     // with nothing new to print otherwise looks dead.
     let mut announced = false;
     loop {
-        if !announced && source.caught_up() {
+        if !announced && source.caught_up().await {
             announced = true;
             let cursor = (!a.no_cursor).then_some(a.cursor.as_str());
             eprintln!("{}", caught_up_line(&source.topics(), items, cursor));

@@ -33,10 +33,10 @@ impl GridSource {
 
     /// Whether everything the topics kept has been handed out, so that the
     /// next event waits for a new publication (always, when live only).
-    pub fn caught_up(&self) -> bool {
+    pub async fn caught_up(&mut self) -> bool {
         match self {
             GridSource::Live(_) => true,
-            GridSource::Follow(f) => f.caught_up(),
+            GridSource::Follow(f) => f.caught_up().await,
         }
     }
 
