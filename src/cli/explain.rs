@@ -61,9 +61,8 @@ fn advice(grid: &Grid, e: &GridError, topic: &str, action: Action) -> Option<Str
              `gridlink topic allow {topic} {me} --as member`"
         ),
         ("forbidden", Action::Own | Action::Create) => format!(
-            "{me} is not allowed to do this on topic {topic} at {service}: only an owner of the \
-             topic (or a pubsub admin) may; `gridlink topic affiliations {topic}`, run by an owner, \
-             lists them"
+            "{e} — {me} is not an owner of topic {topic}: only an owner (or a pubsub admin) may \
+             do this; `gridlink topic affiliations {topic}`, run by an owner, lists them"
         ),
         _ => return None,
     })
