@@ -240,7 +240,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Human progress goes to stderr; stdout carries the SIEM's JSON lines.
+/// One line of the lab's story, on stderr (the JSON lines go to a file).
 fn say(who: &str, what: &str) {
     eprintln!("[{who:>10}] {what}");
 }
