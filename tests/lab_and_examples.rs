@@ -11,8 +11,12 @@ use common::{fixture, grid, gridlink_lab, prosody, VALID};
 /// `gridlink-lab` starts Prosody, creates the topic, publishes and receives.
 #[test]
 fn lab_publishes_and_receives() {
+    // The JSON lines go to a file (the terminal gets one line per event).
+    let json = tempfile::NamedTempFile::new().unwrap();
     let out = gridlink_lab()
         .args(["--interval", "1", "--rounds", "2", "--http", "127.0.0.1:0"])
+        .arg("--json-out")
+        .arg(json.path())
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -23,7 +27,8 @@ fn lab_publishes_and_receives() {
         err.contains("incidents  type=urn:ietf:params:xml:ns:iodef-2.0"),
         "{err}"
     );
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(json.path())
+        .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();

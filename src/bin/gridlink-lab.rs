@@ -3,9 +3,13 @@
 //! Starts a throwaway Prosody (TLS with a fresh CA, SQL storage, a pubsub
 //! service), then runs, inside one process, what a real deployment runs as
 //! separate gridlink instances: a controller that creates the `incidents`
-//! topic and replays example IODEF incidents into it every few seconds, and
-//! a SIEM-style subscriber that prints every incident it receives. It also
-//! prints the commands to join the same grid from another terminal.
+//! topic and replays example IODEF incidents into it every few seconds (each
+//! round a new instance of the incident, generated now, so that subscribers
+//! see a stream), and a SIEM-style subscriber that prints one short line per
+//! incident (the full JSON lines go to a file). It also prints the commands
+//! to join the same grid from another terminal, every few incidents and on
+//! Enter; they carry a state directory inside the lab's own, so that no run
+//! shares a cursor with another or with the user's home.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -48,6 +52,14 @@ struct Args {
     /// Where the ROLIE bridge listens (a free port is used if this one is taken).
     #[arg(long, default_value = "127.0.0.1:8080")]
     http: std::net::SocketAddr,
+    /// Where the subscriber writes its JSON lines [default: siem.jsonl in
+    /// the lab's directory, removed when the lab stops].
+    #[arg(long)]
+    json_out: Option<std::path::PathBuf>,
+    /// Show the commands for another terminal again after this many
+    /// incidents (0: only at the start and on Enter).
+    #[arg(long, default_value_t = 10)]
+    hint_every: u64,
 }
 
 #[tokio::main]
@@ -157,17 +169,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .subscribe(TopicSelection::AllIodef, ValidationLevel::Basic)
         .await?;
     say("siem", "subscribed to every IODEF topic; incidents follow");
-    print_join_hint(&prosody, topic, &base);
 
-    let payloads = EXAMPLES
-        .iter()
-        .map(|(name, xml)| {
-            Ok((
-                *name,
-                Payload::prepare(xml.as_bytes(), ValidationLevel::Strict, 1 << 20)?,
-            ))
-        })
-        .collect::<Result<Vec<_>, gridlink::grid::PayloadError>>()?;
+    let json_path = args
+        .json_out
+        .clone()
+        .unwrap_or_else(|| prosody.dir().join("siem.jsonl"));
+    let mut json_out = std::io::BufWriter::new(std::fs::File::create(&json_path)?);
+    say(
+        "siem",
+        &format!("JSON lines of every event go to {}", json_path.display()),
+    );
+    let hint = join_hint(&prosody, topic, &base)?;
+    eprintln!("{hint}");
+    let mut enter = enter_presses();
+    let run_stamp = chrono::Utc::now().format("%H%M%S").to_string();
 
     // `kill` and `docker stop` send SIGTERM: stop as on Ctrl-C, so that the
     // lab's Prosody is stopped too instead of being left running. Both are
@@ -183,28 +198,28 @@ async fn run(args: Args) -> anyhow::Result<()> {
     loop {
         tokio::select! {
             _ = tick.tick(), if args.rounds.is_none_or(|r| published < r) => {
-                let (name, p) = &payloads[(published as usize) % payloads.len()];
-                let id = controller.publish(topic, p).await?;
+                let (name, xml) = EXAMPLES[(published as usize) % EXAMPLES.len()];
+                let doc = this_round(xml, &format!("lab-{run_stamp}-{}", published + 1));
+                let p = Payload::prepare(doc.as_bytes(), ValidationLevel::Strict, 1 << 20)?;
+                let id = controller.publish(topic, &p).await?;
                 published += 1;
                 say("controller", &format!("published {id} ({name})"));
             }
+            Some(()) = enter.recv() => eprintln!("{hint}"),
             ev = sub.next() => {
                 let Some(ev) = ev else { anyhow::bail!("subscriber session closed") };
-                if let GridEvent::Item { envelope, .. } = &ev {
-                    received += 1;
-                    let summary = gridlink::iodef::parse(envelope.document.as_bytes())
-                        .map(|d| d.summary())
-                        .ok();
-                    let first = summary.as_ref().and_then(|s| s.incidents.first());
-                    say("siem", &format!(
-                        "incident {} on {}: purpose={} {}",
-                        envelope.item_id,
-                        envelope.topic,
-                        first.map(|i| i.purpose.as_str()).unwrap_or("?"),
-                        first.and_then(|i| i.description.as_deref()).unwrap_or(""),
-                    ));
+                say("siem", &one_line(&ev));
+                {
+                    use std::io::Write;
+                    writeln!(json_out, "{}", ev.to_json())?;
+                    json_out.flush()?;
                 }
-                println!("{}", ev.to_json());
+                if matches!(ev, GridEvent::Item { .. }) {
+                    received += 1;
+                    if args.hint_every > 0 && received % args.hint_every == 0 {
+                        eprintln!("{hint}");
+                    }
+                }
                 if args.rounds.is_some_and(|r| received >= r) {
                     break;
                 }
@@ -225,7 +240,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Human progress goes to stderr; stdout carries the SIEM's JSON lines.
+/// One line of the lab's story, on stderr (the JSON lines go to a file).
 fn say(who: &str, what: &str) {
     eprintln!("[{who:>10}] {what}");
 }
@@ -292,18 +307,135 @@ async fn start_bridge(
     Ok((addr, tx, task))
 }
 
-fn print_join_hint(p: &Prosody, topic: &str, base: &str) {
-    say("lab", "join from another terminal, e.g.:");
-    eprintln!(
-        "    export GRIDLINK_JID=subscriber@localhost GRIDLINK_PASSWORD=subscriber-pw \\\n\
-         \x20          GRIDLINK_SERVER=127.0.0.1:{port} GRIDLINK_CA_FILE={ca}\n\
-         \x20   cargo run --bin gridlink -- discover\n\
-         \x20   cargo run --bin gridlink -- subscribe --topic {topic}\n\
-         \x20   cargo run --bin gridlink -- items --topic {topic} --max 3\n\
+/// `xml` as this round's incident: the IncidentID gets `instance` (so the
+/// item id, `name:id:instance`, is new and subscribers see a new incident,
+/// not a replacement they already have) and GenerationTime is now.
+fn this_round(xml: &str, instance: &str) -> String {
+    let mut doc = xml.replacen(
+        "IncidentID name=",
+        &format!("IncidentID instance=\"{instance}\" name="),
+        1,
+    );
+    if let Some(open) = doc.find("GenerationTime>") {
+        let start = open + "GenerationTime>".len();
+        if let Some(len) = doc[start..].find("</") {
+            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            doc.replace_range(start..start + len, &now);
+        }
+    }
+    doc
+}
+
+/// One short line for an event of the lab's subscriber.
+fn one_line(ev: &GridEvent) -> String {
+    match ev {
+        GridEvent::Item { envelope, .. } => {
+            let summary = gridlink::iodef::parse(envelope.document.as_bytes())
+                .map(|d| d.summary())
+                .ok();
+            let first = summary.as_ref().and_then(|s| s.incidents.first());
+            let mut what: String = first
+                .and_then(|i| i.description.as_deref())
+                .unwrap_or("")
+                .chars()
+                .take(60)
+                .collect();
+            if what.len()
+                < first
+                    .and_then(|i| i.description.as_ref())
+                    .map_or(0, |d| d.len())
+            {
+                what.push('…');
+            }
+            format!(
+                "incident {} on {}: {} {}",
+                envelope.item_id,
+                envelope.topic,
+                first.map(|i| i.purpose.as_str()).unwrap_or("?"),
+                what
+            )
+        }
+        other => {
+            let json = other.to_json();
+            format!("event {}", json["kind"].as_str().unwrap_or("?"))
+        }
+    }
+}
+
+/// A message per line read from stdin (Enter): the hint is shown again.
+/// Ends with stdin (closed or not a terminal: nothing is read then).
+fn enter_presses() -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
+                line.clear();
+                if tx.blocking_send(()).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    rx
+}
+
+/// The commands to join the lab from another terminal, with everything
+/// they need spelled out: account, server, CA, a state directory of this
+/// lab's own (cursors never shared with other runs or the user's home),
+/// and absolute paths (they work from any directory).
+fn join_hint(p: &Prosody, topic: &str, base: &str) -> anyhow::Result<String> {
+    // A document the lab never replays, for the POST: its incident stays.
+    let post = p.dir().join("your-incident.xml");
+    std::fs::write(&post, YOUR_INCIDENT)?;
+    let state = p.dir().join("state");
+    let sibling = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("gridlink")))
+        .filter(|g| g.exists());
+    let how = match sibling {
+        Some(g) => format!("    alias gridlink={}\n", g.display()),
+        None if on_path("gridlink") => String::new(),
+        None => format!(
+            "    cargo install --path {}    # installs gridlink\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    };
+    Ok(format!(
+        "[       lab] try this in another terminal (press Enter here to show it again):\n\
+         {how}\
+         \x20   export GRIDLINK_JID=subscriber@localhost GRIDLINK_PASSWORD=subscriber-pw \\\n\
+         \x20          GRIDLINK_SERVER=127.0.0.1:{port} GRIDLINK_CA_FILE={ca} \\\n\
+         \x20          GRIDLINK_STATE_DIR={state}\n\
+         \x20   gridlink discover\n\
+         \x20   gridlink subscribe --topic {topic}       # what the topic keeps, then each new incident\n\
+         \x20   gridlink items --topic {topic} --max 3\n\
          \x20   curl {base}/rolie/feeds/{topic}\n\
          \x20   curl -H 'Authorization: Bearer lab-token' -H 'Content-Type: application/xml' \\\n\
-         \x20        --data-binary @deploy/examples/rfc8274-appB.3-spear-phishing.xml {base}/rolie/feeds/{topic}",
+         \x20        --data-binary @{post} {base}/rolie/feeds/{topic}",
         port = p.c2s_port,
         ca = p.ca.ca_pem.display(),
-    );
+        state = state.display(),
+        post = post.display(),
+    ))
 }
+
+/// Whether `name` is an executable in a directory of PATH.
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file()))
+}
+
+/// The document of the hint's POST: an incident id of its own.
+const YOUR_INCIDENT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<IODEF-Document version="2.00" xml:lang="en" xmlns="urn:ietf:params:xml:ns:iodef-2.0">
+  <Incident purpose="reporting" restriction="green">
+    <IncidentID name="soc.lab.example">first-post-1</IncidentID>
+    <GenerationTime>2026-01-01T00:00:00Z</GenerationTime>
+    <Description>Posted by you through the lab's ROLIE bridge</Description>
+    <Contact type="organization" role="creator">
+      <Email><EmailTo>soc@lab.example</EmailTo></Email>
+    </Contact>
+  </Incident>
+</IODEF-Document>
+"#;

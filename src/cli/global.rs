@@ -9,39 +9,44 @@ use tracing_subscriber::prelude::*;
 
 use gridlink::config::{Config, FileConfig, Overrides, Secret};
 
+/// Help heading of the options that say how to reach and log in to the grid.
+pub const CONNECTION: &str = "Connection";
+/// Help heading of the options every command has.
+pub const GENERAL: &str = "General";
+
 /// Options every command that talks to the grid shares.
 #[derive(Args, Debug)]
 pub struct Global {
     /// Account JID, e.g. controller@grid.example.
-    #[arg(long, env = "GRIDLINK_JID", global = true)]
+    #[arg(long, env = "GRIDLINK_JID", global = true, help_heading = CONNECTION)]
     pub jid: Option<String>,
     /// Password (visible to other local users in `ps`; prefer --password-file or GRIDLINK_PASSWORD).
-    #[arg(long, env = "GRIDLINK_PASSWORD", global = true, hide_env_values = true)]
+    #[arg(long, env = "GRIDLINK_PASSWORD", global = true, help_heading = CONNECTION, hide_env_values = true)]
     pub password: Option<String>,
     /// File holding the password (one line).
-    #[arg(long, env = "GRIDLINK_PASSWORD_FILE", global = true)]
+    #[arg(long, env = "GRIDLINK_PASSWORD_FILE", global = true, help_heading = CONNECTION)]
     pub password_file: Option<PathBuf>,
     /// Server HOST:PORT [default: the JID's domain, port 5222 (5223 with --direct-tls)].
-    #[arg(long, env = "GRIDLINK_SERVER", global = true)]
+    #[arg(long, env = "GRIDLINK_SERVER", global = true, help_heading = CONNECTION)]
     pub server: Option<String>,
     /// Extra trusted CA certificates (PEM), added to the system's.
-    #[arg(long, env = "GRIDLINK_CA_FILE", global = true)]
+    #[arg(long, env = "GRIDLINK_CA_FILE", global = true, help_heading = CONNECTION)]
     pub ca_file: Option<PathBuf>,
     /// Name the server certificate must carry [default: the JID's domain].
-    #[arg(long, env = "GRIDLINK_TLS_NAME", global = true)]
+    #[arg(long, env = "GRIDLINK_TLS_NAME", global = true, help_heading = CONNECTION)]
     pub tls_name: Option<String>,
     /// TLS from the first byte (XEP-0368) instead of STARTTLS.
-    #[arg(long, env = "GRIDLINK_DIRECT_TLS", global = true)]
+    #[arg(long, env = "GRIDLINK_DIRECT_TLS", global = true, help_heading = CONNECTION)]
     pub direct_tls: bool,
     /// No TLS at all; only to a loopback address; never with PLAIN.
-    #[arg(long, env = "GRIDLINK_INSECURE_PLAINTEXT", global = true)]
+    #[arg(long, env = "GRIDLINK_INSECURE_PLAINTEXT", global = true, help_heading = CONNECTION)]
     pub insecure_plaintext: bool,
     /// Client certificate chain (PEM) for the TLS handshake; logs in with
     /// SASL EXTERNAL when the server offers it (no password needed).
-    #[arg(long, env = "GRIDLINK_CLIENT_CERT", global = true)]
+    #[arg(long, env = "GRIDLINK_CLIENT_CERT", global = true, help_heading = CONNECTION)]
     pub client_cert: Option<PathBuf>,
     /// Private key (PEM) for --client-cert.
-    #[arg(long, env = "GRIDLINK_CLIENT_KEY", global = true)]
+    #[arg(long, env = "GRIDLINK_CLIENT_KEY", global = true, help_heading = CONNECTION)]
     pub client_key: Option<PathBuf>,
     /// Certificate revocation list (PEM or DER) for the server's certificate;
     /// repeatable. When given, the certificate must be covered by a current CRL
@@ -50,7 +55,7 @@ pub struct Global {
         long = "crl-file",
         env = "GRIDLINK_CRL_FILES",
         value_delimiter = ':',
-        global = true
+        global = true, help_heading = CONNECTION
     )]
     pub crl_files: Vec<PathBuf>,
     /// Pin the server's key: base64 SHA-256 of its SubjectPublicKeyInfo
@@ -60,33 +65,35 @@ pub struct Global {
         long = "pin-sha256",
         env = "GRIDLINK_PIN_SHA256",
         value_delimiter = ',',
-        global = true
+        global = true, help_heading = CONNECTION
     )]
     pub pin_sha256: Vec<String>,
     /// Pubsub service JID [default: discovered on the server].
-    #[arg(long, env = "GRIDLINK_PUBSUB", global = true)]
+    #[arg(long, env = "GRIDLINK_PUBSUB", global = true, help_heading = CONNECTION)]
     pub pubsub: Option<String>,
     /// Directory for state (store, cursors) [default: the platform's data dir].
-    #[arg(long, env = "GRIDLINK_STATE_DIR", global = true)]
+    #[arg(long, env = "GRIDLINK_STATE_DIR", global = true, help_heading = GENERAL)]
     pub state_dir: Option<PathBuf>,
     /// Seconds to wait for each XMPP request.
-    #[arg(long, env = "GRIDLINK_IQ_TIMEOUT", global = true)]
+    #[arg(long, env = "GRIDLINK_IQ_TIMEOUT", global = true, help_heading = CONNECTION)]
     pub iq_timeout: Option<u64>,
     /// With --all-iodef: seconds between looks for IODEF topics created
     /// since (0: only on each new session) [default: 300].
-    #[arg(long, env = "GRIDLINK_REDISCOVER", global = true)]
+    #[arg(long, env = "GRIDLINK_REDISCOVER", global = true, help_heading = CONNECTION)]
     pub rediscover_every: Option<u64>,
-    /// TOML config file.
-    #[arg(long, env = "GRIDLINK_CONFIG", global = true)]
+    /// TOML config file: the connection keys spelled with `_`, plus
+    /// `[bridge]`, `[[sink]]` and `[[source]]` tables; every key is shown,
+    /// commented, in gridlink.example.toml.
+    #[arg(long, env = "GRIDLINK_CONFIG", global = true, help_heading = GENERAL)]
     pub config: Option<PathBuf>,
     /// Log format on stderr.
-    #[arg(long, env = "GRIDLINK_LOG_FORMAT", global = true, value_enum)]
+    #[arg(long, env = "GRIDLINK_LOG_FORMAT", global = true, help_heading = GENERAL, value_enum)]
     pub log_format: Option<LogFormat>,
     /// More logging (-v info, -vv debug, -vvv trace).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = GENERAL)]
     pub verbose: u8,
     /// Only errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GENERAL)]
     pub quiet: bool,
 }
 

@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use gridlink::grid::{AccessModel, Affiliation, JidState, TopicInfo, TopicOptions};
 use tokio_xmpp::jid::Jid;
 
+use super::explain::{explain, Action};
 use super::global::{open_grid, Global};
 
 /// `discover` options.
@@ -23,10 +24,19 @@ pub struct DiscoverArgs {
 #[derive(Subcommand, Debug)]
 pub enum TopicCommand {
     /// Create an IODEF topic (pubsub#type = IODEF v2, persistent items).
+    #[command(
+        after_help = "Examples:\n  gridlink topic create incidents --title Incidents --max-items 5000\n  gridlink topic create triage --access-model authorize"
+    )]
     Create(CreateArgs),
     /// Create the topic if missing; if it exists, check its type and access model.
+    #[command(
+        after_help = "Examples:\n  gridlink topic ensure incidents    # exit 0 if it exists and is an IODEF topic"
+    )]
     Ensure(CreateArgs),
     /// Show a topic's meta-data.
+    #[command(
+        after_help = "Examples:\n  gridlink topic info incidents\n  gridlink topic info incidents --json"
+    )]
     Info {
         /// The topic (pubsub node).
         node: String,
@@ -35,16 +45,21 @@ pub enum TopicCommand {
         json: bool,
     },
     /// Remove every item of a topic (owner only); the topic stays.
+    #[command(after_help = "Examples:\n  gridlink topic purge incidents")]
     Purge {
         /// The topic.
         node: String,
     },
     /// Delete a topic (owner only).
+    #[command(after_help = "Examples:\n  gridlink topic delete incidents")]
     Delete {
         /// The topic.
         node: String,
     },
     /// Grant a JID access to a topic (member = may subscribe on whitelist topics).
+    #[command(
+        after_help = "Examples:\n  gridlink topic allow incidents soc@grid.example              # member: may subscribe\n  gridlink topic allow incidents sensor@grid.example --as publisher"
+    )]
     Allow {
         /// The topic.
         node: String,
@@ -58,6 +73,7 @@ pub enum TopicCommand {
     },
     /// Approve a pending subscription to an `authorize` topic (owner only);
     /// the subscriber is told and catches up.
+    #[command(after_help = "Examples:\n  gridlink topic approve triage soc@grid.example")]
     Approve {
         /// The topic.
         node: String,
@@ -66,6 +82,7 @@ pub enum TopicCommand {
         who: String,
     },
     /// Refuse a pending subscription, or end one (owner only).
+    #[command(after_help = "Examples:\n  gridlink topic refuse triage soc@grid.example")]
     Refuse {
         /// The topic.
         node: String,
@@ -76,6 +93,7 @@ pub enum TopicCommand {
     /// List a topic's subscriptions (owner only): JID and state; requests
     /// waiting for `topic approve` are `pending` (found with XEP-0060
     /// §8.7's get-pending command where the service does not list them).
+    #[command(after_help = "Examples:\n  gridlink topic subscriptions incidents --json")]
     Subscriptions {
         /// The topic.
         node: String,
@@ -84,6 +102,7 @@ pub enum TopicCommand {
         json: bool,
     },
     /// List a topic's affiliations (owner only): JID and affiliation.
+    #[command(after_help = "Examples:\n  gridlink topic affiliations incidents")]
     Affiliations {
         /// The topic.
         node: String,
@@ -183,7 +202,9 @@ async fn decide(
     let j: Jid = jid
         .parse()
         .map_err(|e| anyhow::anyhow!("invalid JID {jid:?}: {e}"))?;
-    grid.set_subscription(node, &j, approve).await?;
+    grid.set_subscription(node, &j, approve)
+        .await
+        .map_err(|e| explain(grid, e, node, Action::Own))?;
     let done = if approve { "approved" } else { "refused" };
     println!("{done}\t{node}\t{j}");
     Ok(ExitCode::SUCCESS)
@@ -207,14 +228,21 @@ pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
     let grid = open_grid(g).await?;
     let code = match c {
         TopicCommand::Create(a) => {
-            for note in grid.create_topic(&a.node, &a.options()).await? {
+            for note in grid
+                .create_topic(&a.node, &a.options())
+                .await
+                .map_err(|e| explain(&grid, e, &a.node, Action::Create))?
+            {
                 eprintln!("note: {note}");
             }
             println!("created\t{}", a.node);
             ExitCode::SUCCESS
         }
         TopicCommand::Ensure(a) => {
-            let out = grid.ensure_topic(&a.node, &a.options()).await?;
+            let out = grid
+                .ensure_topic(&a.node, &a.options())
+                .await
+                .map_err(|e| explain(&grid, e, &a.node, Action::Create))?;
             for note in &out.adjustments {
                 eprintln!("note: {note}");
             }
@@ -231,7 +259,10 @@ pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
             }
         }
         TopicCommand::Info { node, json } => {
-            let info = grid.topic_info(&node).await?;
+            let info = grid
+                .topic_info(&node)
+                .await
+                .map_err(|e| explain(&grid, e, &node, Action::Info))?;
             // The full configuration is readable by owners only.
             let config = grid.topic_config(&node).await.ok();
             if json {
@@ -250,12 +281,16 @@ pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }
         TopicCommand::Purge { node } => {
-            grid.purge_topic(&node).await?;
+            grid.purge_topic(&node)
+                .await
+                .map_err(|e| explain(&grid, e, &node, Action::Own))?;
             println!("purged\t{node}");
             ExitCode::SUCCESS
         }
         TopicCommand::Delete { node } => {
-            grid.delete_topic(&node).await?;
+            grid.delete_topic(&node)
+                .await
+                .map_err(|e| explain(&grid, e, &node, Action::Own))?;
             println!("deleted\t{node}");
             ExitCode::SUCCESS
         }
@@ -267,15 +302,24 @@ pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
             let j: Jid = who
                 .parse()
                 .map_err(|e| anyhow::anyhow!("invalid JID {who:?}: {e}"))?;
-            grid.set_affiliation(&node, &j, affiliation).await?;
+            grid.set_affiliation(&node, &j, affiliation)
+                .await
+                .map_err(|e| explain(&grid, e, &node, Action::Own))?;
             println!("allowed\t{node}\t{j}\t{affiliation:?}");
             ExitCode::SUCCESS
         }
         TopicCommand::Subscriptions { node, json } => {
-            let mut entries = grid.subscriptions(&node).await?;
+            let mut entries = grid
+                .subscriptions(&node)
+                .await
+                .map_err(|e| explain(&grid, e, &node, Action::Own))?;
             // Services need not list waiting requests here (ejabberd does
             // not); XEP-0060 §8.7's command finds them.
-            for jid in grid.pending_subscriptions(&node).await? {
+            for jid in grid
+                .pending_subscriptions(&node)
+                .await
+                .map_err(|e| explain(&grid, e, &node, Action::Own))?
+            {
                 if !entries.iter().any(|e| e.jid == jid && e.state == "pending") {
                     entries.push(JidState {
                         jid,
@@ -285,7 +329,13 @@ pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
             }
             list(&entries, json)?
         }
-        TopicCommand::Affiliations { node, json } => list(&grid.affiliations(&node).await?, json)?,
+        TopicCommand::Affiliations { node, json } => {
+            let a = grid
+                .affiliations(&node)
+                .await
+                .map_err(|e| explain(&grid, e, &node, Action::Own))?;
+            list(&a, json)?
+        }
         TopicCommand::Approve { node, who } => decide(&grid, &node, &who, true).await?,
         TopicCommand::Refuse { node, who } => decide(&grid, &node, &who, false).await?,
     };

@@ -24,6 +24,9 @@ pub enum IodefCommand {
     /// Validate IODEF v2 documents (XML or RFC 8727 JSON) against the errata-corrected RFC 7970 schema
     /// and the RFC's text rules. Prints one line per problem (file:line: path: message); exits 0 iff
     /// every file is valid.
+    #[command(
+        after_help = "Examples:\n  gridlink iodef validate incident.xml\n  gridlink iodef validate --level basic spool/*.xml"
+    )]
     Validate {
         /// Files to validate (`-` for stdin).
         #[arg(required = true)]
@@ -33,6 +36,9 @@ pub enum IodefCommand {
         level: ValidationLevel,
     },
     /// Convert between RFC 7970 XML and RFC 8727 JSON (input format detected); result on stdout.
+    #[command(
+        after_help = "Examples:\n  gridlink iodef convert --to json incident.xml\n  gridlink iodef convert --to xml incident.json > incident.xml"
+    )]
     Convert {
         /// Output format.
         #[arg(long)]
@@ -42,6 +48,7 @@ pub enum IodefCommand {
         file: PathBuf,
     },
     /// Print incident ids, purpose, times and counts of indicators, events and contacts.
+    #[command(after_help = "Examples:\n  gridlink iodef summary incident.xml")]
     Summary {
         /// Input file (`-` for stdin).
         file: PathBuf,

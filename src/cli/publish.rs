@@ -15,6 +15,7 @@ use gridlink::grid::{Payload, DEFAULT_MAX_PAYLOAD};
 use gridlink::iodef::{Redaction, ValidationLevel};
 use gridlink::store::Store;
 
+use super::explain::{explain_text, Action};
 use super::global::{open_grid, open_grid_retrying, Global};
 
 /// `publish` options.
@@ -70,7 +71,10 @@ pub async fn retract(g: &Global, a: RetractArgs) -> anyhow::Result<ExitCode> {
             Ok(()) => println!("retracted\t{}\t{id}", a.topic),
             Err(e) => {
                 failed += 1;
-                eprintln!("error: {e}");
+                eprintln!(
+                    "error: {id}: {}",
+                    explain_text(&grid, &e, &a.topic, Action::Publish)
+                );
             }
         }
     }
@@ -118,8 +122,10 @@ impl RedactArgs {
 #[derive(clap::Subcommand, Debug)]
 pub enum OutboxCommand {
     /// How many documents wait, and the oldest ones.
+    #[command(after_help = "Examples:\n  gridlink outbox status")]
     Status,
     /// Send everything queued (retrying while the server is unreachable).
+    #[command(after_help = "Examples:\n  gridlink outbox drain")]
     Drain {
         /// Publish requests in flight at once.
         #[arg(long, default_value_t = 32)]
@@ -322,7 +328,10 @@ pub async fn run(g: &Global, a: PublishArgs) -> anyhow::Result<ExitCode> {
                 Err(e) => (name, Err(e)),
                 Ok(payload) => {
                     let r = grid_ref.publish(topic, &payload).await;
-                    (name, r.map_err(|e| e.to_string()))
+                    (
+                        name,
+                        r.map_err(|e| explain_text(grid_ref, &e, topic, Action::Publish)),
+                    )
                 }
             }
         })

@@ -6,13 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use gridlink::durable::{state_file, Follower};
+use gridlink::durable::{state_file, FollowError, Follower};
 use gridlink::grid::{GridEvent, TopicSelection};
 use gridlink::iodef::ValidationLevel;
 use gridlink::sink::{self, FilesSink, JsonLinesSink, Sink, SinkError};
 use gridlink::source::GridSource;
 use gridlink::store::Store;
 
+use super::explain::{explain, Action};
 use super::global::{open_grid, Global};
 
 /// Output format.
@@ -124,8 +125,13 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
     } else {
         TopicSelection::Named(a.topics.clone())
     };
+    let named = a.topics.join(", ");
     let mut source = if a.no_cursor {
-        GridSource::Live(grid.subscribe(selection, a.output.validate).await?)
+        GridSource::Live(
+            grid.subscribe(selection, a.output.validate)
+                .await
+                .map_err(|e| explain(&grid, e, &named, Action::Read))?,
+        )
     } else {
         let cfg = grid.session().config();
         gridlink::store::files::create_private_dir(&cfg.state_dir).with_context(|| {
@@ -140,15 +146,27 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
         ));
         let store = Store::open(&path)
             .with_context(|| format!("cannot open the cursor store {}", path.display()))?;
-        GridSource::Follow(Box::new(
+        let follower =
             Follower::start_paged(&grid, selection, a.output.validate, store, a.catch_up_page)
-                .await?,
-        ))
+                .await
+                .map_err(|e| match e {
+                    FollowError::Grid(e) => explain(&grid, e, &named, Action::Read),
+                    other => other.into(),
+                })?;
+        GridSource::Follow(Box::new(follower))
     };
     // A preset of the router: the grid source, one sink.
     let mut sink = a.output.sink();
     let mut items = 0u64;
+    // Said once, on stderr only (stdout stays JSON lines): a subscriber
+    // with nothing new to print otherwise looks dead.
+    let mut announced = false;
     loop {
+        if !announced && source.caught_up().await {
+            announced = true;
+            let cursor = (!a.no_cursor).then_some(a.cursor.as_str());
+            eprintln!("{}", caught_up_line(&source.topics(), items, cursor));
+        }
         tokio::select! {
             ev = source.next() => {
                 let Some(ev) = ev else {
@@ -180,6 +198,23 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
+/// The line `subscribe` prints once everything kept was delivered.
+fn caught_up_line(topics: &[String], delivered: u64, cursor: Option<&str>) -> String {
+    let topics = if topics.is_empty() {
+        "no topic yet".to_string()
+    } else {
+        topics.join(", ")
+    };
+    let done = match cursor {
+        None => "following live (--no-cursor)".to_string(),
+        Some(c) if delivered == 0 => {
+            format!("caught up: nothing on {topics} that cursor {c:?} has not delivered before")
+        }
+        Some(_) => format!("caught up on {topics}: {delivered} item(s) printed"),
+    };
+    format!("gridlink: {done}; waiting for new items (Ctrl-C stops)")
+}
+
 /// Runs `gridlink items`.
 pub async fn items(g: &Global, a: ItemsArgs) -> anyhow::Result<ExitCode> {
     let grid = open_grid(g).await?;
@@ -187,7 +222,8 @@ pub async fn items(g: &Global, a: ItemsArgs) -> anyhow::Result<ExitCode> {
     if a.max.is_some() || a.id.is_some() {
         let events = grid
             .items(&a.topic, a.max, a.id.as_deref(), a.output.validate)
-            .await?;
+            .await
+            .map_err(|e| explain(&grid, e, &a.topic, Action::Read))?;
         for ev in &events {
             if !emit(&mut sink, ev).await? {
                 break;
@@ -207,7 +243,8 @@ pub async fn items(g: &Global, a: ItemsArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         })
-        .await?;
+        .await
+        .map_err(|e| explain(&grid, e, &a.topic, Action::Read))?;
         if let Some(e) = failed {
             return Err(e);
         }

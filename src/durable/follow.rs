@@ -167,6 +167,36 @@ impl Follower {
         &self.topics
     }
 
+    /// Whether everything the topics kept has been handed out, so that the
+    /// next event waits for a new publication (or a new session). Does the
+    /// catch-up work [`next`](Self::next) would do first, and drops items
+    /// already delivered, so that `true` means the consumer is really
+    /// waiting (nothing is lost: a fresh item stays first in line).
+    pub async fn caught_up(&mut self) -> bool {
+        loop {
+            match self.queue.pop_front() {
+                Some(Queued::Event(ev)) => {
+                    self.queue.push_front(Queued::Event(ev));
+                    return false;
+                }
+                Some(Queued::Raw(topic, item)) => {
+                    let ev = item.into_event(&topic, self.level);
+                    if self.fresh(&ev) {
+                        self.queue.push_front(Queued::Event(ev));
+                        return false;
+                    }
+                    continue;
+                }
+                None => {}
+            }
+            if self.pending.is_empty() {
+                return self.resubscribed.is_none();
+            }
+            crate::memory::release_free_memory();
+            self.work().await;
+        }
+    }
+
     /// The most items one catch-up answer has held so far: at most the page
     /// size, unless a service listed its items in an order that could not be
     /// told and a topic was fetched in one request.

@@ -31,6 +31,15 @@ impl GridSource {
         }
     }
 
+    /// Whether everything the topics kept has been handed out, so that the
+    /// next event waits for a new publication (always, when live only).
+    pub async fn caught_up(&mut self) -> bool {
+        match self {
+            GridSource::Live(_) => true,
+            GridSource::Follow(f) => f.caught_up().await,
+        }
+    }
+
     /// The topics followed now.
     pub fn topics(&self) -> Vec<String> {
         match self {
