@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
+use super::args::Cli;
 use super::global::CONNECTION;
-use super::Cli;
 
 /// Commands that never talk to the grid: their help lists no connection
 /// options (they are still accepted, e.g. from GRIDLINK_* variables).

@@ -189,11 +189,12 @@ impl Follower {
                 }
                 None => {}
             }
-            if self.pending.is_empty() {
+            if !self.catch_up.busy() {
                 return self.resubscribed.is_none();
             }
             crate::memory::release_free_memory();
-            self.work().await;
+            let (catch_up, mut cx) = self.catching_up();
+            catch_up.work(&mut cx).await;
         }
     }
 
