@@ -306,7 +306,17 @@ fn subscriber_exits_when_its_account_is_gone() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut sub = sub.spawn().unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    // Joined and subscribed before the account goes (on a busy machine two
+    // seconds were not always enough to log in): its caught-up line says so.
+    let mut err_pipe = std::io::BufReader::new(sub.stderr.take().unwrap());
+    let mut early = String::new();
+    let t = Instant::now();
+    while !early.contains("waiting for new items") {
+        assert!(t.elapsed() < Duration::from_secs(30), "never caught up: {early}");
+        if std::io::BufRead::read_line(&mut err_pipe, &mut early).unwrap() == 0 {
+            panic!("the subscriber ended before it caught up: {early}");
+        }
+    }
     p.delete_user("subscriber").unwrap();
     p.start_again().unwrap();
     let t = Instant::now();
@@ -319,7 +329,7 @@ fn subscriber_exits_when_its_account_is_gone() {
     }
     let status = sub.wait().unwrap();
     let mut err = String::new();
-    sub.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    err_pipe.read_to_string(&mut err).unwrap();
     assert!(!status.success(), "{err}");
     let last = err.trim().lines().last().unwrap_or_default();
     assert!(
