@@ -9,15 +9,17 @@
 #   DEBIAN_IMAGE    the runtime base                   (debian:bookworm-slim)
 #   GRIDLINK_BUILD  where the binary comes from:
 #     source    (default) compiled here, in RUST_IMAGE, with Cargo.toml's
-#               `image` profile (release, thin LTO); dependencies are built
-#               in their own cached layer, so a source change rebuilds only
-#               gridlink itself
+#               `image` profile (release, thin LTO) and without the `lab`
+#               feature (the tests' throwaway servers); dependencies are
+#               built in their own cached layer, so a source change rebuilds
+#               only gridlink itself
 #     prebuilt  copied from target/image/gridlink of the build context, built
-#               outside with `cargo build --profile image --locked --bin
-#               gridlink` (same glibc: Debian bookworm). For machines whose
-#               containers cannot download a toolchain; scripts/test-compose
-#               passes a context holding only that binary (.dockerignore keeps
-#               target/ out of the normal context).
+#               outside with `cargo build --profile image --locked
+#               --no-default-features --bin gridlink` on Debian bookworm (the
+#               runtime's glibc). For machines whose containers cannot
+#               download a toolchain; scripts/test-compose passes a context
+#               holding only that binary (.dockerignore keeps target/ out of
+#               the normal context).
 
 ARG RUST_IMAGE=rust:1-bookworm
 ARG DEBIAN_IMAGE=debian:bookworm-slim
@@ -38,13 +40,13 @@ RUN mkdir -p src/bin/gridlink-bench benches \
            echo 'fn main() {}' > "$f"; \
        done \
     && : > src/lib.rs \
-    && cargo build --profile image --locked --bin gridlink \
+    && cargo build --profile image --locked --no-default-features --bin gridlink \
     && rm -rf src
 # 2. gridlink itself. COPY keeps the context's modification times, which can
 #    be older than the stub build: touch, or cargo would keep the stub.
 COPY src src
 RUN find src -name '*.rs' -exec touch {} + \
-    && cargo build --profile image --locked --bin gridlink \
+    && cargo build --profile image --locked --no-default-features --bin gridlink \
     && install -m 0755 target/image/gridlink /usr/local/bin/gridlink
 
 # --- the binary, built outside (GRIDLINK_BUILD=prebuilt) ---------------------
