@@ -1,7 +1,7 @@
 #!/bin/sh
-# Entrypoint wrapper for the official prosody/prosody image (compose service
-# `prosody`): installs the lab certificates, creates the lab accounts, then
-# hands over to the image's own /entrypoint.sh (which drops to user prosody).
+# Entrypoint of the compose lab's Prosody (deploy/prosody/Dockerfile: Debian's
+# prosody package; compose service `prosody`): installs the lab certificates,
+# creates the lab accounts, then runs Prosody as user prosody.
 #
 #   /run/gridlink-certs/{server.pem,server.key}   from deploy/gen-certs.sh
 #   /run/secrets/<user>_password                  one file per account
@@ -37,6 +37,10 @@ chmod 0644 "$dst/server.pem"
 chmod 0600 "$dst/server.key"
 say "certificates installed in $dst"
 
+# Debian's Prosody (and prosodyctl) want their runtime directory, owned by
+# prosody: Prosody must not run as root.
+install -d -o prosody -g prosody /run/prosody
+
 # Accounts. `prosodyctl register` sets the password of an existing account
 # too, so this is idempotent and follows changed secret files. The password
 # goes through stdin, not argv.
@@ -55,8 +59,5 @@ chown -R prosody:prosody /var/lib/prosody 2>/dev/null || true
 
 if [ "$#" -eq 0 ]; then
     set -- prosody -F
-fi
-if [ -x /entrypoint.sh ]; then
-    exec /entrypoint.sh "$@"
 fi
 exec runuser -u prosody -- "$@"

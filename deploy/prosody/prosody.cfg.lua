@@ -1,7 +1,8 @@
 -- Prosody 0.12 for the gridlink compose lab (docker-compose.yml), mounted at
--- /etc/prosody/prosody.cfg.lua in the official prosody/prosody image.
+-- /etc/prosody/prosody.cfg.lua in the image of deploy/prosody/Dockerfile
+-- (Debian bookworm's prosody package).
 --
---   XMPP domain        xmpp.grid.test        (accounts: publisher, subscriber)
+--   XMPP domain        xmpp.grid.test        (accounts: publisher, subscriber, bridge)
 --   pubsub service     pubsub.xmpp.grid.test (publisher administers it)
 --   c2s                5222 STARTTLS (required), 5223 direct TLS
 --
