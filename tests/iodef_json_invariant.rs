@@ -10,7 +10,7 @@ use std::process::Command;
 use gridlink::iodef;
 
 #[path = "../benches/iodef_diff.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, clippy::cmp_owned)]
 mod diff;
 
 fn root() -> PathBuf {
