@@ -27,7 +27,7 @@ use quick_xml::Reader;
 use sha2::{Digest, Sha256};
 
 /// Every fixture file under `dir` with extension `ext`, sorted.
-fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+pub fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
@@ -158,7 +158,7 @@ const TEXTS: &[&str] = &[
 ];
 
 /// The mutated documents of one fixture.
-fn mutations(src: &str, out: &mut Vec<String>) {
+pub fn mutations(src: &str, out: &mut Vec<String>) {
     let p = pieces(src);
     let splice = |a: usize, b: usize, with: &str| format!("{}{}{}", &src[..a], with, &src[b..]);
     for (i, &(a, b, parent)) in p.elements.iter().enumerate() {

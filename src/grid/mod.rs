@@ -28,6 +28,9 @@ pub use discover::TopicInfo;
 pub use error::{GridError, PayloadError};
 pub use event::GridEvent;
 pub(crate) use items::{Pager, Plan, Read};
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use notify::fuzz_notification;
 pub use publish::{item_id, Payload, DEFAULT_MAX_PAYLOAD};
 pub(crate) use retrieve::RawItem;
 pub use subscribe::{SubscriptionState, TopicSelection};

@@ -127,6 +127,30 @@ fn subscription_request(form: &Element, topics: &BTreeSet<String>) -> Option<Gri
     Some(GridEvent::SubscriptionRequest { topic, jid })
 }
 
+/// Fuzzing entry point: `items` (the children of a notification's
+/// `<items node='t'/>`: `<item/>`s and `<retract/>`s) from the service, read
+/// at strict validation. Returns the number of events.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn fuzz_notification(items: &str) -> usize {
+    let xml = format!(
+        "<message xmlns='jabber:client' from='pubsub.localhost'>\
+         <event xmlns='{}'><items node='t'>{items}</items></event></message>",
+        ns::PUBSUB_EVENT
+    );
+    let Ok(element) = xml.parse::<Element>() else {
+        return 0;
+    };
+    let Ok(m) = Message::try_from(element) else {
+        return 0;
+    };
+    let Ok(service) = "pubsub.localhost".parse::<Jid>() else {
+        return 0;
+    };
+    let topics = BTreeSet::from(["t".to_string()]);
+    notification(m, &service, &topics, ValidationLevel::Strict).len()
+}
+
 /// Checks one item's payload and wraps it: an IODEF v2 document becomes an
 /// [`GridEvent::Item`]; anything else a [`GridEvent::Rejected`].
 pub(crate) fn item_event(

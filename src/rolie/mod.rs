@@ -62,6 +62,9 @@ pub use error::ServeError;
 pub use hooks::{ComponentHealth, HealthProbe, Hooks, JsonForm, MetricsHook};
 pub use publish::{BoxFuture, NoPublisher, PublishBody, PublishError, Published, Publisher};
 pub use server::RolieServer;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use write::fuzz_post_body;
 pub use xml::{APP_NS, ATOM_NS, CONTENT_ID_PROPERTY, INFORMATION_TYPE_SCHEME, ROLIE_NS};
 
 use crate::store::Store;

@@ -177,6 +177,26 @@ fn resolve(base: &str, xml_bases: &[String], href: &str) -> Result<String, PollE
     Ok(url.to_string())
 }
 
+/// Fuzzing entry point: one feed page as the poller reads it, its `next`
+/// link and every entry's content link resolved against a base URL.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn fuzz_feed_page(xml: &str) -> usize {
+    let Ok(page) = parse_feed(xml) else { return 0 };
+    let base = "https://feed.example/rolie/feeds/x";
+    let mut n = 0;
+    if let Some(next) = &page.next {
+        n += usize::from(resolve(base, &page.next_base, next).is_ok());
+    }
+    for e in &page.entries {
+        let _ = e.key();
+        if let Some(src) = &e.content_src {
+            n += usize::from(resolve(base, &e.content_base, src).is_ok());
+        }
+    }
+    n
+}
+
 impl Poller {
     /// A poller for `source`, fetching through a client of `clients`; its
     /// state lives in `state_dir`.

@@ -118,6 +118,18 @@ async fn read_limited(headers: &HeaderMap, body: Body, max: usize) -> Result<Byt
         .map_err(|_| too_large())
 }
 
+/// Fuzzing entry point: an AtomPub POST body with its `Content-Type`, read
+/// as the collection's POST handler reads it. True if accepted.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn fuzz_post_body(content_type: &str, bytes: &[u8]) -> bool {
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    parse_body(&headers, bytes).is_ok()
+}
+
 fn bad(message: impl Into<String>) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, message)
 }

@@ -11,8 +11,10 @@ use crate::iodef::schema::{self, Decl};
 /// out once per declaration (this runs for every element; comparing names each time showed).
 fn has_rfc_rule(di: usize) -> bool {
     use std::sync::OnceLock;
-    const RULED: [&str; 7] = [
+    const RULED: [&str; 9] = [
         "Contact",
+        "RegistryHandle",
+        "BusinessImpact",
         "RelatedActivity",
         "ThreatActor",
         "Campaign",
@@ -95,6 +97,29 @@ pub(super) fn check(
                 RuleSource::Rfc,
                 "spec-name=\"custom\" requires dtype (RFC 7970 §2.15)".into(),
             )
+        }
+        // Required in RFC 7970's text and in RFC 8727's JSON schema, optional
+        // in the XSD (without a default): without them gridlink's own JSON
+        // would fail RFC 8727 (issue 21; `tests/py/iodef_required_diff.py`
+        // lists the differences, `src/iodef/README.md` why DomainData's are
+        // not here).
+        "RegistryHandle" | "BusinessImpact" => {
+            let (attr, section) = match d.name {
+                "RegistryHandle" => ("registry", "§3.9.1"),
+                _ => ("type", "§3.12.2"),
+            };
+            if el.attr(attr).is_none() {
+                push(
+                    out,
+                    el,
+                    &path.render(),
+                    RuleSource::Rfc,
+                    format!(
+                        "missing required attribute {attr} of {} (RFC 7970 {section})",
+                        d.name
+                    ),
+                );
+            }
         }
         "IndicatorReference" => {
             let n = el.attr("uid-ref").is_some() as u8 + el.attr("euid-ref").is_some() as u8;

@@ -52,6 +52,15 @@ pub(crate) fn parse_xml(src: &str) -> Result<Tree, IodefError> {
 
 /// [`parse_xml`] with byte offsets where errors have lines.
 fn read(src: &str) -> Result<Tree, IodefError> {
+    // quick-xml does not check characters; without this a raw control character reached the tree
+    // and gridlink wrote JSON it could not read back (found by fuzzing, issue 21).
+    if let Some(at) = first_non_xml_char(src.as_bytes()) {
+        // A byte offset here; `parse_xml` turns it into a line.
+        return Err(IodefError::xml(
+            u32::try_from(at).unwrap_or(u32::MAX),
+            "character not allowed in XML 1.0 (§2.2: control characters but tab, LF, CR, and U+FFFE/U+FFFF)",
+        ));
+    }
     let mut reader = Reader::from_str(src);
     reader.config_mut().check_end_names = true;
     reader.config_mut().check_comments = true;
@@ -135,6 +144,20 @@ fn read(src: &str) -> Result<Tree, IodefError> {
         return Err(IodefError::xml(1, "no root element"));
     }
     Ok(p.tree)
+}
+
+/// The byte offset of the first character XML 1.0 does not allow anywhere in a document (§2.2
+/// `Char`): a C0 control other than tab, LF, CR, or U+FFFE/U+FFFF (`EF BF BE`/`EF BF BF`).
+fn first_non_xml_char(b: &[u8]) -> Option<usize> {
+    let control = b
+        .iter()
+        .position(|&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'));
+    let nonchar = memchr::memchr_iter(0xEF, b)
+        .find(|&i| b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)));
+    match (control, nonchar) {
+        (Some(a), Some(n)) => Some(a.min(n)),
+        (a, n) => a.or(n),
+    }
 }
 
 /// Text or CDATA: a span of the source unless line ends need normalising.

@@ -75,7 +75,12 @@ pub(super) fn resolve_ref(name: &str, at: u32) -> Result<char, IodefError> {
         None => num.parse::<u32>().ok(),
     };
     code.and_then(char::from_u32)
-        .filter(|c| !matches!(*c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}'))
+        .filter(|c| {
+            !matches!(
+                *c,
+                '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'
+            )
+        })
         .ok_or_else(|| IodefError::xml(at, format!("invalid character reference &{name};")))
 }
 

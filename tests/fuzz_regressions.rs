@@ -1,0 +1,45 @@
+//! Regression tests for what `scripts/fuzz` found (fuzz/README.md), one per
+//! finding, in the normal suite.
+
+use gridlink::iodef::{self, Document};
+
+fn incident_with_text(text: &str) -> String {
+    format!(
+        "<IODEF-Document xmlns='urn:ietf:params:xml:ns:iodef-2.0' version='2.00'>\
+         <Incident purpose='reporting'><IncidentID name='csirt.example.com'>1</IncidentID>\
+         <GenerationTime>2026-11-23T09:00:00Z</GenerationTime>\
+         <Description>{text}</Description>\
+         <Contact role='creator' type='organization'><Email><EmailTo>soc@csirt.example.com</EmailTo></Email></Contact>\
+         </Incident></IODEF-Document>"
+    )
+}
+
+/// iodef_xml, crash-36ca72b0: a raw control character (U+000F, NUL) in text
+/// was accepted; strict validation passed and gridlink wrote JSON it could
+/// not read back. XML 1.0 §2.2 forbids it anywhere in a document, raw or as a
+/// character reference, and so do U+FFFE/U+FFFF.
+#[test]
+fn characters_xml_forbids_are_refused() {
+    for bad in [
+        "a\u{f}b",
+        "a\u{0}b",
+        "a\u{1f}b",
+        "a\u{fffe}b",
+        "a\u{ffff}b",
+        "a&#xFFFE;b",
+        "a&#1;b",
+    ] {
+        let doc = incident_with_text(bad);
+        let e = iodef::parse(doc.as_bytes()).expect_err(bad);
+        assert!(e.to_string().contains("line 1"), "{bad:?}: {e}");
+    }
+    // In an attribute value or a comment too.
+    let doc = incident_with_text("x").replace("purpose='reporting'", "purpose='report\u{1}ing'");
+    assert!(iodef::parse(doc.as_bytes()).is_err());
+    // Tab, LF, CR and other characters stay allowed; a valid document's JSON
+    // reads back.
+    let doc = incident_with_text("a\tb\r\nc \u{fffd} \u{10ffff} é");
+    let d = iodef::parse(doc.as_bytes()).unwrap();
+    assert!(d.validate().is_empty(), "{:?}", d.validate());
+    Document::from_json_str(&d.to_json_string()).unwrap();
+}
