@@ -312,7 +312,10 @@ fn subscriber_exits_when_its_account_is_gone() {
     let mut early = String::new();
     let t = Instant::now();
     while !early.contains("waiting for new items") {
-        assert!(t.elapsed() < Duration::from_secs(30), "never caught up: {early}");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "never caught up: {early}"
+        );
         if std::io::BufRead::read_line(&mut err_pipe, &mut early).unwrap() == 0 {
             panic!("the subscriber ended before it caught up: {early}");
         }
