@@ -154,12 +154,14 @@ async fn no_json_form_without_renderer() {
     );
 }
 
-/// Hostile text (markup, quotes, control characters) in ids and IODEF
-/// fields comes out escaped and the documents stay valid.
+/// Hostile text (markup, quotes) in ids and IODEF fields comes out escaped
+/// and the documents stay valid. (A raw control character no longer gets
+/// this far: the IODEF reader refuses what XML 1.0 forbids, see
+/// `tests/fuzz_regressions.rs`.)
 #[tokio::test]
 async fn hostile_text_is_escaped() {
     let s = start().await;
-    let doc = "<IODEF-Document xmlns=\"urn:ietf:params:xml:ns:iodef-2.0\" version=\"2.00\"><Incident purpose=\"a&quot;&lt;b\"><IncidentID name=\"x\">&lt;/title&gt;&amp;\u{1}</IncidentID><Description>]]&gt; &lt;script&gt;</Description></Incident></IODEF-Document>";
+    let doc = "<IODEF-Document xmlns=\"urn:ietf:params:xml:ns:iodef-2.0\" version=\"2.00\"><Incident purpose=\"a&quot;&lt;b\"><IncidentID name=\"x\">&lt;/title&gt;&amp;</IncidentID><Description>]]&gt; &lt;script&gt;</Description></Incident></IODEF-Document>";
     let id = "weird id/../<&>\"'";
     s.store
         .put(envelope("odd topic/..", id, doc))
@@ -176,7 +178,7 @@ async fn hostile_text_is_escaped() {
     let entry = get_text(&entry_url).await;
     jing("rfc4287-appB-atom.rnc", &entry);
     let parsed = feedparser(&entry);
-    assert_eq!(parsed["entries"][0]["title"], "</title>&\u{fffd} (a\"<b)");
+    assert_eq!(parsed["entries"][0]["title"], "</title>& (a\"<b)");
 }
 
 /// The value of attribute `name` in the first tag that contains `marker`.
