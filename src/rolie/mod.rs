@@ -41,6 +41,7 @@ mod http;
 mod listen;
 mod observe;
 mod ops;
+mod pages;
 pub mod poll;
 mod problem;
 mod publish;
