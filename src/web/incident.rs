@@ -119,14 +119,20 @@ fn part(el: Element<'_>) -> Part {
             // Nested parts have their own rows; observables their column.
             "Contact" | "EventData" | "System" | "Flow" | "Node" | "Indicator" => {}
             _ if !text.is_empty() => facts.push((k.name().to_owned(), text)),
-            // An element of attributes only (SystemImpact, Confidence, …).
+            // Attributes and children only (SystemImpact, Confidence,
+            // Reference, …): the attributes, then the texts inside.
             _ => {
-                let attrs: Vec<String> = k
+                let mut words: Vec<String> = k
                     .attrs()
                     .map(|a| format!("{}={}", a.name, a.value))
                     .collect();
-                if !attrs.is_empty() {
-                    facts.push((k.name().to_owned(), attrs.join(" ")));
+                let mut inner = String::new();
+                for g in k.elements() {
+                    all_text(g, &mut inner);
+                }
+                words.extend(inner.lines().map(str::to_owned));
+                if !words.is_empty() {
+                    facts.push((k.name().to_owned(), words.join(" ")));
                 }
             }
         }
@@ -238,7 +244,7 @@ mod tests {
 
     #[test]
     fn walks_an_incident() {
-        let xml = br#"<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0"><Incident purpose="mitigation" status="new" restriction="green"><IncidentID name="csirt.example">X-1</IncidentID><GenerationTime>2024-01-01T00:00:00Z</GenerationTime><Description>d1</Description><Assessment occurrence="actual"><SystemImpact severity="high" type="takeover-system"/></Assessment><Contact role="creator" type="organization"><ContactName>CSIRT</ContactName><Email><EmailTo>a@csirt.example</EmailTo></Email></Contact><EventData><Description>ev</Description><Flow><System category="source"><Node><Address category="ipv4-addr">192.0.2.1</Address><DomainData><Name>bad.example</Name></DomainData></Node></System></Flow></EventData><IndicatorData><Indicator><IndicatorID name="csirt.example" version="1">ind-1</IndicatorID><Description>c2</Description><Observable><Address category="ipv4-addr">198.51.100.7</Address></Observable></Indicator></IndicatorData></Incident></IODEF-Document>"#;
+        let xml = br#"<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0"><Incident purpose="mitigation" status="new" restriction="green"><IncidentID name="csirt.example">X-1</IncidentID><GenerationTime>2024-01-01T00:00:00Z</GenerationTime><Description>d1</Description><Assessment occurrence="actual"><SystemImpact severity="high" type="takeover-system"><Description>taken over</Description></SystemImpact></Assessment><Contact role="creator" type="organization"><ContactName>CSIRT</ContactName><Email><EmailTo>a@csirt.example</EmailTo></Email></Contact><EventData><Description>ev</Description><Flow><System category="source"><Node><Address category="ipv4-addr">192.0.2.1</Address><DomainData><Name>bad.example</Name></DomainData></Node></System></Flow></EventData><IndicatorData><Indicator><IndicatorID name="csirt.example" version="1">ind-1</IndicatorID><Description>c2</Description><Observable><Address category="ipv4-addr">198.51.100.7</Address></Observable></Indicator></IndicatorData></Incident></IODEF-Document>"#;
         let doc = crate::iodef::parse(xml).unwrap();
         let v = incidents(&doc);
         let i = &v[0];
@@ -255,7 +261,7 @@ mod tests {
         );
         assert_eq!(
             i.assessments[0].facts[0].1,
-            "severity=high type=takeover-system"
+            "severity=high type=takeover-system taken over"
         );
         assert_eq!(i.indicators[0].id, "ind-1");
         assert_eq!(

@@ -74,10 +74,10 @@ fn incident(v: &IncidentView) -> Markup {
                     tbody {
                         @for i in &v.indicators {
                             @if i.values.is_empty() {
-                                tr { td { (i.id) } td { "—" } td { "—" } td { (i.description) } }
+                                tr { td { (i.id) } td { "—" } td { "—" } td.desc { (i.description) } }
                             }
                             @for (kind, value) in &i.values {
-                                tr { td { (i.id) } td { (kind) } td.value { (value) } td { (i.description) } }
+                                tr { td { (i.id) } td { (kind) } td.value { (value) } td.desc { (i.description) } }
                             }
                         }
                     }

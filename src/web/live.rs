@@ -54,7 +54,7 @@ pub(crate) async fn live(State(ctx): State<WebContext>, headers: HeaderMap) -> R
                         td { a.incident href=(item_path(&r.topic, &r.item_id)) { (r.incident_id) } }
                         td { (r.purpose) }
                         td { (r.restriction) }
-                        td { (cut(&r.description, 120)) }
+                        td.desc { (cut(&r.description, 120)) }
                     }
                 }
             }

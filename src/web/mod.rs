@@ -6,7 +6,7 @@
 //! /web/topics/{topic}/items/{item}    one incident: ids, times, contacts, indicators, events
 //! /web/live                           new incidents as they arrive (Server-Sent Events)
 //! /web/events                         the event stream the live page reads
-//! /web/static/{web.css,live.js}       the one style sheet and the one script
+//! /web/static/{web.css,live.js,icon.svg} the style sheet, the script, the icon
 //! ```
 //!
 //! Safe by construction: every page is a [maud] template, which escapes

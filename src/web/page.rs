@@ -16,6 +16,9 @@ img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-a
 pub(crate) const CSS_PATH: &str = "/web/static/web.css";
 /// The live page's script's path.
 pub(crate) const JS_PATH: &str = "/web/static/live.js";
+/// The pages' icon (else a browser asks for `/favicon.ico`, which ROLIE
+/// answers 404, an error in its console).
+pub(crate) const ICON_PATH: &str = "/web/static/icon.svg";
 
 /// Adds the headers every page and asset carries.
 pub(crate) fn secure(mut response: Response) -> Response {
@@ -47,6 +50,7 @@ pub(crate) fn shell(title: &str, script: bool, body: Markup) -> Response {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · gridlink" }
                 link rel="stylesheet" href=(CSS_PATH);
+                link rel="icon" type="image/svg+xml" href=(ICON_PATH);
                 @if script {
                     script src=(JS_PATH) defer {}
                 }

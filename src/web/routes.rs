@@ -1,4 +1,4 @@
-//! The pages' router: paths, the two static files, and the security
+//! The pages' router: paths, the three static files, and the security
 //! headers on every response (`page::secure`).
 
 use axum::http::{header, HeaderValue};
@@ -11,11 +11,12 @@ use super::context::WebContext;
 use super::index::index;
 use super::item::item;
 use super::live::{events, live};
-use super::page::{secure, CSS_PATH, JS_PATH};
+use super::page::{secure, CSS_PATH, ICON_PATH, JS_PATH};
 use super::topic::topic;
 
 const CSS: &str = include_str!("assets/web.css");
 const JS: &str = include_str!("assets/live.js");
+const ICON: &str = include_str!("assets/icon.svg");
 
 /// The pages, ready to merge into a server's router (no fallback: the
 /// server keeps its own).
@@ -34,6 +35,7 @@ pub(crate) fn router(ctx: WebContext) -> Router {
             JS_PATH,
             get(|| async { asset("text/javascript; charset=utf-8", JS) }),
         )
+        .route(ICON_PATH, get(|| async { asset("image/svg+xml", ICON) }))
         .layer(map_response(|r: Response| async move { secure(r) }))
         .with_state(ctx)
 }

@@ -161,7 +161,7 @@ fn render(topic: &str, q: &TopicQuery, found: &Found) -> Response {
                             td { (r.purpose) }
                             td { (r.restriction) }
                             td { (r.status) }
-                            td { (cut(&r.description, 120)) }
+                            td.desc { (cut(&r.description, 120)) }
                         }
                     }
                 }
