@@ -49,9 +49,9 @@ pub(crate) async fn live(State(ctx): State<WebContext>, headers: HeaderMap) -> R
             tbody #live-rows data-after=(after) {
                 @for r in &rows {
                     tr data-seq=(r.seq) {
-                        td { (when(&r.updated)) }
+                        td.when { (when(&r.updated)) }
                         td { (r.topic) }
-                        td { a.incident href=(item_path(&r.topic, &r.item_id)) { (r.incident_id) } }
+                        td.id { a.incident href=(item_path(&r.topic, &r.item_id)) { (r.incident_id) } }
                         td { (r.purpose) }
                         td { (r.restriction) }
                         td.desc { (cut(&r.description, 120)) }

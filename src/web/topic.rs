@@ -156,8 +156,8 @@ fn render(topic: &str, q: &TopicQuery, found: &Found) -> Response {
                 tbody {
                     @for r in &found.rows {
                         tr data-seq=(r.seq) {
-                            td { (when(&r.updated)) }
-                            td { a.incident href=(item_path(&r.topic, &r.item_id)) { (r.incident_id) } }
+                            td.when { (when(&r.updated)) }
+                            td.id { a.incident href=(item_path(&r.topic, &r.item_id)) { (r.incident_id) } }
                             td { (r.purpose) }
                             td { (r.restriction) }
                             td { (r.status) }

@@ -228,6 +228,9 @@ def run(c, expect):
     time.sleep(0.3)
     c.clean("live view")
     c.shot("live")
+    # A small one, as README shows it (docs/web-live.png).
+    c.d.set_window_size(1100, 560)
+    c.shot("live-small")
 
 
 if __name__ == "__main__":

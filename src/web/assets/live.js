@@ -22,8 +22,12 @@
     tr.className = "new";
     tr.setAttribute("data-seq", String(Number(d.seq)));
     var cells = [d.stored, d.topic, null, d.purpose, d.restriction, d.description];
-    cells.forEach(function (text) {
+    var classes = ["when", "", "id", "", "", "desc"];
+    cells.forEach(function (text, i) {
       var td = document.createElement("td");
+      if (classes[i]) {
+        td.className = classes[i];
+      }
       if (text === null) {
         var a = document.createElement("a");
         a.className = "incident";
