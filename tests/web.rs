@@ -327,6 +327,52 @@ async fn pages_use_the_feeds_cursors_scopes_and_headers() {
     let (status, csp, js) = get("/web/static/live.js", None).await;
     assert!(status == 200 && !csp.is_empty() && js.contains("textContent"));
     assert_eq!(get("/web/topics/nope", Some("all-token")).await.0, 404);
+    // The live stream resumes after `Last-Event-ID` (a sequence number),
+    // and shows a scoped reader only its topics: b1 (seq 6) is skipped.
+    let d = doc(
+        "A-6",
+        "watch",
+        "green",
+        "x",
+        "<Address category=\"ipv4-addr\">192.0.2.3</Address>",
+    );
+    server.store.put(envelope("a", "a6", &d)).await.unwrap();
+    for (token, want) in [
+        ("all-token", ["4", "5", "6", "7"].as_slice()),
+        ("scoped-token", &["7"]),
+    ] {
+        let resume_at = if want.len() > 1 { "3" } else { "5" };
+        let mut r = http
+            .get(server.url("/web/events"))
+            .bearer_auth(token)
+            .header("last-event-id", resume_at)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "text/event-stream");
+        let mut text = String::new();
+        let ids = |text: &str| -> Vec<String> {
+            text.split("\n\n")
+                .filter(|e| e.contains("event: incident"))
+                .filter_map(|e| {
+                    e.lines()
+                        .find_map(|l| l.strip_prefix("id: "))
+                        .map(str::to_owned)
+                })
+                .collect()
+        };
+        while ids(&text).len() < want.len() {
+            let chunk = tokio::time::timeout(Duration::from_secs(5), r.chunk())
+                .await
+                .expect("events within 5 s")
+                .unwrap()
+                .expect("stream still open");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert_eq!(ids(&text), want, "{token}: {text}");
+        assert!(text.contains("\"incident_id\":\"A-6\""), "{text}");
+    }
     assert_eq!(
         get("/web/topics/a?before=0", Some("all-token")).await.0,
         400

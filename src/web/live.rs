@@ -27,6 +27,13 @@ const TICK: Duration = Duration::from_millis(200);
 const INITIAL: usize = 25;
 /// Items read per topic per query.
 const BATCH: usize = 100;
+/// How long one stream lasts before the server ends it (the browser then
+/// reconnects within `RETRY` and resumes by `Last-Event-ID`, missing
+/// nothing). A server shutting down waits for open responses: an endless
+/// stream would hold every shutdown for its whole grace period.
+const LIFETIME: Duration = Duration::from_secs(5);
+/// What the stream tells the browser to wait before reconnecting.
+const RETRY: Duration = Duration::from_millis(300);
 
 /// `GET /web/live`.
 pub(crate) async fn live(State(ctx): State<WebContext>, headers: HeaderMap) -> Response {
@@ -110,17 +117,23 @@ fn stream_from(
     scope: Scope,
     after: i64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    // A first event tells the browser how soon to reconnect (the server
-    // closes idle connections after its request timeout).
+    // A first event tells the browser how soon to reconnect (after
+    // `LIFETIME`, or the server's idle timeout).
+    // Its id makes the browser resume from here even if no incident came.
     let hello = Event::default()
         .event("hello")
-        .retry(Duration::from_millis(500))
+        .id(after.to_string())
+        .retry(RETRY)
         .data("ready");
+    let end = tokio::time::Instant::now() + LIFETIME;
     let state = (ctx, scope, after, std::collections::VecDeque::from([hello]));
-    stream::unfold(state, |(ctx, scope, mut last, mut queue)| async move {
+    stream::unfold(state, move |(ctx, scope, mut last, mut queue)| async move {
         loop {
             if let Some(ev) = queue.pop_front() {
                 return Some((Ok(ev), (ctx, scope, last, queue)));
+            }
+            if tokio::time::Instant::now() >= end {
+                return None;
             }
             if ctx.store.last_seq() <= last {
                 tokio::time::sleep(TICK).await;
