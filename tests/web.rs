@@ -267,8 +267,27 @@ async fn pages_use_the_feeds_cursors_scopes_and_headers() {
         index.contains("href=\"/web/topics/a\"") && !index.contains("/web/topics/b"),
         "{index}"
     );
+    // A topic name is a grid member's choice too: escaped as text, encoded
+    // as a path segment.
+    let evil = "<img src=x onerror=alert(1)>\"/..";
+    server.store.put(envelope(evil, "e1", &d)).await.unwrap();
     let (_, _, index) = get("/", Some("all-token")).await;
     assert!(index.contains("href=\"/web/topics/b\""), "{index}");
+    assert!(!index.contains("<img"), "{index}");
+    assert!(
+        index.contains("&lt;img src=x onerror=alert(1)&gt;&quot;/.."),
+        "{index}"
+    );
+    assert!(
+        index.contains("href=\"/web/topics/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E%22%2F..\""),
+        "{index}"
+    );
+    let (status, _, page) = get(
+        "/web/topics/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E%22%2F..",
+        Some("all-token"),
+    )
+    .await;
+    assert!(status == 200 && page.contains("&lt;img"), "{status} {page}");
     // Pages of 2, with the feed's own cursor: the `older` link of the
     // first page is the feed's `next` link.
     let (_, _, feed) = get("/rolie/feeds/a", Some("all-token")).await;
@@ -328,7 +347,8 @@ async fn pages_use_the_feeds_cursors_scopes_and_headers() {
     assert!(status == 200 && !csp.is_empty() && js.contains("textContent"));
     assert_eq!(get("/web/topics/nope", Some("all-token")).await.0, 404);
     // The live stream resumes after `Last-Event-ID` (a sequence number),
-    // and shows a scoped reader only its topics: b1 (seq 6) is skipped.
+    // and shows a scoped reader only its topics: b1 (6) and the evil topic
+    // (7) are skipped.
     let d = doc(
         "A-6",
         "watch",
@@ -338,8 +358,8 @@ async fn pages_use_the_feeds_cursors_scopes_and_headers() {
     );
     server.store.put(envelope("a", "a6", &d)).await.unwrap();
     for (token, want) in [
-        ("all-token", ["4", "5", "6", "7"].as_slice()),
-        ("scoped-token", &["7"]),
+        ("all-token", ["4", "5", "6", "7", "8"].as_slice()),
+        ("scoped-token", &["8"]),
     ] {
         let resume_at = if want.len() > 1 { "3" } else { "5" };
         let mut r = http

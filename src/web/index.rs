@@ -16,7 +16,7 @@ use crate::store::{Cursor, StoreError, TopicInfo};
 
 /// Store pages walked for a sparkline at most (a busy topic's older
 /// arrivals are then left out of it, not the page slowed down).
-const SPARK_PAGES: usize = 20;
+const SPARK_PAGES: usize = 4;
 const SPARK_PAGE_SIZE: usize = 500;
 
 /// One topic's line.

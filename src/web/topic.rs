@@ -16,7 +16,7 @@ use crate::store::{Cursor, StoreError};
 
 /// Items examined for one page at most: a rare filter answers with fewer
 /// rows and an "older" link rather than reading the whole topic.
-const MAX_SCAN: usize = 2000;
+const MAX_SCAN: usize = 1000;
 
 /// What one page found.
 struct Found {
@@ -71,20 +71,31 @@ async fn scan(
     };
     loop {
         let page = ctx.store.page(topic, cursor, want).await?;
-        for (n, item) in page.items.iter().enumerate() {
+        let (has_older, last) = (page.has_older, page.items.last().map(|i| i.seq));
+        // Parsing documents is CPU work: off the server thread, whose other
+        // connections would wait.
+        let q2 = q.clone();
+        let judged: Vec<(i64, Option<Row>)> = tokio::task::spawn_blocking(move || {
+            page.items
+                .iter()
+                .map(|it| (it.seq, q2.matches(it).then(|| Row::of(it))))
+                .collect()
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?;
+        let count = judged.len();
+        for (n, (seq, row)) in judged.into_iter().enumerate() {
             found.examined += 1;
-            if q.matches(item) {
-                found.rows.push(Row::of(item));
-            }
+            found.rows.extend(row);
             // Stop on an item boundary, so the next page starts right after it.
             if found.rows.len() == want || found.examined >= MAX_SCAN {
-                let more = page.has_older || n + 1 < page.items.len();
-                found.older = more.then_some(item.seq);
+                let more = has_older || n + 1 < count;
+                found.older = more.then_some(seq);
                 return Ok(found);
             }
         }
-        match page.items.last() {
-            Some(last) if page.has_older => cursor = Cursor::Before(last.seq),
+        match last {
+            Some(last) if has_older => cursor = Cursor::Before(last),
             _ => return Ok(found),
         }
     }
