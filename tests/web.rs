@@ -58,7 +58,7 @@ fn hostile(id: &str, description: &str) -> String {
     let p: Vec<String> = PAYLOADS.iter().map(|p| esc(p)).collect();
     let u: Vec<String> = JS_URLS.iter().map(|u| esc(u)).collect();
     format!(
-        r#"<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0"><Incident purpose="other" restriction="public"><IncidentID name="xss.example">{id}</IncidentID><RelatedActivity><ThreatActor><ThreatActorID>{p0}</ThreatActorID><URL>{u0}</URL><Description>{p1}</Description></ThreatActor></RelatedActivity><GenerationTime>2026-12-01T10:00:00Z</GenerationTime><Description>{description}</Description><Assessment occurrence="actual"><SystemImpact severity="high" type="unknown"><Description>{p2}</Description></SystemImpact></Assessment><Method><Reference><URL>{u1}</URL><Description>{p3}</Description></Reference></Method><Contact role="creator" type="organization"><ContactName>{p1}</ContactName><Description>{p2}</Description><Email><EmailTo>{p3}</EmailTo></Email></Contact><EventData><Description>{p0}</Description><Flow><System category="source"><Node><DomainData><Name>{p2}</Name></DomainData><Address category="ipv4-addr">{p3}</Address></Node><Description>{p1}</Description></System></Flow></EventData><IndicatorData><Indicator><IndicatorID name="xss.example" version="1">xss-ind</IndicatorID><Description>{p1}</Description><Observable><Address category="ipv4-addr">{p2}</Address></Observable></Indicator></IndicatorData></Incident></IODEF-Document>"#,
+        r#"<IODEF-Document version="2.00" xmlns="urn:ietf:params:xml:ns:iodef-2.0"><Incident purpose="other" restriction="public"><IncidentID name="xss.example">{id}</IncidentID><RelatedActivity><ThreatActor><ThreatActorID>{p0}</ThreatActorID><URL>{u0}</URL><Description>{p1}</Description></ThreatActor></RelatedActivity><GenerationTime>2026-12-01T10:00:00Z</GenerationTime><Description>{description}</Description><Assessment occurrence="actual"><SystemImpact severity="high" type="unknown"><Description>{p2}</Description></SystemImpact></Assessment><Method><Reference><URL>{u1}</URL><Description>{p3}</Description></Reference></Method><Contact role="creator" type="organization"><ContactName>{p1}</ContactName><Description>{p2}</Description><Email><EmailTo>{p3}</EmailTo></Email></Contact><EventData><Description>{p0}</Description><Flow><System category="source"><Node><DomainData system-status="unknown" domain-status="unknown"><Name>{p2}</Name></DomainData><Address category="ipv4-addr">{p3}</Address></Node><Description>{p1}</Description></System></Flow></EventData><IndicatorData><Indicator><IndicatorID name="xss.example" version="1">xss-ind</IndicatorID><Description>{p1}</Description><Observable><Address category="ipv4-addr">{p2}</Address></Observable></Indicator></IndicatorData></Incident></IODEF-Document>"#,
         p0 = p[0],
         p1 = p[1],
         p2 = p[2],
@@ -113,7 +113,7 @@ async fn browser_browses_searches_watches_and_never_runs_document_script() {
             "watch",
             "amber",
             "phishing wave",
-            "<DomainData><Name>evil.example</Name></DomainData>",
+            "<DomainData system-status='unknown' domain-status='unknown'><Name>evil.example</Name></DomainData>",
         ),
         doc(
             "WEB-C-3",
