@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::durable::{Follower, Outbox};
 use crate::grid::Grid;
+use crate::rolie::poll::csaf::CsafPoller;
 use crate::rolie::poll::{PollClient, Poller};
 use crate::rolie::{Publisher, RolieServer};
 use crate::sink::{deliver_all, Sink, StoreSink};
@@ -102,8 +103,15 @@ impl Bridge {
             counters: counters.clone(),
         };
         // Polled entries may go to topics the repository does not serve.
-        let poll_publisher: Arc<dyn Publisher> =
-            Arc::new(publisher.for_topics(opts.poll.iter().map(|p| p.topic.clone()).collect()));
+        let poll_publisher: Arc<dyn Publisher> = Arc::new(
+            publisher.for_topics(
+                opts.poll
+                    .iter()
+                    .chain(&opts.poll_csaf)
+                    .map(|p| p.topic.clone())
+                    .collect(),
+            ),
+        );
         let server = RolieServer::bind(
             opts.rolie,
             store.clone(),
@@ -113,7 +121,7 @@ impl Bridge {
         .await?;
         let local_addr = server.local_addr();
         let mut sources: Vec<Box<dyn Source>> = vec![Box::new(server)];
-        if !opts.poll.is_empty() {
+        if !opts.poll.is_empty() || !opts.poll_csaf.is_empty() {
             let client = PollClient::new(grid.session().config(), opts.poll_allow.clone())
                 .map_err(|e| BridgeError::Http(e.to_string()))?;
             crate::store::files::create_private_dir(&opts.state_dir).map_err(|e| {
@@ -121,6 +129,20 @@ impl Bridge {
             })?;
             for src in &opts.poll {
                 let p = Poller::new(
+                    src.clone(),
+                    &client,
+                    poll_publisher.clone(),
+                    &opts.state_dir,
+                    opts.poll_interval,
+                )
+                .map_err(|e| BridgeError::Http(e.to_string()))?;
+                if let Ok(mut polls) = counters.polls.lock() {
+                    polls.push((src.clone(), p.stats.clone()));
+                }
+                sources.push(Box::new(p));
+            }
+            for src in &opts.poll_csaf {
+                let p = CsafPoller::new(
                     src.clone(),
                     &client,
                     poll_publisher.clone(),

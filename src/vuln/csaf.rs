@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::document::{collapse, cvss, hashed, plain, Severity, VulnMeta};
 use super::error::VulnError;
+use super::meta::{collapse, cvss, hashed, plain, Severity, VulnMeta};
 
 /// Summaries are cut to this many characters.
 const MAX_SUMMARY: usize = 1000;

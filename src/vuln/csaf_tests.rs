@@ -221,10 +221,8 @@ fn profile(doc: &Value, groups: &BTreeMap<String, Vec<String>>, out: &mut Vec<St
         .unwrap_or("");
     let vulns = arr(doc.get("vulnerabilities"));
     match category {
-        "csaf_informational_advisory" => {
-            if !vulns.is_empty() {
-                out.push("6.1.27.3: an informational advisory has no vulnerabilities".into());
-            }
+        "csaf_informational_advisory" if !vulns.is_empty() => {
+            out.push("6.1.27.3: an informational advisory has no vulnerabilities".into());
         }
         "csaf_security_advisory" | "csaf_vex" => {
             if doc.get("product_tree").is_none() {

@@ -8,7 +8,7 @@
 //! for CSAF, the offline mandatory tests (`csaf_tests.rs`); `csaf.rs` and
 //! `cve.rs` take out what the grid and ROLIE need (item id, content-id,
 //! title, severity). Files, each using only those listed before it: `kind`,
-//! `error`, `json`, `container`, `schema`, `csaf_tests`, `csaf`, `cve`,
+//! `error`, `json`, `container`, `schema`, `csaf_tests`, `meta`, `csaf`, `cve`,
 //! `document`.
 
 mod container;
@@ -19,16 +19,18 @@ mod document;
 mod error;
 mod json;
 mod kind;
+mod meta;
 mod schema;
 
 pub use container::{
     is_container, unwrap as unwrap_container, wrap as wrap_container, JSON_CONTAINER_NS,
 };
 pub use csaf::item_id as csaf_item_id;
-pub use document::{detect, looks_like_json, Severity, VulnDocument, VulnMeta};
+pub use document::{detect, looks_like_json, VulnDocument};
 pub use error::VulnError;
 pub use json::{read as read_json, MAX_DEPTH};
 pub use kind::{PayloadType, CSAF_2_0_FORMAT, CVE_5_FORMAT};
+pub use meta::{Severity, VulnMeta};
 pub use schema::Schema;
 
 #[cfg(test)]
