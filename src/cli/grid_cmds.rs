@@ -268,10 +268,11 @@ pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
             if out.info.payload() == Some(a.payload) {
                 ExitCode::SUCCESS
             } else {
-                eprintln!(
-                    "error: topic {:?} exists but is not a {} topic",
-                    a.node, a.payload
-                );
+                let what = match a.payload {
+                    PayloadType::Iodef => "an IODEF".to_string(),
+                    t => format!("a {}", t.name().to_uppercase()),
+                };
+                eprintln!("error: topic {:?} exists but is not {what} topic", a.node);
                 ExitCode::from(2)
             }
         }
