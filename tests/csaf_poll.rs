@@ -23,9 +23,12 @@ use gridlink::rolie::poll::{PollClient, PollError};
 use gridlink::rolie::{BoxFuture, PublishBody, PublishError, Published, Publisher};
 use gridlink::vuln::PayloadType;
 use sha2::{Digest, Sha256, Sha512};
+use tokio::io::AsyncBufReadExt;
 use tokio_xmpp::minidom::Element;
 
 const GOOD: [&str; 2] = ["csaf/bsi-2022-0001.json", "csaf/rhsa-2021_5217.json"];
+/// Listed in the directory distribution's `changes.csv` (SHA-256 sidecar only).
+const IN_DIRECTORY: &str = "csaf/2022-evd-uc-03-ms-001.json";
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -121,7 +124,7 @@ fn files(base: &str, _port: u16) -> BTreeMap<String, Vec<u8>> {
         "distributions": [{"rolie": {"feeds": [{
             "summary": "WHITE advisories", "tlp_label": "WHITE",
             "url": format!("{base}/white/feed-tlp-white.json")
-        }]}}],
+        }]}}, {"directory_url": format!("{base}/dir")}],
         "last_updated": "2026-11-01T00:00:00Z",
         "list_on_CSAF_aggregators": true,
         "metadata_version": "2.0",
@@ -209,6 +212,17 @@ fn files(base: &str, _port: u16) -> BTreeMap<String, Vec<u8>> {
         "/white/feed-tlp-white.json".into(),
         feed.to_string().into_bytes(),
     );
+    // The directory distribution: changes.csv, one advisory, SHA-256 only.
+    let vex = fixture_bytes(IN_DIRECTORY);
+    f.insert(
+        "/dir/changes.csv".into(),
+        b"\"2023/vex-1.json\",\"2023-05-01T00:00:00Z\"\n".to_vec(),
+    );
+    f.insert(
+        "/dir/2023/vex-1.json.sha256".into(),
+        format!("{}  vex-1.json\n", hex(&Sha256::digest(&vex))).into_bytes(),
+    );
+    f.insert("/dir/2023/vex-1.json".into(), vex);
     f
 }
 
@@ -263,9 +277,12 @@ async fn provider_polled_over_https() {
         Duration::from_secs(60),
     )
     .unwrap();
-    assert_eq!(poller.poll_once().await.unwrap(), 2);
-    // Exactly the good ones, oldest first, byte for byte.
-    assert_eq!(*rec.0.lock().unwrap(), vec![text(GOOD[1]), text(GOOD[0])]);
+    assert_eq!(poller.poll_once().await.unwrap(), 3);
+    // Exactly the good ones, oldest first per index, byte for byte.
+    assert_eq!(
+        *rec.0.lock().unwrap(),
+        vec![text(GOOD[1]), text(GOOD[0]), text(IN_DIRECTORY)]
+    );
     // wrong hash, no sidecar, malformed JSON: refused; the redirect: skipped.
     assert_eq!(poller.stats.invalid.load(Ordering::Relaxed), 3);
     assert_eq!(poller.stats.skipped.load(Ordering::Relaxed), 1);
@@ -276,18 +293,30 @@ async fn provider_polled_over_https() {
         .filter(|h| *h == "/white/2022/bsi-2022-0001.json")
         .count();
     assert_eq!(bsi_hits, 1, "{hits:?}");
-    // Round two: conditional requests, nothing fetched or published again.
-    prov.hits.lock().unwrap().clear();
-    assert_eq!(poller.poll_once().await.unwrap(), 0);
-    let hits = prov.hits.lock().unwrap().clone();
-    assert_eq!(
-        hits,
-        vec![
-            "/.well-known/csaf/provider-metadata.json (conditional)".to_string(),
-            "/white/feed-tlp-white.json (conditional)".to_string()
-        ]
-    );
-    assert_eq!(rec.0.lock().unwrap().len(), 2);
+    // Round two, and a new poller over the same state (a restart):
+    // conditional requests only, nothing fetched or published again.
+    let again = CsafPoller::new(
+        format!("{url}=advisories").parse().unwrap(),
+        &clients,
+        Arc::new(rec.clone()),
+        dir.path(),
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    for p in [&poller, &again] {
+        prov.hits.lock().unwrap().clear();
+        assert_eq!(p.poll_once().await.unwrap(), 0);
+        let hits = prov.hits.lock().unwrap().clone();
+        assert_eq!(
+            hits,
+            vec![
+                "/.well-known/csaf/provider-metadata.json (conditional)".to_string(),
+                "/white/feed-tlp-white.json (conditional)".to_string(),
+                "/dir/changes.csv (conditional)".to_string(),
+            ]
+        );
+    }
+    assert_eq!(rec.0.lock().unwrap().len(), 3);
     // A state file that is not world-readable.
     let state = std::fs::read_dir(dir.path())
         .unwrap()
@@ -335,7 +364,7 @@ async fn bridge_polls_provider_into_topic() {
         .unwrap();
     let prov = provider(&p.ca.server_chain_pem, &p.ca.server_key_pem).await;
     let mut slix = peer(&p, "subscribe", "subscriber")
-        .args(["--node", "advisories", "--count", "2", "--timeout", "60"])
+        .args(["--node", "advisories", "--count", "3", "--timeout", "60"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -372,6 +401,20 @@ async fn bridge_polls_provider_into_topic() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut log = tokio::io::BufReader::new(bridge.stderr.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(l)) = log.next_line().await {
+            if let Some(rest) = l.split("serving ROLIE on ").nth(1) {
+                return rest.split_whitespace().next().map(str::to_owned);
+            }
+        }
+        None
+    })
+    .await
+    .expect("bridge starts within 30 s")
+    .expect("the bridge says where it serves");
+    // Keep reading the log so the bridge never blocks on it.
+    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
     let status = tokio::task::spawn_blocking(move || slix.wait().unwrap())
         .await
         .unwrap();
@@ -386,14 +429,38 @@ async fn bridge_polls_provider_into_topic() {
             el.text()
         })
         .collect();
-    assert_eq!(got, vec![text(GOOD[1]), text(GOOD[0])]);
-    // A few more rounds: still exactly those two on the broker.
+    assert_eq!(got, vec![text(GOOD[1]), text(GOOD[0]), text(IN_DIRECTORY)]);
+    // A few more rounds: still exactly those three on the broker.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let items = publisher
         .items("advisories", None, None, ValidationLevel::Off)
         .await
         .unwrap();
-    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items.len(), 3, "{items:?}");
+    // The Atom poller's metrics, for this source.
+    let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let metrics = reqwest::Client::builder()
+        .build()
+        .unwrap()
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let sample = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name) && l.contains("provider-metadata.json"))
+            .unwrap_or_else(|| panic!("no {name} sample in\n{metrics}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(sample("gridlink_poll_published_total"), "3");
+    assert_eq!(sample("gridlink_poll_invalid_total"), "3");
     let _ = bridge.start_kill();
     let _ = bridge.wait().await;
 }
