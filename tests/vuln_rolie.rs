@@ -37,7 +37,14 @@ async fn vulnerability_feed_entries() {
     }
     // A tiny page size, so that the feed pages and archives like the others.
     config.page_size = 2;
-    let s = start_in(None, config, gridlink::rolie::Hooks::default()).await;
+    // The bridge's RFC 8727 hook fails on JSON documents: never asked for them.
+    let hooks = gridlink::rolie::Hooks {
+        json_form: Some(std::sync::Arc::new(|_: &Envelope| {
+            Err("not IODEF".to_string())
+        })),
+        ..Default::default()
+    };
+    let s = start_in(None, config, hooks).await;
     let csaf = [
         ("csaf/bsi-2022-0001.json", "www.bsi.bund.de:BSI-2022-0001"),
         ("csaf/rhsa-2021_5217.json", "rhsa"),
@@ -100,6 +107,9 @@ async fn vulnerability_feed_entries() {
     // No IODEF rendering of a JSON document.
     let xml_url = content.attr("src").replace("/document.json", "/iodef.xml");
     assert_eq!(get(&xml_url).await.status(), 404);
+    let rfc8727_url = content.attr("src").replace("/document.json", "/iodef.json");
+    assert_eq!(get(&rfc8727_url).await.status(), 404);
+    assert!(entry.links("alternate").is_empty(), "no RFC 8727 alternate");
 
     // The CSAF feed pages (3 items, 2 per page); the BSI entry is scored,
     // Red Hat's is not.

@@ -219,6 +219,10 @@ async fn content_json(
         return Err(Problem::not_found());
     };
     let it = item(&st, &topic, &id).await?;
+    if is_json_document(&it) {
+        // No RFC 8727 form: the document is JSON already (document.json).
+        return Err(Problem::not_found());
+    }
     let body = json_form(&it.envelope).map_err(|e| {
         tracing::warn!(%topic, item = %id, error = %e, "no JSON form for item");
         Problem::new(
