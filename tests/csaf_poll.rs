@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use common::rolie::{get_text, jing, Node, ATOM, ROLIE};
 use common::{fixture_bytes, grid, gridlink_async, peer, prosody_with_bridge};
 use gridlink::grid::{AccessModel, Affiliation, Payload, TopicOptions};
 use gridlink::iodef::ValidationLevel;
@@ -394,6 +395,8 @@ async fn bridge_polls_provider_into_topic() {
             "1",
             "--poll-csaf",
             &url,
+            "--topic",
+            "advisories",
         ])
         .arg("--store")
         .arg(dir.path().join("bridge.sqlite"))
@@ -461,6 +464,27 @@ async fn bridge_polls_provider_into_topic() {
     };
     assert_eq!(sample("gridlink_poll_published_total"), "3");
     assert_eq!(sample("gridlink_poll_invalid_total"), "3");
+    // Read back as a ROLIE vulnerability collection (typed from the topic's
+    // pubsub#type, no configuration), valid Atom.
+    let feed = get_text(&format!("http://{addr}/rolie/feeds/advisories")).await;
+    jing("rfc4287-appB-atom.rnc", &feed);
+    let doc = Node::parse(&feed);
+    let terms: Vec<&str> = doc
+        .all(ATOM, "category")
+        .iter()
+        .map(|c| c.attr("term"))
+        .collect();
+    assert_eq!(terms, ["vulnerability"], "{feed}");
+    let ids: Vec<&str> = doc
+        .all(ATOM, "entry")
+        .iter()
+        .map(|e| e.one(ROLIE, "property").attr("value"))
+        .collect();
+    assert_eq!(ids.len(), 3, "{feed}");
+    assert!(
+        ids.contains(&"BSI-2022-0001") && ids.contains(&"RHSA-2021:5217"),
+        "{ids:?}"
+    );
     let _ = bridge.start_kill();
     let _ = bridge.wait().await;
 }

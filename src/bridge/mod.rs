@@ -49,12 +49,32 @@ pub struct Bridge {
     counters: Arc<Counters>,
 }
 
+/// A topic of CSAF advisories or CVE records is served as a ROLIE
+/// `vulnerability` collection (draft-ietf-mile-rolie-vuln §3) unless its
+/// `[bridge.topics.NAME]` table says otherwise.
+fn vulnerability_collection(
+    rolie: &mut crate::rolie::RolieConfig,
+    topic: &str,
+    payload: Option<crate::vuln::PayloadType>,
+) {
+    let Some(kind) = payload.filter(|p| p.is_json()) else {
+        return;
+    };
+    let settings = rolie.topics.entry(topic.to_owned()).or_default();
+    settings
+        .information_type
+        .get_or_insert_with(|| "vulnerability".to_owned());
+    settings
+        .title
+        .get_or_insert_with(|| format!("{} topic {topic}", kind.name().to_uppercase()));
+}
+
 impl Bridge {
     /// Subscribes, catches up, and binds the HTTP listener.
     pub async fn start(
         grid: Grid,
         store: Store,
-        opts: BridgeOptions,
+        mut opts: BridgeOptions,
     ) -> Result<Bridge, BridgeError> {
         // The follower subscribes before it fetches, so whatever is
         // published in between shows up in both; its cursor (kept in the
@@ -76,7 +96,10 @@ impl Bridge {
             // The grid may limit who reads a topic; a repository anyone can
             // read would undo that. Said once, at start.
             let model = match grid.topic_info(t).await {
-                Ok(info) => info.access_model.unwrap_or_else(|| "unknown".into()),
+                Ok(info) => {
+                    vulnerability_collection(&mut opts.rolie, t, info.payload());
+                    info.access_model.unwrap_or_else(|| "unknown".into())
+                }
                 Err(e) => {
                     tracing::debug!(topic = %t, error = %e, "no meta-data for the topic");
                     "unknown".into()
