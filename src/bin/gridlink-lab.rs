@@ -286,6 +286,7 @@ async fn start_bridge(
             max_payload: gridlink::grid::DEFAULT_MAX_PAYLOAD,
             redaction: gridlink::iodef::Redaction::new(),
             poll: Vec::new(),
+            poll_csaf: Vec::new(),
             poll_allow: Vec::new(),
             poll_interval: std::time::Duration::from_secs(60),
             state_dir: p.dir().join("poll"),
