@@ -14,7 +14,9 @@
 //! * Every node serves the same domain with the same certificate, from one
 //!   lab CA, and has its own free client ports.
 //! * Node 1 starts alone and gets the accounts; every further node starts,
-//!   then runs `ejabberdctl join_cluster gl1@127.0.0.1`. In 23.01 that
+//!   then runs `ejabberdctl join_cluster gl1@127.0.0.1` — only once both
+//!   run (`ejabberdctl status`), not as soon as the listeners open: see
+//!   `wait_running`. In 23.01 that
 //!   (`ejabberd_cluster_mnesia:join/1`) wipes the joining node's schema,
 //!   adds node 1 as an `extra_db_node` and copies **every** table onto the
 //!   joining node with node 1's storage type — `passwd`, `session` and the
@@ -95,6 +97,7 @@ impl EjabberdCluster {
                 ca: cluster.ca.clone(),
             };
             let node = Ejabberd::launch(&opts, Some(member))?;
+            wait_running(&node)?;
             if n == 1 {
                 node.register(&opts.users)?;
             } else {
@@ -155,7 +158,7 @@ impl EjabberdCluster {
             LabError::Ejabberd(format!(
                 "{} joining {first}: {why}\n{out}\nlog tail:\n{}",
                 node.node(),
-                tail(&node.log(), 20)
+                tail(&node.log(), 30)
             ))
         };
         let deadline = Instant::now() + JOIN_LIMIT;
@@ -257,6 +260,29 @@ impl EjabberdCluster {
     /// The directory holding the shared CA and epmd's log.
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
+    }
+}
+
+/// Waits until ejabberd's application has started on `node`
+/// (`ejabberdctl status`). Its listeners open while its modules are still
+/// creating their tables; a join in that window stops mnesia in the middle
+/// of a schema transaction (`mnesia_tm` crashes, and the join then waits
+/// for tables forever), so a node joins, or is joined, only once it runs.
+fn wait_running(node: &Ejabberd) -> Result<(), LabError> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = node.ctl(&["status"]).unwrap_or_default();
+        if status.contains("is running in that node") && !status.contains("not running") {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(LabError::Ejabberd(format!(
+                "{} did not finish starting: {status}\nlog tail:\n{}",
+                node.node(),
+                tail(&node.log(), 30)
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
