@@ -6,6 +6,7 @@
 //! |---|---|
 //! | 3 publisher and subscriber on different nodes see the same topics and items | `nodes_share_topics_and_items` |
 //! | 4(c) subscriber on node 1, publisher on node 2, node 1 `kill -9`'d mid-stream → 0 lost, 0 duplicated | `subscriber_fails_over_when_its_node_is_killed` |
+//! | 3 a list of servers in `GRIDLINK_SERVER`, each tried in turn | `every_server_in_the_environment_is_tried` |
 //!
 //! Each fails with a clear message when ejabberd or epmd is missing.
 
@@ -18,7 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::gridlink_at;
+use common::{gridlink_at, gridlink_bare};
 use gridlink::grid::{AccessModel, Grid, GridEvent, Payload, TopicOptions, TopicSelection};
 use gridlink::iodef::ValidationLevel;
 use gridlink::lab::{EjabberdCluster, EjabberdOptions};
@@ -364,4 +365,42 @@ fn subscriber_fails_over_when_its_node_is_killed() {
         "no fail-over in the subscriber's log:\n{log}"
     );
     assert_eq!((lost, duplicated), (0, 0), "{log}");
+}
+
+/// `GRIDLINK_SERVER` takes a comma-separated list, as `--server` repeated
+/// does: with none reachable, the first is reported unreachable, and the
+/// error is the last one's.
+#[test]
+fn every_server_in_the_environment_is_tried() {
+    let closed: Vec<u16> = (0..2)
+        .map(|_| gridlink::lab::free_port().unwrap())
+        .collect();
+    let out = gridlink_bare()
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GRIDLINK_PASSWORD", "x")
+        .env(
+            "GRIDLINK_SERVER",
+            format!("127.0.0.1:{},127.0.0.1:{}", closed[0], closed[1]),
+        )
+        .args(["--jid", "someone@localhost", "discover"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "trying the next one server=127.0.0.1:{}",
+            closed[0]
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "error: cannot join the grid as someone@localhost: connection refused by 127.0.0.1:{}",
+            closed[1]
+        )),
+        "{err}"
+    );
 }
