@@ -72,6 +72,7 @@ pub mod metrics;
 pub mod rolie;
 pub mod sink;
 pub mod source;
+pub mod stix;
 pub mod store;
 pub mod xmpp;
 
