@@ -74,6 +74,7 @@ pub mod sink;
 pub mod source;
 pub mod stix;
 pub mod store;
+pub mod taxii;
 pub mod xmpp;
 
 #[cfg(feature = "lab")]
