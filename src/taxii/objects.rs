@@ -205,10 +205,14 @@ impl Objects {
             },
         };
         let mut out = PageOut::default();
+        // Items carry several objects each (an incident, its identity and marking, indicators and
+        // their relationships): reading a quarter of `limit` items at a time rarely needs a
+        // second query and does not read whole documents the page will not use.
+        let batch = req.limit.div_ceil(4).clamp(8, BATCH);
         loop {
             let page = gate
                 .store()
-                .page(topic, Cursor::After(after), BATCH)
+                .page(topic, Cursor::After(after), batch)
                 .await?;
             // A page lists its items newest first, whatever the cursor.
             for item in page.items.iter().rev() {
