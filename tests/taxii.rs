@@ -320,6 +320,26 @@ async fn pages_stay_put_while_items_arrive_and_tokens_rule() {
         "read tokens do not write"
     );
     assert_eq!(post(WRITE).await.unwrap().status(), 202);
+    // Hostile bodies: not JSON, not TAXII, too large; each refused with a TAXII error resource.
+    let send = |ct: &'static str, body: Vec<u8>| {
+        http()
+            .post(&objects)
+            .basic_auth("me", Some(WRITE))
+            .header("Content-Type", ct)
+            .header("Accept", TAXII)
+            .body(body)
+            .send()
+    };
+    let r = send(TAXII, b"{\"objects\": [".to_vec()).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["content-type"], TAXII);
+    assert_eq!(json(r).await["http_status"], "400");
+    assert_eq!(
+        send("text/plain", b"{}".to_vec()).await.unwrap().status(),
+        415
+    );
+    let big = vec![b' '; gridlink::taxii::MAX_CONTENT_LENGTH + 1];
+    assert_eq!(send(TAXII, big).await.unwrap().status(), 413);
 }
 
 /// A bundle added through TAXII reaches a slixmpp subscriber as valid IODEF.
