@@ -73,7 +73,9 @@ pub mod metrics;
 pub mod rolie;
 pub mod sink;
 pub mod source;
+pub mod stix;
 pub mod store;
+pub mod taxii;
 pub mod vuln;
 // The analyst's HTML pages, mounted by the ROLIE server (`rolie/pages.rs`).
 pub(crate) mod web;

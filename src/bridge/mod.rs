@@ -141,7 +141,8 @@ impl Bridge {
             Arc::new(publisher),
             hooks(&grid, &counters),
         )
-        .await?;
+        .await?
+        .mount(crate::taxii::router);
         let local_addr = server.local_addr();
         let mut sources: Vec<Box<dyn Source>> = vec![Box::new(server)];
         if !opts.poll.is_empty() || !opts.poll_csaf.is_empty() {

@@ -20,7 +20,7 @@
 //! certificates), `stats` (response counts), `entry_meta` (what an entry
 //! shows, from [`crate::iodef::Summary`]), `documents` (the four ROLIE
 //! documents), `listen` (sockets, connection limits), `state` (what
-//! handlers reach), `archive` (RFC 5005 archives), `write` (POST,
+//! handlers reach), `gate` (what mounted routers such as TAXII reach), `archive` (RFC 5005 archives), `write` (POST,
 //! DELETE), `ops` (`/metrics`, `/healthz`), `pages` (the analyst's
 //! pages of `crate::web` over this server's state), `http` (router, read
 //! handlers), `fast` (the 304 fast path), `observe` (the per-connection
@@ -37,6 +37,7 @@ mod documents;
 mod entry_meta;
 mod error;
 mod fast;
+mod gate;
 mod hooks;
 mod http;
 mod listen;
@@ -61,6 +62,7 @@ pub use auth::warn_open_reads;
 pub use config::{AuthorFrom, RolieConfig, TopicSettings};
 pub use documents::{CATEGORIES_MEDIA_TYPE, ENTRY_MEDIA_TYPE, FEED_MEDIA_TYPE, SERVICE_MEDIA_TYPE};
 pub use error::ServeError;
+pub use gate::{Caller, Denied, Gate, Readable};
 pub use hooks::{ComponentHealth, HealthProbe, Hooks, JsonForm, MetricsHook};
 pub use publish::{BoxFuture, NoPublisher, PublishBody, PublishError, Published, Publisher};
 pub use server::RolieServer;

@@ -15,6 +15,7 @@ use tokio_rustls::rustls::ServerConfig;
 use super::auth::{self, Auth};
 use super::config::RolieConfig;
 use super::error::{read_file, ServeError};
+use super::gate::Gate;
 use super::hooks::Hooks;
 use super::http::router;
 use super::listen::{self, ConnLimit, Limited};
@@ -113,6 +114,14 @@ impl RolieServer {
             request_timeout,
             http2_max_streams,
         })
+    }
+
+    /// Mounts more routes beside the ROLIE routes (the TAXII 2.1 server), built from a
+    /// [`Gate`] on this server: they share its listeners, TLS, limits, tokens and throttle.
+    /// Their paths must not overlap the ROLIE ones, and they must not set a fallback.
+    pub fn mount(mut self, routes: impl FnOnce(Gate) -> axum::Router) -> RolieServer {
+        self.app = self.app.merge(routes(Gate(self.state.clone())));
+        self
     }
 
     /// The bound address (the real port of a `:0` listener).

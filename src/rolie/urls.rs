@@ -105,6 +105,11 @@ impl Urls {
         }
     }
 
+    /// The base URL itself (no trailing slash).
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
     pub(crate) fn service(&self) -> String {
         format!("{}{SERVICE}", self.base)
     }

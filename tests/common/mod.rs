@@ -11,6 +11,8 @@
 //! * `python.rs`: Python with slixmpp, the slixmpp peer, C14N;
 //! * `rolie.rs`: a ROLIE server over a temporary store, and the independent
 //!   checkers (jing, feedparser);
+//! * `taxii.rs`: a TAXII 2.1 server over a temp store, taxii2-client and
+//!   stix2-validator (issue 26);
 //! * `hostile.rs`: Prosody with distinctive passwords, a `gridlink bridge`
 //!   and a `gridlink subscribe` process, raw HTTP.
 //!
@@ -30,6 +32,7 @@ pub mod hostile;
 pub mod prosody;
 pub mod python;
 pub mod rolie;
+pub mod taxii;
 
 // The same reason: a test crate that calls none of a file's helpers would
 // see its re-export as unused.
