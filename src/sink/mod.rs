@@ -19,12 +19,18 @@
 
 mod config;
 mod deliver;
+pub mod fanout;
 pub mod files;
+pub mod http;
 pub mod json_lines;
+pub mod remote;
 pub mod store;
+pub mod syslog;
+pub mod tls;
 
 pub use config::SinkConfig;
-pub use deliver::{deliver_all, BoxFuture, Format, Sink, SinkError};
+pub use deliver::{deliver_all, Batching, BoxFuture, Format, Outcome, Sink, SinkError};
+pub use fanout::{Fanout, FanoutOptions, SinkMonitor};
 pub use files::FilesSink;
 pub use json_lines::JsonLinesSink;
 pub use store::StoreSink;
