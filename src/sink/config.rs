@@ -52,6 +52,9 @@ pub enum SinkConfig {
         /// Messages per write (default 100).
         #[serde(default)]
         batch_size: Option<usize>,
+        /// Seconds of failing before `/healthz` reports the sink (default 60).
+        #[serde(default)]
+        failing_after_secs: Option<u64>,
         /// TLS: extra trust anchors (PEM).
         #[serde(default)]
         ca_file: Option<PathBuf>,
@@ -83,6 +86,9 @@ pub enum SinkConfig {
         /// HEC: the events' `sourcetype` (default `gridlink:event`).
         #[serde(default)]
         sourcetype: Option<String>,
+        /// Seconds of failing before `/healthz` reports the sink (default 60).
+        #[serde(default)]
+        failing_after_secs: Option<u64>,
         /// https: extra trust anchors (PEM).
         #[serde(default)]
         ca_file: Option<PathBuf>,
@@ -114,6 +120,7 @@ impl SinkConfig {
                 facility,
                 max_datagram,
                 batch_size,
+                failing_after_secs,
                 ca_file,
                 cert_file,
                 key_file,
@@ -124,6 +131,7 @@ impl SinkConfig {
                     facility: facility.clone(),
                     max_datagram: *max_datagram,
                     batch_size: *batch_size,
+                    failing_after_secs: *failing_after_secs,
                 };
                 remote::syslog(url, &keys, tls(ca_file, cert_file, key_file))?
             }
@@ -134,6 +142,7 @@ impl SinkConfig {
                 token_file,
                 token_env,
                 sourcetype,
+                failing_after_secs,
                 ca_file,
                 cert_file,
                 key_file,
@@ -144,6 +153,7 @@ impl SinkConfig {
                     token_file: token_file.clone(),
                     token_env: token_env.clone(),
                     sourcetype: sourcetype.clone(),
+                    failing_after_secs: *failing_after_secs,
                 };
                 remote::http(url, &keys, tls(ca_file, cert_file, key_file))?
             }
@@ -182,6 +192,7 @@ impl SinkConfig {
                 "ca_file",
                 "cert_file",
                 "key_file",
+                "failing_after_secs",
             ];
             if known.contains(&k.as_ref()) {
                 let value = match v.parse::<i64>() {

@@ -32,6 +32,12 @@ pub trait Sink: Send {
         false
     }
 
+    /// After how long of failing without a break this sink counts as
+    /// unhealthy (`/healthz`; only for own-cursor sinks).
+    fn failing_after(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
     /// How many events one [`deliver_batch`](Self::deliver_batch) may take,
     /// and how long to wait for a fuller batch (only for own-cursor sinks).
     fn batching(&self) -> Batching {

@@ -51,6 +51,8 @@ pub struct SyslogKeys {
     pub max_datagram: Option<usize>,
     /// Messages per write.
     pub batch_size: Option<usize>,
+    /// Seconds of failing before `/healthz` reports the sink (default 60).
+    pub failing_after_secs: Option<u64>,
 }
 
 /// A syslog sink for `syslog://`, `syslog+tls://` or `syslog+udp://`.
@@ -88,6 +90,7 @@ pub fn syslog(url: &str, keys: &SyslogKeys, tls: TlsFiles) -> Result<Box<dyn Sin
         max_datagram: keys.max_datagram.unwrap_or(DEFAULT_MAX_DATAGRAM).max(480),
         batch: keys.batch_size.unwrap_or(100).max(1),
         replay_bytes: DEFAULT_REPLAY_BYTES,
+        failing_after: Duration::from_secs(keys.failing_after_secs.unwrap_or(60)),
     };
     Ok(Box::new(SyslogSink::new(name, opts)?))
 }
@@ -105,6 +108,8 @@ pub struct HttpKeys {
     pub token_env: Option<String>,
     /// HEC's `sourcetype` (default `gridlink:event`).
     pub sourcetype: Option<String>,
+    /// Seconds of failing before `/healthz` reports the sink (default 60).
+    pub failing_after_secs: Option<u64>,
 }
 
 fn read_token(name: &str, keys: &HttpKeys) -> Result<Option<String>, SinkError> {
@@ -212,6 +217,7 @@ pub fn http(url: &str, keys: &HttpKeys, tls: TlsFiles) -> Result<Box<dyn Sink>, 
             linger: Duration::from_millis(keys.linger_ms.unwrap_or(200)),
         },
         timeout: Duration::from_secs(30),
+        failing_after: Duration::from_secs(keys.failing_after_secs.unwrap_or(60)),
     };
     Ok(Box::new(HttpSink::new(name, opts)?))
 }

@@ -30,6 +30,7 @@ pub mod hostile;
 pub mod prosody;
 pub mod python;
 pub mod rolie;
+pub mod siem;
 
 // The same reason: a test crate that calls none of a file's helpers would
 // see its re-export as unused.

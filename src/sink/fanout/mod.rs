@@ -95,7 +95,7 @@ impl Fanout {
                     head_now
                 }
             };
-            let st = Arc::new(SinkStats::new(name.clone(), cursor));
+            let st = Arc::new(SinkStats::new(name.clone(), cursor, sink.failing_after()));
             stats.push(st.clone());
             let w = Worker {
                 sink,
@@ -142,28 +142,14 @@ impl Fanout {
         self.head.send_replace(head);
         self.appended += 1;
         if self.appended % PRUNE_EVERY == 0 {
-            self.prune().await?;
-        }
-        Ok(())
-    }
-
-    /// Drops the journal entries every own-cursor sink has delivered.
-    async fn prune(&self) -> Result<(), SinkError> {
-        let min = self
-            .monitor
-            .sinks
-            .iter()
-            .map(|s| s.cursor.load(Ordering::Acquire))
-            .min();
-        if let Some(min) = min {
-            self.store.journal_prune(min).await?;
+            prune(&self.store, &self.monitor).await?;
         }
         Ok(())
     }
 
     /// Waits until every own-cursor sink has delivered everything appended
     /// so far, or `limit` passed; `true` when they have.
-    pub async fn flush(&self, limit: Duration) -> bool {
+    pub async fn flush(&mut self, limit: Duration) -> bool {
         let head = *self.head.borrow();
         let deadline = tokio::time::Instant::now() + limit;
         loop {
@@ -185,10 +171,25 @@ impl Fanout {
     /// Stops the own-cursor sinks' tasks (what they have not delivered
     /// stays in the journal for the next start).
     pub async fn close(self) {
-        let _ = self.prune().await;
+        let _ = prune(&self.store, &self.monitor).await;
         let _ = self.stop.send(true);
         for w in self.workers {
             let _ = w.await;
         }
     }
+}
+
+/// Drops the journal entries every own-cursor sink has delivered. (A free
+/// function: the router's future must stay `Send`, and sinks need not be
+/// `Sync`, so no `&Fanout` is held across an await.)
+async fn prune(store: &Store, monitor: &SinkMonitor) -> Result<(), SinkError> {
+    let min = monitor
+        .sinks
+        .iter()
+        .map(|s| s.cursor.load(Ordering::Acquire))
+        .min();
+    if let Some(min) = min {
+        store.journal_prune(min).await?;
+    }
+    Ok(())
 }

@@ -21,6 +21,8 @@ pub struct SinkStats {
     pub failed: AtomicU64,
     /// Events the receiver refused for good, written to the dead-letter file.
     pub dead_lettered: AtomicU64,
+    /// After how long of failing the sink counts as unhealthy.
+    pub failing_after: Duration,
     /// The last journal position delivered.
     pub(super) cursor: AtomicI64,
     /// Since when every attempt has failed (`None`: the last one worked).
@@ -28,9 +30,10 @@ pub struct SinkStats {
 }
 
 impl SinkStats {
-    pub(super) fn new(name: String, cursor: i64) -> SinkStats {
+    pub(super) fn new(name: String, cursor: i64, failing_after: Duration) -> SinkStats {
         SinkStats {
             name,
+            failing_after,
             cursor: AtomicI64::new(cursor),
             ..SinkStats::default()
         }
@@ -124,14 +127,15 @@ impl SinkMonitor {
     }
 
     /// `(healthy, detail)`: unhealthy when a sink has been failing for
-    /// longer than `threshold`; the detail names it and its last error.
-    pub fn health(&self, threshold: Duration) -> (bool, String) {
+    /// longer than its [`failing_after`](crate::sink::Sink::failing_after);
+    /// the detail names it and its last error.
+    pub fn health(&self) -> (bool, String) {
         let failing: Vec<String> = self
             .sinks
             .iter()
             .filter_map(|s| {
                 let (for_, error) = s.failing()?;
-                (for_ > threshold)
+                (for_ > s.failing_after)
                     .then(|| format!("{} failing for {}s: {error}", s.name, for_.as_secs()))
             })
             .collect();

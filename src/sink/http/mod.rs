@@ -37,6 +37,8 @@ pub struct HttpOptions {
     pub batching: Batching,
     /// How long one request may take.
     pub timeout: Duration,
+    /// After how long of failing the sink counts as unhealthy.
+    pub failing_after: Duration,
 }
 
 /// An HTTP sink.
@@ -191,6 +193,10 @@ impl Sink for HttpSink {
 
     fn own_cursor(&self) -> bool {
         true
+    }
+
+    fn failing_after(&self) -> std::time::Duration {
+        self.opts.failing_after
     }
 
     fn batching(&self) -> Batching {

@@ -53,6 +53,8 @@ pub struct SyslogOptions {
     pub batch: usize,
     /// Bytes of recent messages kept for writing again (TCP, TLS).
     pub replay_bytes: usize,
+    /// After how long of failing the sink counts as unhealthy.
+    pub failing_after: std::time::Duration,
 }
 
 /// The syslog sink.
@@ -164,6 +166,10 @@ impl Sink for SyslogSink {
 
     fn own_cursor(&self) -> bool {
         true
+    }
+
+    fn failing_after(&self) -> std::time::Duration {
+        self.opts.failing_after
     }
 
     fn batching(&self) -> Batching {
