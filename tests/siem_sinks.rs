@@ -287,6 +287,10 @@ async fn receivers_down_and_subscriber_killed_lose_nothing() {
     tokio::time::sleep(Duration::from_secs(10).saturating_sub(down.elapsed())).await;
     rs.restart();
     rx.restart();
+    // kill -9 again while the backlog is being delivered (mid-batch).
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    sub.stop().await;
+    let mut sub = subscriber(&p, &[], &to).await;
     for id in burst(20) {
         publish(&publisher, &id, 300).await;
         published.insert(id);
@@ -323,7 +327,7 @@ async fn receivers_down_and_subscriber_killed_lose_nothing() {
         lost_total += lost;
         if name.starts_with("elastic") {
             // Written again under the same _id: overwritten, not duplicated.
-            println!("{:<16} (the {dup} repeats overwrote their own _id)", "");
+            println!("{:<16} (its {dup} repeats overwrote their own _id)", "-");
         }
     }
     assert!(all && lost_total == 0, "events lost: {}", sub.output());

@@ -193,3 +193,6 @@ async fn prune(store: &Store, monitor: &SinkMonitor) -> Result<(), SinkError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
