@@ -11,6 +11,7 @@
 //! | every item over syslog TCP, TLS and UDP, structured data, APP-NAME | `syslog_tcp_tls_udp_receive_every_item` |
 //! | HTTP JSON, HEC, `_bulk`: 503 retried, refusals dead-lettered, the rest delivered | `http_sinks_retry_and_dead_letter` |
 //! | receivers down 10 s, subscriber `kill -9` → 0 lost | `receivers_down_and_subscriber_killed_lose_nothing` |
+//! | bridge `[[sink]]`s: `/metrics` per sink, `/healthz` names a sink failing too long | `bridge_sinks_metrics_and_health` |
 
 mod common;
 
@@ -19,8 +20,13 @@ use std::time::{Duration, Instant};
 
 use common::hostile::Proc;
 use common::siem::{HttpReceiver, Rsyslog};
-use common::{grid, gridlink_async, incident, open_topic, prosody};
-use gridlink::grid::{Grid, Payload};
+use common::{grid, gridlink_async, incident, open_topic, prosody, prosody_with_bridge};
+use gridlink::bridge::{Bridge, BridgeOptions};
+use gridlink::grid::{Grid, Payload, TopicSelection};
+use gridlink::iodef::ValidationLevel;
+use gridlink::rolie::RolieConfig;
+use gridlink::sink::SinkConfig;
+use gridlink::store::Store;
 
 async fn publish(g: &Grid, id: &str, n: usize) {
     let payload = Payload::from_prepared(id.to_string(), incident(n)).unwrap();
@@ -331,4 +337,96 @@ async fn receivers_down_and_subscriber_killed_lose_nothing() {
         }
     }
     assert!(all && lost_total == 0, "events lost: {}", sub.output());
+}
+
+#[tokio::test]
+async fn bridge_sinks_metrics_and_health() {
+    let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let p = prosody_with_bridge();
+    let publisher = grid(&p, "publisher").await;
+    open_topic(&publisher, "incidents").await;
+    let dir = tempfile::tempdir().unwrap();
+    let rx = HttpReceiver::start(dir.path(), "t", 0);
+    // Nothing listens on this port: the syslog sink fails from the start.
+    let dead = gridlink::lab::free_port().unwrap();
+    let sinks = vec![
+        SinkConfig::from_url(&format!("elastic+http://{}/idx?linger_ms=0", rx.base())).unwrap(),
+        SinkConfig::from_url(&format!("syslog://127.0.0.1:{dead}?failing_after_secs=1")).unwrap(),
+    ];
+    let store = dir.path().join("bridge.sqlite");
+    let bridge = Bridge::start(
+        grid(&p, "bridge").await,
+        Store::open(&store).unwrap(),
+        BridgeOptions {
+            topics: TopicSelection::Named(vec!["incidents".into()]),
+            rolie: RolieConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..Default::default()
+            },
+            ingest_validation: ValidationLevel::Basic,
+            publish_validation: ValidationLevel::Strict,
+            max_payload: 200 * 1024,
+            redaction: gridlink::iodef::Redaction::new(),
+            poll: Vec::new(),
+            poll_allow: Vec::new(),
+            poll_interval: Duration::from_secs(60),
+            state_dir: dir.path().join("state").join("poll"),
+            outbox: Default::default(),
+            confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
+            catch_up_page: gridlink::durable::CATCH_UP_PAGE,
+            sinks,
+        },
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}", bridge.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(bridge.run(async {
+        let _ = stopped.await;
+    }));
+    publish(&publisher, "b-1", 1).await;
+    publish(&publisher, "b-2", 2).await;
+    let arrived = until(Duration::from_secs(20), || {
+        rx.received().iter().filter(|r| r.0 == "bulk").count() == 2
+    })
+    .await;
+    assert!(arrived, "{:?}", rx.received());
+    let get = |path: &str| {
+        let url = format!("{base}{path}");
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let elastic = format!("elastic+http://{}/idx", rx.base());
+    let syslog = format!("syslog://127.0.0.1:{dead}");
+    let (_, metrics) = get("/metrics").await;
+    assert!(
+        metrics.contains(&format!("gridlink_sink_sent_total{{sink=\"{elastic}\"}} 2")),
+        "{metrics}"
+    );
+    assert!(metrics.contains(&format!("gridlink_sink_lag_events{{sink=\"{elastic}\"}} 0")));
+    assert!(metrics.contains(&format!("gridlink_sink_lag_events{{sink=\"{syslog}\"}} 2")));
+    assert!(metrics.contains(&format!("gridlink_sink_sent_total{{sink=\"{syslog}\"}} 0")));
+    // Failing for longer than its 1 s: /healthz says which sink and why.
+    let mut health = (0, String::new());
+    for _ in 0..50 {
+        health = get("/healthz").await;
+        if health.0 == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(health.0, 503, "{}", health.1);
+    let v: serde_json::Value = serde_json::from_str(&health.1).unwrap();
+    assert_eq!(v["sinks"]["healthy"], false);
+    let detail = v["sinks"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&syslog) && detail.contains("failing for"),
+        "{detail}"
+    );
+    assert!(!detail.contains("elastic"), "{detail}");
+    assert_eq!(v["xmpp"]["healthy"], true);
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
 }
