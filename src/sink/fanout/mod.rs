@@ -4,7 +4,7 @@
 //! event, as before. Sinks that keep their own cursor
 //! ([`Sink::own_cursor`]: syslog, HTTP, any remote receiver) are not: the
 //! event is appended to the sinks' journal in the store (its JSON line),
-//! and each such sink runs in its own task ([`worker`]) that reads the
+//! and each such sink runs in its own task (`worker.rs`) that reads the
 //! journal after its own durable cursor, a batch at a time, and moves the
 //! cursor only past what its receiver accepted. So:
 //!
