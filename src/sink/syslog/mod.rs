@@ -216,3 +216,81 @@ pub fn system_hostname() -> String {
     let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    fn item(id: &str) -> GridEvent {
+        GridEvent::Item {
+            envelope: crate::envelope::Envelope {
+                topic: "t".into(),
+                item_id: id.into(),
+                publisher: None,
+                received_at: chrono::Utc::now(),
+                delayed_at: None,
+                payload_ns: crate::envelope::IODEF_V2_NS.into(),
+                document: "<x/>".into(),
+            },
+            iodef: None,
+        }
+    }
+
+    /// Reads one connection until the message of item `last`; the item
+    /// ids of its frames.
+    async fn read_until(l: &tokio::net::TcpListener, last: &str) -> Vec<String> {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut text = Vec::new();
+        let want = format!("itemId=\"{last}\"");
+        while !String::from_utf8_lossy(&text).contains(&want) {
+            let mut b = [0u8; 4096];
+            let n = s.read(&mut b).await.unwrap();
+            assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&text));
+            text.extend_from_slice(&b[..n]);
+        }
+        String::from_utf8_lossy(&text)
+            .split("itemId=\"")
+            .skip(1)
+            .map(|r| r[..r.find('"').unwrap()].to_string())
+            .collect()
+    }
+
+    /// A receiver that closed the connection gets the messages written on
+    /// it again, first, on the next connection: what sat in its buffers
+    /// when it went away is not lost.
+    #[tokio::test]
+    async fn closed_connection_replays_recent_messages() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let opts = SyslogOptions {
+            transport: Transport::Tcp,
+            host: "127.0.0.1".into(),
+            port,
+            header: Header::new(16, "h", "gridlink"),
+            tls: TlsFiles::default(),
+            max_datagram: DEFAULT_MAX_DATAGRAM,
+            batch: 10,
+            replay_bytes: DEFAULT_REPLAY_BYTES,
+            failing_after: std::time::Duration::from_secs(60),
+        };
+        let mut sink = SyslogSink::new("s".into(), opts).unwrap();
+        let first = [item("a"), item("b")];
+        let out = sink.deliver_batch(&first).await.unwrap();
+        assert_eq!(out, vec![Outcome::Accepted; 2]);
+        // The receiver takes the connection and drops it (as a receiver
+        // that dies does, whatever it had read).
+        let (s, _) = l.accept().await.unwrap();
+        drop(s);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let second = [item("c")];
+        let sent = tokio::spawn(async move {
+            let r = sink.deliver_batch(&second).await.map(|o| o.len());
+            (r, sink)
+        });
+        let got = read_until(&l, "c").await;
+        let (r, _sink) = sent.await.unwrap();
+        assert_eq!(r.unwrap(), 1);
+        assert_eq!(got, vec!["a", "b", "c"]);
+    }
+}
