@@ -73,6 +73,8 @@ pub mod rolie;
 pub mod sink;
 pub mod source;
 pub mod store;
+// The analyst's HTML pages, mounted by the ROLIE server (`rolie/pages.rs`).
+pub(crate) mod web;
 pub mod xmpp;
 
 #[cfg(feature = "lab")]

@@ -38,7 +38,8 @@ pub(crate) fn router(state: Shared) -> Router {
         .fallback(|| async { Problem::not_found() })
         // The write path reads bodies itself, with its own limit and 413.
         .layer(DefaultBodyLimit::disable())
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(super::pages::router(&state))
 }
 
 /// The topics the request may see, and when the newest of them was
