@@ -21,7 +21,7 @@ use crate::grid::Grid;
 use crate::rolie::poll::csaf::CsafPoller;
 use crate::rolie::poll::{PollClient, Poller};
 use crate::rolie::{Publisher, RolieServer};
-use crate::sink::{deliver_all, Sink, StoreSink};
+use crate::sink::{Fanout, FanoutOptions, Sink, StoreSink};
 use crate::source::{GridSource, Source};
 use crate::store::Store;
 
@@ -41,7 +41,9 @@ pub struct Bridge {
     local_addr: std::net::SocketAddr,
     grid: Grid,
     from_grid: GridSource,
-    sinks: Vec<Box<dyn Sink>>,
+    /// The store sink and `[[sink]]`s; own-cursor sinks run in their own
+    /// tasks from the store's sinks' journal.
+    sinks: Fanout,
     /// The ROLIE server (AtomPub) first, then the pollers.
     sources: Vec<Box<dyn Source>>,
     outbox: Outbox,
@@ -111,6 +113,17 @@ impl Bridge {
         for s in &opts.sinks {
             sinks.push(s.build()?);
         }
+        // Dead letters beside the pollers' state (`STATE_DIR/poll/..`).
+        let dead_letter_dir = opts
+            .state_dir
+            .parent()
+            .unwrap_or(&opts.state_dir)
+            .to_path_buf();
+        let fanout_opts = FanoutOptions {
+            dead_letter_dir,
+            backoff: Default::default(),
+        };
+        let sinks = Fanout::start(sinks, &store, fanout_opts).await?;
         let counters = Arc::new(Counters::default());
         let topics = Arc::new(Mutex::new(names));
         let outbox = Outbox::new(store.clone(), opts.outbox.clone());
@@ -139,7 +152,7 @@ impl Bridge {
             opts.rolie,
             store.clone(),
             Arc::new(publisher),
-            hooks(&grid, &counters),
+            hooks(&grid, &counters, sinks.monitor()),
         )
         .await?
         .mount(crate::taxii::router);
@@ -248,7 +261,7 @@ impl Bridge {
             // Handled by every sink first, recorded second: a crash in
             // between hands the event out again, which the sinks take as
             // a repeat.
-            if let Err(e) = deliver_all(&mut sinks, &ev).await {
+            if let Err(e) = sinks.deliver(&ev).await {
                 break Err(e.into());
             }
             if let Err(e) = from_grid.acknowledge(&ev).await {
@@ -256,6 +269,7 @@ impl Bridge {
             }
         };
         let _ = stop.send(true);
+        sinks.close().await;
         for t in tasks {
             let _ = t.await;
         }

@@ -12,6 +12,7 @@ use crate::grid::{Grid, GridEvent};
 use crate::metrics::{Exposition, Kind};
 use crate::rolie::poll::{PollSource, PollStats};
 use crate::rolie::{ComponentHealth, HealthProbe, Hooks};
+use crate::sink::SinkMonitor;
 use crate::xmpp::SessionState;
 
 /// Counters for `/metrics`.
@@ -127,7 +128,10 @@ impl Counters {
 }
 
 /// `/healthz`'s view of the XMPP session.
-pub(super) struct SessionHealth(pub(super) tokio::sync::watch::Receiver<SessionState>);
+pub(super) struct SessionHealth(
+    pub(super) tokio::sync::watch::Receiver<SessionState>,
+    pub(super) SinkMonitor,
+);
 
 impl HealthProbe for SessionHealth {
     fn xmpp(&self) -> ComponentHealth {
@@ -141,6 +145,14 @@ impl HealthProbe for SessionHealth {
             }
             .to_string(),
         }
+    }
+
+    fn sinks(&self) -> Option<ComponentHealth> {
+        if self.1.sinks().is_empty() {
+            return None;
+        }
+        let (healthy, detail) = self.1.health();
+        Some(ComponentHealth { healthy, detail })
     }
 }
 
@@ -177,7 +189,7 @@ pub(super) fn observe(counters: &Counters, topics: &Mutex<Vec<String>>, ev: &Gri
 }
 
 /// The ROLIE server's hooks: the RFC 8727 JSON form, `/healthz`, `/metrics`.
-pub(super) fn hooks(grid: &Grid, counters: &Arc<Counters>) -> Hooks {
+pub(super) fn hooks(grid: &Grid, counters: &Arc<Counters>, sinks: SinkMonitor) -> Hooks {
     let metrics_counters = counters.clone();
     let metrics_session = grid.session().clone();
     Hooks {
@@ -186,9 +198,13 @@ pub(super) fn hooks(grid: &Grid, counters: &Arc<Counters>) -> Hooks {
                 .map(|d| d.to_json_string())
                 .map_err(|e| e.to_string())
         })),
-        health: Some(Arc::new(SessionHealth(grid.session().watch_state()))),
+        health: Some(Arc::new(SessionHealth(
+            grid.session().watch_state(),
+            sinks.clone(),
+        ))),
         metrics: Some(Arc::new(move |out: &mut String| {
             metrics_counters.render(out);
+            sinks.render(out);
             Exposition::new(out).single(
                 "gridlink_xmpp_reconnects_total",
                 Kind::Counter,

@@ -9,7 +9,9 @@ use clap::{Args, ValueEnum};
 use gridlink::durable::{state_file, FollowError, Follower};
 use gridlink::grid::{GridEvent, TopicSelection};
 use gridlink::iodef::ValidationLevel;
-use gridlink::sink::{self, FilesSink, JsonLinesSink, Sink, SinkError};
+use gridlink::sink::{
+    self, Fanout, FanoutOptions, FilesSink, JsonLinesSink, Sink, SinkConfig, SinkError,
+};
 use gridlink::source::GridSource;
 use gridlink::store::Store;
 
@@ -56,6 +58,15 @@ pub struct SubscribeArgs {
     /// topic: about 18x the documents' size).
     #[arg(long, default_value_t = gridlink::durable::CATCH_UP_PAGE, value_parser = clap::value_parser!(u32).range(2..))]
     pub catch_up_page: u32,
+    /// Send events to a SIEM instead of stdout (repeatable): syslog://HOST:PORT,
+    /// syslog+tls://HOST:PORT, syslog+udp://HOST:PORT, http(s)://HOST/PATH,
+    /// splunk-hec+https://HOST:PORT, elastic+https://HOST:PORT/INDEX. Settings
+    /// as query parameters (?app_name=…&facility=…&batch_size=…&token_file=…);
+    /// --ca-file applies unless the URL names its own ca_file. Each sink keeps
+    /// its own cursor in --state-dir and retries until its receiver accepts;
+    /// events it refuses go to dead-letter-SINK.jsonl there.
+    #[arg(long = "to", value_name = "URL")]
+    pub to: Vec<String>,
 }
 
 /// `items` options.
@@ -155,8 +166,31 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
                 })?;
         GridSource::Follow(Box::new(follower))
     };
-    // A preset of the router: the grid source, one sink.
-    let mut sink = a.output.sink();
+    // A preset of the router: the grid source, one sink, or the --to sinks
+    // (each with its own cursor in the journal of the cursor store).
+    let cfg = grid.session().config();
+    let mut sinks = Vec::new();
+    for url in &a.to {
+        let mut table = SinkConfig::from_url(url)?;
+        if let SinkConfig::Syslog { ca_file, .. } | SinkConfig::Http { ca_file, .. } = &mut table {
+            if ca_file.is_none() {
+                ca_file.clone_from(&cfg.ca_file);
+            }
+        }
+        sinks.push(table.build()?);
+    }
+    if a.to.is_empty() || a.output.out.is_some() {
+        sinks.push(a.output.sink());
+    }
+    let journal = match &source {
+        GridSource::Follow(f) => f.store().clone(),
+        GridSource::Live(_) => Store::open_in_memory()?,
+    };
+    let fanout_opts = FanoutOptions {
+        dead_letter_dir: cfg.state_dir.clone(),
+        backoff: Default::default(),
+    };
+    let mut sink = Fanout::start(sinks, &journal, fanout_opts).await?;
     let mut items = 0u64;
     // Said once, on stderr only (stdout stays JSON lines): a subscriber
     // with nothing new to print otherwise looks dead.
@@ -175,8 +209,10 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
                         None => anyhow::bail!("the XMPP session closed"),
                     }
                 };
-                if !emit(&mut sink, &ev).await? {
-                    break;
+                match sink.deliver(&ev).await {
+                    Ok(()) => {}
+                    Err(SinkError::Closed { .. }) => break,
+                    Err(e) => return Err(e.into()),
                 }
                 // Recorded only once written and flushed: a crash in between
                 // repeats this one event rather than losing it.
@@ -193,6 +229,28 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
             }
             _ = tokio::signal::ctrl_c() => break,
         }
+    }
+    // With --count, the remote sinks deliver what was counted before the
+    // command ends (Ctrl-C stops waiting; the journal keeps the rest).
+    if a.count.is_some_and(|c| items >= c) {
+        tokio::select! {
+            _ = async { while !sink.flush(std::time::Duration::from_secs(1)).await {} } => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    let monitor = sink.monitor();
+    sink.close().await;
+    for s in monitor.sinks() {
+        use std::sync::atomic::Ordering::Relaxed;
+        eprintln!(
+            "gridlink: sink {}: sent {}, retried {}, failed attempts {}, dead-lettered {}, behind {}",
+            s.name,
+            s.sent.load(Relaxed),
+            s.retried.load(Relaxed),
+            s.failed.load(Relaxed),
+            s.dead_lettered.load(Relaxed),
+            monitor.lag(s)
+        );
     }
     grid.close().await;
     Ok(ExitCode::SUCCESS)

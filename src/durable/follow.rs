@@ -162,6 +162,11 @@ impl Follower {
         Ok(f)
     }
 
+    /// The store holding the cursor (the sinks' journal goes there too).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The topics followed (as of the last (re)subscription).
     pub fn topics(&self) -> &[String] {
         &self.topics

@@ -23,6 +23,12 @@ pub struct ComponentHealth {
 pub trait HealthProbe: Send + Sync + 'static {
     /// The current state of the XMPP session.
     fn xmpp(&self) -> ComponentHealth;
+
+    /// The bridge's own-cursor sinks (syslog, HTTP), when it has any: a
+    /// sink failing for longer than its threshold makes `/healthz` 503.
+    fn sinks(&self) -> Option<ComponentHealth> {
+        None
+    }
 }
 
 /// Appends more Prometheus text (e.g. the bridge's XMPP counters) to

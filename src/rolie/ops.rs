@@ -109,12 +109,16 @@ pub(crate) async fn healthz(State(st): State<Shared>) -> Response {
             healthy: true,
             detail: "not-configured".into(),
         });
-    let healthy = store.healthy && xmpp.healthy;
-    let body = serde_json::json!({
+    let sinks = st.health.as_ref().and_then(|h| h.sinks());
+    let healthy = store.healthy && xmpp.healthy && sinks.as_ref().is_none_or(|s| s.healthy);
+    let mut body = serde_json::json!({
         "status": if healthy { "ok" } else { "unhealthy" },
         "store": { "healthy": store.healthy, "detail": store.detail },
         "xmpp": { "healthy": xmpp.healthy, "detail": xmpp.detail },
     });
+    if let Some(s) = sinks {
+        body["sinks"] = serde_json::json!({ "healthy": s.healthy, "detail": s.detail });
+    }
     let status = if healthy {
         StatusCode::OK
     } else {

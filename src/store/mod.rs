@@ -20,6 +20,7 @@ mod durable;
 pub mod files;
 mod handle;
 mod items;
+mod journal;
 mod rows;
 mod schema;
 mod types;

@@ -32,6 +32,7 @@ pub mod hostile;
 pub mod prosody;
 pub mod python;
 pub mod rolie;
+pub mod siem;
 pub mod taxii;
 
 // The same reason: a test crate that calls none of a file's helpers would
