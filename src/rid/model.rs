@@ -305,8 +305,8 @@ pub struct ReportSchema {
     pub signatures: Vec<Extension>,
 }
 
-/// An IODEF v1 `ExtensionType` element's attributes and mixed content.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An IODEF v1 `ExtensionType` element's attributes and mixed content (compared without the line).
+#[derive(Clone, Debug)]
 pub struct Extension {
     /// Attributes (`dtype`, `meaning`, …) in source order.
     pub attrs: Vec<XmlAttr>,
@@ -315,6 +315,13 @@ pub struct Extension {
     /// Source line (0 when built).
     pub line: u32,
 }
+
+impl PartialEq for Extension {
+    fn eq(&self, o: &Self) -> bool {
+        self.attrs == o.attrs && self.content == o.content
+    }
+}
+impl Eq for Extension {}
 
 impl Extension {
     /// `dtype="xml" meaning="xml"` around one element, as §5.1.1 asks for an enclosed document.

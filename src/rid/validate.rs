@@ -430,32 +430,28 @@ fn v1_rules(out: &mut Vec<Problem>, x: &XmlElement, path: &str) {
 /// §5.1 TrafficType: Attack described by IODEF Method and Impact; Other explained by Expectation or History.
 fn traffic_rules(out: &mut Vec<Problem>, p: &RidPolicy, docs: &[XmlElement]) {
     let path = "/RID/RIDPolicy/TrafficType";
+    let any = |names: &[&str]| {
+        docs.iter()
+            .any(|d| names.iter().any(|n| has_descendant(d, n)))
+    };
+    let described = any(&["Method"]) && any(&["Impact", "SystemImpact"]);
+    let explained = any(&["Expectation", "History"]);
     for t in &p.traffic {
         match t.value {
-            Traffic::Attack if !docs.is_empty() => {
-                if !docs.iter().any(|d| has_descendant(d, "Method"))
-                    || !docs
-                        .iter()
-                        .any(|d| has_descendant(d, "Impact") || has_descendant(d, "SystemImpact"))
-                {
-                    rfc(out, "§5.1", Severity::Warning, path, "TrafficType Attack: the IODEF document should describe the attack with Method and Impact".into());
-                }
-            }
-            Traffic::Other => {
-                if !docs
-                    .iter()
-                    .any(|d| has_descendant(d, "Expectation") || has_descendant(d, "History"))
-                {
-                    rfc(
-                        out,
-                        "§5.1",
-                        Severity::Error,
-                        path,
-                        "TrafficType Other must be explained in IODEF Expectation or History"
-                            .into(),
-                    );
-                }
-            }
+            Traffic::Attack if !docs.is_empty() && !described => rfc(
+                out,
+                "§5.1",
+                Severity::Warning,
+                path,
+                "TrafficType Attack: the IODEF document should describe the attack with Method and Impact".into(),
+            ),
+            Traffic::Other if !explained => rfc(
+                out,
+                "§5.1",
+                Severity::Error,
+                path,
+                "TrafficType Other must be explained in IODEF Expectation or History".into(),
+            ),
             _ => {}
         }
     }

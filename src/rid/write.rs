@@ -13,6 +13,8 @@ const BINDINGS: [(Option<&str>, &str); 3] = [
 
 struct Out {
     s: String,
+    /// Whether the root declared `xmlns:xsi` (only when it has `xsi:` attributes of its own).
+    xsi: bool,
 }
 
 impl Out {
@@ -46,7 +48,8 @@ impl Out {
 
     /// An opaque element through the namespace-aware writer, inside the root's bindings.
     fn element(&mut self, el: &XmlElement) {
-        let mut w = Writer::within(std::mem::take(&mut self.s), &BINDINGS);
+        let n = if self.xsi { 3 } else { 2 };
+        let mut w = Writer::within(std::mem::take(&mut self.s), &BINDINGS[..n]);
         w.element(el);
         self.s = w.out;
     }
@@ -86,6 +89,7 @@ impl Rid {
     pub fn to_xml(&self) -> String {
         let mut o = Out {
             s: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<iodef-rid:RID"),
+            xsi: !self.xsi.is_empty(),
         };
         o.attr("lang", &self.lang);
         o.attr("xmlns:iodef-rid", NS_RID);
