@@ -1,13 +1,13 @@
 //! `gridlink rid …` — RID (RFC 6545) messages and RID over HTTPS (RFC 6546): validate messages
-//! offline. A thin shell over `gridlink::rid`.
+//! offline (`rid_net.rs`: serve, send, respond). A thin shell over `gridlink::rid`.
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use gridlink::rid::{self, RidError};
+
+use super::rid_net::read_input;
 
 /// The `rid` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -26,30 +26,34 @@ pub enum RidCommand {
         #[arg(long)]
         print: bool,
     },
-}
-
-/// Reads a file or stdin, at most one byte over the RID limit.
-pub fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    let limit = rid::MAX_MESSAGE_BYTES as u64 + 1;
-    if path == Path::new("-") {
-        std::io::stdin()
-            .lock()
-            .take(limit)
-            .read_to_end(&mut buf)
-            .context("reading stdin")?;
-    } else {
-        let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        f.take(limit)
-            .read_to_end(&mut buf)
-            .with_context(|| format!("reading {}", path.display()))?;
-    }
-    Ok(buf)
+    /// Run the RID endpoint (RFC 6546: HTTPS, mutual TLS, POST / text/xml) joined to the grid:
+    /// Reports → the peer's topic, Queries → answered from the grid, Trace/InvestigationRequests →
+    /// the requests topic and Acknowledgement Pending (answer with `gridlink rid respond`).
+    #[command(
+        after_help = "Examples:\n  gridlink rid serve --listen 0.0.0.0:4590 --tls-cert rid.pem --tls-key rid.key --client-ca peers-ca.pem --topic rid-reports --peer rid.csirt-b.example\n  gridlink --config gridlink.toml rid serve    # settings in its [rid] table"
+    )]
+    Serve(super::rid_net::ServeArgs),
+    /// Send a Report, a Query or an InvestigationRequest to a RID peer and print its answer.
+    #[command(
+        after_help = "Examples:\n  gridlink rid send --to https://rid.csirt-b.example:4590/ --report incident.xml\n  gridlink rid send --to https://rid.csirt-b.example:4590/ --query csirt.example.com:492382"
+    )]
+    Send(super::rid_net::SendArgs),
+    /// Answer a waiting TraceRequest/InvestigationRequest with a Result (or refuse it).
+    #[command(
+        after_help = "Examples:\n  gridlink rid respond --token 1a2b-… --result outcome.xml --found --source 192.0.2.35\n  gridlink rid respond --token 1a2b-… --deny"
+    )]
+    Respond(super::rid_net::RespondArgs),
+    /// List the requests waiting for `gridlink rid respond` (JSON lines).
+    Pending,
 }
 
 /// Runs one `rid` subcommand.
-pub async fn run(cmd: RidCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(g: &super::global::Global, cmd: RidCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        RidCommand::Serve(a) => super::rid_net::serve(g, a).await,
+        RidCommand::Send(a) => super::rid_net::send(g, a).await,
+        RidCommand::Respond(a) => super::rid_net::respond(g, a).await,
+        RidCommand::Pending => super::rid_net::list_pending(g),
         RidCommand::Validate { files, print } => {
             validate(&files, print, &mut std::io::stdout().lock())
         }

@@ -12,18 +12,29 @@
 //! * `parse.rs`: bytes → [`Rid`] with the schema checked ([`parse`]);
 //! * `write.rs`: [`Rid::to_xml`];
 //! * `validate.rs`: the enclosed document and the RFC 6545 text rules ([`validate`], [`check`]);
-//! * `message.rs`: making Reports, Queries, Acknowledgements and Results.
+//! * `message.rs`: making Reports, Queries, Acknowledgements and Results;
+//! * `config.rs`: the `[rid]` table, peers, the TLS configurations (mutual, TLS 1.2+);
+//! * `client.rs`: sending (RFC 6546 requester: POST, retries, inline/202/empty answers);
+//! * `pending.rs`: requests waiting for the operator's Result, callback tokens;
+//! * `serve.rs`: the endpoint (RFC 6546 responder) joined to the grid; `gateway.rs`: Queries
+//!   answered from the grid.
 
 mod check;
+pub mod client;
+pub mod config;
 mod error;
+pub mod gateway;
 pub mod message;
 mod model;
 mod parse;
+pub mod pending;
+pub mod serve;
 mod v1;
 mod validate;
 mod write;
 mod xml;
 
+pub use config::{PeerConfig, RidConfig};
 pub use error::{Problem, RidError, Rule, Severity};
 pub use model::*;
 pub use parse::{parse, MAX_MESSAGE_BYTES};
