@@ -410,3 +410,87 @@ async fn checklist_33_48_two_endpoints_mutual_tls_report_query_request_result() 
     a_srv.stop().await;
     b_srv.stop().await;
 }
+
+fn item(topic: &str, id: &str, document: String) -> gridlink::grid::GridEvent {
+    gridlink::grid::GridEvent::Item {
+        envelope: gridlink::envelope::Envelope {
+            topic: topic.into(),
+            item_id: id.into(),
+            publisher: None,
+            received_at: chrono::Utc::now(),
+            delayed_at: None,
+            payload_ns: gridlink::envelope::IODEF_V2_NS.into(),
+            document,
+        },
+        iodef: None,
+    }
+}
+
+/// Checklist 34 and 51 (outbound): the RID sink forwards the items of its topics to a peer as
+/// Reports (the peer publishes them), skips other topics, and fails (event unrecorded, sent again
+/// later) while the peer is unreachable.
+#[tokio::test(flavor = "multi_thread")]
+async fn checklist_34_rid_sink_forwards_items_as_reports() {
+    use gridlink::rid::client::RidClient;
+    use gridlink::rid::sink::RidSink;
+    use gridlink::sink::{Sink, SinkError};
+
+    let p = prosody();
+    let publisher = common::grid(&p, "publisher").await;
+    open_topic(&publisher, "rid-b").await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (org(dir.path(), "rid-a"), org(dir.path(), "rid-b"));
+    let b_conf = dir.path().join("b.toml");
+    std::fs::write(
+        &b_conf,
+        "[rid]\n[[rid.peer]]\nname = \"rid-a.example\"\nallow = [\"Report\"]\n",
+    )
+    .unwrap();
+    let (mut b_srv, b_port) = serve(&p, &b, &b_conf, &a.ca.ca_pem, "rid-b").await;
+
+    let client =
+        RidClient::new(&a.ca.server_chain_pem, &a.ca.server_key_pem, &b.ca.ca_pem).unwrap();
+    let mut sink = RidSink::new(
+        client.clone(),
+        &format!("https://localhost:{b_port}/"),
+        Some(vec!["incidents".into()]),
+        "127.0.0.1",
+    );
+    let doc = std::fs::read_to_string(fixture("iodef/valid/rfc7970-sec7.1-minimal.xml")).unwrap();
+    sink.deliver(&item("incidents", "csirt.example.com:492382", doc.clone()))
+        .await
+        .unwrap();
+    sink.deliver(&item("elsewhere", "x", doc.clone()))
+        .await
+        .unwrap();
+    b_srv
+        .wait_line(true, Duration::from_secs(10), |l| {
+            l.contains("RID message received") && l.contains("Report")
+        })
+        .await;
+    let on_b = items(&p, &b.state, "rid-b").await;
+    assert_eq!(on_b.len(), 1, "{on_b:?}");
+    assert_eq!(
+        b_srv
+            .stderr_lines()
+            .iter()
+            .filter(|l| l.contains("RID message received"))
+            .count(),
+        1
+    );
+
+    b_srv.stop().await;
+    let mut once = client;
+    once.attempts = 1;
+    let mut down = RidSink::new(
+        once,
+        &format!("https://localhost:{b_port}/"),
+        None,
+        "127.0.0.1",
+    );
+    let e = down
+        .deliver(&item("incidents", "csirt.example.com:492382", doc))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SinkError::Io { .. }), "{e}");
+}

@@ -17,7 +17,8 @@
 //! * `client.rs`: sending (RFC 6546 requester: POST, retries, inline/202/empty answers);
 //! * `pending.rs`: requests waiting for the operator's Result, callback tokens;
 //! * `serve.rs`: the endpoint (RFC 6546 responder) joined to the grid; `gateway.rs`: Queries
-//!   answered from the grid.
+//!   answered from the grid;
+//! * `sink.rs`: [`sink::RidSink`], the grid's items forwarded to a peer as Reports.
 
 mod check;
 pub mod client;
@@ -29,6 +30,7 @@ mod model;
 mod parse;
 pub mod pending;
 pub mod serve;
+pub mod sink;
 mod v1;
 mod validate;
 mod write;
