@@ -44,6 +44,9 @@ pub enum RidCommand {
     )]
     Respond(super::rid_net::RespondArgs),
     /// List the requests waiting for `gridlink rid respond` (JSON lines).
+    #[command(
+        after_help = "Examples:\n  gridlink rid pending\n  gridlink --config gridlink.toml rid pending | jq -r .token"
+    )]
     Pending,
 }
 
