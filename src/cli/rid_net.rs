@@ -19,6 +19,7 @@ use gridlink::rid::serve::{Endpoint, Peer, RidServer};
 use gridlink::rid::{
     self, message, AuthorizationStatus, Justification, MsgType, PeerConfig, RidConfig,
 };
+use gridlink::source::Source;
 use gridlink::store::Store;
 use gridlink::{TopicOptions, DEFAULT_MAX_PAYLOAD};
 
@@ -234,7 +235,15 @@ pub async fn serve(g: &Global, a: ServeArgs) -> anyhow::Result<ExitCode> {
         DEFAULT_MAX_PAYLOAD,
         DEFAULT_CONFIRM_WAIT,
     );
-    let node = c.node.clone().unwrap_or_else(|| listen.ip().to_string());
+    let node = c.node.clone().unwrap_or_else(|| {
+        if listen.ip().is_unspecified() {
+            tracing::warn!(
+                "[rid] node is not set: answers name {} as this RID system",
+                listen.ip()
+            );
+        }
+        listen.ip().to_string()
+    });
     let endpoint = Endpoint {
         peers,
         requests_topic,
@@ -250,11 +259,12 @@ pub async fn serve(g: &Global, a: ServeArgs) -> anyhow::Result<ExitCode> {
     let addr = server.local_addr()?;
     tracing::info!(%addr, "RID endpoint listening (RFC 6546, mutual TLS)");
     eprintln!("gridlink rid: listening on https://{addr}/");
-    server
-        .run(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // Run as the source it is: one shutdown signal, as in the bridge.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(Box::new(server).run(stopped));
+    let _ = tokio::signal::ctrl_c().await;
+    let _ = stop.send(true);
+    let _ = task.await;
     grid.close().await;
     Ok(ExitCode::SUCCESS)
 }

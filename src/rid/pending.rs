@@ -113,3 +113,42 @@ impl Pending {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Checklist 39: callback tokens are 1–255 printable ASCII characters without spaces, never twice
+    /// the same; a token from the command line cannot name a file outside the directory.
+    #[test]
+    fn checklist_39_tokens_unique_and_printable() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let t = new_token();
+            assert!(
+                (1..=255).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic()),
+                "{t}"
+            );
+            assert!(seen.insert(t));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = Pending::open(dir.path()).unwrap();
+        assert!(p.get("../../etc/passwd").is_none());
+        let r = PendingRequest {
+            token: new_token(),
+            peer: "rid-b.example".into(),
+            url: "https://rid-b.example:4590/".into(),
+            remote: "192.0.2.7".into(),
+            msg_type: "InvestigationRequest".into(),
+            incident_name: "csirt.example.com".into(),
+            incident_id: "492382".into(),
+            item_id: None,
+            received_at: chrono::Utc::now().to_rfc3339(),
+        };
+        p.put(&r).unwrap();
+        assert_eq!(p.get(&r.token), Some(r.clone()));
+        assert_eq!(p.list(), vec![r.clone()]);
+        p.remove(&r.token).unwrap();
+        assert!(p.list().is_empty());
+    }
+}

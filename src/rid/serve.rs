@@ -376,3 +376,28 @@ async fn request(ep: &Endpoint, peer: &Peer, msg: &Rid, remote: SocketAddr) -> R
         Some(&token),
     )
 }
+
+/// The endpoint as a source that feeds the grid (ARCHITECTURE.md, "Adding a source"): what
+/// `gridlink rid serve` runs, and what a bridge's `[[source]] type = "rid"` would start.
+impl crate::source::Source for RidServer {
+    fn name(&self) -> String {
+        match self.local_addr() {
+            Ok(a) => format!("rid {a}"),
+            Err(_) => "rid".into(),
+        }
+    }
+
+    fn run(
+        self: Box<Self>,
+        mut shutdown: crate::source::Shutdown,
+    ) -> crate::sink::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let stop = async move {
+                let _ = shutdown.wait_for(|s| *s).await;
+            };
+            if let Err(e) = RidServer::run(*self, stop).await {
+                tracing::error!(error = %e, "the RID endpoint stopped");
+            }
+        })
+    }
+}
