@@ -258,7 +258,7 @@ async fn checklist_33_48_two_endpoints_mutual_tls_report_query_request_result() 
             json!({"name": "doctype", "body": doctype}),
             json!({"name": "oversized", "body": "<!-- padding -->", "repeat_body": 300_000}),
             json!({"name": "report", "body_file": report}),
-            json!({"name": "report-again", "body_file": report}),
+            json!({"name": "report-again", "body_file": report, "chunked": true}),
             json!({"name": "query", "body": query}),
             json!({"name": "query-unknown", "body": unknown}),
             json!({"name": "investigate", "body": investigate}),
@@ -301,6 +301,7 @@ async fn checklist_33_48_two_endpoints_mutual_tls_report_query_request_result() 
         ),
         (200, Some(""))
     );
+    // Checklist 46: a chunked request body is accepted (the same Report again: still one item).
     assert_eq!(status("report-again"), 200);
     let q = by_name(&answers, "query");
     assert_eq!(

@@ -4,7 +4,7 @@ certificate, every answer that carries a body validated against the RFC 6545 sch
 
 Usage: rid_https_client.py URL CERT KEY CA RID_SCHEMA_DIR IODEF_SCHEMA_DIR < requests.jsonl
 Each input line: {"name", "method" (POST), "path" ("/"), "content_type" ("text/xml"), "body" | "body_file",
-"repeat_body" (int, to make a large body), "cert" (true: present the client certificate)}.
+"repeat_body" (int, to make a large body), "chunked" (true: Transfer-Encoding: chunked), "cert" (true: present the client certificate)}.
 Each output line: {"name", "status", "content_type", "token", "body", "xsd_valid", "xsd_reason", "msg_type",
 "authorization"} or {"name", "error"} when the connection failed (e.g. TLS refused it).
 """
@@ -40,6 +40,9 @@ def main():
             body = body.encode()
         body = (body or b"") * r.get("repeat_body", 1)
         out = {"name": r["name"]}
+        if r.get("chunked"):
+            # A generator body: requests sends it with Transfer-Encoding: chunked.
+            body = iter([body[:len(body) // 2], body[len(body) // 2:]])
         try:
             resp = s.request(r.get("method", "POST"), url.rstrip("/") + r.get("path", "/"), data=body,
                              headers={"Content-Type": r.get("content_type", "text/xml")},
