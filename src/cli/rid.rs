@@ -33,7 +33,8 @@ pub enum RidCommand {
         after_help = "Examples:\n  gridlink rid serve --listen 0.0.0.0:4590 --tls-cert rid.pem --tls-key rid.key --client-ca peers-ca.pem --topic rid-reports --peer rid.csirt-b.example\n  gridlink --config gridlink.toml rid serve    # settings in its [rid] table"
     )]
     Serve(super::rid_net::ServeArgs),
-    /// Send a Report, a Query or an InvestigationRequest to a RID peer and print its answer.
+    /// Send a Report, a Query or an InvestigationRequest to a RID peer and print its answer (a RID
+    /// message on stdout; exit 2 when it is an Acknowledgement Denied).
     #[command(
         after_help = "Examples:\n  gridlink rid send --to https://rid.csirt-b.example:4590/ --report incident.xml\n  gridlink rid send --to https://rid.csirt-b.example:4590/ --query csirt.example.com:492382"
     )]
