@@ -13,7 +13,7 @@ use gridlink::durable::{state_file, Outbox, OutboxOptions};
 use gridlink::iodef::ValidationLevel;
 use gridlink::rid::client::{Reply, RidClient};
 use gridlink::rid::config::RID_PORT;
-use gridlink::rid::gateway::GridLookup;
+use gridlink::rid::gateway::{FirstOf, GridLookup, StoreLookup};
 use gridlink::rid::pending::Pending;
 use gridlink::rid::serve::{Endpoint, Peer, RidServer};
 use gridlink::rid::{
@@ -226,6 +226,7 @@ pub async fn serve(g: &Global, a: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         });
     }
+    let lookup_store = store.clone();
     let publisher = grid_publisher(
         grid.clone(),
         store,
@@ -249,10 +250,17 @@ pub async fn serve(g: &Global, a: ServeArgs) -> anyhow::Result<ExitCode> {
         requests_topic,
         node,
         publisher,
-        lookup: std::sync::Arc::new(GridLookup {
-            grid: grid.clone(),
-            topics: query_topics,
-        }),
+        // What this endpoint published is in its own store; older items the broker still keeps.
+        lookup: std::sync::Arc::new(FirstOf(vec![
+            std::sync::Arc::new(StoreLookup {
+                store: lookup_store,
+                topics: query_topics.clone(),
+            }),
+            std::sync::Arc::new(GridLookup {
+                grid: grid.clone(),
+                topics: query_topics,
+            }),
+        ])),
         pending: Pending::open(&pending_dir(g, &c)?).context("the pending-request directory")?,
     };
     let server = RidServer::bind(listen, &cert, &key, &ca, endpoint)?;
