@@ -354,6 +354,18 @@ async fn checklist_33_48_two_endpoints_mutual_tls_report_query_request_result() 
             l.contains("no configured peer")
         })
         .await;
+    // A certificate from a CA A does not trust: the TLS handshake refuses it (path validation).
+    let stranger = org(dir.path(), "rid-d");
+    let refused = python_requests(
+        &url,
+        &stranger,
+        &a.ca.ca_pem,
+        &[json!({"name": "untrusted", "body_file": report})],
+    );
+    assert!(
+        by_name(&refused, "untrusted")["error"].is_string(),
+        "{refused:?}"
+    );
 
     // Nothing the bad inputs carried reached the grid: one item (the Report, sent twice: one item id).
     let on_a = items(&p, &a.state, "rid-a").await;

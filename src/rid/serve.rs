@@ -143,6 +143,43 @@ fn xml(msg: &Rid, token: Option<&str>) -> Response {
     r
 }
 
+/// What an oversized body is still read (and dropped) up to, so that the peer gets its 413 instead
+/// of a connection reset in the middle of its upload.
+const DRAIN_BYTES: usize = 4 * MAX_MESSAGE_BYTES;
+
+/// How long a request body may take to arrive.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The body, at most [`MAX_MESSAGE_BYTES`] (413 beyond; chunked bodies are taken as they come).
+async fn read_body(body: Body, length: Option<usize>) -> Result<Vec<u8>, StatusCode> {
+    use futures::StreamExt;
+    if length.is_some_and(|n| n > DRAIN_BYTES) {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut buf = Vec::with_capacity(length.unwrap_or(0).min(MAX_MESSAGE_BYTES));
+        let mut total = 0usize;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| StatusCode::BAD_REQUEST)?;
+            total += chunk.len();
+            if total <= MAX_MESSAGE_BYTES {
+                buf.extend_from_slice(&chunk);
+            } else if total > DRAIN_BYTES {
+                break;
+            }
+        }
+        if total > MAX_MESSAGE_BYTES {
+            Err(StatusCode::PAYLOAD_TOO_LARGE)
+        } else {
+            Ok(buf)
+        }
+    };
+    tokio::time::timeout(BODY_TIMEOUT, read)
+        .await
+        .unwrap_or(Err(StatusCode::REQUEST_TIMEOUT))
+}
+
 /// `200` with an empty body (what a Report, Result or Acknowledgement gets when all went well).
 fn empty() -> Response {
     StatusCode::OK.into_response()
@@ -187,17 +224,20 @@ async fn post(
             "your certificate is not a configured RID peer\n",
         );
     };
-    let too_big = headers
+    let length = headers
         .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-        .is_some_and(|n| n > MAX_MESSAGE_BYTES);
-    let bytes = match (too_big, axum::body::to_bytes(body, MAX_MESSAGE_BYTES).await) {
-        (false, Ok(b)) => b,
-        _ => {
-            return text(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("RID messages are limited to {MAX_MESSAGE_BYTES} bytes\n"),
-            )
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let bytes = match read_body(body, length).await {
+        Ok(b) => b,
+        Err(status) => {
+            let why = match status {
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    format!("RID messages are limited to {MAX_MESSAGE_BYTES} bytes\n")
+                }
+                StatusCode::REQUEST_TIMEOUT => "the message did not arrive in time\n".into(),
+                _ => "the message could not be read\n".into(),
+            };
+            return text(status, why);
         }
     };
     let (msg, problems) = match check(&bytes) {

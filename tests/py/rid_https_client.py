@@ -28,7 +28,6 @@ NS = "{urn:ietf:params:xml:ns:iodef-rid-2.0}"
 def main():
     url, cert, key, ca, rid_dir, iodef_dir = sys.argv[1:7]
     schema = load(os.path.abspath(rid_dir), os.path.abspath(iodef_dir))
-    s = requests.Session()
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -44,10 +43,13 @@ def main():
             # A generator body: requests sends it with Transfer-Encoding: chunked.
             body = iter([body[:len(body) // 2], body[len(body) // 2:]])
         try:
-            resp = s.request(r.get("method", "POST"), url.rstrip("/") + r.get("path", "/"), data=body,
-                             headers={"Content-Type": r.get("content_type", "text/xml")},
-                             cert=(cert, key) if r.get("cert", True) else None, verify=ca, timeout=60,
-                             allow_redirects=False)
+            # A connection per request: after a refusal (413 before the body was read) the server
+            # closes the connection, and a pooled one would fail the next request.
+            with requests.Session() as s:
+                resp = s.request(r.get("method", "POST"), url.rstrip("/") + r.get("path", "/"), data=body,
+                                 headers={"Content-Type": r.get("content_type", "text/xml")},
+                                 cert=(cert, key) if r.get("cert", True) else None, verify=ca, timeout=60,
+                                 allow_redirects=False)
         except requests.exceptions.RequestException as e:
             out["error"] = "%s: %s" % (type(e).__name__, e)
             print(json.dumps(out), flush=True)
