@@ -201,16 +201,7 @@ async fn post(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if ct.split(';').next().map(|m| m.trim().to_ascii_lowercase()) != Some("text/xml".into()) {
-        return text(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("RID messages are POSTed as text/xml (RFC 6546 §3), not {ct:?}\n"),
-        );
-    }
+    // The peer first: an unknown certificate is refused (and logged) whatever it sends.
     let der = tls
         .as_ref()
         .and_then(|t| t.0.peer_certificates.first().cloned());
@@ -224,6 +215,16 @@ async fn post(
             "your certificate is not a configured RID peer\n",
         );
     };
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct.split(';').next().map(|m| m.trim().to_ascii_lowercase()) != Some("text/xml".into()) {
+        return text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("RID messages are POSTed as text/xml (RFC 6546 §3), not {ct:?}\n"),
+        );
+    }
     let length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
