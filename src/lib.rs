@@ -70,6 +70,7 @@ pub mod envelope;
 pub mod grid;
 pub mod iodef;
 pub mod metrics;
+pub mod rid;
 pub mod rolie;
 pub mod sink;
 pub mod source;

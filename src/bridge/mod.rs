@@ -33,6 +33,7 @@ mod publisher;
 pub use config::{BridgeFile, TopicsKey};
 use observe::{hooks, observe, Counters};
 pub use options::{BridgeError, BridgeOptions, DEFAULT_CONFIRM_WAIT};
+pub use publisher::grid_publisher;
 use publisher::GridPublisher;
 
 /// A bound bridge, ready to run: the grid source, the sinks it feeds, and

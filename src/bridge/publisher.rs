@@ -142,3 +142,28 @@ impl Publisher for GridPublisher {
         })
     }
 }
+
+/// The bridge's publish path for a source that runs outside the bridge (`gridlink rid serve`):
+/// validate, redact nothing, queue in `outbox` (drained by the caller), wait up to `confirm_wait`
+/// for the broker, store. Publishes only to `topics`.
+pub fn grid_publisher(
+    grid: Grid,
+    store: Store,
+    outbox: Outbox,
+    topics: Vec<String>,
+    validation: ValidationLevel,
+    max_payload: usize,
+    confirm_wait: std::time::Duration,
+) -> Arc<dyn Publisher> {
+    Arc::new(GridPublisher {
+        grid,
+        store,
+        outbox,
+        topics: Arc::new(Mutex::new(topics)),
+        validation,
+        max_payload,
+        redaction: Arc::new(Redaction::default()),
+        confirm_wait,
+        counters: Arc::new(Counters::default()),
+    })
+}

@@ -5,7 +5,7 @@
 use clap::{Parser, Subcommand};
 
 use super::global::Global;
-use super::{bridge, grid_cmds, iodef, publish, subscribe};
+use super::{bridge, grid_cmds, iodef, publish, rid, subscribe};
 
 /// Join an XMPP-Grid (RFC 8600): discover IODEF topics, publish
 /// and subscribe to incident reports (RFC 7970 / RFC 8727), bridge to ROLIE.
@@ -84,6 +84,12 @@ gridlink iodef convert --to json incident.xml | jq ."
         after_help = "Examples:\n  gridlink bridge --topic incidents --write-token-file tokens.txt\n  gridlink --config gridlink.toml bridge    # settings in its [bridge] table\n  gridlink bridge --topic mirror --poll https://rolie.example.org/rolie/feeds/incidents=mirror"
     )]
     Bridge(Box<bridge::BridgeArgs>),
+    /// RID (RFC 6545) messages over HTTPS (RFC 6546): validate, serve, send, respond.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  gridlink rid validate report.xml"
+    )]
+    Rid(rid::RidCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "Examples:\n  \
 gridlink completions bash > ~/.local/share/bash-completion/completions/gridlink\n  \

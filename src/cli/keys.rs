@@ -17,8 +17,8 @@ pub const FLAGS_WITHOUT_KEY: &[&str] = &["config", "verbose", "quiet", "help", "
 
 /// Top-level keys that are not connection flags: tables with their own
 /// pairing (`[bridge]`) or no flag form (`[[sink]]`, `[[source]]`: the
-/// bridge's `--poll` is a `poll` source).
-pub const KEYS_WITHOUT_FLAG: &[&str] = &["bridge", "sink", "source"];
+/// bridge's `--poll` is a `poll` source; `[rid]` is `gridlink rid serve`'s).
+pub const KEYS_WITHOUT_FLAG: &[&str] = &["bridge", "sink", "source", "rid"];
 
 #[cfg(test)]
 mod tests {

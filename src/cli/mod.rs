@@ -14,6 +14,8 @@ pub mod iodef;
 #[cfg(test)]
 mod keys;
 mod publish;
+mod rid;
+mod rid_net;
 mod subscribe;
 
 pub use args::{Cli, Command};
@@ -31,6 +33,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Subscribe(a) => subscribe::subscribe(&cli.global, a).await,
         Command::Items(a) => subscribe::items(&cli.global, a).await,
         Command::Bridge(a) => bridge::run(&cli.global, *a).await,
+        Command::Rid(c) => rid::run(&cli.global, c).await,
         Command::Completions { shell } => docs::completions(shell),
         Command::Man => docs::man(),
     }

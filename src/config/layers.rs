@@ -59,6 +59,9 @@ pub struct FileConfig {
     /// `[[source]]` tables ([`SourceConfig`](crate::source::SourceConfig)):
     /// what the bridge feeds into the grid besides AtomPub POSTs.
     pub source: Option<Vec<toml::Table>>,
+    /// The `[rid]` table ([`RidConfig`](crate::rid::RidConfig)): the RID (RFC 6545/6546)
+    /// endpoint of `gridlink rid serve` and its `[[rid.peer]]`s.
+    pub rid: Option<toml::Table>,
 }
 
 impl FileConfig {

@@ -47,3 +47,5 @@ pub use schema::{NS_DS, NS_ENUM, NS_IODEF, NS_IODEF_V1, NS_SCI};
 pub use summary::{Incident, IncidentId, IncidentSummary, Summary};
 pub use validate::{Problem, RuleSource};
 pub use xml::{MAX_DEPTH, MAX_INPUT_BYTES};
+// The RID envelope (`crate::rid`) reads its XML with the same hardened reader (no DTD, limits).
+pub(crate) use xml::parse_xml;

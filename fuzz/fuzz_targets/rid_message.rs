@@ -1,0 +1,13 @@
+//! A RID message as `gridlink rid serve` reads it: the schema-checking parser, the RFC 6545 text rules
+//! and the enclosed IODEF document (`rid::check`); a message it accepts must read back, once written,
+//! as the same message.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok((msg, _)) = gridlink::rid::check(data) {
+        let again = gridlink::rid::parse(msg.to_xml().as_bytes()).expect("gridlink reads what it writes");
+        assert_eq!(again, msg);
+    }
+});

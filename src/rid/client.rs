@@ -1,0 +1,178 @@
+//! Sending RID messages (RFC 6546 §3, the requester's side): `POST /` with `Content-Type: text/xml`
+//! over mutual TLS, no redirects followed, retries with backoff when the transfer fails (sending is
+//! idempotent), and every answer the RFC allows understood: an inline RID message, `202 Accepted`
+//! with a `RID-Callback-Token` (the answer comes later as a callback), an empty `200`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::config::{client_tls, RidConfigError};
+use super::error::RidError;
+use super::model::Rid;
+use super::parse::parse;
+
+/// The header that matches a callback to the request it answers.
+pub const CALLBACK_TOKEN: &str = "RID-Callback-Token";
+
+/// What a peer answered.
+#[derive(Debug)]
+pub enum Reply {
+    /// `200` with a RID message (an Acknowledgement, Report or Result).
+    Message(Box<Rid>),
+    /// `200` with an empty body (a Report accepted).
+    Empty,
+    /// `202 Accepted`: the answer comes later as a callback carrying this token.
+    Later(String),
+}
+
+/// Why sending failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Certificates or keys.
+    #[error(transparent)]
+    Config(#[from] RidConfigError),
+    /// The connection or TLS failed (retried first).
+    #[error("cannot reach {url}: {message}")]
+    Transport {
+        /// Where.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// The peer refused the message (4xx) or failed (5xx).
+    #[error("{url} answered {status}: {body}")]
+    Status {
+        /// Where.
+        url: String,
+        /// The status.
+        status: u16,
+        /// What it said.
+        body: String,
+    },
+    /// The answer is not a RID message (RFC 6546: log it and show it to the operator).
+    #[error("{url} answered with a message that is not valid RID: {error}")]
+    BadReply {
+        /// Where.
+        url: String,
+        /// Why.
+        error: RidError,
+    },
+}
+
+impl SendError {
+    /// Whether trying again later may help (transport failures and 5xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SendError::Transport { .. } => true,
+            SendError::Status { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+/// A RID requester with this endpoint's certificate.
+#[derive(Clone, Debug)]
+pub struct RidClient {
+    http: reqwest::Client,
+    /// Attempts per message (the first included).
+    pub attempts: u32,
+}
+
+impl RidClient {
+    /// A client presenting `cert`/`key`, trusting peers whose certificates chain to `ca`.
+    pub fn new(cert: &Path, key: &Path, ca: &Path) -> Result<RidClient, SendError> {
+        let tls = client_tls(cert, key, ca)?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            // RFC 6546 §3: do not follow 3xx.
+            .redirect(reqwest::redirect::Policy::none())
+            // An inline answer is expected within about 30 s; past that the peer should have
+            // answered 202.
+            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| SendError::Transport {
+                url: String::new(),
+                message: e.to_string(),
+            })?;
+        Ok(RidClient { http, attempts: 4 })
+    }
+
+    /// Sends `msg` to `url`; with `token`, as the callback answering the request that got it.
+    /// Transport failures and 5xx are retried with backoff (1, 2, 4 s …).
+    pub async fn send(
+        &self,
+        url: &str,
+        msg: &Rid,
+        token: Option<&str>,
+    ) -> Result<Reply, SendError> {
+        let body = msg.to_xml();
+        let mut delay = Duration::from_secs(1);
+        let mut n = 0;
+        loop {
+            n += 1;
+            match self.once(url, &body, token).await {
+                Err(e) if e.is_transient() && n < self.attempts => {
+                    tracing::warn!(url, attempt = n, error = %e, "RID send failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    async fn once(&self, url: &str, body: &str, token: Option<&str>) -> Result<Reply, SendError> {
+        let transport = |e: reqwest::Error| SendError::Transport {
+            url: url.to_string(),
+            message: error_chain(&e),
+        };
+        let mut req = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "text/xml")
+            .body(body.to_string());
+        if let Some(t) = token {
+            req = req.header(CALLBACK_TOKEN, t);
+        }
+        let resp = req.send().await.map_err(transport)?;
+        let status = resp.status().as_u16();
+        let header_token = resp
+            .headers()
+            .get(CALLBACK_TOKEN)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        let bytes = resp.bytes().await.map_err(transport)?;
+        match status {
+            202 => Ok(Reply::Later(header_token.unwrap_or_default())),
+            200 if bytes.iter().all(|b| b.is_ascii_whitespace()) => Ok(Reply::Empty),
+            200 => match parse(&bytes) {
+                Ok(m) => Ok(Reply::Message(Box::new(m))),
+                Err(error) => {
+                    tracing::error!(url, %error, "a RID peer answered with an invalid RID message");
+                    Err(SendError::BadReply {
+                        url: url.to_string(),
+                        error,
+                    })
+                }
+            },
+            _ => Err(SendError::Status {
+                url: url.to_string(),
+                status,
+                body: String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).into_owned(),
+            }),
+        }
+    }
+}
+
+/// An error with its sources (reqwest hides the TLS reason in them).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

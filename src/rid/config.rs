@@ -1,0 +1,221 @@
+//! The `[rid]` table ([`RidConfig`]) and its `[[rid.peer]]`s ([`PeerConfig`]): where the RID endpoint
+//! listens, its certificate and the CA its peers' certificates chain to, and per peer the identity
+//! its certificate must show, the message types it may send, the topic its Reports go to and where
+//! answers sent later (callbacks, Results) reach it. Also the TLS configurations both directions use
+//! (RFC 6546 §3: TLS 1.2+, mutual X.509 authentication).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use serde::Deserialize;
+use sha2::Digest;
+use tokio_rustls::rustls::client::WebPkiServerVerifier;
+use tokio_rustls::rustls::crypto::aws_lc_rs;
+use tokio_rustls::rustls::server::WebPkiClientVerifier;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore, ServerConfig};
+
+use super::model::MsgType;
+
+/// The IANA port of RID over HTTP/TLS (RFC 6546 §3).
+pub const RID_PORT: u16 = 4590;
+
+/// Why the RID endpoint cannot start or send.
+#[derive(Debug, thiserror::Error)]
+pub enum RidConfigError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Certificates or keys are unusable.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The table is inconsistent.
+    #[error("[rid]: {0}")]
+    Invalid(String),
+}
+
+/// `[rid]`: one RID endpoint (`gridlink rid serve`; its flags override these keys).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RidConfig {
+    /// Address to listen on (RFC 6546: port 4590).
+    pub listen: Option<String>,
+    /// This endpoint's certificate chain (PEM).
+    pub tls_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// The CA(s) peers' certificates must chain to (PEM): mutual TLS is always required.
+    pub client_ca: Option<PathBuf>,
+    /// Topic for Reports of peers without their own `topic`.
+    pub topic: Option<String>,
+    /// Topic TraceRequests and InvestigationRequests are published to (default `rid-requests`).
+    pub requests_topic: Option<String>,
+    /// Topics a Query by IncidentID is answered from (default: the Report topics).
+    pub query_topics: Option<Vec<String>>,
+    /// This system's address as RIDPolicy/Node of the messages it makes (default: the listen IP).
+    pub node: Option<String>,
+    /// Directory for pending requests and callback tokens (default: the state directory).
+    pub state_dir: Option<PathBuf>,
+    /// The peers.
+    pub peer: Option<Vec<PeerConfig>>,
+}
+
+/// `[[rid.peer]]`: one RID peer.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// Its DNS-ID: a subjectAltName DNS name its certificate must carry (RFC 6125; CN is not used).
+    pub name: String,
+    /// Pinned certificate: SHA-256 (hex) of its DER certificate, checked besides the name.
+    pub pin_sha256: Option<String>,
+    /// Message types it may send (default: Report, Query, Acknowledgement, Result).
+    pub allow: Option<Vec<String>>,
+    /// Topic its Reports go to (default: `[rid] topic`).
+    pub topic: Option<String>,
+    /// Its RID endpoint for answers sent later (default: `https://NAME:4590/`).
+    pub url: Option<String>,
+}
+
+impl PeerConfig {
+    /// The message types it may send.
+    pub fn allowed(&self) -> Result<Vec<MsgType>, RidConfigError> {
+        match &self.allow {
+            None => Ok(vec![
+                MsgType::Report,
+                MsgType::Query,
+                MsgType::Acknowledgement,
+                MsgType::Result,
+            ]),
+            Some(v) => v
+                .iter()
+                .map(|s| {
+                    MsgType::parse(s).ok_or_else(|| {
+                        RidConfigError::Invalid(format!(
+                            "peer {}: unknown message type {s:?} (one of {})",
+                            self.name,
+                            MsgType::VALUES.join(", ")
+                        ))
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// Where answers sent later go.
+    pub fn url(&self) -> String {
+        self.url
+            .clone()
+            .unwrap_or_else(|| format!("https://{}:{RID_PORT}/", self.name))
+    }
+
+    /// Whether `der` (a certificate the TLS handshake already chained to the CA) is this peer's:
+    /// its DNS-ID matches `name` and, when pinned, its hash the pin.
+    pub fn matches(&self, der: &[u8]) -> bool {
+        let cert = CertificateDer::from(der);
+        let Ok(ee) = webpki::EndEntityCert::try_from(&cert) else {
+            return false;
+        };
+        let Ok(name) = ServerName::try_from(self.name.as_str()) else {
+            return false;
+        };
+        if ee.verify_is_valid_for_subject_name(&name).is_err() {
+            return false;
+        }
+        match &self.pin_sha256 {
+            None => true,
+            Some(pin) => {
+                let hash: String = sha2::Sha256::digest(der)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                hash.eq_ignore_ascii_case(pin.trim())
+            }
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, RidConfigError> {
+    std::fs::read(path).map_err(|source| RidConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn tls(e: impl std::fmt::Display) -> RidConfigError {
+    RidConfigError::Tls(e.to_string())
+}
+
+/// A certificate chain and key from PEM files.
+pub fn identity(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), RidConfigError> {
+    let certs = CertificateDer::pem_slice_iter(&read(cert)?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(tls)?;
+    if certs.is_empty() {
+        return Err(tls(format!("no certificate in {}", cert.display())));
+    }
+    let key = PrivateKeyDer::from_pem_slice(&read(key)?).map_err(tls)?;
+    Ok((certs, key))
+}
+
+/// The CA certificates of a PEM file.
+pub fn roots(ca: &Path) -> Result<RootCertStore, RidConfigError> {
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(&read(ca)?) {
+        roots.add(c.map_err(tls)?).map_err(tls)?;
+    }
+    if roots.is_empty() {
+        return Err(tls(format!("no CA certificate in {}", ca.display())));
+    }
+    Ok(roots)
+}
+
+/// The server side: TLS 1.2 and 1.3 only, a client certificate chaining to `client_ca` required,
+/// HTTP/1.1 (RFC 6546 §3).
+pub fn server_tls(
+    cert: &Path,
+    key: &Path,
+    client_ca: &Path,
+) -> Result<ServerConfig, RidConfigError> {
+    let provider = Arc::new(aws_lc_rs::default_provider());
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(client_ca)?), provider.clone())
+            .build()
+            .map_err(tls)?;
+    let (certs, key) = identity(cert, key)?;
+    let mut c = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls)?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .map_err(tls)?;
+    c.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(c)
+}
+
+/// The client side: the peer's server certificate checked against `ca` and its name, this
+/// endpoint's certificate presented (mutual TLS), TLS 1.2 and 1.3 only.
+pub fn client_tls(cert: &Path, key: &Path, ca: &Path) -> Result<ClientConfig, RidConfigError> {
+    let provider = Arc::new(aws_lc_rs::default_provider());
+    let verifier =
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots(ca)?), provider.clone())
+            .build()
+            .map_err(tls)?;
+    let (certs, key) = identity(cert, key)?;
+    let mut c = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls)?
+        .with_webpki_verifier(verifier)
+        .with_client_auth_cert(certs, key)
+        .map_err(tls)?;
+    c.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(c)
+}

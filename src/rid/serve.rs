@@ -1,0 +1,444 @@
+//! The RID endpoint (RFC 6546 §3, the responder's side) joined to the grid: HTTPS with mutual TLS,
+//! `GET /`/`HEAD /` → 204, other paths → 404, `POST /` with `Content-Type: text/xml` only; the peer
+//! identified by its certificate (`[[rid.peer]]`), the message checked (400 with the reasons, 413 when
+//! too large), then by type: a Report's IODEF published to the peer's topic and answered only once
+//! the grid took it; a Query answered with a Report from the grid or a Denied Acknowledgement; a
+//! TraceRequest/InvestigationRequest published to the requests topic and answered Acknowledgement
+//! Pending with a callback token (the Result follows with `gridlink rid respond`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use axum_server::tls::TlsInfo;
+use axum_server::tls_rustls::RustlsConfig;
+
+use super::client::CALLBACK_TOKEN;
+use super::config::{server_tls, PeerConfig, RidConfigError};
+use super::error::RidError;
+use super::message::{acknowledgement, report_for};
+use super::model::{AuthorizationStatus, Justification, MsgType, Rid};
+use super::parse::MAX_MESSAGE_BYTES;
+use super::pending::{new_token, Pending, PendingRequest};
+use super::validate::{check, Enclosed};
+use crate::iodef;
+use crate::rolie::{BoxFuture, PublishBody, PublishError, Publisher};
+
+/// Finds what the grid holds about an incident (for Queries).
+pub trait Lookup: Send + Sync + 'static {
+    /// The IODEF v2 document whose Incident has this IncidentID (`name`, text), if any.
+    fn find<'a>(&'a self, name: &'a str, id: &'a str) -> BoxFuture<'a, Option<iodef::Document>>;
+}
+
+/// A configured peer.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// Its table.
+    pub config: PeerConfig,
+    /// What it may send.
+    pub allowed: Vec<MsgType>,
+    /// Where its Reports go.
+    pub topic: String,
+}
+
+/// What the endpoint needs besides its sockets.
+pub struct Endpoint {
+    /// The peers.
+    pub peers: Vec<Peer>,
+    /// Where requests go.
+    pub requests_topic: String,
+    /// This system's address (RIDPolicy/Node of its answers).
+    pub node: String,
+    /// The grid side of publishing (validation, the durable outbox, the broker's confirmation).
+    pub publisher: Arc<dyn Publisher>,
+    /// The grid side of Queries.
+    pub lookup: Arc<dyn Lookup>,
+    /// Requests waiting for their Result.
+    pub pending: Pending,
+}
+
+/// A bound RID endpoint.
+pub struct RidServer {
+    listener: std::net::TcpListener,
+    tls: RustlsConfig,
+    endpoint: Arc<Endpoint>,
+}
+
+impl RidServer {
+    /// Binds `listen` with this certificate, requiring client certificates from `client_ca`.
+    pub fn bind(
+        listen: SocketAddr,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+        client_ca: &std::path::Path,
+        endpoint: Endpoint,
+    ) -> Result<RidServer, RidConfigError> {
+        let tls = RustlsConfig::from_config(Arc::new(server_tls(cert, key, client_ca)?));
+        let listener = std::net::TcpListener::bind(listen)
+            .map_err(|e| RidConfigError::Invalid(format!("cannot listen on {listen}: {e}")))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| RidConfigError::Invalid(e.to_string()))?;
+        Ok(RidServer {
+            listener,
+            tls,
+            endpoint: Arc::new(endpoint),
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = Router::new()
+            .route("/", get(|| async { StatusCode::NO_CONTENT }).post(post))
+            .fallback(|| async { (StatusCode::NOT_FOUND, "RID is served at POST /\n") })
+            .with_state(self.endpoint);
+        let handle = axum_server::Handle::new();
+        let h = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            h.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        });
+        let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(self.tls)
+            .handshake_timeout(std::time::Duration::from_secs(30));
+        axum_server::from_tcp(self.listener)?
+            .acceptor(acceptor)
+            .handle(handle)
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+    }
+}
+
+fn text(status: StatusCode, body: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body.into(),
+    )
+        .into_response()
+}
+
+fn xml(msg: &Rid, token: Option<&str>) -> Response {
+    let mut r = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/xml")],
+        msg.to_xml(),
+    )
+        .into_response();
+    if let Some(t) = token.and_then(|t| t.parse().ok()) {
+        r.headers_mut().insert(CALLBACK_TOKEN, t);
+    }
+    r
+}
+
+/// What an oversized body is still read (and dropped) up to, so that the peer gets its 413 instead
+/// of a connection reset in the middle of its upload.
+const DRAIN_BYTES: usize = 4 * MAX_MESSAGE_BYTES;
+
+/// How long a request body may take to arrive.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The body, at most [`MAX_MESSAGE_BYTES`] (413 beyond; chunked bodies are taken as they come).
+async fn read_body(body: Body, length: Option<usize>) -> Result<Vec<u8>, StatusCode> {
+    use futures::StreamExt;
+    if length.is_some_and(|n| n > DRAIN_BYTES) {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut buf = Vec::with_capacity(length.unwrap_or(0).min(MAX_MESSAGE_BYTES));
+        let mut total = 0usize;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| StatusCode::BAD_REQUEST)?;
+            total += chunk.len();
+            if total <= MAX_MESSAGE_BYTES {
+                buf.extend_from_slice(&chunk);
+            } else if total > DRAIN_BYTES {
+                break;
+            }
+        }
+        if total > MAX_MESSAGE_BYTES {
+            Err(StatusCode::PAYLOAD_TOO_LARGE)
+        } else {
+            Ok(buf)
+        }
+    };
+    tokio::time::timeout(BODY_TIMEOUT, read)
+        .await
+        .unwrap_or(Err(StatusCode::REQUEST_TIMEOUT))
+}
+
+/// `200` with an empty body (what a Report, Result or Acknowledgement gets when all went well).
+fn empty() -> Response {
+    StatusCode::OK.into_response()
+}
+
+fn publish_failed(e: PublishError) -> Response {
+    let status = match &e {
+        PublishError::Invalid(_) => StatusCode::BAD_REQUEST,
+        PublishError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_GATEWAY,
+    };
+    text(status, format!("{e}\n"))
+}
+
+async fn post(
+    State(ep): State<Arc<Endpoint>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    tls: Option<Extension<Arc<TlsInfo>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    // The peer first: an unknown certificate is refused (and logged) whatever it sends.
+    let der = tls
+        .as_ref()
+        .and_then(|t| t.0.peer_certificates.first().cloned());
+    let Some(peer) = der
+        .as_ref()
+        .and_then(|d| ep.peers.iter().find(|p| p.config.matches(d)))
+    else {
+        tracing::warn!(%remote, "RID message from a certificate that is no configured peer: refused");
+        return text(
+            StatusCode::FORBIDDEN,
+            "your certificate is not a configured RID peer\n",
+        );
+    };
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct.split(';').next().map(|m| m.trim().to_ascii_lowercase()) != Some("text/xml".into()) {
+        return text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("RID messages are POSTed as text/xml (RFC 6546 §3), not {ct:?}\n"),
+        );
+    }
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let bytes = match read_body(body, length).await {
+        Ok(b) => b,
+        Err(status) => {
+            let why = match status {
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    format!("RID messages are limited to {MAX_MESSAGE_BYTES} bytes\n")
+                }
+                StatusCode::REQUEST_TIMEOUT => "the message did not arrive in time\n".into(),
+                _ => "the message could not be read\n".into(),
+            };
+            return text(status, why);
+        }
+    };
+    let (msg, problems) = match check(&bytes) {
+        Ok(x) => x,
+        Err(e @ RidError::TooLarge { .. }) => {
+            return text(StatusCode::PAYLOAD_TOO_LARGE, format!("{e}\n"))
+        }
+        Err(RidError::Invalid(p)) => {
+            let lines: Vec<String> = p.iter().map(|p| p.to_string()).collect();
+            tracing::warn!(peer = %peer.config.name, problems = lines.len(), "invalid RID message refused");
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("invalid RID message:\n{}\n", lines.join("\n")),
+            );
+        }
+        Err(e) => {
+            tracing::warn!(peer = %peer.config.name, error = %e, "unreadable RID message refused");
+            return text(StatusCode::BAD_REQUEST, format!("{e}\n"));
+        }
+    };
+    let errors: Vec<String> = problems
+        .iter()
+        .filter(|p| p.is_error())
+        .map(|p| p.to_string())
+        .collect();
+    if !errors.is_empty() {
+        tracing::warn!(peer = %peer.config.name, problems = errors.len(), "RID message breaking RFC 6545 refused");
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("invalid RID message:\n{}\n", errors.join("\n")),
+        );
+    }
+    let Some(mt) = msg.msg_type() else {
+        return text(StatusCode::BAD_REQUEST, "no RIDPolicy\n");
+    };
+    if !peer.allowed.contains(&mt) {
+        tracing::warn!(peer = %peer.config.name, %mt, "message type not allowed for this peer");
+        return text(
+            StatusCode::FORBIDDEN,
+            format!("{} may not send {mt} messages here\n", peer.config.name),
+        );
+    }
+    let token = headers.get(CALLBACK_TOKEN).and_then(|v| v.to_str().ok());
+    tracing::info!(peer = %peer.config.name, %mt, incident = msg.incident_id().unwrap_or(""), callback_token = token, "RID message received");
+    match mt {
+        MsgType::Report | MsgType::Result => publish_enclosed(&ep, peer, &msg, &peer.topic)
+            .await
+            .map_or_else(|r| r, |_| empty()),
+        MsgType::Query => query(&ep, &msg).await,
+        MsgType::TraceRequest | MsgType::InvestigationRequest => {
+            request(&ep, peer, &msg, remote).await
+        }
+        MsgType::Acknowledgement => empty(),
+        MsgType::ExtValue => xml(
+            &acknowledgement(
+                &msg,
+                AuthorizationStatus::Denied,
+                Some(Justification::UnrecognizedFormat),
+                &ep.node,
+            ),
+            None,
+        ),
+    }
+}
+
+/// Publishes every IODEF v2 document a message encloses to `topic`; the item ids, or the answer to
+/// send instead (an error status, or an Acknowledgement Denied for IODEF v1, which the grid does not
+/// carry).
+async fn publish_enclosed(
+    ep: &Endpoint,
+    peer: &Peer,
+    msg: &Rid,
+    topic: &str,
+) -> Result<Vec<String>, Response> {
+    let Some(rs) = msg.policy.as_ref().and_then(|p| p.report_schema.as_ref()) else {
+        return Ok(Vec::new());
+    };
+    let mut ids = Vec::new();
+    let mut queued = false;
+    for e in rs.enclosed() {
+        match e {
+            Ok(Enclosed::V2(doc)) => match ep
+                .publisher
+                .publish(topic, PublishBody::Xml(doc.to_xml()))
+                .await
+            {
+                Ok(p) => {
+                    tracing::info!(peer = %peer.config.name, topic, item = %p.item_id, confirmed = p.confirmed, "RID document published to the grid");
+                    queued |= !p.confirmed;
+                    ids.push(p.item_id);
+                }
+                Err(e) => return Err(publish_failed(e)),
+            },
+            Ok(Enclosed::V1(_)) => {
+                tracing::warn!(peer = %peer.config.name, "IODEF v1 document: the grid carries IODEF v2 only");
+                return Err(xml(
+                    &acknowledgement(
+                        msg,
+                        AuthorizationStatus::Denied,
+                        Some(Justification::UnrecognizedFormat),
+                        &ep.node,
+                    ),
+                    None,
+                ));
+            }
+            Ok(Enclosed::Foreign(_)) => {}
+            Err(e) => return Err(text(StatusCode::BAD_REQUEST, format!("{e}\n"))),
+        }
+    }
+    if queued {
+        // On disk in the outbox, not yet confirmed by the broker: RFC 6546's 202 (nothing more
+        // will follow for a Report: an empty answer is all it would get).
+        let mut r = StatusCode::ACCEPTED.into_response();
+        if let Ok(v) = new_token().parse() {
+            r.headers_mut().insert(CALLBACK_TOKEN, v);
+        }
+        return Err(r);
+    }
+    Ok(ids)
+}
+
+async fn query(ep: &Endpoint, msg: &Rid) -> Response {
+    let id = msg.policy.as_ref().and_then(|p| p.incident_id.as_ref());
+    let found = match id {
+        Some(i) => ep.lookup.find(&i.name, i.id()).await,
+        None => None,
+    };
+    match found.as_ref().and_then(|d| report_for(msg, d, &ep.node)) {
+        Some(report) => xml(&report, None),
+        // RFC 6545 §7.4: a Query gets a Report or, when none will come, an Acknowledgement.
+        None => xml(
+            &acknowledgement(
+                msg,
+                AuthorizationStatus::Denied,
+                Some(Justification::Other),
+                &ep.node,
+            ),
+            None,
+        ),
+    }
+}
+
+async fn request(ep: &Endpoint, peer: &Peer, msg: &Rid, remote: SocketAddr) -> Response {
+    let ids = match publish_enclosed(ep, peer, msg, &ep.requests_topic).await {
+        Ok(ids) => ids,
+        Err(r) => return r,
+    };
+    let token = new_token();
+    let (name, id) = msg
+        .policy
+        .as_ref()
+        .and_then(|p| p.incident_id.as_ref())
+        .map(|i| (i.name.clone(), i.id().to_string()))
+        .unwrap_or_default();
+    let pending = PendingRequest {
+        token: token.clone(),
+        peer: peer.config.name.clone(),
+        url: peer.config.url(),
+        remote: remote.ip().to_string(),
+        msg_type: msg.msg_type().map(|m| m.to_string()).unwrap_or_default(),
+        incident_name: name,
+        incident_id: id,
+        item_id: ids.into_iter().next(),
+        received_at: chrono::Utc::now().to_rfc3339(),
+    };
+    if let Err(e) = ep.pending.put(&pending) {
+        tracing::error!(error = %e, "cannot record the pending request");
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot record the request\n",
+        );
+    }
+    tracing::info!(peer = %peer.config.name, token, "request waiting for the operator (gridlink rid respond)");
+    xml(
+        &acknowledgement(msg, AuthorizationStatus::Pending, None, &ep.node),
+        Some(&token),
+    )
+}
+
+/// The endpoint as a source that feeds the grid (ARCHITECTURE.md, "Adding a source"): what
+/// `gridlink rid serve` runs, and what a bridge's `[[source]] type = "rid"` would start.
+impl crate::source::Source for RidServer {
+    fn name(&self) -> String {
+        match self.local_addr() {
+            Ok(a) => format!("rid {a}"),
+            Err(_) => "rid".into(),
+        }
+    }
+
+    fn run(
+        self: Box<Self>,
+        mut shutdown: crate::source::Shutdown,
+    ) -> crate::sink::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let stop = async move {
+                let _ = shutdown.wait_for(|s| *s).await;
+            };
+            if let Err(e) = RidServer::run(*self, stop).await {
+                tracing::error!(error = %e, "the RID endpoint stopped");
+            }
+        })
+    }
+}
