@@ -6,18 +6,21 @@
 //! * `certs` — a test CA and a server certificate (rcgen).
 //! * `prosody` — config, accounts, start/kill/restart of the Prosody process.
 //! * `ejabberd` — the same for ejabberd, the second broker.
+//! * `postgres` — a throwaway PostgreSQL 15 (replicas sharing a store).
 //! * `proxy` — a TCP relay that can drop or freeze every connection.
 //! * `process` — what the two brokers share as processes (start-up wait,
 //!   stop, log tails, client configuration).
 
 mod certs;
 mod ejabberd;
+mod postgres;
 mod process;
 mod prosody;
 mod proxy;
 
 pub use certs::{ClientCert, TestCa};
 pub use ejabberd::{Ejabberd, EjabberdOptions, EjabberdStorage};
+pub use postgres::{Postgres, PostgresError};
 pub use process::free_port;
 pub use prosody::{LabError, Prosody, ProsodyOptions, Storage, CERTS_DOMAIN};
 pub use proxy::TcpProxy;

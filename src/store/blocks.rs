@@ -36,6 +36,9 @@ impl Store {
         topic: &str,
         size: u64,
     ) -> Result<Option<u64>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.newest_closed_block(topic, size).await;
+        }
         let t = topic.to_owned();
         self.with_conn(move |conn| {
             let Some(end) = closed_end(conn, size)? else {
@@ -54,6 +57,9 @@ impl Store {
         size: u64,
         index: u64,
     ) -> Result<Option<Block>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.closed_block(topic, size, index).await;
+        }
         let t = topic.to_owned();
         self.with_conn(move |conn| {
             let Some(end) = closed_end(conn, size)? else {

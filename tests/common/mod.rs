@@ -11,6 +11,7 @@
 //! * `python.rs`: Python with slixmpp, the slixmpp peer, C14N;
 //! * `rolie.rs`: a ROLIE server over a temporary store, and the independent
 //!   checkers (jing, feedparser);
+//! * `postgres.rs`: a throwaway PostgreSQL 15 (`--store postgres://…`);
 //! * `hostile.rs`: Prosody with distinctive passwords, a `gridlink bridge`
 //!   and a `gridlink subscribe` process, raw HTTP.
 //!
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod ejabberd;
 pub mod fixtures;
 pub mod hostile;
+pub mod postgres;
 pub mod prosody;
 pub mod python;
 pub mod rolie;
