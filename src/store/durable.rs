@@ -71,7 +71,21 @@ impl Store {
     /// out, claimed for this replica (see `store::postgres`).
     pub async fn outbox_head(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         if let Some(pg) = self.pg() {
-            return pg.outbox_head(limit).await;
+            let rows = pg.outbox_head(limit).await?;
+            return Ok(rows
+                .into_iter()
+                .map(
+                    |(seq, topic, item_id, document, queued, attempts, last_error)| OutboxEntry {
+                        seq,
+                        topic,
+                        item_id,
+                        document,
+                        queued: from_ns(queued),
+                        attempts,
+                        last_error,
+                    },
+                )
+                .collect());
         }
         self.with_conn(move |conn| {
             let mut stmt = conn.prepare(
@@ -179,7 +193,9 @@ impl Store {
         content_hash: &str,
     ) -> Result<(), StoreError> {
         if let Some(pg) = self.pg() {
-            return pg.mark_delivered(topic, item_id, content_hash).await;
+            return pg
+                .mark_delivered(topic, item_id, content_hash, DELIVERED_KEPT)
+                .await;
         }
         let (t, i, h) = (
             topic.to_owned(),

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use super::postgres::Pg;
+use super::postgres::listen::Changes;
+use super::postgres::{is_postgres_url, Pg, PgOptions};
 use super::{files, schema, StoreError};
 
 /// Counters of what [`Store::put`] and [`Store::retract`] did to one topic
@@ -39,7 +40,7 @@ pub struct Store {
     shared: Arc<Shared>,
 }
 
-pub(super) struct Shared {
+struct Shared {
     backend: Backend,
     counters: Mutex<BTreeMap<String, TopicCounters>>,
     /// See [`Store::last_seq`].
@@ -83,7 +84,7 @@ impl Store {
     /// URL connects to PostgreSQL (see [`connect`](Self::connect)),
     /// anything else is a SQLite file path ([`open`](Self::open)).
     pub async fn open_location(location: &Path) -> Result<Store, StoreError> {
-        match location.to_str().filter(|s| super::is_postgres_url(s)) {
+        match location.to_str().filter(|s| is_postgres_url(s)) {
             Some(url) => Store::connect(url).await,
             None => {
                 let path = location.to_owned();
@@ -99,12 +100,13 @@ impl Store {
     /// key=value string), migrates its schema and starts listening for the
     /// other replicas' changes.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        Store::connect_with(url, super::PgOptions::default()).await
+        Store::connect_with(url, PgOptions::default()).await
     }
 
     /// [`connect`](Self::connect) with options other than the defaults.
-    pub async fn connect_with(url: &str, opts: super::PgOptions) -> Result<Store, StoreError> {
+    pub async fn connect_with(url: &str, opts: PgOptions) -> Result<Store, StoreError> {
         let pg = Pg::connect(url, opts).await?;
+        pg.migrate().await?;
         let last_seq = AtomicI64::new(pg.assigned_seq().await?);
         let store = Store::with_backend(Backend::Postgres(pg), last_seq);
         if let Backend::Postgres(pg) = &store.shared.backend {
@@ -252,19 +254,17 @@ impl Store {
     }
 }
 
-impl Shared {
-    /// A replica committed a change of `topic` that assigned up to `seq`
-    /// (the listener's side of [`Store::generation`]).
-    pub(super) fn changed_elsewhere(&self, topic: &str, seq: i64) {
+impl Changes for Shared {
+    /// The listener's side of [`Store::generation`].
+    fn changed_elsewhere(&self, topic: &str, seq: i64) {
         if let Ok(mut remote) = self.remote.lock() {
             *remote.entry(topic.to_owned()).or_default() += 1;
         }
         self.last_seq.fetch_max(seq, Ordering::AcqRel);
     }
 
-    /// Notifications may have been missed: move every generation, and
-    /// take the sequence as the database has it.
-    pub(super) fn resync(&self, seq: i64) {
+    /// Move every generation, and take the sequence as the database has it.
+    fn resync(&self, seq: i64) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.last_seq.fetch_max(seq, Ordering::AcqRel);
     }

@@ -18,7 +18,7 @@ impl Store {
     pub async fn put(&self, envelope: Envelope) -> Result<PutOutcome, StoreError> {
         let topic = envelope.topic.clone();
         let outcome = match self.pg() {
-            Some(pg) => pg.put(&envelope).await?,
+            Some(pg) => pg.put(&envelope, content_hash(&envelope.document)).await?,
             None => {
                 self.with_conn(move |conn| put_blocking(conn, &envelope))
                     .await?

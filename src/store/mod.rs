@@ -35,11 +35,7 @@ pub use durable::{OutboxEntry, DELIVERED_KEPT};
 pub use handle::{Store, TopicCounters};
 pub use items::content_hash;
 pub use lease::LEASE_DEFAULT;
-pub use postgres::{redact_location, PgOptions, PG_SCHEMA_VERSION};
+pub use postgres::schema::PG_SCHEMA_VERSION;
+pub use postgres::{is_postgres_url, redact_location, PgOptions};
 pub use schema::{SCHEMA_VERSION, TOMBSTONES_KEPT};
 pub use types::{Cursor, Page, PutOutcome, StoreError, StoredItem, Tombstone, TopicInfo};
-
-/// Whether `location` names a PostgreSQL database rather than a file.
-pub fn is_postgres_url(location: &str) -> bool {
-    location.starts_with("postgres://") || location.starts_with("postgresql://")
-}

@@ -8,33 +8,36 @@ use tokio_postgres::GenericClient;
 use super::items::item_from_row;
 use super::{with_client, Pg};
 use crate::store::rows::ITEM_COLUMNS;
-use crate::store::{block_bounds, block_of, Block, StoreError};
+use crate::store::{StoreError, StoredItem};
+
+/// A closed block's rows, and the `seq` of the topic's nearest rows below
+/// and above it (`Store::closed_block` turns them into block numbers).
+pub(crate) type BlockRows = (Vec<StoredItem>, Option<i64>, Option<i64>);
 
 impl Pg {
-    /// See `Store::newest_closed_block`.
-    pub(crate) async fn newest_closed_block(
+    /// See `Store::newest_closed_block`: the topic's newest `seq` in a
+    /// closed block.
+    pub(crate) async fn newest_closed_seq(
         &self,
         topic: &str,
         size: u64,
-    ) -> Result<Option<u64>, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         with_client!(self, c => {
             let Some(end) = closed_end(&*c, size).await? else {
                 return Ok(None);
             };
-            Ok(newest_at_most(&*c, topic, end).await?.and_then(|seq| block_of(seq, size)))
+            newest_at_most(&*c, topic, end).await
         })
     }
 
-    /// See `Store::closed_block`.
+    /// See `Store::closed_block`: the rows of `lo..=hi` if that block
+    /// (of `size` numbers) is closed.
     pub(crate) async fn closed_block(
         &self,
         topic: &str,
         size: u64,
-        index: u64,
-    ) -> Result<Option<Block>, StoreError> {
-        let Some((lo, hi)) = block_bounds(index, size) else {
-            return Ok(None);
-        };
+        (lo, hi): (i64, i64),
+    ) -> Result<Option<BlockRows>, StoreError> {
         let sql = format!(
             "SELECT {ITEM_COLUMNS} FROM items \
              WHERE topic = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq DESC"
@@ -58,7 +61,7 @@ impl Pg {
                 .iter()
                 .map(item_from_row)
                 .collect();
-            let older = newest_at_most(&tx, topic, lo - 1).await?.and_then(|s| block_of(s, size));
+            let older = newest_at_most(&tx, topic, lo - 1).await?;
             let newer: Option<i64> = tx
                 .query_one(
                     "SELECT MIN(seq) FROM items WHERE topic = $1 AND seq > $2 AND seq <= $3",
@@ -67,11 +70,7 @@ impl Pg {
                 .await?
                 .get(0);
             tx.commit().await?;
-            Ok(Some(Block {
-                items,
-                older,
-                newer: newer.and_then(|s| block_of(s, size)),
-            }))
+            Ok(Some((items, older, newer)))
         })
     }
 }

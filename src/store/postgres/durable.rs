@@ -14,7 +14,12 @@ use chrono::{DateTime, Utc};
 
 use super::{with_client, Pg};
 use crate::store::rows::{from_ns, now_ns};
-use crate::store::{OutboxEntry, StoreError, DELIVERED_KEPT};
+use crate::store::StoreError;
+
+/// One outbox row as PostgreSQL returns it: seq, topic, item id,
+/// document, queued (ns), attempts, last error (`Store::outbox_head`
+/// makes the `OutboxEntry`).
+pub(crate) type OutboxRow = (i64, String, String, String, i64, u32, Option<String>);
 
 /// Now on the database's clock, in nanoseconds: claims and leases compare
 /// times written by different machines, so they use one clock.
@@ -57,7 +62,7 @@ impl Pg {
 
     /// See `Store::outbox_head`: this replica's entries and the ones whose
     /// claim ran out, oldest first, claimed (again) for `outbox_claim`.
-    pub(crate) async fn outbox_head(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+    pub(crate) async fn outbox_head(&self, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
         let claim = ns(self.opts.outbox_claim);
         let limit = limit as i64;
         let sql = format!(
@@ -69,24 +74,19 @@ impl Pg {
              RETURNING o.seq, o.topic, o.item_id, o.document, o.queued_ns, o.attempts, \
                o.last_error"
         );
-        let mut entries: Vec<OutboxEntry> = with_client!(self, c => {
+        let mut entries: Vec<OutboxRow> = with_client!(self, c => {
             let rows = c
                 .query(&sql, &[&self.replica(), &limit, &claim])
                 .await?;
             Ok(rows
                 .iter()
-                .map(|r| OutboxEntry {
-                    seq: r.get(0),
-                    topic: r.get(1),
-                    item_id: r.get(2),
-                    document: r.get(3),
-                    queued: from_ns(r.get(4)),
-                    attempts: r.get::<_, i32>(5).max(0) as u32,
-                    last_error: r.get(6),
+                .map(|r| {
+                    let attempts = r.get::<_, i32>(5).max(0) as u32;
+                    (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), attempts, r.get(6))
                 })
                 .collect())
         })?;
-        entries.sort_by_key(|e| e.seq);
+        entries.sort_by_key(|e| e.0);
         Ok(entries)
     }
 
@@ -145,12 +145,13 @@ impl Pg {
         })
     }
 
-    /// See `Store::mark_delivered`.
+    /// See `Store::mark_delivered` (`kept`: `DELIVERED_KEPT`).
     pub(crate) async fn mark_delivered(
         &self,
         topic: &str,
         item_id: &str,
         hash: &str,
+        kept: i64,
     ) -> Result<(), StoreError> {
         let now = now_ns()?;
         let prune = rand::random::<u16>() % 512 == 0;
@@ -167,7 +168,7 @@ impl Pg {
                     "DELETE FROM delivered WHERE topic = $1 AND item_id NOT IN \
                      (SELECT item_id FROM delivered WHERE topic = $1 \
                       ORDER BY delivered_ns DESC LIMIT $2)",
-                    &[&topic, &DELIVERED_KEPT],
+                    &[&topic, &kept],
                 )
                 .await?;
             }

@@ -7,7 +7,6 @@ use tokio_postgres::{GenericClient, Row};
 use super::listen::CHANNEL;
 use super::{with_client, Pg};
 use crate::envelope::Envelope;
-use crate::store::items::content_hash;
 use crate::store::rows::{from_ns, now_ns, to_ns, ITEM_COLUMNS};
 use crate::store::{
     Cursor, Page, PutOutcome, StoreError, StoredItem, Tombstone, TopicInfo, TOMBSTONES_KEPT,
@@ -22,8 +21,8 @@ const TOPIC_SELECT: &str = "SELECT t.topic, t.created_ns, t.updated_ns, \
 
 impl Pg {
     /// See `Store::put`.
-    pub(crate) async fn put(&self, env: &Envelope) -> Result<PutOutcome, StoreError> {
-        let hash = content_hash(&env.document);
+    /// `hash` is the document's `content_hash`.
+    pub(crate) async fn put(&self, env: &Envelope, hash: String) -> Result<PutOutcome, StoreError> {
         let received = to_ns(env.received_at)?;
         let delayed = env.delayed_at.map(to_ns).transpose()?;
         let now = now_ns()?;

@@ -11,14 +11,21 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Pg;
-use crate::store::handle::Shared;
+
+/// What hears the changes (the store handle's shared state).
+pub(crate) trait Changes: Send + Sync + 'static {
+    /// A replica committed a change of `topic` that assigned up to `seq`.
+    fn changed_elsewhere(&self, topic: &str, seq: i64);
+    /// Notifications may have been missed; the sequence stands at `seq`.
+    fn resync(&self, seq: i64);
+}
 
 /// The `NOTIFY` channel of store changes.
 pub(super) const CHANNEL: &str = "gridlink_store";
 
 impl Pg {
     /// Starts the listener for `shared` (it ends once the store is dropped).
-    pub(crate) fn listen(&self, shared: Weak<Shared>) {
+    pub(crate) fn listen<S: Changes>(&self, shared: Weak<S>) {
         let pool = self.pool_handle();
         tokio::spawn(async move {
             let mut failures: u32 = 0;
@@ -50,8 +57,8 @@ impl Pg {
                     }
                     Err(e) => tracing::warn!(error = %e, "postgresql: listener cannot connect"),
                 }
-                failures += 1;
-                tokio::time::sleep(crate::xmpp::backoff(failures, Duration::from_secs(5))).await;
+                failures = (failures + 1).min(6);
+                tokio::time::sleep(Duration::from_millis(100 << failures)).await;
             }
         });
     }
@@ -59,8 +66,8 @@ impl Pg {
 
 /// Applies notifications until the connection closes (`true`: reconnect)
 /// or the store is gone (`false`).
-async fn follow(
-    shared: &Weak<Shared>,
+async fn follow<S: Changes>(
+    shared: &Weak<S>,
     rx: &mut mpsc::UnboundedReceiver<tokio_postgres::Notification>,
     client: &tokio_postgres::Client,
 ) -> bool {

@@ -19,13 +19,11 @@
 mod blocks;
 mod durable;
 mod items;
-mod listen;
+pub(crate) mod listen;
 mod pool;
-mod schema;
+pub(crate) mod schema;
 
 use std::time::{Duration, Instant};
-
-pub use schema::PG_SCHEMA_VERSION;
 
 /// How a PostgreSQL store behaves among its replicas.
 #[derive(Debug, Clone)]
@@ -93,15 +91,15 @@ pub(crate) struct Pg {
 }
 
 impl Pg {
-    /// Connects (retrying a server that is still starting), migrates.
+    /// Prepares the pool (connections open on first use; then
+    /// [`migrate`](Self::migrate)).
     pub(crate) async fn connect(url: &str, opts: PgOptions) -> Result<Pg, StoreError> {
         let pg = Pg {
             pool: std::sync::Arc::new(Pool::new(url, opts.pool_size)?),
             replica: replica_id(),
             opts,
         };
-        schema::migrate(&pg).await?;
-        tracing::info!(replica = %pg.replica, "postgresql store ready");
+        tracing::info!(replica = %pg.replica, "postgresql store configured");
         Ok(pg)
     }
 
@@ -170,9 +168,14 @@ fn replica_id() -> String {
     )
 }
 
+/// Whether `location` names a PostgreSQL database rather than a file.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
 /// `location` fit for logs: a `postgres://` URL without its password.
 pub fn redact_location(location: &str) -> String {
-    if !super::is_postgres_url(location) {
+    if !is_postgres_url(location) {
         return location.to_owned();
     }
     let (scheme, rest) = location.split_once("://").unwrap_or(("postgres", location));

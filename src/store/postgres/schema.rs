@@ -102,9 +102,15 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes to PostgreSQL.
 pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Brings the database up to [`PG_SCHEMA_VERSION`], refusing one from the
-/// future.
-pub(super) async fn migrate(pg: &Pg) -> Result<(), StoreError> {
+impl Pg {
+    /// Brings the database up to [`PG_SCHEMA_VERSION`], refusing one from
+    /// the future.
+    pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
+        migrate(self).await
+    }
+}
+
+async fn migrate(pg: &Pg) -> Result<(), StoreError> {
     loop {
         let step: Result<Option<i64>, StoreError> = with_client!(pg, c => {
             let tx = c.transaction().await?;
