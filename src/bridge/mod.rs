@@ -21,7 +21,7 @@ use crate::grid::Grid;
 use crate::rolie::poll::{PollClient, Poller};
 use crate::rolie::{Publisher, RolieServer};
 use crate::sink::{deliver_all, Sink, StoreSink};
-use crate::source::{GridSource, Source};
+use crate::source::{GridSource, LeasedPoller, Source};
 use crate::store::Store;
 
 mod config;
@@ -131,7 +131,16 @@ impl Bridge {
                 if let Ok(mut polls) = counters.polls.lock() {
                     polls.push((src.clone(), p.stats.clone()));
                 }
-                sources.push(Box::new(p));
+                // Replicas sharing a PostgreSQL store poll each feed once,
+                // whoever holds its lease.
+                match store.replica() {
+                    Some(_) => sources.push(Box::new(LeasedPoller::new(
+                        p,
+                        store.clone(),
+                        opts.poll_interval,
+                    ))),
+                    None => sources.push(Box::new(p)),
+                }
             }
         }
         Ok(Bridge {
