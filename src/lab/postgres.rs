@@ -180,7 +180,26 @@ impl Postgres {
             Duration::from_millis(50),
             Duration::from_secs(5),
         )
-        .map_err(|e| PostgresError::Failed(format!("{e}\n{}", self.log_tail())))
+        .map_err(|e| PostgresError::Failed(format!("{e}\n{}", self.log_tail())))?;
+        // The port opens before the server accepts sessions ("the database
+        // system is starting up"): wait for pg_isready too.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = Command::new(Path::new(PG_BIN).join("pg_isready"))
+                .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .stdin(Stdio::null())
+                .status()?;
+            if ready.success() {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(PostgresError::Failed(format!(
+                    "not ready after 30 s\n{}",
+                    self.log_tail()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Stops the server (fast shutdown: SIGINT would be "fast" too; SIGTERM

@@ -27,49 +27,20 @@ impl Pg {
         let delayed = env.delayed_at.map(to_ns).transpose()?;
         let now = now_ns()?;
         with_client!(self, c => {
-            let tx = c.transaction().await?;
-            tx.execute(LOCK_SEQ, &[]).await?;
-            let existing = tx
-                .query_opt(
-                    "SELECT seq, content_hash, published_ns FROM items \
-                     WHERE topic = $1 AND item_id = $2",
-                    &[&env.topic, &env.item_id],
+            // One round trip: `gridlink_put` (schema version 6) runs the
+            // statements under the sequence's lock and notifies.
+            let row = c
+                .query_one(
+                    "SELECT kind, seq, previous FROM gridlink_put($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    &[&env.topic, &env.item_id, &hash, &env.publisher, &received, &delayed,
+                      &env.payload_ns, &env.document, &now, &CHANNEL],
                 )
-                .await?
-                .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1), r.get::<_, i64>(2)));
-            let published = match &existing {
-                Some((seq, old_hash, _)) if *old_hash == hash => {
-                    return Ok(PutOutcome::Unchanged { seq: *seq });
-                }
-                Some((seq, _, published)) => {
-                    tx.execute("DELETE FROM items WHERE seq = $1", &[seq]).await?;
-                    *published
-                }
-                None => now,
-            };
-            let seq: i64 = tx
-                .query_one("UPDATE seq_counter SET value = value + 1 RETURNING value", &[])
-                .await?
-                .get(0);
-            tx.execute(
-                "INSERT INTO items (seq, topic, item_id, content_hash, publisher, received_ns, \
-                 delayed_ns, payload_ns, document, published_ns, stored_ns) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                &[&seq, &env.topic, &env.item_id, &hash, &env.publisher, &received, &delayed,
-                  &env.payload_ns, &env.document, &published, &now],
-            )
-            .await?;
-            tx.execute(
-                "DELETE FROM tombstones WHERE topic = $1 AND item_id = $2",
-                &[&env.topic, &env.item_id],
-            )
-            .await?;
-            touch_topic(&tx, &env.topic, now).await?;
-            notify(&tx, &env.topic).await?;
-            tx.commit().await?;
-            Ok(match existing {
-                Some((previous, _, _)) => PutOutcome::Replaced { seq, previous },
-                None => PutOutcome::Inserted { seq },
+                .await?;
+            let (kind, seq, previous): (i32, i64, Option<i64>) = (row.get(0), row.get(1), row.get(2));
+            Ok(match (kind, previous) {
+                (0, _) => PutOutcome::Unchanged { seq },
+                (_, Some(previous)) => PutOutcome::Replaced { seq, previous },
+                _ => PutOutcome::Inserted { seq },
             })
         })
     }

@@ -97,6 +97,54 @@ const MIGRATIONS: &[&str] = &[
         until_ns  BIGINT  NOT NULL
     );
     "#,
+    // Version 6: `Store::put` as one server-side function — one round
+    // trip instead of eight, which is what bounds ingest (every writer
+    // waits for the sequence's lock, held for the whole transaction). The
+    // same statements as SQLite's `put_blocking`, in the same order;
+    // `kind` 0 = unchanged, 1 = inserted, 2 = replaced.
+    r#"
+    CREATE FUNCTION gridlink_put(
+        p_topic TEXT, p_item TEXT, p_hash TEXT, p_publisher TEXT, p_received BIGINT,
+        p_delayed BIGINT, p_payload_ns TEXT, p_document TEXT, p_now BIGINT, p_channel TEXT,
+        OUT kind INT, OUT seq BIGINT, OUT previous BIGINT
+    ) LANGUAGE plpgsql AS $$
+    DECLARE
+        old_seq BIGINT;
+        old_hash TEXT;
+        old_published BIGINT;
+        first_published BIGINT;
+    BEGIN
+        -- The same content already committed: nothing to do, no lock.
+        SELECT i.seq, i.content_hash INTO old_seq, old_hash
+            FROM items i WHERE i.topic = p_topic AND i.item_id = p_item;
+        IF FOUND AND old_hash = p_hash THEN
+            kind := 0; seq := old_seq; RETURN;
+        END IF;
+        PERFORM 1 FROM seq_counter FOR UPDATE;
+        -- Again under the lock: another replica may have just stored it.
+        SELECT i.seq, i.content_hash, i.published_ns INTO old_seq, old_hash, old_published
+            FROM items i WHERE i.topic = p_topic AND i.item_id = p_item;
+        IF FOUND AND old_hash = p_hash THEN
+            kind := 0; seq := old_seq; RETURN;
+        ELSIF FOUND THEN
+            DELETE FROM items i WHERE i.seq = old_seq;
+            first_published := old_published; kind := 2; previous := old_seq;
+        ELSE
+            first_published := p_now; kind := 1;
+        END IF;
+        UPDATE seq_counter SET value = value + 1 RETURNING value INTO seq;
+        INSERT INTO items (seq, topic, item_id, content_hash, publisher, received_ns,
+            delayed_ns, payload_ns, document, published_ns, stored_ns)
+            VALUES (seq, p_topic, p_item, p_hash, p_publisher, p_received, p_delayed,
+                p_payload_ns, p_document, first_published, p_now);
+        DELETE FROM tombstones t WHERE t.topic = p_topic AND t.item_id = p_item;
+        INSERT INTO topics (topic, created_ns, updated_ns) VALUES (p_topic, p_now, p_now)
+            ON CONFLICT (topic) DO UPDATE
+            SET updated_ns = GREATEST(topics.updated_ns, excluded.updated_ns);
+        PERFORM pg_notify(p_channel, seq::text || ' ' || p_topic);
+    END
+    $$;
+    "#,
 ];
 
 /// The schema version this build writes to PostgreSQL.
