@@ -21,7 +21,8 @@ use crate::grid::Grid;
 use crate::rolie::poll::{PollClient, Poller};
 use crate::rolie::{Publisher, RolieServer};
 use crate::sink::{deliver_all, Sink, StoreSink};
-use crate::source::{GridSource, LeasedPoller, Source};
+use crate::source::leased::LeasedPoller;
+use crate::source::{GridSource, Source};
 use crate::store::Store;
 
 mod config;

@@ -11,7 +11,7 @@
 //!   [`Publisher`](crate::rolie::Publisher) — in the bridge, the grid
 //!   publisher, which puts them in the durable outbox before anything is
 //!   answered — and runs until told to stop. Instances: the feed poller
-//!   ([`poll`]; [`LeasedPoller`] when replicas share a PostgreSQL store)
+//!   ([`poll`]; [`leased`] when replicas share a PostgreSQL store)
 //!   and the ROLIE server's AtomPub POST/DELETE ([`atompub`]).
 //!   `gridlink publish` is the same path for files on the command line.
 //!
@@ -24,11 +24,10 @@ use crate::sink::BoxFuture;
 
 pub mod atompub;
 mod grid;
-mod leased;
+pub mod leased;
 pub mod poll;
 
 pub use grid::GridSource;
-pub use leased::LeasedPoller;
 
 /// The one shutdown signal of a running topology: `true` means stop.
 pub type Shutdown = tokio::sync::watch::Receiver<bool>;
