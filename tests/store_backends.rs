@@ -504,3 +504,44 @@ async fn schema_from_the_future_is_refused(loc: Loc) {
         .unwrap_err();
     assert!(matches!(bad, StoreError::Location(_)), "{bad}");
 }
+
+/// `sslmode=require` speaks TLS, checked against `sslrootcert` (or the
+/// system's anchors, which do not know the lab CA: refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_over_tls() {
+    let pg = match gridlink::lab::Postgres::start_tls() {
+        Ok(pg) => pg,
+        Err(e) => panic!("{e} (install the test dependencies with scripts/deps)"),
+    };
+    let ca = pg.ca_pem().unwrap().display().to_string();
+    let url = format!("postgres://gridlink@localhost:{}/postgres", pg.port());
+    let s = Store::connect(&format!("{url}?sslmode=require&sslrootcert={ca}"))
+        .await
+        .unwrap();
+    s.put(env("t", "1", "<a/>")).await.unwrap();
+    // The server says whether this session is encrypted.
+    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let tls_sessions: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE s.ssl AND a.application_name = 'gridlink'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(tls_sessions >= 1, "no TLS session from gridlink");
+    let untrusted = Store::connect(&format!("{url}?sslmode=require")).await;
+    let err = untrusted
+        .err()
+        .expect("a certificate from an unknown CA is refused");
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    let missing = Store::connect(&format!("{url}?sslmode=require&sslrootcert=/nonexistent")).await;
+    assert!(matches!(missing, Err(StoreError::Location(_))));
+}

@@ -36,11 +36,29 @@ pub struct Postgres {
     child: Option<Child>,
     /// (uid, gid) to run as, when we are root.
     run_as: Option<(u32, u32)>,
+    /// With TLS: the lab CA that signed the server's certificate.
+    tls: Option<super::TestCa>,
 }
 
 impl Postgres {
     /// `initdb`, then starts the server.
     pub fn start() -> Result<Postgres, PostgresError> {
+        Postgres::start_with(false)
+    }
+
+    /// [`start`](Self::start) with TLS on (a certificate for `localhost`
+    /// from a lab CA, see [`ca_pem`](Self::ca_pem)); plain connections are
+    /// still accepted.
+    pub fn start_tls() -> Result<Postgres, PostgresError> {
+        Postgres::start_with(true)
+    }
+
+    /// The lab CA's certificate, with TLS.
+    pub fn ca_pem(&self) -> Option<&Path> {
+        self.tls.as_ref().map(|ca| ca.ca_pem.as_path())
+    }
+
+    fn start_with(tls: bool) -> Result<Postgres, PostgresError> {
         if !Path::new(PG_BIN).join("initdb").is_file() {
             return Err(PostgresError::NotInstalled);
         }
@@ -61,7 +79,22 @@ impl Postgres {
             dir,
             child: None,
             run_as,
+            tls: None,
         };
+        if tls {
+            let certs = pg.dir.path().join("certs");
+            std::fs::create_dir_all(&certs)?;
+            let ca = super::TestCa::generate(&certs, &["localhost"])?;
+            // PostgreSQL wants its key private and its own.
+            for f in [&certs, &ca.server_chain_pem, &ca.server_key_pem] {
+                if let Some((uid, gid)) = run_as {
+                    std::os::unix::fs::chown(f, Some(uid), Some(gid))?;
+                }
+            }
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&ca.server_key_pem, std::fs::Permissions::from_mode(0o600))?;
+            pg.tls = Some(ca);
+        }
         let out = pg
             .command("initdb")
             .args([
@@ -169,6 +202,16 @@ impl Postgres {
             .arg(self.dir.path())
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
             .args(["-c", "max_connections=200", "-c", "shared_buffers=64MB"])
+            .args(self.tls.iter().flat_map(|ca| {
+                [
+                    "-c".to_owned(),
+                    "ssl=on".to_owned(),
+                    "-c".to_owned(),
+                    format!("ssl_cert_file={}", ca.server_chain_pem.display()),
+                    "-c".to_owned(),
+                    format!("ssl_key_file={}", ca.server_key_pem.display()),
+                ]
+            }))
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;

@@ -46,6 +46,7 @@ impl Default for PgOptions {
 }
 
 use super::StoreError;
+pub(crate) use pool::describe;
 use pool::Pool;
 
 /// Runs `$body` (an expression using `$c: &mut Client`, evaluating to
@@ -74,7 +75,9 @@ macro_rules! with_client {
                         tokio::time::sleep(delay).await;
                         continue;
                     }
-                    break Err($crate::store::StoreError::Postgres(e.to_string()));
+                    break Err($crate::store::StoreError::Postgres(
+                        $crate::store::postgres::describe(&e),
+                    ));
                 }
             }
         }

@@ -35,6 +35,7 @@ pub(crate) struct Pool {
 impl Pool {
     /// Parses `url` and prepares the TLS connector; connects nothing yet.
     pub(super) fn new(url: &str, size: usize) -> Result<Pool, StoreError> {
+        let (url, root_cert) = take_sslrootcert(url);
         let mut config: Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| StoreError::Location(e.to_string()))?;
@@ -46,9 +47,10 @@ impl Pool {
         }
         // `prefer` (libpq's default) would silently fall back to plain
         // text; TLS is used when the URL asks for it (`sslmode=require`),
-        // checked against the system's trust anchors.
+        // checked against `sslrootcert` (libpq's parameter: a PEM file of
+        // CA certificates) or else the system's trust anchors.
         let tls = match config.get_ssl_mode() {
-            SslMode::Require => Some(tls_connector()?),
+            SslMode::Require => Some(tls_connector(root_cert.as_deref())?),
             _ => None,
         };
         Ok(Pool {
@@ -135,10 +137,30 @@ where
 
 /// rustls with the system's trust anchors (the same crypto provider as
 /// the XMPP side).
-fn tls_connector() -> Result<MakeRustlsConnect, StoreError> {
+fn tls_connector(root_cert: Option<&str>) -> Result<MakeRustlsConnect, StoreError> {
     let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
+    match root_cert {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| StoreError::Location(format!("sslrootcert {path}: {e}")))?;
+            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+                let cert =
+                    cert.map_err(|e| StoreError::Location(format!("sslrootcert {path}: {e}")))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| StoreError::Location(format!("sslrootcert {path}: {e}")))?;
+            }
+            if roots.is_empty() {
+                return Err(StoreError::Location(format!(
+                    "sslrootcert {path}: no certificate in it"
+                )));
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
     }
     let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
     let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
@@ -149,10 +171,79 @@ fn tls_connector() -> Result<MakeRustlsConnect, StoreError> {
     Ok(MakeRustlsConnect::new(config))
 }
 
+/// `e` with its causes ("error performing TLS handshake: invalid peer
+/// certificate: UnknownIssuer"): tokio-postgres's own text names only the
+/// step that failed.
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !text.contains(&c_text) {
+            text = format!("{text}: {c_text}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// `url` without its `sslrootcert=` query parameter (which tokio-postgres
+/// does not know), and that parameter's value (percent-decoded).
+fn take_sslrootcert(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut root = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.split_once('=') {
+            Some(("sslrootcert", v)) => {
+                root = Some(percent_decode(v));
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (url, root)
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Whether `e` is the kind of failure a retry fixes: a lost or refused
 /// connection, a server shutting down or starting, a serialisation
 /// conflict.
 pub(super) fn transient(e: &tokio_postgres::Error) -> bool {
+    // A certificate the trust anchors refuse stays refused.
+    if e.to_string().contains("TLS handshake") {
+        return false;
+    }
     if e.is_closed() {
         return true;
     }
