@@ -534,10 +534,9 @@ async fn postgres_over_tls() {
         .unwrap()
         .get(0);
     assert!(tls_sessions >= 1, "no TLS session from gridlink");
-    let untrusted = Store::connect(&format!("{url}?sslmode=require")).await;
-    let err = untrusted
-        .err()
-        .expect("a certificate from an unknown CA is refused");
+    let err = Store::connect(&format!("{url}?sslmode=require"))
+        .await
+        .expect_err("a certificate from an unknown CA is refused");
     assert!(
         err.to_string().to_lowercase().contains("certificate"),
         "{err}"
