@@ -55,6 +55,7 @@
 //! * [`store`] — the persistent item store (SQLite): dedup, replace, retract, paging cursors.
 //! * [`rolie`] — the ROLIE repository (RFC 8322): Atom/AtomPub documents over HTTP.
 //! * [`metrics`] — the Prometheus text writer every `/metrics` family goes through.
+//! * [`vuln`] — CSAF 2.0 advisories and CVE JSON 5 records as payload types.
 //!
 //! The `lab` feature (on by default) adds a throwaway Prosody and ejabberd
 //! for tests, the lab and the benchmarks; it is not part of the documented
@@ -73,6 +74,9 @@ pub mod rolie;
 pub mod sink;
 pub mod source;
 pub mod store;
+pub mod vuln;
+// The analyst's HTML pages, mounted by the ROLIE server (`rolie/pages.rs`).
+pub(crate) mod web;
 pub mod xmpp;
 
 #[cfg(feature = "lab")]

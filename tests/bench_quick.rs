@@ -31,6 +31,7 @@ fn bench_quick_runs_every_section() {
         "5 ROLIE",
         "6 IODEF",
         "7 memory",
+        "8 publish→notify, ejabberd cluster",
     ] {
         assert!(
             stdout.contains(section),

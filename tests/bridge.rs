@@ -120,6 +120,7 @@ async fn start_bridge_on(
             max_payload: 200 * 1024,
             redaction,
             poll,
+            poll_csaf: Vec::new(),
             poll_allow: Vec::new(),
             poll_interval: Duration::from_millis(500),
             state_dir: store.with_extension("poll"),

@@ -43,3 +43,43 @@ fn characters_xml_forbids_are_refused() {
     assert!(d.validate().is_empty(), "{:?}", d.validate());
     Document::from_json_str(&d.to_json_string()).unwrap();
 }
+
+/// iodef_xml, finding 2: an RFC 7203 SCI element with an unknown attribute
+/// passed strict validation (SCI content was opaque), was written to JSON as
+/// a STRUCTUREDINFO member, and the JSON reader refused it. Strict validation
+/// now checks RFC 7203 §4.4's basic structure, and what it accepts reads back.
+#[test]
+fn sci_elements_follow_rfc_7203() {
+    let with_sci = |sci: &str| {
+        incident_with_text("x").replace(
+            "<Contact ",
+            &format!(
+                "<Method xmlns:sci='urn:ietf:params:xml:ns:iodef-sci-1.0'>{sci}</Method><Contact "
+            ),
+        )
+    };
+    let refused = [
+        ("<sci:AttackPattern SpecID='private' ext-SpecID='x' ContentID='1' ext-StecID='y'/>", "ext-StecID"),
+        ("<sci:AttackPattern ContentID='1'/>", "SpecID"),
+        ("<sci:AttackPattern SpecID='urn:example:capec' ContentID='1'/>", "IANA SCI table"),
+        ("<sci:AttackPattern SpecID='private' ContentID='1'/>", "ext-SpecID"),
+        ("<sci:AttackPattern SpecID='private' ext-SpecID='x'/>", "one of ContentID"),
+        ("<sci:AttackPattern SpecID='private' ext-SpecID='x' ContentID='1'><sci:Other/></sci:AttackPattern>", "<Other>"),
+    ];
+    for (sci, needle) in refused {
+        let doc = iodef::parse(with_sci(sci).as_bytes()).expect(sci);
+        let problems = doc.validate();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.message.contains(needle) && p.message.contains("RFC 7203")),
+            "{sci}: {problems:?}"
+        );
+    }
+    let ok = with_sci(
+        "<sci:AttackPattern SpecID='urn:ietf:params:xml:ns:mile:mmdef:1.2' ContentID='1'/>",
+    );
+    let doc = iodef::parse(ok.as_bytes()).unwrap();
+    assert!(doc.validate().is_empty(), "{:?}", doc.validate());
+    Document::from_json_str(&doc.to_json_string()).unwrap();
+}

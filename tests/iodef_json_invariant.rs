@@ -1,8 +1,8 @@
 //! The invariant of issue 21: every document strict validation accepts
 //! converts to JSON that validates against the RFC 8727 JSON schema
-//! (`tests/py/iodef_json_check.py`), apart from the documented
-//! disagreements below. Over every fixture and over the mutated corpus of
-//! `benches/iodef_diff.rs` (its generator, included as a module).
+//! (`tests/py/iodef_json_check.py`), with no exception. Over every fixture
+//! and over the mutated corpus of `benches/iodef_diff.rs` (its generator,
+//! included as a module).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,48 +16,6 @@ mod diff;
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
-
-/// JSON schema errors gridlink accepts knowingly (`src/iodef/README.md`,
-/// "Known RFC 8727 JSON schema disagreements"): (path contains, message
-/// contains, why).
-const ALLOWED: &[(&str, &str, &str)] = &[
-    (
-        "DomainData",
-        "-status' is a required property",
-        "RFC 8274 B.3 omits them; a rule is the lead's decision",
-    ),
-    (
-        "Address",
-        "'category' is a required property",
-        "XSD default ipv6-addr, not written to JSON",
-    ),
-    (
-        "SystemImpact",
-        "'type' is a required property",
-        "XSD default unknown, not written to JSON",
-    ),
-    ("BulkObservable", "'fqdn' is not one of", "RFC 7970 §7.2"),
-    (
-        "/Observable",
-        "{} is not valid under any of the given schemas",
-        "the XSD allows an empty Observable, RFC 8727 wants a member",
-    ),
-    // Found by this test (issue 21), left for a decision: RFC 8727 makes
-    // STRUCTUREDINFO@SpecID required and closes its registry to two values,
-    // the XSD has it optional and open; RFC 8727 wants more than an
-    // Application in a DetectionPattern.
-    (
-        "AttackPattern",
-        "'SpecID' is a required property",
-        "see above",
-    ),
-    ("/SpecID", "is not one of", "see above"),
-    (
-        "DetectionPattern",
-        "is not valid under any of the given schemas",
-        "see above",
-    ),
-];
 
 #[test]
 fn strictly_valid_documents_give_schema_valid_json() {
@@ -110,11 +68,6 @@ fn strictly_valid_documents_give_schema_valid_json() {
                 .unwrap()
                 .iter()
                 .filter_map(|e| e.as_str())
-                .filter(|e| {
-                    !ALLOWED
-                        .iter()
-                        .any(|(path, msg, _)| e.contains(path) && e.contains(msg))
-                })
                 .collect();
             if !errs.is_empty() {
                 let i: usize = Path::new(file)

@@ -23,6 +23,8 @@ fn lab_publishes_and_receives() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("SCRAM-SHA-1"), "{err}");
+    // The analyst's web pages (issue 27): the lab says where.
+    assert!(err.contains("web pages at http://127.0.0.1:"), "{err}");
     assert!(
         err.contains("incidents  type=urn:ietf:params:xml:ns:iodef-2.0"),
         "{err}"

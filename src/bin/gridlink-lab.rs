@@ -143,6 +143,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "bridge",
         &format!("ROLIE repository at {base}/rolie/servicedocument"),
     );
+    say(
+        "bridge",
+        &format!("web pages at {base}/ (topics, search, live view: open in a browser)"),
+    );
 
     let siem = Grid::connect(prosody.client_config("subscriber", "subscriber-pw")).await?;
     let topics = siem.discover(true).await?;
@@ -282,6 +286,7 @@ async fn start_bridge(
             max_payload: gridlink::grid::DEFAULT_MAX_PAYLOAD,
             redaction: gridlink::iodef::Redaction::new(),
             poll: Vec::new(),
+            poll_csaf: Vec::new(),
             poll_allow: Vec::new(),
             poll_interval: std::time::Duration::from_secs(60),
             state_dir: p.dir().join("poll"),
@@ -411,6 +416,7 @@ fn join_hint(p: &Prosody, topic: &str, base: &str) -> anyhow::Result<String> {
          \x20   gridlink subscribe --topic {topic}       # what the topic keeps, then each new incident\n\
          \x20   gridlink items --topic {topic} --max 3\n\
          \x20   curl {base}/rolie/feeds/{topic}\n\
+         \x20   xdg-open {base}/                     # the analyst's web pages\n\
          \x20   curl -H 'Authorization: Bearer lab-token' -H 'Content-Type: application/xml' \\\n\
          \x20        --data-binary @{post} {base}/rolie/feeds/{topic}",
         port = p.c2s_port,

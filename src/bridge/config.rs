@@ -111,6 +111,9 @@ bridge_keys! {
     /// `poll = ["https://feed.example/rolie/feeds/x=mirror"]` (also `[[source]]` tables).
     #[serde(default, deserialize_with = "parsed_list")]
     poll: Vec<PollSource>,
+    /// `poll_csaf = ["https://psirt.example/.well-known/csaf/provider-metadata.json=advisories"]`.
+    #[serde(default, deserialize_with = "parsed_list")]
+    poll_csaf: Vec<PollSource>,
     /// `poll_allow = ["https://cdn.example.org"]`: origins pollers may
     /// fetch from besides each feed's own.
     #[serde(default, deserialize_with = "parsed_list")]
@@ -230,7 +233,8 @@ impl BridgeFile {
     ) -> Result<Option<BridgeOptions>, String> {
         let mut poll = self.poll.clone().unwrap_or_default();
         poll.extend(poll_sources);
-        let Some(topics) = self.selection(!poll.is_empty()) else {
+        let poll_csaf = self.poll_csaf.clone().unwrap_or_default();
+        let Some(topics) = self.selection(!poll.is_empty() || !poll_csaf.is_empty()) else {
             return Ok(None);
         };
         Ok(Some(BridgeOptions {
@@ -241,6 +245,7 @@ impl BridgeFile {
             max_payload: DEFAULT_MAX_PAYLOAD,
             redaction: self.redaction()?,
             poll,
+            poll_csaf,
             poll_allow: self.poll_allow.clone().unwrap_or_default(),
             poll_interval: Duration::from_secs(self.poll_interval.unwrap_or(60).max(1)),
             state_dir: state_dir.join("poll"),

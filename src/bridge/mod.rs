@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::durable::{Follower, Outbox};
 use crate::grid::Grid;
+use crate::rolie::poll::csaf::CsafPoller;
 use crate::rolie::poll::{PollClient, Poller};
 use crate::rolie::{Publisher, RolieServer};
 use crate::sink::{deliver_all, Sink, StoreSink};
@@ -49,12 +50,32 @@ pub struct Bridge {
     counters: Arc<Counters>,
 }
 
+/// A topic of CSAF advisories or CVE records is served as a ROLIE
+/// `vulnerability` collection (draft-ietf-mile-rolie-vuln §3) unless its
+/// `[bridge.topics.NAME]` table says otherwise.
+fn vulnerability_collection(
+    rolie: &mut crate::rolie::RolieConfig,
+    topic: &str,
+    payload: Option<crate::vuln::PayloadType>,
+) {
+    let Some(kind) = payload.filter(|p| p.is_json()) else {
+        return;
+    };
+    let settings = rolie.topics.entry(topic.to_owned()).or_default();
+    settings
+        .information_type
+        .get_or_insert_with(|| "vulnerability".to_owned());
+    settings
+        .title
+        .get_or_insert_with(|| format!("{} topic {topic}", kind.name().to_uppercase()));
+}
+
 impl Bridge {
     /// Subscribes, catches up, and binds the HTTP listener.
     pub async fn start(
         grid: Grid,
         store: Store,
-        opts: BridgeOptions,
+        mut opts: BridgeOptions,
     ) -> Result<Bridge, BridgeError> {
         // The follower subscribes before it fetches, so whatever is
         // published in between shows up in both; its cursor (kept in the
@@ -76,7 +97,10 @@ impl Bridge {
             // The grid may limit who reads a topic; a repository anyone can
             // read would undo that. Said once, at start.
             let model = match grid.topic_info(t).await {
-                Ok(info) => info.access_model.unwrap_or_else(|| "unknown".into()),
+                Ok(info) => {
+                    vulnerability_collection(&mut opts.rolie, t, info.payload());
+                    info.access_model.unwrap_or_else(|| "unknown".into())
+                }
                 Err(e) => {
                     tracing::debug!(topic = %t, error = %e, "no meta-data for the topic");
                     "unknown".into()
@@ -103,8 +127,15 @@ impl Bridge {
             counters: counters.clone(),
         };
         // Polled entries may go to topics the repository does not serve.
-        let poll_publisher: Arc<dyn Publisher> =
-            Arc::new(publisher.for_topics(opts.poll.iter().map(|p| p.topic.clone()).collect()));
+        let poll_publisher: Arc<dyn Publisher> = Arc::new(
+            publisher.for_topics(
+                opts.poll
+                    .iter()
+                    .chain(&opts.poll_csaf)
+                    .map(|p| p.topic.clone())
+                    .collect(),
+            ),
+        );
         let server = RolieServer::bind(
             opts.rolie,
             store.clone(),
@@ -114,7 +145,7 @@ impl Bridge {
         .await?;
         let local_addr = server.local_addr();
         let mut sources: Vec<Box<dyn Source>> = vec![Box::new(server)];
-        if !opts.poll.is_empty() {
+        if !opts.poll.is_empty() || !opts.poll_csaf.is_empty() {
             let client = PollClient::new(grid.session().config(), opts.poll_allow.clone())
                 .map_err(|e| BridgeError::Http(e.to_string()))?;
             crate::store::files::create_private_dir(&opts.state_dir).map_err(|e| {
@@ -142,6 +173,20 @@ impl Bridge {
                     ))),
                     None => sources.push(Box::new(p)),
                 }
+            }
+            for src in &opts.poll_csaf {
+                let p = CsafPoller::new(
+                    src.clone(),
+                    &client,
+                    poll_publisher.clone(),
+                    &opts.state_dir,
+                    opts.poll_interval,
+                )
+                .map_err(|e| BridgeError::Http(e.to_string()))?;
+                if let Ok(mut polls) = counters.polls.lock() {
+                    polls.push((src.clone(), p.stats.clone()));
+                }
+                sources.push(Box::new(p));
             }
         }
         Ok(Bridge {

@@ -94,7 +94,7 @@ impl Counters {
                 ),
                 (
                     "gridlink_poll_invalid_total",
-                    "Remote feed entries refused as invalid IODEF.",
+                    "Remote feed entries refused as invalid (IODEF; CSAF: invalid, or a bad or missing hash sidecar).",
                     |s| s.invalid.load(Ordering::Relaxed),
                 ),
                 (

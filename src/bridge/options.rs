@@ -52,6 +52,9 @@ pub struct BridgeOptions {
     pub redaction: Redaction,
     /// Remote ROLIE/Atom feeds to publish into grid topics.
     pub poll: Vec<PollSource>,
+    /// CSAF providers (`provider-metadata.json` URLs) whose advisories go
+    /// to grid topics (`--poll-csaf`).
+    pub poll_csaf: Vec<PollSource>,
     /// Origins pollers may fetch from besides each feed's own
     /// (`--poll-allow`).
     pub poll_allow: Vec<PollOrigin>,

@@ -100,8 +100,8 @@ impl GridPublisher {
             publisher: Some(self.grid.session().bare_jid().to_string()),
             received_at: chrono::Utc::now(),
             delayed_at: None,
-            payload_ns: crate::envelope::IODEF_V2_NS.to_string(),
-            document: payload.xml,
+            payload_ns: payload.payload_ns().to_string(),
+            document: payload.document(),
         };
         if let Err(e) = self.store.put(env).await {
             // Published but not yet stored: the notification will store it.

@@ -43,7 +43,7 @@ gridlink topic allow incidents soc@grid.example --as member\n  \
 gridlink topic info incidents"
     )]
     Topic(grid_cmds::TopicCommand),
-    /// Publish IODEF documents (XML or RFC 8727 JSON) to a topic.
+    /// Publish IODEF documents (XML or RFC 8727 JSON), CSAF advisories or CVE records to a topic.
     #[command(
         after_help = "Examples:\n  gridlink publish --topic incidents incident.xml more/*.xml\n  gridlink iodef convert --to xml incident.json | gridlink publish --topic incidents -\n  gridlink publish --durable --topic incidents spool/*.xml"
     )]

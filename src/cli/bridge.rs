@@ -68,6 +68,10 @@ pub struct BridgeArgs {
     /// Poll a remote ROLIE/Atom feed and publish its new entries to TOPIC (repeatable).
     #[arg(long = "poll", value_name = "URL=TOPIC")]
     pub poll: Vec<PollSource>,
+    /// Poll a CSAF provider (its provider-metadata.json: ROLIE feeds or changes.csv)
+    /// and publish its new advisories, hash-checked, to TOPIC (repeatable).
+    #[arg(long = "poll-csaf", value_name = "URL=TOPIC")]
+    pub poll_csaf: Vec<PollSource>,
     /// Let pollers fetch entry content and follow redirects to ORIGIN
     /// (https://host[:port]) besides each feed's own origin (repeatable).
     #[arg(long = "poll-allow", value_name = "ORIGIN")]
@@ -168,6 +172,7 @@ impl BridgeArgs {
             read_requires_token: self.read_requires_token.then_some(true),
             allow_insecure_http: self.allow_insecure_http.then_some(true),
             poll: (!self.poll.is_empty()).then(|| self.poll.clone()),
+            poll_csaf: (!self.poll_csaf.is_empty()).then(|| self.poll_csaf.clone()),
             poll_allow: (!self.poll_allow.is_empty()).then(|| self.poll_allow.clone()),
             poll_interval: self.poll_interval,
             outbox_max: self.outbox_max,

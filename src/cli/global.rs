@@ -26,9 +26,16 @@ pub struct Global {
     /// File holding the password (one line).
     #[arg(long, env = "GRIDLINK_PASSWORD_FILE", global = true, help_heading = CONNECTION)]
     pub password_file: Option<PathBuf>,
-    /// Server HOST:PORT [default: the JID's domain, port 5222 (5223 with --direct-tls)].
-    #[arg(long, env = "GRIDLINK_SERVER", global = true, help_heading = CONNECTION)]
-    pub server: Option<String>,
+    /// Server HOST:PORT [default: the JID's domain, port 5222 (5223 with --direct-tls)];
+    /// repeatable for the nodes of a broker cluster: the first is used, the others are
+    /// failed over to, in turn, when it cannot be reached.
+    #[arg(
+        long,
+        env = "GRIDLINK_SERVER",
+        value_delimiter = ',',
+        global = true, help_heading = CONNECTION
+    )]
+    pub server: Vec<String>,
     /// Extra trusted CA certificates (PEM), added to the system's.
     #[arg(long, env = "GRIDLINK_CA_FILE", global = true, help_heading = CONNECTION)]
     pub ca_file: Option<PathBuf>,
@@ -122,7 +129,8 @@ impl Global {
             jid: self.jid.clone(),
             password: self.password.clone().map(Secret::new),
             password_file: self.password_file.clone(),
-            server: self.server.clone(),
+            server: self.server.first().cloned(),
+            failover_servers: self.server.iter().skip(1).cloned().collect(),
             ca_file: self.ca_file.clone(),
             tls_name: self.tls_name.clone(),
             direct_tls: self.direct_tls.then_some(true),

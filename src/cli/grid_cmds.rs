@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use gridlink::grid::{AccessModel, Affiliation, JidState, TopicInfo, TopicOptions};
+use gridlink::vuln::PayloadType;
 use tokio_xmpp::jid::Jid;
 
 use super::explain::{explain, Action};
@@ -12,7 +13,7 @@ use super::global::{open_grid, Global};
 /// `discover` options.
 #[derive(Args, Debug)]
 pub struct DiscoverArgs {
-    /// Also list nodes that are not IODEF topics (marked as such).
+    /// Also list nodes that carry none of gridlink's payload types (IODEF, CSAF, CVE).
     #[arg(long)]
     pub all: bool,
     /// Print JSON (an array of topics) instead of a table.
@@ -23,9 +24,9 @@ pub struct DiscoverArgs {
 /// `topic` subcommands.
 #[derive(Subcommand, Debug)]
 pub enum TopicCommand {
-    /// Create an IODEF topic (pubsub#type = IODEF v2, persistent items).
+    /// Create a topic (pubsub#type = IODEF v2 unless --payload says CSAF or CVE; persistent items).
     #[command(
-        after_help = "Examples:\n  gridlink topic create incidents --title Incidents --max-items 5000\n  gridlink topic create triage --access-model authorize"
+        after_help = "Examples:\n  gridlink topic create incidents --title Incidents --max-items 5000\n  gridlink topic create triage --access-model authorize\n  gridlink topic create advisories --payload csaf"
     )]
     Create(CreateArgs),
     /// Create the topic if missing; if it exists, check its type and access model.
@@ -129,6 +130,10 @@ pub struct CreateArgs {
     /// Items the broker keeps (capped by the server; refused values fall back to its maximum).
     #[arg(long)]
     pub max_items: Option<u32>,
+    /// What the topic carries: IODEF v2 XML, CSAF 2.0 advisories or CVE JSON 5 records
+    /// (sets pubsub#type; see docs/payload-types.md).
+    #[arg(long, value_enum, default_value_t = PayloadType::Iodef)]
+    pub payload: PayloadType,
 }
 
 impl CreateArgs {
@@ -138,13 +143,14 @@ impl CreateArgs {
             description: self.description.clone(),
             access_model: self.access_model,
             max_items: self.max_items,
+            payload_type: self.payload,
         }
     }
 }
 
 fn show(t: &TopicInfo) -> String {
-    let kind = if t.is_iodef() {
-        "iodef".to_string()
+    let kind = if let Some(known) = t.payload() {
+        known.name().to_string()
     } else {
         match &t.payload_type {
             Some(other) => format!("other ({other})"),
@@ -164,7 +170,14 @@ fn show(t: &TopicInfo) -> String {
 /// `gridlink discover`.
 pub async fn discover(g: &Global, a: DiscoverArgs) -> anyhow::Result<ExitCode> {
     let grid = open_grid(g).await?;
-    let topics = grid.discover(a.all).await?;
+    // IODEF topics and those of the other payload types (CSAF, CVE); with
+    // --all every node.
+    let topics: Vec<TopicInfo> = grid
+        .discover(true)
+        .await?
+        .into_iter()
+        .filter(|t| a.all || t.payload().is_some())
+        .collect();
     if a.json {
         println!(
             "{}",
@@ -173,6 +186,7 @@ pub async fn discover(g: &Global, a: DiscoverArgs) -> anyhow::Result<ExitCode> {
                 "topics": topics.iter().map(|t| {
                     let mut v = serde_json::to_value(t).unwrap_or_default();
                     v["iodef"] = serde_json::Value::Bool(t.is_iodef());
+                    v["payload"] = serde_json::json!(t.payload());
                     v
                 }).collect::<Vec<_>>(),
             }))?
@@ -251,10 +265,14 @@ pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
             }
             let what = if out.created { "created" } else { "exists" };
             println!("{what}\t{}", show(&out.info));
-            if out.info.is_iodef() {
+            if out.info.payload() == Some(a.payload) {
                 ExitCode::SUCCESS
             } else {
-                eprintln!("error: topic {:?} exists but is not an IODEF topic", a.node);
+                let what = match a.payload {
+                    PayloadType::Iodef => "an IODEF".to_string(),
+                    t => format!("a {}", t.name().to_uppercase()),
+                };
+                eprintln!("error: topic {:?} exists but is not {what} topic", a.node);
                 ExitCode::from(2)
             }
         }
@@ -268,6 +286,7 @@ pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
             if json {
                 let mut v = serde_json::to_value(&info)?;
                 v["iodef"] = serde_json::Value::Bool(info.is_iodef());
+                v["payload"] = serde_json::json!(info.payload());
                 if let Some(c) = &config {
                     v["config"] = serde_json::to_value(c)?;
                 }

@@ -24,7 +24,8 @@ pub struct PublishArgs {
     /// The topic (pubsub node) to publish to.
     #[arg(long)]
     pub topic: String,
-    /// IODEF documents (XML or RFC 8727 JSON); `-` or nothing reads one from stdin.
+    /// IODEF documents (XML or RFC 8727 JSON), CSAF 2.0 advisories or CVE JSON 5 records (detected);
+    /// `-` or nothing reads one from stdin.
     pub files: Vec<PathBuf>,
     /// Validation before sending: strict (RFC 7970 schema + text rules), basic, off.
     #[arg(long, default_value = "strict", value_parser = parse_level)]
@@ -310,6 +311,27 @@ pub async fn run(g: &Global, a: PublishArgs) -> anyhow::Result<ExitCode> {
         return run_durable(g, &a, prepared).await;
     }
     let grid = open_grid(g).await?;
+    // A topic whose pubsub#type names one of gridlink's payload types takes
+    // only documents of that type (a CVE record on a CSAF topic is refused
+    // here rather than by every subscriber).
+    let topic_type = grid
+        .topic_info(&a.topic)
+        .await
+        .ok()
+        .and_then(|t| t.payload());
+    let prepared: Vec<(String, Result<Payload, String>)> = prepared
+        .into_iter()
+        .map(|(name, p)| match (p, topic_type) {
+            (Ok(p), Some(t)) if p.format != t => {
+                let e = format!(
+                    "a {} document, but topic {:?} carries {t}",
+                    p.format, a.topic
+                );
+                (name, Err(e))
+            }
+            (p, _) => (name, p),
+        })
+        .collect();
     let progress = (prepared.len() > 20 && std::io::stderr().is_terminal()).then(|| {
         let pb = indicatif::ProgressBar::new(prepared.len() as u64);
         pb.set_style(

@@ -53,6 +53,11 @@ pub struct Config {
     /// Where to connect: host and port. `None` = the JID's domain, port 5222
     /// (5223 with direct TLS).
     pub server: Option<(String, u16)>,
+    /// Further servers of the same service (the other nodes of a broker
+    /// cluster), tried in this order after [`Config::server`]: by the first
+    /// connection when a server cannot be reached, and round-robin when a
+    /// connection is lost. Empty: only `server`.
+    pub failover_servers: Vec<(String, u16)>,
     /// Extra trust anchors (PEM) added to the system's roots.
     pub ca_file: Option<PathBuf>,
     /// The name the server certificate must carry, when it is not the JID's domain.
@@ -107,6 +112,7 @@ impl Config {
             jid,
             password,
             server: None,
+            failover_servers: Vec::new(),
             ca_file: None,
             tls_name: None,
             tls_mode: TlsMode::StartTls,
@@ -137,6 +143,24 @@ impl Config {
                 };
                 (self.jid.domain().to_string(), port)
             }
+        }
+    }
+
+    /// Every server to try, in order: [`Config::server_addr`], then
+    /// [`Config::failover_servers`].
+    pub fn servers(&self) -> Vec<(String, u16)> {
+        let mut all = vec![self.server_addr()];
+        all.extend(self.failover_servers.iter().cloned());
+        all
+    }
+
+    /// This configuration aimed at `server` alone (no fail-over): what one
+    /// connection attempt uses.
+    pub fn for_server(&self, server: (String, u16)) -> Config {
+        Config {
+            server: Some(server),
+            failover_servers: Vec::new(),
+            ..self.clone()
         }
     }
 

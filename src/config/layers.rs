@@ -19,8 +19,10 @@ pub struct FileConfig {
     pub password: Option<String>,
     /// `password_file = "/run/secrets/xmpp"`.
     pub password_file: Option<PathBuf>,
-    /// `server = "host:port"`.
-    pub server: Option<String>,
+    /// `server = "host:port"`, or a list `["a:5222", "b:5222"]`: the first,
+    /// then the ones to fail over to ([`Config::failover_servers`]).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub server: Option<Vec<String>>,
     /// `ca_file = "ca.pem"`.
     pub ca_file: Option<PathBuf>,
     /// `tls_name = "xmpp.example"`.
@@ -83,8 +85,12 @@ pub struct Overrides {
     pub password: Option<Secret>,
     /// `--password-file` / `GRIDLINK_PASSWORD_FILE`.
     pub password_file: Option<PathBuf>,
-    /// `--server` / `GRIDLINK_SERVER`.
+    /// `--server` / `GRIDLINK_SERVER`: the first server.
     pub server: Option<String>,
+    /// Further `--server` flags (`GRIDLINK_SERVER` entries after the first,
+    /// comma-separated): the servers to fail over to. Used only with
+    /// `server`; together they replace the file's list.
+    pub failover_servers: Vec<String>,
     /// `--ca-file` / `GRIDLINK_CA_FILE`.
     pub ca_file: Option<PathBuf>,
     /// `--tls-name` / `GRIDLINK_TLS_NAME`.
@@ -117,11 +123,15 @@ impl Overrides {
     pub fn from_env() -> Overrides {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let flag = |k: &str| var(k).map(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+        let servers: Vec<String> = var("GRIDLINK_SERVER")
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+            .unwrap_or_default();
         Overrides {
             jid: var("GRIDLINK_JID"),
             password: var("GRIDLINK_PASSWORD").map(Secret::new),
             password_file: var("GRIDLINK_PASSWORD_FILE").map(PathBuf::from),
-            server: var("GRIDLINK_SERVER"),
+            server: servers.first().cloned(),
+            failover_servers: servers.iter().skip(1).cloned().collect(),
             ca_file: var("GRIDLINK_CA_FILE").map(PathBuf::from),
             tls_name: var("GRIDLINK_TLS_NAME"),
             direct_tls: flag("GRIDLINK_DIRECT_TLS"),
@@ -181,9 +191,13 @@ impl Config {
             },
         };
         let mut cfg = Config::new(jid, password);
-        if let Some(s) = o.server.or_else(|| file.server.clone()) {
-            cfg.server = Some(parse_host_port(&s)?);
-        }
+        let servers = match o.server {
+            Some(first) => std::iter::once(first).chain(o.failover_servers).collect(),
+            None => file.server.clone().unwrap_or_default(),
+        };
+        let mut servers = servers.iter().map(|s| parse_host_port(s));
+        cfg.server = servers.next().transpose()?;
+        cfg.failover_servers = servers.collect::<Result<_, _>>()?;
         cfg.ca_file = o.ca_file.or_else(|| file.ca_file.clone());
         cfg.tls_name = o.tls_name.or_else(|| file.tls_name.clone());
         let direct = o.direct_tls.or(file.direct_tls).unwrap_or(false);
@@ -240,6 +254,24 @@ impl Config {
             cfg.rediscover_every = (t > 0).then(|| Duration::from_secs(t));
         }
         Ok(cfg)
+    }
+}
+
+/// `server`: one string, or a list of them (not empty).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    match OneOrMany::deserialize(d) {
+        Ok(OneOrMany::One(s)) => Ok(Some(vec![s])),
+        Ok(OneOrMany::Many(v)) if !v.is_empty() => Ok(Some(v)),
+        Ok(OneOrMany::Many(_)) => Err(serde::de::Error::custom("an empty server list")),
+        Err(_) => Err(serde::de::Error::custom(
+            "expected \"host:port\" or a list [\"host:port\", …]",
+        )),
     }
 }
 
@@ -333,6 +365,36 @@ mod tests {
         o.rediscover_secs = Some(0);
         let c = Config::resolve(o, &file).unwrap();
         assert_eq!(c.rediscover_every, None);
+    }
+
+    /// `server` is one string or a list: the first is `server`, the rest
+    /// are fail-over servers; `--server` flags replace the whole list; an
+    /// empty list or a number is refused with what is expected.
+    #[test]
+    fn server_list_from_file_and_flags() {
+        let one: FileConfig = toml::from_str("server = \"a:1\"").unwrap();
+        let c = Config::resolve(base(), &one).unwrap();
+        assert_eq!(c.server, Some(("a".into(), 1)));
+        assert!(c.failover_servers.is_empty());
+        let many: FileConfig = toml::from_str("server = [\"a:1\", \"b:2\", \"c\"]").unwrap();
+        let c = Config::resolve(base(), &many).unwrap();
+        assert_eq!(c.server, Some(("a".into(), 1)));
+        assert_eq!(
+            c.failover_servers,
+            vec![("b".into(), 2), ("c".into(), 5222)]
+        );
+        assert_eq!(c.servers().len(), 3);
+        let mut o = base();
+        o.server = Some("x:7".into());
+        o.failover_servers = vec!["y:8".into()];
+        let c = Config::resolve(o, &many).unwrap();
+        assert_eq!(c.servers(), vec![("x".into(), 7), ("y".into(), 8)]);
+        for bad in ["server = []", "server = 5222"] {
+            let e = toml::from_str::<FileConfig>(bad).unwrap_err();
+            assert!(e.to_string().contains("server"), "{bad}: {e}");
+        }
+        let bad_entry: FileConfig = toml::from_str("server = [\"a:1\", \"b:0\"]").unwrap();
+        assert!(Config::resolve(base(), &bad_entry).is_err());
     }
 
     /// Unknown keys in the file are an error naming the key, not silently ignored.

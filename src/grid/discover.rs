@@ -15,6 +15,7 @@ use tokio_xmpp::parsers::rsm::SetQuery;
 
 use super::{ns, GridError};
 use crate::envelope::IODEF_V2_NS;
+use crate::vuln::PayloadType;
 use crate::xmpp::Session;
 
 /// How many disco#info requests run at once during discovery.
@@ -46,6 +47,12 @@ impl TopicInfo {
     /// Whether the topic carries IODEF v2 (RFC 8600 §5).
     pub fn is_iodef(&self) -> bool {
         self.payload_type.as_deref() == Some(IODEF_V2_NS)
+    }
+
+    /// The payload type `pubsub#type` names, when it is one gridlink knows
+    /// (IODEF v2, CSAF 2.0, CVE JSON 5).
+    pub fn payload(&self) -> Option<PayloadType> {
+        self.payload_type.as_deref().and_then(PayloadType::from_uri)
     }
 
     fn from_disco(node: &str, name: Option<String>, info: &DiscoInfoResult) -> TopicInfo {

@@ -98,6 +98,9 @@ pub enum PayloadError {
         /// What the validator says about what is left.
         problems: Vec<String>,
     },
+    /// A CSAF advisory or CVE record that cannot be published.
+    #[error(transparent)]
+    Vuln(#[from] crate::vuln::VulnError),
     /// The serialised document was refused by the XMPP XML parser.
     #[error("the document cannot be carried in an XMPP stanza: {0}")]
     Xmpp(String),

@@ -6,15 +6,17 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value};
 
 use crate::envelope::Envelope;
+use crate::vuln::PayloadType;
 
 /// One event on a subscribed topic.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GridEvent {
-    /// A published (or updated) IODEF item.
+    /// A published (or updated) item: IODEF, a CSAF advisory or a CVE record.
     Item {
         /// The item and where it came from.
         envelope: Envelope,
-        /// Its RFC 8727 JSON form.
+        /// Its RFC 8727 JSON form; for CSAF and CVE the document's JSON
+        /// value (the `subscribe` line's `"csaf"` / `"cve"` member).
         iodef: Option<Value>,
     },
     /// An item was retracted.
@@ -152,7 +154,7 @@ impl GridEvent {
                     "document": e.document,
                 });
                 if let Some(j) = iodef {
-                    v["iodef"] = j.clone();
+                    v[json_member(&e.payload_ns)] = j.clone();
                 }
                 v
             }
@@ -217,11 +219,16 @@ impl Serialize for GridEvent {
         let GridEvent::Item { envelope: e, iodef } = self else {
             return self.to_json().serialize(s);
         };
+        let member = json_member(&e.payload_ns);
         let mut m = s.serialize_map(None)?;
+        // Sorted, as serde_json's maps are: `csaf` and `cve` come first.
+        if let Some(j) = iodef.as_ref().filter(|_| member != "iodef") {
+            m.serialize_entry(member, j)?;
+        }
         m.serialize_entry("delayed_at", &e.delayed_at)?;
         m.serialize_entry("document", &e.document)?;
-        if let Some(j) = iodef {
-            m.serialize_entry("iodef", j)?;
+        if let Some(j) = iodef.as_ref().filter(|_| member == "iodef") {
+            m.serialize_entry(member, j)?;
         }
         m.serialize_entry("item_id", &e.item_id)?;
         m.serialize_entry("kind", "item")?;
@@ -230,6 +237,15 @@ impl Serialize for GridEvent {
         m.serialize_entry("received_at", &e.received_at)?;
         m.serialize_entry("topic", &e.topic)?;
         m.end()
+    }
+}
+
+/// The member of an item's line that holds its JSON: `csaf`, `cve`, or
+/// (IODEF, and any other type) `iodef`.
+fn json_member(payload_ns: &str) -> &'static str {
+    match PayloadType::from_uri(payload_ns) {
+        Some(t @ (PayloadType::Csaf | PayloadType::Cve)) => t.name(),
+        _ => "iodef",
     }
 }
 
@@ -252,6 +268,33 @@ mod tests {
         }
     }
 
+    fn csaf_envelope() -> Envelope {
+        match item(None, None) {
+            GridEvent::Item { envelope, .. } => envelope,
+            _ => unreachable!(),
+        }
+    }
+
+    /// CSAF and CVE items carry their JSON as `csaf` / `cve`.
+    #[test]
+    fn vuln_items_name_their_format() {
+        let ev = GridEvent::Item {
+            envelope: Envelope {
+                payload_ns: crate::vuln::CSAF_2_0_FORMAT.into(),
+                ..csaf_envelope()
+            },
+            iodef: Some(json!({"document": {}})),
+        };
+        let line = ev.to_json();
+        assert_eq!(line["csaf"], json!({"document": {}}));
+        assert!(line.get("iodef").is_none());
+        let mut streamed = Vec::new();
+        ev.write_json(&mut streamed).unwrap();
+        assert!(String::from_utf8(streamed)
+            .unwrap()
+            .starts_with("{\"csaf\":"));
+    }
+
     /// The streamed line is the `to_json` line, byte for byte, for items with
     /// and without JSON form and for the other events.
     #[test]
@@ -262,6 +305,14 @@ mod tests {
                 Some("p@x/r".into()),
             ),
             item(None, None),
+            GridEvent::Item {
+                envelope: Envelope {
+                    payload_ns: crate::vuln::CVE_5_FORMAT.into(),
+                    document: "{\"a\": 1}".into(),
+                    ..csaf_envelope()
+                },
+                iodef: Some(json!({"a": 1})),
+            },
             GridEvent::Pending { topic: "t".into() },
             GridEvent::Retract {
                 topic: "t".into(),

@@ -1,5 +1,5 @@
 //! Incoming pubsub notifications → [`GridEvent`]s: items (each payload
-//! checked as IODEF v2), retractions, purges, deletions, the owner's
+//! checked as IODEF v2, or as CSAF/CVE JSON in an XEP-0335 container), retractions, purges, deletions, the owner's
 //! decisions on our subscriptions and, for topics we own, requests to
 //! subscribe; only from our service, only for the topics followed.
 
@@ -15,6 +15,11 @@ use super::discover::field;
 use super::{ns, GridEvent};
 use crate::envelope::{Envelope, IODEF_V2_NS};
 use crate::iodef::{self, ValidationLevel};
+use crate::vuln::VulnDocument;
+
+/// The largest JSON document accepted in a notification: what a stanza
+/// can carry (Prosody refuses stanzas over 256 KiB by default).
+const MAX_JSON_ITEM: usize = 256 * 1024;
 
 /// Converts one incoming message into events. Messages that are not pubsub
 /// notifications from our service, or are about other topics, give nothing:
@@ -151,7 +156,8 @@ pub fn fuzz_notification(items: &str) -> usize {
     notification(m, &service, &topics, ValidationLevel::Strict).len()
 }
 
-/// Checks one item's payload and wraps it: an IODEF v2 document becomes an
+/// Checks one item's payload and wraps it: an IODEF v2 document, a CSAF
+/// advisory or a CVE record (in an XEP-0335 container) becomes an
 /// [`GridEvent::Item`]; anything else a [`GridEvent::Rejected`].
 pub(crate) fn item_event(
     topic: &str,
@@ -175,6 +181,27 @@ pub(crate) fn item_event(
     let Some(payload) = payload else {
         return reject("notification without payload".into());
     };
+    if crate::vuln::is_container(&payload) {
+        // A CSAF advisory or CVE record: checked as the publisher's side
+        // checks it (`Off` only parses), carried on as the JSON text.
+        let doc = crate::vuln::unwrap_container(&payload)
+            .and_then(|text| VulnDocument::parse(text.as_bytes(), MAX_JSON_ITEM, level));
+        return match doc {
+            Err(e) => reject(format!("refused JSON payload: {e}")),
+            Ok(doc) => GridEvent::Item {
+                envelope: Envelope {
+                    topic: topic.to_string(),
+                    item_id,
+                    publisher,
+                    received_at,
+                    delayed_at,
+                    payload_ns: doc.kind.uri().to_string(),
+                    document: doc.text,
+                },
+                iodef: Some(doc.value),
+            },
+        };
+    }
     if payload.ns() != IODEF_V2_NS || payload.name() != "IODEF-Document" {
         return reject(format!(
             "payload is {{{}}}{}, not an IODEF v2 IODEF-Document",

@@ -1,6 +1,8 @@
 //! Turning input bytes into a publishable IODEF payload, and publishing it.
 //!
-//! Every input goes through the IODEF library: XML or RFC 8727 JSON in,
+//! A CSAF advisory or CVE record (JSON) is checked by `crate::vuln` and
+//! travels as written in an XEP-0335 container. Every other input goes
+//! through the IODEF library: XML or RFC 8727 JSON in,
 //! validated at the chosen level, serialised back as XML without comments,
 //! processing instructions or DOCTYPE (XMPP's restricted XML forbids them),
 //! and checked against the size limit (Prosody's default stanza limit is
@@ -14,6 +16,7 @@ use tokio_xmpp::parsers::pubsub::{ItemId, NodeName, PubSub};
 
 use super::{ns, GridError, PayloadError};
 use crate::iodef::{self, IncidentId, Redaction, ValidationLevel};
+use crate::vuln::{self, PayloadType, VulnDocument, VulnError};
 use crate::xmpp::{IqError, Session};
 
 /// Default payload limit: under Prosody's 256 KiB stanza limit with room
@@ -31,6 +34,8 @@ pub struct Payload {
     pub element: Element,
     /// Elements left out by the redaction ([`Payload::prepare_redacted`]).
     pub omitted: usize,
+    /// IODEF, or a JSON format carried in an XEP-0335 container.
+    pub format: PayloadType,
 }
 
 impl Payload {
@@ -58,6 +63,9 @@ impl Payload {
                 size: bytes.len(),
                 max: max_size,
             });
+        }
+        if let Some(p) = Self::prepare_vuln(bytes, level, max_size, redaction)? {
+            return Ok(p);
         }
         let doc = iodef::parse(bytes)?;
         let problems = doc.check(level);
@@ -103,7 +111,60 @@ impl Payload {
             xml,
             element,
             omitted,
+            format: PayloadType::Iodef,
         })
+    }
+
+    /// A CSAF advisory or CVE record, in its XEP-0335 container; `None`
+    /// for anything else (IODEF XML, RFC 8727 JSON), which IODEF reads.
+    fn prepare_vuln(
+        bytes: &[u8],
+        level: ValidationLevel,
+        max_size: usize,
+        redaction: &Redaction,
+    ) -> Result<Option<Payload>, PayloadError> {
+        if !vuln::looks_like_json(bytes) {
+            return Ok(None);
+        }
+        let doc = match VulnDocument::parse(bytes, max_size, level) {
+            Err(VulnError::UnknownFormat) => return Ok(None),
+            r => r?,
+        };
+        if !redaction.is_empty() {
+            return Err(PayloadError::Xmpp(format!(
+                "--omit/--share name IODEF elements; a {} document cannot be redacted",
+                doc.kind
+            )));
+        }
+        let element = vuln::wrap_container(&doc.text);
+        let xml = String::from(&element);
+        if xml.len() > max_size {
+            return Err(PayloadError::TooLarge {
+                size: xml.len(),
+                max: max_size,
+            });
+        }
+        Ok(Some(Payload {
+            item_id: doc.meta.item_id,
+            xml,
+            element,
+            omitted: 0,
+            format: doc.kind,
+        }))
+    }
+
+    /// The envelope's `payload_ns`: the topic type the payload belongs to.
+    pub fn payload_ns(&self) -> &'static str {
+        self.format.uri()
+    }
+
+    /// The document as sinks see it: the IODEF XML, or the JSON text
+    /// without its container.
+    pub fn document(&self) -> String {
+        match self.format {
+            PayloadType::Iodef => self.xml.clone(),
+            _ => self.element.text(),
+        }
     }
 }
 
@@ -115,11 +176,17 @@ impl Payload {
         let element: Element = xml
             .parse()
             .map_err(|e: tokio_xmpp::minidom::Error| PayloadError::Xmpp(e.to_string()))?;
+        let format = match vuln::is_container(&element) {
+            true => vuln::detect(&serde_json::from_str(&element.text()).unwrap_or_default())
+                .unwrap_or(PayloadType::Csaf),
+            false => PayloadType::Iodef,
+        };
         Ok(Payload {
             item_id,
             xml,
             element,
             omitted: 0,
+            format,
         })
     }
 }

@@ -10,7 +10,7 @@ use tokio_xmpp::parsers::pubsub::{NodeName, PubSub};
 
 use super::discover::topic_info;
 use super::{ns, GridError, TopicInfo};
-use crate::envelope::IODEF_V2_NS;
+use crate::vuln::PayloadType;
 use crate::xmpp::Session;
 
 /// XEP-0060 access models. RFC 8600 §8.3.4 wants brokers to offer only
@@ -56,6 +56,8 @@ pub struct TopicOptions {
     /// `pubsub#max_items`; `None` = `max`, the service's cap. (Prosody's
     /// default is 20, far too few for consumers that catch up from history.)
     pub max_items: Option<u32>,
+    /// What the topic carries: its `pubsub#type` (default IODEF v2).
+    pub payload_type: PayloadType,
 }
 
 /// What `ensure` found or did.
@@ -74,7 +76,7 @@ pub struct EnsureOutcome {
 fn config_form(opts: &TopicOptions, max_items: Option<&str>) -> DataForm {
     // `max` is XEP-0060's name for "the service's limit" (Prosody >= 0.12).
     let mut fields = vec![
-        Field::text_single("pubsub#type", IODEF_V2_NS),
+        Field::text_single("pubsub#type", opts.payload_type.uri()),
         Field::new("pubsub#persist_items", FieldType::Boolean).with_value("1"),
         Field::new("pubsub#access_model", FieldType::ListSingle)
             .with_value(opts.access_model.as_str()),
@@ -164,10 +166,11 @@ pub async fn ensure(
     match topic_info(session, service, node).await {
         Ok(info) => {
             let mut differences = Vec::new();
-            if !info.is_iodef() {
+            if info.payload_type.as_deref() != Some(opts.payload_type.uri()) {
                 differences.push(format!(
-                    "pubsub#type is {:?}, not {IODEF_V2_NS:?}",
-                    info.payload_type.as_deref().unwrap_or("(unset)")
+                    "pubsub#type is {:?}, not {:?}",
+                    info.payload_type.as_deref().unwrap_or("(unset)"),
+                    opts.payload_type.uri()
                 ));
             }
             if let Some(am) = &info.access_model {

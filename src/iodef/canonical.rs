@@ -2,7 +2,8 @@
 //! a normalised copy for comparing documents whatever syntax they came from — no source lines or
 //! prefixes, `xsi:` attributes dropped, typed values whitespace-collapsed and numbers normalised,
 //! ignorable whitespace removed, children of repeated choices grouped in schema order and the Flows
-//! of one EventData merged (RFC 8727 JSON can carry neither).
+//! of one EventData merged (RFC 8727 JSON can carry neither), and the XSD default written out for the
+//! attributes RFC 8727 requires (`json::required_default`: JSON always carries them).
 
 use crate::iodef::arena::{Builder, Element, Node};
 use crate::iodef::schema::{self, Content, Particle, St, NS_IODEF, NS_XSI};
@@ -47,7 +48,10 @@ pub(crate) fn canonical(el: Element<'_>, di: Option<usize>, b: &mut Builder) {
 /// The attributes, `xsi:*` dropped, values normalised by type, sorted by (namespace, name).
 fn canonical_attrs(el: Element<'_>, di: Option<usize>, b: &mut Builder) {
     let d = di.map(schema::decl);
-    let mut attrs: Vec<_> = el
+    let default = d
+        .and_then(crate::iodef::json::required_default)
+        .filter(|(name, _)| el.attr(name).is_none());
+    let attrs: Vec<_> = el
         .attrs()
         .filter(|a| a.ns != NS_XSI)
         .map(|a| {
@@ -63,9 +67,14 @@ fn canonical_attrs(el: Element<'_>, di: Option<usize>, b: &mut Builder) {
             (a, v)
         })
         .collect();
-    attrs.sort_by(|(a, _), (b, _)| (a.ns, a.name).cmp(&(b.ns, b.name)));
-    for (a, v) in attrs {
-        b.attr_ns(a.ns, a.name, None, &v);
+    let mut attrs: Vec<(&str, &str, String)> =
+        attrs.into_iter().map(|(a, v)| (a.ns, a.name, v)).collect();
+    if let Some((name, value)) = default {
+        attrs.push(("", name, value.to_string()));
+    }
+    attrs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    for (ns, name, v) in attrs {
+        b.attr_ns(ns, name, None, &v);
     }
 }
 

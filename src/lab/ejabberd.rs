@@ -16,6 +16,12 @@
 //! registers accounts is told that port. Distinct node names, that port and
 //! a cookie in the temp dir (`$HOME/.erlang.cookie`, `HOME` = the temp dir)
 //! let several instances run side by side and leave nothing behind.
+//!
+//! A member of a cluster ([`EjabberdCluster`](super::EjabberdCluster)) is
+//! started the same way, but with a long node name on 127.0.0.1, the
+//! cluster's cookie and CA, and the cluster's own epmd instead of a port of
+//! its own (Erlang's epmd-less mode assumes every node listens on the same
+//! port, which two nodes on one address cannot).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -24,7 +30,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::certs::TestCa;
-use super::process::{self, free_port, tail, which};
+use super::process::{self, find_erl_libs, find_lib, free_port, random_token, tail, which};
 use super::prosody::LabError;
 use crate::config::Config;
 
@@ -82,10 +88,11 @@ pub struct Ejabberd {
     child: Option<Child>,
     /// The Erlang libraries dir that holds ejabberd (`ERL_LIBS`).
     erl_libs: PathBuf,
-    /// The Erlang node name (`gridlink-…@localhost`).
+    /// The Erlang node name (`gridlink-…@localhost`, or `gl1@127.0.0.1` in
+    /// a cluster).
     node: String,
-    /// The node's Erlang distribution port (instead of epmd).
-    dist_port: u16,
+    /// How Erlang nodes find this one.
+    dist: Distribution,
     /// The XMPP domain (`localhost`).
     pub domain: String,
     /// The pubsub service JID (`pubsub.localhost`).
@@ -108,6 +115,29 @@ impl std::fmt::Debug for Ejabberd {
     }
 }
 
+/// How the node's Erlang distribution is found.
+#[derive(Debug, Clone, Copy)]
+enum Distribution {
+    /// A port of its own, no epmd (`-erl_epmd_port`): a lone node.
+    OwnPort(u16),
+    /// Registered with the epmd on this port (`ERL_EPMD_PORT`): a cluster
+    /// member.
+    Epmd(u16),
+}
+
+/// What a cluster member shares with the others (see `ejabberd_cluster.rs`).
+pub(super) struct Member {
+    /// The long node name, e.g. `gl1@127.0.0.1`.
+    pub name: String,
+    /// The cluster's epmd.
+    pub epmd_port: u16,
+    /// The cluster's Erlang cookie.
+    pub cookie: String,
+    /// The cluster's CA and server certificate (every node serves the same
+    /// domain).
+    pub ca: TestCa,
+}
+
 /// Tells the control-client node names of one process apart.
 static CTL_SEQ: AtomicU32 = AtomicU32::new(0);
 
@@ -115,6 +145,18 @@ impl Ejabberd {
     /// Configures and starts a fresh instance; returns once it accepts
     /// connections and the accounts exist.
     pub fn start(opts: EjabberdOptions) -> Result<Ejabberd, LabError> {
+        let e = Self::launch(&opts, None)?;
+        e.register(&opts.users)?;
+        Ok(e)
+    }
+
+    /// Configures and starts an instance, alone or as a cluster `member`
+    /// (which does not join yet and has no accounts of its own: the
+    /// cluster registers them once, in the replicated tables).
+    pub(super) fn launch(
+        opts: &EjabberdOptions,
+        member: Option<Member>,
+    ) -> Result<Ejabberd, LabError> {
         let erl_libs = find_erl_libs().ok_or(LabError::EjabberdNotInstalled)?;
         if which("erl").is_none() {
             return Err(LabError::EjabberdNotInstalled);
@@ -130,28 +172,49 @@ impl Ejabberd {
         for sub in ["spool", "logs"] {
             std::fs::create_dir_all(dir.path().join(sub))?;
         }
-        let ca = TestCa::generate_short_lived(dir.path(), &["localhost", "pubsub.localhost"])?;
+        let (ca, cookie, node, dist) = match member {
+            Some(m) => (m.ca, m.cookie, m.name, Distribution::Epmd(m.epmd_port)),
+            None => (
+                TestCa::generate_short_lived(dir.path(), &["localhost", "pubsub.localhost"])?,
+                random_token(),
+                format!("gridlink-{}@localhost", random_token().to_lowercase()),
+                Distribution::OwnPort(free_port()?),
+            ),
+        };
         // The Erlang cookie: only nodes that know it may talk to this one.
         let cookie_path = dir.path().join(".erlang.cookie");
-        std::fs::write(&cookie_path, random_token())?;
+        std::fs::write(&cookie_path, cookie)?;
         std::fs::set_permissions(&cookie_path, std::fs::Permissions::from_mode(0o400))?;
-        let node = format!("gridlink-{}@localhost", random_token().to_lowercase());
         let mut e = Ejabberd {
             dir,
             child: None,
             erl_libs,
             node,
-            dist_port: free_port()?,
+            dist,
             domain: "localhost".into(),
             pubsub: "pubsub.localhost".into(),
             c2s_port: free_port()?,
             direct_tls_port: free_port()?,
             ca,
         };
-        e.write_config(&opts)?;
+        e.write_config(opts)?;
         e.spawn()?;
-        e.register(&opts.users)?;
         Ok(e)
+    }
+
+    /// The Erlang node name.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// `-sname` for a short name (`…@localhost`), `-name` for a long one
+    /// (`…@127.0.0.1`); the node's control clients must use the same kind.
+    fn name_flag(&self) -> (&'static str, &str) {
+        match self.node.split_once('@') {
+            Some((_, host)) if host.contains('.') => ("-name", host),
+            Some((_, host)) => ("-sname", host),
+            None => ("-sname", "localhost"),
+        }
     }
 
     fn config_path(&self) -> PathBuf {
@@ -256,9 +319,16 @@ modules:
                 self.dir.path().join("logs/erl_crash.dump"),
             )
             .env("ERL_CRASH_DUMP_BYTES", "0")
-            .args(["-noinput", "-start_epmd", "false", "-erl_epmd_port"])
-            .arg(self.dist_port.to_string())
+            .args(["-noinput", "-start_epmd", "false"])
             .stdin(Stdio::null());
+        match self.dist {
+            Distribution::OwnPort(port) => {
+                c.arg("-erl_epmd_port").arg(port.to_string());
+            }
+            Distribution::Epmd(port) => {
+                c.env("ERL_EPMD_PORT", port.to_string());
+            }
+        }
         c
     }
 
@@ -272,7 +342,7 @@ modules:
                 "EJABBERD_LOG_PATH",
                 self.dir.path().join("logs/ejabberd.log"),
             )
-            .args(["-sname", &self.node])
+            .args([self.name_flag().0, &self.node])
             .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
             .args(["-mnesia", "dir", &mnesia_dir])
             .args(["-s", "ejabberd"])
@@ -301,17 +371,7 @@ modules:
     /// a hidden Erlang node that does not listen (what `ejabberdctl` does
     /// with `ERL_DIST_PORT` set).
     pub fn ctl(&self, args: &[&str]) -> Result<String, LabError> {
-        let name = format!(
-            "ctl-{}-{}@localhost",
-            std::process::id(),
-            CTL_SEQ.fetch_add(1, Ordering::Relaxed)
-        );
-        let out = self
-            .erl()
-            .args(["-sname", &name, "-hidden", "-dist_listen", "false"])
-            .args(["-s", "ejabberd_ctl", "-extra", &self.node])
-            .args(args)
-            .output()?;
+        let out = self.ctl_command(args).output()?;
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -327,6 +387,23 @@ modules:
             )));
         }
         Ok(text)
+    }
+
+    /// The command [`Ejabberd::ctl`] runs, for a caller that bounds the
+    /// wait itself (`ejabberd_ctl` gives up after 60 s, unless the first
+    /// argument is `--no-timeout`).
+    pub(super) fn ctl_command(&self, args: &[&str]) -> Command {
+        let (flag, host) = self.name_flag();
+        let name = format!(
+            "ctl-{}-{}@{host}",
+            std::process::id(),
+            CTL_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut c = self.erl();
+        c.args([flag, &name, "-hidden", "-dist_listen", "false"])
+            .args(["-s", "ejabberd_ctl", "-extra", &self.node])
+            .args(args);
+        c
     }
 
     /// Creates accounts on `localhost` (the server must run).
@@ -350,14 +427,30 @@ modules:
         Ok(())
     }
 
+    /// Whether both client ports accept a connection now.
+    pub fn accepts_clients(&self) -> bool {
+        [self.c2s_port, self.direct_tls_port]
+            .iter()
+            .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok())
+    }
+
     /// The process id, while running.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())
     }
 
+    /// Kills the server with SIGKILL, as a crash would (no `init:stop()`,
+    /// no goodbye to the other cluster nodes: they see the connection drop).
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// Stops the server gracefully (SIGTERM: the Erlang VM runs
-    /// `init:stop()`), then SIGKILL after 10 s. No epmd was started, so
-    /// nothing else is left.
+    /// `init:stop()`), then SIGKILL after 10 s. A lone node started no
+    /// epmd, so nothing else is left (a cluster stops its own epmd).
     pub fn stop(&mut self) {
         process::stop(&mut self.child, STOP_GRACE);
     }
@@ -380,34 +473,4 @@ impl Drop for Ejabberd {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// The `ERL_LIBS` dir holding ejabberd's application: Debian puts it in
-/// `/usr/lib/<triplet>/ejabberd-<version>` (not under Erlang's own lib dir).
-fn find_erl_libs() -> Option<PathBuf> {
-    let mut roots: Vec<PathBuf> = std::fs::read_dir("/usr/lib")
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    roots.push(PathBuf::from("/usr/lib/erlang/lib"));
-    roots.into_iter().find(|root| {
-        find_lib(root, "ejabberd-").is_some_and(|app| app.join("ebin/ejabberd.app").is_file())
-    })
-}
-
-/// The first entry of `root` whose name starts with `prefix`.
-fn find_lib(root: impl AsRef<Path>, prefix: &str) -> Option<PathBuf> {
-    std::fs::read_dir(root)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .find(|e| e.file_name().to_string_lossy().starts_with(prefix))
-        .map(|e| e.path())
-}
-
-/// 16 random alphanumerics (cookie, node name).
-fn random_token() -> String {
-    use rand::distr::{Alphanumeric, SampleString};
-    Alphanumeric.sample_string(&mut rand::rng(), 16)
 }

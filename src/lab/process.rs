@@ -102,9 +102,39 @@ pub(super) fn which(bin: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The `ERL_LIBS` dir holding ejabberd's application: Debian puts it in
+/// `/usr/lib/<triplet>/ejabberd-<version>` (not under Erlang's own lib dir).
+pub(super) fn find_erl_libs() -> Option<PathBuf> {
+    let mut roots: Vec<PathBuf> = std::fs::read_dir("/usr/lib")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    roots.push(PathBuf::from("/usr/lib/erlang/lib"));
+    roots.into_iter().find(|root| {
+        find_lib(root, "ejabberd-").is_some_and(|app| app.join("ebin/ejabberd.app").is_file())
+    })
+}
+
+/// The first entry of `root` whose name starts with `prefix`.
+pub(super) fn find_lib(root: impl AsRef<Path>, prefix: &str) -> Option<PathBuf> {
+    std::fs::read_dir(root)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path())
+}
+
 /// Finds a free TCP port on 127.0.0.1 (bind to port 0, read, release).
 pub fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// 16 random alphanumerics (cookie, node name).
+pub(super) fn random_token() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), 16)
 }

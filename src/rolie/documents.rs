@@ -312,7 +312,7 @@ pub(crate) fn write_entry(
     let env = &item.envelope;
     let (topic, id) = (env.topic.as_str(), env.item_id.as_str());
     let urls = ctx.urls;
-    let meta = EntryMeta::of(&env.document);
+    let meta = EntryMeta::of_envelope(env);
     if standalone {
         out.start(
             "entry",
@@ -372,7 +372,14 @@ pub(crate) fn write_entry(
             ],
         );
     }
-    if ctx.json {
+    if let Some((href, title)) = &meta.severity {
+        // ROLIE vulnerability draft §5: the document scoring the severity.
+        out.empty(
+            "link",
+            &[("rel", "severity"), ("href", href), ("title", title)],
+        );
+    }
+    if ctx.json && !meta.json {
         let href = urls.json(topic, id);
         out.empty(
             "link",
@@ -390,10 +397,11 @@ pub(crate) fn write_entry(
             &[("name", CONTENT_ID_PROPERTY), ("value", incident_id)],
         );
     }
-    out.empty(
-        "content",
-        &[("type", "application/xml"), ("src", &urls.xml(topic, id))],
-    );
+    let content = match meta.json {
+        true => ("application/json", urls.document_json(topic, id)),
+        false => ("application/xml", urls.xml(topic, id)),
+    };
+    out.empty("content", &[("type", content.0), ("src", &content.1)]);
     out.end("entry");
 }
 

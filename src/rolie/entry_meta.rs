@@ -19,9 +19,45 @@ pub(crate) struct EntryMeta {
     /// The first Description of the Incident, whitespace collapsed, cut to
     /// [`MAX_SUMMARY_CHARS`].
     pub(crate) description: Option<String>,
+    /// A CSAF advisory's or CVE record's own title (IODEF has none).
+    pub(crate) doc_title: Option<String>,
+    /// The document is JSON (CSAF, CVE): `content` is `application/json`.
+    pub(crate) json: bool,
+    /// The highest CVSS score of a CSAF advisory or CVE record: the
+    /// `severity` link's target (a calculator page for the vector) and title.
+    pub(crate) severity: Option<(String, String)>,
 }
 
 impl EntryMeta {
+    /// What an entry shows of a stored item of any payload type: IODEF
+    /// through [`EntryMeta::of`]; a CSAF advisory or CVE record (ROLIE
+    /// vulnerability draft §4: content-id = the tracking id or CVE id)
+    /// through `crate::vuln`, without the schema again (checked on arrival).
+    pub(crate) fn of_envelope(env: &crate::envelope::Envelope) -> EntryMeta {
+        use crate::vuln::{PayloadType, VulnDocument};
+        if !PayloadType::from_uri(&env.payload_ns).is_some_and(PayloadType::is_json) {
+            return EntryMeta::of(&env.document);
+        }
+        let off = crate::iodef::ValidationLevel::Off;
+        let Ok(doc) = VulnDocument::parse(env.document.as_bytes(), usize::MAX, off) else {
+            return EntryMeta {
+                json: true,
+                ..EntryMeta::default()
+            };
+        };
+        let m = doc.meta;
+        EntryMeta {
+            incident_id: Some(m.content_id),
+            purpose: None,
+            description: m.summary.or_else(|| Some(m.title.clone())),
+            doc_title: Some(m.title),
+            json: true,
+            severity: m
+                .severity
+                .and_then(|s| Some((s.calculator_url()?, s.describe()))),
+        }
+    }
+
     pub(crate) fn of(document: &str) -> EntryMeta {
         let Ok(doc) = crate::iodef::parse(document.as_bytes()) else {
             return EntryMeta::default();
@@ -37,11 +73,15 @@ impl EntryMeta {
             description: first
                 .description
                 .and_then(|d| non_empty(collapse(&d).chars().take(MAX_SUMMARY_CHARS).collect())),
+            ..EntryMeta::default()
         }
     }
 
     /// The entry title: `IncidentID (purpose)`, or `fallback` without an id.
     pub(crate) fn title(&self, fallback: &str) -> String {
+        if let Some(t) = &self.doc_title {
+            return t.clone();
+        }
         let id = self.incident_id.as_deref().unwrap_or(fallback);
         match &self.purpose {
             Some(p) => format!("{id} ({p})"),

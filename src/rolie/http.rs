@@ -33,12 +33,14 @@ pub(crate) fn router(state: Shared) -> Router {
         .route(&Route::Entry.pattern(), get(entry).delete(write::delete))
         .route(&Route::Xml.pattern(), get(content_xml))
         .route(&Route::Json.pattern(), get(content_json))
+        .route(&Route::DocumentJson.pattern(), get(content_document_json))
         .route(&Route::Metrics.pattern(), get(ops::metrics))
         .route(&Route::Healthz.pattern(), get(ops::healthz))
         .fallback(|| async { Problem::not_found() })
         // The write path reads bodies itself, with its own limit and 413.
         .layer(DefaultBodyLimit::disable())
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(super::pages::router(&state))
 }
 
 /// The topics the request may see, and when the newest of them was
@@ -196,6 +198,9 @@ async fn content_xml(
 ) -> Result<Response, Problem> {
     st.auth.read(&headers, Some(&topic))?;
     let it = item(&st, &topic, &id).await?;
+    if is_json_document(&it) {
+        return Err(Problem::not_found());
+    }
     // Served byte for byte as it came from the grid (UTF-8, no declaration).
     Ok(untrusted(document(
         &headers,
@@ -215,6 +220,10 @@ async fn content_json(
         return Err(Problem::not_found());
     };
     let it = item(&st, &topic, &id).await?;
+    if is_json_document(&it) {
+        // No RFC 8727 form: the document is JSON already (document.json).
+        return Err(Problem::not_found());
+    }
     let body = json_form(&it.envelope).map_err(|e| {
         tracing::warn!(%topic, item = %id, error = %e, "no JSON form for item");
         Problem::new(
@@ -226,6 +235,32 @@ async fn content_json(
         &headers,
         "application/json",
         body,
+        it.updated,
+    )))
+}
+
+/// Whether the item is a CSAF advisory or CVE record (JSON), not IODEF.
+fn is_json_document(it: &StoredItem) -> bool {
+    crate::vuln::PayloadType::from_uri(&it.envelope.payload_ns)
+        .is_some_and(crate::vuln::PayloadType::is_json)
+}
+
+/// A CSAF advisory or CVE record, byte for byte as the grid carried it
+/// (the vulnerability entry's `content src`); IODEF items have none.
+async fn content_document_json(
+    State(st): State<Shared>,
+    Path((topic, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    st.auth.read(&headers, Some(&topic))?;
+    let it = item(&st, &topic, &id).await?;
+    if !is_json_document(&it) {
+        return Err(Problem::not_found());
+    }
+    Ok(untrusted(document(
+        &headers,
+        "application/json",
+        it.envelope.document,
         it.updated,
     )))
 }

@@ -21,7 +21,8 @@
 //! shows, from [`crate::iodef::Summary`]), `documents` (the four ROLIE
 //! documents), `listen` (sockets, connection limits), `state` (what
 //! handlers reach), `archive` (RFC 5005 archives), `write` (POST,
-//! DELETE), `ops` (`/metrics`, `/healthz`), `http` (router, read
+//! DELETE), `ops` (`/metrics`, `/healthz`), `pages` (the analyst's
+//! pages of `crate::web` over this server's state), `http` (router, read
 //! handlers), `fast` (the 304 fast path), `observe` (the per-connection
 //! service), `server` (bind, TLS, serve). Every document is rendered from
 //! the store on each request, deterministically, so ETags are content
@@ -41,6 +42,7 @@ mod http;
 mod listen;
 mod observe;
 mod ops;
+mod pages;
 pub mod poll;
 mod problem;
 mod publish;

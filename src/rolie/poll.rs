@@ -24,6 +24,8 @@ use serde::{Deserialize, Serialize};
 use super::{PublishBody, PublishError, Publisher};
 
 mod client;
+/// The CSAF provider poller (`--poll-csaf`).
+pub mod csaf;
 mod error;
 mod feed;
 mod fetch;

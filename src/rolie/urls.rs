@@ -8,6 +8,7 @@
 //! /rolie/feeds/{topic}/entries/{item}            entry document (GET), retract (DELETE)
 //! /rolie/feeds/{topic}/entries/{item}/iodef.xml  the IODEF document (content src)
 //! /rolie/feeds/{topic}/entries/{item}/iodef.json its RFC 8727 JSON form
+//! /rolie/feeds/{topic}/entries/{item}/document.json a CSAF or CVE document (content src)
 //! ```
 //!
 //! Topic and item ids are percent-encoded as single path segments, so a `/`
@@ -32,6 +33,8 @@ const ENTRIES: &str = "/entries/";
 const XML: &str = "/iodef.xml";
 /// After an entry: its RFC 8727 JSON form.
 const JSON: &str = "/iodef.json";
+/// After an entry: its CSAF advisory or CVE record.
+const DOCUMENT_JSON: &str = "/document.json";
 
 /// The server's routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +53,8 @@ pub(crate) enum Route {
     Xml,
     /// An entry's JSON form.
     Json,
+    /// An entry's CSAF or CVE document.
+    DocumentJson,
     /// Prometheus metrics.
     Metrics,
     /// Health.
@@ -69,6 +74,7 @@ impl Route {
             Route::Entry => entry,
             Route::Xml => format!("{entry}{XML}"),
             Route::Json => format!("{entry}{JSON}"),
+            Route::DocumentJson => format!("{entry}{DOCUMENT_JSON}"),
             Route::Metrics => "/metrics".to_owned(),
             Route::Healthz => "/healthz".to_owned(),
         }
@@ -129,6 +135,10 @@ impl Urls {
 
     pub(crate) fn json(&self, topic: &str, item: &str) -> String {
         format!("{}{JSON}", self.entry(topic, item))
+    }
+
+    pub(crate) fn document_json(&self, topic: &str, item: &str) -> String {
+        format!("{}{DOCUMENT_JSON}", self.entry(topic, item))
     }
 }
 

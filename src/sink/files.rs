@@ -36,7 +36,11 @@ impl FilesSink {
             return out.flush();
         };
         std::fs::create_dir_all(&self.dir)?;
+        // A CSAF advisory or CVE record is JSON: written as published.
+        let json_document = crate::vuln::PayloadType::from_uri(&envelope.payload_ns)
+            .is_some_and(crate::vuln::PayloadType::is_json);
         let (ext, body) = match self.format {
+            Format::Xml if json_document => ("json", envelope.document.clone()),
             Format::Xml => ("xml", envelope.document.clone()),
             Format::Json => ("json", serde_json::to_string(ev)?),
         };
@@ -108,6 +112,30 @@ impl Sink for FilesSink {
 mod tests {
     use super::file_name;
     use std::collections::HashSet;
+
+    /// A CSAF item is written as the JSON it is, named `.json`.
+    #[test]
+    fn json_documents_keep_their_form() {
+        use super::{FilesSink, Format, GridEvent};
+        let dir = tempfile::tempdir().unwrap();
+        let sink = FilesSink::new(dir.path().to_path_buf(), Format::Xml);
+        let ev = GridEvent::Item {
+            envelope: crate::envelope::Envelope {
+                topic: "t".into(),
+                item_id: "example.com:A-1".into(),
+                publisher: None,
+                received_at: chrono::Utc::now(),
+                delayed_at: None,
+                payload_ns: crate::vuln::CSAF_2_0_FORMAT.into(),
+                document: "{\"document\": {}}\n".into(),
+            },
+            iodef: None,
+        };
+        sink.write(&ev).unwrap();
+        let written =
+            std::fs::read_to_string(dir.path().join(file_name("example.com:A-1", "json")));
+        assert_eq!(written.unwrap(), "{\"document\": {}}\n");
+    }
 
     fn hashed(name: &str) -> bool {
         name.contains('~')

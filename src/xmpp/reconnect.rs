@@ -1,7 +1,16 @@
 //! Reconnecting: the connector the session's `StanzaStream` calls for each
-//! (re)connection, with exponential backoff and jitter, and the point at
-//! which retrying stops because it cannot succeed.
+//! (re)connection, with exponential backoff and jitter, the point at which
+//! retrying stops because it cannot succeed, and fail-over across the
+//! servers of a cluster ([`Config::servers`]).
+//!
+//! Fail-over is round-robin: after a loss the first attempt goes to the
+//! server the session was on (a network blip is more common than a dead
+//! node, and only that server can resume the XEP-0198 session), each
+//! failed attempt moves on to the next. Another node cannot resume the
+//! stream; tokio-xmpp then binds a new session, and the layers above catch
+//! up on [`SessionEvent::NewSession`] from their durable cursors.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +23,7 @@ use tokio_xmpp::stanzastream::Connection;
 use super::connect::connect_and_login;
 use super::events::{EventSender, SessionEvent};
 use super::stream::Login;
+use super::ConnectError;
 use crate::config::Config;
 
 /// After this many reconnect attempts in a row that failed for a reason
@@ -24,48 +34,106 @@ use crate::config::Config;
 /// is given a few seconds.
 pub const GIVE_UP_AFTER: u32 = 5;
 
+/// One connection attempt to `server` alone, within the connect timeout.
+async fn login_at(
+    config: &Config,
+    tls: &Arc<ClientConfig>,
+    jid: &Jid,
+    server: &(String, u16),
+) -> Result<Login, ConnectError> {
+    let limit = config.connect_timeout;
+    tokio::time::timeout(
+        limit,
+        connect_and_login(&config.for_server(server.clone()), tls, jid),
+    )
+    .await
+    .map_err(|_| ConnectError::Timeout {
+        addr: format!("{}:{}", server.0, server.1),
+        after: limit,
+    })?
+}
+
+/// The first connection: each of [`Config::servers`] once, in order, until
+/// one logs in; returns the login and the index of its server. An
+/// unreachable server (a transient error, or a name that does not resolve)
+/// passes the turn to the next; an error about the account or the trust in
+/// the server (refused credentials, certificate, pin) is returned at once,
+/// as another node of the same service would give the same answer. With
+/// every server unreachable, the last one's error is returned.
+pub(super) async fn connect_first(
+    config: &Config,
+    tls: &Arc<ClientConfig>,
+    jid: &Jid,
+) -> Result<(Login, usize), ConnectError> {
+    let servers = config.servers();
+    let mut index = 0;
+    loop {
+        let server = &servers[index];
+        match login_at(config, tls, jid, server).await {
+            Ok(login) => return Ok((login, index)),
+            Err(e)
+                if index + 1 < servers.len()
+                    && (e.is_transient() || matches!(e, ConnectError::UnknownHost { .. })) =>
+            {
+                tracing::warn!(server = %format!("{}:{}", server.0, server.1), error = %e, "server unreachable; trying the next one");
+                index += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The connector `StanzaStream` calls for each (re)connection: the first
-/// call gets the connection made by [`Session::connect`](super::Session::connect); later calls retry
-/// with exponential backoff and jitter until they succeed, the session
-/// ends, or [`GIVE_UP_AFTER`] attempts in a row fail for good — then the
-/// slot is dropped, which ends the `StanzaStream`, and `failure` says why.
+/// call gets the connection made by [`Session::connect`](super::Session::connect), to server
+/// `current` of [`Config::servers`]; later calls retry with exponential
+/// backoff and jitter, moving round-robin through the servers, until they
+/// succeed, the session ends, or [`GIVE_UP_AFTER`] attempts in a row fail
+/// for good — then the slot is dropped, which ends the `StanzaStream`, and
+/// `failure` says why.
 pub(super) fn reconnector(
     config: Config,
     tls: Arc<ClientConfig>,
     jid: Jid,
-    first: Login,
+    (first, current): (Login, usize),
     events: EventSender,
     failure: Arc<Mutex<Option<String>>>,
 ) -> Box<dyn FnMut(Option<String>, oneshot::Sender<Connection>) + Send + 'static> {
     let mut first = Some(first.connection);
+    let servers = Arc::new(config.servers());
+    // The server the session is on, shared by the reconnect tasks.
+    let current = Arc::new(AtomicUsize::new(current));
     Box::new(move |_location, slot| {
         if let Some(conn) = first.take() {
             let _ = slot.send(conn);
             return;
         }
         let (config, tls, jid, events) = (config.clone(), tls.clone(), jid.clone(), events.clone());
-        let failure = failure.clone();
+        let (failure, servers, current) = (failure.clone(), servers.clone(), current.clone());
         tokio::spawn(async move {
             let mut attempt: u32 = 0;
             let mut for_good: u32 = 0;
+            let lost_on = current.load(Ordering::Relaxed) % servers.len();
+            let mut index = lost_on;
             loop {
                 attempt += 1;
                 tokio::time::sleep(backoff(attempt, config.reconnect_max_delay)).await;
                 if slot.is_closed() {
                     return; // the session was closed meanwhile
                 }
-                let res = tokio::time::timeout(
-                    config.connect_timeout,
-                    connect_and_login(&config, &tls, &jid),
-                )
-                .await;
-                match res {
-                    Ok(Ok(login)) => {
-                        tracing::info!(attempt, "reconnected");
+                let server = &servers[index];
+                match login_at(&config, &tls, &jid, server).await {
+                    Ok(login) => {
+                        let server = format!("{}:{}", server.0, server.1);
+                        if index == lost_on {
+                            tracing::info!(attempt, %server, "reconnected");
+                        } else {
+                            tracing::warn!(attempt, %server, "failed over to another server");
+                        }
+                        current.store(index, Ordering::Relaxed);
                         let _ = slot.send(login.connection);
                         return;
                     }
-                    Ok(Err(e)) if !e.is_transient() => {
+                    Err(e) if !e.is_transient() => {
                         for_good += 1;
                         if for_good >= GIVE_UP_AFTER {
                             tracing::error!(attempts = for_good, error = %e, "reconnecting cannot succeed; the XMPP session ends");
@@ -76,15 +144,12 @@ pub(super) fn reconnector(
                         }
                         report_retry(&events, attempt, e.to_string());
                     }
-                    Ok(Err(e)) => {
+                    Err(e) => {
                         for_good = 0;
                         report_retry(&events, attempt, e.to_string());
                     }
-                    Err(_) => {
-                        for_good = 0;
-                        report_retry(&events, attempt, "timed out".to_string());
-                    }
                 }
+                index = (index + 1) % servers.len();
             }
         });
     })

@@ -18,10 +18,9 @@ use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::stanzastream::StanzaStream;
 use tokio_xmpp::Stanza;
 
-use super::connect::connect_and_login;
 use super::driver::{drive, Command, SessionState};
 use super::events::SessionEvents;
-use super::reconnect::reconnector;
+use super::reconnect::{connect_first, reconnector};
 use super::stream::QUEUE_DEPTH;
 use super::{ConnectError, IqError};
 use crate::config::Config;
@@ -58,7 +57,8 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// Connects, authenticates and binds a resource, failing fast: any error
     /// of this first attempt (refused, unknown host, untrusted certificate,
-    /// wrong password, timeout) is returned, not retried. After this returns,
+    /// wrong password, timeout) is returned, not retried — with several
+    /// servers ([`Config::servers`]), once each is found unreachable. After this returns,
     /// connection losses are repaired in the background (resume when
     /// possible, else a new session announced by [`SessionEvent::NewSession`](super::SessionEvent::NewSession)).
     pub async fn connect(config: Config) -> Result<Session, ConnectError> {
@@ -74,15 +74,10 @@ impl Session {
                     .map_err(|e| ConnectError::TlsConfig(format!("resource: {e}")))?
             }
         };
-        let (host, port) = config.server_addr();
-        let addr = format!("{host}:{port}");
         let limit = config.connect_timeout;
-        let login = tokio::time::timeout(limit, connect_and_login(&config, &tls, &jid))
-            .await
-            .map_err(|_| ConnectError::Timeout {
-                addr: addr.clone(),
-                after: limit,
-            })??;
+        let (login, at) = connect_first(&config, &tls, &jid).await?;
+        let (host, port) = config.servers().swap_remove(at);
+        let addr = format!("{host}:{port}");
         let mechanism = login.mechanism;
         let tls_version = login.tls_version;
 
@@ -92,7 +87,7 @@ impl Session {
             config.clone(),
             tls,
             jid,
-            login,
+            (login, at),
             event_tx.clone(),
             failure.clone(),
         );

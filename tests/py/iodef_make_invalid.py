@@ -69,6 +69,14 @@ V = {
     "rfc-empty-contact": (MIN, EMAIL, "", "RFC 7970 §3.9: Contact needs at least one child"),
     "rfc-missing-version": (MIN, ' version="2.00"', "", "RFC 7970 §3.1: version is required"),
     "rfc-private-enum-id-alone": (MIN, 'version="2.00"', 'version="2.00" private-enum-id="7"', "RFC 7970 §3.1: private-enum-id needs private-enum-name"),
+    "rfc-businessimpact-without-type": (RICH, ' type="ext-value" ext-type="reputation-loss"/>', "/>", "RFC 7970 §3.12.2: BusinessImpact needs type"),
+    "rfc-registryhandle-without-registry": (RICH, '<RegistryHandle registry="ripe">', "<RegistryHandle>", "RFC 7970 §3.9.1: RegistryHandle needs registry"),
+    "rfc-domaindata-without-status": (RICH, ' system-status="spoofed" domain-status="assignedAndActive"', "", "RFC 7970 §3.19: DomainData@system-status and @domain-status are required"),
+    "rfc-empty-observable": (RICH, '<Observable>\n          <Address category="e-mail">bad@evil.example</Address>\n        </Observable>', "<Observable/>", "RFC 7970 §3.29.3: Observable has exactly one child"),
+    "rfc-detectionpattern-application-only": (RICH, "\n        <DetectionConfiguration>alert tcp any any -&gt; any 80</DetectionConfiguration>", "", "RFC 7970 §3.10.1: DetectionPattern needs Description or DetectionConfiguration"),
+    "rfc-sci-unknown-attribute": (RICH, 'ContentID="CAPEC-98"/>', 'ContentID="CAPEC-98" ext-StecID="x"/>', "RFC 7203 §4.4: SCI attributes are SpecID, ext-SpecID, ContentID"),
+    "rfc-sci-unregistered-specid": (RICH, 'SpecID="private" ext-SpecID="urn:example:capec"', 'SpecID="urn:example:capec"', "RFC 7203 §4.4: SpecID from the IANA SCI table or private"),
+    "rfc-sci-without-specid": (RICH, ' SpecID="private" ext-SpecID="urn:example:capec"', "", "RFC 7203 §4.4: SpecID is required"),
     "rfc-empty-threatactor": (RICH, "<Campaign>\n        <CampaignID>C-9</CampaignID>\n      </Campaign>", "<Campaign/>", "RFC 7970 §3.8: Campaign needs a child"),
 }
 

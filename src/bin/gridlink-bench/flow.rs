@@ -62,7 +62,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn summarise(publ: &WorkerResult, sub: &WorkerResult, expected: usize) -> anyhow::Result<Flow> {
+pub fn summarise(publ: &WorkerResult, sub: &WorkerResult, expected: usize) -> anyhow::Result<Flow> {
     let sent: HashMap<u64, f64> = publ.times.iter().copied().collect();
     let mut lat: Vec<f64> = sub
         .times

@@ -7,7 +7,8 @@
 //! 2. fan-out to many subscribers; 3. catch-up after being offline;
 //! 4. discovery of many topics; 5. ROLIE requests/s against nginx (wrk);
 //! 6. IODEF MB/s against a raw quick-xml scan; 7. peak RSS of a subscriber
-//!    and of the bridge with many topics and items.
+//!    and of the bridge with many topics and items; 8. publish→notify on a
+//!    2-node ejabberd cluster against one ejabberd node.
 //!
 //! `--quick` uses small counts (CI keeps the harness working with it; its
 //! figures mean nothing). `--write BENCHMARKS.md` updates that file's
@@ -18,8 +19,9 @@
 //! Modules: `payloads` (the corpus), `raw` (the ceiling client), `worker`
 //! (client processes; `measure` what they share), `lab` (the bench's Prosody), `pubsub` (sections 1–4,
 //! with `flow` and `fetch`), `web` (5 and 7, with `http`), `iodef_mbps` (6),
-//! `report` (the rows), `write` (BENCHMARKS.md and the history).
+//! `cluster` (8), `report` (the rows), `write` (BENCHMARKS.md and the history).
 
+mod cluster;
 mod fetch;
 mod floor;
 mod flow;
@@ -54,6 +56,8 @@ enum Part {
     Memory,
     /// Section 6.
     Iodef,
+    /// Section 8 (ejabberd cluster against one ejabberd node).
+    Cluster,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -223,7 +227,13 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         s.mem_topics = n;
     }
     let parts = if cli.only.is_empty() {
-        vec![Part::Pubsub, Part::Web, Part::Memory, Part::Iodef]
+        vec![
+            Part::Pubsub,
+            Part::Web,
+            Part::Memory,
+            Part::Iodef,
+            Part::Cluster,
+        ]
     } else {
         cli.only.clone()
     };
@@ -317,6 +327,12 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     if parts.contains(&Part::Iodef) {
         eprintln!("gridlink-bench: section 6 (IODEF)");
         iodef_mbps::run(s.iodef_secs, &mut report);
+    }
+    if parts.contains(&Part::Cluster) {
+        eprintln!("gridlink-bench: section 8 (ejabberd cluster)");
+        cluster::run(&ctx, &s, &items, &mut report)
+            .await
+            .context("section 8")?;
     }
     let args: Vec<String> = std::env::args()
         .skip(1)

@@ -20,5 +20,5 @@ mod write;
 mod write_plan;
 
 pub(crate) use read::from_value;
-pub(crate) use view::JsonView;
+pub(crate) use view::{required_default, JsonView};
 pub(crate) use write::Writer;

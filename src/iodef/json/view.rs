@@ -162,8 +162,27 @@ pub(crate) fn attr_json_name<'a>(a: &Attribute<'a>) -> Option<&'a str> {
     }
 }
 
+/// The attributes RFC 8727's JSON schema requires where the XSD has them optional with a default:
+/// (element, attribute, the XSD's default). Left out of the XML, they are written to JSON with the
+/// default, the value the XSD gives them (issue 21: otherwise gridlink's JSON fails RFC 8727).
+pub(crate) fn required_default(d: &schema::Decl) -> Option<(&'static str, &'static str)> {
+    if d.ns != Ns::Iodef {
+        return None;
+    }
+    match d.name {
+        "Address" => Some(("category", "ipv6-addr")),
+        "SystemImpact" => Some(("type", "unknown")),
+        _ => None,
+    }
+}
+
 fn put_attrs<'a>(el: Element<'a>, di: usize, m: &mut Obj<'a>) {
     let d = schema::decl(di);
+    if let Some((name, default)) = required_default(d) {
+        if el.attr(name).is_none() {
+            m.insert(Cow::Borrowed(name), Member::Str(Cow::Borrowed(default)));
+        }
+    }
     for a in el.attrs() {
         let Some(name) = attr_json_name(&a) else {
             continue;

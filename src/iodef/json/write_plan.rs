@@ -87,6 +87,10 @@ fn layout_of(di: usize) -> Layout {
         // view's rules.
         a.name.contains(':') && a.name != "xml:lang"
     });
+    // The view writes the XSD's default of an attribute RFC 8727 requires (`view::required_default`).
+    if super::view::required_default(d).is_some() {
+        fallback = true;
+    }
     let mut scalar_ok = false;
     match &d.content {
         Content::Opaque => fallback = true,

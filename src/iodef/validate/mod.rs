@@ -4,11 +4,12 @@
 //! * `strict.rs`: the strict walk ([`validate`]): attributes, IDs/IDREFs, text, content models;
 //! * `rfc_rules.rs`: the RFC 7970 text rules the XSD cannot express, called by the walk per element;
 //! * `xmldsig.rs`: the few xmldsig rules, for the opaque xmldsig elements the walk meets;
+//! * `sci.rs`: RFC 7203's basic structure, for the opaque SCI elements (`sci:AttackPattern`, …);
 //! * `model_match.rs` and `model_compiled.rs`: content-model matching (below);
 //! * `basic.rs`: [`validate_basic`] (and the IODEF v1 root checks of [`v1_basic_problems`]);
 //! * `problem.rs`: what a finding is ([`Problem`], [`RuleSource`]) and how its path is rendered.
 //!
-//! Imports run downwards only: `strict` → `rfc_rules`, `xmldsig`, `model_compiled` → `model_match`
+//! Imports run downwards only: `strict` → `rfc_rules`, `xmldsig`, `sci`, `model_compiled` → `model_match`
 //! → (the arena and schema outside the folder); every checker → `problem`. This file only
 //! re-exports, and nothing in the folder imports it.
 //!
@@ -35,6 +36,7 @@ mod model_compiled;
 mod model_match;
 mod problem;
 mod rfc_rules;
+mod sci;
 mod strict;
 mod xmldsig;
 

@@ -11,8 +11,11 @@ use crate::iodef::schema::{self, Decl};
 /// out once per declaration (this runs for every element; comparing names each time showed).
 fn has_rfc_rule(di: usize) -> bool {
     use std::sync::OnceLock;
-    const RULED: [&str; 9] = [
+    const RULED: [&str; 12] = [
         "Contact",
+        "DomainData",
+        "Observable",
+        "DetectionPattern",
         "RegistryHandle",
         "BusinessImpact",
         "RelatedActivity",
@@ -98,11 +101,50 @@ pub(super) fn check(
                 "spec-name=\"custom\" requires dtype (RFC 7970 §2.15)".into(),
             )
         }
+        // The XSD's choice has every particle optional; RFC 7970's text (and
+        // RFC 8727's `oneOf`) wants exactly one child.
+        "Observable" if childless => push(
+            out,
+            el,
+            &path.render(),
+            RuleSource::Rfc,
+            "Observable must have exactly one child element (RFC 7970 §3.29.3)".into(),
+        ),
+        // The XSD's choice of Description* | DetectionConfiguration* can be
+        // empty; RFC 7970's text (and RFC 8727's `oneOf`) wants one of them.
+        "DetectionPattern"
+            if !el
+                .elements()
+                .any(|k| matches!(k.name(), "Description" | "DetectionConfiguration")) =>
+        {
+            push(
+                out,
+                el,
+                &path.render(),
+                RuleSource::Rfc,
+                "DetectionPattern needs a Description or a DetectionConfiguration (RFC 7970 §3.10.1)"
+                    .into(),
+            )
+        }
         // Required in RFC 7970's text and in RFC 8727's JSON schema, optional
         // in the XSD (without a default): without them gridlink's own JSON
         // would fail RFC 8727 (issue 21; `tests/py/iodef_required_diff.py`
-        // lists the differences, `src/iodef/README.md` why DomainData's are
-        // not here).
+        // lists the differences). RFC 8274's Appendix B.3 example omits
+        // DomainData's two (a known defect of the example, see
+        // `tests/fixtures/iodef/README.md`).
+        "DomainData" => {
+            for attr in ["system-status", "domain-status"] {
+                if el.attr(attr).is_none() {
+                    push(
+                        out,
+                        el,
+                        &path.render(),
+                        RuleSource::Rfc,
+                        format!("missing required attribute {attr} of DomainData (RFC 7970 §3.19)"),
+                    );
+                }
+            }
+        }
         "RegistryHandle" | "BusinessImpact" => {
             let (attr, section) = match d.name {
                 "RegistryHandle" => ("registry", "§3.9.1"),

@@ -1,7 +1,7 @@
 //! Strict validation ([`validate`]): the walk over the tree that checks the errata-corrected RFC 7970
 //! XSD, interpreted from the schema table (attributes and their types, IDs and IDREFs, text and
 //! content models), and calls the RFC 7970 text rules (`rfc_rules.rs`) and the xmldsig rules
-//! (`xmldsig.rs`) on the way. Each finding is a [`Problem`] naming the element path and line.
+//! (`xmldsig.rs`) and RFC 7203's (`sci.rs`) on the way. Each finding is a [`Problem`] naming the element path and line.
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use super::model_compiled::match_model;
 use super::model_match::{wildcard_only, Kid};
 use super::problem::{attr_display, line_of, path_of, push, Path, Problem, RuleSource};
-use super::{rfc_rules, xmldsig};
+use super::{rfc_rules, sci, xmldsig};
 use crate::iodef::arena::{Attribute, Element, Node};
 use crate::iodef::schema::{
     self, attr_table, ext_base, ext_pairs, same, Content, Decl, St, NS_XML, NS_XSI,
@@ -178,6 +178,9 @@ impl<'a> Validator<'a> {
         let d = schema::decl(di);
         if matches!(d.content, Content::Opaque) {
             xmldsig::check(el, d, path, &mut self.problems);
+            if d.ns == schema::Ns::Sci {
+                sci::check(el, path, &mut self.problems);
+            }
             return;
         }
         self.attrs(el, di, d, path);
