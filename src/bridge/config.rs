@@ -79,7 +79,8 @@ macro_rules! bridge_keys {
 bridge_keys! {
     /// `listen = "127.0.0.1:8080"`.
     listen: std::net::SocketAddr,
-    /// `store = "/var/lib/gridlink/bridge.sqlite"` (default: STATE_DIR/bridge.sqlite).
+    /// `store = "/var/lib/gridlink/bridge.sqlite"` (default: STATE_DIR/bridge.sqlite),
+    /// or `store = "postgres://user@host/db"`: replicas sharing one PostgreSQL.
     store: PathBuf,
     /// `topics = ["incidents"]` or `[bridge.topics.incidents]` tables.
     topics: TopicsKey,

@@ -22,6 +22,7 @@ use crate::rolie::poll::csaf::CsafPoller;
 use crate::rolie::poll::{PollClient, Poller};
 use crate::rolie::{Publisher, RolieServer};
 use crate::sink::{Fanout, FanoutOptions, Sink, StoreSink};
+use crate::source::leased::LeasedPoller;
 use crate::source::{GridSource, Source};
 use crate::store::Store;
 
@@ -177,7 +178,16 @@ impl Bridge {
                 if let Ok(mut polls) = counters.polls.lock() {
                     polls.push((src.clone(), p.stats.clone()));
                 }
-                sources.push(Box::new(p));
+                // Replicas sharing a PostgreSQL store poll each feed once,
+                // whoever holds its lease.
+                match store.replica() {
+                    Some(_) => sources.push(Box::new(LeasedPoller::new(
+                        p,
+                        store.clone(),
+                        opts.poll_interval,
+                    ))),
+                    None => sources.push(Box::new(p)),
+                }
             }
             for src in &opts.poll_csaf {
                 let p = CsafPoller::new(

@@ -26,7 +26,8 @@ pub struct BridgeArgs {
     /// Address to serve HTTP(S) on [default: 127.0.0.1:8080].
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
-    /// SQLite store [default: STATE_DIR/bridge.sqlite].
+    /// SQLite store [default: STATE_DIR/bridge.sqlite], or
+    /// postgres://USER@HOST/DB: one database several replicas share.
     #[arg(long)]
     pub store: Option<PathBuf>,
     /// Topics to bridge (repeatable).
@@ -251,18 +252,23 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
         .store
         .clone()
         .unwrap_or_else(|| conn.state_dir.join("bridge.sqlite"));
-    if let Some(dir) = store_path.parent() {
+    // `postgres://…`: replicas sharing one database (see README, "Scaling
+    // out"); its password never reaches the terminal or the logs.
+    let shown = gridlink::store::redact_location(&store_path.to_string_lossy());
+    let postgres = gridlink::store::is_postgres_url(&store_path.to_string_lossy());
+    if let Some(dir) = store_path.parent().filter(|_| !postgres) {
         gridlink::store::files::create_private_dir(dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let store = Store::open(&store_path)
-        .with_context(|| format!("cannot open the store {}", store_path.display()))?;
+    let store = Store::open_location(&store_path)
+        .await
+        .with_context(|| format!("cannot open the store {shown}"))?;
     let grid = open_grid(g).await?;
     let bridge = Bridge::start(grid, store, opts).await?;
     eprintln!(
         "gridlink bridge: serving ROLIE on {} (service document: /rolie/servicedocument), store {}",
         bridge.local_addr(),
-        store_path.display()
+        shown
     );
     bridge
         .run(async {

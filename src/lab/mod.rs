@@ -8,6 +8,7 @@
 //! * `ejabberd` — the same for ejabberd, the second broker.
 //! * `ejabberd_cluster` — several ejabberd nodes joined into one cluster
 //!   (replicated mnesia, a private epmd), for fail-over across brokers.
+//! * `postgres` — a throwaway PostgreSQL 15 (replicas sharing a store).
 //! * `proxy` — a TCP relay that can drop or freeze every connection.
 //! * `process` — what the two brokers share as processes (start-up wait,
 //!   stop, log tails, client configuration).
@@ -15,6 +16,7 @@
 mod certs;
 mod ejabberd;
 mod ejabberd_cluster;
+mod postgres;
 mod process;
 mod prosody;
 mod proxy;
@@ -22,6 +24,7 @@ mod proxy;
 pub use certs::{ClientCert, TestCa};
 pub use ejabberd::{Ejabberd, EjabberdOptions, EjabberdStorage};
 pub use ejabberd_cluster::EjabberdCluster;
+pub use postgres::{Postgres, PostgresError};
 pub use process::free_port;
 pub use prosody::{LabError, Prosody, ProsodyOptions, Storage, CERTS_DOMAIN};
 pub use proxy::TcpProxy;

@@ -11,7 +11,8 @@
 //!   [`Publisher`](crate::rolie::Publisher) — in the bridge, the grid
 //!   publisher, which puts them in the durable outbox before anything is
 //!   answered — and runs until told to stop. Instances: the feed poller
-//!   ([`poll`]) and the ROLIE server's AtomPub POST/DELETE ([`atompub`]).
+//!   ([`poll`]; [`leased`] when replicas share a PostgreSQL store)
+//!   and the ROLIE server's AtomPub POST/DELETE ([`atompub`]).
 //!   `gridlink publish` is the same path for files on the command line.
 //!
 //! Adding a source is one module here plus one [`SourceConfig`] variant
@@ -23,6 +24,7 @@ use crate::sink::BoxFuture;
 
 pub mod atompub;
 mod grid;
+pub mod leased;
 pub mod poll;
 
 pub use grid::GridSource;

@@ -36,6 +36,10 @@ impl Store {
         topic: &str,
         size: u64,
     ) -> Result<Option<u64>, StoreError> {
+        if let Some(pg) = self.pg() {
+            let seq = pg.newest_closed_seq(topic, size).await?;
+            return Ok(seq.and_then(|s| block_of(s, size)));
+        }
         let t = topic.to_owned();
         self.with_conn(move |conn| {
             let Some(end) = closed_end(conn, size)? else {
@@ -54,6 +58,17 @@ impl Store {
         size: u64,
         index: u64,
     ) -> Result<Option<Block>, StoreError> {
+        if let Some(pg) = self.pg() {
+            let Some(range) = bounds(index, size) else {
+                return Ok(None);
+            };
+            let rows = pg.closed_block(topic, size, range).await?;
+            return Ok(rows.map(|(items, older, newer)| Block {
+                items,
+                older: older.and_then(|s| block_of(s, size)),
+                newer: newer.and_then(|s| block_of(s, size)),
+            }));
+        }
         let t = topic.to_owned();
         self.with_conn(move |conn| {
             let Some(end) = closed_end(conn, size)? else {

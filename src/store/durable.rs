@@ -45,6 +45,9 @@ impl Store {
         document: &str,
         max: usize,
     ) -> Result<i64, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.outbox_push(topic, item_id, document, max).await;
+        }
         let (t, i, d) = (topic.to_owned(), item_id.to_owned(), document.to_owned());
         self.with_conn(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -64,7 +67,26 @@ impl Store {
     }
 
     /// The oldest `limit` outbox entries, in sending order.
+    /// With PostgreSQL: this replica's entries and those whose claim ran
+    /// out, claimed for this replica (see `store::postgres`).
     pub async fn outbox_head(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        if let Some(pg) = self.pg() {
+            let rows = pg.outbox_head(limit).await?;
+            return Ok(rows
+                .into_iter()
+                .map(
+                    |(seq, topic, item_id, document, queued, attempts, last_error)| OutboxEntry {
+                        seq,
+                        topic,
+                        item_id,
+                        document,
+                        queued: from_ns(queued),
+                        attempts,
+                        last_error,
+                    },
+                )
+                .collect());
+        }
         self.with_conn(move |conn| {
             let mut stmt = conn.prepare(
                 "SELECT seq, topic, item_id, document, queued_ns, attempts, last_error \
@@ -88,6 +110,9 @@ impl Store {
 
     /// Removes confirmed (or superseded) entries.
     pub async fn outbox_remove(&self, seqs: Vec<i64>) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.outbox_remove(&seqs).await;
+        }
         self.with_conn(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for s in seqs {
@@ -101,6 +126,9 @@ impl Store {
 
     /// Records a failed attempt to send an entry.
     pub async fn outbox_failed(&self, seq: i64, error: &str) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.outbox_failed(seq, error).await;
+        }
         let e = error.to_owned();
         self.with_conn(move |conn| {
             conn.execute(
@@ -114,6 +142,9 @@ impl Store {
 
     /// How many entries wait in the outbox.
     pub async fn outbox_len(&self) -> Result<usize, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.outbox_len().await;
+        }
         self.with_conn(|conn| {
             let n: i64 = conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
             Ok(n.max(0) as usize)
@@ -123,6 +154,9 @@ impl Store {
 
     /// Every item of `topic` handed to the consumer: item id → content hash.
     pub async fn delivered(&self, topic: &str) -> Result<HashMap<String, String>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.delivered(topic).await;
+        }
         let t = topic.to_owned();
         self.with_conn(move |conn| {
             let mut stmt =
@@ -135,6 +169,9 @@ impl Store {
 
     /// When the newest delivery on `topic` was recorded.
     pub async fn last_delivered(&self, topic: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.last_delivered(topic).await;
+        }
         let t = topic.to_owned();
         self.with_conn(move |conn| {
             let ns: Option<i64> = conn.query_row(
@@ -155,6 +192,11 @@ impl Store {
         item_id: &str,
         content_hash: &str,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg
+                .mark_delivered(topic, item_id, content_hash, DELIVERED_KEPT)
+                .await;
+        }
         let (t, i, h) = (
             topic.to_owned(),
             item_id.to_owned(),
@@ -193,6 +235,9 @@ impl Store {
         topic: &str,
         item_id: Option<&str>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.forget_delivered(topic, item_id).await;
+        }
         let (t, i) = (topic.to_owned(), item_id.map(str::to_owned));
         self.with_conn(move |conn| {
             match i {
@@ -210,6 +255,9 @@ impl Store {
     /// Records that a catch-up of `topic` did not finish (kept until
     /// [`catch_up_finished`](Self::catch_up_finished)).
     pub async fn catch_up_unfinished(&self, topic: &str) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.set_catch_up_unfinished(topic, true).await;
+        }
         let t = topic.to_owned();
         self.with_conn(move |conn| {
             conn.execute(
@@ -223,6 +271,9 @@ impl Store {
 
     /// Records that a catch-up of `topic` finished.
     pub async fn catch_up_finished(&self, topic: &str) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.set_catch_up_unfinished(topic, false).await;
+        }
         let t = topic.to_owned();
         self.with_conn(move |conn| {
             conn.execute(
@@ -236,6 +287,9 @@ impl Store {
 
     /// Whether the last catch-up of `topic` did not finish.
     pub async fn is_catch_up_unfinished(&self, topic: &str) -> Result<bool, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.is_catch_up_unfinished(topic).await;
+        }
         let t = topic.to_owned();
         self.with_conn(move |conn| {
             let n: i64 = conn.query_row(

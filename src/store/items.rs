@@ -17,9 +17,13 @@ impl Store {
     /// does nothing when the same content is already stored.
     pub async fn put(&self, envelope: Envelope) -> Result<PutOutcome, StoreError> {
         let topic = envelope.topic.clone();
-        let outcome = self
-            .with_conn(move |conn| put_blocking(conn, &envelope))
-            .await?;
+        let outcome = match self.pg() {
+            Some(pg) => pg.put(&envelope, content_hash(&envelope.document)).await?,
+            None => {
+                self.with_conn(move |conn| put_blocking(conn, &envelope))
+                    .await?
+            }
+        };
         // After the commit, like the generation below (see `last_seq`).
         self.assigned(outcome.seq());
         self.count(&topic, |c| match outcome {
@@ -37,27 +41,31 @@ impl Store {
     /// Deletes an item (a pubsub retract). Returns whether it existed.
     pub async fn retract(&self, topic: &str, item_id: &str) -> Result<bool, StoreError> {
         let (t, i) = (topic.to_owned(), item_id.to_owned());
-        let existed = self
-            .with_conn(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let n = tx.execute(
-                    "DELETE FROM items WHERE topic = ?1 AND item_id = ?2",
-                    params![t, i],
-                )?;
-                if n > 0 {
-                    let now = now_ns()?;
-                    touch_topic(&tx, &t, now)?;
-                    tx.execute(
-                        "INSERT OR REPLACE INTO tombstones (topic, item_id, deleted_ns) \
-                         VALUES (?1, ?2, ?3)",
-                        params![t, i, now],
+        let existed = match self.pg() {
+            Some(pg) => pg.retract(topic, item_id).await?,
+            None => {
+                self.with_conn(move |conn| {
+                    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let n = tx.execute(
+                        "DELETE FROM items WHERE topic = ?1 AND item_id = ?2",
+                        params![t, i],
                     )?;
-                    trim_tombstones(&tx, &t)?;
-                }
-                tx.commit()?;
-                Ok(n > 0)
-            })
-            .await?;
+                    if n > 0 {
+                        let now = now_ns()?;
+                        touch_topic(&tx, &t, now)?;
+                        tx.execute(
+                            "INSERT OR REPLACE INTO tombstones (topic, item_id, deleted_ns) \
+                         VALUES (?1, ?2, ?3)",
+                            params![t, i, now],
+                        )?;
+                        trim_tombstones(&tx, &t)?;
+                    }
+                    tx.commit()?;
+                    Ok(n > 0)
+                })
+                .await?
+            }
+        };
         if existed {
             self.count(topic, |c| c.retracted += 1);
             tracing::info!(%topic, %item_id, "store retract");
@@ -70,24 +78,28 @@ impl Store {
     /// readers learn what went. Returns how many items there were.
     pub async fn purge(&self, topic: &str) -> Result<usize, StoreError> {
         let t = topic.to_owned();
-        let gone = self
-            .with_conn(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let now = now_ns()?;
-                let n = tx.execute(
-                    "INSERT OR REPLACE INTO tombstones (topic, item_id, deleted_ns) \
+        let gone = match self.pg() {
+            Some(pg) => pg.purge(topic).await?,
+            None => {
+                self.with_conn(move |conn| {
+                    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let now = now_ns()?;
+                    let n = tx.execute(
+                        "INSERT OR REPLACE INTO tombstones (topic, item_id, deleted_ns) \
                      SELECT topic, item_id, ?2 FROM items WHERE topic = ?1",
-                    params![t, now],
-                )?;
-                if n > 0 {
-                    tx.execute("DELETE FROM items WHERE topic = ?1", params![t])?;
-                    touch_topic(&tx, &t, now)?;
-                    trim_tombstones(&tx, &t)?;
-                }
-                tx.commit()?;
-                Ok(n)
-            })
-            .await?;
+                        params![t, now],
+                    )?;
+                    if n > 0 {
+                        tx.execute("DELETE FROM items WHERE topic = ?1", params![t])?;
+                        touch_topic(&tx, &t, now)?;
+                        trim_tombstones(&tx, &t)?;
+                    }
+                    tx.commit()?;
+                    Ok(n)
+                })
+                .await?
+            }
+        };
         if gone > 0 {
             self.count(topic, |c| c.retracted += gone as u64);
             tracing::info!(%topic, items = gone, "store purge");
@@ -98,6 +110,9 @@ impl Store {
     /// The topic's remembered retractions, newest first (at most
     /// [`TOMBSTONES_KEPT`]). An item stored again loses its tombstone.
     pub async fn tombstones(&self, topic: &str) -> Result<Vec<Tombstone>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.tombstones(topic).await;
+        }
         let t = topic.to_owned();
         self.with_conn(move |conn| {
             let mut stmt = conn.prepare(
@@ -120,6 +135,9 @@ impl Store {
     /// compares with the broker's item list (items the broker no longer has
     /// were retracted while the bridge was away).
     pub async fn item_keys(&self, topic: &str) -> Result<Vec<(String, String)>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.item_keys(topic).await;
+        }
         let t = topic.to_owned();
         self.with_conn(move |conn| {
             let mut stmt = conn.prepare(
@@ -133,6 +151,9 @@ impl Store {
 
     /// The current content of one item.
     pub async fn get(&self, topic: &str, item_id: &str) -> Result<Option<StoredItem>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.get(topic, item_id).await;
+        }
         let (t, i) = (topic.to_owned(), item_id.to_owned());
         self.with_conn(move |conn| {
             let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE topic = ?1 AND item_id = ?2");
@@ -152,12 +173,18 @@ impl Store {
     ) -> Result<Page, StoreError> {
         let t = topic.to_owned();
         let limit = limit.max(1);
+        if let Some(pg) = self.pg() {
+            return pg.page(topic, cursor, limit).await;
+        }
         self.with_conn(move |conn| page_blocking(conn, &t, cursor, limit))
             .await
     }
 
     /// Registers a topic (so its empty feed exists) and returns its metadata.
     pub async fn ensure_topic(&self, topic: &str) -> Result<TopicInfo, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.ensure_topic(topic).await;
+        }
         let t = topic.to_owned();
         self.with_conn(move |conn| {
             let now = now_ns()?;
@@ -172,12 +199,18 @@ impl Store {
 
     /// Metadata of one topic, if the store knows it.
     pub async fn topic(&self, topic: &str) -> Result<Option<TopicInfo>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.topic(topic).await;
+        }
         let t = topic.to_owned();
         self.with_conn(move |conn| topic_blocking(conn, &t)).await
     }
 
     /// Every topic the store knows, by name.
     pub async fn topics(&self) -> Result<Vec<TopicInfo>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.topics().await;
+        }
         self.with_conn(|conn| {
             let mut stmt = conn.prepare(&format!("{TOPIC_SELECT} ORDER BY t.topic"))?;
             let rows = stmt.query_map([], topic_from_row)?;

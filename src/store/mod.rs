@@ -9,11 +9,15 @@
 //! SQLite calls block, so every async method runs its query on tokio's
 //! blocking pool (`spawn_blocking`); the async runtime never waits on disk.
 //!
-//! * `handle` — [`Store`]: the connection, the blocking pool, counters.
+//! * `handle` — [`Store`]: the connection, the blocking pool, counters; the
+//!   backend (SQLite, or PostgreSQL for several replicas) is chosen inside.
 //! * `items` — items, tombstones and topics; `rows` — how they are stored.
 //! * `blocks` — archive blocks of the sequence; `durable` — the outbox and
 //!   delivery-cursor tables; `schema` — versioned migrations; `types`;
-//!   `files` — owner-only state files and directories (0700/0600).
+//!   `files` — owner-only state files and directories (0700/0600);
+//!   `lease` — leases (one replica at a time does a job).
+//! * `postgres/` — the same semantics on PostgreSQL: a small pool,
+//!   migrations, the replicas' change notifications, outbox claims.
 
 mod blocks;
 mod durable;
@@ -21,6 +25,8 @@ pub mod files;
 mod handle;
 mod items;
 mod journal;
+mod lease;
+mod postgres;
 mod rows;
 mod schema;
 mod types;
@@ -29,5 +35,8 @@ pub use blocks::{block_of, bounds as block_bounds, Block};
 pub use durable::{OutboxEntry, DELIVERED_KEPT};
 pub use handle::{Store, TopicCounters};
 pub use items::content_hash;
+pub use lease::LEASE_DEFAULT;
+pub use postgres::schema::PG_SCHEMA_VERSION;
+pub use postgres::{is_postgres_url, redact_location, PgOptions};
 pub use schema::{SCHEMA_VERSION, TOMBSTONES_KEPT};
 pub use types::{Cursor, Page, PutOutcome, StoreError, StoredItem, Tombstone, TopicInfo};

@@ -133,6 +133,16 @@ pub enum StoreError {
     /// A lock was poisoned by a panic in another thread.
     #[error("store lock poisoned")]
     Poisoned,
+    /// PostgreSQL reported an error (after the retries a lost connection
+    /// gets, see `store::postgres`).
+    #[error("postgresql: {0}")]
+    Postgres(String),
+    /// The `--store` location is not usable (a malformed `postgres://` URL).
+    #[error("store location: {0}")]
+    Location(String),
+    /// The operation has no implementation for this backend yet.
+    #[error("{0} is not implemented for the PostgreSQL store")]
+    Unsupported(&'static str),
     /// The publish outbox holds its maximum number of entries.
     #[error("the outbox is full ({max} documents wait for the broker); retry later or raise --outbox-max")]
     OutboxFull {

@@ -72,7 +72,14 @@ impl Fanout {
         let (inline, cursored): (Vec<_>, Vec<_>) = sinks.into_iter().partition(|s| !s.own_cursor());
         let mut head_now = 0;
         if !cursored.is_empty() {
-            store.journal_init().await?;
+            // The journal lives in SQLite only so far: say which feature is
+            // missing rather than "this store operation".
+            store.journal_init().await.map_err(|e| match e {
+                crate::store::StoreError::Unsupported(_) => crate::store::StoreError::Unsupported(
+                    "the journal of sinks with their own cursor (syslog, HTTP)",
+                ),
+                e => e,
+            })?;
             head_now = store.journal_head().await?;
         }
         let (head, head_rx) = watch::channel(head_now);
