@@ -250,7 +250,12 @@ fn comparison_xml(c: &Comparison) -> Result<String, String> {
         ("url", "value", Some(v), _) => addr("site-uri", v),
         ("autonomous-system", "number", _, Literal::Int(n)) => addr("asn", &n.to_string()),
         ("domain-name", "value", Some(v), _) => {
-            format!("<DomainData><Name>{}</Name></DomainData>", esc(v))
+            // RFC 7970 §3.19 requires both statuses; a STIX domain-name says
+            // neither.
+            format!(
+                "<DomainData system-status=\"unknown\" domain-status=\"unknown\"><Name>{}</Name></DomainData>",
+                esc(v)
+            )
         }
         ("network-traffic", "dst_port" | "src_port", _, Literal::Int(n))
             if (0..=65535).contains(n) =>

@@ -85,7 +85,7 @@ impl Schema {
         }
     }
 
-    /// Validates `instance`; the problems (at most [`MAX_PROBLEMS`]) each
+    /// Validates `instance`; the problems (at most ten) each
     /// name the JSON pointer of what is wrong.
     pub fn validate(self, instance: &Value) -> Result<(), VulnError> {
         let problems: Vec<String> = self
