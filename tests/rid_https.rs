@@ -507,3 +507,127 @@ async fn checklist_34_rid_sink_forwards_items_as_reports() {
         .unwrap_err();
     assert!(matches!(e, SinkError::Io { .. }), "{e}");
 }
+
+/// Checklist 34 through the bridge's configuration: `gridlink bridge` with two `[[sink]] type =
+/// "rid"` tables, each an own-cursor sink. An item published to the bridge's topic reaches the peer
+/// as a Report (the peer publishes it; `/metrics` counts it for that sink); the peer's refusal
+/// (404, a path it does not serve) is dead-lettered for the other sink, not retried.
+#[tokio::test(flavor = "multi_thread")]
+async fn checklist_34_bridge_rid_sink_tables_forward_and_dead_letter() {
+    use gridlink::bridge::{Bridge, BridgeOptions};
+    use gridlink::grid::{Payload, TopicSelection};
+    use gridlink::sink::SinkConfig;
+
+    let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let p = common::prosody_with_bridge();
+    let publisher = common::grid(&p, "publisher").await;
+    for t in ["incidents", "rid-b"] {
+        open_topic(&publisher, t).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (org(dir.path(), "rid-a"), org(dir.path(), "rid-b"));
+    let b_conf = dir.path().join("b.toml");
+    std::fs::write(
+        &b_conf,
+        "[rid]\n[[rid.peer]]\nname = \"rid-a.example\"\nallow = [\"Report\"]\n",
+    )
+    .unwrap();
+    let (mut b_srv, b_port) = serve(&p, &b, &b_conf, &a.ca.ca_pem, "rid-b").await;
+
+    let table = |url: String| -> SinkConfig {
+        toml::from_str(&format!(
+            "type = \"rid\"\nurl = \"{url}\"\ntls_cert = {:?}\ntls_key = {:?}\npeer_ca = {:?}\ntopics = [\"incidents\"]\nnode = \"127.0.0.1\"\n",
+            a.ca.server_chain_pem, a.ca.server_key_pem, b.ca.ca_pem
+        ))
+        .unwrap()
+    };
+    let good = format!("https://localhost:{b_port}/");
+    let wrong = format!("https://localhost:{b_port}/elsewhere");
+    let state = dir.path().join("state");
+    let bridge = Bridge::start(
+        common::grid(&p, "bridge").await,
+        gridlink::store::Store::open(dir.path().join("bridge.sqlite")).unwrap(),
+        BridgeOptions {
+            topics: TopicSelection::Named(vec!["incidents".into()]),
+            rolie: gridlink::rolie::RolieConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..Default::default()
+            },
+            ingest_validation: gridlink::iodef::ValidationLevel::Basic,
+            publish_validation: gridlink::iodef::ValidationLevel::Strict,
+            max_payload: 200 * 1024,
+            redaction: gridlink::iodef::Redaction::new(),
+            poll: Vec::new(),
+            poll_csaf: Vec::new(),
+            poll_allow: Vec::new(),
+            poll_interval: Duration::from_secs(60),
+            state_dir: state.join("poll"),
+            outbox: Default::default(),
+            confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
+            catch_up_page: gridlink::durable::CATCH_UP_PAGE,
+            sinks: vec![table(good.clone()), table(wrong.clone())],
+        },
+    )
+    .await
+    .unwrap();
+    let metrics_url = format!("http://{}/metrics", bridge.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(bridge.run(async {
+        let _ = stopped.await;
+    }));
+
+    let payload =
+        Payload::from_prepared("csirt.example.com:7".into(), common::incident(7)).unwrap();
+    publisher.publish("incidents", &payload).await.unwrap();
+    b_srv
+        .wait_line(true, Duration::from_secs(20), |l| {
+            l.contains("RID message received") && l.contains("Report")
+        })
+        .await;
+    let on_b = items(&p, &b.state, "rid-b").await;
+    assert_eq!(on_b.len(), 1, "{on_b:?}");
+
+    // The refused Report is dead-lettered with the reason, once.
+    let dead = state.join(format!(
+        "dead-letter-{}.jsonl",
+        format!("rid {wrong}").replace(
+            |c: char| !c.is_ascii_alphanumeric() && !".-_".contains(c),
+            "_"
+        )
+    ));
+    let mut lines = Vec::new();
+    for _ in 0..200 {
+        lines = std::fs::read_to_string(&dead)
+            .map(|t| t.lines().map(String::from).collect::<Vec<_>>())
+            .unwrap_or_default();
+        if !lines.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(lines.len(), 1, "{}: {lines:?}", dead.display());
+    assert!(lines[0].contains("404"), "{}", lines[0]);
+    assert!(lines[0].contains("csirt.example.com:7"), "{}", lines[0]);
+
+    let metrics = reqwest::get(&metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "gridlink_sink_sent_total{{sink=\"rid {good}\"}} 1"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "gridlink_sink_lag_events{{sink=\"rid {wrong}\"}} 0"
+        )),
+        "{metrics}"
+    );
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    b_srv.stop().await;
+}

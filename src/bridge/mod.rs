@@ -113,7 +113,10 @@ impl Bridge {
         }
         let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(StoreSink::new(store.clone()))];
         for s in &opts.sinks {
-            sinks.push(s.build()?);
+            sinks.push(match crate::rid::sink::build(s) {
+                Some(rid) => rid?,
+                None => s.build()?,
+            });
         }
         // Dead letters beside the pollers' state (`STATE_DIR/poll/..`).
         let dead_letter_dir = opts

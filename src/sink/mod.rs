@@ -16,6 +16,7 @@
 //! | one file per item in a directory | [`files`] | `gridlink subscribe --out DIR`, `[[sink]] type = "files"` |
 //! | syslog over TCP, TLS, UDP (RFC 5424/6587/5425/5426) | [`syslog`] | `subscribe --to syslog://…`, `[[sink]] type = "syslog"` |
 //! | HTTP: JSON arrays, Splunk HEC, Elasticsearch `_bulk` | [`http`] | `subscribe --to https://…`, `[[sink]] type = "http"` |
+//! | RID Reports to one peer (RFC 6545/6546) | [`crate::rid::sink`] | `[[sink]] type = "rid"` |
 //!
 //! Remote sinks keep their own cursor ([`Sink::own_cursor`]): the
 //! [`Fanout`] puts each event in a journal in the store and runs each of

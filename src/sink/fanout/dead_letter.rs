@@ -47,6 +47,10 @@ impl DeadLetter {
             "reason": reason,
             "event": event,
         });
+        // The state directory may not exist yet (a bridge without pollers never made it).
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         let mut opts = std::fs::OpenOptions::new();
         opts.create(true).append(true);
         #[cfg(unix)]
