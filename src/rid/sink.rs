@@ -13,7 +13,7 @@ use crate::iodef;
 use crate::sink::{BoxFuture, Outcome, Sink, SinkConfig, SinkError};
 
 /// The settings of a `[[sink]] type = "rid"` table
-/// ([`SinkConfig::Rid`](crate::sink::SinkConfig::Rid) carries the same keys).
+/// ([`SinkConfig::Rid`] carries the same keys).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RidSinkConfig {
