@@ -217,10 +217,19 @@ impl Writer {
             .map(|(_, n)| n.as_str())
     }
 
-    /// A prefix for an attribute namespace: its own if free or bound to it, else a new one.
-    fn attr_prefix(&self, a: &XmlAttr) -> String {
+    /// A prefix for an attribute namespace: its own if free, bound to it, or bound only by an
+    /// ancestor (then redeclared here, shadowing it, so the source's prefixes survive a round
+    /// trip); else one already bound to the namespace; else a new one. `mark` is where this
+    /// element's own declarations start in the scope, `el_prefix` the element's own prefix (which
+    /// must keep its binding on this element).
+    fn attr_prefix(&self, a: &XmlAttr, mark: usize, el_prefix: Option<&str>) -> String {
         if let Some(p) = &a.prefix {
-            if self.bound(Some(p)).is_none_or(|n| n == a.ns) {
+            let declared_here = self.scope[mark..]
+                .iter()
+                .any(|(q, _)| q.as_deref() == Some(p.as_str()));
+            if self.bound(Some(p)).is_none_or(|n| n == a.ns)
+                || (!declared_here && el_prefix != Some(p.as_str()))
+            {
                 return p.clone();
             }
         }
@@ -261,7 +270,7 @@ impl Writer {
             } else if a.ns == NS_XML {
                 attrs.push((Some("xml".into()), a));
             } else {
-                let p = self.attr_prefix(a);
+                let p = self.attr_prefix(a, mark, prefix.as_deref());
                 if self.bound(Some(&p)) != Some(a.ns.as_str()) {
                     decls.push((Some(p.clone()), a.ns.clone()));
                     self.scope.push((Some(p.clone()), a.ns.clone()));
@@ -328,5 +337,35 @@ mod tests {
         let mut w = Writer::within(String::new(), &[(None, "urn:d")]);
         w.element(&XmlElement::new("", "E", None));
         assert_eq!(w.out, "<E xmlns=\"\"/>");
+    }
+
+    /// Fuzz finding rid_message-4: a prefix an ancestor binds to another namespace is redeclared
+    /// on the attribute's element (before, the writer invented `ns0`, so the message read back
+    /// with different prefixes).
+    #[test]
+    fn attribute_prefix_shadowing_an_ancestor_binding_is_kept() {
+        let attr = |ns: &str, v: &str| XmlAttr {
+            ns: ns.into(),
+            name: "p".into(),
+            prefix: Some("x".into()),
+            value: v.into(),
+        };
+        let mut inner = XmlElement::new("", "B", None);
+        inner.attrs.push(attr("urn:b", "2"));
+        let mut outer = XmlElement::new("", "A", None).with_child(inner);
+        outer.attrs.push(attr("urn:a", "1"));
+        assert_eq!(
+            outer.to_xml(),
+            "<A xmlns:x=\"urn:a\" x:p=\"1\"><B xmlns:x=\"urn:b\" x:p=\"2\"/></A>"
+        );
+        // The element's own prefix keeps its binding: an attribute with that prefix in another
+        // namespace gets a fresh one.
+        let mut el = XmlElement::new("urn:a", "C", Some("x"));
+        el.attrs.push(attr("urn:b", "3"));
+        let w = XmlElement::new("urn:a", "R", Some("x")).with_child(el);
+        assert_eq!(
+            w.to_xml(),
+            "<x:R xmlns:x=\"urn:a\"><x:C xmlns:ns0=\"urn:b\" ns0:p=\"3\"/></x:R>"
+        );
     }
 }
