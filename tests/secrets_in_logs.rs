@@ -23,6 +23,8 @@ const TOPIC: &str = "secrets";
 const PUBLISHER_PW: &str = "pub-S3cr3t-a91f0c2e77";
 const SUBSCRIBER_PW: &str = "sub-S3cr3t-5be3d0417a";
 const WRONG_PW: &str = "wrong-S3cr3t-c0ffee1234";
+const FEED_PW: &str = "feed-S3cr3t-77aa01bd";
+const FEED_TOKEN: &str = "tok-S3cr3t-9e8d7c6b";
 
 fn lab(plain_only: bool) -> Prosody {
     common::start_prosody(ProsodyOptions {
@@ -203,9 +205,21 @@ fn every_command(p: &Prosody) -> Vec<(String, String)> {
     c.env_remove("GRIDLINK_PASSWORD")
         .args(["--password", SUBSCRIBER_PW, "bridge", "--topic", TOPIC])
         .args(["--listen", "127.0.0.1:0"])
+        // A feed URL with credentials: logged redacted (`source started`, poll errors).
+        .args([
+            "--poll",
+            &format!("https://feeduser:{FEED_PW}@127.0.0.1:9/feed?token={FEED_TOKEN}={TOPIC}"),
+        ])
         .arg("--store")
         .arg(p.dir().join("bridge.sqlite"));
-    outputs.push(("bridge".into(), run_until(c, "serving ROLIE")));
+    let text = run_until(c, "source started source=poll");
+    // Proof the poll source's name reached the log (redacted): else the
+    // feed secrets' absence would prove nothing.
+    assert!(
+        text.contains("source started") && text.contains("poll https://127.0.0.1:9/feed"),
+        "the bridge did not log its poll source:\n{text}"
+    );
+    outputs.push(("bridge".into(), text));
     outputs
 }
 
@@ -218,6 +232,8 @@ fn secrets() -> Vec<String> {
     let stem = |s: &str| b64(s)[..s.len() * 8 / 6].to_string();
     let mut out = vec![
         "urn:ietf:params:xml:ns:xmpp-sasl".to_string(),
+        FEED_PW.to_string(),
+        FEED_TOKEN.to_string(),
         stem("n,,n="),
         stem("c=biws"),
     ];

@@ -257,7 +257,11 @@ impl Bridge {
         };
         let tasks: Vec<_> = sources
             .into_iter()
-            .map(|s| tokio::spawn(s.run(stopped.clone())))
+            .map(|s| {
+                // Names are safe to log: URLs in them are redacted (`redact_url`).
+                tracing::info!(source = %s.name(), "source started");
+                tokio::spawn(s.run(stopped.clone()))
+            })
             .collect();
         tokio::pin!(shutdown);
         let result = loop {

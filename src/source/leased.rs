@@ -87,7 +87,7 @@ impl LeasedPoller {
 
 impl Source for LeasedPoller {
     fn name(&self) -> String {
-        format!("poll {} (leased)", self.poller.source().url)
+        format!("poll {} (leased)", self.poller.source().display_url())
     }
 
     fn run(self: Box<Self>, shutdown: Shutdown) -> BoxFuture<'static, ()> {

@@ -18,7 +18,7 @@ impl Source for CsafPoller {
 
 impl Source for Poller {
     fn name(&self) -> String {
-        format!("poll {}", self.source().url)
+        format!("poll {}", self.source().display_url())
     }
 
     fn run(self: Box<Self>, shutdown: Shutdown) -> BoxFuture<'static, ()> {
