@@ -131,3 +131,28 @@ fn rid_message_with_shadowed_prefix_round_trips() {
     );
     assert_eq!(gridlink::rid::parse(written.as_bytes()).unwrap(), msg);
 }
+
+/// Fuzz finding rid_message-5: text in element-only content (of a skipped enclosed document)
+/// ending in `>` and whitespace reads back the same once written, where the `>` becomes `&gt;`
+/// and the whitespace a piece of its own: whitespace continuing text is part of it.
+#[test]
+fn rid_message_with_whitespace_after_a_reference_round_trips() {
+    let src = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/rid/fuzz/whitespace-after-reference-in-element-only.xml"),
+    )
+    .unwrap();
+    let (msg, problems) = gridlink::rid::check(&src).unwrap();
+    assert!(
+        !problems
+            .iter()
+            .any(|p| p.severity == gridlink::rid::Severity::Error),
+        "{problems:?}"
+    );
+    let written = msg.to_xml();
+    assert!(
+        written.contains("iodef-2.0.xsd\"&gt;\n  <Incident"),
+        "{written}"
+    );
+    assert_eq!(gridlink::rid::parse(written.as_bytes()).unwrap(), msg);
+}

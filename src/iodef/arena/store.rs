@@ -210,7 +210,7 @@ impl Tree {
 
     /// The text node ending `parent`'s children, if its last child is one.
     #[inline]
-    fn last_text(&self, parent: u32) -> Option<u32> {
+    pub(crate) fn last_text(&self, parent: u32) -> Option<u32> {
         let last = self.nodes[parent as usize].last_child;
         (last != NONE && self.nodes[last as usize].decl == TEXT).then_some(last)
     }

@@ -6,7 +6,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use super::parser::{span_in, Parser};
-use super::scan::{all_whitespace, find_byte, norm_eol, resolve_ref};
+use super::scan::{find_byte, norm_eol, resolve_ref};
 use crate::iodef::arena::{Str, Tree};
 use crate::iodef::error::IodefError;
 use crate::iodef::schema::name_table;
@@ -109,15 +109,19 @@ fn read(src: &str) -> Result<Tree, IodefError> {
                 }
             }
             // Whitespace between the children of element-only content is not information: dropped.
-            Event::Text(t) if p.stack.last().is_some_and(|o| o.ignorable) && all_whitespace(&t) => {
-            }
+            Event::Text(t) if p.between_children(&t) => {}
             Event::Text(t) => text_event(&mut p, t.as_ref(), at, "text")?,
+            Event::CData(t) if p.between_children(&t) => {}
             Event::CData(t) => text_event(&mut p, t.as_ref(), at, "CDATA")?,
             Event::GeneralRef(r) => {
                 let name = std::str::from_utf8(r.as_ref())
                     .map_err(|_| IodefError::xml(at, "reference is not UTF-8"))?;
                 let c = resolve_ref(name, at)?;
-                p.text(None, c.encode_utf8(&mut [0; 4]), at)?;
+                let mut buf = [0; 4];
+                let c = c.encode_utf8(&mut buf);
+                if !p.between_children(c.as_bytes()) {
+                    p.text(None, c, at)?;
+                }
             }
             Event::DocType(_) => return Err(IodefError::Doctype { line: at }),
             Event::Decl(d) => {
