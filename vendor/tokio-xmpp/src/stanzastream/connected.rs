@@ -273,8 +273,8 @@ impl ConnectedState {
         if let Some(sm_state) = sm_state.as_mut() {
             // GRIDLINK PATCH: 6.0.0 set `pending_req = transmitted` here,
             // i.e. asked for an ack after every write batch (nearly every
-            // stanza under load). Ask only every ACK_REQUEST_EVERY stanzas
-            // or ACK_REQUEST_AFTER after the first unasked one; the deadline
+            // stanza under load). Ask only every ACK_REQUEST_EVERY stanzas,
+            // or once nothing was sent for ACK_REQUEST_AFTER; the deadline
             // is polled here, so its expiry wakes this task. Everything
             // unacked stays in the resend queue for resumption as before.
             if sm_state.ack_request_due(cx) {
