@@ -179,6 +179,10 @@ async fn unacked_publishes_are_resent_on_resumption() {
         failed.is_empty(),
         "publishes lost across resumption: {failed:?}"
     );
+    assert!(
+        p.log().contains("mod_smacks resuming existing session"),
+        "the session was not resumed (XEP-0198), so the resend queue was not used"
+    );
 
     let items = publisher
         .items("incidents", None, None, ValidationLevel::Basic)
