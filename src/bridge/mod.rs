@@ -86,8 +86,15 @@ impl Bridge {
         // It gets the selection itself, so that `AllIodef` is discovered
         // again on every new session (a topic created meanwhile is
         // followed from then on), not frozen at start.
+        // Only the `[[sink]]`s read an item's RFC 8727 JSON (journal lines,
+        // syslog fields); the store keeps the document. Without them it is
+        // not built for live notifications (issue 22).
+        let follow_grid = match opts.sinks.is_empty() {
+            true => grid.clone().without_item_json(),
+            false => grid.clone(),
+        };
         let follower = Follower::start_paged(
-            &grid,
+            &follow_grid,
             opts.topics.clone(),
             opts.ingest_validation,
             store.clone(),

@@ -51,6 +51,9 @@ use crate::xmpp::Session;
 pub struct Grid {
     session: Session,
     service: Jid,
+    /// Whether subscriptions build IODEF items' RFC 8727 JSON
+    /// ([`Grid::without_item_json`]).
+    item_json: bool,
 }
 
 impl Grid {
@@ -68,7 +71,22 @@ impl Grid {
             None => discover::find_pubsub_service(&session).await?,
         };
         tracing::debug!(%service, "pubsub service");
-        Ok(Grid { session, service })
+        Ok(Grid {
+            session,
+            service,
+            item_json: true,
+        })
+    }
+
+    /// This grid, with subscriptions (and followers) that leave the RFC 8727
+    /// JSON of live IODEF items unbuilt: [`GridEvent::Item`]'s `iodef` is
+    /// `None`. For consumers that keep only the document, such as a bridge
+    /// whose one sink is its store: turning each document into JSON is a
+    /// good part of a notification's cost. CSAF and CVE items keep their
+    /// JSON value, which checking them produces anyway.
+    pub fn without_item_json(mut self) -> Grid {
+        self.item_json = false;
+        self
     }
 
     /// The session.
@@ -228,6 +246,14 @@ impl Grid {
         topics: TopicSelection,
         level: ValidationLevel,
     ) -> Result<Subscription, GridError> {
-        subscription::start(self.session.clone(), self.service.clone(), topics, level).await
+        let json = self.item_json;
+        subscription::start(
+            self.session.clone(),
+            self.service.clone(),
+            topics,
+            level,
+            json,
+        )
+        .await
     }
 }

@@ -26,12 +26,14 @@ const MAX_JSON_ITEM: usize = 256 * 1024;
 /// anyone can send us a `<message/>`, so the sender is checked.
 ///
 /// The message is consumed: its payload trees move into the events instead
-/// of being copied (a notification carries a whole IODEF document).
+/// of being copied (a notification carries a whole IODEF document). IODEF
+/// items get their RFC 8727 JSON only with `item_json`.
 pub(crate) fn notification(
     m: Message,
     service: &Jid,
     topics: &BTreeSet<String>,
     level: ValidationLevel,
+    item_json: bool,
 ) -> Vec<GridEvent> {
     if m.from.as_ref() != Some(service) {
         return Vec::new();
@@ -78,8 +80,9 @@ pub(crate) fn notification(
                                 .and_then(|j| j.parse::<Jid>().ok())
                                 .map(|j| j.to_string());
                             let payload = ns::take_payload(&mut item);
-                            out.push(item_event(
-                                &topic, item_id, publisher, payload, now, delayed_at, level,
+                            let at = (now, delayed_at);
+                            out.push(item_event_with(
+                                &topic, item_id, publisher, payload, at, level, item_json,
                             ));
                         } else if item.is("retract", ns::PUBSUB_EVENT) {
                             out.push(GridEvent::Retract {
@@ -153,12 +156,12 @@ pub fn fuzz_notification(items: &str) -> usize {
         return 0;
     };
     let topics = BTreeSet::from(["t".to_string()]);
-    notification(m, &service, &topics, ValidationLevel::Strict).len()
+    notification(m, &service, &topics, ValidationLevel::Strict, true).len()
 }
 
 /// Checks one item's payload and wraps it: an IODEF v2 document, a CSAF
 /// advisory or a CVE record (in an XEP-0335 container) becomes an
-/// [`GridEvent::Item`]; anything else a [`GridEvent::Rejected`].
+/// [`GridEvent::Item`] (with its JSON); anything else a [`GridEvent::Rejected`].
 pub(crate) fn item_event(
     topic: &str,
     item_id: String,
@@ -167,6 +170,21 @@ pub(crate) fn item_event(
     received_at: DateTime<Utc>,
     delayed_at: Option<DateTime<Utc>>,
     level: ValidationLevel,
+) -> GridEvent {
+    let at = (received_at, delayed_at);
+    item_event_with(topic, item_id, publisher, payload, at, level, true)
+}
+
+/// [`item_event`], building an IODEF item's RFC 8727 JSON only with
+/// `item_json` (the bridge without other sinks than its store discards it).
+fn item_event_with(
+    topic: &str,
+    item_id: String,
+    publisher: Option<String>,
+    payload: Option<Element>,
+    (received_at, delayed_at): (DateTime<Utc>, Option<DateTime<Utc>>),
+    level: ValidationLevel,
+    item_json: bool,
 ) -> GridEvent {
     let reject = |reason: String| {
         tracing::warn!(topic, item_id = %item_id, %reason, "rejected item");
@@ -230,7 +248,7 @@ pub(crate) fn item_event(
                     payload_ns: IODEF_V2_NS.to_string(),
                     document,
                 },
-                iodef: Some(doc.to_json()),
+                iodef: item_json.then(|| doc.to_json()),
             }
         }
     }
@@ -261,7 +279,7 @@ mod tests {
             "pubsub.localhost",
             "<delay xmlns='urn:xmpp:delay' from='pubsub.localhost' stamp='2026-11-22T10:00:00Z'/>",
         );
-        match &notification(m, &service, &topics, ValidationLevel::Basic)[..] {
+        match &notification(m, &service, &topics, ValidationLevel::Basic, true)[..] {
             [GridEvent::Item { envelope, .. }] => assert_eq!(
                 envelope.delayed_at.map(|d| d.to_rfc3339()),
                 Some("2026-11-22T10:00:00+00:00".to_string())
@@ -269,9 +287,28 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let undelayed = message("pubsub.localhost", "");
-        match &notification(undelayed, &service, &topics, ValidationLevel::Basic)[..] {
+        match &notification(undelayed, &service, &topics, ValidationLevel::Basic, true)[..] {
             [GridEvent::Item { envelope, .. }] => assert_eq!(envelope.delayed_at, None),
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// Issue 22: an IODEF item's RFC 8727 JSON is built only when asked
+    /// for; the document is carried either way.
+    #[test]
+    fn item_json_only_when_asked_for() {
+        let service: Jid = "pubsub.localhost".parse().unwrap();
+        let topics: BTreeSet<String> = ["t".to_string()].into();
+        let level = ValidationLevel::Basic;
+        for json in [true, false] {
+            let m = message("pubsub.localhost", "");
+            match &notification(m, &service, &topics, level, json)[..] {
+                [GridEvent::Item { envelope, iodef }] => {
+                    assert_eq!(iodef.is_some(), json);
+                    assert!(envelope.document.contains("csirt.example.com"));
+                }
+                other => panic!("{other:?}"),
+            }
         }
     }
 
@@ -284,7 +321,8 @@ mod tests {
             message("mallory@localhost", ""),
             &service,
             &topics,
-            ValidationLevel::Basic
+            ValidationLevel::Basic,
+            true,
         )
         .is_empty());
         let other: BTreeSet<String> = ["u".to_string()].into();
@@ -292,7 +330,8 @@ mod tests {
             message("pubsub.localhost", ""),
             &service,
             &other,
-            ValidationLevel::Basic
+            ValidationLevel::Basic,
+            true,
         )
         .is_empty());
     }
@@ -311,7 +350,7 @@ mod tests {
             .parse()
             .unwrap();
             let m = Message::try_from(el).unwrap();
-            notification(m, &service, &topics, ValidationLevel::Basic)
+            notification(m, &service, &topics, ValidationLevel::Basic, true)
         };
         assert_eq!(
             decision("pubsub.localhost", "subscribed"),
@@ -344,6 +383,7 @@ mod tests {
                 &service,
                 &topics,
                 ValidationLevel::Basic,
+                true,
             )
         };
         let form = "http://jabber.org/protocol/pubsub#subscribe_authorization";

@@ -55,7 +55,7 @@ pub(crate) async fn pending_requests(
             let SessionEvent::Message(m) = ev else {
                 continue;
             };
-            for ev in notification(*m, service, &topics, ValidationLevel::Off) {
+            for ev in notification(*m, service, &topics, ValidationLevel::Off, false) {
                 if let GridEvent::SubscriptionRequest { jid, .. } = ev {
                     if !jids.contains(&jid) {
                         jids.push(jid);

@@ -67,6 +67,7 @@ pub async fn start(
     service: Jid,
     selection: TopicSelection,
     level: ValidationLevel,
+    item_json: bool,
 ) -> Result<Subscription, GridError> {
     let mut events = session.take_events().ok_or_else(|| GridError::Protocol {
         op: "subscribe".into(),
@@ -98,6 +99,7 @@ pub async fn start(
         service,
         selection,
         level,
+        item_json,
         tx,
         topics: initial.iter().cloned().collect(),
         followed: initial.clone(),
@@ -122,6 +124,8 @@ struct Live {
     service: Jid,
     selection: TopicSelection,
     level: ValidationLevel,
+    /// Build IODEF items' JSON (`Grid::without_item_json` says not).
+    item_json: bool,
     me: BareJid,
     tx: mpsc::Sender<GridEvent>,
     /// The topics followed, in the selection's order (what events report).
@@ -201,7 +205,7 @@ impl Live {
 
     /// A message: the grid events it carries, for the topics followed.
     async fn message(&mut self, m: Message) -> Result<(), Gone> {
-        for ge in notification(m, &self.service, &self.topics, self.level) {
+        for ge in notification(m, &self.service, &self.topics, self.level, self.item_json) {
             match &ge {
                 // Only a subscription that was waiting can be approved: the
                 // service also confirms the one we approved ourselves as
