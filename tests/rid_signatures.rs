@@ -1,0 +1,321 @@
+//! RID XML Signatures (RFC 6545 §9.1, §9.3.2) checked against an independent implementation,
+//! `xmlsec1` (libxmlsec1, Debian package `xmlsec1`, installed by `scripts/deps`): what gridlink
+//! signs xmlsec1 verifies, what xmlsec1 signs gridlink verifies, and tampered content, SHA-1, XSLT
+//! and foreign references are refused with clear errors. Keys are the lab CA's (ECDSA P-256) and
+//! an RSA certificate made with `openssl`. Test names follow the `rid.md` checklist lines.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gridlink::lab::TestCa;
+use gridlink::rid::sign::{sign_message, sign_origin, verify_message, verify_origin, SigningKey};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+use tokio_rustls::rustls::RootCertStore;
+
+const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+
+fn xmlsec1(args: &[&str]) -> (bool, String) {
+    let out = Command::new("xmlsec1")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("xmlsec1 is needed (Debian package xmlsec1, installed by scripts/deps): {e}")
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn leaf(chain: &Path) -> Vec<u8> {
+    CertificateDer::pem_file_iter(chain)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .to_vec()
+}
+
+fn roots(ca: &Path) -> RootCertStore {
+    let mut r = RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).unwrap() {
+        r.add(c.unwrap()).unwrap();
+    }
+    r
+}
+
+fn ca(dir: &Path, name: &str) -> TestCa {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    TestCa::generate_named(&d, &format!("{name} RID CA"), &[&format!("{name}.example")]).unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/rid")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// An Acknowledgement (no ReportSchema: gridlink adds a signature-only one).
+const ACK: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<iodef-rid:RID lang="en" xmlns:iodef-rid="urn:ietf:params:xml:ns:iodef-rid-2.0"
+    xmlns:iodef="urn:ietf:params:xml:ns:iodef-1.0">
+  <iodef-rid:RIDPolicy MsgType="Acknowledgement" MsgDestination="RIDSystem">
+    <iodef-rid:PolicyRegion region="PeerToPeer"/>
+    <iodef:Node><iodef:Address category="ipv4-addr">192.0.2.1</iodef:Address></iodef:Node>
+    <iodef-rid:TrafficType type="Attack"/>
+    <iodef:IncidentID name="csirt.example.com">189801</iodef:IncidentID>
+  </iodef-rid:RIDPolicy>
+  <iodef-rid:RequestStatus AuthorizationStatus="Approved"/>
+</iodef-rid:RID>
+"#;
+
+/// An InvestigationRequest whose IODEF v2 document has a RecordItem (what the originator signs).
+pub const REQUEST: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<RID lang="en" xmlns="urn:ietf:params:xml:ns:iodef-rid-2.0"
+     xmlns:iodef="urn:ietf:params:xml:ns:iodef-1.0">
+  <RIDPolicy MsgType="InvestigationRequest" MsgDestination="SourceOfIncident">
+    <PolicyRegion region="PeerToPeer"/>
+    <iodef:Node><iodef:Address category="ipv4-addr">192.0.2.35</iodef:Address></iodef:Node>
+    <TrafficType type="Network"/>
+    <iodef:IncidentID name="csirt.example.com">189801</iodef:IncidentID>
+    <ReportSchema Version="ext-value" ext-Version="2.0" XMLSchemaID="ext-value"
+                  ext-XMLSchemaID="urn:ietf:params:xml:ns:iodef-2.0">
+      <XMLDocument dtype="xml" meaning="xml">
+        <IODEF-Document version="2.00" xml:lang="en" xmlns="urn:ietf:params:xml:ns:iodef-2.0">
+          <Incident purpose="mitigation">
+            <IncidentID name="csirt.example.com">189801</IncidentID>
+            <GenerationTime>2026-12-07T06:00:00Z</GenerationTime>
+            <Contact type="organization" role="creator">
+              <Email><EmailTo>ir@csirt.example.com</EmailTo></Email>
+            </Contact>
+            <EventData>
+              <Expectation action="investigate"/>
+              <Record>
+                <RecordData>
+                  <RecordItem dtype="string">450000522ad9 sample packet &amp; more</RecordItem>
+                </RecordData>
+              </Record>
+            </EventData>
+          </Incident>
+        </IODEF-Document>
+      </XMLDocument>
+    </ReportSchema>
+  </RIDPolicy>
+</RID>
+"#;
+
+/// A Report with an xmlsec1 signing template in `ReportSchema/Signature` (default-namespace
+/// `Signature`, unlike gridlink's `ds:` prefix), digest and signature method as given.
+fn template(method: &str, digest: &str) -> String {
+    let unsigned = String::from_utf8(fixture("valid/report-iodef-v2.xml")).unwrap();
+    let sig = format!(
+        r#"<Signature dtype="xml" meaning="xml"><Signature xmlns="{NS_DS}">
+  <SignedInfo>
+    <CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
+    <SignatureMethod Algorithm="{method}"/>
+    <Reference URI="">
+      <Transforms>
+        <Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>
+        <Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
+      </Transforms>
+      <DigestMethod Algorithm="{digest}"/>
+      <DigestValue/>
+    </Reference>
+  </SignedInfo>
+  <SignatureValue/>
+  <KeyInfo><X509Data/></KeyInfo>
+</Signature></Signature>
+    </ReportSchema>"#
+    );
+    unsigned.replacen("</ReportSchema>", &sig, 1)
+}
+
+#[test]
+fn checklist_26_enveloped_signature_every_message_interoperates_with_xmlsec1() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = ca(dir.path(), "a");
+    let key = SigningKey::from_pem(&a.server_chain_pem, &a.server_key_pem).unwrap();
+    let cert = leaf(&a.server_chain_pem);
+    let ca_pem = a.ca_pem.to_str().unwrap();
+    // gridlink signs a Report (ReportSchema present) and an Acknowledgement (none): each is still
+    // valid RID (gridlink's checker, no errors), gridlink verifies it, and so does xmlsec1.
+    for (name, unsigned) in [
+        ("report", fixture("valid/report-iodef-v2.xml")),
+        ("ack", ACK.as_bytes().to_vec()),
+    ] {
+        let signed = sign_message(&unsigned, &key).unwrap();
+        let (_, problems) = gridlink::rid::check(signed.as_bytes()).unwrap();
+        assert!(
+            problems.iter().all(|p| !p.is_error()),
+            "{name}: {problems:?}\n{signed}"
+        );
+        verify_message(signed.as_bytes(), &cert).unwrap();
+        let f = write(dir.path(), &format!("{name}-signed.xml"), &signed);
+        let (ok, out) = xmlsec1(&["--verify", "--trusted-pem", ca_pem, f.to_str().unwrap()]);
+        assert!(
+            ok,
+            "xmlsec1 refused gridlink's {name} signature: {out}\n{signed}"
+        );
+        // Tampered: both refuse.
+        let tampered = signed.replacen("PeerToPeer", "IntraConsortium", 1);
+        let e = verify_message(tampered.as_bytes(), &cert).unwrap_err();
+        assert!(e.to_string().contains("digest mismatch"), "{e}");
+        let f = write(dir.path(), &format!("{name}-tampered.xml"), &tampered);
+        let (ok, out) = xmlsec1(&["--verify", "--trusted-pem", ca_pem, f.to_str().unwrap()]);
+        assert!(!ok, "xmlsec1 accepted a tampered document: {out}");
+        // Another peer's certificate does not verify it.
+        let other = ca(dir.path(), &format!("other-{name}"));
+        let e = verify_message(signed.as_bytes(), &leaf(&other.server_chain_pem)).unwrap_err();
+        assert!(e.to_string().contains("does not verify"), "{e}");
+    }
+    // xmlsec1 signs (ECDSA P-256, SHA-256, default-namespace ds:Signature): gridlink verifies.
+    let t = write(
+        dir.path(),
+        "tmpl.xml",
+        &template(
+            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+            "http://www.w3.org/2001/04/xmlenc#sha256",
+        ),
+    );
+    let out = dir.path().join("xmlsec-signed.xml");
+    let keyarg = format!(
+        "{},{}",
+        a.server_key_pem.display(),
+        a.server_chain_pem.display()
+    );
+    let (ok, text) = xmlsec1(&[
+        "--sign",
+        "--privkey-pem",
+        &keyarg,
+        "--output",
+        out.to_str().unwrap(),
+        t.to_str().unwrap(),
+    ]);
+    assert!(ok, "xmlsec1 --sign: {text}");
+    let signed = std::fs::read(&out).unwrap();
+    verify_message(&signed, &cert).unwrap();
+    let (_, problems) = gridlink::rid::check(&signed).unwrap();
+    assert!(problems.iter().all(|p| !p.is_error()), "{problems:?}");
+}
+
+#[test]
+fn checklist_27_sha1_xslt_foreign_references_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = ca(dir.path(), "a");
+    let cert = leaf(&a.server_chain_pem);
+    // xmlsec1 signs with SHA-1 (ECDSA-SHA1, SHA-1 digest): gridlink refuses, naming SHA-1.
+    let t = write(
+        dir.path(),
+        "sha1.xml",
+        &template(
+            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1",
+            "http://www.w3.org/2000/09/xmldsig#sha1",
+        ),
+    );
+    let out = dir.path().join("sha1-signed.xml");
+    let keyarg = format!(
+        "{},{}",
+        a.server_key_pem.display(),
+        a.server_chain_pem.display()
+    );
+    let (ok, text) = xmlsec1(&[
+        "--sign",
+        "--privkey-pem",
+        &keyarg,
+        "--output",
+        out.to_str().unwrap(),
+        t.to_str().unwrap(),
+    ]);
+    assert!(ok, "xmlsec1 --sign (SHA-1): {text}");
+    let e = verify_message(&std::fs::read(&out).unwrap(), &cert).unwrap_err();
+    assert!(e.to_string().contains("SHA-1 refused"), "{e}");
+    // gridlink's own signature with an XSLT transform, an external reference, inclusive c14n
+    // spliced in: each refused before any digest is computed.
+    let key = SigningKey::from_pem(&a.server_chain_pem, &a.server_key_pem).unwrap();
+    let signed = sign_message(&fixture("valid/report-iodef-v2.xml"), &key).unwrap();
+    let xslt = signed.replacen(
+        "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>",
+        "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xslt-19991116\"/>",
+        1,
+    );
+    assert_ne!(xslt, signed);
+    let e = verify_message(xslt.as_bytes(), &cert).unwrap_err();
+    assert!(e.to_string().contains("XSLT transform refused"), "{e}");
+    let external = signed.replacen("URI=\"\"", "URI=\"https://attacker.example/x.xml\"", 1);
+    let e = verify_message(external.as_bytes(), &cert).unwrap_err();
+    assert!(e.to_string().contains("only URI=\"\""), "{e}");
+    let inclusive = signed.replacen(
+        "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+        "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/>",
+        1,
+    );
+    let e = verify_message(inclusive.as_bytes(), &cert).unwrap_err();
+    assert!(e.to_string().contains("only exclusive c14n"), "{e}");
+    // And no signature at all is a clear error.
+    let e = verify_message(&fixture("valid/report-iodef-v2.xml"), &cert).unwrap_err();
+    assert!(e.to_string().contains("no enveloped"), "{e}");
+}
+
+#[test]
+fn checklist_25_30_originator_detached_signature_checked_by_every_party() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = ca(dir.path(), "origin");
+    let hop = ca(dir.path(), "hop");
+    let okey = SigningKey::from_pem(&origin.server_chain_pem, &origin.server_key_pem).unwrap();
+    let hkey = SigningKey::from_pem(&hop.server_chain_pem, &hop.server_key_pem).unwrap();
+    // The originator signs the RecordItem (detached, XPath Filter 2.0 + exclusive c14n) and its
+    // own message; the hop forwards the request with the originator's signature unchanged and its
+    // own enveloped signature.
+    let by_origin = sign_origin(REQUEST.as_bytes(), &okey).unwrap();
+    assert!(by_origin.contains("xmldsig-filter2"), "{by_origin}");
+    let forwarded = sign_message(by_origin.as_bytes(), &hkey).unwrap();
+    let (_, problems) = gridlink::rid::check(forwarded.as_bytes()).unwrap();
+    assert!(problems.iter().all(|p| !p.is_error()), "{problems:?}");
+    // Every party (here: one trusting both CAs) validates the originator and the hop.
+    let mut trust = roots(&origin.ca_pem);
+    trust.add_parsable_certificates(
+        CertificateDer::pem_file_iter(&hop.ca_pem)
+            .unwrap()
+            .map(|c| c.unwrap()),
+    );
+    let checked = verify_origin(forwarded.as_bytes(), &trust).unwrap();
+    assert_eq!(checked.signers, vec![leaf(&origin.server_chain_pem)]);
+    verify_message(forwarded.as_bytes(), &leaf(&hop.server_chain_pem)).unwrap();
+    // xmlsec1 checks both: the detached one (first ds:Signature) and the enveloped one.
+    let f = write(dir.path(), "forwarded.xml", &forwarded);
+    for (n, ca) in [(1, &origin.ca_pem), (2, &hop.ca_pem)] {
+        let xpath = format!("(//*[local-name()='Signature' and namespace-uri()='{NS_DS}'])[{n}]");
+        let (ok, out) = xmlsec1(&[
+            "--verify",
+            "--trusted-pem",
+            ca.to_str().unwrap(),
+            "--node-xpath",
+            &xpath,
+            f.to_str().unwrap(),
+        ]);
+        assert!(ok, "xmlsec1 refused signature {n}: {out}\n{forwarded}");
+    }
+    // A RecordItem altered on the way: the originator's signature fails (and xmlsec1 agrees).
+    let altered = forwarded.replacen("sample packet", "other packet", 1);
+    let e = verify_origin(altered.as_bytes(), &trust).unwrap_err();
+    assert!(e.to_string().contains("digest mismatch"), "{e}");
+    // An originator whose certificate does not chain to a trusted CA is refused.
+    let e = verify_origin(forwarded.as_bytes(), &roots(&hop.ca_pem)).unwrap_err();
+    assert!(e.to_string().contains("does not chain"), "{e}");
+    // A request without the originator's signature.
+    let e = verify_origin(REQUEST.as_bytes(), &trust).unwrap_err();
+    assert!(e.to_string().contains("no detached"), "{e}");
+}
