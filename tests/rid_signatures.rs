@@ -4,6 +4,8 @@
 //! and foreign references are refused with clear errors. Keys are the lab CA's (ECDSA P-256) and
 //! an RSA certificate made with `openssl`. Test names follow the `rid.md` checklist lines.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -50,7 +52,12 @@ fn roots(ca: &Path) -> RootCertStore {
 fn ca(dir: &Path, name: &str) -> TestCa {
     let d = dir.join(name);
     std::fs::create_dir_all(&d).unwrap();
-    TestCa::generate_named(&d, &format!("{name} RID CA"), &[&format!("{name}.example")]).unwrap()
+    TestCa::generate_named(
+        &d,
+        &format!("{name} RID CA"),
+        &[&format!("{name}.example"), "localhost"],
+    )
+    .unwrap()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -83,7 +90,7 @@ const ACK: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 "#;
 
 /// An InvestigationRequest whose IODEF v2 document has a RecordItem (what the originator signs).
-pub const REQUEST: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+const REQUEST: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <RID lang="en" xmlns="urn:ietf:params:xml:ns:iodef-rid-2.0"
      xmlns:iodef="urn:ietf:params:xml:ns:iodef-1.0">
   <RIDPolicy MsgType="InvestigationRequest" MsgDestination="SourceOfIncident">
@@ -318,4 +325,149 @@ fn checklist_25_30_originator_detached_signature_checked_by_every_party() {
     // A request without the originator's signature.
     let e = verify_origin(REQUEST.as_bytes(), &trust).unwrap_err();
     assert!(e.to_string().contains("no detached"), "{e}");
+}
+
+/// Checklist 19 (with 26, 30 at the endpoint): `gridlink rid serve` with `require_signatures`
+/// answers a message whose signatures fail with an Acknowledgement Denied naming the failure
+/// (`Authentication`: the sending peer's enveloped signature; `AuthenticationOrigin`: the
+/// originator's detached one), signed itself, and publishes nothing; a well-signed request is
+/// taken (Acknowledgement Pending, signed by the endpoint).
+#[tokio::test(flavor = "multi_thread")]
+async fn checklist_19_failed_signatures_answered_with_ack_justification() {
+    use common::hostile::{run, Proc};
+    use std::time::Duration;
+    let p = common::prosody();
+    let publisher = common::grid(&p, "publisher").await;
+    for t in ["sig-b", "sig-requests"] {
+        common::open_topic(&publisher, t).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (ca(dir.path(), "rid-a"), ca(dir.path(), "rid-b"));
+    let conf = write(
+        dir.path(),
+        "b.toml",
+        "[rid]\nnode = \"127.0.0.1\"\nrequests_topic = \"sig-requests\"\nrequire_signatures = true\n\
+         [[rid.peer]]\nname = \"rid-a.example\"\nallow = [\"Report\", \"InvestigationRequest\"]\n",
+    );
+    let state = dir.path().join("b-state");
+    let gl = || {
+        common::gridlink_at(
+            p.c2s_port,
+            &p.ca.ca_pem,
+            "publisher",
+            "publisher-pw",
+            &state,
+        )
+    };
+    let mut c = gl();
+    c.arg("--config")
+        .arg(&conf)
+        .args([
+            "rid",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--topic",
+            "sig-b",
+        ])
+        .arg("--tls-cert")
+        .arg(&b.server_chain_pem)
+        .arg("--tls-key")
+        .arg(&b.server_key_pem)
+        .arg("--client-ca")
+        .arg(&a.ca_pem);
+    let mut srv = Proc::spawn("rid serve", tokio::process::Command::from(c));
+    let line = srv
+        .wait_line(true, Duration::from_secs(30), |l| {
+            l.contains("listening on https://")
+        })
+        .await;
+    let port: u16 = line
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .trim()
+        .parse()
+        .unwrap();
+    let tls = gridlink::rid::config::client_tls(&a.server_chain_pem, &a.server_key_pem, &b.ca_pem)
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()
+        .unwrap();
+    let url = format!("https://localhost:{port}/");
+    let post = |body: String| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let r = http
+                .post(&url)
+                .header("Content-Type", "text/xml")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let key = SigningKey::from_pem(&a.server_chain_pem, &a.server_key_pem).unwrap();
+    let report = String::from_utf8(fixture("valid/report-iodef-v2.xml")).unwrap();
+    let signed_report = sign_message(report.as_bytes(), &key).unwrap();
+    let by_origin = sign_origin(REQUEST.as_bytes(), &key).unwrap();
+    let altered_origin = sign_message(
+        by_origin
+            .replacen("sample packet", "other packet", 1)
+            .as_bytes(),
+        &key,
+    )
+    .unwrap();
+    let cases = [
+        ("unsigned Report", report.clone(), "Authentication"),
+        (
+            "tampered Report",
+            signed_report.replacen("PeerToPeer", "IntraConsortium", 1),
+            "Authentication",
+        ),
+        (
+            "request without the originator's signature",
+            sign_message(REQUEST.as_bytes(), &key).unwrap(),
+            "AuthenticationOrigin",
+        ),
+        (
+            "request whose signed RecordItem was altered",
+            altered_origin,
+            "AuthenticationOrigin",
+        ),
+    ];
+    let b_leaf = leaf(&b.server_chain_pem);
+    for (what, body, why) in cases {
+        let (status, answer) = post(body).await;
+        assert_eq!(status, 200, "{what}: {answer}");
+        assert!(
+            answer.contains("AuthorizationStatus=\"Denied\"")
+                && answer.contains(&format!("Justification=\"{why}\"")),
+            "{what}: {answer}"
+        );
+        verify_message(answer.as_bytes(), &b_leaf).unwrap();
+    }
+    // Well signed: taken, answered Pending (signed), published once.
+    let good = sign_message(by_origin.as_bytes(), &key).unwrap();
+    let (status, answer) = post(good).await;
+    assert_eq!(status, 200, "{answer}\n{}", srv.output());
+    assert!(answer.contains("Pending"), "{answer}");
+    verify_message(answer.as_bytes(), &b_leaf).unwrap();
+    let (status, answer) = post(signed_report).await;
+    assert_eq!(status, 200, "{answer}");
+    for (topic, n) in [("sig-requests", 1), ("sig-b", 1)] {
+        let mut c = gl();
+        c.args(["items", "--topic", topic]);
+        let (code, out, err) = run(tokio::process::Command::from(c), Duration::from_secs(30)).await;
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(
+            out.lines().filter(|l| !l.is_empty()).count(),
+            n,
+            "{topic}: {out}"
+        );
+    }
+    assert!(srv.output().contains("signature"), "refusals are logged");
 }
