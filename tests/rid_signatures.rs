@@ -218,6 +218,82 @@ fn checklist_26_enveloped_signature_every_message_interoperates_with_xmlsec1() {
     assert!(problems.iter().all(|p| !p.is_error()), "{problems:?}");
 }
 
+/// The same both ways with an RSA key (RSA-SHA256), made with `openssl`.
+#[test]
+fn checklist_26_enveloped_signature_rsa_interoperates_with_xmlsec1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key_pem, cert_pem) = (dir.path().join("rsa.key"), dir.path().join("rsa.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=rid-rsa.example", "-addext"])
+        .arg("subjectAltName=DNS:rid-rsa.example")
+        .arg("-keyout")
+        .arg(&key_pem)
+        .arg("-out")
+        .arg(&cert_pem)
+        .output()
+        .expect("openssl is needed (scripts/deps)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = SigningKey::from_pem(&cert_pem, &key_pem).unwrap();
+    assert_eq!(key.method, gridlink::rid::sign::RSA_SHA256);
+    let cert = leaf(&cert_pem);
+    let signed = sign_message(&fixture("valid/report-iodef-v2.xml"), &key).unwrap();
+    let f = write(dir.path(), "rsa-signed.xml", &signed);
+    let (ok, text) = xmlsec1(&[
+        "--verify",
+        "--trusted-pem",
+        cert_pem.to_str().unwrap(),
+        f.to_str().unwrap(),
+    ]);
+    assert!(ok, "xmlsec1 refused gridlink's RSA signature: {text}");
+    let t = write(
+        dir.path(),
+        "tmpl.xml",
+        &template(
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            "http://www.w3.org/2001/04/xmlenc#sha256",
+        ),
+    );
+    let out = dir.path().join("xmlsec-rsa.xml");
+    let keyarg = format!("{},{}", key_pem.display(), cert_pem.display());
+    let (ok, text) = xmlsec1(&[
+        "--sign",
+        "--privkey-pem",
+        &keyarg,
+        "--output",
+        out.to_str().unwrap(),
+        t.to_str().unwrap(),
+    ]);
+    assert!(ok, "xmlsec1 --sign (RSA): {text}");
+    verify_message(&std::fs::read(&out).unwrap(), &cert).unwrap();
+    // RSA-SHA1 signed by xmlsec1: refused, naming SHA-1.
+    let t = write(
+        dir.path(),
+        "sha1.xml",
+        &template(
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+            "http://www.w3.org/2001/04/xmlenc#sha256",
+        ),
+    );
+    let (ok, text) = xmlsec1(&[
+        "--sign",
+        "--privkey-pem",
+        &keyarg,
+        "--output",
+        out.to_str().unwrap(),
+        t.to_str().unwrap(),
+    ]);
+    assert!(ok, "xmlsec1 --sign (RSA-SHA1): {text}");
+    let e = verify_message(&std::fs::read(&out).unwrap(), &cert).unwrap_err();
+    assert!(e.to_string().contains("SHA-1 refused"), "{e}");
+}
+
 #[test]
 fn checklist_27_sha1_xslt_foreign_references_refused() {
     let dir = tempfile::tempdir().unwrap();
