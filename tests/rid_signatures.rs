@@ -547,3 +547,65 @@ async fn checklist_19_failed_signatures_answered_with_ack_justification() {
     }
     assert!(srv.output().contains("signature"), "refusals are logged");
 }
+
+/// Comments removed (what c14n without comments drops), so libxml2's with-comments form compares.
+fn strip_comments(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("<!--") {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].find("-->").map_or("", |j| &rest[i + j + 3..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The canonical form every RID signature rests on (25, 26) agrees with libxml2's exclusive c14n
+/// (`xmllint --exc-c14n`, scripts/deps) on namespace traps, escapes, references and line ends, and
+/// on every RFC 6545 example and valid fixture.
+#[test]
+fn checklist_26_exclusive_c14n_agrees_with_libxml2() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut docs: Vec<(String, String)> = [
+        "<a:e xmlns:a=\"urn:a\" xmlns:b=\"urn:b\" xmlns:u=\"urn:unused\" z=\"1\" b:y=\"2\" a:x=\"3\" c=\"0\"/>",
+        "<r xmlns=\"urn:d\"><s xmlns=\"\"><t xmlns=\"urn:d\"/></s><x:t xmlns:x=\"urn:d\"/></r>",
+        "<r a=\"&#9;&#10;x\ty\r\nz&quot;'&lt;&gt;&amp;\"><![CDATA[<&>]]>&#13;\r\n&#x1F600;</r>",
+        "<p:a xmlns:p=\"urn:1\"><p:b/><p:c xmlns:p=\"urn:2\"><p:d/></p:c><q:e xmlns:q=\"urn:1\"/></p:a>",
+        "<a xml:lang=\"en\" xmlns:x=\"urn:x\"><b xml:space=\"preserve\">  x  </b><c x:k=\"v\"/></a>",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<a>\n  <b>text</b>\n  <c/>\n</a>\n",
+        "<a xmlns=\"urn:d\" xmlns:e=\"urn:e\"><e:b e:x=\"1\" x=\"2\"><c/></e:b></a>",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, d)| (format!("crafted {i}"), d.to_string()))
+    .collect();
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rid");
+    for sub in ["examples", "valid"] {
+        for e in std::fs::read_dir(base.join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            docs.push((
+                p.display().to_string(),
+                strip_comments(&std::fs::read_to_string(&p).unwrap()),
+            ));
+        }
+    }
+    assert!(docs.len() > 20);
+    for (i, (name, doc)) in docs.iter().enumerate() {
+        let f = write(dir.path(), &format!("d{i}.xml"), doc);
+        let out = Command::new("xmllint")
+            .arg("--exc-c14n")
+            .arg(&f)
+            .output()
+            .expect("xmllint is needed (libxml2-utils, scripts/deps)");
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ours = gridlink::rid::sign::canonicalize(
+            &gridlink::rid::sign::read(doc.as_bytes()).unwrap(),
+            None,
+        );
+        assert_eq!(ours, String::from_utf8(out.stdout).unwrap(), "{name}");
+    }
+}
