@@ -262,6 +262,16 @@ pub async fn serve(g: &Global, a: ServeArgs) -> anyhow::Result<ExitCode> {
             }),
         ])),
         pending: Pending::open(&pending_dir(g, &c)?).context("the pending-request directory")?,
+        signatures: Some(std::sync::Arc::new(
+            gridlink::rid::sign::Signatures::from_files(
+                &cert,
+                &key,
+                &ca,
+                c.sign.unwrap_or(true),
+                c.require_signatures.unwrap_or(false),
+            )
+            .context("RID signatures ([rid] sign, tls_key)")?,
+        )),
     };
     let server = RidServer::bind(listen, &cert, &key, &ca, endpoint)?;
     let addr = server.local_addr()?;
@@ -287,7 +297,13 @@ fn client(g: &Global, t: &ClientTls) -> anyhow::Result<(RidClient, String)> {
         .clone()
         .or(c.node.clone())
         .unwrap_or_else(|| "127.0.0.1".into());
-    Ok((RidClient::new(&cert, &key, &ca)?, node))
+    let client = RidClient::new(&cert, &key, &ca)?;
+    let client = if c.sign == Some(false) {
+        client.unsigned()
+    } else {
+        client
+    };
+    Ok((client, node))
 }
 
 fn iodef_file(path: &Path) -> anyhow::Result<gridlink::iodef::Document> {

@@ -74,6 +74,8 @@ impl SendError {
 #[derive(Clone, Debug)]
 pub struct RidClient {
     http: reqwest::Client,
+    /// Signs what is sent (the endpoint's TLS key; `None` after [`RidClient::unsigned`]).
+    signatures: Option<std::sync::Arc<super::sign::Signatures>>,
     /// Attempts per message (the first included).
     pub attempts: u32,
 }
@@ -95,7 +97,19 @@ impl RidClient {
                 url: String::new(),
                 message: e.to_string(),
             })?;
-        Ok(RidClient { http, attempts: 4 })
+        let signatures = super::sign::Signatures::from_files(cert, key, ca, true, false)
+            .map_err(|e| RidConfigError::Tls(e.to_string()))?;
+        Ok(RidClient {
+            http,
+            signatures: Some(std::sync::Arc::new(signatures)),
+            attempts: 4,
+        })
+    }
+
+    /// This client without signing (`[rid] sign = false`).
+    pub fn unsigned(mut self) -> RidClient {
+        self.signatures = None;
+        self
     }
 
     /// Sends `msg` to `url`; with `token`, as the callback answering the request that got it.
@@ -106,7 +120,10 @@ impl RidClient {
         msg: &Rid,
         token: Option<&str>,
     ) -> Result<Reply, SendError> {
-        let body = msg.to_xml();
+        let body = match &self.signatures {
+            Some(s) => s.sign(msg.to_xml(), msg.msg_type()),
+            None => msg.to_xml(),
+        };
         let mut delay = Duration::from_secs(1);
         let mut n = 0;
         loop {

@@ -64,6 +64,10 @@ pub struct RidConfig {
     pub state_dir: Option<PathBuf>,
     /// The peers.
     pub peer: Option<Vec<PeerConfig>>,
+    /// Sign every message sent and answered with `tls_key` (RFC 6545 §9.1; default true).
+    pub sign: Option<bool>,
+    /// Refuse messages without signatures (default false: present signatures are always checked).
+    pub require_signatures: Option<bool>,
 }
 
 /// `[[rid.peer]]`: one RID peer.

@@ -30,6 +30,7 @@ mod model;
 mod parse;
 pub mod pending;
 pub mod serve;
+pub mod sign;
 pub mod sink;
 mod v1;
 mod validate;

@@ -25,6 +25,7 @@ use super::message::{acknowledgement, report_for};
 use super::model::{AuthorizationStatus, Justification, MsgType, Rid};
 use super::parse::MAX_MESSAGE_BYTES;
 use super::pending::{new_token, Pending, PendingRequest};
+use super::sign::Signatures;
 use super::validate::{check, Enclosed};
 use crate::iodef;
 use crate::rolie::{BoxFuture, PublishBody, PublishError, Publisher};
@@ -60,6 +61,8 @@ pub struct Endpoint {
     pub lookup: Arc<dyn Lookup>,
     /// Requests waiting for their Result.
     pub pending: Pending,
+    /// Signing answers and checking received signatures (`None`: neither).
+    pub signatures: Option<Arc<Signatures>>,
 }
 
 /// A bound RID endpoint.
@@ -130,13 +133,12 @@ fn text(status: StatusCode, body: impl Into<String>) -> Response {
         .into_response()
 }
 
-fn xml(msg: &Rid, token: Option<&str>) -> Response {
-    let mut r = (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/xml")],
-        msg.to_xml(),
-    )
-        .into_response();
+fn xml(ep: &Endpoint, msg: &Rid, token: Option<&str>) -> Response {
+    let body = match &ep.signatures {
+        Some(s) => s.sign(msg.to_xml(), msg.msg_type()),
+        None => msg.to_xml(),
+    };
+    let mut r = (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], body).into_response();
     if let Some(t) = token.and_then(|t| t.parse().ok()) {
         r.headers_mut().insert(CALLBACK_TOKEN, t);
     }
@@ -281,6 +283,23 @@ async fn post(
             format!("{} may not send {mt} messages here\n", peer.config.name),
         );
     }
+    // RFC 6545 §9.1 / §7: a message whose signatures fail gets an Acknowledgement Denied saying
+    // which (callbacks, which may carry no answer, a 403).
+    if let (Some(s), Some(d)) = (&ep.signatures, der.as_ref()) {
+        if let Err((why, e)) = s.check(&bytes, d, mt) {
+            tracing::warn!(peer = %peer.config.name, %mt, error = %e, "RID message refused: signature");
+            return match mt {
+                MsgType::Acknowledgement | MsgType::Result => {
+                    text(StatusCode::FORBIDDEN, format!("{e}\n"))
+                }
+                _ => xml(
+                    &ep,
+                    &acknowledgement(&msg, AuthorizationStatus::Denied, Some(why), &ep.node),
+                    None,
+                ),
+            };
+        }
+    }
     let token = headers.get(CALLBACK_TOKEN).and_then(|v| v.to_str().ok());
     tracing::info!(peer = %peer.config.name, %mt, incident = msg.incident_id().unwrap_or(""), callback_token = token, "RID message received");
     match mt {
@@ -293,6 +312,7 @@ async fn post(
         }
         MsgType::Acknowledgement => empty(),
         MsgType::ExtValue => xml(
+            &ep,
             &acknowledgement(
                 &msg,
                 AuthorizationStatus::Denied,
@@ -335,6 +355,7 @@ async fn publish_enclosed(
             Ok(Enclosed::V1(_)) => {
                 tracing::warn!(peer = %peer.config.name, "IODEF v1 document: the grid carries IODEF v2 only");
                 return Err(xml(
+                    ep,
                     &acknowledgement(
                         msg,
                         AuthorizationStatus::Denied,
@@ -367,9 +388,10 @@ async fn query(ep: &Endpoint, msg: &Rid) -> Response {
         None => None,
     };
     match found.as_ref().and_then(|d| report_for(msg, d, &ep.node)) {
-        Some(report) => xml(&report, None),
+        Some(report) => xml(ep, &report, None),
         // RFC 6545 §7.4: a Query gets a Report or, when none will come, an Acknowledgement.
         None => xml(
+            ep,
             &acknowledgement(
                 msg,
                 AuthorizationStatus::Denied,
@@ -413,6 +435,7 @@ async fn request(ep: &Endpoint, peer: &Peer, msg: &Rid, remote: SocketAddr) -> R
     }
     tracing::info!(peer = %peer.config.name, token, "request waiting for the operator (gridlink rid respond)");
     xml(
+        ep,
         &acknowledgement(msg, AuthorizationStatus::Pending, None, &ep.node),
         Some(&token),
     )

@@ -236,7 +236,12 @@ pub fn validate(rid: &Rid) -> Vec<Problem> {
             format!("a {mt} must enclose an IODEF document (ReportSchema)"),
         );
     }
-    if is(MsgType::Acknowledgement) && p.report_schema.is_some() {
+    // A ReportSchema that only carries signatures (src/rid/sign) encloses no document.
+    let signature_only = p
+        .report_schema
+        .as_ref()
+        .is_some_and(|rs| !rs.signatures.is_empty() && rs.document.elements().next().is_none());
+    if is(MsgType::Acknowledgement) && p.report_schema.is_some() && !signature_only {
         rfc(
             &mut out,
             "§6.2",
@@ -338,7 +343,12 @@ fn enclosed_rules(out: &mut Vec<Problem>, p: &RidPolicy) -> Vec<XmlElement> {
         );
     }
     let enclosed = rs.enclosed();
-    if enclosed.is_empty() {
+    // Signatures alone (src/rid/sign) are enough for the messages that need no IODEF document.
+    let needs_document = matches!(
+        p.msg_type.value,
+        MsgType::TraceRequest | MsgType::InvestigationRequest | MsgType::Result
+    );
+    if enclosed.is_empty() && (rs.signatures.is_empty() || needs_document) {
         rfc(
             out,
             "§5.1.1",
