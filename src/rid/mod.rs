@@ -18,7 +18,9 @@
 //! * `pending.rs`: requests waiting for the operator's Result, callback tokens;
 //! * `serve.rs`: the endpoint (RFC 6546 responder) joined to the grid; `gateway.rs`: Queries
 //!   answered from the grid;
-//! * `sink.rs`: [`sink::RidSink`], the grid's items forwarded to a peer as Reports.
+//! * `sink.rs`: [`sink::RidSink`], the grid's items forwarded to a peer as Reports;
+//! * `source.rs`: a `[rid]` table made into a running endpoint ([`source::Plan`]), for `gridlink rid
+//!   serve` and the bridge's `[[source]] type = "rid"`.
 
 mod check;
 pub mod client;
@@ -31,6 +33,7 @@ mod parse;
 pub mod pending;
 pub mod serve;
 pub mod sink;
+pub mod source;
 mod v1;
 mod validate;
 mod write;
