@@ -215,3 +215,46 @@ async fn checklist_1_bridge_rid_source_query_answered_from_the_store() {
     assert!(out.contains("AuthorizationStatus=\"Denied\""), "{out}");
     bridge.stop().await;
 }
+
+/// Checklist 29 (RFC 6545 §9.3.1: X.509 path validation including revocation), both directions:
+/// with `[rid] crl` naming A's CA's CRL that revokes A's certificate, the bridge's RID endpoint
+/// refuses A in the TLS handshake and nothing is published; with `--crl` naming B's CA's CRL that
+/// revokes B's certificate, A's client refuses B's server certificate before sending anything.
+#[tokio::test(flavor = "multi_thread")]
+async fn checklist_29_revoked_certificates_refused_by_tls() {
+    let p = common::prosody();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (org(dir.path(), "rid-a"), org(dir.path(), "rid-b"));
+    let extra = format!("crl = [{:?}]", a.ca.crl_revoking_server);
+    let bridge = RidBridge::start(&p, dir.path(), &a, &b, &extra).await;
+    let doc = fixture("iodef/valid/rfc7970-sec7.1-minimal.xml");
+    let report = ["--report", doc.to_str().unwrap()];
+
+    // The client side: B's certificate is revoked by the CRL A was given.
+    let b_revoked = b.ca.crl_revoking_server.to_str().unwrap();
+    let mut args = report.to_vec();
+    args.extend(["--crl", b_revoked]);
+    let (code, _, err) = send(&p, &a, &b.ca.ca_pem, &bridge.rid_url, &args).await;
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("invalid peer certificate: Revoked"), "{err}");
+
+    // The server side: A's certificate is revoked by the CRL the endpoint was given (A checks
+    // B against a current CRL that revokes nothing).
+    let b_current = b.ca.crl_current.to_str().unwrap();
+    let mut args = report.to_vec();
+    args.extend(["--crl", b_current]);
+    let (code, _, err) = send(&p, &a, &b.ca.ca_pem, &bridge.rid_url, &args).await;
+    assert_ne!(code, Some(0), "{err}");
+    assert!(
+        err.contains("CertificateRevoked") || err.contains("revoked"),
+        "{err}"
+    );
+    let feed = reqwest::get(format!("{}/rolie/feeds/rid-reports", bridge.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!feed.contains("492382"), "{feed}");
+    bridge.stop().await;
+}

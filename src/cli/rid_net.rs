@@ -83,6 +83,9 @@ pub struct ClientTls {
     /// CA the peer's certificate chains to, PEM.
     #[arg(long)]
     pub peer_ca: Option<PathBuf>,
+    /// CRL file for the peer's certificate path (repeatable; default `[rid] crl`).
+    #[arg(long = "crl")]
+    pub crl: Vec<PathBuf>,
     /// This system's address, RIDPolicy/Node of what it sends (`[rid] node`).
     #[arg(long)]
     pub node: Option<String>,
@@ -224,7 +227,12 @@ fn client(g: &Global, t: &ClientTls) -> anyhow::Result<(RidClient, String)> {
         .clone()
         .or(c.node.clone())
         .unwrap_or_else(|| "127.0.0.1".into());
-    Ok((RidClient::new(&cert, &key, &ca)?, node))
+    let crl = if t.crl.is_empty() {
+        c.crl.clone().unwrap_or_default()
+    } else {
+        t.crl.clone()
+    };
+    Ok((RidClient::with_crls(&cert, &key, &ca, &crl)?, node))
 }
 
 fn iodef_file(path: &Path) -> anyhow::Result<gridlink::iodef::Document> {

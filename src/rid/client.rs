@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::config::{client_tls, RidConfigError};
+use super::config::{client_tls_with_crls, RidConfigError};
 use super::error::RidError;
 use super::model::Rid;
 use super::parse::parse;
@@ -81,7 +81,17 @@ pub struct RidClient {
 impl RidClient {
     /// A client presenting `cert`/`key`, trusting peers whose certificates chain to `ca`.
     pub fn new(cert: &Path, key: &Path, ca: &Path) -> Result<RidClient, SendError> {
-        let tls = client_tls(cert, key, ca)?;
+        RidClient::with_crls(cert, key, ca, &[])
+    }
+
+    /// [`RidClient::new`], the peer's certificate also checked against these CRL files.
+    pub fn with_crls(
+        cert: &Path,
+        key: &Path,
+        ca: &Path,
+        crl: &[std::path::PathBuf],
+    ) -> Result<RidClient, SendError> {
+        let tls = client_tls_with_crls(cert, key, ca, crl)?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             // RFC 6546 §3: do not follow 3xx.

@@ -19,7 +19,7 @@ use axum_server::tls::TlsInfo;
 use axum_server::tls_rustls::RustlsConfig;
 
 use super::client::CALLBACK_TOKEN;
-use super::config::{server_tls, PeerConfig, RidConfigError};
+use super::config::{server_tls_with_crls, PeerConfig, RidConfigError};
 use super::error::RidError;
 use super::message::{acknowledgement, report_for};
 use super::model::{AuthorizationStatus, Justification, MsgType, Rid};
@@ -78,7 +78,20 @@ impl RidServer {
         client_ca: &std::path::Path,
         endpoint: Endpoint,
     ) -> Result<RidServer, RidConfigError> {
-        let tls = RustlsConfig::from_config(Arc::new(server_tls(cert, key, client_ca)?));
+        RidServer::bind_with_crls(listen, cert, key, client_ca, &[], endpoint)
+    }
+
+    /// [`RidServer::bind`], client certificates also checked against these CRL files.
+    pub fn bind_with_crls(
+        listen: SocketAddr,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+        client_ca: &std::path::Path,
+        crl: &[std::path::PathBuf],
+        endpoint: Endpoint,
+    ) -> Result<RidServer, RidConfigError> {
+        let tls =
+            RustlsConfig::from_config(Arc::new(server_tls_with_crls(cert, key, client_ca, crl)?));
         let listener = std::net::TcpListener::bind(listen)
             .map_err(|e| RidConfigError::Invalid(format!("cannot listen on {listen}: {e}")))?;
         listener

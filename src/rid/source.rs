@@ -30,6 +30,8 @@ pub struct Plan {
     pub tls_key: PathBuf,
     /// The CA peers' certificates chain to.
     pub client_ca: PathBuf,
+    /// CRL files (revocation checked when not empty).
+    pub crl: Vec<PathBuf>,
     /// The peers, each with its topic.
     pub peers: Vec<Peer>,
     /// Where TraceRequests and InvestigationRequests go.
@@ -99,6 +101,7 @@ impl RidConfig {
             tls_cert: need(&self.tls_cert, "tls_cert (--tls-cert)")?,
             tls_key: need(&self.tls_key, "tls_key (--tls-key)")?,
             client_ca: need(&self.client_ca, "client_ca (--client-ca)")?,
+            crl: self.crl.clone().unwrap_or_default(),
             peers,
             requests_topic,
             topics,
@@ -162,11 +165,12 @@ impl Plan {
             lookup,
             pending,
         };
-        RidServer::bind(
+        RidServer::bind_with_crls(
             self.listen,
             &self.tls_cert,
             &self.tls_key,
             &self.client_ca,
+            &self.crl,
             endpoint,
         )
     }
