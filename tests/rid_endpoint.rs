@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::hostile::run;
+use common::hostile::{run, Proc};
 use common::{fixture, gridlink_at, open_topic};
 use gridlink::bridge::{Bridge, BridgeOptions};
 use gridlink::grid::{Payload, TopicSelection};
@@ -73,14 +73,21 @@ struct RidBridge {
 }
 
 impl RidBridge {
-    async fn start(p: &Prosody, dir: &Path, a: &Org, b: &Org, rid_extra: &str) -> RidBridge {
+    async fn start(
+        p: &Prosody,
+        dir: &Path,
+        a: &Org,
+        b: &Org,
+        rid_extra: &str,
+        peer_extra: &str,
+    ) -> RidBridge {
         let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
         let publisher = common::grid(p, "publisher").await;
         for t in ["incidents", "rid-reports", "rid-requests"] {
             open_topic(&publisher, t).await;
         }
         let rid: RidConfig = toml::from_str(&format!(
-            "listen = \"127.0.0.1:0\"\ntls_cert = {:?}\ntls_key = {:?}\nclient_ca = {:?}\nnode = \"127.0.0.1\"\nstate_dir = {:?}\n{rid_extra}\n[[peer]]\nname = \"rid-a.example\"\nallow = [\"Report\", \"Query\", \"InvestigationRequest\"]\ntopic = \"rid-reports\"\n",
+            "listen = \"127.0.0.1:0\"\ntls_cert = {:?}\ntls_key = {:?}\nclient_ca = {:?}\nnode = \"127.0.0.1\"\nstate_dir = {:?}\n{rid_extra}\n[[peer]]\nname = \"rid-a.example\"\nallow = [\"Report\", \"Query\", \"InvestigationRequest\"]\ntopic = \"rid-reports\"\n{peer_extra}\n",
             b.ca.server_chain_pem, b.ca.server_key_pem, a.ca.ca_pem, dir.join("rid-pending"),
         ))
         .unwrap();
@@ -157,7 +164,7 @@ async fn checklist_34_bridge_rid_source_report_reaches_the_feed() {
     let p = common::prosody();
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (org(dir.path(), "rid-a"), org(dir.path(), "rid-b"));
-    let bridge = RidBridge::start(&p, dir.path(), &a, &b, "").await;
+    let bridge = RidBridge::start(&p, dir.path(), &a, &b, "", "").await;
     let doc = fixture("iodef/valid/rfc7970-sec7.1-minimal.xml");
     let (code, _, err) = send(
         &p,
@@ -182,7 +189,7 @@ async fn checklist_1_bridge_rid_source_query_answered_from_the_store() {
     let p = common::prosody();
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (org(dir.path(), "rid-a"), org(dir.path(), "rid-b"));
-    let bridge = RidBridge::start(&p, dir.path(), &a, &b, "").await;
+    let bridge = RidBridge::start(&p, dir.path(), &a, &b, "", "").await;
     let publisher = common::grid(&p, "publisher").await;
     let payload =
         Payload::from_prepared("csirt.example.com:7".into(), common::incident(7)).unwrap();
@@ -226,7 +233,7 @@ async fn checklist_29_revoked_certificates_refused_by_tls() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (org(dir.path(), "rid-a"), org(dir.path(), "rid-b"));
     let extra = format!("crl = [{:?}]", a.ca.crl_revoking_server);
-    let bridge = RidBridge::start(&p, dir.path(), &a, &b, &extra).await;
+    let bridge = RidBridge::start(&p, dir.path(), &a, &b, &extra, "").await;
     let doc = fixture("iodef/valid/rfc7970-sec7.1-minimal.xml");
     let report = ["--report", doc.to_str().unwrap()];
 
@@ -256,5 +263,116 @@ async fn checklist_29_revoked_certificates_refused_by_tls() {
         .await
         .unwrap();
     assert!(!feed.contains("492382"), "{feed}");
+    bridge.stop().await;
+}
+
+/// Starts `gridlink rid serve` for `o` on 127.0.0.1:`port` with `config`, trusting `client_ca`.
+async fn serve(p: &Prosody, o: &Org, config: &Path, client_ca: &Path, port: u16) -> Proc {
+    let mut c = gl(p, &o.state);
+    c.env("RUST_LOG", "gridlink=info")
+        .arg("--config")
+        .arg(config)
+        .args(["rid", "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--tls-cert")
+        .arg(&o.ca.server_chain_pem)
+        .arg("--tls-key")
+        .arg(&o.ca.server_key_pem)
+        .arg("--client-ca")
+        .arg(client_ca);
+    let mut proc = Proc::spawn("rid serve", tokio::process::Command::from(c));
+    proc.wait_line(true, Duration::from_secs(30), |l| {
+        l.contains("listening on https://")
+    })
+    .await;
+    proc
+}
+
+/// Checklist 40 (RFC 6546 §3: callbacks go to the requester's source address, on port 4590 unless
+/// configured): A's peer table at B names no URL, only a `callback_port`, and A's DNS name does not
+/// resolve. A sends B an InvestigationRequest; B's operator answers it with `gridlink rid
+/// respond`, whose Result connects to the address the request came from (127.0.0.1), checks A's
+/// certificate for A's name, and reaches A's endpoint, which publishes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn checklist_40_callback_goes_to_the_source_address() {
+    let p = common::prosody();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (org(dir.path(), "rid-a"), org(dir.path(), "rid-b"));
+    let a_port = gridlink::lab::free_port().unwrap();
+    let bridge = RidBridge::start(
+        &p,
+        dir.path(),
+        &a,
+        &b,
+        "",
+        &format!("callback_port = {a_port}"),
+    )
+    .await;
+    let publisher = common::grid(&p, "publisher").await;
+    open_topic(&publisher, "rid-a").await;
+    let a_conf = dir.path().join("a.toml");
+    std::fs::write(
+        &a_conf,
+        "[rid]\nnode = \"127.0.0.1\"\ntopic = \"rid-a\"\n[[rid.peer]]\nname = \"rid-b.example\"\nallow = [\"Result\", \"Acknowledgement\"]\n",
+    )
+    .unwrap();
+    let mut a_srv = serve(&p, &a, &a_conf, &b.ca.ca_pem, a_port).await;
+
+    let doc = fixture("iodef/valid/rfc7970-sec7.1-minimal.xml");
+    let (code, out, err) = send(
+        &p,
+        &a,
+        &b.ca.ca_pem,
+        &bridge.rid_url,
+        &["--investigate", doc.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("AuthorizationStatus=\"Pending\""), "{out}");
+
+    let b_conf = dir.path().join("b.toml");
+    std::fs::write(
+        &b_conf,
+        format!("[rid]\nstate_dir = {:?}\n", dir.path().join("rid-pending")),
+    )
+    .unwrap();
+    let mut c = gl(&p, &b.state);
+    c.arg("--config").arg(&b_conf).args(["rid", "pending"]);
+    let (code, out, err) = run(tokio::process::Command::from(c), Duration::from_secs(30)).await;
+    assert_eq!(code, Some(0), "{err}");
+    let waiting: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(waiting["url"], format!("https://rid-a.example:{a_port}/"));
+    assert_eq!(waiting["connect_to"], "127.0.0.1");
+    let token = waiting["token"].as_str().unwrap();
+
+    let mut c = gl(&p, &b.state);
+    c.arg("--config")
+        .arg(&b_conf)
+        .args([
+            "rid",
+            "respond",
+            "--token",
+            token,
+            "--found",
+            "--source",
+            "192.0.2.200",
+        ])
+        .arg("--result")
+        .arg(&doc)
+        .arg("--tls-cert")
+        .arg(&b.ca.server_chain_pem)
+        .arg("--tls-key")
+        .arg(&b.ca.server_key_pem)
+        .arg("--peer-ca")
+        .arg(&a.ca.ca_pem)
+        .args(["--node", "127.0.0.1"]);
+    let (code, _, err) = run(tokio::process::Command::from(c), Duration::from_secs(60)).await;
+    assert_eq!(code, Some(0), "{err}\nA: {}", a_srv.output());
+    assert!(err.contains("at 127.0.0.1"), "{err}");
+    a_srv
+        .wait_line(true, Duration::from_secs(20), |l| {
+            l.contains("RID message received") && l.contains("Result") && l.contains(token)
+        })
+        .await;
+    a_srv.stop().await;
     bridge.stop().await;
 }

@@ -168,6 +168,7 @@ pub async fn serve(g: &Global, a: ServeArgs) -> anyhow::Result<ExitCode> {
         allow: None,
         topic: None,
         url: None,
+        callback_port: None,
     }));
     c.peer = Some(peer_tables);
     let cfg = g.connection()?;
@@ -335,9 +336,14 @@ pub async fn respond(g: &Global, a: RespondArgs) -> anyhow::Result<ExitCode> {
             )
         }
     };
+    // RFC 6546 §3: to the request's source address unless the peer's URL is configured.
+    let client = req.callback_client(&client)?;
     let reply = client.send(&req.url, &msg, Some(&req.token)).await?;
     pending.remove(&req.token)?;
-    eprintln!("sent to {} ({})", req.peer, req.url);
+    match &req.connect_to {
+        Some(ip) => eprintln!("sent to {} ({} at {ip})", req.peer, req.url),
+        None => eprintln!("sent to {} ({})", req.peer, req.url),
+    }
     Ok(print_reply(reply))
 }
 

@@ -74,6 +74,7 @@ impl SendError {
 #[derive(Clone, Debug)]
 pub struct RidClient {
     http: reqwest::Client,
+    tls: tokio_rustls::rustls::ClientConfig,
     /// Attempts per message (the first included).
     pub attempts: u32,
 }
@@ -92,20 +93,21 @@ impl RidClient {
         crl: &[std::path::PathBuf],
     ) -> Result<RidClient, SendError> {
         let tls = client_tls_with_crls(cert, key, ca, crl)?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            // RFC 6546 §3: do not follow 3xx.
-            .redirect(reqwest::redirect::Policy::none())
-            // An inline answer is expected within about 30 s; past that the peer should have
-            // answered 202.
-            .timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| SendError::Transport {
-                url: String::new(),
-                message: e.to_string(),
-            })?;
-        Ok(RidClient { http, attempts: 4 })
+        Ok(RidClient {
+            http: http(tls.clone(), None)?,
+            tls,
+            attempts: 4,
+        })
+    }
+
+    /// The same client, its connections to `host` made to `addr` (the certificate still checked
+    /// for `host`): how a callback reaches the requester's source address (RFC 6546 §3).
+    pub fn via(&self, host: &str, addr: std::net::SocketAddr) -> Result<RidClient, SendError> {
+        Ok(RidClient {
+            http: http(self.tls.clone(), Some((host, addr)))?,
+            tls: self.tls.clone(),
+            attempts: self.attempts,
+        })
     }
 
     /// Sends `msg` to `url`; with `token`, as the callback answering the request that got it.
@@ -173,6 +175,27 @@ impl RidClient {
             }),
         }
     }
+}
+
+fn http(
+    tls: tokio_rustls::rustls::ClientConfig,
+    resolve: Option<(&str, std::net::SocketAddr)>,
+) -> Result<reqwest::Client, SendError> {
+    let mut b = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        // RFC 6546 §3: do not follow 3xx.
+        .redirect(reqwest::redirect::Policy::none())
+        // An inline answer is expected within about 30 s; past that the peer should have
+        // answered 202.
+        .timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(10));
+    if let Some((host, addr)) = resolve {
+        b = b.resolve(host, addr);
+    }
+    b.build().map_err(|e| SendError::Transport {
+        url: String::new(),
+        message: e.to_string(),
+    })
 }
 
 /// An error with its sources (reqwest hides the TLS reason in them).

@@ -83,8 +83,13 @@ pub struct PeerConfig {
     pub allow: Option<Vec<String>>,
     /// Topic its Reports go to (default: `[rid] topic`).
     pub topic: Option<String>,
-    /// Its RID endpoint for answers sent later (default: `https://NAME:4590/`).
+    /// Its RID endpoint for answers sent later. Unset (the RFC's way, RFC 6546 §3), a callback
+    /// connects to the address the request came from, on `callback_port`, and checks the
+    /// certificate for `name`; set, answers go to this URL instead (a peer behind NAT, say).
     pub url: Option<String>,
+    /// The port of its RID endpoint that callbacks reach at the request's source address
+    /// (default 4590, RFC 6546 §3).
+    pub callback_port: Option<u16>,
 }
 
 impl PeerConfig {
@@ -112,11 +117,16 @@ impl PeerConfig {
         }
     }
 
-    /// Where answers sent later go.
+    /// Where answers sent later go: `url`, else `https://NAME:PORT/` (which a callback connects to
+    /// at the request's source address, see [`PendingRequest`](super::pending::PendingRequest)).
     pub fn url(&self) -> String {
-        self.url
-            .clone()
-            .unwrap_or_else(|| format!("https://{}:{RID_PORT}/", self.name))
+        self.url.clone().unwrap_or_else(|| {
+            format!(
+                "https://{}:{}/",
+                self.name,
+                self.callback_port.unwrap_or(RID_PORT)
+            )
+        })
     }
 
     /// Whether `der` (a certificate the TLS handshake already chained to the CA) is this peer's:

@@ -411,6 +411,9 @@ async fn request(ep: &Endpoint, peer: &Peer, msg: &Rid, remote: SocketAddr) -> R
         peer: peer.config.name.clone(),
         url: peer.config.url(),
         remote: remote.ip().to_string(),
+        // RFC 6546 §3: the callback goes to the address the request came from, unless the
+        // operator configured the peer's URL.
+        connect_to: peer.config.url.is_none().then(|| remote.ip().to_string()),
         msg_type: msg.msg_type().map(|m| m.to_string()).unwrap_or_default(),
         incident_name: name,
         incident_id: id,
