@@ -87,7 +87,7 @@ impl RidBridge {
             open_topic(&publisher, t).await;
         }
         let rid: RidConfig = toml::from_str(&format!(
-            "listen = \"127.0.0.1:0\"\ntls_cert = {:?}\ntls_key = {:?}\nclient_ca = {:?}\nnode = \"127.0.0.1\"\nstate_dir = {:?}\n{rid_extra}\n[[peer]]\nname = \"rid-a.example\"\nallow = [\"Report\", \"Query\", \"InvestigationRequest\"]\ntopic = \"rid-reports\"\n{peer_extra}\n",
+            "listen = \"127.0.0.1:0\"\ntls_cert = {:?}\ntls_key = {:?}\nclient_ca = {:?}\nnode = \"127.0.0.1\"\nstate_dir = {:?}\n{rid_extra}\n[[peer]]\nname = \"rid-a.example\"\nallow = [\"Report\", \"Query\", \"InvestigationRequest\", \"TraceRequest\"]\ntopic = \"rid-reports\"\n{peer_extra}\n",
             b.ca.server_chain_pem, b.ca.server_key_pem, a.ca.ca_pem, dir.join("rid-pending"),
         ))
         .unwrap();
@@ -375,4 +375,99 @@ async fn checklist_40_callback_goes_to_the_source_address() {
         .await;
     a_srv.stop().await;
     bridge.stop().await;
+}
+
+/// A TraceRequest made from the IODEF v2 Report fixture, its enclosed document recording the RID
+/// systems `path` as intermediate systems (RFC 6545 §7.1.3), and `node_name` in RIDPolicy/Node.
+fn trace_request(dir: &Path, path: &[&str], node_name: Option<&str>) -> PathBuf {
+    let report = std::fs::read_to_string(fixture("rid/valid/report-iodef-v2.xml")).unwrap();
+    let systems: String = path
+        .iter()
+        .map(|a| {
+            format!(
+                "<EventData><Flow><System category=\"intermediate\"><Node><Address category=\"ipv4-addr\">{a}</Address></Node></System></Flow></EventData>"
+            )
+        })
+        .collect();
+    let mut msg = report
+        .replace("MsgType=\"Report\"", "MsgType=\"TraceRequest\"")
+        .replace(
+            "<TrafficType type=\"Attack\"/>",
+            "<TrafficType type=\"Network\"/>",
+        )
+        .replace(
+            "<!-- Add more fields to make the document useful -->",
+            &systems,
+        );
+    if let Some(n) = node_name {
+        msg = msg.replace(
+            "<iodef:Node><iodef:Address",
+            &format!("<iodef:Node><iodef:NodeName>{n}</iodef:NodeName><iodef:Address"),
+        );
+    }
+    let f = dir.join(format!("trace-{}.xml", path.len()));
+    std::fs::write(&f, msg).unwrap();
+    f
+}
+
+/// Checklist 24 (RFC 6545 §3.1: a trace whose path already lists this system is stopped, with an
+/// alert): a TraceRequest whose recorded path holds the endpoint's own address (its `node`,
+/// 127.0.0.1) is answered Acknowledgement Denied, logged as a trace loop, and neither published
+/// nor left waiting for the operator; the same request with another path waits (Pending).
+#[tokio::test(flavor = "multi_thread")]
+async fn checklist_24_trace_loop_stopped() {
+    let p = common::prosody();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (org(dir.path(), "rid-a"), org(dir.path(), "rid-b"));
+    let bridge = RidBridge::start(&p, dir.path(), &a, &b, "", "").await;
+    let looped = trace_request(dir.path(), &["192.0.2.35", "127.0.0.1"], None);
+    let (code, out, err) = send(
+        &p,
+        &a,
+        &b.ca.ca_pem,
+        &bridge.rid_url,
+        &["--message", looped.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(out.contains("AuthorizationStatus=\"Denied\""), "{out}");
+    let pending = dir.path().join("rid-pending");
+    let waiting = || std::fs::read_dir(&pending).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(waiting(), 0);
+
+    let fine = trace_request(dir.path(), &["192.0.2.35"], None);
+    let (code, out, err) = send(
+        &p,
+        &a,
+        &b.ca.ca_pem,
+        &bridge.rid_url,
+        &["--message", fine.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("AuthorizationStatus=\"Pending\""), "{out}");
+    assert_eq!(waiting(), 1);
+    bridge.stop().await;
+}
+
+/// Checklist 11 (RFC 6545 §5.1: with MsgDestination=RIDSystem, a NodeName must resolve to the
+/// Node's Address): `gridlink rid send` refuses to send a message whose NodeName (localhost) does
+/// not resolve to its Address (192.0.2.130), before connecting to anything.
+#[tokio::test]
+async fn checklist_11_send_refuses_node_name_not_resolving_to_address() {
+    let p = common::prosody();
+    let dir = tempfile::tempdir().unwrap();
+    let a = org(dir.path(), "rid-a");
+    let msg = trace_request(dir.path(), &[], Some("localhost"));
+    let (code, out, err) = send(
+        &p,
+        &a,
+        &a.ca.ca_pem,
+        "https://127.0.0.1:1/",
+        &["--message", msg.to_str().unwrap()],
+    )
+    .await;
+    assert_ne!(code, Some(0), "{out}");
+    assert!(err.contains("not sent"), "{err}");
+    assert!(err.contains("not to Node/Address 192.0.2.130"), "{err}");
 }

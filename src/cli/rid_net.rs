@@ -295,6 +295,10 @@ pub async fn send(g: &Global, a: SendArgs) -> anyhow::Result<ExitCode> {
         let path = a.message.clone().unwrap_or_default();
         rid::parse(&read_input(&path)?).with_context(|| format!("{}", path.display()))?
     };
+    // RFC 6545 §5.1: a RIDSystem Node's NodeName must resolve to its Address.
+    if let Err(why) = gridlink::rid::trace::check_node_name(&msg).await {
+        bail!("not sent: {why}");
+    }
     Ok(print_reply(client.send(&a.to, &msg, None).await?))
 }
 

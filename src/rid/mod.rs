@@ -12,6 +12,7 @@
 //! * `parse.rs`: bytes → [`Rid`] with the schema checked ([`parse`]);
 //! * `write.rs`: [`Rid::to_xml`];
 //! * `validate.rs`: the enclosed document and the RFC 6545 text rules ([`validate`], [`check`]);
+//! * `trace.rs`: the trace path of a request (loop detection) and the NodeName check (§5.1);
 //! * `message.rs`: making Reports, Queries, Acknowledgements and Results;
 //! * `config.rs`: the `[rid]` table, peers, the TLS configurations (mutual, TLS 1.2+);
 //! * `client.rs`: sending (RFC 6546 requester: POST, retries, inline/202/empty answers);
@@ -34,6 +35,7 @@ pub mod pending;
 pub mod serve;
 pub mod sink;
 pub mod source;
+pub mod trace;
 mod v1;
 mod validate;
 mod write;

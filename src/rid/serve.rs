@@ -395,6 +395,21 @@ async fn query(ep: &Endpoint, msg: &Rid) -> Response {
 }
 
 async fn request(ep: &Endpoint, peer: &Peer, msg: &Rid, remote: SocketAddr) -> Response {
+    // RFC 6545 §3.1: a trace whose path already lists this system has looped: stop and alert.
+    if msg.msg_type() == Some(MsgType::TraceRequest) {
+        if let Some(own) = super::trace::in_path(msg, std::slice::from_ref(&ep.node)) {
+            tracing::error!(peer = %peer.config.name, node = own, incident = msg.incident_id().unwrap_or(""), "trace loop: this RID system is already in the TraceRequest's path; stopped, nothing published");
+            return xml(
+                &acknowledgement(
+                    msg,
+                    AuthorizationStatus::Denied,
+                    Some(Justification::Other),
+                    &ep.node,
+                ),
+                None,
+            );
+        }
+    }
     let ids = match publish_enclosed(ep, peer, msg, &ep.requests_topic).await {
         Ok(ids) => ids,
         Err(r) => return r,
