@@ -185,7 +185,7 @@ async fn checklist_34_bridge_rid_source_report_reaches_the_feed() {
 /// `incidents`, a topic the bridge follows and no peer reports to); an unknown IncidentID gets the
 /// Acknowledgement the RFC prescribes when no Report will come (Denied).
 #[tokio::test(flavor = "multi_thread")]
-async fn checklist_1_bridge_rid_source_query_answered_from_the_store() {
+async fn checklist_01_bridge_rid_source_query_answered_from_the_store() {
     let p = common::prosody();
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (org(dir.path(), "rid-a"), org(dir.path(), "rid-b"));
