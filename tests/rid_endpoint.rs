@@ -471,3 +471,66 @@ async fn checklist_11_send_refuses_node_name_not_resolving_to_address() {
     assert!(err.contains("not sent"), "{err}");
     assert!(err.contains("not to Node/Address 192.0.2.130"), "{err}");
 }
+
+/// Checklist 34 through `gridlink bridge` and its configuration file: a `[[source]] type = "rid"`
+/// table that takes the `[rid]` table's keys and overrides `listen`; the bridge says where its RID
+/// endpoint listens, and A's Report sent there is accepted and reaches the bridge's topic.
+#[tokio::test(flavor = "multi_thread")]
+async fn checklist_34_gridlink_bridge_runs_the_rid_source_of_its_config() {
+    let p = common::prosody();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (org(dir.path(), "rid-a"), org(dir.path(), "rid-b"));
+    let publisher = common::grid(&p, "publisher").await;
+    for t in ["incidents", "rid-requests"] {
+        open_topic(&publisher, t).await;
+    }
+    let conf = dir.path().join("bridge.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[bridge]\ntopics = [\"incidents\"]\nlisten = \"127.0.0.1:0\"\n\
+             [[source]]\ntype = \"rid\"\nlisten = \"127.0.0.1:0\"\n\
+             [rid]\nlisten = \"127.0.0.1:4590\"\ntls_cert = {:?}\ntls_key = {:?}\nclient_ca = {:?}\nnode = \"127.0.0.1\"\ntopic = \"incidents\"\n\
+             [[rid.peer]]\nname = \"rid-a.example\"\nallow = [\"Report\"]\n",
+            b.ca.server_chain_pem, b.ca.server_key_pem, a.ca.ca_pem
+        ),
+    )
+    .unwrap();
+    let mut c = gl(&p, &b.state);
+    c.arg("--config").arg(&conf).arg("bridge");
+    let mut bridge = Proc::spawn("bridge", tokio::process::Command::from(c));
+    let line = bridge
+        .wait_line(true, Duration::from_secs(30), |l| {
+            l.contains("RID endpoint listening on https://")
+        })
+        .await;
+    let port = line
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    assert_ne!(port, "4590", "{line}");
+    let doc = fixture("iodef/valid/rfc7970-sec7.1-minimal.xml");
+    let (code, _, err) = send(
+        &p,
+        &a,
+        &b.ca.ca_pem,
+        &format!("https://localhost:{port}/"),
+        &["--report", doc.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{err}\nbridge: {}", bridge.output());
+    assert!(err.contains("accepted"), "{err}");
+    let items = publisher
+        .items(
+            "incidents",
+            None,
+            None,
+            gridlink::iodef::ValidationLevel::Off,
+        )
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    bridge.stop().await;
+}
