@@ -115,19 +115,12 @@ async fn start_bridge_on(
         BridgeOptions {
             topics,
             rolie,
-            ingest_validation: ValidationLevel::Basic,
-            publish_validation: ValidationLevel::Strict,
             max_payload: 200 * 1024,
             redaction,
             poll,
-            poll_csaf: Vec::new(),
-            poll_allow: Vec::new(),
             poll_interval: Duration::from_millis(500),
             state_dir: store.with_extension("poll"),
-            outbox: Default::default(),
-            confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
-            catch_up_page: gridlink::durable::CATCH_UP_PAGE,
-            sinks: Vec::new(),
+            ..Default::default()
         },
     )
     .await

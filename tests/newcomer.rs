@@ -357,7 +357,7 @@ fn the_example_config_is_complete_and_valid() {
         .join("\n");
     let uncommented = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(uncommented.path(), all).unwrap();
-    assert_eq!(parse_config(uncommented.path()), (5, 1));
+    assert_eq!(parse_config(uncommented.path()), (5, 2));
 
     // The binary reads it and goes on to connect (a closed port here).
     let mut c = gridlink_bare();

@@ -553,19 +553,10 @@ async fn checklist_34_bridge_rid_sink_tables_forward_and_dead_letter() {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 ..Default::default()
             },
-            ingest_validation: gridlink::iodef::ValidationLevel::Basic,
-            publish_validation: gridlink::iodef::ValidationLevel::Strict,
             max_payload: 200 * 1024,
-            redaction: gridlink::iodef::Redaction::new(),
-            poll: Vec::new(),
-            poll_csaf: Vec::new(),
-            poll_allow: Vec::new(),
-            poll_interval: Duration::from_secs(60),
             state_dir: state.join("poll"),
-            outbox: Default::default(),
-            confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
-            catch_up_page: gridlink::durable::CATCH_UP_PAGE,
             sinks: vec![table(good.clone()), table(wrong.clone())],
+            ..Default::default()
         },
     )
     .await

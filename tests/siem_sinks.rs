@@ -23,7 +23,6 @@ use common::siem::{HttpReceiver, Rsyslog};
 use common::{grid, gridlink_async, incident, open_topic, prosody, prosody_with_bridge};
 use gridlink::bridge::{Bridge, BridgeOptions};
 use gridlink::grid::{Grid, Payload, TopicSelection};
-use gridlink::iodef::ValidationLevel;
 use gridlink::rolie::RolieConfig;
 use gridlink::sink::SinkConfig;
 use gridlink::store::Store;
@@ -363,19 +362,10 @@ async fn bridge_sinks_metrics_and_health() {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 ..Default::default()
             },
-            ingest_validation: ValidationLevel::Basic,
-            publish_validation: ValidationLevel::Strict,
             max_payload: 200 * 1024,
-            redaction: gridlink::iodef::Redaction::new(),
-            poll: Vec::new(),
-            poll_csaf: Vec::new(),
-            poll_allow: Vec::new(),
-            poll_interval: Duration::from_secs(60),
             state_dir: dir.path().join("state").join("poll"),
-            outbox: Default::default(),
-            confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
-            catch_up_page: gridlink::durable::CATCH_UP_PAGE,
             sinks,
+            ..Default::default()
         },
     )
     .await

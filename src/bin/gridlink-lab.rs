@@ -281,19 +281,8 @@ async fn start_bridge(
         BridgeOptions {
             topics: TopicSelection::Named(vec![topic.to_string()]),
             rolie,
-            ingest_validation: ValidationLevel::Basic,
-            publish_validation: ValidationLevel::Strict,
-            max_payload: gridlink::grid::DEFAULT_MAX_PAYLOAD,
-            redaction: gridlink::iodef::Redaction::new(),
-            poll: Vec::new(),
-            poll_csaf: Vec::new(),
-            poll_allow: Vec::new(),
-            poll_interval: std::time::Duration::from_secs(60),
             state_dir: p.dir().join("poll"),
-            outbox: Default::default(),
-            confirm_wait: gridlink::bridge::DEFAULT_CONFIRM_WAIT,
-            catch_up_page: gridlink::durable::CATCH_UP_PAGE,
-            sinks: Vec::new(),
+            ..Default::default()
         },
     )
     .await?;

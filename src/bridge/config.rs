@@ -264,6 +264,7 @@ impl BridgeFile {
                 .unwrap_or(crate::durable::CATCH_UP_PAGE)
                 .max(2),
             sinks,
+            ..Default::default()
         }))
     }
 }

@@ -51,6 +51,7 @@ pub struct Bridge {
     outbox: Outbox,
     topics: Arc<Mutex<Vec<String>>>,
     counters: Arc<Counters>,
+    rid_addrs: Vec<std::net::SocketAddr>,
 }
 
 /// A topic of CSAF advisories or CVE records is served as a ROLIE
@@ -160,6 +161,7 @@ impl Bridge {
                     .collect(),
             ),
         );
+        let rid_publisher = publisher.clone();
         let server = RolieServer::bind(
             opts.rolie,
             store.clone(),
@@ -214,8 +216,33 @@ impl Bridge {
                 sources.push(Box::new(p));
             }
         }
+        // RID endpoints: Reports and requests through this bridge's outbox, Queries answered
+        // from its store (everything it follows) before the broker's items.
+        let mut rid_addrs = Vec::new();
+        let state_root = opts.state_dir.parent().unwrap_or(&opts.state_dir);
+        for c in &opts.rid {
+            let plan = c.plan(state_root)?;
+            for t in &plan.topics {
+                grid.ensure_topic(t, &crate::grid::TopicOptions::default())
+                    .await?;
+            }
+            let followed = topics.lock().map(|t| t.clone()).unwrap_or_default();
+            let server = plan.server(
+                Arc::new(rid_publisher.for_topics(plan.topics.clone())),
+                store.clone(),
+                &grid,
+                plan.query_topics(&followed),
+            )?;
+            let addr = server
+                .local_addr()
+                .map_err(|e| crate::rid::config::RidConfigError::Invalid(e.to_string()))?;
+            tracing::info!(%addr, "RID endpoint listening (RFC 6546, mutual TLS)");
+            rid_addrs.push(addr);
+            sources.push(Box::new(server));
+        }
         Ok(Bridge {
             local_addr,
+            rid_addrs,
             grid,
             from_grid: GridSource::Follow(Box::new(follower)),
             sinks,
@@ -229,6 +256,11 @@ impl Bridge {
     /// The address the HTTP side listens on.
     pub fn local_addr(&self) -> std::net::SocketAddr {
         self.local_addr
+    }
+
+    /// The addresses the RID sources (`[[source]] type = "rid"`) listen on, in their order.
+    pub fn rid_addrs(&self) -> &[std::net::SocketAddr] {
+        &self.rid_addrs
     }
 
     /// Runs until `shutdown` resolves.

@@ -29,6 +29,9 @@ pub enum BridgeError {
     /// A sink could not handle an event (it stays unrecorded in the cursor).
     #[error(transparent)]
     Sink(#[from] SinkError),
+    /// A RID source (`[[source]] type = "rid"`) cannot start.
+    #[error("RID source: {0}")]
+    Rid(#[from] crate::rid::config::RidConfigError),
     /// The XMPP session ended on its own (reconnecting cannot succeed).
     #[error("the XMPP session ended: {0}")]
     SessionEnded(String),
@@ -73,7 +76,37 @@ pub struct BridgeOptions {
     /// Sinks besides the store (`[[sink]]` tables): each event reaches
     /// them too before it is recorded in the cursor.
     pub sinks: Vec<SinkConfig>,
+    /// RID endpoints run as sources (`[[source]] type = "rid"`): their Reports and requests go
+    /// to the grid through this bridge's outbox, their Queries are answered from its store.
+    pub rid: Vec<crate::rid::RidConfig>,
 }
 
 /// Default of [`BridgeOptions::confirm_wait`].
 pub const DEFAULT_CONFIRM_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A bridge of no topic yet (`topics` is empty), listening where [`RolieConfig::default`] says,
+/// validating documents from the grid `Basic` and POSTed ones `Strict`, with the grid's payload
+/// limit, no redaction, no poller, sink or extra source; pollers' state under `./poll` (callers
+/// that poll set `state_dir`). Callers name what differs and end with `..Default::default()`.
+impl Default for BridgeOptions {
+    fn default() -> Self {
+        BridgeOptions {
+            topics: TopicSelection::Named(Vec::new()),
+            rolie: RolieConfig::default(),
+            ingest_validation: ValidationLevel::Basic,
+            publish_validation: ValidationLevel::Strict,
+            max_payload: crate::grid::DEFAULT_MAX_PAYLOAD,
+            redaction: Redaction::new(),
+            poll: Vec::new(),
+            poll_csaf: Vec::new(),
+            poll_allow: Vec::new(),
+            poll_interval: std::time::Duration::from_secs(60),
+            state_dir: std::path::PathBuf::from("poll"),
+            outbox: OutboxOptions::default(),
+            confirm_wait: DEFAULT_CONFIRM_WAIT,
+            catch_up_page: crate::durable::CATCH_UP_PAGE,
+            sinks: Vec::new(),
+            rid: Vec::new(),
+        }
+    }
+}

@@ -226,18 +226,31 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
     };
     let settings = a.as_file().or(from_file);
     let sinks = typed::<SinkConfig>(file.sink, "[[sink]]")?;
-    let polls = typed::<SourceConfig>(file.source, "[[source]]")?
-        .into_iter()
-        .map(|s| match s {
-            SourceConfig::Poll { url, topic } => format!("{url}={topic}")
-                .parse::<PollSource>()
-                .map_err(|e| anyhow::anyhow!("[[source]] poll: {e}")),
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let opts = settings
+    let mut polls = Vec::new();
+    let mut rid = Vec::new();
+    for s in typed::<SourceConfig>(file.source, "[[source]]")? {
+        match s {
+            SourceConfig::Poll { url, topic } => polls.push(
+                format!("{url}={topic}")
+                    .parse::<PollSource>()
+                    .map_err(|e| anyhow::anyhow!("[[source]] poll: {e}"))?,
+            ),
+            // The `[rid]` table's keys, overridden by the source table's.
+            SourceConfig::Rid(table) => {
+                let mut merged = file.rid.clone().unwrap_or_default();
+                merged.extend(table);
+                let c: gridlink::rid::RidConfig = toml::Value::Table(merged)
+                    .try_into()
+                    .context("[[source]] type = \"rid\" (with the [rid] table's keys)")?;
+                rid.push(c);
+            }
+        }
+    }
+    let mut opts = settings
         .options(sinks, polls, &conn.state_dir)
         .map_err(|e| anyhow::anyhow!("[bridge] {e}"))?
         .context("name the topics to bridge: --topic NODE (repeatable) or --all-iodef")?;
+    opts.rid = rid;
     // Refuse an unsafe or inconsistent listener before joining the grid:
     // the user learns about it at once, and nothing was subscribed for a
     // bridge that cannot serve.
@@ -265,6 +278,9 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot open the store {shown}"))?;
     let grid = open_grid(g).await?;
     let bridge = Bridge::start(grid, store, opts).await?;
+    for a in bridge.rid_addrs() {
+        eprintln!("gridlink bridge: RID endpoint listening on https://{a}/");
+    }
     eprintln!(
         "gridlink bridge: serving ROLIE on {} (service document: /rolie/servicedocument), store {}",
         bridge.local_addr(),

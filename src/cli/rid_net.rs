@@ -2,7 +2,6 @@
 //! the grid, and the requester side. Settings come from `[rid]` in `--config`, overridden by flags.
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,10 +11,7 @@ use gridlink::bridge::{grid_publisher, DEFAULT_CONFIRM_WAIT};
 use gridlink::durable::{state_file, Outbox, OutboxOptions};
 use gridlink::iodef::ValidationLevel;
 use gridlink::rid::client::{Reply, RidClient};
-use gridlink::rid::config::RID_PORT;
-use gridlink::rid::gateway::{FirstOf, GridLookup, StoreLookup};
 use gridlink::rid::pending::Pending;
-use gridlink::rid::serve::{Endpoint, Peer, RidServer};
 use gridlink::rid::{
     self, message, AuthorizationStatus, Justification, MsgType, PeerConfig, RidConfig,
 };
@@ -87,6 +83,9 @@ pub struct ClientTls {
     /// CA the peer's certificate chains to, PEM.
     #[arg(long)]
     pub peer_ca: Option<PathBuf>,
+    /// CRL file for the peer's certificate path (repeatable; default `[rid] crl`).
+    #[arg(long = "crl")]
+    pub crl: Vec<PathBuf>,
     /// This system's address, RIDPolicy/Node of what it sends (`[rid] node`).
     #[arg(long)]
     pub node: Option<String>,
@@ -154,21 +153,14 @@ fn pending_dir(g: &Global, c: &RidConfig) -> anyhow::Result<PathBuf> {
 
 /// `gridlink rid serve`: runs until interrupted.
 pub async fn serve(g: &Global, a: ServeArgs) -> anyhow::Result<ExitCode> {
+    // Flags override the `[rid]` table key by key.
     let mut c = rid_table(g)?;
-    let listen: SocketAddr = a
-        .listen
-        .or(c.listen.clone())
-        .unwrap_or_else(|| format!("0.0.0.0:{RID_PORT}"))
-        .parse()
-        .context("--listen")?;
-    let cert = need(a.tls_cert.or(c.tls_cert.clone()), "--tls-cert")?;
-    let key = need(a.tls_key.or(c.tls_key.clone()), "--tls-key")?;
-    let ca = need(a.client_ca.or(c.client_ca.clone()), "--client-ca")?;
-    let topic = a.topic.or(c.topic.clone());
-    let requests_topic = a
-        .requests_topic
-        .or(c.requests_topic.clone())
-        .unwrap_or_else(|| "rid-requests".into());
+    c.listen = a.listen.or(c.listen);
+    c.tls_cert = a.tls_cert.or(c.tls_cert);
+    c.tls_key = a.tls_key.or(c.tls_key);
+    c.client_ca = a.client_ca.or(c.client_ca);
+    c.topic = a.topic.or(c.topic);
+    c.requests_topic = a.requests_topic.or(c.requests_topic);
     let mut peer_tables = c.peer.take().unwrap_or_default();
     peer_tables.extend(a.peers.into_iter().map(|name| PeerConfig {
         name,
@@ -176,41 +168,17 @@ pub async fn serve(g: &Global, a: ServeArgs) -> anyhow::Result<ExitCode> {
         allow: None,
         topic: None,
         url: None,
+        callback_port: None,
     }));
-    if peer_tables.is_empty() {
-        bail!("no RID peer configured (--peer NAME or [[rid.peer]])");
-    }
-    let mut peers = Vec::new();
-    for p in peer_tables {
-        let topic = p
-            .topic
-            .clone()
-            .or(topic.clone())
-            .with_context(|| format!("peer {}: no topic (--topic or [rid] topic)", p.name))?;
-        peers.push(Peer {
-            allowed: p.allowed()?,
-            topic,
-            config: p,
-        });
-    }
-    let mut topics: Vec<String> = peers.iter().map(|p| p.topic.clone()).collect();
-    topics.push(requests_topic.clone());
-    topics.sort();
-    topics.dedup();
-    let query_topics = c.query_topics.clone().unwrap_or_else(|| {
-        topics
-            .iter()
-            .filter(|t| **t != requests_topic)
-            .cloned()
-            .collect()
-    });
+    c.peer = Some(peer_tables);
+    let cfg = g.connection()?;
+    let plan = c.plan(&cfg.state_dir)?;
     let grid = open_grid(g).await?;
-    for t in &topics {
+    for t in &plan.topics {
         grid.ensure_topic(t, &TopicOptions::default())
             .await
             .with_context(|| format!("topic {t}"))?;
     }
-    let cfg = g.connection()?;
     gridlink::store::files::create_private_dir(&cfg.state_dir)
         .with_context(|| format!("cannot create {}", cfg.state_dir.display()))?;
     let path = cfg
@@ -226,54 +194,17 @@ pub async fn serve(g: &Global, a: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         });
     }
-    let lookup_store = store.clone();
     let publisher = grid_publisher(
         grid.clone(),
-        store,
+        store.clone(),
         outbox,
-        topics,
+        plan.topics.clone(),
         ValidationLevel::Strict,
         DEFAULT_MAX_PAYLOAD,
         DEFAULT_CONFIRM_WAIT,
     );
-    let node = c.node.clone().unwrap_or_else(|| {
-        if listen.ip().is_unspecified() {
-            tracing::warn!(
-                "[rid] node is not set: answers name {} as this RID system",
-                listen.ip()
-            );
-        }
-        listen.ip().to_string()
-    });
-    let endpoint = Endpoint {
-        peers,
-        requests_topic,
-        node,
-        publisher,
-        // What this endpoint published is in its own store; older items the broker still keeps.
-        lookup: std::sync::Arc::new(FirstOf(vec![
-            std::sync::Arc::new(StoreLookup {
-                store: lookup_store,
-                topics: query_topics.clone(),
-            }),
-            std::sync::Arc::new(GridLookup {
-                grid: grid.clone(),
-                topics: query_topics,
-            }),
-        ])),
-        pending: Pending::open(&pending_dir(g, &c)?).context("the pending-request directory")?,
-        signatures: Some(std::sync::Arc::new(
-            gridlink::rid::sign::Signatures::from_files(
-                &cert,
-                &key,
-                &ca,
-                c.sign.unwrap_or(true),
-                c.require_signatures.unwrap_or(false),
-            )
-            .context("RID signatures ([rid] sign, tls_key)")?,
-        )),
-    };
-    let server = RidServer::bind(listen, &cert, &key, &ca, endpoint)?;
+    // What this endpoint published is in its own store; older items the broker still keeps.
+    let server = plan.server(publisher, store, &grid, plan.query_topics(&[]))?;
     let addr = server.local_addr()?;
     tracing::info!(%addr, "RID endpoint listening (RFC 6546, mutual TLS)");
     eprintln!("gridlink rid: listening on https://{addr}/");
@@ -297,7 +228,12 @@ fn client(g: &Global, t: &ClientTls) -> anyhow::Result<(RidClient, String)> {
         .clone()
         .or(c.node.clone())
         .unwrap_or_else(|| "127.0.0.1".into());
-    let client = RidClient::new(&cert, &key, &ca)?;
+    let crl = if t.crl.is_empty() {
+        c.crl.clone().unwrap_or_default()
+    } else {
+        t.crl.clone()
+    };
+    let client = RidClient::with_crls(&cert, &key, &ca, &crl)?;
     let client = if c.sign == Some(false) {
         client.unsigned()
     } else {
@@ -365,6 +301,10 @@ pub async fn send(g: &Global, a: SendArgs) -> anyhow::Result<ExitCode> {
         let path = a.message.clone().unwrap_or_default();
         rid::parse(&read_input(&path)?).with_context(|| format!("{}", path.display()))?
     };
+    // RFC 6545 §5.1: a RIDSystem Node's NodeName must resolve to its Address.
+    if let Err(why) = gridlink::rid::trace::check_node_name(&msg).await {
+        bail!("not sent: {why}");
+    }
     Ok(print_reply(client.send(&a.to, &msg, None).await?))
 }
 
@@ -406,9 +346,14 @@ pub async fn respond(g: &Global, a: RespondArgs) -> anyhow::Result<ExitCode> {
             )
         }
     };
+    // RFC 6546 §3: to the request's source address unless the peer's URL is configured.
+    let client = req.callback_client(&client)?;
     let reply = client.send(&req.url, &msg, Some(&req.token)).await?;
     pending.remove(&req.token)?;
-    eprintln!("sent to {} ({})", req.peer, req.url);
+    match &req.connect_to {
+        Some(ip) => eprintln!("sent to {} ({} at {ip})", req.peer, req.url),
+        None => eprintln!("sent to {} ({})", req.peer, req.url),
+    }
     Ok(print_reply(reply))
 }
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::config::{client_tls, RidConfigError};
+use super::config::{client_tls_with_crls, RidConfigError};
 use super::error::RidError;
 use super::model::Rid;
 use super::parse::parse;
@@ -74,6 +74,7 @@ impl SendError {
 #[derive(Clone, Debug)]
 pub struct RidClient {
     http: reqwest::Client,
+    tls: tokio_rustls::rustls::ClientConfig,
     /// Signs what is sent (the endpoint's TLS key; `None` after [`RidClient::unsigned`]).
     signatures: Option<std::sync::Arc<super::sign::Signatures>>,
     /// Attempts per message (the first included).
@@ -83,24 +84,22 @@ pub struct RidClient {
 impl RidClient {
     /// A client presenting `cert`/`key`, trusting peers whose certificates chain to `ca`.
     pub fn new(cert: &Path, key: &Path, ca: &Path) -> Result<RidClient, SendError> {
-        let tls = client_tls(cert, key, ca)?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            // RFC 6546 §3: do not follow 3xx.
-            .redirect(reqwest::redirect::Policy::none())
-            // An inline answer is expected within about 30 s; past that the peer should have
-            // answered 202.
-            .timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| SendError::Transport {
-                url: String::new(),
-                message: e.to_string(),
-            })?;
+        RidClient::with_crls(cert, key, ca, &[])
+    }
+
+    /// [`RidClient::new`], the peer's certificate also checked against these CRL files.
+    pub fn with_crls(
+        cert: &Path,
+        key: &Path,
+        ca: &Path,
+        crl: &[std::path::PathBuf],
+    ) -> Result<RidClient, SendError> {
+        let tls = client_tls_with_crls(cert, key, ca, crl)?;
         let signatures = super::sign::Signatures::from_files(cert, key, ca, true, false)
             .map_err(|e| RidConfigError::Tls(e.to_string()))?;
         Ok(RidClient {
-            http,
+            http: http(tls.clone(), None)?,
+            tls,
             signatures: Some(std::sync::Arc::new(signatures)),
             attempts: 4,
         })
@@ -110,6 +109,17 @@ impl RidClient {
     pub fn unsigned(mut self) -> RidClient {
         self.signatures = None;
         self
+    }
+
+    /// The same client, its connections to `host` made to `addr` (the certificate still checked
+    /// for `host`): how a callback reaches the requester's source address (RFC 6546 §3).
+    pub fn via(&self, host: &str, addr: std::net::SocketAddr) -> Result<RidClient, SendError> {
+        Ok(RidClient {
+            http: http(self.tls.clone(), Some((host, addr)))?,
+            tls: self.tls.clone(),
+            signatures: self.signatures.clone(),
+            attempts: self.attempts,
+        })
     }
 
     /// Sends `msg` to `url`; with `token`, as the callback answering the request that got it.
@@ -180,6 +190,27 @@ impl RidClient {
             }),
         }
     }
+}
+
+fn http(
+    tls: tokio_rustls::rustls::ClientConfig,
+    resolve: Option<(&str, std::net::SocketAddr)>,
+) -> Result<reqwest::Client, SendError> {
+    let mut b = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        // RFC 6546 §3: do not follow 3xx.
+        .redirect(reqwest::redirect::Policy::none())
+        // An inline answer is expected within about 30 s; past that the peer should have
+        // answered 202.
+        .timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(10));
+    if let Some((host, addr)) = resolve {
+        b = b.resolve(host, addr);
+    }
+    b.build().map_err(|e| SendError::Transport {
+        url: String::new(),
+        message: e.to_string(),
+    })
 }
 
 /// An error with its sources (reqwest hides the TLS reason in them).

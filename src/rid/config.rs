@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName};
 use serde::Deserialize;
 use sha2::Digest;
 use tokio_rustls::rustls::client::WebPkiServerVerifier;
@@ -52,6 +52,11 @@ pub struct RidConfig {
     pub tls_key: Option<PathBuf>,
     /// The CA(s) peers' certificates must chain to (PEM): mutual TLS is always required.
     pub client_ca: Option<PathBuf>,
+    /// Certificate revocation lists (PEM or DER files) for the CAs of the peers' certificate
+    /// paths (RFC 6545 §9.3.1: path validation includes revocation). When set, a peer certificate
+    /// (client or server side) that a CRL revokes, whose issuer published none of these CRLs, or
+    /// checked against a CRL past its nextUpdate is refused by TLS.
+    pub crl: Option<Vec<PathBuf>>,
     /// Topic for Reports of peers without their own `topic`.
     pub topic: Option<String>,
     /// Topic TraceRequests and InvestigationRequests are published to (default `rid-requests`).
@@ -82,8 +87,13 @@ pub struct PeerConfig {
     pub allow: Option<Vec<String>>,
     /// Topic its Reports go to (default: `[rid] topic`).
     pub topic: Option<String>,
-    /// Its RID endpoint for answers sent later (default: `https://NAME:4590/`).
+    /// Its RID endpoint for answers sent later. Unset (the RFC's way, RFC 6546 §3), a callback
+    /// connects to the address the request came from, on `callback_port`, and checks the
+    /// certificate for `name`; set, answers go to this URL instead (a peer behind NAT, say).
     pub url: Option<String>,
+    /// The port of its RID endpoint that callbacks reach at the request's source address
+    /// (default 4590, RFC 6546 §3).
+    pub callback_port: Option<u16>,
 }
 
 impl PeerConfig {
@@ -111,11 +121,16 @@ impl PeerConfig {
         }
     }
 
-    /// Where answers sent later go.
+    /// Where answers sent later go: `url`, else `https://NAME:PORT/` (which a callback connects to
+    /// at the request's source address, see [`PendingRequest`](super::pending::PendingRequest)).
     pub fn url(&self) -> String {
-        self.url
-            .clone()
-            .unwrap_or_else(|| format!("https://{}:{RID_PORT}/", self.name))
+        self.url.clone().unwrap_or_else(|| {
+            format!(
+                "https://{}:{}/",
+                self.name,
+                self.callback_port.unwrap_or(RID_PORT)
+            )
+        })
     }
 
     /// Whether `der` (a certificate the TLS handshake already chained to the CA) is this peer's:
@@ -182,6 +197,29 @@ pub fn roots(ca: &Path) -> Result<RootCertStore, RidConfigError> {
     Ok(roots)
 }
 
+/// The CRLs of these files (PEM, several per file, or one DER CRL per file).
+pub fn crls(
+    files: &[PathBuf],
+) -> Result<Vec<CertificateRevocationListDer<'static>>, RidConfigError> {
+    let mut out = Vec::new();
+    for f in files {
+        let bytes = read(f)?;
+        let pem: Vec<_> = CertificateRevocationListDer::pem_slice_iter(&bytes)
+            .collect::<Result<_, _>>()
+            .map_err(|e| tls(format!("{}: {e}", f.display())))?;
+        if pem.is_empty() {
+            // Not PEM: one DER CRL (a SEQUENCE).
+            if bytes.first() != Some(&0x30) {
+                return Err(tls(format!("no CRL in {}", f.display())));
+            }
+            out.push(CertificateRevocationListDer::from(bytes));
+        } else {
+            out.extend(pem);
+        }
+    }
+    Ok(out)
+}
+
 /// The server side: TLS 1.2 and 1.3 only, a client certificate chaining to `client_ca` required,
 /// HTTP/1.1 (RFC 6546 §3).
 pub fn server_tls(
@@ -189,11 +227,26 @@ pub fn server_tls(
     key: &Path,
     client_ca: &Path,
 ) -> Result<ServerConfig, RidConfigError> {
+    server_tls_with_crls(cert, key, client_ca, &[])
+}
+
+/// [`server_tls`] with revocation checked against `crl` files (none: no revocation check). Every
+/// certificate of a client's path but the trust anchor must be covered by one of them, and a CRL
+/// past its nextUpdate is refused (strict: RFC 6545 §9.3.1 makes revocation part of validation).
+pub fn server_tls_with_crls(
+    cert: &Path,
+    key: &Path,
+    client_ca: &Path,
+    crl: &[PathBuf],
+) -> Result<ServerConfig, RidConfigError> {
     let provider = Arc::new(aws_lc_rs::default_provider());
-    let verifier =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(client_ca)?), provider.clone())
-            .build()
-            .map_err(tls)?;
+    let mut builder =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(client_ca)?), provider.clone());
+    let crls = crls(crl)?;
+    if !crls.is_empty() {
+        builder = builder.with_crls(crls).enforce_revocation_expiration();
+    }
+    let verifier = builder.build().map_err(tls)?;
     let (certs, key) = identity(cert, key)?;
     let mut c = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -208,11 +261,25 @@ pub fn server_tls(
 /// The client side: the peer's server certificate checked against `ca` and its name, this
 /// endpoint's certificate presented (mutual TLS), TLS 1.2 and 1.3 only.
 pub fn client_tls(cert: &Path, key: &Path, ca: &Path) -> Result<ClientConfig, RidConfigError> {
+    client_tls_with_crls(cert, key, ca, &[])
+}
+
+/// [`client_tls`] with the peer's server certificate checked against `crl` files, as strictly as
+/// [`server_tls_with_crls`] checks clients.
+pub fn client_tls_with_crls(
+    cert: &Path,
+    key: &Path,
+    ca: &Path,
+    crl: &[PathBuf],
+) -> Result<ClientConfig, RidConfigError> {
     let provider = Arc::new(aws_lc_rs::default_provider());
-    let verifier =
-        WebPkiServerVerifier::builder_with_provider(Arc::new(roots(ca)?), provider.clone())
-            .build()
-            .map_err(tls)?;
+    let mut builder =
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots(ca)?), provider.clone());
+    let crls = crls(crl)?;
+    if !crls.is_empty() {
+        builder = builder.with_crls(crls).enforce_revocation_expiration();
+    }
+    let verifier = builder.build().map_err(tls)?;
     let (certs, key) = identity(cert, key)?;
     let mut c = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -12,13 +12,16 @@
 //! * `parse.rs`: bytes → [`Rid`] with the schema checked ([`parse`]);
 //! * `write.rs`: [`Rid::to_xml`];
 //! * `validate.rs`: the enclosed document and the RFC 6545 text rules ([`validate`], [`check`]);
+//! * `trace.rs`: the trace path of a request (loop detection) and the NodeName check (§5.1);
 //! * `message.rs`: making Reports, Queries, Acknowledgements and Results;
 //! * `config.rs`: the `[rid]` table, peers, the TLS configurations (mutual, TLS 1.2+);
 //! * `client.rs`: sending (RFC 6546 requester: POST, retries, inline/202/empty answers);
 //! * `pending.rs`: requests waiting for the operator's Result, callback tokens;
 //! * `serve.rs`: the endpoint (RFC 6546 responder) joined to the grid; `gateway.rs`: Queries
 //!   answered from the grid;
-//! * `sink.rs`: [`sink::RidSink`], the grid's items forwarded to a peer as Reports.
+//! * `sink.rs`: [`sink::RidSink`], the grid's items forwarded to a peer as Reports;
+//! * `source.rs`: a `[rid]` table made into a running endpoint ([`source::Plan`]), for `gridlink rid
+//!   serve` and the bridge's `[[source]] type = "rid"`.
 
 mod check;
 pub mod client;
@@ -32,6 +35,8 @@ pub mod pending;
 pub mod serve;
 pub mod sign;
 pub mod sink;
+pub mod source;
+pub mod trace;
 mod v1;
 mod validate;
 mod write;

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use super::client::{RidClient, SendError};
+
 /// A request waiting for its Result.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PendingRequest {
@@ -15,10 +17,16 @@ pub struct PendingRequest {
     pub token: String,
     /// The peer (its configured DNS-ID).
     pub peer: String,
-    /// Where the answer goes (the peer's configured URL; RFC 6546 says its source address).
+    /// Where the answer goes: the peer's configured URL, or `https://NAME:PORT/` connected to at
+    /// `connect_to`.
     pub url: String,
     /// The address the request came from.
     pub remote: String,
+    /// The address the callback connects to, the URL's host name still checked against the
+    /// certificate (RFC 6546 §3: the request's source address); `None` when the peer's URL is
+    /// configured and is used as it is.
+    #[serde(default)]
+    pub connect_to: Option<String>,
     /// TraceRequest or InvestigationRequest.
     pub msg_type: String,
     /// Its IncidentID (name, text).
@@ -49,6 +57,28 @@ pub fn new_token() -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed),
         rand::random::<u32>()
     )
+}
+
+impl PendingRequest {
+    /// The client the answer is sent with: `base`, connecting to [`connect_to`](Self::connect_to)
+    /// (on the URL's port) for the URL's host name when set.
+    pub fn callback_client(&self, base: &RidClient) -> Result<RidClient, SendError> {
+        let Some(ip) = self.connect_to.as_deref() else {
+            return Ok(base.clone());
+        };
+        let bad = |why: String| SendError::Transport {
+            url: self.url.clone(),
+            message: why,
+        };
+        let ip: std::net::IpAddr = ip
+            .parse()
+            .map_err(|e| bad(format!("source address {ip:?}: {e}")))?;
+        let url = reqwest::Url::parse(&self.url).map_err(|e| bad(e.to_string()))?;
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+            return Err(bad("no host or port".into()));
+        };
+        base.via(host, std::net::SocketAddr::new(ip, port))
+    }
 }
 
 impl Pending {
@@ -139,6 +169,7 @@ mod tests {
             peer: "rid-b.example".into(),
             url: "https://rid-b.example:4590/".into(),
             remote: "192.0.2.7".into(),
+            connect_to: Some("192.0.2.7".into()),
             msg_type: "InvestigationRequest".into(),
             incident_name: "csirt.example.com".into(),
             incident_id: "492382".into(),

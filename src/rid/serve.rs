@@ -19,7 +19,7 @@ use axum_server::tls::TlsInfo;
 use axum_server::tls_rustls::RustlsConfig;
 
 use super::client::CALLBACK_TOKEN;
-use super::config::{server_tls, PeerConfig, RidConfigError};
+use super::config::{server_tls_with_crls, PeerConfig, RidConfigError};
 use super::error::RidError;
 use super::message::{acknowledgement, report_for};
 use super::model::{AuthorizationStatus, Justification, MsgType, Rid};
@@ -81,7 +81,20 @@ impl RidServer {
         client_ca: &std::path::Path,
         endpoint: Endpoint,
     ) -> Result<RidServer, RidConfigError> {
-        let tls = RustlsConfig::from_config(Arc::new(server_tls(cert, key, client_ca)?));
+        RidServer::bind_with_crls(listen, cert, key, client_ca, &[], endpoint)
+    }
+
+    /// [`RidServer::bind`], client certificates also checked against these CRL files.
+    pub fn bind_with_crls(
+        listen: SocketAddr,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+        client_ca: &std::path::Path,
+        crl: &[std::path::PathBuf],
+        endpoint: Endpoint,
+    ) -> Result<RidServer, RidConfigError> {
+        let tls =
+            RustlsConfig::from_config(Arc::new(server_tls_with_crls(cert, key, client_ca, crl)?));
         let listener = std::net::TcpListener::bind(listen)
             .map_err(|e| RidConfigError::Invalid(format!("cannot listen on {listen}: {e}")))?;
         listener
@@ -404,6 +417,22 @@ async fn query(ep: &Endpoint, msg: &Rid) -> Response {
 }
 
 async fn request(ep: &Endpoint, peer: &Peer, msg: &Rid, remote: SocketAddr) -> Response {
+    // RFC 6545 §3.1: a trace whose path already lists this system has looped: stop and alert.
+    if msg.msg_type() == Some(MsgType::TraceRequest) {
+        if let Some(own) = super::trace::in_path(msg, std::slice::from_ref(&ep.node)) {
+            tracing::error!(peer = %peer.config.name, node = own, incident = msg.incident_id().unwrap_or(""), "trace loop: this RID system is already in the TraceRequest's path; stopped, nothing published");
+            return xml(
+                ep,
+                &acknowledgement(
+                    msg,
+                    AuthorizationStatus::Denied,
+                    Some(Justification::Other),
+                    &ep.node,
+                ),
+                None,
+            );
+        }
+    }
     let ids = match publish_enclosed(ep, peer, msg, &ep.requests_topic).await {
         Ok(ids) => ids,
         Err(r) => return r,
@@ -420,6 +449,9 @@ async fn request(ep: &Endpoint, peer: &Peer, msg: &Rid, remote: SocketAddr) -> R
         peer: peer.config.name.clone(),
         url: peer.config.url(),
         remote: remote.ip().to_string(),
+        // RFC 6546 §3: the callback goes to the address the request came from, unless the
+        // operator configured the peer's URL.
+        connect_to: peer.config.url.is_none().then(|| remote.ip().to_string()),
         msg_type: msg.msg_type().map(|m| m.to_string()).unwrap_or_default(),
         incident_name: name,
         incident_id: id,

@@ -42,7 +42,7 @@ pub trait Source: Send {
 }
 
 /// A `[[source]]` table of the configuration file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SourceConfig {
     /// `type = "poll"`: a remote ROLIE/Atom feed whose new entries are
@@ -53,6 +53,11 @@ pub enum SourceConfig {
         /// The grid topic its entries go to.
         topic: String,
     },
+    /// `type = "rid"`: a RID endpoint (RFC 6545/6546) run by the bridge. Its keys are the `[rid]`
+    /// table's ([`RidConfig`](crate::rid::RidConfig)), each defaulting to the `[rid]` table's
+    /// value; kept as a table here (`source` does not name `rid`, which builds on it) and read
+    /// into a `RidConfig` where the two tables are merged.
+    Rid(toml::Table),
 }
 
 #[cfg(test)]
@@ -80,5 +85,13 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("interval"), "{e}");
+        // A RID source keeps its keys for the `[rid]` table's reader (the tag removed).
+        let t: SourceConfig =
+            toml::from_str("type = \"rid\"\nlisten = \"127.0.0.1:4591\"").unwrap();
+        let SourceConfig::Rid(table) = t else {
+            panic!("{t:?}")
+        };
+        assert_eq!(table.len(), 1);
+        assert_eq!(table["listen"].as_str(), Some("127.0.0.1:4591"));
     }
 }
