@@ -201,7 +201,12 @@ impl Live {
 
     /// A message: the grid events it carries, for the topics followed.
     async fn message(&mut self, m: Message) -> Result<(), Gone> {
+        let msg = m.id.as_ref().map(|i| i.0.clone());
+        tracing::trace!(target: "gridlink::receive", hop = "subscription", ?msg, "message taken from the session's queue");
         for ge in notification(m, &self.service, &self.topics, self.level) {
+            if let GridEvent::Item { envelope, .. } = &ge {
+                tracing::trace!(target: "gridlink::receive", hop = "parsed", ?msg, item = %envelope.item_id, "notification parsed, handed on");
+            }
             match &ge {
                 // Only a subscription that was waiting can be approved: the
                 // service also confirms the one we approved ourselves as
