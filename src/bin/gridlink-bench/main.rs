@@ -25,6 +25,7 @@ mod cluster;
 mod fetch;
 mod floor;
 mod flow;
+mod hops;
 mod http;
 mod iodef_mbps;
 mod lab;
@@ -104,6 +105,10 @@ struct Cli {
     /// Prosody storage for the memory section [default: sql].
     #[arg(long, value_enum, default_value = "sql")]
     mem_storage: StorageArg,
+    /// Record where gridlink's publish→notify latency goes, hop by hop on
+    /// the receive path (`hops.rs`; costs the subscriber some CPU).
+    #[arg(long)]
+    hops: bool,
     /// The `gridlink` binary for the bridge [default: beside this one].
     #[arg(long)]
     gridlink: Option<PathBuf>,
@@ -288,6 +293,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
             bail!("the slixmpp peer is not at {}", cli.slix.display());
         }
     }
+    hops::ASKED.store(cli.hops, std::sync::atomic::Ordering::Relaxed);
     let started = std::time::Instant::now();
     let load_at_start = load();
     let dir = tempfile::Builder::new()

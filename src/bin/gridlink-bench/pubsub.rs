@@ -108,6 +108,14 @@ pub async fn run(
             Some(glh.p99 / rawh.p99),
         );
     report.print_last();
+    for (stretch, p50, p99) in glh.hops.iter().filter(|h| h.1.is_finite()) {
+        report.add(
+            &sec1,
+            &format!("gridlink at half load, {stretch}"),
+            format!("p50 {p50:.2} ms, p99 {p99:.2} ms"),
+        );
+        report.print_last();
+    }
     let gl_cpu = glf.pub_cpu + glf.sub_cpu;
     let sl_cpu = slf.pub_cpu + slf.sub_cpu;
     report
