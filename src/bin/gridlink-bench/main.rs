@@ -51,6 +51,8 @@ use settings::Settings;
 enum Part {
     /// Sections 1–4 (XMPP).
     Pubsub,
+    /// Section 3 alone (catch-up), on a topic the owner fills first.
+    Catchup,
     /// Section 5 (bridge, nginx).
     Web,
     /// Section 7 (peak memory of subscriber and bridge).
@@ -323,6 +325,12 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
             pubsub::run(&ctx, &s, *storage, &items[..s.items], &mut report)
                 .await
                 .with_context(|| format!("sections 1–4 ({storage:?})"))?;
+        }
+        if parts.contains(&Part::Catchup) && !parts.contains(&Part::Pubsub) {
+            eprintln!("gridlink-bench: section 3 alone, {storage:?} storage");
+            pubsub::catch_up_only(&s, *storage, &items, &mut report)
+                .await
+                .with_context(|| format!("section 3 ({storage:?})"))?;
         }
     }
     if parts.contains(&Part::Web) {
