@@ -38,7 +38,13 @@
 //! pages from its oldest item on (oldest first on both), each page after the
 //! previous one's `<last/>`; what was delivered before is dropped by the
 //! cursor. That costs a request per page on every catch-up, where Prosody's
-//! usual restart costs one.
+//! usual restart costs one. Starting `<after/>` the last delivered position
+//! instead would not be loss-free: on ejabberd 23.01 the RSM order is by
+//! *first* publication, and an item published again (changed or not) keeps
+//! its place and its RSM id, so its update would lie before that position
+//! (`tests/ejabberd_rsm.rs`). RSM pages depend on the previous `<last/>`,
+//! so they are not pipelined either (`<index/>` is honoured, but a
+//! retraction during the catch-up would shift the pages and skip an item).
 //!
 //! A catch-up that fails (and the live items delivered after it) breaks the
 //! "broker's order" premise, so the topic is marked in the store and caught

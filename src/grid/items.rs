@@ -6,8 +6,9 @@
 //! [`for_each_item`] and by the follower's catch-up
 //! (`durable/follow/catch_up.rs`): [`plan`] fetches the newest page and
 //! says how the rest is read — it was everything, or a [`Pager`] fetches
-//! the older items by id (the ids listed by disco#items) and hands the
-//! newest page last, or reads RSM pages from the start (ejabberd: its
+//! the older items by id (the ids listed by disco#items; a few pages asked
+//! for at once, `inflight.rs`) and hands the newest page last, or reads RSM
+//! pages from the start (ejabberd: its
 //! newest page comes newest first on SQL storage and oldest first on
 //! mnesia, with nothing in the answer to tell which; its RSM pages are
 //! oldest first on both). Items stay unchecked [`RawItem`]s until their
