@@ -19,8 +19,9 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
-/// (hop, msg, item, when) of each `gridlink::receive` event.
-type Events = Arc<Mutex<Vec<(String, String, String, Instant)>>>;
+/// (hop, msg, item, when) of one `gridlink::receive` event.
+type Event = (String, String, String, Instant);
+type Events = Arc<Mutex<Vec<Event>>>;
 
 #[derive(Default)]
 struct Fields {
@@ -96,7 +97,7 @@ async fn a_live_item_passes_every_hop_in_order() {
 
     let v = events.lock().expect("events").clone();
     let hops: Vec<(&str, &str)> = v.iter().map(|e| (e.0.as_str(), e.1.as_str())).collect();
-    let find = |hop: &str, key: &dyn Fn(&(String, String, String, Instant)) -> bool| {
+    let find = |hop: &str, key: &dyn Fn(&Event) -> bool| {
         v.iter()
             .position(|e| e.0 == hop && key(e))
             .unwrap_or_else(|| panic!("no {hop:?} event for item {id} among {hops:?}"))
