@@ -19,7 +19,8 @@
 //! Modules: `payloads` (the corpus), `raw` (the ceiling client), `worker`
 //! (client processes; `measure` what they share), `lab` (the bench's Prosody), `pubsub` (sections 1–4,
 //! with `flow` and `fetch`), `web` (5 and 7, with `http`), `iodef_mbps` (6),
-//! `cluster` (8), `report` (the rows), `write` (BENCHMARKS.md and the history).
+//! `cluster` (8), `hops` (`--hops`: where the receive path's latency goes),
+//! `report` (the rows), `write` (BENCHMARKS.md and the history).
 
 mod cluster;
 mod fetch;
