@@ -13,11 +13,15 @@
 //! * the newest page first (`max_items`): when it holds everything the
 //!   topic keeps, it is the whole backlog, in one small request;
 //! * otherwise the item ids are listed (disco#items on the node) and the
-//!   older items fetched by id, a page at a time, oldest first, each page
-//!   only when the consumer has taken the previous one; the newest page
-//!   comes last. The oldest listed ids, as long as every one was delivered,
-//!   are skipped, so a restart a few items behind costs the page and the
-//!   listing.
+//!   older items fetched by id, a page per request, oldest first, a few
+//!   pages ahead of the consumer (`grid/inflight.rs`: the broker builds the
+//!   next answers while the consumer reads one; handed over in order); the
+//!   newest page comes last. The oldest listed ids, as long as every one was
+//!   delivered, are skipped, so a restart a few items behind costs the page
+//!   and the listing. When the topic likely keeps more than a page (a new
+//!   or unfinished cursor, or one that delivered a page's worth) the
+//!   listing is asked for together with the newest page: one round trip
+//!   less.
 //!
 //! The newest page alone never stands for the backlog when the topic keeps
 //! more, even when it holds items already delivered: an item published
@@ -34,7 +38,13 @@
 //! pages from its oldest item on (oldest first on both), each page after the
 //! previous one's `<last/>`; what was delivered before is dropped by the
 //! cursor. That costs a request per page on every catch-up, where Prosody's
-//! usual restart costs one.
+//! usual restart costs one. Starting `<after/>` the last delivered position
+//! instead would not be loss-free: on ejabberd 23.01 the RSM order is by
+//! *first* publication, and an item published again (changed or not) keeps
+//! its place and its RSM id, so its update would lie before that position
+//! (`tests/ejabberd_rsm.rs`). RSM pages depend on the previous `<last/>`,
+//! so they are not pipelined either (`<index/>` is honoured, but a
+//! retraction during the catch-up would shift the pages and skip an item).
 //!
 //! A catch-up that fails (and the live items delivered after it) breaks the
 //! "broker's order" premise, so the topic is marked in the store and caught
@@ -216,6 +226,13 @@ impl Follower {
         self.catch_up.requests()
     }
 
+    /// The most catch-up requests outstanding at once so far: pages of
+    /// older items are asked for a few at a time, and the id listing goes
+    /// out with the newest page when the topic likely keeps more than one.
+    pub fn catch_up_peak_in_flight(&self) -> usize {
+        self.catch_up.peak_in_flight()
+    }
+
     /// The catch-up state and what it works with, borrowed apart.
     fn catching_up(&mut self) -> (&mut CatchUp, Ctx<'_>) {
         let cx = Ctx {
@@ -305,11 +322,13 @@ impl Follower {
                     return Some(ev);
                 }
                 GridEvent::Item { envelope, .. } => {
+                    tracing::trace!(target: "gridlink::receive", hop = "follower", item = %envelope.item_id, "live item taken by the follower");
                     let topic = &envelope.topic;
                     if let Err(e) = catch_up::load(&self.store, &mut self.seen, topic).await {
                         tracing::error!(error = %e, "cursor store");
                     }
                     if self.fresh(&ev) {
+                        tracing::trace!(target: "gridlink::receive", hop = "consumer", "live item handed to the consumer");
                         return Some(ev);
                     }
                 }

@@ -67,6 +67,11 @@ impl Seen {
         self.topics.get(topic).is_some_and(|m| !m.is_empty())
     }
 
+    /// How many items were delivered on `topic` (as far as loaded).
+    pub(super) fn count(&self, topic: &str) -> usize {
+        self.topics.get(topic).map_or(0, HashMap::len)
+    }
+
     /// Whether `id` was delivered on `topic` (with whatever content).
     pub(super) fn knows(&self, topic: &str, id: &str) -> bool {
         self.topics

@@ -6,8 +6,9 @@
 //! [`for_each_item`] and by the follower's catch-up
 //! (`durable/follow/catch_up.rs`): [`plan`] fetches the newest page and
 //! says how the rest is read — it was everything, or a [`Pager`] fetches
-//! the older items by id (the ids listed by disco#items) and hands the
-//! newest page last, or reads RSM pages from the start (ejabberd: its
+//! the older items by id (the ids listed by disco#items; a few pages asked
+//! for at once, `inflight.rs`) and hands the newest page last, or reads RSM
+//! pages from the start (ejabberd: its
 //! newest page comes newest first on SQL storage and oldest first on
 //! mnesia, with nothing in the answer to tell which; its RSM pages are
 //! oldest first on both). Items stay unchecked [`RawItem`]s until their
@@ -17,6 +18,7 @@ use std::collections::VecDeque;
 
 use tokio_xmpp::jid::Jid;
 
+use super::inflight::InFlight;
 use super::retrieve::{fetch, item_ids, next_after, older_ids, RawItem, Retrieve, RsmPage};
 use super::{GridError, GridEvent};
 use crate::iodef::ValidationLevel;
@@ -119,7 +121,7 @@ pub async fn for_each_item(
         }
         true
     };
-    match plan(session, service, topic, page.max(2), false)
+    match plan(session, service, topic, page.max(2), false, false)
         .await?
         .read
     {
@@ -148,6 +150,9 @@ pub(crate) struct Plan {
     pub ids: Vec<String>,
     /// Requests planning made.
     pub requests: usize,
+    /// The most of them outstanding at once (2 when the listing went out
+    /// with the newest page).
+    pub peak_in_flight: usize,
     /// The most items one of those answers held.
     pub largest: usize,
     /// The items, or how to fetch them.
@@ -174,23 +179,40 @@ pub(crate) enum Read {
 /// the newest page last. A service that answers with an RSM `<set/>` is
 /// read in RSM pages from the start instead; `list_rsm` lists its ids all
 /// the same (the follower's catch-up compares them with its cursor).
+///
+/// With `list_early` the listing is asked for together with the newest page
+/// (one round trip less when the topic keeps more than a page; a listing
+/// wasted when it does not): for callers that expect a large topic.
 pub(crate) async fn plan(
     session: &Session,
     service: &Jid,
     topic: &str,
     page: u32,
     list_rsm: bool,
+    list_early: bool,
 ) -> Result<Plan, GridError> {
-    let first = fetch(session, service, topic, Retrieve::Newest(page)).await?;
-    let mut requests = 1;
+    let newest = fetch(session, service, topic, Retrieve::Newest(page));
+    let (first, mut early) = if list_early {
+        let (first, listed) = tokio::join!(newest, item_ids(session, service, topic));
+        (first?, Some(listed))
+    } else {
+        (newest.await?, None)
+    };
+    let mut requests = 1 + usize::from(early.is_some());
+    let peak_in_flight = requests;
     let mut largest = first.items.len();
     let page_ids = |items: &[RawItem]| items.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
     if let Some(rsm) = first.rsm {
         let mut ids = Vec::new();
         let mut listed_len = 0;
         if list_rsm {
-            requests += 1;
-            ids = item_ids(session, service, topic).await?;
+            ids = match early.take() {
+                Some(listed) => listed?,
+                None => {
+                    requests += 1;
+                    item_ids(session, service, topic).await?
+                }
+            };
             listed_len = ids.len();
         }
         ids.extend(page_ids(&first.items));
@@ -198,6 +220,7 @@ pub(crate) async fn plan(
             kept: rsm.count.unwrap_or(listed_len).max(first.items.len()),
             ids,
             requests,
+            peak_in_flight,
             largest,
             read: Read::Pages(Pager::rsm(topic, page)),
         });
@@ -208,6 +231,7 @@ pub(crate) async fn plan(
             kept: newest.len(),
             ids: page_ids(&newest),
             requests,
+            peak_in_flight,
             largest,
             read: Read::Whole {
                 items: newest,
@@ -215,14 +239,20 @@ pub(crate) async fn plan(
             },
         });
     }
-    requests += 1;
-    let listed = item_ids(session, service, topic).await?;
+    let listed = match early {
+        Some(listed) => listed?,
+        None => {
+            requests += 1;
+            item_ids(session, service, topic).await?
+        }
+    };
     let Some(older) = older_ids(&listed, &newest) else {
         let all = fetch(session, service, topic, Retrieve::All).await?.items;
         return Ok(Plan {
             kept: all.len(),
             ids: page_ids(&all),
             requests: requests + 1,
+            peak_in_flight,
             largest: largest.max(all.len()),
             read: Read::Whole {
                 items: all,
@@ -238,12 +268,14 @@ pub(crate) async fn plan(
         kept,
         ids,
         requests,
+        peak_in_flight,
         largest,
         read: Read::Pages(Pager {
             topic: topic.to_string(),
             page,
             left: Left::Older {
                 ids: older.into(),
+                in_flight: InFlight::default(),
                 newest,
             },
         }),
@@ -262,9 +294,11 @@ pub(crate) struct Pager {
 
 #[derive(Debug)]
 enum Left {
-    /// Older items by id, oldest first; then the newest page.
+    /// Older items by id, oldest first (`ids` not yet asked for, then the
+    /// pages `in_flight`, which come first); then the newest page.
     Older {
         ids: VecDeque<String>,
+        in_flight: InFlight,
         newest: Vec<RawItem>,
     },
     /// RSM pages in the service's order (oldest first), after the item
@@ -290,16 +324,24 @@ impl Pager {
     /// aside: [`into_newest`](Self::into_newest)).
     pub(crate) fn remaining(&self) -> bool {
         match &self.left {
-            Left::Older { ids, .. } => !ids.is_empty(),
+            Left::Older { ids, in_flight, .. } => !ids.is_empty() || !in_flight.is_empty(),
             Left::Rsm { done, .. } => !done,
         }
     }
 
-    /// How many older ids are left to fetch (0 on RSM pages).
+    /// How many older ids are left to ask for (0 on RSM pages).
     pub(crate) fn older(&self) -> usize {
         match &self.left {
             Left::Older { ids, .. } => ids.len(),
             Left::Rsm { .. } => 0,
+        }
+    }
+
+    /// The most page requests outstanding at once so far.
+    pub(crate) fn peak_in_flight(&self) -> usize {
+        match &self.left {
+            Left::Older { in_flight, .. } => in_flight.peak(),
+            Left::Rsm { .. } => 1,
         }
     }
 
@@ -308,15 +350,21 @@ impl Pager {
         matches!(self.left, Left::Rsm { .. })
     }
 
-    /// Leaves out the oldest ids as long as `known` says so for each.
+    /// Leaves out the oldest ids not yet asked for as long as `known` says
+    /// so for each (before the first [`next`](Self::next): all of them).
     pub(crate) fn skip_oldest_while(&mut self, known: impl Fn(&str) -> bool) {
-        if let Left::Older { ids, .. } = &mut self.left {
+        if let Left::Older { ids, in_flight, .. } = &mut self.left {
+            if !in_flight.is_empty() {
+                return;
+            }
             let skip = ids.iter().take_while(|id| known(id)).count();
             ids.drain(..skip);
         }
     }
 
-    /// Fetches the next page (one request).
+    /// Fetches the next page (one request; older pages by id are asked
+    /// for [`PAGES_IN_FLIGHT`](super::inflight::PAGES_IN_FLIGHT) at a time,
+    /// see `inflight.rs`, and handed over in order).
     pub(crate) async fn next(
         &mut self,
         session: &Session,
@@ -324,13 +372,21 @@ impl Pager {
     ) -> Result<Vec<RawItem>, GridError> {
         let (topic, page) = (self.topic.as_str(), self.page);
         match &mut self.left {
-            Left::Older { ids, .. } => {
-                let batch: Vec<String> = ids.iter().take(page as usize).cloned().collect();
-                let items = fetch(session, service, topic, Retrieve::Ids(&batch))
-                    .await?
-                    .items;
-                tracing::debug!(topic, fetched = items.len(), "older page");
-                ids.drain(..batch.len());
+            Left::Older { ids, in_flight, .. } => {
+                in_flight.fill(session, service, topic, page, ids);
+                let Some(answer) = in_flight.take().await else {
+                    return Ok(Vec::new());
+                };
+                // The next pages go out before this one is handed over, so
+                // the broker works while the consumer reads.
+                in_flight.fill(session, service, topic, page, ids);
+                let items = answer?;
+                tracing::debug!(
+                    topic,
+                    fetched = items.len(),
+                    left = ids.len() + in_flight.len() * page as usize,
+                    "older page"
+                );
                 Ok(items)
             }
             Left::Rsm { after, done } => {

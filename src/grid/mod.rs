@@ -14,6 +14,7 @@
 mod discover;
 mod error;
 mod event;
+mod inflight;
 mod items;
 mod notify;
 pub mod ns;
@@ -230,9 +231,15 @@ impl Grid {
 
     /// Fetches `topic`'s newest `page` items and plans reading the rest,
     /// oldest first (the follower's paged catch-up; see `items.rs`), with
-    /// the ids listed even on a service that pages with RSM.
-    pub(crate) async fn plan_pages(&self, topic: &str, page: u32) -> Result<Plan, GridError> {
-        items::plan(&self.session, &self.service, topic, page, true).await
+    /// the ids listed even on a service that pages with RSM; with
+    /// `list_early`, together with the newest page (one round trip less).
+    pub(crate) async fn plan_pages(
+        &self,
+        topic: &str,
+        page: u32,
+        list_early: bool,
+    ) -> Result<Plan, GridError> {
+        items::plan(&self.session, &self.service, topic, page, true, list_early).await
     }
 
     /// The next page of a [`Pager`] (one request).

@@ -205,7 +205,17 @@ impl Live {
 
     /// A message: the grid events it carries, for the topics followed.
     async fn message(&mut self, m: Message) -> Result<(), Gone> {
+        // The id only when profiling asked for it (no copy otherwise).
+        let msg = if tracing::enabled!(target: "gridlink::receive", tracing::Level::TRACE) {
+            m.id.as_ref().map(|i| i.0.clone())
+        } else {
+            None
+        };
+        tracing::trace!(target: "gridlink::receive", hop = "subscription", ?msg, "message taken from the session's queue");
         for ge in notification(m, &self.service, &self.topics, self.level, self.item_json) {
+            if let GridEvent::Item { envelope, .. } = &ge {
+                tracing::trace!(target: "gridlink::receive", hop = "parsed", ?msg, item = %envelope.item_id, "notification parsed");
+            }
             match &ge {
                 // Only a subscription that was waiting can be approved: the
                 // service also confirms the one we approved ourselves as

@@ -74,6 +74,9 @@ pub(super) async fn drive(
                     }
                 }
                 Some(Event::Stanza(Stanza::Message(m))) => {
+                    // Receive-path profiling (issue 22): one event per hop,
+                    // target `gridlink::receive`, off unless asked for.
+                    tracing::trace!(target: "gridlink::receive", hop = "driver", msg = ?m.id.as_ref().map(|i| &i.0), "message read from the stream");
                     events.message(m);
                 }
                 Some(Event::Stanza(Stanza::Presence(_))) => {}

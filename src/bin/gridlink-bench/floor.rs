@@ -107,7 +107,7 @@ pub async fn publisher(a: &WorkerArgs, items: &[payloads::Item]) -> anyhow::Resu
     Ok(WorkerResult {
         cpu_s,
         times,
-        max_rss_kb: 0,
+        ..Default::default()
     })
 }
 

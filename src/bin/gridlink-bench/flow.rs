@@ -38,6 +38,9 @@ pub struct Flow {
     pub sub_cpu: f64,
     /// Prosody's CPU, microseconds per notification.
     pub broker_cpu: f64,
+    /// `--hops` (gridlink only): each stretch of the receive path as
+    /// (name, p50 ms, p99 ms).
+    pub hops: Vec<(String, f64, f64)>,
 }
 
 /// Prosody's user+system CPU seconds (from /proc; 100 ticks per second).
@@ -85,6 +88,7 @@ pub fn summarise(publ: &WorkerResult, sub: &WorkerResult, expected: usize) -> an
         pub_cpu: publ.cpu_s * 1e6 / publ.times.len().max(1) as f64,
         sub_cpu: sub.cpu_s * 1e6 / sub.times.len().max(1) as f64,
         broker_cpu: 0.0,
+        hops: crate::hops::summary(&publ.times, &sub.times, &sub.hops),
     })
 }
 
@@ -123,6 +127,9 @@ fn command(ctx: &Ctx, lab: &Lab, client: Client, publisher: bool) -> Command {
                 None => Command::new(&ctx.exe),
             };
             c.args(worker::worker_args(kind));
+            if kind == "gl-sub" && crate::hops::ASKED.load(std::sync::atomic::Ordering::Relaxed) {
+                c.env(crate::hops::ENV, "1");
+            }
             c
         }
     };

@@ -19,12 +19,14 @@
 //! Modules: `payloads` (the corpus), `raw` (the ceiling client), `worker`
 //! (client processes; `measure` what they share), `lab` (the bench's Prosody), `pubsub` (sections 1–4,
 //! with `flow` and `fetch`), `web` (5 and 7, with `http`), `iodef_mbps` (6),
-//! `cluster` (8), `report` (the rows), `write` (BENCHMARKS.md and the history).
+//! `cluster` (8), `hops` (`--hops`: where the receive path's latency goes),
+//! `report` (the rows), `write` (BENCHMARKS.md and the history).
 
 mod cluster;
 mod fetch;
 mod floor;
 mod flow;
+mod hops;
 mod http;
 mod iodef_mbps;
 mod lab;
@@ -50,6 +52,8 @@ use settings::Settings;
 enum Part {
     /// Sections 1–4 (XMPP).
     Pubsub,
+    /// Section 3 alone (catch-up), on a topic the owner fills first.
+    Catchup,
     /// Section 5 (bridge, nginx).
     Web,
     /// Section 7 (peak memory of subscriber and bridge).
@@ -104,6 +108,10 @@ struct Cli {
     /// Prosody storage for the memory section [default: sql].
     #[arg(long, value_enum, default_value = "sql")]
     mem_storage: StorageArg,
+    /// Record where gridlink's publish→notify latency goes, hop by hop on
+    /// the receive path (`hops.rs`; costs the subscriber some CPU).
+    #[arg(long)]
+    hops: bool,
     /// The `gridlink` binary for the bridge [default: beside this one].
     #[arg(long)]
     gridlink: Option<PathBuf>,
@@ -145,6 +153,17 @@ fn machine_short(load_at_start: f64) -> String {
         "{cores} cores, load {load_at_start:.1} → {:.1}, {build} build",
         load()
     )
+}
+
+/// Whether the machine was busy with other work when the run started (a
+/// 1-minute load above half its cores; the run's own load later says
+/// nothing): its figures are labelled, never taken as meeting a target
+/// (issue 22). A build just before raises it too: wait a minute after one.
+fn loaded(load_at_start: f64) -> bool {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as f64;
+    load_at_start > cores / 2.0
 }
 
 fn machine() -> String {
@@ -277,6 +296,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
             bail!("the slixmpp peer is not at {}", cli.slix.display());
         }
     }
+    hops::ASKED.store(cli.hops, std::sync::atomic::Ordering::Relaxed);
     let started = std::time::Instant::now();
     let load_at_start = load();
     let dir = tempfile::Builder::new()
@@ -306,6 +326,12 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
             pubsub::run(&ctx, &s, *storage, &items[..s.items], &mut report)
                 .await
                 .with_context(|| format!("sections 1–4 ({storage:?})"))?;
+        }
+        if parts.contains(&Part::Catchup) && !parts.contains(&Part::Pubsub) {
+            eprintln!("gridlink-bench: section 3 alone, {storage:?} storage");
+            pubsub::catch_up_only(&s, *storage, &items, &mut report)
+                .await
+                .with_context(|| format!("section 3 ({storage:?})"))?;
         }
     }
     if parts.contains(&Part::Web) {
@@ -363,6 +389,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
                 chrono::Utc::now().format("%Y-%m-%d %H:%M")
             ),
             &machine_short(load_at_start),
+            loaded(load_at_start),
         );
         let doc = write::update_table(&doc, &rows).with_context(|| path.display().to_string())?;
         std::fs::write(path, doc)?;

@@ -81,6 +81,10 @@ pub struct WorkerResult {
     /// Peak resident set size at the end, KiB (VmHWM).
     #[serde(default)]
     pub max_rss_kb: u64,
+    /// `--hops`: per item, when it passed each hop of the receive path
+    /// (`hops.rs`).
+    #[serde(default)]
+    pub hops: Vec<(u64, [f64; 3])>,
 }
 
 /// A process's peak resident set size in KiB (`VmHWM` of /proc/PID/status).
@@ -151,6 +155,6 @@ pub async fn gather(tasks: Vec<SessionTask>, cpu0: f64) -> anyhow::Result<Worker
     Ok(WorkerResult {
         cpu_s: cpu() - cpu0,
         times,
-        max_rss_kb: 0,
+        ..Default::default()
     })
 }

@@ -105,7 +105,9 @@ impl Report {
     }
 
     /// The first-screen rows of this run, measured at `date` on `machine`.
-    pub fn table_rows(&self, date: &str, machine: &str) -> Vec<TableRow> {
+    /// On a `loaded` machine (other work running) a met target is labelled
+    /// as such: such a figure is no evidence either way.
+    pub fn table_rows(&self, date: &str, machine: &str, loaded: bool) -> Vec<TableRow> {
         let dash = || "—".to_string();
         self.rows
             .iter()
@@ -121,10 +123,12 @@ impl Report {
                     } else {
                         r.target.clone()
                     },
-                    met: match r.met {
-                        Some(true) => "yes".into(),
-                        Some(false) => "**no**".into(),
-                        None => dash(),
+                    met: match (r.met, loaded) {
+                        (Some(true), false) => "yes".into(),
+                        (Some(false), false) => "**no**".into(),
+                        (Some(true), true) => "yes, on a loaded machine (not evidence)".into(),
+                        (Some(false), true) => "**no**, on a loaded machine".into(),
+                        (None, _) => dash(),
                     },
                     date: date.into(),
                     machine: machine.into(),
@@ -213,7 +217,7 @@ mod tests {
             "raw ceiling 477/s".into(),
             None,
         );
-        let t = r.table_rows("2026-12-07 01:00, harness run", "2 cores");
+        let t = r.table_rows("2026-12-07 01:00, harness run", "2 cores", false);
         assert_eq!(t.len(), 2);
         assert_eq!(t[0].ratio, "0.97×");
         assert_eq!(
@@ -225,6 +229,10 @@ mod tests {
             ("—", "—", "—")
         );
         assert_eq!(t[1].date, "2026-12-07 01:00, harness run");
+        // A loaded machine's "yes" is labelled.
+        let t = r.table_rows("d", "2 cores, load 6", true);
+        assert_eq!(t[0].met, "yes, on a loaded machine (not evidence)");
+        assert_eq!(t[1].met, "—");
     }
 
     #[test]

@@ -82,11 +82,12 @@ async fn gl_pub(a: &WorkerArgs, items: &[payloads::Item]) -> anyhow::Result<Work
     Ok(WorkerResult {
         cpu_s,
         times,
-        max_rss_kb: 0,
+        ..Default::default()
     })
 }
 
 async fn gl_sub(a: &WorkerArgs, count: usize) -> anyhow::Result<WorkerResult> {
+    let recorder = crate::hops::Recorder::install();
     let mut subs = Vec::new();
     for i in 0..a.sessions {
         let user = format!("{}{i}", a.user);
@@ -130,7 +131,11 @@ async fn gl_sub(a: &WorkerArgs, count: usize) -> anyhow::Result<WorkerResult> {
             })
         })
         .collect();
-    gather(tasks, cpu0).await
+    let mut result = gather(tasks, cpu0).await?;
+    if let Some(r) = recorder {
+        result.hops = r.per_item();
+    }
+    Ok(result)
 }
 
 fn account(a: &WorkerArgs, user: String) -> Account {
@@ -206,7 +211,7 @@ async fn raw_pub(a: &WorkerArgs, items: &[payloads::Item]) -> anyhow::Result<Wor
     Ok(WorkerResult {
         cpu_s,
         times,
-        max_rss_kb: 0,
+        ..Default::default()
     })
 }
 

@@ -42,6 +42,8 @@ pub(super) struct CatchUp {
     largest_fetch: usize,
     /// Catch-up requests made so far (item fetches and id listings).
     requests: usize,
+    /// The most catch-up requests outstanding at once so far.
+    peak_in_flight: usize,
 }
 
 /// Catch-up work still to do, in order.
@@ -131,6 +133,7 @@ impl CatchUp {
             pending: topics.into_iter().map(Work::Topic).collect(),
             largest_fetch: 0,
             requests: 0,
+            peak_in_flight: 0,
         }
     }
 
@@ -147,6 +150,11 @@ impl CatchUp {
     /// Catch-up requests made so far.
     pub(super) fn requests(&self) -> usize {
         self.requests
+    }
+
+    /// The most catch-up requests outstanding at once so far.
+    pub(super) fn peak_in_flight(&self) -> usize {
+        self.peak_in_flight
     }
 
     /// Whether work is left.
@@ -181,8 +189,16 @@ impl CatchUp {
     async fn catch_up(&mut self, cx: &mut Ctx<'_>, topic: &str) -> Result<Step, FollowError> {
         load(cx.store, cx.seen, topic).await?;
         let unfinished = cx.store.is_catch_up_unfinished(topic).await?;
-        let plan = cx.grid.plan_pages(topic, self.page).await?;
+        // The listing goes out with the newest page when the topic likely
+        // keeps more than a page: a new or unfinished cursor (a full
+        // catch-up), or one that has delivered a page's worth. A restart of
+        // a small topic keeps its single request.
+        let list_early = unfinished
+            || !cx.seen.followed_before(topic)
+            || cx.seen.count(topic) >= self.page as usize;
+        let plan = cx.grid.plan_pages(topic, self.page, list_early).await?;
         self.requests += plan.requests;
+        self.peak_in_flight = self.peak_in_flight.max(plan.peak_in_flight);
         self.largest_fetch = self.largest_fetch.max(plan.largest);
         // A full page may hide undelivered items before it, however many
         // delivered ones it holds (module documentation): the plan lists
@@ -272,6 +288,7 @@ impl CatchUp {
                 };
                 self.requests += 1;
                 let r = cx.grid.next_page(pager).await.map_err(FollowError::from);
+                self.peak_in_flight = self.peak_in_flight.max(pager.peak_in_flight());
                 let r = r.map(|items| {
                     self.largest_fetch = self.largest_fetch.max(items.len());
                     queue_raw(cx.queue, &t, items);
