@@ -121,6 +121,7 @@ async fn start_bridge_on(
             redaction,
             poll,
             poll_csaf: Vec::new(),
+            csaf_keys: Vec::new(),
             poll_allow: Vec::new(),
             poll_interval: Duration::from_millis(500),
             state_dir: store.with_extension("poll"),

@@ -559,6 +559,7 @@ async fn checklist_34_bridge_rid_sink_tables_forward_and_dead_letter() {
             redaction: gridlink::iodef::Redaction::new(),
             poll: Vec::new(),
             poll_csaf: Vec::new(),
+            csaf_keys: Vec::new(),
             poll_allow: Vec::new(),
             poll_interval: Duration::from_secs(60),
             state_dir: state.join("poll"),

@@ -369,6 +369,7 @@ async fn bridge_sinks_metrics_and_health() {
             redaction: gridlink::iodef::Redaction::new(),
             poll: Vec::new(),
             poll_csaf: Vec::new(),
+            csaf_keys: Vec::new(),
             poll_allow: Vec::new(),
             poll_interval: Duration::from_secs(60),
             state_dir: dir.path().join("state").join("poll"),

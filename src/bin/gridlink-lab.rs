@@ -220,7 +220,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 }
                 if matches!(ev, GridEvent::Item { .. }) {
                     received += 1;
-                    if args.hint_every > 0 && received % args.hint_every == 0 {
+                    if args.hint_every > 0 && received.is_multiple_of(args.hint_every) {
                         eprintln!("{hint}");
                     }
                 }
@@ -287,6 +287,7 @@ async fn start_bridge(
             redaction: gridlink::iodef::Redaction::new(),
             poll: Vec::new(),
             poll_csaf: Vec::new(),
+            csaf_keys: Vec::new(),
             poll_allow: Vec::new(),
             poll_interval: std::time::Duration::from_secs(60),
             state_dir: p.dir().join("poll"),

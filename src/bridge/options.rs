@@ -55,6 +55,9 @@ pub struct BridgeOptions {
     /// CSAF providers (`provider-metadata.json` URLs) whose advisories go
     /// to grid topics (`--poll-csaf`).
     pub poll_csaf: Vec<PollSource>,
+    /// OpenPGP keys of `poll_csaf` sources (`--csaf-key`): a source with
+    /// keys publishes only advisories with a good signature by one of them.
+    pub csaf_keys: Vec<crate::rolie::poll::openpgp::CsafKey>,
     /// Origins pollers may fetch from besides each feed's own
     /// (`--poll-allow`).
     pub poll_allow: Vec<PollOrigin>,
