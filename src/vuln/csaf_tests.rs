@@ -4,7 +4,7 @@
 //! product status (6.1.6), translator and translation languages (6.1.15,
 //! 6.1.28), unique revision numbers (6.1.22), CVEs (6.1.23) and hash
 //! algorithms (6.1.25), no prohibited category (6.1.26) or version range
-//! in a product version (6.1.31), and the profile tests of 6.1.27 (3–11);
+//! in a product version (6.1.31), and the profile tests of 6.1.27 (1–11);
 //! the tracking tests are in `csaf_tracking.rs`, those within each
 //! vulnerability in `csaf_vuln_tests.rs`. Not implemented: the CVSS
 //! computation and consistency tests and those that need a registry (CWE,
@@ -361,14 +361,36 @@ fn unique(list: Option<&Value>, key: &str, what: &str, out: &mut Vec<String>) {
     }
 }
 
-/// 6.1.27: what the profiles `csaf_informational_advisory`,
-/// `csaf_security_advisory` and `csaf_vex` require.
+/// 6.1.27: what the profiles `csaf_security_incident_response`,
+/// `csaf_informational_advisory`, `csaf_security_advisory` and `csaf_vex`
+/// require.
 fn profile(doc: &Value, groups: &BTreeMap<String, Vec<String>>, out: &mut Vec<String>) {
     let category = doc
         .pointer("/document/category")
         .and_then(Value::as_str)
         .unwrap_or("");
     let vulns = arr(doc.get("vulnerabilities"));
+    if matches!(
+        category,
+        "csaf_security_incident_response" | "csaf_informational_advisory"
+    ) {
+        let has = |list: &str, cats: &[&str]| {
+            arr(doc.pointer(&format!("/document/{list}")))
+                .iter()
+                .filter_map(|x| x.get("category").and_then(Value::as_str))
+                .any(|c| cats.contains(&c))
+        };
+        if !has("notes", &["description", "details", "general", "summary"]) {
+            out.push(format!(
+                "6.1.27.1: a {category} document needs a description, details, general or summary note"
+            ));
+        }
+        if !has("references", &["external"]) {
+            out.push(format!(
+                "6.1.27.2: a {category} document needs an external reference"
+            ));
+        }
+    }
     match category {
         "csaf_informational_advisory" if !vulns.is_empty() => {
             out.push("6.1.27.3: an informational advisory has no vulnerabilities".into());
