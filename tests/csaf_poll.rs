@@ -18,11 +18,11 @@ use axum::response::{IntoResponse, Response};
 use common::gpg::GpgKey;
 use common::rolie::{get_text, jing, Node, ATOM, ROLIE};
 use common::{fixture_bytes, grid, gridlink_async, peer, prosody_with_bridge};
-use gridlink::grid::{AccessModel, Affiliation, Payload, TopicOptions};
+use gridlink::grid::{AccessModel, Affiliation, Payload, TopicOptions, DEFAULT_MAX_PAYLOAD};
 use gridlink::iodef::ValidationLevel;
 use gridlink::rolie::poll::csaf::CsafPoller;
 use gridlink::rolie::poll::openpgp::{CsafKey, Keyring};
-use gridlink::rolie::poll::{PollClient, PollError};
+use gridlink::rolie::poll::{PollClient, PollError, MAX_BODY};
 use gridlink::rolie::{BoxFuture, PublishBody, PublishError, Published, Publisher};
 use gridlink::vuln::PayloadType;
 use sha2::{Digest, Sha256, Sha512};
@@ -217,6 +217,21 @@ fn files(base: &str, signing: Option<&Signing>) -> BTreeMap<String, Vec<u8>> {
             vec![("sha256", None)],
             "2024-01-03T00:00:00Z",
         ),
+        // Valid CSAF, right hash, but over the bridge's 200 KiB payload
+        // limit: refused when published.
+        (
+            "/white/2024/oversized.json",
+            padded(&fixture_bytes(GOOD[0]), 300 * 1024),
+            vec![("sha256", None)],
+            "2024-01-04T00:00:00Z",
+        ),
+        // Over the poller's 4 MiB body limit: never read to the end, skipped.
+        (
+            "/white/2024/huge.json",
+            padded(&fixture_bytes(GOOD[0]), MAX_BODY + 1024),
+            vec![("sha256", None)],
+            "2024-01-05T00:00:00Z",
+        ),
     ];
     if signing.is_some() {
         for (path, updated) in SIGNED_EXTRA {
@@ -304,7 +319,7 @@ impl Publisher for Checking {
     ) -> BoxFuture<'a, Result<Published, PublishError>> {
         Box::pin(async move {
             let (PublishBody::Xml(d) | PublishBody::Json(d)) = body;
-            let p = Payload::prepare(d.as_bytes(), ValidationLevel::Strict, 1 << 20)
+            let p = Payload::prepare(d.as_bytes(), ValidationLevel::Strict, DEFAULT_MAX_PAYLOAD)
                 .map_err(|e| PublishError::Invalid(vec![e.to_string()]))?;
             assert_eq!(p.format, PayloadType::Csaf);
             self.0.lock().unwrap().push(d);
@@ -315,6 +330,14 @@ impl Publisher for Checking {
     fn retract<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<(), PublishError>> {
         Box::pin(async { Ok(()) })
     }
+}
+
+/// `doc` (a JSON object) with spaces after its `{` up to `len` bytes.
+fn padded(doc: &[u8], len: usize) -> Vec<u8> {
+    let mut out = b"{".to_vec();
+    out.resize(len.saturating_sub(doc.len()), b' ');
+    out.extend_from_slice(&doc[1..]);
+    out
 }
 
 fn text(rel: &str) -> String {
@@ -348,9 +371,10 @@ async fn provider_polled_over_https() {
         *rec.0.lock().unwrap(),
         vec![text(GOOD[1]), text(GOOD[0]), text(IN_DIRECTORY)]
     );
-    // wrong hash, no sidecar, malformed JSON: refused; the redirect: skipped.
-    assert_eq!(poller.stats.invalid.load(Ordering::Relaxed), 3);
-    assert_eq!(poller.stats.skipped.load(Ordering::Relaxed), 1);
+    // wrong hash, no sidecar, malformed JSON, over 200 KiB: refused; the
+    // redirect and the one over 4 MiB: skipped.
+    assert_eq!(poller.stats.invalid.load(Ordering::Relaxed), 4);
+    assert_eq!(poller.stats.skipped.load(Ordering::Relaxed), 2);
     let hits = prov.hits.lock().unwrap().clone();
     // The redirect's target was never asked for through it: one fetch only.
     let bsi_hits = hits
@@ -405,6 +429,21 @@ async fn provider_polled_over_https() {
     let e = p2.poll_once().await.expect_err("redirect to another host");
     assert!(matches!(e, PollError::Refused(..)), "{e:?}");
     assert!(e.to_string().contains("outside the feed's origin"), "{e}");
+    // Metadata over 4 MiB: a clear error, nothing published.
+    let huge = format!("{}/white/2024/huge.json", prov.base);
+    let rec = Checking::default();
+    let p3 = CsafPoller::new(
+        format!("{huge}=advisories").parse().unwrap(),
+        &clients,
+        Arc::new(rec.clone()),
+        &dir.path().join("second"),
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    let e = p3.poll_once().await.expect_err("too large");
+    assert!(matches!(e, PollError::Body(..)), "{e:?}");
+    assert!(e.to_string().contains(&MAX_BODY.to_string()), "{e}");
+    assert!(rec.0.lock().unwrap().is_empty());
 }
 
 /// With OpenPGP keys for the source, only advisories with a good signature
@@ -456,9 +495,10 @@ async fn openpgp_signatures_checked() {
         let (p, rec) = poll(&name, keys);
         assert_eq!(p.poll_once().await.unwrap(), 3);
         assert_eq!(*rec.0.lock().unwrap(), good);
-        // Bad signature, none, another key's; wrong hash, none, bad JSON.
+        // Bad signature, none, another key's; wrong hash, none, bad JSON,
+        // too large.
         assert_eq!(p.stats.bad_signature.load(Ordering::Relaxed), 3);
-        assert_eq!(p.stats.invalid.load(Ordering::Relaxed), 6);
+        assert_eq!(p.stats.invalid.load(Ordering::Relaxed), 7);
         // Round two: the fetched key is asked for conditionally.
         prov.hits.lock().unwrap().clear();
         assert_eq!(p.poll_once().await.unwrap(), 0);
@@ -475,9 +515,10 @@ async fn openpgp_signatures_checked() {
         *rec.0.lock().unwrap(),
         vec![text("csaf/avendor-advisory-0004.json")]
     );
-    // bsi, rhsa, the malformed one (its hash is right), bad-signature,
-    // unsigned, the directory's: all signed by the vendor, or not at all.
-    assert_eq!(p.stats.bad_signature.load(Ordering::Relaxed), 6);
+    // bsi, rhsa, the malformed and the oversized one (their hashes are
+    // right), bad-signature, unsigned, the directory's: all signed by the
+    // vendor, or not at all.
+    assert_eq!(p.stats.bad_signature.load(Ordering::Relaxed), 7);
     // Keys of another source are not this one's.
     let (p, rec) = poll(
         "elsewhere",
@@ -674,8 +715,9 @@ async fn bridge_polls_provider_into_topic() {
             .to_owned()
     };
     assert_eq!(sample("gridlink_poll_published_total"), "3");
-    // 3 bad hashes or JSON, 3 bad signatures (bad, none, another key).
-    assert_eq!(sample("gridlink_poll_invalid_total"), "6");
+    // 3 bad hashes or JSON, one too large, 3 bad signatures (bad, none,
+    // another key).
+    assert_eq!(sample("gridlink_poll_invalid_total"), "7");
     assert_eq!(sample("gridlink_poll_bad_signature_total"), "3");
     // Read back as a ROLIE vulnerability collection (typed from the topic's
     // pubsub#type, no configuration), valid Atom.
