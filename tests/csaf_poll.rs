@@ -484,15 +484,17 @@ async fn openpgp_signatures_checked() {
         (p, rec)
     };
     let good = vec![text(GOOD[1]), text(GOOD[0]), text(IN_DIRECTORY)];
-    for keys in [
-        vec![format!("{meta}={}", vendor_file.display())],
-        vec![format!(
-            "{meta}={}",
-            signing.vendor.fingerprint.to_lowercase()
-        )],
-    ] {
-        let name = keys[0][keys[0].len() - 8..].to_string();
-        let (p, rec) = poll(&name, keys);
+    let specs = [
+        format!("{meta}={}", vendor_file.display()),
+        format!("{meta}={}", signing.vendor.fingerprint.to_lowercase()),
+    ];
+    let keys_of = |name: &str| -> Vec<CsafKey> {
+        let spec = specs.iter().find(|s| s.ends_with(name)).unwrap();
+        vec![spec.parse().unwrap()]
+    };
+    for spec in &specs {
+        let name = spec[spec.len() - 8..].to_string();
+        let (p, rec) = poll(&name, vec![spec.clone()]);
         assert_eq!(p.poll_once().await.unwrap(), 3);
         assert_eq!(*rec.0.lock().unwrap(), good);
         // Bad signature, none, another key's; wrong hash, none, bad JSON,
@@ -507,6 +509,28 @@ async fn openpgp_signatures_checked() {
             hits.iter().all(|h| h.ends_with("(conditional)")),
             "{hits:?}"
         );
+        // A restart over a state file that does not have the metadata's
+        // key list (as one written before keys were configured): the
+        // metadata is read again rather than taken as unchanged.
+        let state = std::fs::read_dir(dir.path().join(&name))
+            .unwrap()
+            .find_map(|e| e.ok().map(|e| e.path()))
+            .unwrap();
+        let mut saved: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        saved.as_object_mut().unwrap().remove("keys");
+        std::fs::write(&state, saved.to_string()).unwrap();
+        let again = CsafPoller::new(
+            format!("{meta}=advisories").parse().unwrap(),
+            &clients,
+            Arc::new(Checking::default()),
+            &dir.path().join(&name),
+            Duration::from_secs(60),
+        )
+        .unwrap()
+        .with_openpgp(&keys_of(&name))
+        .unwrap();
+        assert_eq!(again.poll_once().await.unwrap(), 0);
     }
     // Only the other key trusted: only what it signed.
     let (p, rec) = poll("other", vec![format!("{meta}={}", other_file.display())]);

@@ -196,7 +196,16 @@ impl CsafPoller {
     async fn round(&self) -> Result<usize, PollError> {
         let mut state = State::load(&self.state_path);
         let meta_url = self.source.url.clone();
-        match self.fetch(&meta_url, state.validators(&meta_url)).await? {
+        // Pinned keys need the metadata's key list: a state file written
+        // before it was kept (or while no key was listed) must not let a
+        // 304 hide it.
+        let need_keys =
+            self.trust.as_ref().is_some_and(|t| !t.pins.is_empty()) && state.keys.is_empty();
+        let v = match need_keys {
+            true => Validators::default(),
+            false => state.validators(&meta_url),
+        };
+        match self.fetch(&meta_url, v).await? {
             None => self.stats.not_modified.fetch_add(1, Ordering::Relaxed),
             Some((body, headers)) => {
                 let meta = metadata(&meta_url, &body)?;
