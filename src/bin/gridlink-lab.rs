@@ -220,7 +220,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 }
                 if matches!(ev, GridEvent::Item { .. }) {
                     received += 1;
-                    if args.hint_every > 0 && received % args.hint_every == 0 {
+                    if args.hint_every > 0 && received.is_multiple_of(args.hint_every) {
                         eprintln!("{hint}");
                     }
                 }

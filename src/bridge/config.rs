@@ -13,6 +13,7 @@ use super::options::{BridgeOptions, DEFAULT_CONFIRM_WAIT};
 use crate::durable::OutboxOptions;
 use crate::grid::{TopicSelection, DEFAULT_MAX_PAYLOAD};
 use crate::iodef::{Redaction, ValidationLevel};
+use crate::rolie::poll::openpgp::CsafKey;
 use crate::rolie::poll::{PollOrigin, PollSource};
 use crate::rolie::{AuthorFrom, RolieConfig, TopicSettings};
 use crate::sink::SinkConfig;
@@ -114,6 +115,11 @@ bridge_keys! {
     /// `poll_csaf = ["https://psirt.example/.well-known/csaf/provider-metadata.json=advisories"]`.
     #[serde(default, deserialize_with = "parsed_list")]
     poll_csaf: Vec<PollSource>,
+    /// `csaf_key = ["https://psirt.example/.well-known/csaf/provider-metadata.json=/etc/gridlink/psirt.asc"]`:
+    /// OpenPGP keys (files, or pinned fingerprints of listed keys) whose
+    /// signature each advisory of that `poll_csaf` source must carry.
+    #[serde(default, deserialize_with = "parsed_list")]
+    csaf_key: Vec<CsafKey>,
     /// `poll_allow = ["https://cdn.example.org"]`: origins pollers may
     /// fetch from besides each feed's own.
     #[serde(default, deserialize_with = "parsed_list")]
@@ -246,6 +252,7 @@ impl BridgeFile {
             redaction: self.redaction()?,
             poll,
             poll_csaf,
+            csaf_keys: self.csaf_key.clone().unwrap_or_default(),
             poll_allow: self.poll_allow.clone().unwrap_or_default(),
             poll_interval: Duration::from_secs(self.poll_interval.unwrap_or(60).max(1)),
             state_dir: state_dir.join("poll"),

@@ -201,6 +201,16 @@ impl Bridge {
                     None => sources.push(Box::new(p)),
                 }
             }
+            if let Some(k) = opts
+                .csaf_keys
+                .iter()
+                .find(|k| !opts.poll_csaf.iter().any(|s| s.url == k.source))
+            {
+                return Err(BridgeError::Http(format!(
+                    "--csaf-key {}=…: no --poll-csaf source has that URL",
+                    crate::rolie::poll::redact_url(&k.source)
+                )));
+            }
             for src in &opts.poll_csaf {
                 let p = CsafPoller::new(
                     src.clone(),
@@ -209,6 +219,8 @@ impl Bridge {
                     &opts.state_dir,
                     opts.poll_interval,
                 )
+                .map_err(|e| BridgeError::Http(e.to_string()))?
+                .with_openpgp(&opts.csaf_keys)
                 .map_err(|e| BridgeError::Http(e.to_string()))?;
                 if let Ok(mut polls) = counters.polls.lock() {
                     polls.push((src.clone(), p.stats.clone()));

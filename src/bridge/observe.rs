@@ -95,8 +95,13 @@ impl Counters {
                 ),
                 (
                     "gridlink_poll_invalid_total",
-                    "Remote feed entries refused as invalid (IODEF; CSAF: invalid, or a bad or missing hash sidecar).",
+                    "Remote feed entries refused as invalid (IODEF; CSAF: invalid, a bad or missing hash sidecar or OpenPGP signature).",
                     |s| s.invalid.load(Ordering::Relaxed),
+                ),
+                (
+                    "gridlink_poll_bad_signature_total",
+                    "CSAF advisories refused for a missing or bad OpenPGP signature (also in gridlink_poll_invalid_total).",
+                    |s| s.bad_signature.load(Ordering::Relaxed),
                 ),
                 (
                     "gridlink_poll_errors_total",

@@ -58,6 +58,9 @@ pub struct BridgeOptions {
     /// CSAF providers (`provider-metadata.json` URLs) whose advisories go
     /// to grid topics (`--poll-csaf`).
     pub poll_csaf: Vec<PollSource>,
+    /// OpenPGP keys of `poll_csaf` sources (`--csaf-key`): a source with
+    /// keys publishes only advisories with a good signature by one of them.
+    pub csaf_keys: Vec<crate::rolie::poll::openpgp::CsafKey>,
     /// Origins pollers may fetch from besides each feed's own
     /// (`--poll-allow`).
     pub poll_allow: Vec<PollOrigin>,
@@ -99,6 +102,7 @@ impl Default for BridgeOptions {
             redaction: Redaction::new(),
             poll: Vec::new(),
             poll_csaf: Vec::new(),
+            csaf_keys: Vec::new(),
             poll_allow: Vec::new(),
             poll_interval: std::time::Duration::from_secs(60),
             state_dir: std::path::PathBuf::from("poll"),

@@ -72,6 +72,12 @@ pub struct BridgeArgs {
     /// and publish its new advisories, hash-checked, to TOPIC (repeatable).
     #[arg(long = "poll-csaf", value_name = "URL=TOPIC")]
     pub poll_csaf: Vec<PollSource>,
+    /// Require each advisory of the `--poll-csaf` source URL to carry a good
+    /// OpenPGP signature (`.asc`) by KEY: a certificate file, or the
+    /// fingerprint of a key its provider metadata lists in
+    /// `public_openpgp_keys` (fetched from there) (repeatable).
+    #[arg(long = "csaf-key", value_name = "URL=KEY")]
+    pub csaf_key: Vec<gridlink::rolie::poll::openpgp::CsafKey>,
     /// Let pollers fetch entry content and follow redirects to ORIGIN
     /// (https://host[:port]) besides each feed's own origin (repeatable).
     #[arg(long = "poll-allow", value_name = "ORIGIN")]
@@ -173,6 +179,7 @@ impl BridgeArgs {
             allow_insecure_http: self.allow_insecure_http.then_some(true),
             poll: (!self.poll.is_empty()).then(|| self.poll.clone()),
             poll_csaf: (!self.poll_csaf.is_empty()).then(|| self.poll_csaf.clone()),
+            csaf_key: (!self.csaf_key.is_empty()).then(|| self.csaf_key.clone()),
             poll_allow: (!self.poll_allow.is_empty()).then(|| self.poll_allow.clone()),
             poll_interval: self.poll_interval,
             outbox_max: self.outbox_max,

@@ -26,9 +26,12 @@ use super::{PublishBody, PublishError, Publisher};
 mod client;
 /// The CSAF provider poller (`--poll-csaf`).
 pub mod csaf;
+mod csaf_index;
 mod error;
 mod feed;
 mod fetch;
+/// OpenPGP signatures of polled CSAF advisories.
+pub mod openpgp;
 mod policy;
 mod redact;
 
@@ -113,6 +116,9 @@ pub struct PollStats {
     /// or unreadable (too large, not UTF-8): retrying cannot help, and
     /// stopping at them would hold back every newer entry.
     pub skipped: AtomicU64,
+    /// CSAF advisories refused for a missing or bad OpenPGP signature
+    /// (also counted in `invalid`).
+    pub bad_signature: AtomicU64,
 }
 
 /// What is remembered between rounds and restarts.

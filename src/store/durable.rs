@@ -213,7 +213,7 @@ impl Store {
             )?;
             // Pruning scans the topic's records, so only do it now and then
             // (about one write in 512).
-            if rand::random::<u16>() % 512 == 0 {
+            if rand::random::<u16>().is_multiple_of(512) {
                 tx.execute(
                     "DELETE FROM delivered WHERE topic = ?1 AND rowid NOT IN \
                      (SELECT rowid FROM delivered WHERE topic = ?1 \

@@ -1,10 +1,14 @@
 //! The CSAF 2.0 §6.1 mandatory tests that can be checked offline and
 //! without a CVSS calculator: product and group ids defined exactly once
-//! (6.1.1, 6.1.2, 6.1.4, 6.1.5), no contradicting product status (6.1.6),
-//! unique revision numbers (6.1.22) and CVEs (6.1.23), and the profile
-//! tests of 6.1.27 (3–11). Not implemented: the CVSS computation and
-//! consistency tests, version ordering and the remaining ones (see
-//! `docs/payload-types.md`).
+//! (6.1.1, 6.1.2, 6.1.4, 6.1.5) and not circular (6.1.3), no contradicting
+//! product status (6.1.6), translator and translation languages (6.1.15,
+//! 6.1.28), unique revision numbers (6.1.22), CVEs (6.1.23) and hash
+//! algorithms (6.1.25), no prohibited category (6.1.26) or version range
+//! in a product version (6.1.31), and the profile tests of 6.1.27 (1–11);
+//! the tracking tests are in `csaf_tracking.rs`, those within each
+//! vulnerability in `csaf_vuln_tests.rs`. Not implemented: the CVSS
+//! computation and consistency tests and those that need a registry (CWE,
+//! language tags, PURL) (see `docs/payload-types.md`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,7 +42,152 @@ pub fn run(doc: &Value) -> Vec<String> {
     );
     unique(doc.get("vulnerabilities"), "cve", "6.1.23: CVE", &mut out);
     profile(doc, &groups, &mut out);
+    circular(doc, &mut out);
+    languages(doc, &mut out);
+    category(doc, &mut out);
+    product_tree_walk(doc, &mut out);
+    super::csaf_tracking::run(doc, &mut out);
+    super::csaf_vuln_tests::run(doc, &groups, &mut out);
     out
+}
+
+/// 6.1.3: a relationship's product must not be defined through itself.
+fn circular(doc: &Value, out: &mut Vec<String>) {
+    let mut parts: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in arr(doc.pointer("/product_tree/relationships")) {
+        if let Some(id) = r
+            .pointer("/full_product_name/product_id")
+            .and_then(Value::as_str)
+        {
+            let refs = ["product_reference", "relates_to_product_reference"]
+                .iter()
+                .filter_map(|k| r.get(*k).and_then(Value::as_str));
+            parts.entry(id).or_default().extend(refs);
+        }
+    }
+    for (&id, refs) in &parts {
+        // Depth-first over the references, each id once: a loop, bounded
+        // by the number of relationships.
+        let mut seen = BTreeSet::new();
+        let mut pending: Vec<&str> = refs.clone();
+        while let Some(r) = pending.pop() {
+            if r == id {
+                out.push(format!(
+                    "6.1.3: product id {id:?} is defined through itself"
+                ));
+                break;
+            }
+            if seen.insert(r) {
+                pending.extend(parts.get(r).into_iter().flatten());
+            }
+        }
+    }
+}
+
+/// 6.1.15 and 6.1.28.
+fn languages(doc: &Value, out: &mut Vec<String>) {
+    let d = |k: &str| {
+        doc.pointer(&format!("/document/{k}"))
+            .and_then(Value::as_str)
+    };
+    if d("publisher/category") == Some("translator") && d("source_lang").is_none() {
+        out.push("6.1.15: a translator's document has no /document/source_lang".into());
+    }
+    if let (Some(lang), Some(source)) = (d("lang"), d("source_lang")) {
+        if lang.eq_ignore_ascii_case(source) {
+            out.push(format!(
+                "6.1.28: /document/lang and /document/source_lang are both {lang:?}"
+            ));
+        }
+    }
+}
+
+/// 6.1.26: a category of its own must not look like a profile's.
+fn category(doc: &Value, out: &mut Vec<String>) {
+    const PROFILES: [&str; 5] = [
+        "csaf_base",
+        "csaf_security_incident_response",
+        "csaf_informational_advisory",
+        "csaf_security_advisory",
+        "csaf_vex",
+    ];
+    let Some(c) = doc.pointer("/document/category").and_then(Value::as_str) else {
+        return;
+    };
+    if PROFILES.contains(&c) {
+        return;
+    }
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(|ch| !matches!(ch, '-' | '_' | '\u{2010}' | '\u{2212}') && !ch.is_whitespace())
+            .collect::<String>()
+            .to_lowercase()
+    };
+    let n = norm(c);
+    let like = PROFILES[1..]
+        .iter()
+        .any(|p| n == norm(p) || n == norm(&p["csaf_".len()..]));
+    if like || c.to_lowercase().starts_with("csaf_") {
+        out.push(format!(
+            "6.1.26: the document category {c:?} is reserved (a CSAF profile's name or prefix)"
+        ));
+    }
+}
+
+/// 6.1.25 (every `file_hashes` list, wherever a product is defined) and
+/// 6.1.31 (`product_version` branches), in one walk of the product tree.
+fn product_tree_walk(doc: &Value, out: &mut Vec<String>) {
+    const RANGE_WORDS: [&str; 7] = [
+        "after", "all", "before", "earlier", "later", "prior", "versions",
+    ];
+    // The nesting is bounded (64 levels, checked before parsing); a loop
+    // all the same.
+    let mut pending: Vec<(&Value, String)> = doc
+        .get("product_tree")
+        .map(|t| (t, "/product_tree".to_string()))
+        .into_iter()
+        .collect();
+    while let Some((v, path)) = pending.pop() {
+        match v {
+            Value::Object(m) => {
+                // Only branches have this category.
+                if m.get("category").and_then(Value::as_str) == Some("product_version") {
+                    let name = m.get("name").and_then(Value::as_str).unwrap_or("");
+                    let lower = name.to_lowercase();
+                    if lower.contains('<')
+                        || lower.contains('>')
+                        || lower.split_whitespace().any(|w| RANGE_WORDS.contains(&w))
+                    {
+                        out.push(format!(
+                            "6.1.31: product version {name:?} at {path} is a version range"
+                        ));
+                    }
+                }
+                if let Some(list) = m.get("file_hashes") {
+                    let mut seen = BTreeSet::new();
+                    for a in arr(Some(list))
+                        .iter()
+                        .filter_map(|h| h.get("algorithm").and_then(Value::as_str))
+                    {
+                        if !seen.insert(a) {
+                            out.push(format!(
+                                "6.1.25: hash algorithm {a:?} is used more than once at {path}/file_hashes"
+                            ));
+                        }
+                    }
+                }
+                for (k, x) in m {
+                    pending.push((x, format!("{path}/{k}")));
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    pending.push((x, format!("{path}/{i}")));
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn arr(v: Option<&Value>) -> &[Value] {
@@ -212,14 +361,36 @@ fn unique(list: Option<&Value>, key: &str, what: &str, out: &mut Vec<String>) {
     }
 }
 
-/// 6.1.27: what the profiles `csaf_informational_advisory`,
-/// `csaf_security_advisory` and `csaf_vex` require.
+/// 6.1.27: what the profiles `csaf_security_incident_response`,
+/// `csaf_informational_advisory`, `csaf_security_advisory` and `csaf_vex`
+/// require.
 fn profile(doc: &Value, groups: &BTreeMap<String, Vec<String>>, out: &mut Vec<String>) {
     let category = doc
         .pointer("/document/category")
         .and_then(Value::as_str)
         .unwrap_or("");
     let vulns = arr(doc.get("vulnerabilities"));
+    if matches!(
+        category,
+        "csaf_security_incident_response" | "csaf_informational_advisory"
+    ) {
+        let has = |list: &str, cats: &[&str]| {
+            arr(doc.pointer(&format!("/document/{list}")))
+                .iter()
+                .filter_map(|x| x.get("category").and_then(Value::as_str))
+                .any(|c| cats.contains(&c))
+        };
+        if !has("notes", &["description", "details", "general", "summary"]) {
+            out.push(format!(
+                "6.1.27.1: a {category} document needs a description, details, general or summary note"
+            ));
+        }
+        if !has("references", &["external"]) {
+            out.push(format!(
+                "6.1.27.2: a {category} document needs an external reference"
+            ));
+        }
+    }
     match category {
         "csaf_informational_advisory" if !vulns.is_empty() => {
             out.push("6.1.27.3: an informational advisory has no vulnerabilities".into());

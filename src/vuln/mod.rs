@@ -5,15 +5,19 @@
 //! travels in an XEP-0335 container (`container.rs`), byte for byte as the
 //! publisher wrote it. Every document from outside is read bounded
 //! (`json.rs`), validated against the embedded schemas (`schema.rs`) and,
-//! for CSAF, the offline mandatory tests (`csaf_tests.rs`); `csaf.rs` and
+//! for CSAF, the offline mandatory tests (`csaf_tests.rs`, with
+//! `csaf_tracking.rs` and `csaf_vuln_tests.rs`); `csaf.rs` and
 //! `cve.rs` take out what the grid and ROLIE need (item id, content-id,
 //! title, severity). Files, each using only those listed before it: `kind`,
-//! `error`, `json`, `container`, `schema`, `csaf_tests`, `meta`, `csaf`, `cve`,
+//! `error`, `json`, `container`, `schema`, `csaf_tracking`, `csaf_vuln_tests`,
+//! `csaf_tests`, `meta`, `csaf`, `cve`,
 //! `document`.
 
 mod container;
 mod csaf;
 mod csaf_tests;
+mod csaf_tracking;
+mod csaf_vuln_tests;
 mod cve;
 mod document;
 mod error;

@@ -129,3 +129,38 @@ fn provider_metadata_and_feed_schemas() {
         .validate(&serde_json::json!({"feed": 1}))
         .is_err());
 }
+
+/// The CSAF TC's own test documents for the §6.1 tests implemented
+/// (`tests/fixtures/csaf/tc/`, provenance in its README): each failing
+/// example (`-0N`) fails exactly its test, each valid one (`-1N`) passes it.
+#[test]
+fn csaf_tc_mandatory_test_documents() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/csaf/tc");
+    let mut seen = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_lowercase();
+        let Some(stem) = name.strip_suffix(".json") else {
+            continue;
+        };
+        if !stem.starts_with("oasis_csaf_tc") {
+            continue;
+        }
+        // …-6-1-XX-YY, or …-6-1-27-XX-YY for the profile tests 6.1.27.XX.
+        let nums: Vec<u32> = stem.rsplit('-').map_while(|p| p.parse().ok()).collect();
+        let (example, test) = (nums[0], nums[1]);
+        let id = match nums.get(2) {
+            Some(27) => format!("6.1.27.{test}:"),
+            _ => format!("6.1.{test}:"),
+        };
+        let (_, doc) = crate::vuln::read_json(&std::fs::read(&path).unwrap(), MAX).unwrap();
+        let failed = super::csaf_tests::run(&doc);
+        let hit = failed.iter().any(|f| f.starts_with(&id));
+        match example < 10 {
+            true => assert!(hit, "{name} should fail {id} but gives {failed:?}"),
+            false => assert!(!hit, "{name} should pass {id} but gives {failed:?}"),
+        }
+        seen.insert(id);
+    }
+    assert!(seen.len() >= 20, "{seen:?}");
+}

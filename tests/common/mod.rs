@@ -14,6 +14,7 @@
 //! * `taxii.rs`: a TAXII 2.1 server over a temp store, taxii2-client and
 //!   stix2-validator (issue 26);
 //! * `postgres.rs`: a throwaway PostgreSQL 15 (`--store postgres://…`);
+//! * `gpg.rs`: GnuPG keys and detached signatures (CSAF OpenPGP tests);
 //! * `hostile.rs`: Prosody with distinctive passwords, a `gridlink bridge`
 //!   and a `gridlink subscribe` process, raw HTTP.
 //!
@@ -29,6 +30,7 @@
 pub mod cli;
 pub mod ejabberd;
 pub mod fixtures;
+pub mod gpg;
 pub mod hostile;
 pub mod postgres;
 pub mod prosody;

@@ -31,7 +31,7 @@ pub(crate) fn check(ty: St, value: &str) -> Result<(), String> {
         }
         St::Id | St::IdRef | St::NcName => is_ncname(&v),
         St::NmToken => !v.is_empty() && v.chars().all(is_name_char),
-        St::HexBinary => v.len() % 2 == 0 && v.bytes().all(|b| b.is_ascii_hexdigit()),
+        St::HexBinary => v.len().is_multiple_of(2) && v.bytes().all(|b| b.is_ascii_hexdigit()),
         St::Boolean => matches!(&*v, "true" | "false" | "1" | "0"),
         St::Lang => v.is_empty() || is_lang(&v),
         St::Enum(values) => {

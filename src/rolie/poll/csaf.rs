@@ -2,8 +2,11 @@
 //! `provider-metadata.json` names its ROLIE feeds (JSON, CSAF 2.0 §7.1.20)
 //! or directories with a `changes.csv` (§7.1.16–§7.1.17); new and changed
 //! advisories are fetched, checked against their SHA-256/SHA-512 sidecar
-//! (§7.1.18: at least one must be there and match) and published to the
-//! topic through the [`Publisher`] (which validates them as CSAF).
+//! (§7.1.18: at least one must be there and match), when OpenPGP keys are
+//! configured for the source also against their detached signature
+//! (§7.1.19, `poll/openpgp.rs`), and published to the topic through the
+//! [`Publisher`] (which validates them as CSAF). Keys are files, or pinned
+//! fingerprints of keys the provider metadata lists (§7.1.20), fetched.
 //!
 //! Every request goes through the Atom poller's machinery: conditional GETs
 //! (ETag / Last-Modified per URL), bounded bodies, the fetch policy (the
@@ -15,42 +18,25 @@
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
+use pgp::composed::SignedPublicKey;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256, Sha512};
 
 use super::client::{ClientError, PollClient};
+use super::csaf_index::{changes, feed_error, metadata, rolie_entries, Index, Listed, MetaKey};
 use super::error::PollError;
 use super::fetch::{get, Validators, MAX_BODY};
+use super::openpgp::{normalize_fingerprint, CsafKey, CsafKeySpec, KeyError, Keyring, MAX_OPENPGP};
 use super::policy::FetchPolicy;
 use super::redact::redact_url;
 use super::{PollSource, PollStats};
 use crate::rolie::{PublishBody, PublishError, Publisher};
-use crate::vuln::{read_json, Schema};
 
 /// Advisories remembered per source (oldest forgotten first).
 const SEEN_LIMIT: usize = 50_000;
-
-/// Where a provider lists its advisories.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-enum Index {
-    /// A ROLIE feed in CSAF's JSON form.
-    Rolie(String),
-    /// A directory whose `changes.csv` lists path and time of each advisory.
-    Directory(String),
-}
-
-impl Index {
-    fn url(&self) -> String {
-        match self {
-            Index::Rolie(u) => u.clone(),
-            Index::Directory(d) => format!("{}/changes.csv", d.trim_end_matches('/')),
-        }
-    }
-}
 
 /// What is remembered between rounds and restarts.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -59,6 +45,9 @@ struct State {
     validators: BTreeMap<String, (Option<String>, Option<String>)>,
     /// The indexes the metadata named when it was last read.
     indexes: Vec<Index>,
+    /// The OpenPGP keys it listed.
+    #[serde(default)]
+    keys: Vec<MetaKey>,
     /// `url|updated` of advisories handled, oldest first.
     seen: VecDeque<String>,
 }
@@ -94,15 +83,6 @@ impl State {
     }
 }
 
-/// One advisory an index lists.
-#[derive(Debug, Clone)]
-struct Listed {
-    url: String,
-    updated: String,
-    /// Sidecar URLs, SHA-512 first.
-    hashes: Vec<String>,
-}
-
 /// Polls one CSAF provider until `shutdown` flips to true.
 pub struct CsafPoller {
     source: PollSource,
@@ -113,6 +93,8 @@ pub struct CsafPoller {
     state_path: PathBuf,
     interval: Duration,
     max_backoff: Duration,
+    /// OpenPGP keys configured for this source, if any.
+    trust: Option<Trust>,
     /// This source's counters (`invalid` counts refused advisories: a bad
     /// or missing hash, not CSAF).
     pub stats: Arc<PollStats>,
@@ -139,8 +121,28 @@ impl CsafPoller {
             state_path: state_dir.join(format!("csaf-{name}.json")),
             interval,
             max_backoff: Duration::from_secs(300),
+            trust: None,
             stats: Arc::new(PollStats::default()),
         })
+    }
+
+    /// Requires a good OpenPGP signature on every advisory, made by one of
+    /// the `keys` given for this source (others are ignored; none: no
+    /// change). Key files are read now.
+    pub fn with_openpgp(mut self, keys: &[CsafKey]) -> Result<CsafPoller, KeyError> {
+        let mut trust = Trust::default();
+        let mut any = false;
+        for k in keys.iter().filter(|k| k.source == self.source.url) {
+            any = true;
+            match &k.key {
+                CsafKeySpec::File(path) => trust.files.extend(&Keyring::load(path)?),
+                CsafKeySpec::Fingerprint(f) => trust.pins.push(normalize_fingerprint(f)),
+            }
+        }
+        if any {
+            self.trust = Some(trust);
+        }
+        Ok(self)
     }
 
     /// The source.
@@ -194,14 +196,25 @@ impl CsafPoller {
     async fn round(&self) -> Result<usize, PollError> {
         let mut state = State::load(&self.state_path);
         let meta_url = self.source.url.clone();
-        match self.fetch(&meta_url, state.validators(&meta_url)).await? {
+        // Pinned keys need the metadata's key list: a state file written
+        // before it was kept (or while no key was listed) must not let a
+        // 304 hide it.
+        let need_keys =
+            self.trust.as_ref().is_some_and(|t| !t.pins.is_empty()) && state.keys.is_empty();
+        let v = match need_keys {
+            true => Validators::default(),
+            false => state.validators(&meta_url),
+        };
+        match self.fetch(&meta_url, v).await? {
             None => self.stats.not_modified.fetch_add(1, Ordering::Relaxed),
             Some((body, headers)) => {
-                state.indexes = indexes(&meta_url, &body)?;
+                let meta = metadata(&meta_url, &body)?;
+                (state.indexes, state.keys) = (meta.indexes, meta.keys);
                 keep_validators(&mut state, &meta_url, &headers);
                 0
             }
         };
+        let ring = self.keyring(&mut state).await?;
         let seen: HashSet<String> = state.seen.iter().cloned().collect();
         let mut published = 0;
         for index in state.indexes.clone() {
@@ -220,7 +233,7 @@ impl CsafPoller {
                 if seen.contains(&key) {
                     continue;
                 }
-                published += self.one(&adv).await?;
+                published += self.one(&adv, ring.as_ref()).await?;
                 state.remember(key);
                 self.save(&state)?;
             }
@@ -234,7 +247,7 @@ impl CsafPoller {
 
     /// Fetches, checks and publishes one advisory: 1 if published, 0 if
     /// refused for good (counted and logged); an error ends the round.
-    async fn one(&self, adv: &Listed) -> Result<usize, PollError> {
+    async fn one(&self, adv: &Listed, ring: Option<&Keyring>) -> Result<usize, PollError> {
         let shown = redact_url(&adv.url);
         let skip = |why: String| {
             self.stats.skipped.fetch_add(1, Ordering::Relaxed);
@@ -251,6 +264,19 @@ impl CsafPoller {
             self.stats.invalid.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(source = %self.shown, advisory = %shown, reason = %why, "CSAF advisory refused");
             return Ok(0);
+        }
+        if let Some(ring) = ring {
+            match self.check_signature(ring, adv, doc.as_bytes()).await? {
+                Ok(signer) => {
+                    tracing::debug!(source = %self.shown, advisory = %shown, %signer, "OpenPGP signature good")
+                }
+                Err(why) => {
+                    self.stats.invalid.fetch_add(1, Ordering::Relaxed);
+                    self.stats.bad_signature.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(source = %self.shown, advisory = %shown, reason = %why, "CSAF advisory refused: OpenPGP signature");
+                    return Ok(0);
+                }
+            }
         }
         match self
             .publisher
@@ -304,11 +330,121 @@ impl CsafPoller {
         ))
     }
 
+    /// `Ok(Ok(signer))` when the advisory's `.asc` holds a good signature by
+    /// a trusted key; `Ok(Err(why))` when it could not be read or does not
+    /// verify.
+    async fn check_signature(
+        &self,
+        ring: &Keyring,
+        adv: &Listed,
+        doc: &[u8],
+    ) -> Result<Result<String, String>, PollError> {
+        let shown = redact_url(&adv.signature);
+        let asc = match get(
+            &self.client,
+            &self.policy,
+            &adv.signature,
+            Validators::default(),
+            MAX_OPENPGP,
+        )
+        .await
+        {
+            Ok(Some((asc, _))) => asc,
+            Ok(None) => return Ok(Err(format!("{shown}: no signature"))),
+            Err(e) if e.skips_entry() => {
+                return Ok(Err(format!(
+                    "no OpenPGP signature could be read (CSAF 2.0 §7.1.19): {e}"
+                )))
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(ring
+            .verify(doc, asc.as_bytes(), SystemTime::now())
+            .map_err(|why| format!("{shown}: {why}")))
+    }
+
+    /// The keys to check signatures with this round: the configured files
+    /// and, for each pinned fingerprint, the key the metadata lists under it
+    /// (fetched again when changed; kept between rounds). `None` when the
+    /// source has no keys; an error when a pinned key cannot be had, so
+    /// that nothing is handled until it can.
+    async fn keyring(&self, state: &mut State) -> Result<Option<Keyring>, PollError> {
+        let Some(trust) = &self.trust else {
+            return Ok(None);
+        };
+        let mut ring = trust.files.clone();
+        for pin in &trust.pins {
+            let cached = trust.fetched.lock().ok().and_then(|m| m.get(pin).cloned());
+            // Entries under that fingerprint, and those that name none; the
+            // one the key came from last time first.
+            let mut candidates: Vec<&MetaKey> = state
+                .keys
+                .iter()
+                .filter(|k| {
+                    k.fingerprint
+                        .as_deref()
+                        .is_none_or(|f| normalize_fingerprint(f) == *pin)
+                })
+                .collect();
+            candidates.sort_by_key(|k| cached.as_ref().is_none_or(|(u, _)| *u != k.url));
+            let urls: Vec<String> = candidates.iter().map(|k| k.url.clone()).collect();
+            let mut found = None;
+            let mut why = Vec::new();
+            for url in urls {
+                let from_cache = cached.as_ref().filter(|(u, _)| *u == url);
+                let v = match from_cache {
+                    Some(_) => state.validators(&url),
+                    None => Validators::default(),
+                };
+                let got = get(&self.client, &self.policy, &url, v, MAX_OPENPGP).await?;
+                let Some((body, headers)) = got else {
+                    // 304 for the URL the cached key came from.
+                    found = from_cache.cloned();
+                    break;
+                };
+                match Keyring::pinned(&redact_url(&url), body.as_bytes(), pin) {
+                    Ok(cert) => {
+                        keep_validators(state, &url, &headers);
+                        found = Some((url, cert));
+                        break;
+                    }
+                    Err(e) => why.push(e.to_string()),
+                }
+            }
+            let Some((url, cert)) = found else {
+                return Err(feed_error(
+                    &self.source.url,
+                    format!(
+                        "no usable OpenPGP key with the pinned fingerprint {pin} in public_openpgp_keys{}{}",
+                        if why.is_empty() { "" } else { ": " },
+                        why.join("; ")
+                    ),
+                ));
+            };
+            if let Ok(mut m) = trust.fetched.lock() {
+                m.insert(pin.clone(), (url, cert.clone()));
+            }
+            ring.push(cert);
+        }
+        Ok(Some(ring))
+    }
+
     fn save(&self, state: &State) -> Result<(), PollError> {
         state
             .save(&self.state_path)
             .map_err(|e| PollError::State(self.state_path.display().to_string(), e))
     }
+}
+
+/// The OpenPGP keys of one source.
+#[derive(Default)]
+struct Trust {
+    /// From key files.
+    files: Keyring,
+    /// Pinned fingerprints (upper-case hex).
+    pins: Vec<String>,
+    /// The key fetched for each pin, and its URL.
+    fetched: Mutex<BTreeMap<String, (String, SignedPublicKey)>>,
 }
 
 fn keep_validators(state: &mut State, url: &str, headers: &reqwest::header::HeaderMap) {
@@ -325,152 +461,4 @@ fn keep_validators(state: &mut State, url: &str, headers: &reqwest::header::Head
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn feed_error(url: &str, what: impl std::fmt::Display) -> PollError {
-    PollError::Feed(redact_url(url), what.to_string())
-}
-
-/// `href` resolved against `base`.
-fn join(base: &str, href: &str) -> Result<String, PollError> {
-    reqwest::Url::parse(base)
-        .and_then(|b| b.join(href))
-        .map(|u| u.to_string())
-        .map_err(|e| feed_error(base, format!("bad link {:?}: {e}", redact_url(href))))
-}
-
-/// The ROLIE feeds and directories a provider-metadata.json names.
-fn indexes(url: &str, body: &str) -> Result<Vec<Index>, PollError> {
-    let (_, meta) = read_json(body.as_bytes(), MAX_BODY).map_err(|e| feed_error(url, e))?;
-    Schema::ProviderMetadata
-        .validate(&meta)
-        .map_err(|e| feed_error(url, e))?;
-    let mut out = Vec::new();
-    for d in meta
-        .get("distributions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let feeds = d.pointer("/rolie/feeds").and_then(Value::as_array);
-        for f in feeds.into_iter().flatten() {
-            if let Some(u) = f.get("url").and_then(Value::as_str) {
-                out.push(Index::Rolie(join(url, u)?));
-            }
-        }
-        if let Some(dir) = d.get("directory_url").and_then(Value::as_str) {
-            out.push(Index::Directory(join(url, dir)?));
-        }
-    }
-    if out.is_empty() {
-        return Err(feed_error(
-            url,
-            "the provider metadata names no ROLIE feed and no directory",
-        ));
-    }
-    Ok(out)
-}
-
-/// The advisories of a CSAF ROLIE feed (JSON): each entry's `content.src`,
-/// `updated` and `hash` links.
-fn rolie_entries(url: &str, body: &str) -> Result<Vec<Listed>, PollError> {
-    let (_, feed) = read_json(body.as_bytes(), MAX_BODY).map_err(|e| feed_error(url, e))?;
-    Schema::RolieFeed
-        .validate(&feed)
-        .map_err(|e| feed_error(url, e))?;
-    let mut out = Vec::new();
-    for e in feed
-        .pointer("/feed/entry")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some(src) = e.pointer("/content/src").and_then(Value::as_str) else {
-            continue;
-        };
-        let mut hashes: Vec<String> = Vec::new();
-        for l in e
-            .get("link")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if l.get("rel").and_then(Value::as_str) == Some("hash") {
-                if let Some(h) = l.get("href").and_then(Value::as_str) {
-                    hashes.push(join(url, h)?);
-                }
-            }
-        }
-        hashes.sort_by_key(|h| !h.ends_with(".sha512"));
-        out.push(Listed {
-            url: join(url, src)?,
-            updated: e
-                .get("updated")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
-            hashes,
-        });
-    }
-    Ok(out)
-}
-
-/// The advisories a directory's `changes.csv` lists: `"path","time"` lines;
-/// sidecars next to each (`.sha512`, then `.sha256`).
-fn changes(dir: &str, body: &str) -> Vec<Listed> {
-    let base = format!("{}/", dir.trim_end_matches('/'));
-    body.lines()
-        .filter_map(|line| {
-            let (path, time) = line.split_once(',')?;
-            let unquote = |s: &str| s.trim().trim_matches('"').to_owned();
-            let (path, time) = (unquote(path), unquote(time));
-            // Paths are relative to the directory: nothing that climbs out.
-            if path.is_empty()
-                || path.starts_with('/')
-                || path.contains("..")
-                || path.contains("://")
-            {
-                return None;
-            }
-            let url = format!("{base}{path}");
-            Some(Listed {
-                hashes: vec![format!("{url}.sha512"), format!("{url}.sha256")],
-                url,
-                updated: time,
-            })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metadata_and_feed() {
-        let meta = include_str!("../../../tests/fixtures/csaf/example-01-provider-metadata.json");
-        let url = "https://www.example.com/.well-known/csaf/provider-metadata.json";
-        assert_eq!(
-            indexes(url, meta).unwrap(),
-            [Index::Rolie(
-                "https://www.example.com/.well-known/csaf/feed-tlp-white.json".into()
-            )]
-        );
-        assert!(indexes(url, "{\"canonical_url\": 1}").is_err());
-        let feed = include_str!("../../../tests/fixtures/csaf/example-01-feed-tlp-white.json");
-        let listed = rolie_entries("https://psirt.domain.tld/f.json", feed).unwrap();
-        assert_eq!(listed.len(), 1);
-        assert!(listed[0].url.ends_with("/2020/2020-ESA-001.json"));
-        assert_eq!(listed[0].hashes.len(), 1);
-        let c = changes(
-            "https://p.example/white",
-            "\"2024/a-1.json\",\"2024-01-02T00:00:00Z\"\n\"../x.json\",\"t\"\n",
-        );
-        assert_eq!(c.len(), 1);
-        assert_eq!(c[0].url, "https://p.example/white/2024/a-1.json");
-        assert_eq!(
-            c[0].hashes[0],
-            "https://p.example/white/2024/a-1.json.sha512"
-        );
-    }
 }

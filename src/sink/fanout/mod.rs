@@ -148,7 +148,7 @@ impl Fanout {
         self.monitor.head.store(head, Ordering::Release);
         self.head.send_replace(head);
         self.appended += 1;
-        if self.appended % PRUNE_EVERY == 0 {
+        if self.appended.is_multiple_of(PRUNE_EVERY) {
             prune(&self.store, &self.monitor).await?;
         }
         Ok(())

@@ -154,7 +154,7 @@ impl Pg {
         kept: i64,
     ) -> Result<(), StoreError> {
         let now = now_ns()?;
-        let prune = rand::random::<u16>() % 512 == 0;
+        let prune = rand::random::<u16>().is_multiple_of(512);
         with_client!(self, c => {
             c.execute(
                 "INSERT INTO delivered (topic, item_id, content_hash, delivered_ns) \
