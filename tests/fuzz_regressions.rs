@@ -156,3 +156,29 @@ fn rid_message_with_whitespace_after_a_reference_round_trips() {
     );
     assert_eq!(gridlink::rid::parse(written.as_bytes()).unwrap(), msg);
 }
+
+/// Fuzz finding rid_message-6: an attribute written `"2.00":xml:lang="en"` (no whitespace before
+/// it, an empty prefix) in an enclosed document of an unknown namespace was read as an attribute
+/// in the default namespace and written back with an `xmlns:=` declaration that did not read back.
+/// Both are not well-formed, and the message is now refused.
+#[test]
+fn rid_message_with_empty_prefix_attribute_is_refused() {
+    let src = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/rid/fuzz/empty-prefix-attribute-without-separator.xml"),
+    )
+    .unwrap();
+    let e = gridlink::rid::check(&src).unwrap_err().to_string();
+    assert!(
+        e.contains("no whitespace before attribute :xml:lang"),
+        "{e}"
+    );
+    // The same attribute with the whitespace is refused for its name.
+    let spaced = String::from_utf8(src)
+        .unwrap()
+        .replace("\"2.00\":xml:lang", "\"2.00\" :xml:lang");
+    let e = gridlink::rid::check(spaced.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a namespace-well-formed name"), "{e}");
+}

@@ -24,6 +24,15 @@ fn malformed() {
         "<a/><b/>",
         "<a>&bogus;</a>",
         "<p:a/>",
+        // Not namespace-well-formed (fuzz finding rid_message-6: `:xml:lang` took the default
+        // namespace as if the empty prefix were bound to it, and was written as `xmlns:=`).
+        "<a x='1'y='2'/>",
+        "<a :b='1'/>",
+        "<:a/>",
+        "<a xmlns:='urn:x'/>",
+        "<p:a xmlns:p='urn:x' p:b:c='1'/>",
+        "<a xmlns:p:q='urn:x'/>",
+        "<a b:='1'/>",
     ] {
         let e = iodef::parse(s.as_bytes()).unwrap_err();
         assert!(

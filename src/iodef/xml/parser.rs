@@ -9,7 +9,9 @@ use std::borrow::Cow;
 use quick_xml::events::BytesStart;
 
 use super::limits::{MAX_DEPTH, MAX_INPUT_BYTES};
-use super::scan::{all_whitespace, in_src, needs_unescape, scan_attrs, split_qname, unescape_attr};
+use super::scan::{
+    all_whitespace, in_src, needs_unescape, qname_ok, scan_attrs, split_qname, unescape_attr,
+};
 use crate::iodef::arena::{known_static, AttrData, Str, Tree};
 use crate::iodef::bytes::word;
 use crate::iodef::error::IodefError;
@@ -27,6 +29,18 @@ pub(super) fn span_in<'s>(
     // The input is at most MAX_INPUT_BYTES, far below u32::MAX.
     let span = Str::span(start, s.len()).ok_or_else(|| too_large(src))?;
     Ok((span, s))
+}
+
+/// A name that is not namespace-well-formed (`:a`, `a:`, `a:b:c`, `xmlns:`).
+#[cold]
+fn bad_qname(name: &[u8], at: u32) -> IodefError {
+    IodefError::xml(
+        at,
+        format!(
+            "{:?} is not a namespace-well-formed name (Namespaces in XML 1.0 §3)",
+            String::from_utf8_lossy(name)
+        ),
+    )
 }
 
 pub(super) fn too_large(src: &str) -> IodefError {
@@ -159,6 +173,13 @@ impl<'s> Parser<'s> {
         };
         let bad = |m: String| Err(IodefError::xml(at, m));
         match prefix {
+            // A prefix is an NCName, so it has no ':'.
+            _ if prefix.contains(&b':') => {
+                return bad(format!(
+                    "namespace prefix {:?} is not an NCName",
+                    String::from_utf8_lossy(prefix)
+                ))
+            }
             b"xml" if uri != NS_XML => {
                 return bad(format!("the xml prefix cannot be bound to {uri:?}"))
             }
@@ -221,10 +242,27 @@ impl<'s> Parser<'s> {
                 return Err(IodefError::xml(at, "attribute is not UTF-8"));
             };
             let key = key.as_bytes();
+            // XML 1.0 §3.1: whitespace before every attribute (quick-xml reads `a="1"b="2"`).
+            let before = (key.as_ptr() as usize).wrapping_sub(self.src.as_ptr() as usize);
+            let sep = before
+                .checked_sub(1)
+                .and_then(|i| self.src.as_bytes().get(i))
+                .is_some_and(|c| matches!(c, b' ' | b'\r' | b'\n' | b'\t'));
+            if !sep {
+                let m = format!(
+                    "no whitespace before attribute {}",
+                    String::from_utf8_lossy(key)
+                );
+                return Err(IodefError::xml(at, m));
+            }
             if key == b"xmlns" {
                 let value = value.as_bytes();
                 self.declare(b"", value, at, from)?;
             } else if let Some(p) = key.strip_prefix(b"xmlns:") {
+                // `xmlns:=""` would otherwise declare the default namespace.
+                if p.is_empty() {
+                    return Err(bad_qname(key, at));
+                }
                 self.declare(p, value.as_bytes(), at, from)?;
             } else {
                 self.scratch.push((key, value));
@@ -265,6 +303,9 @@ impl<'s> Parser<'s> {
                 if key == b"xmlns" {
                     self.declare(b"", value.as_bytes(), at, from)?;
                 } else if let Some(p) = key.strip_prefix(b"xmlns:") {
+                    if p.is_empty() {
+                        return Err(bad_qname(key, at));
+                    }
                     self.declare(p, value.as_bytes(), at, from)?;
                 } else {
                     self.scratch[keep] = (key, value);
@@ -280,6 +321,9 @@ impl<'s> Parser<'s> {
         // `QName::local_name` each search for it, which showed in the profile).
         let qname = s.name().into_inner();
         let (local, eprefix) = split_qname(qname);
+        if !qname_ok(local, eprefix) {
+            return Err(bad_qname(qname, at));
+        }
         let (name, known) = self.name(local, at)?;
         let (ns, prefix) = match eprefix {
             None => (self.default_ns, None),
@@ -308,6 +352,9 @@ impl<'s> Parser<'s> {
         for i in 0..self.scratch.len() {
             let (key, v) = self.scratch[i];
             let (local, aprefix) = split_qname(key);
+            if !qname_ok(local, aprefix) {
+                return Err(bad_qname(key, at));
+            }
             let (aname, _) = self.name(local, at)?;
             let (ans, aprefix) = match aprefix {
                 None => (Str::EMPTY, None),

@@ -149,6 +149,11 @@ pub(super) fn scan_attrs<'s>(src: &'s str, raw: &[u8], out: &mut Vec<(&'s [u8], 
         };
         out.push((key.as_bytes(), value));
         i = value_end + 1;
+        // XML 1.0 §3.1: attributes are separated by whitespace (`a="1"b="2"` is not well-formed);
+        // quick-xml's iterator does not check it, so the slow path gives the error.
+        if i < b.len() && !ws(b[i]) {
+            return false;
+        }
     }
 }
 
@@ -205,6 +210,17 @@ const LO: u64 = 0x0101_0101_0101_0101;
 #[inline]
 fn zero_bytes(x: u64) -> u64 {
     x.wrapping_sub(LO) & !x & (LO << 7)
+}
+
+/// Whether a split qualified name is namespace-well-formed (Namespaces in XML 1.0 §3): a prefix
+/// and a local part that are both non-empty and hold no further ':'. Without this, `:a` would take
+/// the default namespace as if its empty prefix were bound to it.
+#[inline]
+pub(super) fn qname_ok(local: &[u8], prefix: Option<&[u8]>) -> bool {
+    match prefix {
+        None => !local.is_empty(),
+        Some(p) => !p.is_empty() && !local.is_empty() && find_byte(local, b':').is_none(),
+    }
 }
 
 /// A qualified name's local part and prefix (split at its first ':', as quick-xml's `QName` does;
