@@ -672,3 +672,78 @@ async fn postgres_over_tls() {
     let missing = Store::connect(&format!("{url}?sslmode=require&sslrootcert=/nonexistent")).await;
     assert!(matches!(missing, Err(StoreError::Location(_))));
 }
+
+/// Client certificates (`cert` authentication): `sslmode=verify-full`
+/// with `sslcert`, `sslkey` and `sslrootcert` logs in as the role the
+/// certificate names; without the certificate the server refuses; a key
+/// others can read, half a pair, or `verify-ca` are refused before
+/// connecting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_client_certificates() {
+    let mut pg = match gridlink::lab::Postgres::start_tls() {
+        Ok(pg) => pg,
+        Err(e) => panic!("{e} (install the test dependencies with scripts/deps)"),
+    };
+    pg.require_client_cert("replica").unwrap();
+    let ca_pem = pg.ca_pem().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let id = pg.client_cert(dir.path(), "replica").unwrap();
+    let base = format!(
+        "postgres://replica@localhost:{}/replica?sslmode=verify-full&sslrootcert={}",
+        pg.port(),
+        ca_pem.display()
+    );
+    let with_cert = format!(
+        "{base}&sslcert={}&sslkey={}",
+        id.chain_pem.display(),
+        id.key_pem.display()
+    );
+    // The key as written (0644): refused, as libpq refuses it.
+    let err = Store::connect(&with_cert).await.unwrap_err();
+    assert!(err.to_string().contains("readable by others"), "{err}");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&id.key_pem, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let s = Store::connect(&with_cert).await.unwrap();
+    s.put(env("t", "1", "<a/>")).await.unwrap();
+    assert_eq!(
+        s.page("t", Cursor::Newest, 10).await.unwrap().items.len(),
+        1
+    );
+    // Who the server took us for, and over what.
+    let (c, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let row = c
+        .query_one(
+            "SELECT count(*), bool_and(s.ssl), min(s.client_dn) FROM pg_stat_ssl s \
+             JOIN pg_stat_activity a USING (pid) WHERE a.usename = 'replica'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, i64>(0) >= 1, "no session as replica");
+    assert!(row.get::<_, bool>(1));
+    assert_eq!(row.get::<_, String>(2), "/CN=replica");
+    // No certificate: the server refuses the role.
+    let err = Store::connect(&base).await.unwrap_err();
+    assert!(err.to_string().contains("certificate"), "{err}");
+    let half = format!("{base}&sslcert={}", id.chain_pem.display());
+    assert!(matches!(
+        Store::connect(&half).await,
+        Err(StoreError::Location(_))
+    ));
+    let plain = format!(
+        "postgres://replica@localhost:{}/replica?sslcert={}&sslkey={}",
+        pg.port(),
+        id.chain_pem.display(),
+        id.key_pem.display()
+    );
+    assert!(matches!(
+        Store::connect(&plain).await,
+        Err(StoreError::Location(_))
+    ));
+    let ca_only = base.replace("verify-full", "verify-ca");
+    let err = Store::connect(&ca_only).await.unwrap_err();
+    assert!(err.to_string().contains("verify-full"), "{err}");
+}
