@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use gridlink::envelope::Envelope;
 use gridlink::store::{
-    content_hash, Cursor, PgOptions, PutOutcome, Store, StoreError, TOMBSTONES_KEPT,
+    content_hash, Cursor, JournalKey, PgOptions, PutOutcome, Store, StoreError, TOMBSTONES_KEPT,
 };
 
 /// Where a case's store lives; `open` again is a restart.
@@ -78,6 +78,7 @@ fn shared_cases() -> Vec<Case> {
         outbox_order_bound_and_restart,
         delivery_cursor_records_and_forgets,
         catch_up_flags_and_leases,
+        sinks_journal_and_cursors,
     ]
 }
 
@@ -99,6 +100,7 @@ async fn suite_on_postgres() {
         replicas_claim_outbox_entries_once,
         replicas_hear_each_others_changes,
         a_lease_has_one_holder,
+        replicas_journal_each_change_once,
         schema_from_the_future_is_refused,
     ]);
     for (i, (name, case)) in all.into_iter().enumerate() {
@@ -381,6 +383,132 @@ async fn catch_up_flags_and_leases(loc: Loc) {
     s.release("poll x").await.unwrap();
 }
 
+/// The own-cursor sinks' journal: appends in order, reads after a
+/// position, cursors per sink, pruning keeps the numbering, a restart
+/// keeps all of it.
+async fn sinks_journal_and_cursors(loc: Loc) {
+    let s = loc.open().await;
+    s.journal_init().await.unwrap();
+    s.journal_init().await.unwrap();
+    assert_eq!(s.journal_head().await.unwrap(), 0);
+    let head = s
+        .journal_append(vec!["a".into(), "b".into(), "c".into()])
+        .await
+        .unwrap();
+    assert_eq!(head, 3);
+    assert_eq!(
+        s.journal_read(1, 10).await.unwrap(),
+        vec![(2, "b".to_string()), (3, "c".to_string())]
+    );
+    assert_eq!(s.journal_read(0, 1).await.unwrap().len(), 1);
+    assert_eq!(s.sink_cursor("x").await.unwrap(), None);
+    s.set_sink_cursor("x", 2).await.unwrap();
+    s.set_sink_cursor("x", 3).await.unwrap();
+    assert_eq!(s.sink_cursor("x").await.unwrap(), Some(3));
+    assert_eq!(s.sink_cursor("y").await.unwrap(), None);
+    assert!(s.sink_lease("x", Duration::from_secs(5)).await.unwrap());
+    s.journal_prune(3).await.unwrap();
+    assert!(s.journal_read(0, 10).await.unwrap().is_empty());
+    drop(s);
+    let s = loc.open().await;
+    s.journal_init().await.unwrap();
+    assert_eq!(s.journal_head().await.unwrap(), 3, "numbers never reused");
+    assert_eq!(s.sink_cursor("x").await.unwrap(), Some(3));
+    assert_eq!(s.journal_append(vec!["d".into()]).await.unwrap(), 4);
+    let key = |id: &str, mark: &str| {
+        Some(JournalKey {
+            topic: "t".into(),
+            item_id: id.into(),
+            mark: mark.into(),
+        })
+    };
+    let h = s
+        .journal_append_keyed(key("1", "h1"), "e".into())
+        .await
+        .unwrap();
+    assert_eq!(h, 5);
+    assert_eq!(s.journal_read(4, 10).await.unwrap(), vec![(5, "e".into())]);
+}
+
+/// Two replicas hear the same grid changes and journal them: each change
+/// is journaled once (the same content again, a retract again, a purge
+/// again are the other replica's copies), while a change that differs
+/// from the last one journaled for its item is journaled. A sink is
+/// delivered to by one replica; its cursor is shared and never moves
+/// back; pruning waits for every replica's sinks.
+async fn replicas_journal_each_change_once(loc: Loc) {
+    let (a, b) = (loc.open().await, loc.open().await);
+    let key = |id: &str, mark: &str| {
+        Some(JournalKey {
+            topic: "t".into(),
+            item_id: id.into(),
+            mark: mark.into(),
+        })
+    };
+    let both = |k: Option<JournalKey>, line: &'static str| {
+        let (a, b) = (a.clone(), b.clone());
+        async move {
+            let (x, y) = tokio::join!(
+                a.journal_append_keyed(k.clone(), format!("{line} from a")),
+                b.journal_append_keyed(k, format!("{line} from b")),
+            );
+            (x.unwrap(), y.unwrap())
+        }
+    };
+    assert_eq!(both(key("1", "h1"), "publish 1").await, (1, 1));
+    both(key("2", "h2"), "publish 2").await;
+    both(key("1", "h1b"), "update 1").await;
+    both(key("1", "retracted"), "retract 1").await;
+    both(key("1", "h1b"), "publish 1 again").await;
+    both(key("", "purged"), "purge").await;
+    both(key("2", "h2"), "publish 2 after the purge").await;
+    // Events of a replica's own session: each replica journals its own.
+    both(None, "resubscribed").await;
+    let lines: Vec<String> = a
+        .journal_read(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, l)| l.rsplit_once(" from ").unwrap().0.to_string())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "publish 1",
+            "publish 2",
+            "update 1",
+            "retract 1",
+            "publish 1 again",
+            "purge",
+            "publish 2 after the purge",
+            "resubscribed",
+            "resubscribed"
+        ]
+    );
+    assert_eq!(a.journal_head().await.unwrap(), 9);
+    assert_eq!(b.journal_head().await.unwrap(), 9);
+
+    // One holder per sink; the other sees the holder's cursor.
+    let ttl = Duration::from_millis(800);
+    assert!(a.sink_lease("s", ttl).await.unwrap());
+    assert!(!b.sink_lease("s", ttl).await.unwrap());
+    assert!(b.sink_lease("other", ttl).await.unwrap());
+    a.set_sink_cursor("s", 0).await.unwrap();
+    b.set_sink_cursor("other", 0).await.unwrap();
+    a.set_sink_cursor("s", 6).await.unwrap();
+    assert_eq!(b.sink_cursor("s").await.unwrap(), Some(6));
+    b.set_sink_cursor("s", 4).await.unwrap();
+    assert_eq!(a.sink_cursor("s").await.unwrap(), Some(6), "never back");
+    // a prunes up to its sink; b's sink (cursor 0) holds the journal.
+    a.journal_prune(6).await.unwrap();
+    assert_eq!(a.journal_read(0, 100).await.unwrap().len(), 9);
+    b.set_sink_cursor("other", 5).await.unwrap();
+    a.journal_prune(6).await.unwrap();
+    assert_eq!(a.journal_read(0, 100).await.unwrap()[0].0, 6);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(b.sink_lease("s", ttl).await.unwrap(), "a stopped renewing");
+}
+
 /// Two replicas storing the same items at once: one stored version per
 /// item content, one gap-free sequence in commit order.
 async fn replicas_ingest_idempotently_in_one_sequence(loc: Loc) {
@@ -543,4 +671,79 @@ async fn postgres_over_tls() {
     );
     let missing = Store::connect(&format!("{url}?sslmode=require&sslrootcert=/nonexistent")).await;
     assert!(matches!(missing, Err(StoreError::Location(_))));
+}
+
+/// Client certificates (`cert` authentication): `sslmode=verify-full`
+/// with `sslcert`, `sslkey` and `sslrootcert` logs in as the role the
+/// certificate names; without the certificate the server refuses; a key
+/// others can read, half a pair, or `verify-ca` are refused before
+/// connecting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_client_certificates() {
+    let mut pg = match gridlink::lab::Postgres::start_tls() {
+        Ok(pg) => pg,
+        Err(e) => panic!("{e} (install the test dependencies with scripts/deps)"),
+    };
+    pg.require_client_cert("replica").unwrap();
+    let ca_pem = pg.ca_pem().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let id = pg.client_cert(dir.path(), "replica").unwrap();
+    let base = format!(
+        "postgres://replica@localhost:{}/replica?sslmode=verify-full&sslrootcert={}",
+        pg.port(),
+        ca_pem.display()
+    );
+    let with_cert = format!(
+        "{base}&sslcert={}&sslkey={}",
+        id.chain_pem.display(),
+        id.key_pem.display()
+    );
+    // The key as written (0644): refused, as libpq refuses it.
+    let err = Store::connect(&with_cert).await.unwrap_err();
+    assert!(err.to_string().contains("readable by others"), "{err}");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&id.key_pem, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let s = Store::connect(&with_cert).await.unwrap();
+    s.put(env("t", "1", "<a/>")).await.unwrap();
+    assert_eq!(
+        s.page("t", Cursor::Newest, 10).await.unwrap().items.len(),
+        1
+    );
+    // Who the server took us for, and over what.
+    let (c, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let row = c
+        .query_one(
+            "SELECT count(*), bool_and(s.ssl), min(s.client_dn) FROM pg_stat_ssl s \
+             JOIN pg_stat_activity a USING (pid) WHERE a.usename = 'replica'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, i64>(0) >= 1, "no session as replica");
+    assert!(row.get::<_, bool>(1));
+    assert_eq!(row.get::<_, String>(2), "/CN=replica");
+    // No certificate: the server refuses the role.
+    let err = Store::connect(&base).await.unwrap_err();
+    assert!(err.to_string().contains("certificate"), "{err}");
+    let half = format!("{base}&sslcert={}", id.chain_pem.display());
+    assert!(matches!(
+        Store::connect(&half).await,
+        Err(StoreError::Location(_))
+    ));
+    let plain = format!(
+        "postgres://replica@localhost:{}/replica?sslcert={}&sslkey={}",
+        pg.port(),
+        id.chain_pem.display(),
+        id.key_pem.display()
+    );
+    assert!(matches!(
+        Store::connect(&plain).await,
+        Err(StoreError::Location(_))
+    ));
+    let ca_only = base.replace("verify-full", "verify-ca");
+    let err = Store::connect(&ca_only).await.unwrap_err();
+    assert!(err.to_string().contains("verify-full"), "{err}");
 }

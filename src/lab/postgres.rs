@@ -185,6 +185,61 @@ impl Postgres {
         Ok(self.url_of(name))
     }
 
+    /// With TLS: role `role` (created here, with a database of its name
+    /// that it owns) may log in only over TLS with a client certificate of
+    /// the lab CA whose CN is `role` (`cert` authentication); everything
+    /// else stays as it was. Restarts the server.
+    pub fn require_client_cert(&mut self, role: &str) -> Result<(), PostgresError> {
+        if self.tls.is_none() {
+            return Err(PostgresError::Failed(
+                "client certificates need start_tls()".into(),
+            ));
+        }
+        let out = Command::new(Path::new(PG_BIN).join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "gridlink",
+            ])
+            .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc"])
+            .arg(format!("CREATE ROLE \"{role}\" LOGIN"))
+            .arg("-qc")
+            .arg(format!("CREATE DATABASE \"{role}\" OWNER \"{role}\""))
+            .env("PGSSLMODE", "disable")
+            .stdin(Stdio::null())
+            .output()?;
+        if !out.status.success() {
+            return Err(PostgresError::Failed(format!(
+                "CREATE ROLE {role}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        // First match wins: these lines come before initdb's `trust` ones.
+        let hba = self.data().join("pg_hba.conf");
+        let rest = std::fs::read_to_string(&hba)?;
+        std::fs::write(
+            &hba,
+            format!(
+                "hostssl all \"{role}\" 127.0.0.1/32 cert\n\
+                 hostnossl all \"{role}\" 127.0.0.1/32 reject\n{rest}"
+            ),
+        )?;
+        self.restart()
+    }
+
+    /// With TLS: a client certificate of the lab CA whose CN is `role`,
+    /// and its key, written into `dir`.
+    pub fn client_cert(&self, dir: &Path, role: &str) -> Result<super::ClientCert, PostgresError> {
+        let ca = self
+            .tls
+            .as_ref()
+            .ok_or_else(|| PostgresError::Failed("client certificates need start_tls()".into()))?;
+        Ok(ca.client_cert(dir, role, role)?)
+    }
+
     /// Starts the server (again), on the same port and data.
     pub fn restart(&mut self) -> Result<(), PostgresError> {
         self.stop();
@@ -210,6 +265,10 @@ impl Postgres {
                     format!("ssl_cert_file={}", ca.server_chain_pem.display()),
                     "-c".to_owned(),
                     format!("ssl_key_file={}", ca.server_key_pem.display()),
+                    // Client certificates of the same CA are accepted
+                    // (asked for, required only where `pg_hba` says `cert`).
+                    "-c".to_owned(),
+                    format!("ssl_ca_file={}", ca.ca_pem.display()),
                 ]
             }))
             .stdout(log.try_clone()?)

@@ -2,18 +2,48 @@
 //! cursor, in order, and each such sink's position in it. Plain persistence;
 //! the policy (who reads when, retries, pruning) is `crate::sink::fanout`.
 //!
-//! The tables are created on first use (`IF NOT EXISTS`) rather than by a
-//! schema migration: a store that never had a cursored sink stays as it was,
-//! and an older gridlink opening the file ignores them.
+//! On SQLite the tables are created on first use (`IF NOT EXISTS`) rather
+//! than by a schema migration: a store that never had a cursored sink stays
+//! as it was, and an older gridlink opening the file ignores them. On
+//! PostgreSQL (`postgres/journal.rs`, migration 7) the journal and the
+//! cursors are shared by the replicas: each grid change is journaled once
+//! (see [`JournalKey`]), and each sink is delivered to by the replica that
+//! holds its lease ([`Store::sink_lease`]).
+
+use std::time::Duration;
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::handle::Store;
 use super::StoreError;
 
+/// The prefix of a sink's lease name (`sink NAME`).
+pub(super) const SINK_LEASE_PREFIX: &str = "sink ";
+
+/// What a journal entry changes on the grid, so that replicas sharing a
+/// PostgreSQL store, each hearing the same notification, journal it once:
+/// an entry is skipped when the last one journaled for the same `topic`
+/// and `item_id` carried the same `mark` (as storing the same content
+/// again is a no-op). Events about one replica's session (resubscribed,
+/// lagged, a gap) have no key: each replica journals its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalKey {
+    /// The topic.
+    pub topic: String,
+    /// The item; empty for a change of the whole topic (purge, deletion).
+    pub item_id: String,
+    /// What happened: the content hash of a published item, or a word
+    /// (`retracted`, `rejected`, `purged`, `deleted`).
+    pub mark: String,
+}
+
 impl Store {
-    /// Creates the journal tables if they are missing.
+    /// Creates the journal tables if they are missing (PostgreSQL: made
+    /// by its migrations).
     pub async fn journal_init(&self) -> Result<(), StoreError> {
+        if self.pg().is_some() {
+            return Ok(());
+        }
         self.with_conn(|conn| {
             conn.execute_batch(
                 "CREATE TABLE IF NOT EXISTS sink_journal (
@@ -33,6 +63,16 @@ impl Store {
     /// Appends events (their JSON lines) in one transaction; returns the
     /// last position assigned (the head).
     pub async fn journal_append(&self, lines: Vec<String>) -> Result<i64, StoreError> {
+        if let Some(pg) = self.pg() {
+            let mut head = 0;
+            for l in &lines {
+                head = pg.journal_append(None, l).await?;
+            }
+            return match head {
+                0 => pg.journal_head().await,
+                h => Ok(h),
+            };
+        }
         self.with_conn(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             {
@@ -48,12 +88,36 @@ impl Store {
         .await
     }
 
+    /// Appends one event's line, unless `key` says another replica
+    /// sharing this PostgreSQL store journaled the same change already
+    /// (SQLite: always appended). Returns the journal's head.
+    pub async fn journal_append_keyed(
+        &self,
+        key: Option<JournalKey>,
+        line: String,
+    ) -> Result<i64, StoreError> {
+        match self.pg() {
+            Some(pg) => pg.journal_append(key.as_ref(), &line).await,
+            None => self.journal_append(vec![line]).await,
+        }
+    }
+
+    /// Takes or renews the lease on delivering to `sink` for `ttl`: with
+    /// PostgreSQL one replica at a time delivers to a sink; with SQLite
+    /// the one process always does.
+    pub async fn sink_lease(&self, sink: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.lease(&format!("{SINK_LEASE_PREFIX}{sink}"), ttl).await
+    }
+
     /// Up to `limit` entries after position `after`, in order.
     pub async fn journal_read(
         &self,
         after: i64,
         limit: usize,
     ) -> Result<Vec<(i64, String)>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.journal_read(after, limit).await;
+        }
         self.with_conn(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT seq, line FROM sink_journal WHERE seq > ?1 ORDER BY seq LIMIT ?2",
@@ -68,6 +132,9 @@ impl Store {
     /// The last position ever assigned (0 for an empty journal). Survives
     /// pruning: SQLite's AUTOINCREMENT never reuses a number.
     pub async fn journal_head(&self) -> Result<i64, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.journal_head().await;
+        }
         self.with_conn(|conn| {
             let seq: Option<i64> = conn
                 .query_row(
@@ -84,6 +151,9 @@ impl Store {
     /// Where `sink` stands: the last position it delivered, or `None` for
     /// a sink this store has not seen.
     pub async fn sink_cursor(&self, sink: &str) -> Result<Option<i64>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.sink_cursor(sink).await;
+        }
         let s = sink.to_owned();
         self.with_conn(move |conn| {
             Ok(conn
@@ -97,8 +167,12 @@ impl Store {
         .await
     }
 
-    /// Records that `sink` delivered everything up to `seq`.
+    /// Records that `sink` delivered everything up to `seq` (PostgreSQL:
+    /// a cursor never moves back).
     pub async fn set_sink_cursor(&self, sink: &str, seq: i64) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.set_sink_cursor(sink, seq).await;
+        }
         let s = sink.to_owned();
         self.with_conn(move |conn| {
             conn.prepare_cached(
@@ -111,8 +185,12 @@ impl Store {
         .await
     }
 
-    /// Drops the entries up to `seq` (every sink has delivered them).
+    /// Drops the entries up to `seq` (every sink has delivered them;
+    /// PostgreSQL: never past another replica's sinks' cursors).
     pub async fn journal_prune(&self, seq: i64) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.journal_prune(seq).await;
+        }
         self.with_conn(move |conn| {
             conn.execute("DELETE FROM sink_journal WHERE seq <= ?1", params![seq])?;
             Ok(())

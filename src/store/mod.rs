@@ -15,7 +15,8 @@
 //! * `blocks` — archive blocks of the sequence; `durable` — the outbox and
 //!   delivery-cursor tables; `schema` — versioned migrations; `types`;
 //!   `files` — owner-only state files and directories (0700/0600);
-//!   `lease` — leases (one replica at a time does a job).
+//!   `lease` — leases (one replica at a time does a job); `journal` —
+//!   the own-cursor sinks' journal and cursors.
 //! * `postgres/` — the same semantics on PostgreSQL: a small pool,
 //!   migrations, the replicas' change notifications, outbox claims.
 
@@ -35,6 +36,7 @@ pub use blocks::{block_of, bounds as block_bounds, Block};
 pub use durable::{OutboxEntry, DELIVERED_KEPT};
 pub use handle::{Store, TopicCounters};
 pub use items::content_hash;
+pub use journal::JournalKey;
 pub use lease::LEASE_DEFAULT;
 pub use postgres::schema::PG_SCHEMA_VERSION;
 pub use postgres::{is_postgres_url, redact_location, PgOptions};

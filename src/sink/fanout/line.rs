@@ -7,6 +7,28 @@ use serde_json::Value;
 
 use crate::envelope::Envelope;
 use crate::grid::GridEvent;
+use crate::store::{content_hash, JournalKey};
+
+/// What `ev` changes on the grid, for journaling it once however many
+/// bridge replicas hear it ([`JournalKey`]); `None` for events about one
+/// replica's own session.
+pub fn journal_key(ev: &GridEvent) -> Option<JournalKey> {
+    let key = |topic: &str, item_id: &str, mark: String| {
+        Some(JournalKey {
+            topic: topic.to_owned(),
+            item_id: item_id.to_owned(),
+            mark,
+        })
+    };
+    match ev {
+        GridEvent::Item { envelope: e, .. } => key(&e.topic, &e.item_id, content_hash(&e.document)),
+        GridEvent::Rejected { topic, item_id, .. } => key(topic, item_id, "rejected".into()),
+        GridEvent::Retract { topic, item_id, .. } => key(topic, item_id, "retracted".into()),
+        GridEvent::Purge { topic, .. } => key(topic, "", "purged".into()),
+        GridEvent::Delete { topic, .. } => key(topic, "", "deleted".into()),
+        _ => None,
+    }
+}
 
 /// The event a line (from [`GridEvent::write_json`]) describes; `None` for
 /// a line that is not one.

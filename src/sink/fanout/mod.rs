@@ -14,10 +14,16 @@
 //! * the grid's cursor is acknowledged once the in-line sinks answered and
 //!   the event is in the journal, which survives a crash;
 //! * the journal is pruned up to the slowest own-cursor sink.
+//!
+//! Bridge replicas sharing a PostgreSQL store share the journal and the
+//! cursors: each grid change is journaled once ([`journal_key`]), and one
+//! replica at a time delivers to each sink (`turn.rs`), from the shared
+//! cursor, so a surviving replica continues where a dead one stopped.
 
 mod dead_letter;
 mod line;
 mod monitor;
+mod turn;
 mod worker;
 
 use std::path::PathBuf;
@@ -29,7 +35,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use dead_letter::DeadLetter;
-pub use line::{from_line, to_line};
+pub use line::{from_line, journal_key, to_line};
 pub use monitor::{SinkMonitor, SinkStats};
 pub use worker::Backoff;
 
@@ -72,14 +78,7 @@ impl Fanout {
         let (inline, cursored): (Vec<_>, Vec<_>) = sinks.into_iter().partition(|s| !s.own_cursor());
         let mut head_now = 0;
         if !cursored.is_empty() {
-            // The journal lives in SQLite only so far: say which feature is
-            // missing rather than "this store operation".
-            store.journal_init().await.map_err(|e| match e {
-                crate::store::StoreError::Unsupported(_) => crate::store::StoreError::Unsupported(
-                    "the journal of sinks with their own cursor (syslog, HTTP)",
-                ),
-                e => e,
-            })?;
+            store.journal_init().await?;
             head_now = store.journal_head().await?;
         }
         let (head, head_rx) = watch::channel(head_now);
@@ -112,6 +111,7 @@ impl Fanout {
                 backoff: opts.backoff,
                 head: head_rx.clone(),
                 stop: stop_rx.clone(),
+                turn: store.replica().map(|_| turn::Turn::default()),
             };
             workers.push(tokio::spawn(w.run()));
         }
@@ -144,7 +144,10 @@ impl Fanout {
         if self.workers.is_empty() {
             return Ok(());
         }
-        let head = self.store.journal_append(vec![to_line(ev)]).await?;
+        let head = self
+            .store
+            .journal_append_keyed(journal_key(ev), to_line(ev))
+            .await?;
         self.monitor.head.store(head, Ordering::Release);
         self.head.send_replace(head);
         self.appended += 1;

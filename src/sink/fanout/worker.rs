@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use super::dead_letter::DeadLetter;
 use super::line::from_line;
 use super::monitor::SinkStats;
+use super::turn::{Turn, RENEW_EVERY};
 use crate::grid::GridEvent;
 use crate::sink::{Outcome, Sink};
 use crate::store::Store;
@@ -45,6 +46,9 @@ pub(super) struct Worker {
     /// The journal's head, as the router appends.
     pub(super) head: watch::Receiver<i64>,
     pub(super) stop: watch::Receiver<bool>,
+    /// With a PostgreSQL store, replicas take turns (`turn.rs`); `None`:
+    /// this process is the only one.
+    pub(super) turn: Option<Turn>,
 }
 
 /// A read journal entry: position, line, event (`None`: unreadable).
@@ -53,13 +57,31 @@ type Entry = (i64, String, Option<GridEvent>);
 impl Worker {
     /// Runs until `stop` turns true.
     pub(super) async fn run(mut self) {
+        self.work().await;
+        if let Some(mut turn) = self.turn.take() {
+            turn.give_up(&self.store, &self.stats).await;
+        }
+    }
+
+    async fn work(&mut self) {
         let mut wait = self.backoff.min;
         let mut after_failure = false;
         loop {
+            if let Some(turn) = &mut self.turn {
+                if !turn.hold(&self.store, &self.stats).await {
+                    if !self.pause(RENEW_EVERY).await {
+                        return;
+                    }
+                    continue;
+                }
+            }
             let cursor = self.stats.cursor.load(Ordering::Acquire);
             let batching = self.sink.batching();
             let max = batching.max.max(1);
-            if !self.wait_for(|head| head > cursor, None).await {
+            // Other replicas append too (what this one has not heard yet),
+            // and the lease wants renewing: look at the journal now and then.
+            let limit = self.turn.as_ref().map(|_| RENEW_EVERY);
+            if !self.wait_for(|head| head > cursor, limit).await {
                 return;
             }
             if !batching.linger.is_zero() {

@@ -23,9 +23,9 @@ pub(crate) type OutboxRow = (i64, String, String, String, i64, u32, Option<Strin
 
 /// Now on the database's clock, in nanoseconds: claims and leases compare
 /// times written by different machines, so they use one clock.
-const DB_NOW_NS: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000000)::BIGINT";
+pub(super) const DB_NOW_NS: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000000)::BIGINT";
 
-fn ns(d: Duration) -> i64 {
+pub(super) fn ns(d: Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
 

@@ -13,12 +13,15 @@
 //! * `durable.rs` — outbox entries are claimed (`FOR UPDATE SKIP LOCKED`)
 //!   by the replica that drains them; delivery cursors are plain shared
 //!   rows; leases (one replica at a time polls a feed).
+//! * `journal.rs` — the own-cursor sinks' journal: each grid change
+//!   journaled once however many replicas hear it; shared cursors.
 //! * `schema.rs` — versioned migrations under an advisory lock.
 //! * `pool.rs` — the connections, TLS, and which errors are retried.
 
 mod blocks;
 mod durable;
 mod items;
+mod journal;
 pub(crate) mod listen;
 mod pool;
 pub(crate) mod schema;

@@ -35,7 +35,7 @@ pub(crate) struct Pool {
 impl Pool {
     /// Parses `url` and prepares the TLS connector; connects nothing yet.
     pub(super) fn new(url: &str, size: usize) -> Result<Pool, StoreError> {
-        let (url, root_cert) = take_sslrootcert(url);
+        let (url, files) = take_tls_files(url)?;
         let mut config: Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| StoreError::Location(e.to_string()))?;
@@ -48,9 +48,17 @@ impl Pool {
         // `prefer` (libpq's default) would silently fall back to plain
         // text; TLS is used when the URL asks for it (`sslmode=require`),
         // checked against `sslrootcert` (libpq's parameter: a PEM file of
-        // CA certificates) or else the system's trust anchors.
+        // CA certificates) or else the system's trust anchors; rustls
+        // always checks the host name too (libpq's `verify-full`, which
+        // is accepted as a synonym). `sslcert`/`sslkey`: a client
+        // certificate (PostgreSQL's `cert` authentication).
         let tls = match config.get_ssl_mode() {
-            SslMode::Require => Some(tls_connector(root_cert.as_deref())?),
+            SslMode::Require => Some(tls_connector(&files)?),
+            _ if files.cert.is_some() => {
+                return Err(StoreError::Location(
+                    "sslcert needs sslmode=verify-full (or require): a client certificate is sent only over TLS".into(),
+                ))
+            }
             _ => None,
         };
         Ok(Pool {
@@ -135,11 +143,22 @@ where
     });
 }
 
-/// rustls with the system's trust anchors (the same crypto provider as
-/// the XMPP side).
-fn tls_connector(root_cert: Option<&str>) -> Result<MakeRustlsConnect, StoreError> {
+/// libpq's TLS file parameters, which tokio-postgres does not know.
+#[derive(Debug, Default)]
+struct TlsFiles {
+    /// `sslrootcert`: the CA certificates the server's must chain to.
+    root: Option<String>,
+    /// `sslcert`: this client's certificate (and its chain).
+    cert: Option<String>,
+    /// `sslkey`: its private key.
+    key: Option<String>,
+}
+
+/// rustls with `sslrootcert` or the system's trust anchors, and the client
+/// certificate if there is one (the same crypto provider as the XMPP side).
+fn tls_connector(files: &TlsFiles) -> Result<MakeRustlsConnect, StoreError> {
     let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    match root_cert {
+    match files.root.as_deref() {
         Some(path) => {
             let pem = std::fs::read(path)
                 .map_err(|e| StoreError::Location(format!("sslrootcert {path}: {e}")))?;
@@ -163,12 +182,62 @@ fn tls_connector(root_cert: Option<&str>) -> Result<MakeRustlsConnect, StoreErro
         }
     }
     let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
-    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+    let builder = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| StoreError::Location(format!("TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let config = match (&files.cert, &files.key) {
+        (None, None) => builder.with_no_client_auth(),
+        (Some(cert), Some(key)) => {
+            let (chain, der) = client_identity(cert, key)?;
+            builder
+                .with_client_auth_cert(chain, der)
+                .map_err(|e| StoreError::Location(format!("sslcert {cert} / sslkey {key}: {e}")))?
+        }
+        _ => {
+            return Err(StoreError::Location(
+                "sslcert and sslkey go together: give both or neither".into(),
+            ))
+        }
+    };
     Ok(MakeRustlsConnect::new(config))
+}
+
+type Identity = (
+    Vec<rustls_pki_types::CertificateDer<'static>>,
+    rustls_pki_types::PrivateKeyDer<'static>,
+);
+
+/// The client certificate chain in `cert` and the private key in `key`
+/// (PEM). A key file that others can read is refused, as libpq does.
+fn client_identity(cert: &str, key: &str) -> Result<Identity, StoreError> {
+    let bad = |what: &str, e: &dyn std::fmt::Display| StoreError::Location(format!("{what}: {e}"));
+    let pem = std::fs::read(cert).map_err(|e| bad(&format!("sslcert {cert}"), &e))?;
+    let chain = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(&format!("sslcert {cert}"), &e))?;
+    if chain.is_empty() {
+        return Err(bad(&format!("sslcert {cert}"), &"no certificate in it"));
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(key)
+        .map_err(|e| bad(&format!("sslkey {key}"), &e))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(bad(
+            &format!("sslkey {key}"),
+            &format!(
+                "readable by others (mode {:o}): chmod 0600 it",
+                mode & 0o777
+            ),
+        ));
+    }
+    let pem = std::fs::read(key).map_err(|e| bad(&format!("sslkey {key}"), &e))?;
+    let key_der = rustls_pemfile::private_key(&mut pem.as_slice())
+        .map_err(|e| bad(&format!("sslkey {key}"), &e))?
+        .ok_or_else(|| bad(&format!("sslkey {key}"), &"no private key in it"))?;
+    Ok((chain, key_der))
 }
 
 /// `e` with its causes ("error performing TLS handshake: invalid peer
@@ -187,29 +256,37 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
     text
 }
 
-/// `url` without its `sslrootcert=` query parameter (which tokio-postgres
-/// does not know), and that parameter's value (percent-decoded).
-fn take_sslrootcert(url: &str) -> (String, Option<String>) {
+/// `url` without its `sslrootcert=`, `sslcert=` and `sslkey=` query
+/// parameters (which tokio-postgres does not know), and their values
+/// (percent-decoded); `sslmode=verify-full` becomes `require`, which
+/// verifies as much here (`verify-ca`, which skips the host name, is
+/// refused rather than made stricter behind the user's back).
+fn take_tls_files(url: &str) -> Result<(String, TlsFiles), StoreError> {
+    let mut files = TlsFiles::default();
     let Some((base, query)) = url.split_once('?') else {
-        return (url.to_owned(), None);
+        return Ok((url.to_owned(), files));
     };
-    let mut root = None;
-    let kept: Vec<&str> = query
-        .split('&')
-        .filter(|kv| match kv.split_once('=') {
-            Some(("sslrootcert", v)) => {
-                root = Some(percent_decode(v));
-                false
+    let mut kept: Vec<&str> = Vec::new();
+    for kv in query.split('&') {
+        match kv.split_once('=') {
+            Some(("sslrootcert", v)) => files.root = Some(percent_decode(v)),
+            Some(("sslcert", v)) => files.cert = Some(percent_decode(v)),
+            Some(("sslkey", v)) => files.key = Some(percent_decode(v)),
+            Some(("sslmode", "verify-full")) => kept.push("sslmode=require"),
+            Some(("sslmode", "verify-ca")) => {
+                return Err(StoreError::Location(
+                    "sslmode=verify-ca: gridlink always checks the server's host name too; use sslmode=verify-full".into(),
+                ))
             }
-            _ => true,
-        })
-        .collect();
+            _ => kept.push(kv),
+        }
+    }
     let url = if kept.is_empty() {
         base.to_owned()
     } else {
         format!("{base}?{}", kept.join("&"))
     };
-    (url, root)
+    Ok((url, files))
 }
 
 fn percent_decode(s: &str) -> String {

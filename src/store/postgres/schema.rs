@@ -145,6 +145,36 @@ const MIGRATIONS: &[&str] = &[
     END
     $$;
     "#,
+    // Version 7: the sinks' journal (`store::journal`), shared by the
+    // replicas. `sink_journal_head` is a one-row counter for the same
+    // reason as `seq_counter`: an appender locks it for its transaction,
+    // so positions commit in order and a sink reading after its cursor
+    // never skips one that commits late. `sink_journal_last` is the last
+    // change journaled per item (`item_id` '' for the topic itself): a
+    // replica journals a grid change only when it differs from that, so
+    // every replica hearing the same notification journals it once.
+    // Cursors are shared rows.
+    r#"
+    CREATE TABLE sink_journal_head (
+        id     BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (id),
+        value  BIGINT  NOT NULL
+    );
+    INSERT INTO sink_journal_head (id, value) VALUES (TRUE, 0);
+    CREATE TABLE sink_journal (
+        seq   BIGINT  PRIMARY KEY,
+        line  TEXT    NOT NULL
+    );
+    CREATE TABLE sink_journal_last (
+        topic    TEXT  NOT NULL,
+        item_id  TEXT  NOT NULL,
+        mark     TEXT  NOT NULL,
+        PRIMARY KEY (topic, item_id)
+    );
+    CREATE TABLE sink_cursor (
+        sink  TEXT    PRIMARY KEY,
+        seq   BIGINT  NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes to PostgreSQL.
