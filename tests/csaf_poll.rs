@@ -87,6 +87,22 @@ async fn provider(
 }
 
 fn route(files: &BTreeMap<String, Vec<u8>>, path: &str, headers: &HeaderMap) -> Response {
+    // A strict provider: JSON only to a client that accepts it, signatures
+    // likewise (the poller once asked for Atom everywhere).
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .unwrap_or("");
+    let wants = if path.ends_with(".json") {
+        Some("application/json")
+    } else if path.ends_with(".asc") {
+        Some("application/pgp-signature")
+    } else {
+        None
+    };
+    if wants.is_some_and(|w| !accept.contains(w)) {
+        return StatusCode::NOT_ACCEPTABLE.into_response();
+    }
     if path == "/redirect/away.json" {
         // Another host (127.0.0.1 is not the provider's origin `localhost`).
         let port = headers

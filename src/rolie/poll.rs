@@ -272,6 +272,7 @@ impl Poller {
         let validators = state.map_or_else(Validators::default, |s| Validators {
             etag: s.etag.as_deref(),
             last_modified: s.last_modified.as_deref(),
+            accept: None,
         });
         get(&self.client, &self.policy, url, validators, MAX_BODY).await
     }

@@ -29,6 +29,11 @@ use super::client::{ClientError, PollClient};
 use super::csaf_index::{changes, feed_error, metadata, rolie_entries, Index, Listed, MetaKey};
 use super::error::PollError;
 use super::fetch::{get, Validators, MAX_BODY};
+
+/// What the CSAF poller accepts for metadata, feeds, advisories and sidecars.
+const ACCEPT_CSAF: &str = "application/json, text/csv;q=0.9, text/plain;q=0.9";
+/// What it accepts for signatures and keys (RFC 3156 §6 names the signature type).
+const ACCEPT_OPENPGP: &str = "application/pgp-signature, application/pgp-keys, text/plain;q=0.9";
 use super::openpgp::{normalize_fingerprint, CsafKey, CsafKeySpec, KeyError, Keyring, MAX_OPENPGP};
 use super::policy::FetchPolicy;
 use super::redact::redact_url;
@@ -79,6 +84,7 @@ impl State {
             .map_or_else(Validators::default, |(e, m)| Validators {
                 etag: e.as_deref(),
                 last_modified: m.as_deref(),
+                accept: None,
             })
     }
 }
@@ -190,6 +196,12 @@ impl CsafPoller {
         url: &str,
         v: Validators<'_>,
     ) -> Result<Option<(String, reqwest::header::HeaderMap)>, PollError> {
+        // Provider metadata, ROLIE feeds in CSAF's JSON form and advisories
+        // are JSON; hash sidecars and changes.csv are text.
+        let v = Validators {
+            accept: Some(ACCEPT_CSAF),
+            ..v
+        };
         get(&self.client, &self.policy, url, v, MAX_BODY).await
     }
 
@@ -344,7 +356,10 @@ impl CsafPoller {
             &self.client,
             &self.policy,
             &adv.signature,
-            Validators::default(),
+            Validators {
+                accept: Some(ACCEPT_OPENPGP),
+                ..Validators::default()
+            },
             MAX_OPENPGP,
         )
         .await
@@ -395,6 +410,10 @@ impl CsafPoller {
                 let v = match from_cache {
                     Some(_) => state.validators(&url),
                     None => Validators::default(),
+                };
+                let v = Validators {
+                    accept: Some(ACCEPT_OPENPGP),
+                    ..v
                 };
                 let got = get(&self.client, &self.policy, &url, v, MAX_OPENPGP).await?;
                 let Some((body, headers)) = got else {

@@ -19,11 +19,17 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 /// again after this).
 pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
-/// Conditional request headers (from the previous round).
+/// What an Atom feed poller accepts (the default).
+const ACCEPT_ATOM: &str = "application/atom+xml, application/xml";
+
+/// Conditional request headers (from the previous round), and what the
+/// request accepts.
 #[derive(Debug, Default)]
 pub(super) struct Validators<'a> {
     pub etag: Option<&'a str>,
     pub last_modified: Option<&'a str>,
+    /// The `Accept` header; `None`: Atom ([`ACCEPT_ATOM`]).
+    pub accept: Option<&'static str>,
 }
 
 /// GETs `url`: `None` for 304, else the body (UTF-8, at most `limit`
@@ -43,7 +49,7 @@ pub(super) async fn get(
         .map_err(|r| PollError::Refused(shown.clone(), r.to_string()))?;
     let mut req = client
         .get(parsed)
-        .header("accept", "application/atom+xml, application/xml");
+        .header("accept", validators.accept.unwrap_or(ACCEPT_ATOM));
     if let Some(e) = validators.etag {
         req = req.header("if-none-match", e);
     }
