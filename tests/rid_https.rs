@@ -492,6 +492,25 @@ async fn checklist_34_rid_sink_forwards_items_as_reports() {
         1
     );
 
+    // Checklist 29 on the sink's side: with `crl` naming B's CA's CRL that revokes B's
+    // certificate, the sink refuses B's server certificate and sends nothing.
+    let revoked = gridlink::rid::sink::RidSinkConfig {
+        url: format!("https://localhost:{b_port}/"),
+        tls_cert: a.ca.server_chain_pem.clone(),
+        tls_key: a.ca.server_key_pem.clone(),
+        peer_ca: b.ca.ca_pem.clone(),
+        topics: None,
+        node: None,
+        crl: Some(vec![b.ca.crl_revoking_server.clone()]),
+    };
+    let mut revoked = RidSink::from_config(&revoked).unwrap();
+    let e = revoked
+        .deliver(&item("incidents", "csirt.example.com:492382", doc.clone()))
+        .await
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("Revoked"), "{e:?}");
+    assert_eq!(items(&p, &b.state, "rid-b").await.len(), 1);
+
     b_srv.stop().await;
     let mut once = client;
     once.attempts = 1;

@@ -31,6 +31,10 @@ pub struct RidSinkConfig {
     /// This system's address (RIDPolicy/Node of the Reports).
     #[serde(default)]
     pub node: Option<String>,
+    /// CRL files the peer's server certificate is checked against (RFC 6545 §9.3.1): a revoked
+    /// peer, or one whose issuer published none of them, is refused by TLS and nothing is sent.
+    #[serde(default)]
+    pub crl: Option<Vec<std::path::PathBuf>>,
 }
 
 /// Builds the sink of a `[[sink]] type = "rid"` table; `None` for the other types, which
@@ -43,6 +47,7 @@ pub fn build(table: &SinkConfig) -> Option<Result<Box<dyn Sink>, SinkError>> {
         peer_ca,
         topics,
         node,
+        crl,
     } = table
     else {
         return None;
@@ -54,6 +59,7 @@ pub fn build(table: &SinkConfig) -> Option<Result<Box<dyn Sink>, SinkError>> {
         peer_ca: peer_ca.clone(),
         topics: topics.clone(),
         node: node.clone(),
+        crl: crl.clone(),
     };
     Some(match RidSink::from_config(&cfg) {
         Ok(s) => Ok(Box::new(s) as Box<dyn Sink>),
@@ -84,7 +90,8 @@ impl RidSink {
 
     /// The sink a `[[sink]] type = "rid"` table describes.
     pub fn from_config(c: &RidSinkConfig) -> Result<RidSink, SendError> {
-        let client = RidClient::new(&c.tls_cert, &c.tls_key, &c.peer_ca)?;
+        let crl = c.crl.as_deref().unwrap_or_default();
+        let client = RidClient::with_crls(&c.tls_cert, &c.tls_key, &c.peer_ca, crl)?;
         Ok(RidSink::new(
             client,
             &c.url,

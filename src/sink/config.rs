@@ -116,6 +116,10 @@ pub enum SinkConfig {
         /// This system's address (RIDPolicy/Node of the Reports; default `127.0.0.1`).
         #[serde(default)]
         node: Option<String>,
+        /// CRL files (PEM or DER) the peer's server certificate is checked
+        /// against (RFC 6545 §9.3.1), as `[rid] crl` checks clients.
+        #[serde(default)]
+        crl: Option<Vec<PathBuf>>,
     },
 }
 
@@ -298,6 +302,7 @@ mod tests {
                 peer_ca: "/ca".into(),
                 topics: Some(vec!["incidents".into()]),
                 node: None,
+                crl: None,
             }
         );
         let e = toml::from_str::<SinkConfig>(
