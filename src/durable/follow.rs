@@ -195,7 +195,7 @@ impl Follower {
                     return false;
                 }
                 Some(Queued::Raw(topic, item)) => {
-                    let ev = item.into_event(&topic, self.level);
+                    let ev = item.into_event(&topic, self.level, self.grid.item_json());
                     if self.fresh(&ev) {
                         self.queue.push_front(Queued::Event(ev));
                         return false;
@@ -270,7 +270,7 @@ impl Follower {
             match self.queue.pop_front() {
                 Some(Queued::Event(ev)) => return Some(ev),
                 Some(Queued::Raw(topic, item)) => {
-                    let ev = item.into_event(&topic, self.level);
+                    let ev = item.into_event(&topic, self.level, self.grid.item_json());
                     if self.fresh(&ev) {
                         return Some(ev);
                     }

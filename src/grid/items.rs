@@ -90,7 +90,7 @@ pub async fn items(
     Ok(fetched
         .items
         .into_iter()
-        .map(|item| item.into_event(topic, level))
+        .map(|item| item.into_event(topic, level, true))
         .collect())
 }
 
@@ -115,7 +115,7 @@ pub async fn for_each_item(
     let mut hand = |items: Vec<RawItem>| {
         for item in items {
             handed += 1;
-            if !each(item.into_event(topic, level)) {
+            if !each(item.into_event(topic, level, true)) {
                 return false;
             }
         }

@@ -90,6 +90,12 @@ impl Grid {
         self
     }
 
+    /// Whether IODEF items get their RFC 8727 JSON ([`Grid::without_item_json`] says not): the
+    /// catch-up path follows the live path's choice.
+    pub(crate) fn item_json(&self) -> bool {
+        self.item_json
+    }
+
     /// The session.
     pub fn session(&self) -> &Session {
         &self.session

@@ -161,23 +161,10 @@ pub fn fuzz_notification(items: &str) -> usize {
 
 /// Checks one item's payload and wraps it: an IODEF v2 document, a CSAF
 /// advisory or a CVE record (in an XEP-0335 container) becomes an
-/// [`GridEvent::Item`] (with its JSON); anything else a [`GridEvent::Rejected`].
-pub(crate) fn item_event(
-    topic: &str,
-    item_id: String,
-    publisher: Option<String>,
-    payload: Option<Element>,
-    received_at: DateTime<Utc>,
-    delayed_at: Option<DateTime<Utc>>,
-    level: ValidationLevel,
-) -> GridEvent {
-    let at = (received_at, delayed_at);
-    item_event_with(topic, item_id, publisher, payload, at, level, true)
-}
-
-/// [`item_event`], building an IODEF item's RFC 8727 JSON only with
-/// `item_json` (the bridge without other sinks than its store discards it).
-fn item_event_with(
+/// [`GridEvent::Item`] (an IODEF item with its RFC 8727 JSON only with
+/// `item_json`: the bridge without other sinks than its store discards it);
+/// anything else a [`GridEvent::Rejected`].
+pub(crate) fn item_event_with(
     topic: &str,
     item_id: String,
     publisher: Option<String>,

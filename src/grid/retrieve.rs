@@ -15,7 +15,7 @@ use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::disco::{DiscoItemsQuery, DiscoItemsResult};
 use tokio_xmpp::parsers::rsm::{SetQuery, SetResult};
 
-use super::notify::item_event;
+use super::notify::item_event_with;
 use super::{ns, GridError, GridEvent};
 use crate::iodef::ValidationLevel;
 use crate::xmpp::Session;
@@ -78,16 +78,17 @@ pub(crate) struct RawItem {
 }
 
 impl RawItem {
-    /// Checks the payload and wraps it, as a live notification would be.
-    pub fn into_event(self, topic: &str, level: ValidationLevel) -> GridEvent {
-        item_event(
+    /// Checks the payload and wraps it, as a live notification would be; an IODEF item's RFC 8727
+    /// JSON only with `item_json` (as the live path, `Grid::without_item_json`).
+    pub fn into_event(self, topic: &str, level: ValidationLevel, item_json: bool) -> GridEvent {
+        item_event_with(
             topic,
             self.id,
             self.publisher,
             self.payload,
-            self.received_at,
-            None,
+            (self.received_at, None),
             level,
+            item_json,
         )
     }
 }
