@@ -15,27 +15,8 @@ use std::time::Duration;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::handle::Store;
-use super::StoreError;
-
-/// The prefix of a sink's lease name (`sink NAME`).
-pub(super) const SINK_LEASE_PREFIX: &str = "sink ";
-
-/// What a journal entry changes on the grid, so that replicas sharing a
-/// PostgreSQL store, each hearing the same notification, journal it once:
-/// an entry is skipped when the last one journaled for the same `topic`
-/// and `item_id` carried the same `mark` (as storing the same content
-/// again is a no-op). Events about one replica's session (resubscribed,
-/// lagged, a gap) have no key: each replica journals its own.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JournalKey {
-    /// The topic.
-    pub topic: String,
-    /// The item; empty for a change of the whole topic (purge, deletion).
-    pub item_id: String,
-    /// What happened: the content hash of a published item, or a word
-    /// (`retracted`, `rejected`, `purged`, `deleted`).
-    pub mark: String,
-}
+use super::types::SINK_LEASE_PREFIX;
+use super::{JournalKey, StoreError};
 
 impl Store {
     /// Creates the journal tables if they are missing (PostgreSQL: made

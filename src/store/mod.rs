@@ -36,9 +36,10 @@ pub use blocks::{block_of, bounds as block_bounds, Block};
 pub use durable::{OutboxEntry, DELIVERED_KEPT};
 pub use handle::{Store, TopicCounters};
 pub use items::content_hash;
-pub use journal::JournalKey;
 pub use lease::LEASE_DEFAULT;
 pub use postgres::schema::PG_SCHEMA_VERSION;
 pub use postgres::{is_postgres_url, redact_location, PgOptions};
 pub use schema::{SCHEMA_VERSION, TOMBSTONES_KEPT};
-pub use types::{Cursor, Page, PutOutcome, StoreError, StoredItem, Tombstone, TopicInfo};
+pub use types::{
+    Cursor, JournalKey, Page, PutOutcome, StoreError, StoredItem, Tombstone, TopicInfo,
+};

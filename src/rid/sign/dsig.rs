@@ -5,9 +5,10 @@
 
 use base64::Engine;
 
+use super::error::SigError;
 use super::keys::SigningKey;
 use super::tree::El;
-use super::{SigError, ENVELOPED, EXC_C14N, FILTER2, NS_DS, SHA256};
+use super::uris::{ENVELOPED, EXC_C14N, FILTER2, NS_DS, SHA256};
 use crate::rid::model::{NS_IODEF_V1, NS_IODEF_V2, NS_RID};
 
 /// XSLT 1.0 as a transform.

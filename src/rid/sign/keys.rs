@@ -8,7 +8,7 @@ use tokio_rustls::rustls::crypto::aws_lc_rs;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use tokio_rustls::rustls::{RootCertStore, SignatureAlgorithm, SignatureScheme};
 
-use super::SigError;
+use super::error::SigError;
 
 /// `SignatureMethod` RSA PKCS#1 v1.5 with SHA-256 (RFC 6931 §2.3.2).
 pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";

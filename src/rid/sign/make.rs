@@ -9,10 +9,10 @@ use sha2::{Digest, Sha256};
 
 use super::c14n::canonicalize;
 use super::dsig::{build, find_mut, path_to, Kind};
+use super::error::SigError;
 use super::keys::SigningKey;
 use super::tree::{document, read, Child, El};
 use super::verify::verify_message_with;
-use super::SigError;
 use crate::rid::model::{NS_IODEF_V2, NS_RID};
 
 /// Index (among all children) of the last child element `{ns}name`.

@@ -5,10 +5,10 @@
 
 use tokio_rustls::rustls::RootCertStore;
 
+use super::error::SigError;
 use super::keys::SigningKey;
 use super::make::{sign_message, sign_origin};
 use super::verify::{verify_message, verify_origin};
-use super::SigError;
 use crate::rid::model::{Justification, MsgType};
 
 /// An endpoint's signature settings.

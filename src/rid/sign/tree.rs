@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
-use super::SigError;
+use super::error::SigError;
 use crate::rid::xml::{escape_attr, escape_text, XmlAttr, NS_XML};
 
 /// Deepest element nesting read (IODEF documents are far shallower).

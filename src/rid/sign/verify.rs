@@ -9,9 +9,10 @@ use tokio_rustls::rustls::RootCertStore;
 
 use super::c14n::canonicalize;
 use super::dsig::{parse, select, Kind, Parsed, Scope};
+use super::error::SigError;
 use super::keys::{validate_path, verify};
 use super::tree::{read, El};
-use super::{SigError, NS_DS};
+use super::uris::NS_DS;
 use crate::rid::model::NS_RID;
 
 /// What the originator's signatures proved.

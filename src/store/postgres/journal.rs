@@ -10,7 +10,7 @@
 
 use super::durable::{ns, DB_NOW_NS};
 use super::{with_client, Pg};
-use crate::store::journal::SINK_LEASE_PREFIX;
+use crate::store::types::SINK_LEASE_PREFIX;
 use crate::store::{JournalKey, StoreError};
 
 /// A sink whose lease no replica held for this long (it left every
