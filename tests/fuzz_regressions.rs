@@ -182,3 +182,29 @@ fn rid_message_with_empty_prefix_attribute_is_refused() {
         .to_string();
     assert!(e.contains("not a namespace-well-formed name"), "{e}");
 }
+
+/// Fuzz finding rid_message-7: text in element-only content that starts with whitespace and goes
+/// on with a raw `>` (here in an IODEF Incident inside a skipped enclosed document) is written back
+/// with `&gt;`; read again, the whitespace came as a piece of its own before the reference and was
+/// dropped as if it stood between children. A run of text is now judged whole.
+#[test]
+fn rid_message_with_whitespace_before_a_reference_round_trips() {
+    let src = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/rid/fuzz/whitespace-before-reference-in-element-only.xml"),
+    )
+    .unwrap();
+    let (msg, problems) = gridlink::rid::check(&src).unwrap();
+    assert!(
+        !problems
+            .iter()
+            .any(|p| p.severity == gridlink::rid::Severity::Error),
+        "{problems:?}"
+    );
+    let written = msg.to_xml();
+    assert!(
+        written.contains("\n    &gt;!-- a comment that lost"),
+        "{written}"
+    );
+    assert_eq!(gridlink::rid::parse(written.as_bytes()).unwrap(), msg);
+}

@@ -85,6 +85,12 @@ fn read(src: &str) -> Result<Tree, IodefError> {
         names: name_table(),
         any_cr: memchr::memchr(b'\r', src.as_bytes()).is_some(),
     };
+    // Whitespace between the children of element-only content is not information and is dropped,
+    // but only once the whole run of text it starts is known to be whitespace: quick-xml hands a
+    // run over in pieces (text, references, CDATA), and `\n  &gt;x` must keep its `\n  ` as
+    // `\n  >x` read whole does (the writer escapes `>`: fuzz finding rid_message-7). Until an
+    // element tag ends the run, its whitespace waits here (a reused buffer).
+    let mut ws = String::new();
     loop {
         let at = offset(reader.buffer_position());
         let ev = match reader.read_event() {
@@ -94,6 +100,32 @@ fn read(src: &str) -> Result<Tree, IodefError> {
                 return Err(IodefError::xml(offset(reader.error_position()), msg));
             }
         };
+        match ev {
+            // A tag ends the run: waiting whitespace was between children after all.
+            Event::Start(_) | Event::Empty(_) | Event::End(_) | Event::Eof => ws.clear(),
+            // Comments and PIs are not kept, and do not end a run of text.
+            Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_) => {}
+            // Text: the waiting whitespace starts it.
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) if !ws.is_empty() => {
+                // Whitespace too (a piece of the same run): it waits as well.
+                let droppable = match &ev {
+                    Event::Text(t) => p.between_children(t),
+                    Event::CData(t) => p.between_children(t),
+                    Event::GeneralRef(r) => std::str::from_utf8(r.as_ref())
+                        .ok()
+                        .and_then(|n| resolve_ref(n, at).ok())
+                        .is_some_and(|c| p.between_children(c.encode_utf8(&mut [0; 4]).as_bytes())),
+                    _ => false,
+                };
+                if !droppable {
+                    let pending = std::mem::take(&mut ws);
+                    p.text(None, &pending, at)?;
+                    ws = pending;
+                    ws.clear();
+                }
+            }
+            _ => {}
+        }
         match ev {
             Event::Start(ref s) => p.start(s, at, false)?,
             Event::Empty(ref s) => p.start(s, at, true)?,
@@ -108,10 +140,10 @@ fn read(src: &str) -> Result<Tree, IodefError> {
                     p.root_done = true;
                 }
             }
-            // Whitespace between the children of element-only content is not information: dropped.
-            Event::Text(t) if p.between_children(&t) => {}
+            // Whitespace that may be between children waits (above).
+            Event::Text(t) if p.between_children(&t) => wait(&mut ws, &p, t.as_ref(), at)?,
             Event::Text(t) => text_event(&mut p, t.as_ref(), at, "text")?,
-            Event::CData(t) if p.between_children(&t) => {}
+            Event::CData(t) if p.between_children(&t) => wait(&mut ws, &p, t.as_ref(), at)?,
             Event::CData(t) => text_event(&mut p, t.as_ref(), at, "CDATA")?,
             Event::GeneralRef(r) => {
                 let name = std::str::from_utf8(r.as_ref())
@@ -119,7 +151,9 @@ fn read(src: &str) -> Result<Tree, IodefError> {
                 let c = resolve_ref(name, at)?;
                 let mut buf = [0; 4];
                 let c = c.encode_utf8(&mut buf);
-                if !p.between_children(c.as_bytes()) {
+                if p.between_children(c.as_bytes()) {
+                    ws.push_str(c);
+                } else {
                     p.text(None, c, at)?;
                 }
             }
@@ -162,6 +196,19 @@ fn first_non_xml_char(b: &[u8]) -> Option<usize> {
         (Some(a), Some(n)) => Some(a.min(n)),
         (a, n) => a.or(n),
     }
+}
+
+/// Whitespace that may be between children, kept aside until the run of text it starts ends
+/// (line ends normalised as [`text_event`] does).
+#[inline]
+fn wait(ws: &mut String, p: &Parser<'_>, bytes: &[u8], at: u32) -> Result<(), IodefError> {
+    let (_, s) = span_in(p.src, bytes, at, "text")?;
+    if p.any_cr && find_byte(s.as_bytes(), b'\r').is_some() {
+        ws.push_str(&norm_eol(s));
+    } else {
+        ws.push_str(s);
+    }
+    Ok(())
 }
 
 /// Text or CDATA: a span of the source unless line ends need normalising.
