@@ -6,11 +6,13 @@
 //! algorithms (6.1.25), no prohibited category (6.1.26) or version range
 //! in a product version (6.1.31), and the profile tests of 6.1.27 (1–11);
 //! the tracking tests are in `csaf_tracking.rs`, those within each
-//! vulnerability in `csaf_vuln_tests.rs`. Not implemented: the CVSS
-//! computation and consistency tests and those that need a registry (CWE,
-//! language tags, PURL) (see `docs/payload-types.md`).
+//! vulnerability in `csaf_vuln_tests.rs`, the CVSS computation and
+//! consistency tests (6.1.9, 6.1.10) in `csaf_cvss.rs`; PURLs (6.1.13) are
+//! parsed in the product tree walk. Not implemented: the tests that need a
+//! registry (6.1.11 CWE, 6.1.12 language tags; see `docs/payload-types.md`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
 
 use serde_json::Value;
 
@@ -48,6 +50,7 @@ pub fn run(doc: &Value) -> Vec<String> {
     product_tree_walk(doc, &mut out);
     super::csaf_tracking::run(doc, &mut out);
     super::csaf_vuln_tests::run(doc, &groups, &mut out);
+    super::csaf_cvss::run(doc, &mut out);
     out
 }
 
@@ -134,8 +137,9 @@ fn category(doc: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// 6.1.25 (every `file_hashes` list, wherever a product is defined) and
-/// 6.1.31 (`product_version` branches), in one walk of the product tree.
+/// 6.1.13 (every `purl` of a product identification helper), 6.1.25
+/// (every `file_hashes` list, wherever a product is defined) and 6.1.31
+/// (`product_version` branches), in one walk of the product tree.
 fn product_tree_walk(doc: &Value, out: &mut Vec<String>) {
     const RANGE_WORDS: [&str; 7] = [
         "after", "all", "before", "earlier", "later", "prior", "versions",
@@ -161,6 +165,15 @@ fn product_tree_walk(doc: &Value, out: &mut Vec<String>) {
                         out.push(format!(
                             "6.1.31: product version {name:?} at {path} is a version range"
                         ));
+                    }
+                }
+                if path.ends_with("/product_identification_helper") {
+                    if let Some(purl) = m.get("purl").and_then(Value::as_str) {
+                        if let Err(e) = packageurl::PackageUrl::from_str(purl) {
+                            out.push(format!(
+                                "6.1.13: {path}/purl {purl:?} is not a valid package URL: {e}"
+                            ));
+                        }
                     }
                 }
                 if let Some(list) = m.get("file_hashes") {

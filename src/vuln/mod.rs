@@ -6,15 +6,16 @@
 //! publisher wrote it. Every document from outside is read bounded
 //! (`json.rs`), validated against the embedded schemas (`schema.rs`) and,
 //! for CSAF, the offline mandatory tests (`csaf_tests.rs`, with
-//! `csaf_tracking.rs` and `csaf_vuln_tests.rs`); `csaf.rs` and
+//! `csaf_tracking.rs`, `csaf_vuln_tests.rs` and `csaf_cvss.rs`); `csaf.rs` and
 //! `cve.rs` take out what the grid and ROLIE need (item id, content-id,
 //! title, severity). Files, each using only those listed before it: `kind`,
-//! `error`, `json`, `container`, `schema`, `csaf_tracking`, `csaf_vuln_tests`,
+//! `error`, `json`, `container`, `schema`, `csaf_tracking`, `csaf_vuln_tests`, `csaf_cvss`,
 //! `csaf_tests`, `meta`, `csaf`, `cve`,
 //! `document`.
 
 mod container;
 mod csaf;
+mod csaf_cvss;
 mod csaf_tests;
 mod csaf_tracking;
 mod csaf_vuln_tests;
