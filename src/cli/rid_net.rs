@@ -334,10 +334,14 @@ pub async fn respond(g: &Global, a: RespondArgs) -> anyhow::Result<ExitCode> {
         }
         None => {
             let mut asked = message::query(&id.name, &id.value, &node);
+            let kind = match req.msg_type.as_str() {
+                "TraceRequest" => MsgType::TraceRequest,
+                _ => MsgType::InvestigationRequest,
+            };
             asked
                 .policy
                 .iter_mut()
-                .for_each(|p| p.msg_type = rid::Coded::of(MsgType::InvestigationRequest));
+                .for_each(|p| p.msg_type = rid::Coded::of(kind));
             message::acknowledgement(
                 &asked,
                 AuthorizationStatus::Denied,
@@ -346,6 +350,25 @@ pub async fn respond(g: &Global, a: RespondArgs) -> anyhow::Result<ExitCode> {
             )
         }
     };
+    // RFC 6545 §6.2: a Denied Acknowledgement reaches the originator as well as the sending peer.
+    // The originator first: if it cannot be told, the request stays waiting and the whole answer
+    // can be given again (receivers deduplicate, RFC 6546 §3).
+    if let (true, Some(name)) = (a.deny, &req.originator) {
+        let peer = c.peer.iter().flatten().find(|p| &p.name == name);
+        match peer {
+            Some(p) => {
+                let url = p.url();
+                client
+                    .send(&url, &msg, None)
+                    .await
+                    .with_context(|| format!("telling the originator {name} ({url})"))?;
+                eprintln!("told the originator {name} ({url})");
+            }
+            None => eprintln!(
+                "warning: the originator {name} has no [[rid.peer]] table any more: not told"
+            ),
+        }
+    }
     // RFC 6546 §3: to the request's source address unless the peer's URL is configured.
     let client = req.callback_client(&client)?;
     let reply = client.send(&req.url, &msg, Some(&req.token)).await?;

@@ -159,6 +159,21 @@ impl PeerConfig {
     }
 }
 
+/// The configured peer, other than the `sender`, whose certificate is one of `certs` (the
+/// originators' certificates of a request's detached signatures, already chained to the CA): the
+/// originator a Denied Acknowledgement must also reach (RFC 6545 §6.2, §7.1). `None` when the
+/// originator is the sender itself or a system this one has no table for.
+pub fn originator<'a>(
+    peers: impl Iterator<Item = &'a PeerConfig>,
+    sender: &str,
+    certs: &[Vec<u8>],
+) -> Option<String> {
+    peers
+        .filter(|p| p.name != sender)
+        .find(|p| certs.iter().any(|c| p.matches(c)))
+        .map(|p| p.name.clone())
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, RidConfigError> {
     std::fs::read(path).map_err(|source| RidConfigError::Read {
         path: path.to_path_buf(),

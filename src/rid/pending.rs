@@ -37,6 +37,10 @@ pub struct PendingRequest {
     pub item_id: Option<String>,
     /// When it arrived (RFC 3339).
     pub received_at: String,
+    /// The configured peer that originated the request, when another than `peer` (proven by the
+    /// request's detached signature): a Denied Acknowledgement must reach it too (RFC 6545 §6.2).
+    #[serde(default)]
+    pub originator: Option<String>,
 }
 
 /// The directory of pending requests.
@@ -175,6 +179,7 @@ mod tests {
             incident_id: "492382".into(),
             item_id: None,
             received_at: chrono::Utc::now().to_rfc3339(),
+            originator: Some("rid-c.example".into()),
         };
         p.put(&r).unwrap();
         assert_eq!(p.get(&r.token), Some(r.clone()));

@@ -298,19 +298,23 @@ async fn post(
     }
     // RFC 6545 §9.1 / §7: a message whose signatures fail gets an Acknowledgement Denied saying
     // which (callbacks, which may carry no answer, a 403).
+    let mut originators = Vec::new();
     if let (Some(s), Some(d)) = (&ep.signatures, der.as_ref()) {
-        if let Err((why, e)) = s.check(&bytes, d, mt) {
-            tracing::warn!(peer = %peer.config.name, %mt, error = %e, "RID message refused: signature");
-            return match mt {
-                MsgType::Acknowledgement | MsgType::Result => {
-                    text(StatusCode::FORBIDDEN, format!("{e}\n"))
-                }
-                _ => xml(
-                    &ep,
-                    &acknowledgement(&msg, AuthorizationStatus::Denied, Some(why), &ep.node),
-                    None,
-                ),
-            };
+        match s.check(&bytes, d, mt) {
+            Ok(certs) => originators = certs,
+            Err((why, e)) => {
+                tracing::warn!(peer = %peer.config.name, %mt, error = %e, "RID message refused: signature");
+                return match mt {
+                    MsgType::Acknowledgement | MsgType::Result => {
+                        text(StatusCode::FORBIDDEN, format!("{e}\n"))
+                    }
+                    _ => xml(
+                        &ep,
+                        &acknowledgement(&msg, AuthorizationStatus::Denied, Some(why), &ep.node),
+                        None,
+                    ),
+                };
+            }
         }
     }
     let token = headers.get(CALLBACK_TOKEN).and_then(|v| v.to_str().ok());
@@ -321,7 +325,7 @@ async fn post(
             .map_or_else(|r| r, |_| empty()),
         MsgType::Query => query(&ep, &msg).await,
         MsgType::TraceRequest | MsgType::InvestigationRequest => {
-            request(&ep, peer, &msg, remote).await
+            request(&ep, peer, &msg, remote, &originators).await
         }
         MsgType::Acknowledgement => empty(),
         MsgType::ExtValue => xml(
@@ -416,7 +420,13 @@ async fn query(ep: &Endpoint, msg: &Rid) -> Response {
     }
 }
 
-async fn request(ep: &Endpoint, peer: &Peer, msg: &Rid, remote: SocketAddr) -> Response {
+async fn request(
+    ep: &Endpoint,
+    peer: &Peer,
+    msg: &Rid,
+    remote: SocketAddr,
+    originators: &[Vec<u8>],
+) -> Response {
     // RFC 6545 §3.1: a trace whose path already lists this system has looped: stop and alert.
     if msg.msg_type() == Some(MsgType::TraceRequest) {
         if let Some(own) = super::trace::in_path(msg, std::slice::from_ref(&ep.node)) {
@@ -457,6 +467,13 @@ async fn request(ep: &Endpoint, peer: &Peer, msg: &Rid, remote: SocketAddr) -> R
         incident_id: id,
         item_id: ids.into_iter().next(),
         received_at: chrono::Utc::now().to_rfc3339(),
+        // RFC 6545 §6.2: a Denied Acknowledgement goes to the originator too, when it is a peer
+        // this system knows (by the certificate of its detached signature).
+        originator: super::config::originator(
+            ep.peers.iter().map(|p| &p.config),
+            &peer.config.name,
+            originators,
+        ),
     };
     if let Err(e) = ep.pending.put(&pending) {
         tracing::error!(error = %e, "cannot record the pending request");

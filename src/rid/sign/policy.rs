@@ -71,13 +71,14 @@ impl Signatures {
     }
 
     /// Checks a received message of type `mt` from the peer whose TLS certificate is `peer` (DER):
-    /// the refusal's Justification and reason when it fails.
+    /// the certificates (DER) of the originators whose detached signatures were checked (none
+    /// when the message has none), or the refusal's Justification and reason when it fails.
     pub fn check(
         &self,
         bytes: &[u8],
         peer: &[u8],
         mt: MsgType,
-    ) -> Result<(), (Justification, SigError)> {
+    ) -> Result<Vec<Vec<u8>>, (Justification, SigError)> {
         let optional = |e: SigError| match e {
             SigError::Missing(_) if !self.require => Ok(()),
             e => Err(e),
@@ -85,12 +86,14 @@ impl Signatures {
         verify_message(bytes, peer)
             .or_else(optional)
             .map_err(|e| (Justification::Authentication, e))?;
-        if matches!(mt, MsgType::TraceRequest | MsgType::InvestigationRequest) {
-            verify_origin(bytes, &self.roots)
-                .map(|_| ())
-                .or_else(optional)
-                .map_err(|e| (Justification::AuthenticationOrigin, e))?;
+        if !matches!(mt, MsgType::TraceRequest | MsgType::InvestigationRequest) {
+            return Ok(Vec::new());
         }
-        Ok(())
+        match verify_origin(bytes, &self.roots) {
+            Ok(checked) => Ok(checked.signers),
+            Err(e) => optional(e)
+                .map(|()| Vec::new())
+                .map_err(|e| (Justification::AuthenticationOrigin, e)),
+        }
     }
 }
