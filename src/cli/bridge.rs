@@ -280,6 +280,8 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
         gridlink::store::files::create_private_dir(dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
     }
+    // Listening before anything says "ready" (see `shutdown.rs`).
+    let mut shutdown = super::shutdown::Shutdown::listen().context("signal handlers")?;
     let store = Store::open_location(&store_path)
         .await
         .with_context(|| format!("cannot open the store {shown}"))?;
@@ -293,10 +295,6 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
         bridge.local_addr(),
         shown
     );
-    bridge
-        .run(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    bridge.run(async move { shutdown.recv().await }).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,7 @@ mod keys;
 mod publish;
 mod rid;
 mod rid_net;
+mod shutdown;
 mod subscribe;
 
 pub use args::{Cli, Command};

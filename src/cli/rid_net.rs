@@ -206,12 +206,14 @@ pub async fn serve(g: &Global, a: ServeArgs) -> anyhow::Result<ExitCode> {
     // What this endpoint published is in its own store; older items the broker still keeps.
     let server = plan.server(publisher, store, &grid, plan.query_topics(&[]))?;
     let addr = server.local_addr()?;
+    // Listening before the line below says "ready" (see `shutdown.rs`).
+    let mut shutdown = super::shutdown::Shutdown::listen().context("signal handlers")?;
     tracing::info!(%addr, "RID endpoint listening (RFC 6546, mutual TLS)");
     eprintln!("gridlink rid: listening on https://{addr}/");
     // Run as the source it is: one shutdown signal, as in the bridge.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(Box::new(server).run(stopped));
-    let _ = tokio::signal::ctrl_c().await;
+    shutdown.recv().await;
     let _ = stop.send(true);
     let _ = task.await;
     grid.close().await;

@@ -130,6 +130,8 @@ async fn emit(sink: &mut Box<dyn Sink>, ev: &GridEvent) -> anyhow::Result<bool> 
 
 /// Runs `gridlink subscribe`.
 pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode> {
+    // Listening from the start, one listener for every wait (see `shutdown.rs`).
+    let mut shutdown = super::shutdown::Shutdown::listen().context("signal handlers")?;
     let grid = open_grid(g).await?;
     let selection = if a.all_iodef {
         TopicSelection::AllIodef
@@ -227,7 +229,7 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
                     }
                 }
             }
-            _ = tokio::signal::ctrl_c() => break,
+            _ = shutdown.recv() => break,
         }
     }
     // With --count, the remote sinks deliver what was counted before the
@@ -235,7 +237,7 @@ pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode>
     if a.count.is_some_and(|c| items >= c) {
         tokio::select! {
             _ = async { while !sink.flush(std::time::Duration::from_secs(1)).await {} } => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = shutdown.recv() => {}
         }
     }
     let monitor = sink.monitor();
