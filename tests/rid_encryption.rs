@@ -1,0 +1,457 @@
+//! RID XML Encryption (RFC 6545 §9.1, checklist 28): a `private`/`need-to-know` restriction makes
+//! the enclosed IODEF document travel as `xenc:EncryptedData`, RIDPolicy in clear; `public` stays
+//! clear; a message that cannot be encrypted is not sent; one that cannot be decrypted is answered
+//! Acknowledgement Denied, Justification `Encryption`, and nothing is published. Checked end to end
+//! between two gridlink endpoints (lab Prosody, mutual TLS, rcgen ECDSA P-256: ECDH-ES), and against
+//! `xmlsec1` 1.2.37 (libxmlsec1) with an RSA certificate made by `openssl`.
+//!
+//! xmlsec1 1.2 knows only `rsa-oaep-mgf1p` (SHA-1) and no ECDH-ES: gridlink sends XML Encryption
+//! 1.1's `rsa-oaep` with SHA-256/MGF1-SHA-256, which xmlsec1 1.2 cannot open, so the interop is
+//! proven for the content encryption (AES-256-GCM, xmlsec1 `--aeskey`) in that direction, and in full
+//! (xmlsec1's `aes256-gcm` + `rsa-oaep-mgf1p`) in the other.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::hostile::{run, Proc};
+use common::{gridlink_at, open_topic, prosody};
+use gridlink::lab::{Prosody, TestCa};
+use gridlink::rid::client::{Reply, RidClient, SendError};
+use gridlink::rid::sign::{canonicalize, read};
+use gridlink::rid::xenc::{
+    self, decrypt_message, encrypt_message, DecryptingKey, Recipient, RecipientKey, Sealed,
+    XencError,
+};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+
+fn fixture() -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rid/valid/report-iodef-v2.xml"),
+    )
+    .unwrap()
+}
+
+/// The fixture Report (its Incident `restriction="private"`) under another IncidentID.
+fn report(id: &str, restriction: &str) -> String {
+    fixture().replace("492382", id).replace(
+        "restriction=\"private\"",
+        &format!("restriction=\"{restriction}\""),
+    )
+}
+
+fn leaf(chain: &Path) -> Vec<u8> {
+    CertificateDer::pem_file_iter(chain)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .to_vec()
+}
+
+fn ca(dir: &Path, name: &str) -> TestCa {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    TestCa::generate_named(
+        &d,
+        &format!("{name} RID CA"),
+        &[&format!("{name}.example"), "localhost"],
+    )
+    .unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn xmlsec1(args: &[&str]) -> (bool, String) {
+    let out = Command::new("xmlsec1")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("xmlsec1 is needed (Debian package xmlsec1, installed by scripts/deps): {e}")
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// The canonical form (exclusive c14n, no comments) of a whole document.
+fn canonical(xml: &str) -> String {
+    canonicalize(&read(xml.as_bytes()).unwrap(), None)
+}
+
+/// One base64 character of the last `CipherValue` (the content's) changed.
+fn tamper(wire: &str) -> String {
+    let at = wire.rfind("<xenc:CipherValue>").unwrap() + "<xenc:CipherValue>".len() + 20;
+    let mut s = wire.to_string();
+    let c = if &s[at..at + 1] == "A" { "B" } else { "A" };
+    s.replace_range(at..at + 1, c);
+    s
+}
+
+/// ECDH-ES (P-256) both ways, with the library alone: private is encrypted (no IODEF text left,
+/// RIDPolicy in clear, still valid RID), decrypts back to the very same octets; public and
+/// unrestricted stay clear; no recipient, a wrong key or an altered ciphertext fail.
+#[test]
+fn checklist_28_ecdh_es_round_trip_tampering_and_wrong_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (ca(dir.path(), "rid-a"), ca(dir.path(), "rid-b"));
+    let to_b = Recipient::from_cert(&leaf(&b.server_chain_pem)).unwrap();
+    assert!(matches!(to_b.key, RecipientKey::P256(_)));
+    let clear = fixture();
+    let Sealed::Encrypted { xml: wire, because } =
+        encrypt_message(clear.clone(), Some(&to_b)).unwrap()
+    else {
+        panic!("a private Incident was not encrypted");
+    };
+    assert!(because.contains("private"), "{because}");
+    for gone in ["IODEF-Document", "contact@csirt.example.com", "2015-07-18"] {
+        assert!(!wire.contains(gone), "{gone} on the wire:\n{wire}");
+    }
+    for there in [
+        "<xenc:EncryptedData",
+        xenc::AES256_GCM,
+        xenc::ECDH_ES,
+        xenc::CONCAT_KDF,
+        xenc::KW_AES256,
+        "<dsig11:ECKeyValue>",
+        "<RIDPolicy MsgType=\"Report\"",
+        "<iodef:IncidentID name=\"csirt.example.com\">492382",
+    ] {
+        assert!(wire.contains(there), "{there} missing:\n{wire}");
+    }
+    // Still a schema-valid RID message (XMLDocument holds any content).
+    let (_, problems) = gridlink::rid::check(wire.as_bytes()).unwrap();
+    assert!(!problems.iter().any(|p| p.is_error()), "{problems:?}");
+    assert!(xenc::is_encrypted(&wire));
+
+    let kb = DecryptingKey::from_pem(&b.server_key_pem).unwrap();
+    assert_eq!(decrypt_message(&wire, &kb).unwrap(), clear);
+    // Another recipient's key, an altered ciphertext: refused, one opaque error.
+    let ka = DecryptingKey::from_pem(&a.server_key_pem).unwrap();
+    assert!(matches!(
+        decrypt_message(&wire, &ka),
+        Err(XencError::Decrypt)
+    ));
+    assert!(matches!(
+        decrypt_message(&tamper(&wire), &kb),
+        Err(XencError::Decrypt)
+    ));
+    // A swapped-in plaintext that is not one element is refused too (encrypt "</XMLDocument>").
+    let bad = xenc::encrypt_element(b"<a/></XMLDocument><XMLDocument>", &to_b).unwrap();
+    let s = xenc::scan(&clear).unwrap().documents[0].clone();
+    let mut forged = clear.clone();
+    forged.replace_range(s.start..s.end, &bad);
+    assert!(decrypt_message(&forged, &kb).is_err());
+
+    // Public, and no restriction at all: clear.
+    for r in ["public", "default"] {
+        let x = report("1", r);
+        assert_eq!(
+            encrypt_message(x.clone(), Some(&to_b)).unwrap(),
+            Sealed::Clear(x)
+        );
+    }
+    // Restricted and nobody to encrypt for: an error, never clear text.
+    assert!(matches!(
+        encrypt_message(clear, None),
+        Err(XencError::NoRecipient(_))
+    ));
+}
+
+/// RSA: gridlink sends `xenc11#rsa-oaep` (SHA-256, MGF1-SHA-256) and decrypts it; xmlsec1 opens
+/// gridlink's AES-256-GCM content with the same key; what xmlsec1 encrypts (`aes256-gcm` +
+/// `rsa-oaep-mgf1p`, its only RSA-OAEP) gridlink decrypts to the same document (canonically).
+#[test]
+fn checklist_28_rsa_oaep_and_aes_gcm_interoperate_with_xmlsec1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key_pem, cert_pem) = (dir.path().join("rsa.key"), dir.path().join("rsa.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=rid-rsa.example", "-addext"])
+        .arg("subjectAltName=DNS:rid-rsa.example")
+        .arg("-keyout")
+        .arg(&key_pem)
+        .arg("-out")
+        .arg(&cert_pem)
+        .output()
+        .expect("openssl is needed (scripts/deps)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let clear = fixture();
+    let to = Recipient::from_cert(&leaf(&cert_pem)).unwrap();
+    assert!(matches!(to.key, RecipientKey::Rsa(_)));
+    let wire = encrypt_message(clear.clone(), Some(&to))
+        .unwrap()
+        .into_xml();
+    assert!(wire.contains(xenc::RSA_OAEP) && wire.contains(xenc::MGF1_SHA256));
+    assert!(!wire.contains("IODEF-Document"));
+    let key = DecryptingKey::from_pem(&key_pem).unwrap();
+    assert_eq!(decrypt_message(&wire, &key).unwrap(), clear);
+    // The same key as PKCS#1 ("BEGIN RSA PRIVATE KEY").
+    let pkcs1 = dir.path().join("rsa1.key");
+    let out = Command::new("openssl")
+        .args(["rsa", "-traditional", "-in"])
+        .arg(&key_pem)
+        .arg("-out")
+        .arg(&pkcs1)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key1 = DecryptingKey::from_pem(&pkcs1).unwrap();
+    assert_eq!(decrypt_message(&wire, &key1).unwrap(), clear);
+
+    // gridlink's content encryption, opened by xmlsec1 with the AES key.
+    let cek = [7u8; 32];
+    let span = xenc::scan(&clear).unwrap().documents[0].clone();
+    let plain = &clear[span.start..span.end];
+    let mut doc = clear.clone();
+    doc.replace_range(
+        span.start..span.end,
+        &xenc::encrypt_element_with_key(plain.as_bytes(), &cek).unwrap(),
+    );
+    assert!(!doc.contains("IODEF-Document"));
+    let key_bin = write(dir.path(), "cek.bin", &cek);
+    let f = write(dir.path(), "gridlink-encrypted.xml", doc.as_bytes());
+    let (ok, out) = xmlsec1(&[
+        "--decrypt",
+        "--aeskey",
+        key_bin.to_str().unwrap(),
+        f.to_str().unwrap(),
+    ]);
+    assert!(
+        ok,
+        "xmlsec1 could not decrypt gridlink's AES-256-GCM: {out}"
+    );
+    assert_eq!(canonical(&out), canonical(&clear), "{out}");
+
+    // xmlsec1 encrypts the IODEF document for the RSA certificate: gridlink decrypts.
+    let tmpl = write(
+        dir.path(),
+        "tmpl.xml",
+        format!(
+            "<xenc:EncryptedData xmlns:xenc=\"{}\" Type=\"{}\"><xenc:EncryptionMethod Algorithm=\"{}\"/><ds:KeyInfo xmlns:ds=\"{}\"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm=\"{}\"/><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>",
+            xenc::NS_XENC,
+            xenc::TYPE_ELEMENT,
+            xenc::AES256_GCM,
+            xenc::NS_DS,
+            xenc::RSA_OAEP_MGF1P
+        )
+        .as_bytes(),
+    );
+    let data = write(dir.path(), "rid.xml", clear.as_bytes());
+    let (ok, out) = xmlsec1(&[
+        "--encrypt",
+        "--pubkey-cert-pem",
+        cert_pem.to_str().unwrap(),
+        "--session-key",
+        "aes-256",
+        "--xml-data",
+        data.to_str().unwrap(),
+        "--node-xpath",
+        "//*[local-name()='IODEF-Document']",
+        tmpl.to_str().unwrap(),
+    ]);
+    assert!(ok, "xmlsec1 --encrypt: {out}");
+    assert!(
+        !out.contains("IODEF-Document") && out.contains("EncryptedData"),
+        "{out}"
+    );
+    let back = decrypt_message(&out, &key).unwrap();
+    assert_eq!(canonical(&back), canonical(&clear), "{back}");
+    // Altered by one character: refused.
+    assert!(decrypt_message(&tamper(&out), &key).is_err());
+}
+
+fn gl(p: &Prosody, state: &Path) -> std::process::Command {
+    gridlink_at(p.c2s_port, &p.ca.ca_pem, "publisher", "publisher-pw", state)
+}
+
+async fn items(p: &Prosody, state: &Path, topic: &str) -> Vec<String> {
+    let mut c = gl(p, state);
+    c.args(["items", "--topic", topic]);
+    let (code, out, err) = run(tokio::process::Command::from(c), Duration::from_secs(30)).await;
+    assert_eq!(code, Some(0), "{err}");
+    out.lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn denied_encryption(r: &Reply) -> bool {
+    match r {
+        Reply::Message(m) => {
+            let x = m.to_xml();
+            x.contains("AuthorizationStatus=\"Denied\"")
+                && x.contains("Justification=\"Encryption\"")
+        }
+        _ => false,
+    }
+}
+
+/// Two gridlink endpoints: A sends B a private Report (encrypted on the wire for the certificate B
+/// presents in TLS, ECDH-ES), B decrypts it and publishes the clear IODEF; a public Report goes in
+/// clear; an altered ciphertext and a message encrypted for someone else are answered Denied
+/// `Encryption` with nothing published; with no recipient certificate nothing is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn checklist_28_private_report_encrypted_end_to_end() {
+    let p = prosody();
+    let publisher = common::grid(&p, "publisher").await;
+    open_topic(&publisher, "enc-b").await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (ca(dir.path(), "rid-a"), ca(dir.path(), "rid-b"));
+    let b_state = dir.path().join("b-state");
+    let conf = write(
+        dir.path(),
+        "b.toml",
+        b"[rid]\nnode = \"127.0.0.1\"\n[[rid.peer]]\nname = \"rid-a.example\"\nallow = [\"Report\"]\n",
+    );
+    let mut c = gl(&p, &b_state);
+    c.env("RUST_LOG", "gridlink=info")
+        .arg("--config")
+        .arg(&conf)
+        .args([
+            "rid",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--topic",
+            "enc-b",
+        ])
+        .arg("--tls-cert")
+        .arg(&b.server_chain_pem)
+        .arg("--tls-key")
+        .arg(&b.server_key_pem)
+        .arg("--client-ca")
+        .arg(&a.ca_pem);
+    let mut srv = Proc::spawn("rid serve", tokio::process::Command::from(c));
+    let line = srv
+        .wait_line(true, Duration::from_secs(30), |l| {
+            l.contains("listening on https://")
+        })
+        .await;
+    let port: u16 = line
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .trim()
+        .parse()
+        .unwrap();
+    let url = format!("https://localhost:{port}/");
+    let client = RidClient::new(&a.server_chain_pem, &a.server_key_pem, &b.ca_pem).unwrap();
+    let msg = |id: &str, r: &str| gridlink::rid::parse(report(id, r).as_bytes()).unwrap();
+
+    // (a) private: encrypted on the wire, published in clear by B.
+    let private = msg("1001", "private");
+    let wire = client.wire(&url, &private).await.unwrap();
+    assert!(
+        !wire.contains("IODEF-Document") && !wire.contains("contact@csirt.example.com"),
+        "{wire}"
+    );
+    assert!(wire.contains("<xenc:EncryptedData") && wire.contains("<ds:Signature"));
+    let r = client.send(&url, &private, None).await.unwrap();
+    assert!(matches!(r, Reply::Empty), "{r:?}\n{}", srv.output());
+    srv.wait_line(true, Duration::from_secs(10), |l| {
+        l.contains("encrypted RID document decrypted")
+    })
+    .await;
+    let on_b = items(&p, &b_state, "enc-b").await;
+    assert_eq!(on_b.len(), 1, "{on_b:?}");
+    assert!(on_b[0].contains("contact@csirt.example.com") && on_b[0].contains("1001"));
+
+    // (b) public: clear on the wire, published.
+    let public = msg("1002", "public");
+    let wire = client.wire(&url, &public).await.unwrap();
+    assert!(wire.contains("IODEF-Document") && !wire.contains("EncryptedData"));
+    let r = client.send(&url, &public, None).await.unwrap();
+    assert!(matches!(r, Reply::Empty), "{r:?}");
+    assert_eq!(items(&p, &b_state, "enc-b").await.len(), 2);
+
+    // (d) an altered ciphertext (unsigned, so that decryption is what fails) and a message
+    // encrypted for A's own certificate: Denied, Encryption; nothing published.
+    let tls = gridlink::rid::config::client_tls(&a.server_chain_pem, &a.server_key_pem, &b.ca_pem)
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()
+        .unwrap();
+    let unsigned = client.clone().unsigned();
+    let altered = tamper(&unsigned.wire(&url, &msg("1003", "private")).await.unwrap());
+    let resp = http
+        .post(&url)
+        .header("Content-Type", "text/xml")
+        .body(altered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let answer = resp.text().await.unwrap();
+    assert!(
+        answer.contains("AuthorizationStatus=\"Denied\"")
+            && answer.contains("Justification=\"Encryption\""),
+        "{answer}"
+    );
+    let elsewhere = client
+        .clone()
+        .encrypt_for(&leaf(&a.server_chain_pem))
+        .unwrap();
+    let r = elsewhere
+        .send(&url, &msg("1004", "need-to-know"), None)
+        .await
+        .unwrap();
+    assert!(denied_encryption(&r), "{r:?}");
+    assert_eq!(items(&p, &b_state, "enc-b").await.len(), 2);
+    assert!(
+        srv.output().contains("cannot decrypt"),
+        "refusals are logged"
+    );
+
+    // (e) must be encrypted, no recipient certificate: an error, nothing sent.
+    let received = |s: &Proc| {
+        s.stderr_lines()
+            .iter()
+            .filter(|l| l.contains("RID message received"))
+            .count()
+    };
+    let before = received(&srv);
+    let e = client
+        .clone()
+        .no_recipient()
+        .send(&url, &msg("1005", "private"), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            SendError::Encryption {
+                error: XencError::NoRecipient(_),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("must be encrypted"), "{e}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(received(&srv), before);
+    assert_eq!(items(&p, &b_state, "enc-b").await.len(), 2);
+    srv.stop().await;
+}
