@@ -35,6 +35,41 @@ fn fixture() -> String {
     .unwrap()
 }
 
+/// An InvestigationRequest (its RecordItem is what the originator signs), `need-to-know`.
+const REQUEST: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<RID lang="en" xmlns="urn:ietf:params:xml:ns:iodef-rid-2.0"
+     xmlns:iodef="urn:ietf:params:xml:ns:iodef-1.0">
+  <RIDPolicy MsgType="InvestigationRequest" MsgDestination="SourceOfIncident">
+    <PolicyRegion region="PeerToPeer"/>
+    <iodef:Node><iodef:Address category="ipv4-addr">192.0.2.35</iodef:Address></iodef:Node>
+    <TrafficType type="Network"/>
+    <iodef:IncidentID name="csirt.example.com">189801</iodef:IncidentID>
+    <ReportSchema Version="ext-value" ext-Version="2.0" XMLSchemaID="ext-value"
+                  ext-XMLSchemaID="urn:ietf:params:xml:ns:iodef-2.0">
+      <XMLDocument dtype="xml" meaning="xml">
+        <IODEF-Document version="2.00" xml:lang="en" xmlns="urn:ietf:params:xml:ns:iodef-2.0">
+          <Incident purpose="mitigation" restriction="need-to-know">
+            <IncidentID name="csirt.example.com">189801</IncidentID>
+            <GenerationTime>2026-12-07T06:00:00Z</GenerationTime>
+            <Contact type="organization" role="creator">
+              <Email><EmailTo>ir@csirt.example.com</EmailTo></Email>
+            </Contact>
+            <EventData>
+              <Expectation action="investigate"/>
+              <Record>
+                <RecordData>
+                  <RecordItem dtype="string">450000522ad9 sample packet &amp; more</RecordItem>
+                </RecordData>
+              </Record>
+            </EventData>
+          </Incident>
+        </IODEF-Document>
+      </XMLDocument>
+    </ReportSchema>
+  </RIDPolicy>
+</RID>
+"#;
+
 /// The fixture Report (its Incident `restriction="private"`) under another IncidentID.
 fn report(id: &str, restriction: &str) -> String {
     fixture().replace("492382", id).replace(
@@ -166,6 +201,38 @@ fn checklist_28_ecdh_es_round_trip_tampering_and_wrong_key() {
         encrypt_message(clear, None),
         Err(XencError::NoRecipient(_))
     ));
+}
+
+/// Checklist 25 with 28: the originator signs the clear RecordItem, then the document is encrypted,
+/// then the sending peer signs what is sent; the receiver checks the enveloped signature over what
+/// arrived, decrypts, and checks the originator's over the clear text (decryption gives back the
+/// very octets that were signed).
+#[test]
+fn checklist_28_25_originator_signature_checked_after_decryption() {
+    use gridlink::rid::sign::{
+        sign_message, sign_origin, verify_message, verify_origin, SigningKey,
+    };
+    use tokio_rustls::rustls::RootCertStore;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (ca(dir.path(), "rid-a"), ca(dir.path(), "rid-b"));
+    let key = SigningKey::from_pem(&a.server_chain_pem, &a.server_key_pem).unwrap();
+    let to_b = Recipient::from_cert(&leaf(&b.server_chain_pem)).unwrap();
+    let by_origin = sign_origin(REQUEST.as_bytes(), &key).unwrap();
+    let sealed = encrypt_message(by_origin.clone(), Some(&to_b))
+        .unwrap()
+        .into_xml();
+    let wire = sign_message(sealed.as_bytes(), &key).unwrap();
+    assert!(!wire.contains("sample packet") && wire.contains("xmldsig-filter2"));
+    verify_message(wire.as_bytes(), &leaf(&a.server_chain_pem)).unwrap();
+    let kb = DecryptingKey::from_pem(&b.server_key_pem).unwrap();
+    let clear = decrypt_message(&wire, &kb).unwrap();
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(&a.ca_pem).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    verify_origin(clear.as_bytes(), &roots).unwrap();
+    // Over the encrypted form the RecordItem is not there: the check needs the clear text.
+    assert!(verify_origin(wire.as_bytes(), &roots).is_err());
 }
 
 /// RSA: gridlink sends `xenc11#rsa-oaep` (SHA-256, MGF1-SHA-256) and decrypts it; xmlsec1 opens
@@ -308,21 +375,25 @@ fn denied_encryption(r: &Reply) -> bool {
 }
 
 /// Two gridlink endpoints: A sends B a private Report (encrypted on the wire for the certificate B
-/// presents in TLS, ECDH-ES), B decrypts it and publishes the clear IODEF; a public Report goes in
+/// presents in TLS, ECDH-ES), B decrypts it and publishes the clear IODEF; B's answer to a Query
+/// for it is encrypted for A's certificate and A decrypts it; a public Report goes in
 /// clear; an altered ciphertext and a message encrypted for someone else are answered Denied
 /// `Encryption` with nothing published; with no recipient certificate nothing is sent.
 #[tokio::test(flavor = "multi_thread")]
 async fn checklist_28_private_report_encrypted_end_to_end() {
     let p = prosody();
     let publisher = common::grid(&p, "publisher").await;
-    open_topic(&publisher, "enc-b").await;
+    for t in ["enc-b", "enc-requests"] {
+        open_topic(&publisher, t).await;
+    }
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (ca(dir.path(), "rid-a"), ca(dir.path(), "rid-b"));
     let b_state = dir.path().join("b-state");
     let conf = write(
         dir.path(),
         "b.toml",
-        b"[rid]\nnode = \"127.0.0.1\"\n[[rid.peer]]\nname = \"rid-a.example\"\nallow = [\"Report\"]\n",
+        b"[rid]\nnode = \"127.0.0.1\"\nrequests_topic = \"enc-requests\"\nrequire_signatures = true\n\
+          [[rid.peer]]\nname = \"rid-a.example\"\nallow = [\"Report\", \"Query\", \"InvestigationRequest\"]\n",
     );
     let mut c = gl(&p, &b_state);
     c.env("RUST_LOG", "gridlink=info")
@@ -359,6 +430,9 @@ async fn checklist_28_private_report_encrypted_end_to_end() {
     let url = format!("https://localhost:{port}/");
     let client = RidClient::new(&a.server_chain_pem, &a.server_key_pem, &b.ca_pem).unwrap();
     let msg = |id: &str, r: &str| gridlink::rid::parse(report(id, r).as_bytes()).unwrap();
+    let key =
+        gridlink::rid::sign::SigningKey::from_pem(&a.server_chain_pem, &a.server_key_pem).unwrap();
+    let signed = |x: &str| gridlink::rid::sign::sign_message(x.as_bytes(), &key).unwrap();
 
     // (a) private: encrypted on the wire, published in clear by B.
     let private = msg("1001", "private");
@@ -378,6 +452,40 @@ async fn checklist_28_private_report_encrypted_end_to_end() {
     assert_eq!(on_b.len(), 1, "{on_b:?}");
     assert!(on_b[0].contains("contact@csirt.example.com") && on_b[0].contains("1001"));
 
+    // A Query for it: B's Report answer carries the private document, so B encrypts it for the
+    // certificate A presented in TLS; A's client decrypts it.
+    let tls = gridlink::rid::config::client_tls(&a.server_chain_pem, &a.server_key_pem, &b.ca_pem)
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()
+        .unwrap();
+    let query = gridlink::rid::message::query("csirt.example.com", "1001", "127.0.0.1");
+    let raw = http
+        .post(&url)
+        .header("Content-Type", "text/xml")
+        .body(signed(&query.to_xml()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        raw.contains("MsgType=\"Report\"")
+            && raw.contains("<xenc:EncryptedData")
+            && !raw.contains("contact@csirt.example.com"),
+        "{raw}"
+    );
+    match client.send(&url, &query, None).await.unwrap() {
+        Reply::Message(m) => assert!(
+            m.to_xml().contains("contact@csirt.example.com"),
+            "{}",
+            m.to_xml()
+        ),
+        other => panic!("{other:?}"),
+    }
+
     // (b) public: clear on the wire, published.
     let public = msg("1002", "public");
     let wire = client.wire(&url, &public).await.unwrap();
@@ -386,16 +494,26 @@ async fn checklist_28_private_report_encrypted_end_to_end() {
     assert!(matches!(r, Reply::Empty), "{r:?}");
     assert_eq!(items(&p, &b_state, "enc-b").await.len(), 2);
 
-    // (d) an altered ciphertext (unsigned, so that decryption is what fails) and a message
+    // A need-to-know InvestigationRequest: signed by its originator over the clear RecordItem,
+    // encrypted, signed by A; B checks both signatures (the originator's after decrypting) and
+    // publishes the request.
+    let request = gridlink::rid::parse(REQUEST.as_bytes()).unwrap();
+    let wire = client.wire(&url, &request).await.unwrap();
+    assert!(!wire.contains("sample packet") && wire.contains("xmldsig-filter2"));
+    match client.send(&url, &request, None).await.unwrap() {
+        Reply::Message(m) => assert!(m.to_xml().contains("Pending"), "{}", m.to_xml()),
+        other => panic!("{other:?}\n{}", srv.output()),
+    }
+    let reqs = items(&p, &b_state, "enc-requests").await;
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert!(reqs[0].contains("sample packet"));
+
+    // (d) an altered ciphertext (signed after the change, so that decryption is what fails) and a message
     // encrypted for A's own certificate: Denied, Encryption; nothing published.
-    let tls = gridlink::rid::config::client_tls(&a.server_chain_pem, &a.server_key_pem, &b.ca_pem)
-        .unwrap();
-    let http = reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .build()
-        .unwrap();
     let unsigned = client.clone().unsigned();
-    let altered = tamper(&unsigned.wire(&url, &msg("1003", "private")).await.unwrap());
+    let altered = signed(&tamper(
+        &unsigned.wire(&url, &msg("1003", "private")).await.unwrap(),
+    ));
     let resp = http
         .post(&url)
         .header("Content-Type", "text/xml")

@@ -57,6 +57,14 @@ pub enum SendError {
         /// Why.
         error: super::xenc::XencError,
     },
+    /// The answer is encrypted and cannot be decrypted with this endpoint's key.
+    #[error("{url} answered with a message that cannot be decrypted: {error}")]
+    Undecryptable {
+        /// Where.
+        url: String,
+        /// Why.
+        error: super::xenc::XencError,
+    },
     /// The answer is not a RID message (RFC 6546: log it and show it to the operator).
     #[error("{url} answered with a message that is not valid RID: {error}")]
     BadReply {
@@ -99,6 +107,9 @@ pub struct RidClient {
     signatures: Option<std::sync::Arc<super::sign::Signatures>>,
     /// Whom restricted messages are encrypted for (RFC 6545 §9.1).
     recipient: Recipient,
+    /// This endpoint's TLS key, decrypting encrypted answers (`None`: a key XML Encryption
+    /// cannot use).
+    decrypt: Option<std::sync::Arc<super::xenc::DecryptingKey>>,
     /// Attempts per message (the first included).
     pub attempts: u32,
 }
@@ -124,6 +135,9 @@ impl RidClient {
             tls,
             signatures: Some(std::sync::Arc::new(signatures)),
             recipient: Recipient::Tls,
+            decrypt: super::xenc::DecryptingKey::from_pem(key)
+                .map(std::sync::Arc::new)
+                .ok(),
             attempts: 4,
         })
     }
@@ -216,6 +230,7 @@ impl RidClient {
             tls: self.tls.clone(),
             signatures: self.signatures.clone(),
             recipient: self.recipient.clone(),
+            decrypt: self.decrypt.clone(),
             attempts: self.attempts,
         })
     }
@@ -268,7 +283,7 @@ impl RidClient {
         match status {
             202 => Ok(Reply::Later(header_token.unwrap_or_default())),
             200 if bytes.iter().all(|b| b.is_ascii_whitespace()) => Ok(Reply::Empty),
-            200 => match parse(&bytes) {
+            200 => match parse(&self.clear(url, bytes.to_vec())?) {
                 Ok(m) => Ok(Reply::Message(Box::new(m))),
                 Err(error) => {
                     tracing::error!(url, %error, "a RID peer answered with an invalid RID message");
@@ -284,6 +299,32 @@ impl RidClient {
                 body: String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).into_owned(),
             }),
         }
+    }
+}
+
+impl RidClient {
+    /// An answer in clear text: an encrypted document (a Query's restricted Report) decrypted
+    /// with this endpoint's key.
+    fn clear(&self, url: &str, bytes: Vec<u8>) -> Result<Vec<u8>, SendError> {
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) if super::xenc::is_encrypted(t) => t,
+            _ => return Ok(bytes),
+        };
+        let fail = |error| SendError::Undecryptable {
+            url: url.to_string(),
+            error,
+        };
+        let key = self.decrypt.as_ref().ok_or_else(|| {
+            fail(super::xenc::XencError::Key(
+                "this endpoint's key cannot decrypt".into(),
+            ))
+        })?;
+        super::xenc::decrypt_message(text, key)
+            .map(String::into_bytes)
+            .map_err(|e| {
+                tracing::error!(url, error = %e, "a RID peer's encrypted answer cannot be decrypted");
+                fail(e)
+            })
     }
 }
 
