@@ -573,3 +573,59 @@ async fn checklist_28_private_report_encrypted_end_to_end() {
     assert_eq!(items(&p, &b_state, "enc-b").await.len(), 2);
     srv.stop().await;
 }
+
+/// Hostile `EncryptedData`: every structural change, algorithm swap, bad or oversized base64 and
+/// truncation is a typed error (the endpoint's Denied `Encryption`), never a panic; random
+/// single-byte changes anywhere never panic either.
+#[test]
+fn checklist_28_hostile_encrypted_data_refused_without_panic() {
+    use proptest::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let b = ca(dir.path(), "rid-b");
+    let to_b = Recipient::from_cert(&leaf(&b.server_chain_pem)).unwrap();
+    let kb = DecryptingKey::from_pem(&b.server_key_pem).unwrap();
+    let wire = encrypt_message(fixture(), Some(&to_b)).unwrap().into_xml();
+    assert!(decrypt_message(&wire, &kb).is_ok());
+    let long_b64 = "A".repeat(5000);
+    let cases: Vec<(&str, String)> = vec![
+        ("no Type", wire.replacen(&format!(" Type=\"{}\"", xenc::TYPE_ELEMENT), "", 1)),
+        ("Content type", wire.replacen("xmlenc#Element", "xmlenc#Content", 1)),
+        ("CBC", wire.replacen(xenc::AES256_GCM, "http://www.w3.org/2001/04/xmlenc#aes256-cbc", 1)),
+        ("kw-aes128 for a 256-bit KEK", wire.replacen(xenc::KW_AES256, xenc::KW_AES128, 1)),
+        ("RSA transport for an EC key", wire.replacen(xenc::KW_AES256, xenc::RSA_OAEP, 1)),
+        ("ConcatKDF SHA-1", wire.replacen(&format!("<ds:DigestMethod Algorithm=\"{}\"/>", xenc::SHA256), "<ds:DigestMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#sha1\"/>", 1)),
+        ("other curve", wire.replacen(xenc::CURVE_P256, "urn:oid:1.3.132.0.34", 1)),
+        ("no AlgorithmID", wire.replacen("AlgorithmID=", "Algorithm-ID=", 1)),
+        ("padding bits", wire.replacen("AlgorithmID=\"00", "AlgorithmID=\"07", 1)),
+        ("no EncryptedKey", wire.replacen("<xenc:EncryptedKey>", "<xenc:EncryptedKeyX>", 1).replacen("</xenc:EncryptedKey>", "</xenc:EncryptedKeyX>", 1)),
+        ("two EncryptionMethods", wire.replacen("<ds:KeyInfo>", &format!("<xenc:EncryptionMethod Algorithm=\"{}\"/><ds:KeyInfo>", xenc::AES256_GCM), 1)),
+        ("bad base64", wire.replacen("<dsig11:PublicKey>", "<dsig11:PublicKey>!!", 1)),
+        ("huge key", {
+            let at = wire.find("<dsig11:PublicKey>").unwrap() + "<dsig11:PublicKey>".len();
+            let mut s = wire.clone();
+            s.insert_str(at, &long_b64);
+            s
+        }),
+        ("empty ciphertext", {
+            let at = wire.rfind("<xenc:CipherValue>").unwrap() + "<xenc:CipherValue>".len();
+            let end = wire.rfind("</xenc:CipherValue>").unwrap();
+            let mut s = wire.clone();
+            s.replace_range(at..end, "AAAA");
+            s
+        }),
+        ("CipherReference", wire.replacen("<xenc:CipherData><xenc:CipherValue>", "<xenc:CipherData><xenc:CipherReference URI=\"http://example.com/x\"/><xenc:CipherValue>", 1)),
+        ("DTD", wire.replacen("<RID ", "<!DOCTYPE RID [<!ENTITY x \"y\">]><RID ", 1)),
+    ];
+    for (what, bad) in cases {
+        assert_ne!(bad, wire, "{what}: the case changed nothing");
+        assert!(decrypt_message(&bad, &kb).is_err(), "{what} accepted");
+    }
+    proptest!(ProptestConfig::with_cases(64), |(at in 0usize..wire.len(), byte in 0u8..128)| {
+        let mut bytes = wire.clone().into_bytes();
+        bytes[at] = byte;
+        if let Ok(s) = String::from_utf8(bytes) {
+            let _ = decrypt_message(&s, &kb);
+            let _ = xenc::is_encrypted(&s);
+        }
+    });
+}
