@@ -8,7 +8,8 @@
 //! xmlsec1 1.2 knows only `rsa-oaep-mgf1p` (SHA-1) and no ECDH-ES: gridlink sends XML Encryption
 //! 1.1's `rsa-oaep` with SHA-256/MGF1-SHA-256, which xmlsec1 1.2 cannot open, so the interop is
 //! proven for the content encryption (AES-256-GCM, xmlsec1 `--aeskey`) in that direction, and in full
-//! (xmlsec1's `aes256-gcm` + `rsa-oaep-mgf1p`) in the other.
+//! (xmlsec1's `aes256-gcm` + `rsa-oaep-mgf1p`) in the other. The two forms gridlink sends are proven
+//! both ways against Python `cryptography` (`tests/py/xenc_peer.py`).
 
 mod common;
 
@@ -628,4 +629,79 @@ fn checklist_28_hostile_encrypted_data_refused_without_panic() {
             let _ = xenc::is_encrypted(&s);
         }
     });
+}
+
+/// The two forms gridlink sends, which xmlsec1 1.2 cannot read (ECDH-ES with ConcatKDF and
+/// kw-aes256 for EC P-256; `xmlenc11#rsa-oaep` SHA-256/MGF1-SHA-256 for RSA), against an
+/// independent implementation, Python `cryptography` (`tests/py/xenc_peer.py`), both ways: it
+/// decrypts what gridlink encrypts to the very octets, gridlink decrypts what it encrypts (written
+/// with default namespaces, `PartyUInfo=""` as in the W3C example).
+#[test]
+fn checklist_28_ecdh_es_and_rsa_oaep_interoperate_with_python_cryptography() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = ca(dir.path(), "rid-b");
+    let (rsa_key, rsa_cert) = (dir.path().join("rsa.key"), dir.path().join("rsa.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=rid-rsa.example"])
+        .arg("-keyout")
+        .arg(&rsa_key)
+        .arg("-out")
+        .arg(&rsa_cert)
+        .output()
+        .expect("openssl is needed (scripts/deps)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let py = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/xenc_peer.py"))
+            .args(args)
+            .output()
+            .expect("python3 is needed");
+        assert!(
+            out.status.success(),
+            "xenc_peer.py (pip install cryptography, tests/requirements.txt): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let clear = fixture();
+    let span = xenc::scan(&clear).unwrap().documents[0].clone();
+    let plain = &clear[span.start..span.end];
+    let plain_file = write(dir.path(), "plain.xml", plain.as_bytes());
+    for (what, cert, key, marker) in [
+        (
+            "P-256",
+            b.server_chain_pem.clone(),
+            b.server_key_pem.clone(),
+            xenc::ECDH_ES,
+        ),
+        ("RSA", rsa_cert.clone(), rsa_key.clone(), xenc::RSA_OAEP),
+    ] {
+        let to = Recipient::from_cert(&leaf(&cert)).unwrap();
+        let wire = encrypt_message(clear.clone(), Some(&to))
+            .unwrap()
+            .into_xml();
+        assert!(wire.contains(marker), "{what}");
+        let f = write(dir.path(), "gridlink.xml", wire.as_bytes());
+        let opened = py(&["decrypt".as_ref(), f.as_os_str(), key.as_os_str()]);
+        assert_eq!(String::from_utf8(opened).unwrap(), plain, "{what}");
+
+        let ed = String::from_utf8(py(&[
+            "encrypt".as_ref(),
+            plain_file.as_os_str(),
+            cert.as_os_str(),
+        ]))
+        .unwrap();
+        let mut theirs = clear.clone();
+        theirs.replace_range(span.start..span.end, &ed);
+        assert!(!theirs.contains("IODEF-Document") && xenc::is_encrypted(&theirs));
+        let k = DecryptingKey::from_pem(&key).unwrap();
+        assert_eq!(decrypt_message(&theirs, &k).unwrap(), clear, "{what}");
+    }
 }

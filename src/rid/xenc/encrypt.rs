@@ -78,7 +78,7 @@ fn encrypted_key(cek: &[u8], to: &Recipient) -> Result<String, XencError> {
             )?;
             let wrapped = wrap(&kek, cek)?;
             Ok(format!(
-                "<xenc:EncryptedKey><xenc:EncryptionMethod Algorithm=\"{KW_AES256}\"/><ds:KeyInfo><xenc:AgreementMethod Algorithm=\"{ECDH_ES}\"><xenc11:KeyDerivationMethod Algorithm=\"{CONCAT_KDF}\"><xenc11:ConcatKDFParams AlgorithmID=\"{}\" PartyUInfo=\"\" PartyVInfo=\"\"><ds:DigestMethod Algorithm=\"{SHA256}\"/></xenc11:ConcatKDFParams></xenc11:KeyDerivationMethod><xenc:OriginatorKeyInfo><ds:KeyValue><dsig11:ECKeyValue><dsig11:NamedCurve URI=\"{CURVE_P256}\"/><dsig11:PublicKey>{}</dsig11:PublicKey></dsig11:ECKeyValue></ds:KeyValue></xenc:OriginatorKeyInfo><xenc:RecipientKeyInfo>{}</xenc:RecipientKeyInfo></xenc:AgreementMethod></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>",
+                "<xenc:EncryptedKey><xenc:EncryptionMethod Algorithm=\"{KW_AES256}\"/><ds:KeyInfo><xenc:AgreementMethod Algorithm=\"{ECDH_ES}\"><xenc11:KeyDerivationMethod Algorithm=\"{CONCAT_KDF}\"><xenc11:ConcatKDFParams AlgorithmID=\"{}\" PartyUInfo=\"00\" PartyVInfo=\"00\"><ds:DigestMethod Algorithm=\"{SHA256}\"/></xenc11:ConcatKDFParams></xenc11:KeyDerivationMethod><xenc:OriginatorKeyInfo><ds:KeyValue><dsig11:ECKeyValue><dsig11:NamedCurve URI=\"{CURVE_P256}\"/><dsig11:PublicKey>{}</dsig11:PublicKey></dsig11:ECKeyValue></ds:KeyValue></xenc:OriginatorKeyInfo><xenc:RecipientKeyInfo>{}</xenc:RecipientKeyInfo></xenc:AgreementMethod></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>",
                 param_hex(kdf_algorithm_id()),
                 b64(eph_pub.as_ref()),
                 x509(&to.cert),

@@ -5,7 +5,8 @@
 //!
 //! The `ConcatKDFParams` attributes are bit strings written as `hexBinary` whose first octet is the
 //! number of padding bits in the last octet (§5.4.1); gridlink accepts only whole octets (first octet
-//! `00`) and an empty attribute, and strips that octet before concatenating.
+//! `00`) and an empty attribute (the §5.6.3 example's way of writing an empty string), and strips
+//! that octet before concatenating ("the original, unpadded bit string values").
 
 use aws_lc_rs::digest;
 
