@@ -1,5 +1,5 @@
 //! Decrypting one `xenc:EncryptedData` with this endpoint's key: the structure read strictly (only
-//! what [`super::encrypt`] writes, plus `rsa-oaep-mgf1p` with SHA-1 and AES-128 for xmlsec1 1.2
+//! what `encrypt.rs` writes, plus `rsa-oaep-mgf1p` with SHA-1 and AES-128 for xmlsec1 1.2
 //! interop), every base64 value bounded, every failure a typed error and never a panic.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM, NONCE_LEN};
