@@ -203,6 +203,25 @@ fn checklist_28_ecdh_es_round_trip_tampering_and_wrong_key() {
     forged.replace_range(s.start..s.end, &bad);
     assert!(decrypt_message(&forged, &kb).is_err());
 
+    // need-to-know for several readers: one EncryptedKey each (an RSA and two P-256 ones would do
+    // alike), every reader decrypts, nobody else.
+    let c = ca(dir.path(), "rid-c");
+    let to_a = Recipient::from_cert(&leaf(&a.server_chain_pem)).unwrap();
+    let both = xenc::encrypt_message_for(report("2", "need-to-know"), &[&to_a, &to_b])
+        .unwrap()
+        .into_xml();
+    assert_eq!(both.matches("<xenc:EncryptedKey>").count(), 2);
+    assert_eq!(
+        decrypt_message(&both, &ka).unwrap(),
+        report("2", "need-to-know")
+    );
+    assert_eq!(
+        decrypt_message(&both, &kb).unwrap(),
+        report("2", "need-to-know")
+    );
+    let kc = DecryptingKey::from_pem(&c.server_key_pem).unwrap();
+    assert!(decrypt_message(&both, &kc).is_err());
+
     // Public, and no restriction at all: clear.
     for r in ["public", "default"] {
         let x = report("1", r);

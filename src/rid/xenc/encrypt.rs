@@ -108,12 +108,24 @@ fn open_encrypted_data() -> String {
 
 /// `plaintext` (the octets of one element) as an `xenc:EncryptedData` for `to`.
 pub fn encrypt_element(plaintext: &[u8], to: &Recipient) -> Result<String, XencError> {
+    encrypt_element_for(plaintext, &[to])
+}
+
+/// `plaintext` as an `xenc:EncryptedData` every one of `readers` can open: one content key, one
+/// `xenc:EncryptedKey` per reader (RFC 6545 `need-to-know`: "encrypt per reader").
+pub fn encrypt_element_for(plaintext: &[u8], readers: &[&Recipient]) -> Result<String, XencError> {
+    if readers.is_empty() {
+        return Err(XencError::NoRecipient("no reader".into()));
+    }
     let mut cek = [0u8; 32];
     SystemRandom::new()
         .fill(&mut cek)
         .map_err(|_| XencError::Encrypt("random content key".into()))?;
     let sealed = gcm_seal(&cek, plaintext)?;
-    let key = encrypted_key(&cek, to)?;
+    let key = readers
+        .iter()
+        .map(|r| encrypted_key(&cek, r))
+        .collect::<Result<String, XencError>>()?;
     Ok(format!(
         "{}<ds:KeyInfo>{key}</ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>",
         open_encrypted_data(),

@@ -4,7 +4,7 @@
 //! received message's encrypted document is put back in clear before it is checked as usual.
 
 use super::decrypt::decrypt_element;
-use super::encrypt::encrypt_element;
+use super::encrypt::encrypt_element_for;
 use super::error::XencError;
 use super::keys::{DecryptingKey, Recipient};
 use super::span::{scan, Span};
@@ -46,6 +46,12 @@ impl Sealed {
 /// place of a subtree, so the whole document is encrypted). A restricted message with no recipient
 /// certificate is an error: it must not be sent in clear (RFC 6545 §9.1).
 pub fn encrypt_message(xml: String, to: Option<&Recipient>) -> Result<Sealed, XencError> {
+    encrypt_message_for(xml, to.as_slice())
+}
+
+/// [`encrypt_message`] for several readers at once (`need-to-know`: every one of them can decrypt;
+/// none: a restricted message is an error).
+pub fn encrypt_message_for(xml: String, readers: &[&Recipient]) -> Result<Sealed, XencError> {
     let s = scan(&xml)?;
     let Some(because) = s.restricted else {
         return Ok(Sealed::Clear(xml));
@@ -59,15 +65,15 @@ pub fn encrypt_message(xml: String, to: Option<&Recipient>) -> Result<Sealed, Xe
         // Nothing but RIDPolicy, which stays in clear text (§9.1), or already encrypted.
         return Ok(Sealed::Clear(xml));
     }
-    let Some(to) = to else {
+    if readers.is_empty() {
         return Err(XencError::NoRecipient(because));
-    };
+    }
     let mut out = xml;
     for d in todo.iter().rev() {
         let plain = out
             .get(d.start..d.end)
             .ok_or_else(|| XencError::Xml("document span outside the message".into()))?;
-        let enc = encrypt_element(plain.as_bytes(), to)?;
+        let enc = encrypt_element_for(plain.as_bytes(), readers)?;
         out.replace_range(d.start..d.end, &enc);
     }
     tracing::debug!(restriction = %because, documents = todo.len(), "RID message encrypted for its recipient");

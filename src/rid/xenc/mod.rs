@@ -19,9 +19,9 @@ mod span;
 mod uris;
 
 pub use decrypt::decrypt_element;
-pub use encrypt::{encrypt_element, encrypt_element_with_key};
+pub use encrypt::{encrypt_element, encrypt_element_for, encrypt_element_with_key};
 pub use error::XencError;
 pub use keys::{DecryptingKey, Recipient, RecipientKey};
-pub use message::{decrypt_message, encrypt_message, is_encrypted, Sealed};
+pub use message::{decrypt_message, encrypt_message, encrypt_message_for, is_encrypted, Sealed};
 pub use span::{scan, Scan, Span};
 pub use uris::*;
