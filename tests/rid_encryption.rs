@@ -648,6 +648,13 @@ fn checklist_28_hostile_encrypted_data_refused_without_panic() {
             s
         }),
         ("CipherReference", wire.replacen("<xenc:CipherData><xenc:CipherValue>", "<xenc:CipherData><xenc:CipherReference URI=\"http://example.com/x\"/><xenc:CipherValue>", 1)),
+        ("too many EncryptedKeys", {
+            let start = wire.find("<xenc:EncryptedKey>").unwrap();
+            let end = wire.find("</xenc:EncryptedKey>").unwrap() + "</xenc:EncryptedKey>".len();
+            let mut s = wire.clone();
+            s.insert_str(end, &wire[start..end].repeat(16));
+            s
+        }),
         ("DTD", wire.replacen("<RID ", "<!DOCTYPE RID [<!ENTITY x \"y\">]><RID ", 1)),
     ];
     for (what, bad) in cases {

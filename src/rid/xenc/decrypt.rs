@@ -18,6 +18,9 @@ use crate::rid::sign::El;
 const MAX_KEY_B64: usize = 2048;
 /// Largest ephemeral public key read (an uncompressed P-256 point is 88 base64 characters).
 const MAX_POINT_B64: usize = 256;
+/// Most `EncryptedKey`s tried in one `EncryptedData` (each costs a private-key operation: a peer
+/// cannot make the endpoint spend seconds on one message).
+const MAX_KEYS: usize = 16;
 /// The GCM tag length.
 const TAG_LEN: usize = 16;
 
@@ -90,6 +93,11 @@ pub fn decrypt_element(ed: &El, key: &DecryptingKey) -> Result<Vec<u8>, XencErro
     // Every EncryptedKey is tried (a message may be encrypted for several readers, RFC 6545
     // `need-to-know`); the first that opens gives the content key.
     let mut last = XencError::Malformed("KeyInfo has no EncryptedKey".into());
+    if ki.named(NS_XENC, "EncryptedKey").count() > MAX_KEYS {
+        return Err(XencError::Malformed(format!(
+            "more than {MAX_KEYS} EncryptedKeys"
+        )));
+    }
     for ek in ki.named(NS_XENC, "EncryptedKey") {
         match content_key(ek, key, cek_len) {
             Ok(cek) => return open(aead, &cek, &sealed),
