@@ -49,6 +49,22 @@ pub enum SendError {
         /// What it said.
         body: String,
     },
+    /// The message must be encrypted and cannot be (RFC 6545 §9.1): nothing was sent.
+    #[error("not sent to {url}: {error}")]
+    Encryption {
+        /// Where.
+        url: String,
+        /// Why.
+        error: super::xenc::XencError,
+    },
+    /// The answer is encrypted and cannot be decrypted with this endpoint's key.
+    #[error("{url} answered with a message that cannot be decrypted: {error}")]
+    Undecryptable {
+        /// Where.
+        url: String,
+        /// Why.
+        error: super::xenc::XencError,
+    },
     /// The answer is not a RID message (RFC 6546: log it and show it to the operator).
     #[error("{url} answered with a message that is not valid RID: {error}")]
     BadReply {
@@ -70,6 +86,18 @@ impl SendError {
     }
 }
 
+/// Whom a restricted message (`private`, `need-to-know`) is encrypted for.
+#[derive(Clone, Debug)]
+enum Recipient {
+    /// The certificate the peer presents in TLS at the URL (checked for its name and CA like
+    /// every connection), learnt with a `GET` before the message is sent.
+    Tls,
+    /// This certificate (DER).
+    Cert(std::sync::Arc<super::xenc::Recipient>),
+    /// Nobody: restricted messages are refused.
+    Unknown,
+}
+
 /// A RID requester with this endpoint's certificate.
 #[derive(Clone, Debug)]
 pub struct RidClient {
@@ -77,6 +105,11 @@ pub struct RidClient {
     tls: tokio_rustls::rustls::ClientConfig,
     /// Signs what is sent (the endpoint's TLS key; `None` after [`RidClient::unsigned`]).
     signatures: Option<std::sync::Arc<super::sign::Signatures>>,
+    /// Whom restricted messages are encrypted for (RFC 6545 §9.1).
+    recipient: Recipient,
+    /// This endpoint's TLS key, decrypting encrypted answers (`None`: a key XML Encryption
+    /// cannot use).
+    decrypt: Option<std::sync::Arc<super::xenc::DecryptingKey>>,
     /// Attempts per message (the first included).
     pub attempts: u32,
 }
@@ -101,6 +134,10 @@ impl RidClient {
             http: http(tls.clone(), None)?,
             tls,
             signatures: Some(std::sync::Arc::new(signatures)),
+            recipient: Recipient::Tls,
+            decrypt: super::xenc::DecryptingKey::from_pem(key)
+                .map(std::sync::Arc::new)
+                .ok(),
             attempts: 4,
         })
     }
@@ -111,6 +148,80 @@ impl RidClient {
         self
     }
 
+    /// This client encrypting restricted messages for this certificate (DER) instead of the one
+    /// the peer presents in TLS.
+    pub fn encrypt_for(mut self, cert: &[u8]) -> Result<RidClient, SendError> {
+        let r = super::xenc::Recipient::from_cert(cert).map_err(|error| SendError::Encryption {
+            url: String::new(),
+            error,
+        })?;
+        self.recipient = Recipient::Cert(std::sync::Arc::new(r));
+        Ok(self)
+    }
+
+    /// This client with no recipient certificate: restricted messages are refused, not sent.
+    pub fn no_recipient(mut self) -> RidClient {
+        self.recipient = Recipient::Unknown;
+        self
+    }
+
+    /// The message as it goes on the wire: the originator's signature (over the clear text), then
+    /// encryption when a restriction requires it, then the enveloped signature over what is sent.
+    pub async fn wire(&self, url: &str, msg: &Rid) -> Result<String, SendError> {
+        let mut body = msg.to_xml();
+        if let Some(s) = &self.signatures {
+            body = s.sign_origin(body, msg.msg_type());
+        }
+        let fail = |error| SendError::Encryption {
+            url: url.to_string(),
+            error,
+        };
+        let sealed = match &self.recipient {
+            Recipient::Cert(r) => super::xenc::encrypt_message(body, Some(r)),
+            Recipient::Unknown => super::xenc::encrypt_message(body, None),
+            Recipient::Tls => match super::xenc::encrypt_message(body.clone(), None) {
+                Err(super::xenc::XencError::NoRecipient(_)) => {
+                    let cert = self.peer_certificate(url).await?;
+                    let r = super::xenc::Recipient::from_cert(&cert).map_err(fail)?;
+                    super::xenc::encrypt_message(body, Some(&r))
+                }
+                other => other,
+            },
+        }
+        .map_err(fail)?;
+        if let super::xenc::Sealed::Encrypted { because, .. } = &sealed {
+            tracing::info!(url, restriction = %because, "restricted RID message encrypted for the peer");
+        }
+        let body = sealed.into_xml();
+        Ok(match &self.signatures {
+            Some(s) => s.sign_envelope(body),
+            None => body,
+        })
+    }
+
+    /// The certificate the peer presents at `url` (a `GET`, whose answer is not used).
+    async fn peer_certificate(&self, url: &str) -> Result<Vec<u8>, SendError> {
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| SendError::Transport {
+                url: url.to_string(),
+                message: error_chain(&e),
+            })?;
+        resp.extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|t| t.peer_certificate())
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| SendError::Encryption {
+                url: url.to_string(),
+                error: super::xenc::XencError::NoRecipient(
+                    "the peer presented no certificate".into(),
+                ),
+            })
+    }
+
     /// The same client, its connections to `host` made to `addr` (the certificate still checked
     /// for `host`): how a callback reaches the requester's source address (RFC 6546 §3).
     pub fn via(&self, host: &str, addr: std::net::SocketAddr) -> Result<RidClient, SendError> {
@@ -118,6 +229,8 @@ impl RidClient {
             http: http(self.tls.clone(), Some((host, addr)))?,
             tls: self.tls.clone(),
             signatures: self.signatures.clone(),
+            recipient: self.recipient.clone(),
+            decrypt: self.decrypt.clone(),
             attempts: self.attempts,
         })
     }
@@ -130,10 +243,7 @@ impl RidClient {
         msg: &Rid,
         token: Option<&str>,
     ) -> Result<Reply, SendError> {
-        let body = match &self.signatures {
-            Some(s) => s.sign(msg.to_xml(), msg.msg_type()),
-            None => msg.to_xml(),
-        };
+        let body = self.wire(url, msg).await?;
         let mut delay = Duration::from_secs(1);
         let mut n = 0;
         loop {
@@ -173,7 +283,7 @@ impl RidClient {
         match status {
             202 => Ok(Reply::Later(header_token.unwrap_or_default())),
             200 if bytes.iter().all(|b| b.is_ascii_whitespace()) => Ok(Reply::Empty),
-            200 => match parse(&bytes) {
+            200 => match parse(&self.clear(url, bytes.to_vec())?) {
                 Ok(m) => Ok(Reply::Message(Box::new(m))),
                 Err(error) => {
                     tracing::error!(url, %error, "a RID peer answered with an invalid RID message");
@@ -192,12 +302,40 @@ impl RidClient {
     }
 }
 
+impl RidClient {
+    /// An answer in clear text: an encrypted document (a Query's restricted Report) decrypted
+    /// with this endpoint's key.
+    fn clear(&self, url: &str, bytes: Vec<u8>) -> Result<Vec<u8>, SendError> {
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) if super::xenc::is_encrypted(t) => t,
+            _ => return Ok(bytes),
+        };
+        let fail = |error| SendError::Undecryptable {
+            url: url.to_string(),
+            error,
+        };
+        let key = self.decrypt.as_ref().ok_or_else(|| {
+            fail(super::xenc::XencError::Key(
+                "this endpoint's key cannot decrypt".into(),
+            ))
+        })?;
+        super::xenc::decrypt_message(text, key)
+            .map(String::into_bytes)
+            .map_err(|e| {
+                tracing::error!(url, error = %e, "a RID peer's encrypted answer cannot be decrypted");
+                fail(e)
+            })
+    }
+}
+
 fn http(
     tls: tokio_rustls::rustls::ClientConfig,
     resolve: Option<(&str, std::net::SocketAddr)>,
 ) -> Result<reqwest::Client, SendError> {
     let mut b = reqwest::Client::builder()
         .use_preconfigured_tls(tls)
+        // The peer's certificate, which restricted messages are encrypted for.
+        .tls_info(true)
         // RFC 6546 §3: do not follow 3xx.
         .redirect(reqwest::redirect::Policy::none())
         // An inline answer is expected within about 30 s; past that the peer should have

@@ -15,14 +15,17 @@
 //! * `trace.rs`: the trace path of a request (loop detection) and the NodeName check (§5.1);
 //! * `message.rs`: making Reports, Queries, Acknowledgements and Results;
 //! * `config.rs`: the `[rid]` table, peers, the TLS configurations (mutual, TLS 1.2+);
+//! * `sign/`: XML Signatures; `xenc/`: XML Encryption of restricted messages (checklist 28);
 //! * `client.rs`: sending (RFC 6546 requester: POST, retries, inline/202/empty answers);
 //! * `pending.rs`: requests waiting for the operator's Result, callback tokens;
+//! * `body.rs`: a POSTed message read (size, time) and checked;
 //! * `serve.rs`: the endpoint (RFC 6546 responder) joined to the grid; `gateway.rs`: Queries
 //!   answered from the grid;
 //! * `sink.rs`: [`sink::RidSink`], the grid's items forwarded to a peer as Reports;
 //! * `source.rs`: a `[rid]` table made into a running endpoint ([`source::Plan`]), for `gridlink rid
 //!   serve` and the bridge's `[[source]] type = "rid"`.
 
+mod body;
 mod check;
 pub mod client;
 pub mod config;
@@ -40,6 +43,7 @@ pub mod trace;
 mod v1;
 mod validate;
 mod write;
+pub mod xenc;
 mod xml;
 
 pub use config::{PeerConfig, RidConfig};

@@ -18,15 +18,16 @@ use axum::{Extension, Router};
 use axum_server::tls::TlsInfo;
 use axum_server::tls_rustls::RustlsConfig;
 
+use super::body::read_body;
 use super::client::CALLBACK_TOKEN;
 use super::config::{server_tls_with_crls, PeerConfig, RidConfigError};
-use super::error::RidError;
 use super::message::{acknowledgement, report_for};
 use super::model::{AuthorizationStatus, Justification, MsgType, Rid};
 use super::parse::MAX_MESSAGE_BYTES;
 use super::pending::{new_token, Pending, PendingRequest};
 use super::sign::Signatures;
-use super::validate::{check, Enclosed};
+use super::validate::Enclosed;
+use super::xenc::{self, DecryptingKey, Recipient};
 use crate::iodef;
 use crate::rolie::{BoxFuture, PublishBody, PublishError, Publisher};
 
@@ -63,6 +64,9 @@ pub struct Endpoint {
     pub pending: Pending,
     /// Signing answers and checking received signatures (`None`: neither).
     pub signatures: Option<Arc<Signatures>>,
+    /// This endpoint's TLS key, decrypting what peers encrypted for its certificate (`None`:
+    /// encrypted messages are answered Denied, `Encryption`).
+    pub decrypt: Option<Arc<DecryptingKey>>,
 }
 
 /// A bound RID endpoint.
@@ -146,10 +150,26 @@ fn text(status: StatusCode, body: impl Into<String>) -> Response {
         .into_response()
 }
 
-fn xml(ep: &Endpoint, msg: &Rid, token: Option<&str>) -> Response {
+/// An answer: signed, and encrypted for `to` (the peer's TLS certificate, DER) when a
+/// restriction requires it (a Query's Report); never sent in clear when it cannot be encrypted.
+fn xml(ep: &Endpoint, msg: &Rid, token: Option<&str>, to: Option<&[u8]>) -> Response {
+    let recipient = match to.map(Recipient::from_cert).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "the peer's certificate cannot be encrypted for");
+            None
+        }
+    };
+    let body = match xenc::encrypt_message(msg.to_xml(), recipient.as_ref()) {
+        Ok(b) => b.into_xml(),
+        Err(e) => {
+            tracing::error!(error = %e, "RID answer not sent: it must be encrypted and cannot be");
+            return text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"));
+        }
+    };
     let body = match &ep.signatures {
-        Some(s) => s.sign(msg.to_xml(), msg.msg_type()),
-        None => msg.to_xml(),
+        Some(s) => s.sign_envelope(body),
+        None => body,
     };
     let mut r = (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], body).into_response();
     if let Some(t) = token.and_then(|t| t.parse().ok()) {
@@ -158,41 +178,63 @@ fn xml(ep: &Endpoint, msg: &Rid, token: Option<&str>) -> Response {
     r
 }
 
-/// What an oversized body is still read (and dropped) up to, so that the peer gets its 413 instead
-/// of a connection reset in the middle of its upload.
-const DRAIN_BYTES: usize = 4 * MAX_MESSAGE_BYTES;
-
-/// How long a request body may take to arrive.
-const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// The body, at most [`MAX_MESSAGE_BYTES`] (413 beyond; chunked bodies are taken as they come).
-async fn read_body(body: Body, length: Option<usize>) -> Result<Vec<u8>, StatusCode> {
-    use futures::StreamExt;
-    if length.is_some_and(|n| n > DRAIN_BYTES) {
-        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+/// The answer to a message refused for `why` (RFC 6545 §7): an Acknowledgement Denied, or a 403
+/// for a Result/Acknowledgement callback (RFC 6546 Table 1 allows no RID answer to those).
+fn deny(ep: &Endpoint, msg: &Rid, mt: MsgType, why: Justification, e: String) -> Response {
+    match mt {
+        MsgType::Acknowledgement | MsgType::Result => text(StatusCode::FORBIDDEN, format!("{e}\n")),
+        _ => xml(
+            ep,
+            &acknowledgement(msg, AuthorizationStatus::Denied, Some(why), &ep.node),
+            None,
+            None,
+        ),
     }
-    let read = async {
-        let mut stream = body.into_data_stream();
-        let mut buf = Vec::with_capacity(length.unwrap_or(0).min(MAX_MESSAGE_BYTES));
-        let mut total = 0usize;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|_| StatusCode::BAD_REQUEST)?;
-            total += chunk.len();
-            if total <= MAX_MESSAGE_BYTES {
-                buf.extend_from_slice(&chunk);
-            } else if total > DRAIN_BYTES {
-                break;
-            }
-        }
-        if total > MAX_MESSAGE_BYTES {
-            Err(StatusCode::PAYLOAD_TOO_LARGE)
-        } else {
-            Ok(buf)
-        }
+}
+
+/// A message checked (`body::checked`), refused with its status and reasons otherwise.
+fn checked(bytes: &[u8], peer: &Peer) -> Result<Rid, Box<Response>> {
+    super::body::checked(bytes, &peer.config.name).map_err(|(st, why)| Box::new(text(st, why)))
+}
+
+/// The message in clear text (RFC 6545 §9.1): its encrypted document decrypted with this
+/// endpoint's key and the result checked again; Denied `Encryption` when that fails.
+fn decrypted(
+    ep: &Endpoint,
+    peer: &Peer,
+    bytes: Vec<u8>,
+    msg: Rid,
+    mt: MsgType,
+) -> Result<(Vec<u8>, Rid), Box<Response>> {
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Ok((bytes, msg));
     };
-    tokio::time::timeout(BODY_TIMEOUT, read)
-        .await
-        .unwrap_or(Err(StatusCode::REQUEST_TIMEOUT))
+    if !xenc::is_encrypted(text) {
+        return Ok((bytes, msg));
+    }
+    let clear = match &ep.decrypt {
+        Some(k) => xenc::decrypt_message(text, k),
+        None => Err(xenc::XencError::Key(
+            "this endpoint has no decryption key".into(),
+        )),
+    };
+    match clear {
+        Ok(c) => {
+            let clear = checked(c.as_bytes(), peer)?;
+            tracing::info!(peer = %peer.config.name, %mt, "encrypted RID document decrypted");
+            Ok((c.into_bytes(), clear))
+        }
+        Err(e) => {
+            tracing::warn!(peer = %peer.config.name, %mt, error = %e, "RID message refused: cannot decrypt");
+            Err(Box::new(deny(
+                ep,
+                &msg,
+                mt,
+                Justification::Encryption,
+                e.to_string(),
+            )))
+        }
+    }
 }
 
 /// `200` with an empty body (what a Report, Result or Acknowledgement gets when all went well).
@@ -256,36 +298,10 @@ async fn post(
             return text(status, why);
         }
     };
-    let (msg, problems) = match check(&bytes) {
-        Ok(x) => x,
-        Err(e @ RidError::TooLarge { .. }) => {
-            return text(StatusCode::PAYLOAD_TOO_LARGE, format!("{e}\n"))
-        }
-        Err(RidError::Invalid(p)) => {
-            let lines: Vec<String> = p.iter().map(|p| p.to_string()).collect();
-            tracing::warn!(peer = %peer.config.name, problems = lines.len(), "invalid RID message refused");
-            return text(
-                StatusCode::BAD_REQUEST,
-                format!("invalid RID message:\n{}\n", lines.join("\n")),
-            );
-        }
-        Err(e) => {
-            tracing::warn!(peer = %peer.config.name, error = %e, "unreadable RID message refused");
-            return text(StatusCode::BAD_REQUEST, format!("{e}\n"));
-        }
+    let msg = match checked(&bytes, peer) {
+        Ok(m) => m,
+        Err(r) => return *r,
     };
-    let errors: Vec<String> = problems
-        .iter()
-        .filter(|p| p.is_error())
-        .map(|p| p.to_string())
-        .collect();
-    if !errors.is_empty() {
-        tracing::warn!(peer = %peer.config.name, problems = errors.len(), "RID message breaking RFC 6545 refused");
-        return text(
-            StatusCode::BAD_REQUEST,
-            format!("invalid RID message:\n{}\n", errors.join("\n")),
-        );
-    }
     let Some(mt) = msg.msg_type() else {
         return text(StatusCode::BAD_REQUEST, "no RIDPolicy\n");
     };
@@ -296,24 +312,27 @@ async fn post(
             format!("{} may not send {mt} messages here\n", peer.config.name),
         );
     }
-    // RFC 6545 §9.1 / §7: a message whose signatures fail gets an Acknowledgement Denied saying
-    // which (callbacks, which may carry no answer, a 403).
-    let mut originators = Vec::new();
+    // RFC 6545 §9.1 / §7: a message whose signatures fail, or that cannot be decrypted, gets an
+    // Acknowledgement Denied saying which. The sender encrypted, then signed: the enveloped
+    // signature is checked over what arrived, the originator's (made before encryption) over the
+    // clear text.
     if let (Some(s), Some(d)) = (&ep.signatures, der.as_ref()) {
-        match s.check(&bytes, d, mt) {
+        if let Err((why, e)) = s.check_envelope(&bytes, d) {
+            tracing::warn!(peer = %peer.config.name, %mt, error = %e, "RID message refused: signature");
+            return deny(&ep, &msg, mt, why, e.to_string());
+        }
+    }
+    let (bytes, msg) = match decrypted(&ep, peer, bytes, msg, mt) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let mut originators = Vec::new();
+    if let Some(s) = &ep.signatures {
+        match s.check_origin(&bytes, mt) {
             Ok(certs) => originators = certs,
             Err((why, e)) => {
-                tracing::warn!(peer = %peer.config.name, %mt, error = %e, "RID message refused: signature");
-                return match mt {
-                    MsgType::Acknowledgement | MsgType::Result => {
-                        text(StatusCode::FORBIDDEN, format!("{e}\n"))
-                    }
-                    _ => xml(
-                        &ep,
-                        &acknowledgement(&msg, AuthorizationStatus::Denied, Some(why), &ep.node),
-                        None,
-                    ),
-                };
+                tracing::warn!(peer = %peer.config.name, %mt, error = %e, "RID message refused: originator's signature");
+                return deny(&ep, &msg, mt, why, e.to_string());
             }
         }
     }
@@ -323,7 +342,7 @@ async fn post(
         MsgType::Report | MsgType::Result => publish_enclosed(&ep, peer, &msg, &peer.topic)
             .await
             .map_or_else(|r| r, |_| empty()),
-        MsgType::Query => query(&ep, &msg).await,
+        MsgType::Query => query(&ep, &msg, der.as_deref()).await,
         MsgType::TraceRequest | MsgType::InvestigationRequest => {
             request(&ep, peer, &msg, remote, &originators).await
         }
@@ -336,6 +355,7 @@ async fn post(
                 Some(Justification::UnrecognizedFormat),
                 &ep.node,
             ),
+            None,
             None,
         ),
     }
@@ -380,6 +400,7 @@ async fn publish_enclosed(
                         &ep.node,
                     ),
                     None,
+                    None,
                 ));
             }
             Ok(Enclosed::Foreign(_)) => {}
@@ -398,14 +419,14 @@ async fn publish_enclosed(
     Ok(ids)
 }
 
-async fn query(ep: &Endpoint, msg: &Rid) -> Response {
+async fn query(ep: &Endpoint, msg: &Rid, to: Option<&[u8]>) -> Response {
     let id = msg.policy.as_ref().and_then(|p| p.incident_id.as_ref());
     let found = match id {
         Some(i) => ep.lookup.find(&i.name, i.id()).await,
         None => None,
     };
     match found.as_ref().and_then(|d| report_for(msg, d, &ep.node)) {
-        Some(report) => xml(ep, &report, None),
+        Some(report) => xml(ep, &report, None, to),
         // RFC 6545 §7.4: a Query gets a Report or, when none will come, an Acknowledgement.
         None => xml(
             ep,
@@ -415,6 +436,7 @@ async fn query(ep: &Endpoint, msg: &Rid) -> Response {
                 Some(Justification::Other),
                 &ep.node,
             ),
+            None,
             None,
         ),
     }
@@ -439,6 +461,7 @@ async fn request(
                     Some(Justification::Other),
                     &ep.node,
                 ),
+                None,
                 None,
             );
         }
@@ -487,30 +510,6 @@ async fn request(
         ep,
         &acknowledgement(msg, AuthorizationStatus::Pending, None, &ep.node),
         Some(&token),
+        None,
     )
-}
-
-/// The endpoint as a source that feeds the grid (ARCHITECTURE.md, "Adding a source"): what
-/// `gridlink rid serve` runs, and what a bridge's `[[source]] type = "rid"` would start.
-impl crate::source::Source for RidServer {
-    fn name(&self) -> String {
-        match self.local_addr() {
-            Ok(a) => format!("rid {a}"),
-            Err(_) => "rid".into(),
-        }
-    }
-
-    fn run(
-        self: Box<Self>,
-        mut shutdown: crate::source::Shutdown,
-    ) -> crate::sink::BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let stop = async move {
-                let _ = shutdown.wait_for(|s| *s).await;
-            };
-            if let Err(e) = RidServer::run(*self, stop).await {
-                tracing::error!(error = %e, "the RID endpoint stopped");
-            }
-        })
-    }
 }

@@ -163,7 +163,17 @@ impl Plan {
                 self.pending_dir.display()
             ))
         })?;
+        // The TLS key decrypts what peers encrypted for this endpoint's certificate (RFC 6545
+        // §9.1); a key type XML Encryption cannot use leaves encrypted messages refused.
+        let decrypt = match super::xenc::DecryptingKey::from_pem(&self.tls_key) {
+            Ok(k) => Some(Arc::new(k)),
+            Err(e) => {
+                tracing::warn!(error = %e, "encrypted RID messages will be refused (Justification Encryption)");
+                None
+            }
+        };
         let endpoint = Endpoint {
+            decrypt,
             peers: self.peers.clone(),
             requests_topic: self.requests_topic.clone(),
             node: self.node.clone(),
@@ -191,5 +201,30 @@ impl Plan {
             &self.crl,
             endpoint,
         )
+    }
+}
+
+/// The endpoint as a source that feeds the grid (ARCHITECTURE.md, "Adding a source"): what
+/// `gridlink rid serve` runs, and what a bridge's `[[source]] type = "rid"` would start.
+impl crate::source::Source for RidServer {
+    fn name(&self) -> String {
+        match self.local_addr() {
+            Ok(a) => format!("rid {a}"),
+            Err(_) => "rid".into(),
+        }
+    }
+
+    fn run(
+        self: Box<Self>,
+        mut shutdown: crate::source::Shutdown,
+    ) -> crate::sink::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let stop = async move {
+                let _ = shutdown.wait_for(|s| *s).await;
+            };
+            if let Err(e) = RidServer::run(*self, stop).await {
+                tracing::error!(error = %e, "the RID endpoint stopped");
+            }
+        })
     }
 }

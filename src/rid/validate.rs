@@ -396,6 +396,18 @@ fn enclosed_rules(out: &mut Vec<Problem>, p: &RidPolicy) -> Vec<XmlElement> {
                 v1_rules(out, &x, path);
                 docs.push(x);
             }
+            // XML Encryption (§9.1, `xenc/`): the endpoint decrypts it and checks it again.
+            Ok(Enclosed::Foreign(x))
+                if x.ns == "http://www.w3.org/2001/04/xmlenc#" && x.name == "EncryptedData" =>
+            {
+                rfc(
+                    out,
+                    "§9.1",
+                    Severity::Warning,
+                    path,
+                    "the enclosed document is encrypted: checked once decrypted".into(),
+                )
+            }
             Ok(Enclosed::Foreign(x)) => rfc(
                 out,
                 "§5.6",

@@ -47,25 +47,40 @@ impl Signatures {
     /// `xml` with this endpoint's enveloped signature (a Request it originates also gets the
     /// originator's detached signature first); unsigned, with an error logged, if signing fails.
     pub fn sign(&self, xml: String, mt: Option<MsgType>) -> String {
+        let doc = self.sign_origin(xml, mt);
+        self.sign_envelope(doc)
+    }
+
+    /// The originator's detached signature, for a Request this endpoint originates (one that has
+    /// none yet); anything else unchanged. Made over the clear document, before encryption.
+    pub fn sign_origin(&self, xml: String, mt: Option<MsgType>) -> String {
         let Some(key) = &self.key else {
             return xml;
         };
-        let mut doc = xml;
         if matches!(
             mt,
             Some(MsgType::TraceRequest | MsgType::InvestigationRequest)
-        ) && !doc.contains("xmldsig-filter2")
+        ) && !xml.contains("xmldsig-filter2")
         {
-            match sign_origin(doc.as_bytes(), key) {
-                Ok(s) => doc = s,
+            match sign_origin(xml.as_bytes(), key) {
+                Ok(s) => return s,
                 Err(e) => tracing::warn!(error = %e, "request not signed as its originator"),
             }
         }
-        match sign_message(doc.as_bytes(), key) {
+        xml
+    }
+
+    /// The sending peer's enveloped signature over the whole message as sent (encrypted, when it
+    /// is); unsigned, with an error logged, if signing fails.
+    pub fn sign_envelope(&self, xml: String) -> String {
+        let Some(key) = &self.key else {
+            return xml;
+        };
+        match sign_message(xml.as_bytes(), key) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "RID message sent unsigned: it cannot be signed");
-                doc
+                xml
             }
         }
     }
@@ -79,21 +94,46 @@ impl Signatures {
         peer: &[u8],
         mt: MsgType,
     ) -> Result<Vec<Vec<u8>>, (Justification, SigError)> {
-        let optional = |e: SigError| match e {
-            SigError::Missing(_) if !self.require => Ok(()),
-            e => Err(e),
-        };
+        self.check_envelope(bytes, peer)?;
+        self.check_origin(bytes, mt)
+    }
+
+    /// The sending peer's enveloped signature, checked over the message as received.
+    pub fn check_envelope(
+        &self,
+        bytes: &[u8],
+        peer: &[u8],
+    ) -> Result<(), (Justification, SigError)> {
         verify_message(bytes, peer)
-            .or_else(optional)
-            .map_err(|e| (Justification::Authentication, e))?;
+            .or_else(|e| self.optional(e))
+            .map_err(|e| (Justification::Authentication, e))
+    }
+
+    /// The originator's detached signature of a Request, checked over the clear message (after
+    /// decryption, when it was encrypted): the originators' certificates (DER; none when the
+    /// message has no such signature and none is required).
+    pub fn check_origin(
+        &self,
+        bytes: &[u8],
+        mt: MsgType,
+    ) -> Result<Vec<Vec<u8>>, (Justification, SigError)> {
         if !matches!(mt, MsgType::TraceRequest | MsgType::InvestigationRequest) {
             return Ok(Vec::new());
         }
         match verify_origin(bytes, &self.roots) {
             Ok(checked) => Ok(checked.signers),
-            Err(e) => optional(e)
+            Err(e) => self
+                .optional(e)
                 .map(|()| Vec::new())
                 .map_err(|e| (Justification::AuthenticationOrigin, e)),
+        }
+    }
+
+    /// A missing signature is no failure unless signatures are required.
+    fn optional(&self, e: SigError) -> Result<(), SigError> {
+        match e {
+            SigError::Missing(_) if !self.require => Ok(()),
+            e => Err(e),
         }
     }
 }
