@@ -40,8 +40,7 @@ impl Sealed {
 }
 
 /// Encrypts `xml`'s enclosed documents for `to` when the message or its documents carry a
-/// `private` or `need-to-know` restriction (an IODEF Incident without one is `private` by default;
-/// any element: a RID class covers the whole enclosed
+/// `private` or `need-to-know` restriction (any element: a RID class covers the whole enclosed
 /// document, an IODEF class its subtree, and the IODEF schema has no place for an EncryptedData in
 /// place of a subtree, so the whole document is encrypted). A restricted message with no recipient
 /// certificate is an error: it must not be sent in clear (RFC 6545 §9.1).

@@ -8,7 +8,7 @@ use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
 use super::error::XencError;
-use crate::rid::{NS_IODEF_V1, NS_IODEF_V2, NS_RID};
+use crate::rid::NS_RID;
 
 /// Deepest nesting read (RID messages are far shallower; the RID reader has its own limit).
 const MAX_DEPTH: usize = 256;
@@ -41,9 +41,6 @@ fn must_encrypt(value: &str) -> bool {
     matches!(value.trim(), "private" | "need-to-know" | "amber" | "red")
 }
 
-/// The IODEF namespaces whose `Incident` defaults to `restriction="private"`.
-const IODEF_NS: [&str; 2] = [NS_IODEF_V1, NS_IODEF_V2];
-
 /// The path of `XMLDocument` from the root, in the RID namespace.
 const PATH: [&str; 4] = ["RID", "RIDPolicy", "ReportSchema", "XMLDocument"];
 
@@ -55,10 +52,6 @@ pub fn scan(xml: &str) -> Result<Scan, XencError> {
     // (ns is RID, local name) of the open elements.
     let mut stack: Vec<(bool, String)> = Vec::new();
     let mut open: Option<(usize, usize, String, String)> = None; // (start, depth, ns, name)
-                                                                 // An Incident without `restriction` (private by the IODEF schemas' default), and whether
-                                                                 // RIDPolicy says `public` explicitly (a RID class's restriction covers the enclosed document).
-    let mut implicit: Option<String> = None;
-    let mut rid_public = false;
     loop {
         let before = usize::try_from(r.buffer_position()).unwrap_or(usize::MAX);
         let (res, ev) = r
@@ -71,21 +64,8 @@ pub fn scan(xml: &str) -> Result<Scan, XencError> {
         match ev {
             Event::Start(ref s) | Event::Empty(ref s) => {
                 let name = String::from_utf8_lossy(s.local_name().as_ref()).into_owned();
-                let value = restriction(s)?;
                 if out.restricted.is_none() {
-                    out.restricted = value
-                        .as_deref()
-                        .filter(|v| must_encrypt(v))
-                        .map(|v| format!("{name}={v:?}"));
-                }
-                if stack.len() == 1 && ns == NS_RID && name == "RIDPolicy" {
-                    rid_public = value.as_deref() == Some("public");
-                }
-                // IODEF (v1 and v2) gives Incident `restriction` the default "private".
-                if name == "Incident" && IODEF_NS.contains(&ns.as_str()) && value.is_none() {
-                    implicit.get_or_insert_with(|| {
-                        "Incident (no restriction: \"private\" by default)".to_string()
-                    });
+                    out.restricted = restriction(s)?.map(|v| format!("{name}={v:?}"));
                 }
                 let in_doc = stack.len() == PATH.len()
                     && stack.iter().zip(PATH).all(|((rid, n), p)| *rid && n == p);
@@ -110,9 +90,6 @@ pub fn scan(xml: &str) -> Result<Scan, XencError> {
             _ => {}
         }
     }
-    if out.restricted.is_none() && !rid_public {
-        out.restricted = implicit;
-    }
     Ok(out)
 }
 
@@ -136,7 +113,7 @@ fn close(
     }
 }
 
-/// The element's `restriction`, whitespace-trimmed.
+/// The element's `restriction` when it requires encryption.
 fn restriction(s: &BytesStart<'_>) -> Result<Option<String>, XencError> {
     for a in s.attributes() {
         let a = a.map_err(|e| XencError::Xml(e.to_string()))?;
@@ -144,7 +121,9 @@ fn restriction(s: &BytesStart<'_>) -> Result<Option<String>, XencError> {
             let v = a
                 .unescape_value()
                 .map_err(|e| XencError::Xml(e.to_string()))?;
-            return Ok(Some(v.trim().to_string()));
+            if must_encrypt(&v) {
+                return Ok(Some(v.trim().to_string()));
+            }
         }
     }
     Ok(None)
@@ -169,13 +148,5 @@ mod tests {
         assert_eq!(s.restricted.as_deref(), Some("A=\"private\""));
         let clear = xml.replace("private", "public");
         assert!(scan(&clear).unwrap().restricted.is_none());
-        // An IODEF Incident without restriction is private (the schemas' default), unless
-        // RIDPolicy says public for the whole enclosed document.
-        let v2 = r#"<RID xmlns="urn:ietf:params:xml:ns:iodef-rid-2.0"><RIDPolicy><ReportSchema><XMLDocument><IODEF-Document xmlns="urn:ietf:params:xml:ns:iodef-2.0"><Incident purpose="reporting"/></IODEF-Document></XMLDocument></ReportSchema></RIDPolicy></RID>"#;
-        assert!(scan(v2).unwrap().restricted.unwrap().contains("by default"));
-        let covered = v2.replace("<RIDPolicy>", "<RIDPolicy restriction=\"public\">");
-        assert!(scan(&covered).unwrap().restricted.is_none());
-        let own = v2.replace("purpose=", "restriction=\"green\" purpose=");
-        assert!(scan(&own).unwrap().restricted.is_none());
     }
 }
