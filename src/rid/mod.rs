@@ -19,6 +19,8 @@
 //! * `client.rs`: sending (RFC 6546 requester: POST, retries, inline/202/empty answers);
 //! * `pending.rs`: requests waiting for the operator's Result, callback tokens;
 //! * `body.rs`: a POSTed message read (size, time) and checked;
+//! * `endpoint.rs`: what an endpoint is made of ([`serve::Endpoint`], its peers, [`serve::Lookup`]);
+//! * `reply.rs`: its HTTP answers (signed, encrypted when restricted; Denied; refusals);
 //! * `serve.rs`: the endpoint (RFC 6546 responder) joined to the grid; `gateway.rs`: Queries
 //!   answered from the grid;
 //! * `sink.rs`: [`sink::RidSink`], the grid's items forwarded to a peer as Reports;
@@ -29,12 +31,14 @@ mod body;
 mod check;
 pub mod client;
 pub mod config;
+mod endpoint;
 mod error;
 pub mod gateway;
 pub mod message;
 mod model;
 mod parse;
 pub mod pending;
+mod reply;
 pub mod serve;
 pub mod sign;
 pub mod sink;

@@ -20,54 +20,15 @@ use axum_server::tls_rustls::RustlsConfig;
 
 use super::body::read_body;
 use super::client::CALLBACK_TOKEN;
-use super::config::{server_tls_with_crls, PeerConfig, RidConfigError};
+use super::config::{server_tls_with_crls, RidConfigError};
+pub use super::endpoint::{Endpoint, Lookup, Peer};
 use super::message::{acknowledgement, report_for};
 use super::model::{AuthorizationStatus, Justification, MsgType, Rid};
 use super::parse::MAX_MESSAGE_BYTES;
-use super::pending::{new_token, Pending, PendingRequest};
-use super::sign::Signatures;
+use super::pending::{new_token, PendingRequest};
+use super::reply::{checked, decrypted, deny, empty, publish_failed, text, xml};
 use super::validate::Enclosed;
-use super::xenc::{self, DecryptingKey, Recipient};
-use crate::iodef;
-use crate::rolie::{BoxFuture, PublishBody, PublishError, Publisher};
-
-/// Finds what the grid holds about an incident (for Queries).
-pub trait Lookup: Send + Sync + 'static {
-    /// The IODEF v2 document whose Incident has this IncidentID (`name`, text), if any.
-    fn find<'a>(&'a self, name: &'a str, id: &'a str) -> BoxFuture<'a, Option<iodef::Document>>;
-}
-
-/// A configured peer.
-#[derive(Debug, Clone)]
-pub struct Peer {
-    /// Its table.
-    pub config: PeerConfig,
-    /// What it may send.
-    pub allowed: Vec<MsgType>,
-    /// Where its Reports go.
-    pub topic: String,
-}
-
-/// What the endpoint needs besides its sockets.
-pub struct Endpoint {
-    /// The peers.
-    pub peers: Vec<Peer>,
-    /// Where requests go.
-    pub requests_topic: String,
-    /// This system's address (RIDPolicy/Node of its answers).
-    pub node: String,
-    /// The grid side of publishing (validation, the durable outbox, the broker's confirmation).
-    pub publisher: Arc<dyn Publisher>,
-    /// The grid side of Queries.
-    pub lookup: Arc<dyn Lookup>,
-    /// Requests waiting for their Result.
-    pub pending: Pending,
-    /// Signing answers and checking received signatures (`None`: neither).
-    pub signatures: Option<Arc<Signatures>>,
-    /// This endpoint's TLS key, decrypting what peers encrypted for its certificate (`None`:
-    /// encrypted messages are answered Denied, `Encryption`).
-    pub decrypt: Option<Arc<DecryptingKey>>,
-}
+use crate::rolie::PublishBody;
 
 /// A bound RID endpoint.
 pub struct RidServer {
@@ -139,116 +100,6 @@ impl RidServer {
             .serve(app.into_make_service_with_connect_info::<SocketAddr>())
             .await
     }
-}
-
-fn text(status: StatusCode, body: impl Into<String>) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body.into(),
-    )
-        .into_response()
-}
-
-/// An answer: signed, and encrypted for `to` (the peer's TLS certificate, DER) when a
-/// restriction requires it (a Query's Report); never sent in clear when it cannot be encrypted.
-fn xml(ep: &Endpoint, msg: &Rid, token: Option<&str>, to: Option<&[u8]>) -> Response {
-    let recipient = match to.map(Recipient::from_cert).transpose() {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(error = %e, "the peer's certificate cannot be encrypted for");
-            None
-        }
-    };
-    let body = match xenc::encrypt_message(msg.to_xml(), recipient.as_ref()) {
-        Ok(b) => b.into_xml(),
-        Err(e) => {
-            tracing::error!(error = %e, "RID answer not sent: it must be encrypted and cannot be");
-            return text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"));
-        }
-    };
-    let body = match &ep.signatures {
-        Some(s) => s.sign_envelope(body),
-        None => body,
-    };
-    let mut r = (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], body).into_response();
-    if let Some(t) = token.and_then(|t| t.parse().ok()) {
-        r.headers_mut().insert(CALLBACK_TOKEN, t);
-    }
-    r
-}
-
-/// The answer to a message refused for `why` (RFC 6545 §7): an Acknowledgement Denied, or a 403
-/// for a Result/Acknowledgement callback (RFC 6546 Table 1 allows no RID answer to those).
-fn deny(ep: &Endpoint, msg: &Rid, mt: MsgType, why: Justification, e: String) -> Response {
-    match mt {
-        MsgType::Acknowledgement | MsgType::Result => text(StatusCode::FORBIDDEN, format!("{e}\n")),
-        _ => xml(
-            ep,
-            &acknowledgement(msg, AuthorizationStatus::Denied, Some(why), &ep.node),
-            None,
-            None,
-        ),
-    }
-}
-
-/// A message checked (`body::checked`), refused with its status and reasons otherwise.
-fn checked(bytes: &[u8], peer: &Peer) -> Result<Rid, Box<Response>> {
-    super::body::checked(bytes, &peer.config.name).map_err(|(st, why)| Box::new(text(st, why)))
-}
-
-/// The message in clear text (RFC 6545 §9.1): its encrypted document decrypted with this
-/// endpoint's key and the result checked again; Denied `Encryption` when that fails.
-fn decrypted(
-    ep: &Endpoint,
-    peer: &Peer,
-    bytes: Vec<u8>,
-    msg: Rid,
-    mt: MsgType,
-) -> Result<(Vec<u8>, Rid), Box<Response>> {
-    let Ok(text) = std::str::from_utf8(&bytes) else {
-        return Ok((bytes, msg));
-    };
-    if !xenc::is_encrypted(text) {
-        return Ok((bytes, msg));
-    }
-    let clear = match &ep.decrypt {
-        Some(k) => xenc::decrypt_message(text, k),
-        None => Err(xenc::XencError::Key(
-            "this endpoint has no decryption key".into(),
-        )),
-    };
-    match clear {
-        Ok(c) => {
-            let clear = checked(c.as_bytes(), peer)?;
-            tracing::info!(peer = %peer.config.name, %mt, "encrypted RID document decrypted");
-            Ok((c.into_bytes(), clear))
-        }
-        Err(e) => {
-            tracing::warn!(peer = %peer.config.name, %mt, error = %e, "RID message refused: cannot decrypt");
-            Err(Box::new(deny(
-                ep,
-                &msg,
-                mt,
-                Justification::Encryption,
-                e.to_string(),
-            )))
-        }
-    }
-}
-
-/// `200` with an empty body (what a Report, Result or Acknowledgement gets when all went well).
-fn empty() -> Response {
-    StatusCode::OK.into_response()
-}
-
-fn publish_failed(e: PublishError) -> Response {
-    let status = match &e {
-        PublishError::Invalid(_) => StatusCode::BAD_REQUEST,
-        PublishError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::BAD_GATEWAY,
-    };
-    text(status, format!("{e}\n"))
 }
 
 async fn post(
