@@ -13,13 +13,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use common::hostile::{run, Proc};
+use common::rid::{ca, leaf, rid_serve, write, xmlsec1};
 use common::{gridlink_at, open_topic, prosody};
-use gridlink::lab::{Prosody, TestCa};
+use gridlink::lab::Prosody;
 use gridlink::rid::client::{Reply, RidClient, SendError};
 use gridlink::rid::sign::{canonicalize, read};
 use gridlink::rid::xenc::{
@@ -77,47 +78,6 @@ fn report(id: &str, restriction: &str) -> String {
         "restriction=\"private\"",
         &format!("restriction=\"{restriction}\""),
     )
-}
-
-fn leaf(chain: &Path) -> Vec<u8> {
-    CertificateDer::pem_file_iter(chain)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .to_vec()
-}
-
-fn ca(dir: &Path, name: &str) -> TestCa {
-    let d = dir.join(name);
-    std::fs::create_dir_all(&d).unwrap();
-    TestCa::generate_named(
-        &d,
-        &format!("{name} RID CA"),
-        &[&format!("{name}.example"), "localhost"],
-    )
-    .unwrap()
-}
-
-fn write(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn xmlsec1(args: &[&str]) -> (bool, String) {
-    let out = Command::new("xmlsec1")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("xmlsec1 is needed (Debian package xmlsec1, installed by scripts/deps): {e}")
-        });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 /// The canonical form (exclusive c14n, no comments) of a whole document.
@@ -447,20 +407,7 @@ async fn checklist_28_private_report_encrypted_end_to_end() {
         .arg(&b.server_key_pem)
         .arg("--client-ca")
         .arg(&a.ca_pem);
-    let mut srv = Proc::spawn("rid serve", tokio::process::Command::from(c));
-    let line = srv
-        .wait_line(true, Duration::from_secs(30), |l| {
-            l.contains("listening on https://")
-        })
-        .await;
-    let port: u16 = line
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .trim_end_matches('/')
-        .trim()
-        .parse()
-        .unwrap();
+    let (mut srv, port) = rid_serve("rid serve", c).await;
     let url = format!("https://localhost:{port}/");
     let client = RidClient::new(&a.server_chain_pem, &a.server_key_pem, &b.ca_pem).unwrap();
     let msg = |id: &str, r: &str| gridlink::rid::parse(report(id, r).as_bytes()).unwrap();

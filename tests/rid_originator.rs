@@ -7,29 +7,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use common::hostile::{run, Proc};
+use common::rid::{ca, rid_serve, write};
 use gridlink::lab::TestCa;
 use gridlink::rid::sign::{sign_message, sign_origin, SigningKey};
-
-fn ca(dir: &Path, name: &str) -> TestCa {
-    let d = dir.join(name);
-    std::fs::create_dir_all(&d).unwrap();
-    TestCa::generate_named(
-        &d,
-        &format!("{name} RID CA"),
-        &[&format!("{name}.example"), "localhost"],
-    )
-    .unwrap()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 /// An InvestigationRequest made from the IODEF v2 Report fixture (its RecordItem is what the
 /// originator signs).
@@ -74,21 +58,7 @@ async fn serve(
         .arg(&org.server_key_pem)
         .arg("--client-ca")
         .arg(client_ca);
-    let mut srv = Proc::spawn(name, tokio::process::Command::from(c));
-    let line = srv
-        .wait_line(true, Duration::from_secs(30), |l| {
-            l.contains("listening on https://")
-        })
-        .await;
-    let port = line
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .trim_end_matches('/')
-        .trim()
-        .parse()
-        .unwrap();
-    (srv, port)
+    rid_serve(name, c).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,10 +6,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::rid::{ca, leaf, rid_serve, write, xmlsec1};
+
+use std::path::Path;
 use std::process::Command;
 
-use gridlink::lab::TestCa;
 use gridlink::rid::sign::{sign_message, sign_origin, verify_message, verify_origin, SigningKey};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
@@ -17,53 +18,12 @@ use tokio_rustls::rustls::RootCertStore;
 
 const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 
-fn xmlsec1(args: &[&str]) -> (bool, String) {
-    let out = Command::new("xmlsec1")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("xmlsec1 is needed (Debian package xmlsec1, installed by scripts/deps): {e}")
-        });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-fn leaf(chain: &Path) -> Vec<u8> {
-    CertificateDer::pem_file_iter(chain)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .to_vec()
-}
-
 fn roots(ca: &Path) -> RootCertStore {
     let mut r = RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(ca).unwrap() {
         r.add(c.unwrap()).unwrap();
     }
     r
-}
-
-fn ca(dir: &Path, name: &str) -> TestCa {
-    let d = dir.join(name);
-    std::fs::create_dir_all(&d).unwrap();
-    TestCa::generate_named(
-        &d,
-        &format!("{name} RID CA"),
-        &[&format!("{name}.example"), "localhost"],
-    )
-    .unwrap()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -410,7 +370,7 @@ fn checklist_25_30_originator_detached_signature_checked_by_every_party() {
 /// taken (Acknowledgement Pending, signed by the endpoint).
 #[tokio::test(flavor = "multi_thread")]
 async fn checklist_19_failed_signatures_answered_with_ack_justification() {
-    use common::hostile::{run, Proc};
+    use common::hostile::run;
     use std::time::Duration;
     let p = common::prosody();
     let publisher = common::grid(&p, "publisher").await;
@@ -452,20 +412,7 @@ async fn checklist_19_failed_signatures_answered_with_ack_justification() {
         .arg(&b.server_key_pem)
         .arg("--client-ca")
         .arg(&a.ca_pem);
-    let mut srv = Proc::spawn("rid serve", tokio::process::Command::from(c));
-    let line = srv
-        .wait_line(true, Duration::from_secs(30), |l| {
-            l.contains("listening on https://")
-        })
-        .await;
-    let port: u16 = line
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .trim_end_matches('/')
-        .trim()
-        .parse()
-        .unwrap();
+    let (srv, port) = rid_serve("rid serve", c).await;
     let tls = gridlink::rid::config::client_tls(&a.server_chain_pem, &a.server_key_pem, &b.ca_pem)
         .unwrap();
     let http = reqwest::Client::builder()

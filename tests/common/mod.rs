@@ -35,6 +35,7 @@ pub mod hostile;
 pub mod postgres;
 pub mod prosody;
 pub mod python;
+pub mod rid;
 pub mod rolie;
 pub mod siem;
 pub mod taxii;
