@@ -68,20 +68,7 @@ async fn serve(p: &Prosody, o: &Org, config: &Path, client_ca: &Path, topic: &st
         .arg(&o.ca.server_key_pem)
         .arg("--client-ca")
         .arg(client_ca);
-    let mut proc = Proc::spawn("rid serve", tokio::process::Command::from(c));
-    let line = proc
-        .wait_line(true, Duration::from_secs(30), |l| {
-            l.contains("listening on https://")
-        })
-        .await;
-    let port = line
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .trim_end_matches('/')
-        .parse()
-        .unwrap();
-    (proc, port)
+    common::rid::rid_serve("rid serve", c).await
 }
 
 fn client_tls(c: &mut std::process::Command, me: &Org, peer_ca: &Path) {
