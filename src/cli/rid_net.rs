@@ -107,7 +107,8 @@ pub struct RespondArgs {
     /// With --result: a source address found (repeatable).
     #[arg(long = "source")]
     pub sources: Vec<String>,
-    /// Refuse the request (an Acknowledgement Denied).
+    /// Refuse the request (an Acknowledgement Denied), sent to the requester and, when the
+    /// request's detached signature is by another configured peer, to that originator too.
     #[arg(long)]
     pub deny: bool,
     #[command(flatten)]
