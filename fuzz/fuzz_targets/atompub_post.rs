@@ -14,7 +14,9 @@ const TYPES: &[&str] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, body)) = data.split_first() else { return };
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
     let ty = TYPES[usize::from(pick) % TYPES.len()];
     let _ = gridlink::rolie::fuzz_post_body(ty, body);
 });

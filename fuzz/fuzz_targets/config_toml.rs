@@ -10,8 +10,12 @@ use gridlink::source::SourceConfig;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(file) = toml::from_str::<FileConfig>(text) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(file) = toml::from_str::<FileConfig>(text) else {
+        return;
+    };
     if let Some(t) = file.bridge {
         let _ = toml::Value::Table(t).try_into::<BridgeFile>();
     }

@@ -6,8 +6,12 @@ use gridlink::iodef::{parse, Document};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(doc) = Document::from_json_str(text) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(doc) = Document::from_json_str(text) else {
+        return;
+    };
     let problems = doc.validate();
     let xml = doc.to_xml();
     let _ = doc.to_json_string();

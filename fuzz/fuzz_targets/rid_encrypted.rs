@@ -32,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
     };
     for k in KEYS.iter() {
         if let Ok(clear) = decrypt_message(text, k) {
-            assert!(!is_encrypted(&clear), "decrypted, yet still encrypted: {clear}");
+            assert!(
+                !is_encrypted(&clear),
+                "decrypted, yet still encrypted: {clear}"
+            );
         }
     }
 });

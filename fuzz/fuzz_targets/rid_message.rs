@@ -11,7 +11,8 @@ fuzz_target!(|data: &[u8]| {
         if problems.iter().any(|p| p.severity == Severity::Error) {
             return;
         }
-        let again = gridlink::rid::parse(msg.to_xml().as_bytes()).expect("gridlink reads what it writes");
+        let again =
+            gridlink::rid::parse(msg.to_xml().as_bytes()).expect("gridlink reads what it writes");
         assert_eq!(again, msg);
     }
 });
