@@ -146,36 +146,32 @@ impl Postgres {
         self.port
     }
 
+    /// `psql` (`program`) as the admin role on this server's `postgres` database, stopping at the
+    /// first error; the statements are added with `-qc`.
+    fn psql(&self, program: &Path) -> Command {
+        let mut c = Command::new(program);
+        c.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "gridlink",
+        ])
+        .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1"])
+        .stdin(Stdio::null());
+        c
+    }
+
     /// Creates database `name` (a plain identifier) and returns its URL.
     pub fn create_db(&self, name: &str) -> Result<String, PostgresError> {
-        let out = Command::new(Path::new(PG_BIN).join("psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "gridlink",
-            ])
-            .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc"])
-            .arg(format!("CREATE DATABASE \"{name}\""))
-            .stdin(Stdio::null())
+        let create = format!("CREATE DATABASE \"{name}\"");
+        let out = self
+            .psql(&Path::new(PG_BIN).join("psql"))
+            .args(["-qc", &create])
             .output()
-            .or_else(|_| {
-                // Debian puts psql in /usr/bin (a wrapper) too.
-                Command::new("psql")
-                    .args([
-                        "-h",
-                        "127.0.0.1",
-                        "-p",
-                        &self.port.to_string(),
-                        "-U",
-                        "gridlink",
-                    ])
-                    .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc"])
-                    .arg(format!("CREATE DATABASE \"{name}\""))
-                    .output()
-            })?;
+            // Debian puts psql in /usr/bin (a wrapper) too.
+            .or_else(|_| self.psql(Path::new("psql")).args(["-qc", &create]).output())?;
         if !out.status.success() {
             return Err(PostgresError::Failed(format!(
                 "CREATE DATABASE {name}: {}",
@@ -195,21 +191,13 @@ impl Postgres {
                 "client certificates need start_tls()".into(),
             ));
         }
-        let out = Command::new(Path::new(PG_BIN).join("psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "gridlink",
-            ])
-            .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc"])
+        let out = self
+            .psql(&Path::new(PG_BIN).join("psql"))
+            .arg("-qc")
             .arg(format!("CREATE ROLE \"{role}\" LOGIN"))
             .arg("-qc")
             .arg(format!("CREATE DATABASE \"{role}\" OWNER \"{role}\""))
             .env("PGSSLMODE", "disable")
-            .stdin(Stdio::null())
             .output()?;
         if !out.status.success() {
             return Err(PostgresError::Failed(format!(
