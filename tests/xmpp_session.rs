@@ -238,6 +238,42 @@ async fn tcp_cut_is_resumed() {
         .expect("usable after resume");
 }
 
+/// With XEP-0198 off (`Config::stream_management`), the same cut ends the
+/// session: the repair is a new session (which a follower answers with a
+/// catch-up from the topics' items), never a resumption. Fails if the
+/// setting does not reach the negotiation.
+#[tokio::test]
+async fn tcp_cut_without_stream_management_is_a_new_session() {
+    let p = prosody();
+    let mut proxy = TcpProxy::start(format!("127.0.0.1:{}", p.c2s_port).parse().unwrap())
+        .await
+        .unwrap();
+    let mut c = p.client_config("publisher", "publisher-pw");
+    c.server = Some(("127.0.0.1".into(), proxy.port));
+    c.stream_management = gridlink::config::StreamManagement::Off;
+    let s = Session::connect(c).await.unwrap();
+    let mut ev = s.take_events().unwrap();
+    next_matching(&mut ev, Duration::from_secs(5), |e| {
+        matches!(e, SessionEvent::NewSession { .. })
+    })
+    .await;
+    proxy.cut();
+    next_matching(&mut ev, Duration::from_secs(10), |e| {
+        matches!(e, SessionEvent::Suspended)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    proxy.restore().await.unwrap();
+    let seen = next_matching(&mut ev, Duration::from_secs(30), |e| {
+        matches!(e, SessionEvent::Resumed | SessionEvent::NewSession { .. })
+    })
+    .await;
+    assert!(seen.last().unwrap().contains("NewSession"), "{seen:?}");
+    s.get(None, disco_info())
+        .await
+        .expect("usable after the new session");
+}
+
 /// An IQ that gets no answer fails with a timeout instead of hanging, and
 /// the session keeps working afterwards.
 #[tokio::test]

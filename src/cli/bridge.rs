@@ -16,7 +16,7 @@ use gridlink::sink::SinkConfig;
 use gridlink::source::SourceConfig;
 use gridlink::store::Store;
 
-use super::global::{open_grid, Global};
+use super::global::{open_follower_grid, Global};
 
 /// `bridge` options; each is also a key of the config file's `[bridge]`
 /// table, spelled with `_` (e.g. `listen = "127.0.0.1:8080"`,
@@ -285,7 +285,7 @@ pub async fn run(g: &Global, a: BridgeArgs) -> anyhow::Result<ExitCode> {
     let store = Store::open_location(&store_path)
         .await
         .with_context(|| format!("cannot open the store {shown}"))?;
-    let grid = open_grid(g).await?;
+    let grid = open_follower_grid(g).await?;
     let bridge = Bridge::start(grid, store, opts).await?;
     for a in bridge.rid_addrs() {
         eprintln!("gridlink bridge: RID endpoint listening on https://{a}/");

@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use clap::builder::TypedValueParser;
 use clap::{Args, ValueEnum};
 use tracing_subscriber::prelude::*;
 
-use gridlink::config::{Config, FileConfig, Overrides, Secret};
+use gridlink::config::{Config, FileConfig, Overrides, Secret, StreamManagement};
 
 /// Help heading of the options that say how to reach and log in to the grid.
 pub const CONNECTION: &str = "Connection";
@@ -88,6 +89,19 @@ pub struct Global {
     /// since (0: only on each new session) [default: 300].
     #[arg(long, env = "GRIDLINK_REDISCOVER", global = true, help_heading = CONNECTION)]
     pub rediscover_every: Option<u64>,
+    /// XEP-0198 stream management (acks, resumption after a short loss):
+    /// `auto` is off for `subscribe` with a cursor and for `bridge`, which
+    /// catch up from the topics' items after any new session and so spare
+    /// the broker a copy of every notification; on for everything else.
+    #[arg(
+        long,
+        env = "GRIDLINK_STREAM_MANAGEMENT",
+        global = true,
+        help_heading = CONNECTION,
+        value_parser = clap::builder::PossibleValuesParser::new(["auto", "on", "off"])
+            .try_map(|s| s.parse::<StreamManagement>())
+    )]
+    pub stream_management: Option<StreamManagement>,
     /// TOML config file: the connection keys spelled with `_`, plus
     /// `[bridge]`, `[[sink]]` and `[[source]]` tables; every key is shown,
     /// commented, in gridlink.example.toml.
@@ -143,6 +157,7 @@ impl Global {
             state_dir: self.state_dir.clone(),
             iq_timeout_secs: self.iq_timeout,
             rediscover_secs: self.rediscover_every,
+            stream_management: self.stream_management,
         };
         Ok(Config::resolve(o, &file)?)
     }
@@ -219,7 +234,21 @@ pub async fn open_grid_retrying(g: &Global, why: &str) -> anyhow::Result<gridlin
 
 /// Opens the grid, with the context a user needs when it fails.
 pub async fn open_grid(g: &Global) -> anyhow::Result<gridlink::Grid> {
-    let cfg = g.connection()?;
+    connect(g.connection()?).await
+}
+
+/// Opens the grid for a command that follows topics with a cursor
+/// (`subscribe`, `bridge`): `--stream-management auto` is off there
+/// ([`StreamManagement::for_follower`]): the follower catches up from the
+/// topics' items after any new session, and the broker is spared a copy of
+/// every notification it sends.
+pub async fn open_follower_grid(g: &Global) -> anyhow::Result<gridlink::Grid> {
+    let mut cfg = g.connection()?;
+    cfg.stream_management = cfg.stream_management.for_follower();
+    connect(cfg).await
+}
+
+async fn connect(cfg: Config) -> anyhow::Result<gridlink::Grid> {
     let who = cfg.jid.to_bare().to_string();
     gridlink::Grid::connect(cfg)
         .await

@@ -16,7 +16,7 @@ use gridlink::source::GridSource;
 use gridlink::store::Store;
 
 use super::explain::{explain, Action};
-use super::global::{open_grid, Global};
+use super::global::{open_follower_grid, open_grid, Global};
 
 /// Output format.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,7 +132,11 @@ async fn emit(sink: &mut Box<dyn Sink>, ev: &GridEvent) -> anyhow::Result<bool> 
 pub async fn subscribe(g: &Global, a: SubscribeArgs) -> anyhow::Result<ExitCode> {
     // Listening from the start, one listener for every wait (see `shutdown.rs`).
     let mut shutdown = super::shutdown::Shutdown::listen().context("signal handlers")?;
-    let grid = open_grid(g).await?;
+    let grid = if a.no_cursor {
+        open_grid(g).await?
+    } else {
+        open_follower_grid(g).await?
+    };
     let selection = if a.all_iodef {
         TopicSelection::AllIodef
     } else {

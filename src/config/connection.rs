@@ -42,6 +42,66 @@ pub enum TlsMode {
     InsecurePlaintext,
 }
 
+/// Whether a session negotiates XEP-0198 stream management (acks and
+/// resumption) when the server offers it.
+///
+/// Resumption lets a session survive a short connection loss without losing
+/// what was in flight; its price is paid by the broker on every stanza it
+/// sends the session: Prosody 0.12 keeps a deep copy of each one until the
+/// client acknowledges it and asks for acks as its buffers drain. For a
+/// session that receives a stream of notifications that is most of the
+/// broker's work per notification (measured in `BENCHMARKS.md`: 1.8× the
+/// broker CPU of a session without it, and a fan-out to 50 such
+/// subscribers reaching 0.54× of one to 50 without), and a grid's broker is
+/// its bottleneck. A session that catches up from the topics' items after
+/// every new session (the durable follower: `gridlink subscribe` with a
+/// cursor, `gridlink bridge`) loses nothing without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StreamManagement {
+    /// The role decides: off for sessions that follow topics with a cursor
+    /// (`gridlink subscribe` without `--no-cursor`, `gridlink bridge`), on
+    /// for every other session, including the library's own
+    /// [`Grid::connect`](crate::grid::Grid::connect) (see
+    /// [`StreamManagement::for_follower`]).
+    #[default]
+    Auto,
+    /// Negotiated whenever the server offers it.
+    On,
+    /// Never negotiated: a lost connection is a new session, after which
+    /// followers catch up from the topics' items.
+    Off,
+}
+
+impl StreamManagement {
+    /// What a session that follows topics with a cursor uses: `Auto`
+    /// becomes `Off` (catch-up covers a new session, and the broker is spared
+    /// a copy of every notification); an explicit choice stays.
+    pub fn for_follower(self) -> StreamManagement {
+        match self {
+            StreamManagement::Auto => StreamManagement::Off,
+            other => other,
+        }
+    }
+
+    /// Whether XEP-0198 is negotiated (`Auto` counts as on).
+    pub fn negotiates(self) -> bool {
+        self != StreamManagement::Off
+    }
+}
+
+impl std::str::FromStr for StreamManagement {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(StreamManagement::Auto),
+            "on" => Ok(StreamManagement::On),
+            "off" => Ok(StreamManagement::Off),
+            other => Err(format!("{other:?}: expected auto, on or off")),
+        }
+    }
+}
+
 /// Everything needed to open a session with an XMPP server.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -100,6 +160,8 @@ pub struct Config {
     /// looks for topics created since (XEP-0060 has no notification of node
     /// creation); `None`: only on each new session.
     pub rediscover_every: Option<Duration>,
+    /// XEP-0198 stream management: see [`StreamManagement`].
+    pub stream_management: StreamManagement,
 }
 
 /// The default of [`Config::rediscover_every`]: five minutes.
@@ -128,6 +190,7 @@ impl Config {
             // A notification with an IODEF document is a few to tens of KB.
             event_queue: 4096,
             rediscover_every: Some(DEFAULT_REDISCOVER),
+            stream_management: StreamManagement::Auto,
         }
     }
 

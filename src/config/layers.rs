@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio_xmpp::jid::Jid;
 
-use super::connection::{parse_host_port, Config, ConfigError, Secret, TlsMode};
+use super::connection::{parse_host_port, Config, ConfigError, Secret, StreamManagement, TlsMode};
 
 /// The `[connection]`-level keys of the TOML file (same names as the flags).
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -49,6 +49,8 @@ pub struct FileConfig {
     pub iq_timeout_secs: Option<u64>,
     /// `rediscover_secs = 300` (0: only on new sessions).
     pub rediscover_secs: Option<u64>,
+    /// `stream_management = "auto"` (or `"on"`, `"off"`): XEP-0198.
+    pub stream_management: Option<StreamManagement>,
     /// The `[bridge]` table: `gridlink bridge`'s flags as keys, read into
     /// [`BridgeFile`](crate::bridge::BridgeFile) by the bridge command (kept
     /// as a table here: the connection layer knows nothing of the bridge).
@@ -119,6 +121,8 @@ pub struct Overrides {
     /// `--rediscover-every` / `GRIDLINK_REDISCOVER` (seconds; 0: only on
     /// new sessions).
     pub rediscover_secs: Option<u64>,
+    /// `--stream-management` / `GRIDLINK_STREAM_MANAGEMENT` (auto, on, off).
+    pub stream_management: Option<StreamManagement>,
 }
 
 impl Overrides {
@@ -148,6 +152,7 @@ impl Overrides {
             state_dir: var("GRIDLINK_STATE_DIR").map(PathBuf::from),
             iq_timeout_secs: var("GRIDLINK_IQ_TIMEOUT").and_then(|v| v.parse().ok()),
             rediscover_secs: var("GRIDLINK_REDISCOVER").and_then(|v| v.parse().ok()),
+            stream_management: var("GRIDLINK_STREAM_MANAGEMENT").and_then(|v| v.parse().ok()),
         }
     }
 }
@@ -255,6 +260,9 @@ impl Config {
         }
         if let Some(t) = o.rediscover_secs.or(file.rediscover_secs) {
             cfg.rediscover_every = (t > 0).then(|| Duration::from_secs(t));
+        }
+        if let Some(sm) = o.stream_management.or(file.stream_management) {
+            cfg.stream_management = sm;
         }
         Ok(cfg)
     }
@@ -368,6 +376,31 @@ mod tests {
         o.rediscover_secs = Some(0);
         let c = Config::resolve(o, &file).unwrap();
         assert_eq!(c.rediscover_every, None);
+    }
+
+    /// XEP-0198: `auto` by default (on for the library, off for a
+    /// follower), `on`/`off` from the file or a flag (the flag wins); any
+    /// other word is refused.
+    #[test]
+    fn stream_management_setting() {
+        use crate::config::StreamManagement::{Auto, Off, On};
+        let c = Config::resolve(base(), &FileConfig::default()).unwrap();
+        assert_eq!(c.stream_management, Auto);
+        assert!(Auto.negotiates() && On.negotiates() && !Off.negotiates());
+        assert_eq!(Auto.for_follower(), Off);
+        assert_eq!(On.for_follower(), On);
+        let file: FileConfig = toml::from_str("stream_management = \"on\"").unwrap();
+        let c = Config::resolve(base(), &file).unwrap();
+        assert_eq!(c.stream_management.for_follower(), On);
+        let mut o = base();
+        o.stream_management = Some(Off);
+        assert_eq!(Config::resolve(o, &file).unwrap().stream_management, Off);
+        let bad = toml::from_str::<FileConfig>("stream_management = \"sometimes\"")
+            .expect_err("an unknown value is refused");
+        assert!(bad.to_string().contains("auto"), "{bad}");
+        assert!("sometimes"
+            .parse::<crate::config::StreamManagement>()
+            .is_err());
     }
 
     /// `server` is one string or a list: the first is `server`, the rest

@@ -9,5 +9,7 @@
 mod connection;
 mod layers;
 
-pub use connection::{default_state_dir, parse_host_port, Config, ConfigError, Secret, TlsMode};
+pub use connection::{
+    default_state_dir, parse_host_port, Config, ConfigError, Secret, StreamManagement, TlsMode,
+};
 pub use layers::{FileConfig, Overrides};

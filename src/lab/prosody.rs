@@ -59,6 +59,10 @@ pub struct ProsodyOptions {
     /// some deployments run it, where the password itself crosses the
     /// (TLS-protected) stream; the secrets-in-logs tests need one.
     pub plain_only: bool,
+    /// Further global settings, one Lua line each (`name = value`), added
+    /// after the lab's own: how the benchmark harness (`--prosody-option`)
+    /// measures a broker setting.
+    pub extra_config: Vec<String>,
 }
 
 /// The host of [`ProsodyOptions::client_cert_host`].
@@ -81,6 +85,7 @@ impl Default for ProsodyOptions {
             own_process_group: false,
             client_cert_host: false,
             plain_only: false,
+            extra_config: Vec::new(),
         }
     }
 }
@@ -255,6 +260,7 @@ c2s_direct_tls_ssl = {{ certificate = "{chain}"; key = "{key}"; {client_verify} 
 c2s_require_encryption = true
 allow_unencrypted_plain_auth = false
 {sasl_mechanisms}smacks_hibernation_time = 120
+{extra}
 
 VirtualHost "localhost"
 
@@ -280,6 +286,7 @@ Component "pubsub.localhost" "pubsub"
             chain = self.ca.server_chain_pem.display(),
             key = self.ca.server_key_pem.display(),
             max_items = opts.max_items,
+            extra = opts.extra_config.join("\n"),
         );
         std::fs::write(self.config_path(), cfg)?;
         Ok(())

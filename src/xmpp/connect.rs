@@ -37,6 +37,28 @@ pub(crate) async fn connect_and_login(
     tls: &Arc<ClientConfig>,
     jid: &Jid,
 ) -> Result<Login, ConnectError> {
+    let mut login = first_attempt(cfg, tls, jid).await?;
+    if !cfg.stream_management.negotiates() {
+        // XEP-0198 off (`Config::stream_management`): tokio-xmpp negotiates
+        // it whenever the features offer it, so it is not shown the offer.
+        // Liveness then rests on its ping probes, and a lost connection is
+        // a new session.
+        if login.connection.features.stream_management.take().is_some() {
+            tracing::debug!(
+                "XEP-0198 stream management offered, not negotiated (stream_management = off)"
+            );
+        }
+    }
+    Ok(login)
+}
+
+/// A login with the client certificate if there is one, with the password
+/// if the server refuses the certificate.
+async fn first_attempt(
+    cfg: &Config,
+    tls: &Arc<ClientConfig>,
+    jid: &Jid,
+) -> Result<Login, ConnectError> {
     match attempt(cfg, tls, jid, true).await {
         // A server may offer EXTERNAL and still refuse this certificate
         // (it names another account, or the server does not trust its CA

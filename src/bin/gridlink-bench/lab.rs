@@ -3,6 +3,7 @@
 //! shares.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use anyhow::Context;
 
@@ -24,6 +25,10 @@ pub struct Lab {
     pub owner: Grid,
 }
 
+/// `--prosody-option`: global Prosody settings every lab of this run adds
+/// (set once, by `main`, before any lab starts).
+pub static PROSODY_OPTIONS: OnceLock<Vec<String>> = OnceLock::new();
+
 /// Starts Prosody with `publisher` (pubsub admin) and `sub0..subN`.
 pub async fn lab(storage: Storage, subscribers: usize, max_items: u32) -> anyhow::Result<Lab> {
     let mut users = vec![("publisher".to_string(), "publisher-pw".to_string())];
@@ -38,6 +43,7 @@ pub async fn lab(storage: Storage, subscribers: usize, max_items: u32) -> anyhow
             max_items,
             // debug logs every stanza: that would be what we measure.
             log_level: "warn",
+            extra_config: PROSODY_OPTIONS.get().cloned().unwrap_or_default(),
             // Ctrl-C stops the harness and its Prosody together.
             ..Default::default()
         })

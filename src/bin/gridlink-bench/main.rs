@@ -54,6 +54,8 @@ enum Part {
     Pubsub,
     /// Section 3 alone (catch-up), on a topic the owner fills first.
     Catchup,
+    /// Section 2 alone (fan-out).
+    Fanout,
     /// Section 5 (bridge, nginx).
     Web,
     /// Section 7 (peak memory of subscriber and bridge).
@@ -99,6 +101,9 @@ struct Cli {
     /// Items in the fan-out run (overrides the mode's count).
     #[arg(long)]
     fanout_items: Option<usize>,
+    /// Subscriber sessions in the fan-out run (overrides the mode's count).
+    #[arg(long)]
+    fanout_subs: Option<usize>,
     /// Memory section: items per topic (overrides the mode's count).
     #[arg(long)]
     mem_per_topic: Option<usize>,
@@ -112,6 +117,11 @@ struct Cli {
     /// the receive path (`hops.rs`; costs the subscriber some CPU).
     #[arg(long)]
     hops: bool,
+    /// A global Prosody setting (`name = value`, Lua) for every Prosody this
+    /// run starts, after the lab's own (repeatable): to measure what a
+    /// broker setting changes. The run's header lists them.
+    #[arg(long, value_name = "LINE")]
+    prosody_option: Vec<String>,
     /// The `gridlink` binary for the bridge [default: beside this one].
     #[arg(long)]
     gridlink: Option<PathBuf>,
@@ -239,6 +249,9 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     if let Some(n) = cli.fanout_items {
         s.fanout_items = n;
     }
+    if let Some(n) = cli.fanout_subs {
+        s.fanout_subs = n;
+    }
     if let Some(n) = cli.mem_per_topic {
         s.mem_per_topic = n;
     }
@@ -296,6 +309,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
             bail!("the slixmpp peer is not at {}", cli.slix.display());
         }
     }
+    let _ = lab::PROSODY_OPTIONS.set(cli.prosody_option.clone());
     hops::ASKED.store(cli.hops, std::sync::atomic::Ordering::Relaxed);
     let started = std::time::Instant::now();
     let load_at_start = load();
@@ -332,6 +346,12 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
             pubsub::catch_up_only(&s, *storage, &items, &mut report)
                 .await
                 .with_context(|| format!("section 3 ({storage:?})"))?;
+        }
+        if parts.contains(&Part::Fanout) && !parts.contains(&Part::Pubsub) {
+            eprintln!("gridlink-bench: section 2 alone, {storage:?} storage");
+            pubsub::fan_out_only(&ctx, &s, *storage, &items, &mut report)
+                .await
+                .with_context(|| format!("section 2 ({storage:?})"))?;
         }
     }
     if parts.contains(&Part::Web) {

@@ -188,56 +188,8 @@ pub async fn run(
     report.print_last();
 
     if s.fanout_subs > 0 {
-        let sec2 = format!("2 fan-out 1→{} ({st})", s.fanout_subs);
         let fi = s.fanout_items.min(n);
-        let rf = flow(
-            ctx,
-            &lab,
-            Client::Raw,
-            "fan-raw",
-            &fan,
-            fi,
-            0.0,
-            s.fanout_subs,
-        )
-        .await?;
-        let gf = flow(
-            ctx,
-            &lab,
-            Client::Gridlink,
-            "fan-gl",
-            &fan,
-            fi,
-            0.0,
-            s.fanout_subs,
-        )
-        .await?;
-        report.add(
-            &sec2,
-            &format!("raw ceiling: notifications/s ({fi} items)"),
-            format!(
-                "{:.0}/s, p50 {:.0} ms, p99 {:.0} ms",
-                rf.rate, rf.p50, rf.p99
-            ),
-        );
-        report
-            .add(
-                &sec2,
-                &format!("gridlink: notifications/s ({fi} items)"),
-                format!(
-                    "{:.0}/s, p50 {:.0} ms, p99 {:.0} ms",
-                    gf.rate, gf.p50, gf.p99
-                ),
-            )
-            .ceiling(gf.rate / rf.rate)
-            .target("≥ 0.8× ceiling", gf.rate >= 0.8 * rf.rate)
-            .headline(
-                format!("fan-out 1→{} notifications/s, {stn}", s.fanout_subs),
-                format!("{:.0}/s", gf.rate),
-                format!("raw ceiling {:.0}/s", rf.rate),
-                Some(gf.rate / rf.rate),
-            );
-        report.print_last();
+        fan_out(ctx, s, &lab, (&fan, fi), st, stn, report).await?;
     }
 
     catch_up(&lab, "gl-full", n, st, stn, report).await?;
@@ -292,6 +244,99 @@ pub async fn run(
             Some(gl_s / raw_s),
         );
     report.print_last();
+    lab.owner.close().await;
+    Ok(())
+}
+
+/// Section 2: one publisher, `s.fanout_subs` subscriber sessions in one
+/// process, raw readers against gridlink's.
+async fn fan_out(
+    ctx: &Ctx,
+    s: &Settings,
+    lab: &Lab,
+    (fan, fi): (&std::path::Path, usize),
+    st: &str,
+    stn: &str,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let sec2 = format!("2 fan-out 1→{} ({st})", s.fanout_subs);
+    let rf = flow(
+        ctx,
+        lab,
+        Client::Raw,
+        "fan-raw",
+        fan,
+        fi,
+        0.0,
+        s.fanout_subs,
+    )
+    .await?;
+    let gf = flow(
+        ctx,
+        lab,
+        Client::Gridlink,
+        "fan-gl",
+        fan,
+        fi,
+        0.0,
+        s.fanout_subs,
+    )
+    .await?;
+    report.add(
+        &sec2,
+        &format!("raw ceiling: notifications/s ({fi} items)"),
+        format!(
+            "{:.0}/s, p50 {:.0} ms, p99 {:.0} ms",
+            rf.rate, rf.p50, rf.p99
+        ),
+    );
+    report
+        .add(
+            &sec2,
+            &format!("gridlink: notifications/s ({fi} items)"),
+            format!(
+                "{:.0}/s, p50 {:.0} ms, p99 {:.0} ms",
+                gf.rate, gf.p50, gf.p99
+            ),
+        )
+        .ceiling(gf.rate / rf.rate)
+        .target("≥ 0.8× ceiling", gf.rate >= 0.8 * rf.rate)
+        .headline(
+            format!("fan-out 1→{} notifications/s, {stn}", s.fanout_subs),
+            format!("{:.0}/s", gf.rate),
+            format!("raw ceiling {:.0}/s", rf.rate),
+            Some(gf.rate / rf.rate),
+        );
+    report.print_last();
+    // Where a fan-out notification's CPU goes: the subscriber process and
+    // Prosody, per notification (issue 22, deliverable 5).
+    report.add(
+        &sec2,
+        "CPU per notification, subscriber process / Prosody (raw / gridlink runs)",
+        format!(
+            "raw {:.0} / {:.0} µs, gridlink {:.0} / {:.0} µs",
+            rf.sub_cpu, rf.broker_cpu, gf.sub_cpu, gf.broker_cpu
+        ),
+    );
+    report.print_last();
+    Ok(())
+}
+
+/// `--only fanout`: section 2 alone (a quicker way to measure fan-out
+/// changes).
+pub async fn fan_out_only(
+    ctx: &Ctx,
+    s: &Settings,
+    storage: Storage,
+    items: &[Item],
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let (st, stn) = names(storage);
+    let lab = lab(storage, s.fanout_subs.max(1), 100_000).await?;
+    let fan = ctx.dir.join("fanout.jsonl");
+    let fi = s.fanout_items.min(items.len());
+    payloads::save(&items[..fi], &fan)?;
+    fan_out(ctx, s, &lab, (&fan, fi), st, stn, report).await?;
     lab.owner.close().await;
     Ok(())
 }

@@ -91,7 +91,11 @@ async fn gl_sub(a: &WorkerArgs, count: usize) -> anyhow::Result<WorkerResult> {
     let mut subs = Vec::new();
     for i in 0..a.sessions {
         let user = format!("{}{i}", a.user);
-        let grid = Grid::connect(gl_config(a.port, &a.ca, &user)?).await?;
+        // Connected as `gridlink subscribe` (with its cursor) and the
+        // bridge connect: `--stream-management auto`, off for a follower.
+        let mut cfg = gl_config(a.port, &a.ca, &user)?;
+        cfg.stream_management = cfg.stream_management.for_follower();
+        let grid = Grid::connect(cfg).await?;
         // Several topics (comma-separated) for the memory section.
         let nodes: Vec<String> = a.node.split(',').map(str::to_string).collect();
         let sub = grid
