@@ -9,7 +9,7 @@
 //! |---|---|
 //! | 3(a) 2 000 items, Prosody `kill -9` ×2 → subscriber and bridge exactly once | `broker_killed_twice_while_publishing_2000` |
 //! | 3(b) subscriber `kill -9` mid-stream, restarted → exactly once | `subscriber_killed_mid_stream_resumes_from_its_cursor` |
-//! | 3(c) 10 s TCP cut through a proxy → resumed, nothing lost | `ten_second_network_cut_loses_nothing` |
+//! | 3(c) 10 s TCP cut through a proxy → new session and catch-up (XEP-0198 off for a follower), nothing lost; with `--stream-management on` resumed | `ten_second_network_cut_loses_nothing`, `…_with_stream_management` |
 //! | 3(d) publisher killed with 500 in its outbox → all 500 once | `publisher_killed_with_500_queued_sends_them_after_restart` |
 //! | 2 gap when the broker kept less than was missed | `gap_is_reported_when_the_broker_discarded_items` |
 //! | 1 outbox bound, clear error | `full_outbox_refuses_with_a_clear_error` |
@@ -441,10 +441,30 @@ fn subscriber_killed_mid_stream_resumes_from_its_cursor() {
 }
 
 /// 3(c): the subscriber's connection goes through a proxy that cuts it for
-/// 10 s while items keep being published: it comes back (stream resumed or
-/// new session with catch-up) and has everything once.
+/// 10 s while items keep being published: it comes back and has everything
+/// once. A subscriber with a cursor leaves XEP-0198 off by default
+/// (`--stream-management auto`), so it comes back by a new session and
+/// catches up from its cursor.
 #[test]
 fn ten_second_network_cut_loses_nothing() {
+    let log = network_cut(&[]);
+    assert!(
+        !log.contains("XMPP stream resumed"),
+        "a follower with --stream-management auto cannot resume:\n{log}"
+    );
+}
+
+/// 3(c) with `--stream-management on`: the same cut, repaired by XEP-0198
+/// resumption when the broker still holds the session (or, failing that,
+/// by a new session and catch-up), again with everything once.
+#[test]
+fn ten_second_network_cut_loses_nothing_with_stream_management() {
+    network_cut(&["--stream-management", "on"]);
+}
+
+/// The 10 s cut of 3(c) for a subscriber started with `extra` flags;
+/// returns its stderr.
+fn network_cut(extra: &[&str]) -> String {
     let p = prosody_for_faults(10_000);
     create_topic(&p);
     let tmp = p.dir().to_path_buf();
@@ -461,7 +481,7 @@ fn ten_second_network_cut_loses_nothing() {
     expected.extend(ids);
     let pub_state = tmp.join("pub-state");
 
-    let mut sub = subscriber(&p, proxy.port, &tmp.join("sub-state"));
+    let mut sub = subscriber_with(&p, proxy.port, &tmp.join("sub-state"), extra);
     durable_publisher(&p, p.c2s_port, &pub_state, &first).finish(Duration::from_secs(60));
     sub.wait_until("200 items", Duration::from_secs(30), |s| {
         count_items(s) >= 200
@@ -498,6 +518,7 @@ fn ten_second_network_cut_loses_nothing() {
         log.contains("XMPP stream resumed") || log.contains("resubscribed after a new session"),
         "the subscriber never reconnected:\n{log}"
     );
+    log
 }
 
 /// 3(d): the publisher accepts 500 documents into its outbox while the
