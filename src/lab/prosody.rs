@@ -200,12 +200,16 @@ impl Prosody {
         let storage = match opts.storage {
             Storage::Sql => {
                 "storage = \"sql\"\nsql = { driver = \"SQLite3\", database = \"prosody.sqlite\" }"
+                    .to_string()
             }
             // Accounts stay on files: `prosodyctl register` runs in its own
             // process, so accounts made in memory would be gone.
-            Storage::Memory => {
-                "default_storage = \"internal\"\nstorage = { pubsub_nodes = \"memory\"; pubsub_data = \"memory\" }"
-            }
+            // mod_storage_memory refuses an archive's 1001st item
+            // ("quota-limit") unless told otherwise: the node's own cap rules.
+            Storage::Memory => format!(
+                "default_storage = \"internal\"\nstorage = {{ pubsub_nodes = \"memory\"; pubsub_data = \"memory\" }}\nstorage_archive_item_limit = {}",
+                opts.max_items
+            ),
         };
         let admins = opts
             .pubsub_admins

@@ -192,7 +192,9 @@ pub async fn run(
         fan_out(ctx, s, &lab, (&fan, fi), st, stn, report).await?;
     }
 
-    catch_up(&lab, "gl-full", n, st, stn, report).await?;
+    // Its own topic (each run's is deleted after it).
+    fill(&lab, "catch-up", items).await?;
+    catch_up(&lab, "catch-up", n, st, stn, report).await?;
 
     // 4. Discovery.
     let sec4 = format!("4 discovery of {} topics ({st})", s.topics);
@@ -408,8 +410,17 @@ pub async fn catch_up_only(
 ) -> anyhow::Result<()> {
     let (st, stn) = names(storage);
     let lab = lab(storage, 0, 100_000).await?;
-    lab.topic("gl-full").await?;
-    let payloads: Vec<gridlink::grid::Payload> = items[..s.items]
+    fill(&lab, "gl-full", &items[..s.items]).await?;
+    catch_up(&lab, "gl-full", s.items, st, stn, report).await?;
+    lab.owner.close().await;
+    Ok(())
+}
+
+/// Creates `node` and publishes `items` to it as the owner, in order (the
+/// follower's order is the publication order), 32 in flight.
+async fn fill(lab: &Lab, node: &str, items: &[Item]) -> anyhow::Result<()> {
+    lab.topic(node).await?;
+    let payloads: Vec<gridlink::grid::Payload> = items
         .iter()
         .map(|it| {
             gridlink::grid::Payload::prepare(
@@ -419,14 +430,11 @@ pub async fn catch_up_only(
             )
         })
         .collect::<Result<_, _>>()?;
-    // In order (the follower's order is the publication order), 32 in flight.
     stream::iter(payloads.iter())
-        .map(|p| lab.owner.publish("gl-full", p))
+        .map(|p| lab.owner.publish(node, p))
         .buffered(32)
         .try_collect::<Vec<_>>()
         .await?;
-    catch_up(&lab, "gl-full", s.items, st, stn, report).await?;
-    lab.owner.close().await;
     Ok(())
 }
 
