@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::prosody;
+use gridlink::config::StreamManagement;
 use gridlink::lab::TcpProxy;
 use gridlink::xmpp::{ConnectError, IqError, Session, SessionEvent, SessionEvents};
 use tokio_xmpp::minidom::Element;
@@ -209,33 +210,8 @@ async fn session_ends_when_reconnecting_cannot_succeed() {
 /// is repaired by XEP-0198 resumption: same session, nothing lost.
 #[tokio::test]
 async fn tcp_cut_is_resumed() {
-    let p = prosody();
-    let mut proxy = TcpProxy::start(format!("127.0.0.1:{}", p.c2s_port).parse().unwrap())
-        .await
-        .unwrap();
-    let mut c = p.client_config("publisher", "publisher-pw");
-    c.server = Some(("127.0.0.1".into(), proxy.port));
-    let s = Session::connect(c).await.unwrap();
-    let mut ev = s.take_events().unwrap();
-    next_matching(&mut ev, Duration::from_secs(5), |e| {
-        matches!(e, SessionEvent::NewSession { .. })
-    })
-    .await;
-    proxy.cut();
-    next_matching(&mut ev, Duration::from_secs(10), |e| {
-        matches!(e, SessionEvent::Suspended)
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    proxy.restore().await.unwrap();
-    let seen = next_matching(&mut ev, Duration::from_secs(30), |e| {
-        matches!(e, SessionEvent::Resumed | SessionEvent::NewSession { .. })
-    })
-    .await;
+    let seen = cut_and_restore(StreamManagement::Auto).await;
     assert!(seen.last().unwrap().contains("Resumed"), "{seen:?}");
-    s.get(None, disco_info())
-        .await
-        .expect("usable after resume");
 }
 
 /// With XEP-0198 off (`Config::stream_management`), the same cut ends the
@@ -244,13 +220,21 @@ async fn tcp_cut_is_resumed() {
 /// setting does not reach the negotiation.
 #[tokio::test]
 async fn tcp_cut_without_stream_management_is_a_new_session() {
+    let seen = cut_and_restore(StreamManagement::Off).await;
+    assert!(seen.last().unwrap().contains("NewSession"), "{seen:?}");
+}
+
+/// Connects through a proxy with `sm`, cuts every connection for 3 s,
+/// restores them, and returns the events seen until the session was
+/// resumed or replaced; the session must then answer a request.
+async fn cut_and_restore(sm: StreamManagement) -> Vec<String> {
     let p = prosody();
     let mut proxy = TcpProxy::start(format!("127.0.0.1:{}", p.c2s_port).parse().unwrap())
         .await
         .unwrap();
     let mut c = p.client_config("publisher", "publisher-pw");
     c.server = Some(("127.0.0.1".into(), proxy.port));
-    c.stream_management = gridlink::config::StreamManagement::Off;
+    c.stream_management = sm;
     let s = Session::connect(c).await.unwrap();
     let mut ev = s.take_events().unwrap();
     next_matching(&mut ev, Duration::from_secs(5), |e| {
@@ -268,10 +252,10 @@ async fn tcp_cut_without_stream_management_is_a_new_session() {
         matches!(e, SessionEvent::Resumed | SessionEvent::NewSession { .. })
     })
     .await;
-    assert!(seen.last().unwrap().contains("NewSession"), "{seen:?}");
     s.get(None, disco_info())
         .await
-        .expect("usable after the new session");
+        .expect("usable after the repair");
+    seen
 }
 
 /// An IQ that gets no answer fails with a timeout instead of hanging, and
