@@ -98,7 +98,7 @@ pub struct Global {
         env = "GRIDLINK_STREAM_MANAGEMENT",
         global = true,
         help_heading = CONNECTION,
-        value_parser = clap::builder::PossibleValuesParser::new(["auto", "on", "off"])
+        value_parser = clap::builder::PossibleValuesParser::new(StreamManagement::NAMES)
             .try_map(|s| s.parse::<StreamManagement>())
     )]
     pub stream_management: Option<StreamManagement>,

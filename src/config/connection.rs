@@ -57,7 +57,7 @@ pub enum TlsMode {
 /// every new session (the durable follower: `gridlink subscribe` with a
 /// cursor, `gridlink bridge`) loses nothing without it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String")]
 pub enum StreamManagement {
     /// The role decides: off for sessions that follow topics with a cursor
     /// (`gridlink subscribe` without `--no-cursor`, `gridlink bridge`), on
@@ -74,6 +74,9 @@ pub enum StreamManagement {
 }
 
 impl StreamManagement {
+    /// The words of the flag and the TOML key, in the order of the variants.
+    pub const NAMES: [&'static str; 3] = ["auto", "on", "off"];
+
     /// What a session that follows topics with a cursor uses: `Auto`
     /// becomes `Off` (catch-up covers a new session, and the broker is spared
     /// a copy of every notification); an explicit choice stays.
@@ -99,6 +102,14 @@ impl std::str::FromStr for StreamManagement {
             "off" => Ok(StreamManagement::Off),
             other => Err(format!("{other:?}: expected auto, on or off")),
         }
+    }
+}
+
+/// The TOML key reads the same words as the flag ([`FromStr`](std::str::FromStr)).
+impl TryFrom<String> for StreamManagement {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
     }
 }
 
