@@ -146,6 +146,7 @@ impl Ejabberd {
     /// connections and the accounts exist.
     pub fn start(opts: EjabberdOptions) -> Result<Ejabberd, LabError> {
         let e = Self::launch(&opts, None)?;
+        e.wait_running()?;
         e.register(&opts.users)?;
         Ok(e)
     }
@@ -404,6 +405,32 @@ modules:
             .args(["-s", "ejabberd_ctl", "-extra", &self.node])
             .args(args);
         c
+    }
+
+    /// Waits until ejabberd's application has started (`ejabberdctl
+    /// status`). Its listeners open while its modules are still creating
+    /// their tables and caches: a `register` in that window fails inside
+    /// ejabberd (`ets_cache:get_counter/1`: no match of `undefined`, seen
+    /// in CI), and a cluster join in it stops mnesia in the middle of a
+    /// schema transaction (`mnesia_tm` crashes, and the join then waits for
+    /// tables forever). So accounts are made, and nodes join, only once it
+    /// runs.
+    pub(super) fn wait_running(&self) -> Result<(), LabError> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let status = self.ctl(&["status"]).unwrap_or_default();
+            if status.contains("is running in that node") && !status.contains("not running") {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(LabError::Ejabberd(format!(
+                    "{} did not finish starting: {status}\nlog tail:\n{}",
+                    self.node(),
+                    tail(&self.log(), 30)
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Creates accounts on `localhost` (the server must run).

@@ -16,7 +16,7 @@
 //! * Node 1 starts alone and gets the accounts; every further node starts,
 //!   then runs `ejabberdctl join_cluster gl1@127.0.0.1` — only once both
 //!   run (`ejabberdctl status`), not as soon as the listeners open: see
-//!   `wait_running`. In 23.01 that
+//!   `Ejabberd::wait_running`. In 23.01 that
 //!   (`ejabberd_cluster_mnesia:join/1`) wipes the joining node's schema,
 //!   adds node 1 as an `extra_db_node` and copies **every** table onto the
 //!   joining node with node 1's storage type — `passwd`, `session` and the
@@ -97,7 +97,7 @@ impl EjabberdCluster {
                 ca: cluster.ca.clone(),
             };
             let node = Ejabberd::launch(&opts, Some(member))?;
-            wait_running(&node)?;
+            node.wait_running()?;
             if n == 1 {
                 node.register(&opts.users)?;
             } else {
@@ -260,29 +260,6 @@ impl EjabberdCluster {
     /// The directory holding the shared CA and epmd's log.
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
-    }
-}
-
-/// Waits until ejabberd's application has started on `node`
-/// (`ejabberdctl status`). Its listeners open while its modules are still
-/// creating their tables; a join in that window stops mnesia in the middle
-/// of a schema transaction (`mnesia_tm` crashes, and the join then waits
-/// for tables forever), so a node joins, or is joined, only once it runs.
-fn wait_running(node: &Ejabberd) -> Result<(), LabError> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let status = node.ctl(&["status"]).unwrap_or_default();
-        if status.contains("is running in that node") && !status.contains("not running") {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(LabError::Ejabberd(format!(
-                "{} did not finish starting: {status}\nlog tail:\n{}",
-                node.node(),
-                tail(&node.log(), 30)
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
