@@ -128,6 +128,12 @@ impl Follower {
     /// Subscribes (before fetching, so nothing published in between is
     /// missed); each topic's catch-up then comes first from [`next`](Self::next).
     /// Catch-up fetches [`CATCH_UP_PAGE`] items per request.
+    ///
+    /// Connect `grid` as `gridlink subscribe` does, with
+    /// [`StreamManagement::for_follower`](crate::config::StreamManagement::for_follower)
+    /// (XEP-0198 off unless asked for): catch-up already covers a new
+    /// session, and the broker is spared a copy of every stanza it sends
+    /// (BENCHMARKS.md, fan-out and catch-up).
     pub async fn start(
         grid: &Grid,
         selection: TopicSelection,

@@ -98,6 +98,10 @@ struct Cli {
     /// Items per publish→notify run (overrides the mode's count).
     #[arg(long)]
     items: Option<usize>,
+    /// Catch-up backlog, one topic of this many items (repeatable;
+    /// overrides the mode's counts: 1 000 and 10 000, or 100 with --quick).
+    #[arg(long)]
+    catchup_items: Vec<usize>,
     /// Items in the fan-out run (overrides the mode's count).
     #[arg(long)]
     fanout_items: Option<usize>,
@@ -246,6 +250,9 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     if let Some(n) = cli.items {
         s.items = n;
     }
+    if !cli.catchup_items.is_empty() {
+        s.catchup_items = cli.catchup_items.clone();
+    }
     if let Some(n) = cli.fanout_items {
         s.fanout_items = n;
     }
@@ -321,8 +328,10 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         slix: cli.slix.clone(),
         dir: dir.path().to_path_buf(),
     };
-    eprintln!("gridlink-bench: preparing {} items", s.items.max(100));
-    let items = payloads::generate(s.items.max(100).max(s.mem_per_topic) as u64)?;
+    let largest_catch_up = s.catchup_items.iter().copied().max().unwrap_or(0);
+    let prepared = s.items.max(100).max(s.mem_per_topic).max(largest_catch_up);
+    eprintln!("gridlink-bench: preparing {prepared} items");
+    let items = payloads::generate(prepared as u64)?;
     let mut report = report::Report::default();
     let bytes = payloads::total_bytes(&items[..s.items]) as f64 / s.items as f64;
     report.notes.push(format!(
@@ -337,7 +346,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
     for storage in &storages {
         if parts.contains(&Part::Pubsub) {
             eprintln!("gridlink-bench: sections 1–4, {storage:?} storage");
-            pubsub::run(&ctx, &s, *storage, &items[..s.items], &mut report)
+            pubsub::run(&ctx, &s, *storage, &items, &mut report)
                 .await
                 .with_context(|| format!("sections 1–4 ({storage:?})"))?;
         }
@@ -386,12 +395,14 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         .collect();
     let header = format!(
         "## Harness run ({}, `gridlink-bench {}`, {:.0} s)\n\nMachine: {}.\n\nCounts: {} items per \
-         publish→notify run, fan-out {} subscribers × {} items, {} topics discovered, memory {} topics × {} items.",
+         publish→notify run, catch-up of {:?} items, fan-out {} subscribers × {} items, {} topics discovered, \
+         memory {} topics × {} items.",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         args.join(" "),
         started.elapsed().as_secs_f64(),
         machine(),
         s.items,
+        s.catchup_items,
         s.fanout_subs,
         s.fanout_items,
         s.topics,

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use gridlink::grid::{AccessModel, Grid, TopicOptions};
@@ -27,11 +27,12 @@ pub async fn run(
     ctx: &Ctx,
     s: &Settings,
     storage: Storage,
-    items: &[Item],
+    prepared: &[Item],
     report: &mut Report,
 ) -> anyhow::Result<()> {
     // How sections and the first-screen table name the storage.
     let (st, stn) = names(storage);
+    let items = &prepared[..s.items];
     let lab = lab(storage, s.fanout_subs.max(1), 100_000).await?;
     let all = ctx.dir.join("items.jsonl");
     let fan = ctx.dir.join("fanout.jsonl");
@@ -192,9 +193,7 @@ pub async fn run(
         fan_out(ctx, s, &lab, (&fan, fi), st, stn, report).await?;
     }
 
-    // Its own topic (each run's is deleted after it).
-    fill(&lab, "catch-up", items).await?;
-    catch_up(&lab, "catch-up", n, st, stn, report).await?;
+    catch_ups(&lab, s, prepared, st, stn, report).await?;
 
     // 4. Discovery.
     let sec4 = format!("4 discovery of {} topics ({st})", s.topics);
@@ -359,17 +358,35 @@ async fn catch_up(
     let t0 = Instant::now();
     let rn = fetch::raw_catch_up(&acc, node).await?;
     let raw_s = t0.elapsed().as_secs_f64();
+    let page = gridlink::durable::CATCH_UP_PAGE as usize;
+    let t0 = Instant::now();
+    let pn = fetch::raw_paged_catch_up(&acc, node, page).await?;
+    let paged_s = t0.elapsed().as_secs_f64();
     let cfg = gl_config(lab.prosody.c2s_port, &lab.prosody.ca.ca_pem, "late")?;
     let (one_s, on) = fetch::gl_catch_up(cfg.clone(), node, n, false).await?;
     let (gl_s, gn) = fetch::gl_catch_up(cfg, node, n, true).await?;
-    if rn != n || gn != n || on != n {
-        bail!("catch-up got {gn} (gridlink) / {on} (one request) / {rn} (raw) items, expected {n}");
+    if rn != n || gn != n || on != n || pn != n {
+        bail!(
+            "catch-up got {gn} (gridlink) / {on} (one request) / {rn} (raw) / {pn} (raw paged) \
+             items, expected {n}"
+        );
     }
     report.add(
         &sec3,
         "raw ceiling: one items request",
         format!("{raw_s:.2} s"),
     );
+    report
+        .add(
+            &sec3,
+            &format!(
+                "raw, the follower's requests: newest {page} + id listing, then older by id \
+                 ({page} a request, 3 in flight) — the broker's cost of bounded memory"
+            ),
+            format!("{paged_s:.2} s"),
+        )
+        .ceiling(paged_s / raw_s);
+    report.print_last();
     report
         .add(
             &sec3,
@@ -388,6 +405,9 @@ async fn catch_up(
             format!("{gl_s:.2} s"),
         )
         .ceiling(gl_s / raw_s)
+        // × peer: against the raw client making the same requests, i.e.
+        // what gridlink itself adds to the broker's paging.
+        .peer(gl_s / paged_s)
         .target("≤ 1.2× one raw items request", gl_s <= 1.2 * raw_s)
         .headline(
             format!("catch-up of {} items, new cursor, {stn}", thousands(n)),
@@ -400,18 +420,40 @@ async fn catch_up(
     Ok(())
 }
 
-/// `--only catchup`: section 3 alone, on a topic of `s.items` items the
-/// owner publishes first (a quicker way to measure catch-up changes).
+/// Section 3 for each of `s.catchup_items`: a topic of that many items,
+/// filled by the owner, caught up, then deleted (with memory storage
+/// Prosody's heap would otherwise carry it into every later run).
+async fn catch_ups(
+    lab: &Lab,
+    s: &Settings,
+    prepared: &[Item],
+    st: &str,
+    stn: &str,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    for &n in &s.catchup_items {
+        let node = format!("catch-up-{n}");
+        fill(lab, &node, &prepared[..n]).await?;
+        catch_up(lab, &node, n, st, stn, report).await?;
+        lab.owner
+            .delete_topic(&node)
+            .await
+            .with_context(|| format!("delete topic {node}"))?;
+    }
+    Ok(())
+}
+
+/// `--only catchup`: section 3 alone (a quicker way to measure catch-up
+/// changes).
 pub async fn catch_up_only(
     s: &Settings,
     storage: Storage,
-    items: &[Item],
+    prepared: &[Item],
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let (st, stn) = names(storage);
     let lab = lab(storage, 0, 100_000).await?;
-    fill(&lab, "gl-full", &items[..s.items]).await?;
-    catch_up(&lab, "gl-full", s.items, st, stn, report).await?;
+    catch_ups(&lab, s, prepared, st, stn, report).await?;
     lab.owner.close().await;
     Ok(())
 }

@@ -3,8 +3,12 @@
 /// Counts for one run.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Items per publish→notify run (and the catch-up backlog).
+    /// Items per publish→notify run.
     pub items: usize,
+    /// Catch-up backlogs, one topic each: issue 22's 1 000 (its target
+    /// row) and the publish→notify count (how the broker's per-id lookups
+    /// grow with the topic on memory storage).
+    pub catchup_items: Vec<usize>,
     /// Fan-out subscribers.
     pub fanout_subs: usize,
     /// Items in the fan-out run.
@@ -26,6 +30,7 @@ impl Settings {
     pub fn full() -> Settings {
         Settings {
             items: 10_000,
+            catchup_items: vec![1_000, 10_000],
             fanout_subs: 50,
             fanout_items: 1_000,
             topics: 1_000,
@@ -40,6 +45,7 @@ impl Settings {
     pub fn quick() -> Settings {
         Settings {
             items: 100,
+            catchup_items: vec![100],
             fanout_subs: 5,
             fanout_items: 30,
             topics: 30,
