@@ -408,13 +408,10 @@ modules:
     }
 
     /// Waits until ejabberd's application has started (`ejabberdctl
-    /// status`). Its listeners open while its modules are still creating
-    /// their tables and caches: a `register` in that window fails inside
-    /// ejabberd (`ets_cache:get_counter/1`: no match of `undefined`, seen
-    /// in CI), and a cluster join in it stops mnesia in the middle of a
-    /// schema transaction (`mnesia_tm` crashes, and the join then waits for
-    /// tables forever). So accounts are made, and nodes join, only once it
-    /// runs.
+    /// status`). Its listeners open while its modules still create their
+    /// tables and caches: a `register` then fails inside ejabberd
+    /// (`ets_cache:get_counter/1`, seen in CI), and a cluster join stops
+    /// mnesia mid-transaction (the join then waits for tables forever).
     pub(super) fn wait_running(&self) -> Result<(), LabError> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
