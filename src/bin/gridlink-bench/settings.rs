@@ -6,8 +6,8 @@ pub struct Settings {
     /// Items per publish→notify run.
     pub items: usize,
     /// Catch-up backlogs, one topic each: issue 22's 1 000 (its target
-    /// row) and the publish→notify count (how the broker's per-id lookups
-    /// grow with the topic on memory storage).
+    /// row) and 10 000 (how the broker's per-id lookups grow with the
+    /// topic on memory storage).
     pub catchup_items: Vec<usize>,
     /// Fan-out subscribers.
     pub fanout_subs: usize,
