@@ -26,9 +26,14 @@ pub async fn raw_catch_up(acc: &Account, node: &str) -> anyhow::Result<usize> {
             b"</iq>",
         )
         .await?;
-    let n = memchr::memmem::find_iter(&answer, b"<item ").count();
+    let n = items_in(&answer);
     let _ = s.wr.write_all(b"</stream:stream>").await;
     Ok(n)
+}
+
+/// The `<item>` elements in a raw answer (payloads hold none).
+fn items_in(answer: &[u8]) -> usize {
+    memchr::memmem::find_iter(answer, b"<item ").count()
 }
 
 /// The follower's requests made the raw way, to tell the broker's cost of
@@ -48,7 +53,7 @@ pub async fn raw_paged_catch_up(acc: &Account, node: &str, page: usize) -> anyho
     );
     // Prosody answers one session's requests in order.
     let newest = s.request(&first, b"</iq>").await?;
-    let mut got = memchr::memmem::find_iter(&newest, b"<item ").count();
+    let mut got = items_in(&newest);
     let listing = s.request("", b"</iq>").await?;
     // The listing is newest first; the newest page came already.
     let mut ids = Vec::new();
@@ -80,7 +85,7 @@ pub async fn raw_paged_catch_up(acc: &Account, node: &str, page: usize) -> anyho
     s.wr.flush().await?;
     for _ in 0..requests.len() {
         let answer = s.request("", b"</iq>").await?;
-        got += memchr::memmem::find_iter(&answer, b"<item ").count();
+        got += items_in(&answer);
         if let Some(q) = next.next() {
             s.wr.write_all(q.as_bytes()).await?;
             s.wr.flush().await?;

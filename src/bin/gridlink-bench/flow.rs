@@ -218,9 +218,6 @@ pub async fn flow(
     // grows with them, so runs that came later paid for earlier runs' items
     // (Prosody's CPU per item rose 1944 → 2755 → 3136 → 3393 µs in run
     // order, raw → floor → gridlink → slixmpp).
-    lab.owner
-        .delete_topic(node)
-        .await
-        .with_context(|| format!("delete topic {node}"))?;
+    lab.drop_topic(node).await?;
     Ok(f)
 }

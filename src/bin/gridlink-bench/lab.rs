@@ -67,6 +67,15 @@ impl Lab {
         Ok(())
     }
 
+    /// Deletes a topic a run made, so that its items do not weigh on the
+    /// runs after it (with memory storage Prosody keeps them on its heap).
+    pub async fn drop_topic(&self, node: &str) -> anyhow::Result<()> {
+        self.owner
+            .delete_topic(node)
+            .await
+            .with_context(|| format!("delete topic {node}"))
+    }
+
     /// The raw client's account `user` on this Prosody (direct TLS).
     pub fn account(&self, user: &str) -> Account {
         Account {

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use gridlink::grid::{AccessModel, Grid, TopicOptions};
@@ -439,10 +439,7 @@ async fn catch_ups(
         let node = format!("catch-up-{n}");
         fill(lab, &node, &prepared[..n]).await?;
         catch_up(lab, &node, n, st, stn, report).await?;
-        lab.owner
-            .delete_topic(&node)
-            .await
-            .with_context(|| format!("delete topic {node}"))?;
+        lab.drop_topic(&node).await?;
     }
     Ok(())
 }
