@@ -326,7 +326,10 @@ fn subscriber_exits_when_its_account_is_gone() {
     while sub.try_wait().unwrap().is_none() {
         if t.elapsed() > Duration::from_secs(40) {
             let _ = sub.kill();
-            panic!("the subscriber is still retrying after 40 s");
+            let _ = sub.wait();
+            let mut err = String::new();
+            let _ = err_pipe.read_to_string(&mut err);
+            panic!("the subscriber is still retrying after 40 s:\n{err}");
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -110,16 +110,15 @@ pub(super) fn reconnector(
         let (config, tls, jid, events) = (config.clone(), tls.clone(), jid.clone(), events.clone());
         let (failure, servers, current) = (failure.clone(), servers.clone(), current.clone());
         tokio::spawn(async move {
-            let mut attempt: u32 = 0;
-            let mut for_good: u32 = 0;
+            let mut retry = Retry::default();
             let lost_on = current.load(Ordering::Relaxed) % servers.len();
             let mut index = lost_on;
             loop {
-                attempt += 1;
-                tokio::time::sleep(backoff(attempt, config.reconnect_max_delay)).await;
+                tokio::time::sleep(retry.next_delay(config.reconnect_max_delay)).await;
                 if slot.is_closed() {
                     return; // the session was closed meanwhile
                 }
+                let attempt = retry.attempt;
                 let server = &servers[index];
                 match login_at(&config, &tls, &jid, server).await {
                     Ok(login) => {
@@ -133,10 +132,9 @@ pub(super) fn reconnector(
                         let _ = slot.send(login.connection);
                         return;
                     }
-                    Err(e) if !e.is_transient() => {
-                        for_good += 1;
-                        if for_good >= GIVE_UP_AFTER {
-                            tracing::error!(attempts = for_good, error = %e, "reconnecting cannot succeed; the XMPP session ends");
+                    Err(e) => {
+                        if retry.failed(e.is_transient()) == Verdict::GiveUp {
+                            tracing::error!(attempts = retry.for_good, error = %e, "reconnecting cannot succeed; the XMPP session ends");
                             if let Ok(mut f) = failure.lock() {
                                 *f = Some(e.to_string());
                             }
@@ -144,15 +142,70 @@ pub(super) fn reconnector(
                         }
                         report_retry(&events, attempt, e.to_string());
                     }
-                    Err(e) => {
-                        for_good = 0;
-                        report_retry(&events, attempt, e.to_string());
-                    }
                 }
                 index = (index + 1) % servers.len();
             }
         });
     })
+}
+
+/// What to do after a failed reconnect attempt.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Retry,
+    GiveUp,
+}
+
+/// The reconnect schedule of one loss: the delay before each attempt, and
+/// when to stop.
+///
+/// Failures that retrying can fix (refused, timed out: the server is down
+/// or restarting) back off exponentially, up to the configured cap. The
+/// first failure that retrying cannot fix (refused credentials, a refused
+/// certificate) restarts the delays at [`FOR_GOOD_FIRST_STEP`]: its
+/// [`GIVE_UP_AFTER`] tries are the grace for a server whose auth backend
+/// is still starting, and they take seconds (1 + 2 + 4 + 8 s at most), not
+/// the minutes the backoff may have grown to while the server was down.
+/// Without that, a subscriber whose account was deleted during a restart
+/// kept retrying for a minute or more.
+#[derive(Debug, Default)]
+struct Retry {
+    /// Attempts made so far (1-based once the first is under way).
+    attempt: u32,
+    /// The step of [`backoff`] the next delay is drawn from.
+    step: u32,
+    /// Failures in a row that retrying cannot fix.
+    for_good: u32,
+}
+
+/// The [`backoff`] step the first failure that retrying cannot fix restarts
+/// from: 1 s.
+const FOR_GOOD_FIRST_STEP: u32 = 3;
+
+impl Retry {
+    /// The delay before the next attempt; counts it.
+    fn next_delay(&mut self, max: Duration) -> Duration {
+        self.attempt += 1;
+        self.step += 1;
+        backoff(self.step, max)
+    }
+
+    /// Records a failed attempt.
+    fn failed(&mut self, transient: bool) -> Verdict {
+        if transient {
+            self.for_good = 0;
+            return Verdict::Retry;
+        }
+        if self.for_good == 0 {
+            self.step = FOR_GOOD_FIRST_STEP - 1; // `next_delay` adds one
+        }
+        self.for_good += 1;
+        if self.for_good >= GIVE_UP_AFTER {
+            Verdict::GiveUp
+        } else {
+            Verdict::Retry
+        }
+    }
 }
 
 fn report_retry(events: &EventSender, attempt: u32, error: String) {
@@ -185,5 +238,45 @@ mod tests {
         }
         assert!(backoff(40, max) <= max);
         assert!(backoff(40, max) >= max / 2);
+    }
+
+    /// However long the server was down (the backoff grown to its cap),
+    /// the tries that retrying cannot fix come at 1, 2, 4, 8 s and the
+    /// fifth gives up: a deleted account ends the session in seconds.
+    #[test]
+    fn failures_for_good_restart_the_delays_and_give_up() {
+        let max = Duration::from_secs(30);
+        let mut retry = Retry::default();
+        for _ in 0..12 {
+            retry.next_delay(max);
+            assert_eq!(retry.failed(true), Verdict::Retry);
+        }
+        assert!(retry.next_delay(max) >= max / 2, "the cap was reached");
+        let mut waited = Duration::ZERO;
+        for _ in 1..GIVE_UP_AFTER {
+            assert_eq!(retry.failed(false), Verdict::Retry);
+            waited += retry.next_delay(max);
+        }
+        assert_eq!(retry.failed(false), Verdict::GiveUp);
+        assert!(waited <= Duration::from_secs(15), "{waited:?}");
+        assert!(waited >= Duration::from_millis(7500), "{waited:?}");
+    }
+
+    /// A transient failure between two for-good ones resets the count (the
+    /// server went down again), and the next for-good one restarts at 1 s.
+    #[test]
+    fn a_transient_failure_resets_the_count() {
+        let max = Duration::from_secs(30);
+        let mut retry = Retry::default();
+        for _ in 0..GIVE_UP_AFTER - 1 {
+            retry.next_delay(max);
+            assert_eq!(retry.failed(false), Verdict::Retry);
+        }
+        retry.next_delay(max);
+        assert_eq!(retry.failed(true), Verdict::Retry);
+        retry.next_delay(max);
+        assert_eq!(retry.failed(false), Verdict::Retry);
+        assert!(retry.next_delay(max) <= Duration::from_secs(1));
+        assert_eq!(retry.attempt, GIVE_UP_AFTER + 2);
     }
 }
