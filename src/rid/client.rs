@@ -112,6 +112,8 @@ pub struct RidClient {
     decrypt: Option<std::sync::Arc<super::xenc::DecryptingKey>>,
     /// Attempts per message (the first included).
     pub attempts: u32,
+    /// Where connections to a host are made instead of its DNS address ([`RidClient::via`]).
+    resolve: Option<(String, std::net::SocketAddr)>,
 }
 
 impl RidClient {
@@ -139,6 +141,7 @@ impl RidClient {
                 .map(std::sync::Arc::new)
                 .ok(),
             attempts: 4,
+            resolve: None,
         })
     }
 
@@ -232,6 +235,7 @@ impl RidClient {
             recipient: self.recipient.clone(),
             decrypt: self.decrypt.clone(),
             attempts: self.attempts,
+            resolve: Some((host.to_string(), addr)),
         })
     }
 
@@ -272,7 +276,10 @@ impl RidClient {
         if let Some(t) = token {
             req = req.header(CALLBACK_TOKEN, t);
         }
-        let resp = req.send().await.map_err(transport)?;
+        let resp = match req.send().await {
+            Ok(resp) => resp,
+            Err(e) => return Err(self.transport_failure(url, e).await),
+        };
         let status = resp.status().as_u16();
         let header_token = resp
             .headers()
@@ -303,6 +310,24 @@ impl RidClient {
 }
 
 impl RidClient {
+    /// A request that failed before an answer: when the peer hung up without a word and no TLS
+    /// reason is in the error, the alert it sent after the handshake, learnt on a fresh
+    /// connection ([`super::alert`]).
+    async fn transport_failure(&self, url: &str, e: reqwest::Error) -> SendError {
+        let mut message = error_chain(&e);
+        if !e.is_timeout() && !message.contains("alert") {
+            let resolve = self.resolve.as_ref();
+            if let Some(alert) = super::alert::alert_after_handshake(&self.tls, resolve, url).await
+            {
+                message.push_str(&format!(" (the peer's TLS refusal: {alert})"));
+            }
+        }
+        SendError::Transport {
+            url: url.to_string(),
+            message,
+        }
+    }
+
     /// An answer in clear text: an encrypted document (a Query's restricted Report) decrypted
     /// with this endpoint's key.
     fn clear(&self, url: &str, bytes: Vec<u8>) -> Result<Vec<u8>, SendError> {

@@ -27,6 +27,7 @@
 //! * `source.rs`: a `[rid]` table made into a running endpoint ([`source::Plan`]), for `gridlink rid
 //!   serve` and the bridge's `[[source]] type = "rid"`.
 
+mod alert;
 mod body;
 mod check;
 pub mod client;
