@@ -221,3 +221,82 @@ pub async fn flow(
     lab.drop_topic(node).await?;
     Ok(f)
 }
+
+/// Raw ceiling and gridlink runs at full load, alternated `rounds` times
+/// (section 1's throughput and broker-CPU ratios).
+///
+/// On a shared 2-core machine the speed moves between minutes (the raw
+/// ceiling alone ranged 330–478 items/s in one evening), and a slow minute
+/// slows every client alike. One raw run then one gridlink run put a slow
+/// minute on one side only; alternated pairs put it inside a pair, and the
+/// median of the pairs' ratios counts (as `http::alternating` does for wrk).
+pub struct Paired {
+    pub raw: Vec<Flow>,
+    pub gridlink: Vec<Flow>,
+}
+
+impl Paired {
+    pub async fn run(
+        ctx: &Ctx,
+        lab: &Lab,
+        items_file: &Path,
+        count: usize,
+        rounds: usize,
+    ) -> anyhow::Result<Paired> {
+        let mut p = Paired {
+            raw: Vec::new(),
+            gridlink: Vec::new(),
+        };
+        for r in 0..rounds.max(1) {
+            for (client, side) in [(Client::Raw, "raw"), (Client::Gridlink, "gl")] {
+                let node = format!("{side}-full-{r}");
+                let f = flow(ctx, lab, client, &node, items_file, count, 0.0, 1).await?;
+                match client {
+                    Client::Raw => p.raw.push(f),
+                    _ => p.gridlink.push(f),
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    /// Each pair's gridlink ÷ raw throughput, in run order.
+    pub fn rate_ratios(&self) -> Vec<f64> {
+        self.ratios(|g, r| g.rate / r.rate)
+    }
+
+    /// Each pair's gridlink ÷ raw broker CPU per item, in run order.
+    pub fn broker_ratios(&self) -> Vec<f64> {
+        self.ratios(|g, r| g.broker_cpu / r.broker_cpu)
+    }
+
+    fn ratios(&self, f: impl Fn(&Flow, &Flow) -> f64) -> Vec<f64> {
+        self.gridlink
+            .iter()
+            .zip(&self.raw)
+            .map(|(g, r)| f(g, r))
+            .collect()
+    }
+
+    /// The pair whose throughput ratio is the median: its runs stand for
+    /// the section's other full-load rows (latency, client CPU, half rate).
+    pub fn median_pair(&self) -> (&Flow, &Flow) {
+        let ratios = self.rate_ratios();
+        let mut order: Vec<usize> = (0..ratios.len()).collect();
+        order.sort_by(|&a, &b| ratios[a].total_cmp(&ratios[b]));
+        let i = order[order.len() / 2];
+        (&self.raw[i], &self.gridlink[i])
+    }
+}
+
+/// The median of `v` (the upper one of an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Ratios as "1.10 / 0.85 / 1.11×".
+pub fn fmt_ratios(v: &[f64]) -> String {
+    let parts: Vec<String> = v.iter().map(|r| format!("{r:.2}")).collect();
+    format!("{}×", parts.join(" / "))
+}

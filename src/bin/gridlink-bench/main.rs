@@ -22,6 +22,7 @@
 //! `cluster` (8), `hops` (`--hops`: where the receive path's latency goes),
 //! `report` (the rows), `write` (BENCHMARKS.md and the history).
 
+mod catchup;
 mod cluster;
 mod fetch;
 mod floor;
@@ -352,7 +353,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         }
         if parts.contains(&Part::Catchup) && !parts.contains(&Part::Pubsub) {
             eprintln!("gridlink-bench: section 3 alone, {storage:?} storage");
-            pubsub::catch_up_only(&s, *storage, &items, &mut report)
+            catchup::catch_up_only(&s, *storage, &items, &mut report)
                 .await
                 .with_context(|| format!("section 3 ({storage:?})"))?;
         }

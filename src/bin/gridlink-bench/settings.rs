@@ -5,6 +5,9 @@
 pub struct Settings {
     /// Items per publish→notify run.
     pub items: usize,
+    /// Raw ceiling / gridlink pairs at full load, alternated
+    /// ([`crate::flow::Paired`]).
+    pub flow_rounds: usize,
     /// Catch-up backlogs, one topic each: issue 22's 1 000 (its target
     /// row) and 10 000 (how the broker's per-id lookups grow with the
     /// topic on memory storage).
@@ -30,6 +33,7 @@ impl Settings {
     pub fn full() -> Settings {
         Settings {
             items: 10_000,
+            flow_rounds: 3,
             catchup_items: vec![1_000, 10_000],
             fanout_subs: 50,
             fanout_items: 1_000,
@@ -45,6 +49,7 @@ impl Settings {
     pub fn quick() -> Settings {
         Settings {
             items: 100,
+            flow_rounds: 1,
             catchup_items: vec![100],
             fanout_subs: 5,
             fanout_items: 30,
