@@ -12,10 +12,9 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use gridlink::lab::Storage;
 
 use crate::fetch;
-use crate::lab::{lab, Lab};
+use crate::lab::{lab, names, Lab};
 use crate::measure::gl_config;
 use crate::payloads::Item;
-use crate::pubsub::names;
 use crate::report::{thousands, Report};
 use crate::settings::Settings;
 

@@ -86,3 +86,11 @@ impl Lab {
         }
     }
 }
+
+/// The storage's name in section titles and in the first-screen table.
+pub fn names(storage: Storage) -> (&'static str, &'static str) {
+    match storage {
+        Storage::Sql => ("sql", "SQL storage"),
+        Storage::Memory => ("memory", "memory storage"),
+    }
+}

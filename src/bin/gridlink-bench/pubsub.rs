@@ -13,7 +13,7 @@ use gridlink::lab::Storage;
 
 use crate::fetch;
 use crate::flow::{flow, fmt_ratios, median, Client, Flow, Paired};
-use crate::lab::{lab, Ctx, Lab};
+use crate::lab::{lab, names, Ctx, Lab};
 use crate::measure::gl_config;
 use crate::payloads::{self, Item};
 use crate::report::{thousands, Report};
@@ -363,12 +363,4 @@ pub async fn fan_out_only(
     fan_out(ctx, s, &lab, (&fan, fi), st, stn, report).await?;
     lab.owner.close().await;
     Ok(())
-}
-
-/// The storage's name in section titles and in the first-screen table.
-pub fn names(storage: Storage) -> (&'static str, &'static str) {
-    match storage {
-        Storage::Sql => ("sql", "SQL storage"),
-        Storage::Memory => ("memory", "memory storage"),
-    }
 }
