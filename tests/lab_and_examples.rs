@@ -212,3 +212,18 @@ fn lab_stops_cleanly(signal: nix::sys::signal::Signal, to_group: bool) {
     assert!(!rest.contains("connection lost"), "{log}{rest}");
     assert!(!prosody_running(), "Prosody left running after {signal}");
 }
+
+/// A lab Prosody whose port another program holds refuses to start (Prosody
+/// itself keeps running without the port, and clients would reach the other
+/// program), saying which port.
+#[test]
+fn a_taken_port_stops_the_lab_from_starting() {
+    let mut p = prosody();
+    p.stop();
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", p.c2s_port)).unwrap();
+    let err = p.start_again().expect_err("started with its port taken");
+    drop(squatter);
+    let err = err.to_string();
+    assert!(err.contains("taken by another program"), "{err}");
+    assert!(err.contains(&p.c2s_port.to_string()), "{err}");
+}

@@ -128,13 +128,46 @@ pub(super) fn find_lib(root: impl AsRef<Path>, prefix: &str) -> Option<PathBuf> 
 
 /// Finds a free TCP port on 127.0.0.1 (bind to port 0, read, release).
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    // The port is free when it is read, not when the server binds it; the
+    // kernel may hand the same port to the next caller in between. Tests
+    // in one binary run in parallel threads, and two labs given one port
+    // made a client reach the other lab's Prosody (same CA name, another
+    // key: "BadSignature"). So no port is handed out twice in a process.
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    for _ in 0..256 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if given.insert(port) {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::other(
+        "no free port left that this process has not handed out already",
+    ))
 }
 
 /// 16 random alphanumerics (cookie, node name).
 pub(super) fn random_token() -> String {
     use rand::distr::{Alphanumeric, SampleString};
     Alphanumeric.sample_string(&mut rand::rng(), 16)
+}
+
+#[cfg(test)]
+mod port_tests {
+    use super::free_port;
+
+    /// The kernel hands out recently freed ports again; this process never
+    /// gets one twice (2 000 asks: without the record, repeats are all but
+    /// certain in Linux's ~28 000 ephemeral ports).
+    #[test]
+    fn no_port_is_handed_out_twice() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..2_000 {
+            let port = free_port().expect("a free port");
+            assert!(seen.insert(port), "port {port} handed out twice");
+        }
+    }
 }

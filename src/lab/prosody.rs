@@ -18,6 +18,9 @@ use crate::config::Config;
 /// How long a stopping Prosody gets before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
+/// What Prosody logs (`core/portmanager.lua`) when it cannot listen on a port.
+const BIND_FAILED: &str = "Failed to open server port";
+
 /// How Prosody stores data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Storage {
@@ -367,7 +370,17 @@ Component "pubsub.localhost" "pubsub"
                 std::fs::read_to_string(self.dir.path().join("console.log")).unwrap_or_default(),
                 tail(&self.log(), 20)
             ))
-        })
+        })?;
+        // Prosody keeps running when it cannot bind a port, and the port
+        // then answers for whoever holds it: refuse to start rather than
+        // let clients reach another program.
+        if let Some(line) = self.log().lines().find(|l| l.contains(BIND_FAILED)) {
+            self.stop();
+            return Err(LabError::StartFailed(format!(
+                "a port of this lab is taken by another program: {line}"
+            )));
+        }
+        Ok(())
     }
 
     /// The process id, while running.
