@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::lab::{Ctx, Lab};
-use crate::measure::WorkerResult;
+use crate::measure::{percentile, WorkerResult};
 use crate::worker;
 
 /// Which client implementation.
@@ -55,14 +55,6 @@ pub fn proc_cpu(pid: u32) -> f64 {
             .unwrap_or(0.0)
     };
     (get(14) + get(15)) / 100.0
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 pub fn summarise(publ: &WorkerResult, sub: &WorkerResult, expected: usize) -> anyhow::Result<Flow> {
@@ -248,14 +240,11 @@ impl Paired {
             gridlink: Vec::new(),
         };
         for r in 0..rounds.max(1) {
-            for (client, side) in [(Client::Raw, "raw"), (Client::Gridlink, "gl")] {
-                let node = format!("{side}-full-{r}");
-                let f = flow(ctx, lab, client, &node, items_file, count, 0.0, 1).await?;
-                match client {
-                    Client::Raw => p.raw.push(f),
-                    _ => p.gridlink.push(f),
-                }
-            }
+            let (raw, gl) = (format!("raw-full-{r}"), format!("gl-full-{r}"));
+            p.raw
+                .push(flow(ctx, lab, Client::Raw, &raw, items_file, count, 0.0, 1).await?);
+            p.gridlink
+                .push(flow(ctx, lab, Client::Gridlink, &gl, items_file, count, 0.0, 1).await?);
         }
         Ok(p)
     }
@@ -287,12 +276,6 @@ impl Paired {
         let i = order[order.len() / 2];
         (&self.raw[i], &self.gridlink[i])
     }
-}
-
-/// The median of `v` (the upper one of an even count).
-pub fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Ratios as "1.10 / 0.85 / 1.11×".

@@ -18,7 +18,7 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
-use crate::measure::now;
+use crate::measure::{now, percentile};
 use crate::payloads::item_number;
 
 /// The environment variable that turns recording on in the worker.
@@ -122,14 +122,6 @@ impl Recorder {
             .filter_map(|(n, m)| Some((n, *by_msg.get(m)?)))
             .collect()
     }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 /// Each stretch of the path — publish written → driver → subscription →

@@ -11,6 +11,8 @@ use tokio::process::{Child, Command};
 
 use gridlink::lab::free_port;
 
+use crate::measure::median;
+
 /// A tool the run needs, or a clear error (never a silent skip).
 pub fn require(tool: &str, package: &str) -> anyhow::Result<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -112,11 +114,6 @@ pub async fn alternating(
         n.push(wrk(nginx_url, nginx_header, secs).await?);
     }
     Ok((median(&mut b), median(&mut n)))
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// A running nginx, stopped on drop with SIGTERM to its master, which stops

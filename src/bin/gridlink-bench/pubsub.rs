@@ -12,9 +12,9 @@ use gridlink::grid::{AccessModel, Grid, TopicOptions};
 use gridlink::lab::Storage;
 
 use crate::fetch;
-use crate::flow::{flow, fmt_ratios, median, Client, Flow, Paired};
+use crate::flow::{flow, fmt_ratios, Client, Flow, Paired};
 use crate::lab::{lab, names, Ctx, Lab};
-use crate::measure::gl_config;
+use crate::measure::{gl_config, median};
 use crate::payloads::{self, Item};
 use crate::report::{thousands, Report};
 use crate::settings::Settings;
@@ -46,7 +46,7 @@ pub async fn run(
     let (rawf, glf) = pairs.median_pair();
     let (rawf, glf) = (rawf.clone(), glf.clone());
     let (rates, brokers) = (pairs.rate_ratios(), pairs.broker_ratios());
-    let (rate, broker) = (median(rates.clone()), median(brokers.clone()));
+    let (rate, broker) = (median(&mut rates.clone()), median(&mut brokers.clone()));
     report.add(&sec1, "raw ceiling: throughput", fmt_flow(&rawf));
     report.print_last();
     let flf = flow(ctx, &lab, Client::Floor, "floor-full", &all, n, 0.0, 1).await?;
