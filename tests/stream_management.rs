@@ -10,7 +10,10 @@
 //! with a cursor catches up from the topics' items after any new session,
 //! so it does not need resumption: `--stream-management auto` (the default)
 //! leaves XEP-0198 off for `gridlink subscribe` with a cursor and for
-//! `gridlink bridge`, and on for everything else. These tests count the
+//! `gridlink bridge`, off for the commands that make their requests and
+//! leave (`discover`, `items`, `topic …`: the broker would otherwise keep a
+//! copy of every answer, an items page of whole documents, until acked),
+//! and on for everything else. These tests count the
 //! sessions that enable it in the lab Prosody's debug log (mod_smacks logs
 //! "Enabling stream management" for each) while each kind of subscriber
 //! receives an item.
@@ -115,5 +118,63 @@ async fn followers_leave_stream_management_off_unless_asked() {
         0,
         "--stream-management off must leave it off"
     );
+    publisher.close().await;
+}
+
+/// Runs `gridlink ARGS…` as the subscriber to its end and returns how many
+/// sessions enabled XEP-0198 meanwhile (mod_smacks logs the enabling before
+/// it answers the command's first request).
+async fn one_shot_enabling_sm(p: &Prosody, args: &[&str]) -> usize {
+    let before = enabled(p);
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        gridlink_async(p, "subscriber", "subscriber-pw")
+            .args(args)
+            .output(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("`gridlink {args:?}` did not end within 60 s"))
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "gridlink {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    enabled(p) - before
+}
+
+/// `discover`, `items` (one request and paged) and `topic info` leave
+/// XEP-0198 off under `auto`, and negotiate it when told `on`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_shot_commands_leave_stream_management_off_unless_asked() {
+    let p = prosody();
+    let publisher = grid(&p, "publisher").await;
+    open_topic(&publisher, "oneshot").await;
+    for i in 0..3 {
+        let payload = Payload::from_prepared(format!("oneshot-{i}"), incident(7100 + i)).unwrap();
+        publisher.publish("oneshot", &payload).await.unwrap();
+    }
+    let commands: [&[&str]; 4] = [
+        &["discover"],
+        &["items", "--topic", "oneshot", "--page", "2"],
+        &["items", "--topic", "oneshot", "--max", "1"],
+        &["topic", "info", "oneshot"],
+    ];
+    for args in commands {
+        assert_eq!(
+            one_shot_enabling_sm(&p, args).await,
+            0,
+            "`gridlink {args:?}` must leave XEP-0198 off (auto)"
+        );
+        let on: Vec<&str> = ["--stream-management", "on"]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        assert_eq!(
+            one_shot_enabling_sm(&p, &on).await,
+            1,
+            "`gridlink {on:?}` must negotiate it"
+        );
+    }
     publisher.close().await;
 }

@@ -92,7 +92,9 @@ pub struct Global {
     /// XEP-0198 stream management (acks, resumption after a short loss):
     /// `auto` is off for `subscribe` with a cursor and for `bridge`, which
     /// catch up from the topics' items after any new session and so spare
-    /// the broker a copy of every notification; on for everything else.
+    /// the broker a copy of every notification, and for `discover`, `items`
+    /// and `topic`, which make their requests and leave; on for `publish`
+    /// and everything else.
     #[arg(
         long,
         env = "GRIDLINK_STREAM_MANAGEMENT",
@@ -245,6 +247,16 @@ pub async fn open_grid(g: &Global) -> anyhow::Result<gridlink::Grid> {
 pub async fn open_follower_grid(g: &Global) -> anyhow::Result<gridlink::Grid> {
     let mut cfg = g.connection()?;
     cfg.stream_management = cfg.stream_management.for_follower();
+    connect(cfg).await
+}
+
+/// Opens the grid for a command that makes its requests and leaves
+/// (`discover`, `items`, `topic …`): `--stream-management auto` is off there
+/// ([`StreamManagement::for_one_shot`]): a lost connection fails the command
+/// with its error, and the broker is spared a copy of every answer.
+pub async fn open_one_shot_grid(g: &Global) -> anyhow::Result<gridlink::Grid> {
+    let mut cfg = g.connection()?;
+    cfg.stream_management = cfg.stream_management.for_one_shot();
     connect(cfg).await
 }
 

@@ -8,7 +8,7 @@ use gridlink::vuln::PayloadType;
 use tokio_xmpp::jid::Jid;
 
 use super::explain::{explain, Action};
-use super::global::{open_grid, Global};
+use super::global::{open_one_shot_grid, Global};
 
 /// `discover` options.
 #[derive(Args, Debug)]
@@ -169,7 +169,7 @@ fn show(t: &TopicInfo) -> String {
 
 /// `gridlink discover`.
 pub async fn discover(g: &Global, a: DiscoverArgs) -> anyhow::Result<ExitCode> {
-    let grid = open_grid(g).await?;
+    let grid = open_one_shot_grid(g).await?;
     // IODEF topics and those of the other payload types (CSAF, CVE); with
     // --all every node.
     let topics: Vec<TopicInfo> = grid
@@ -239,7 +239,7 @@ fn list(entries: &[JidState], json: bool) -> anyhow::Result<ExitCode> {
 
 /// `gridlink topic …`.
 pub async fn topic(g: &Global, c: TopicCommand) -> anyhow::Result<ExitCode> {
-    let grid = open_grid(g).await?;
+    let grid = open_one_shot_grid(g).await?;
     let code = match c {
         TopicCommand::Create(a) => {
             for note in grid

@@ -16,7 +16,7 @@ use gridlink::source::GridSource;
 use gridlink::store::Store;
 
 use super::explain::{explain, Action};
-use super::global::{open_follower_grid, open_grid, Global};
+use super::global::{open_follower_grid, open_grid, open_one_shot_grid, Global};
 
 /// Output format.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -281,7 +281,7 @@ fn caught_up_line(topics: &[String], delivered: u64, cursor: Option<&str>) -> St
 
 /// Runs `gridlink items`.
 pub async fn items(g: &Global, a: ItemsArgs) -> anyhow::Result<ExitCode> {
-    let grid = open_grid(g).await?;
+    let grid = open_one_shot_grid(g).await?;
     let mut sink = a.output.sink();
     if a.max.is_some() || a.id.is_some() {
         let events = grid

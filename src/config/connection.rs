@@ -60,10 +60,13 @@ pub enum TlsMode {
 #[serde(try_from = "String")]
 pub enum StreamManagement {
     /// The role decides: off for sessions that follow topics with a cursor
-    /// (`gridlink subscribe` without `--no-cursor`, `gridlink bridge`), on
-    /// for every other session, including the library's own
+    /// (`gridlink subscribe` without `--no-cursor`, `gridlink bridge`) and
+    /// for commands that make their requests and leave (`discover`,
+    /// `items`, `topic …`); on for publishing and every other session,
+    /// including the library's own
     /// [`Grid::connect`](crate::grid::Grid::connect) (see
-    /// [`StreamManagement::for_follower`]).
+    /// [`StreamManagement::for_follower`] and
+    /// [`StreamManagement::for_one_shot`]).
     #[default]
     Auto,
     /// Negotiated whenever the server offers it.
@@ -81,6 +84,20 @@ impl StreamManagement {
     /// becomes `Off` (catch-up covers a new session, and the broker is spared
     /// a copy of every notification); an explicit choice stays.
     pub fn for_follower(self) -> StreamManagement {
+        match self {
+            StreamManagement::Auto => StreamManagement::Off,
+            other => other,
+        }
+    }
+
+    /// What a command that makes a few requests and leaves uses (`gridlink
+    /// discover`, `items`, `topic …`): `Auto` becomes `Off`; an explicit
+    /// choice stays. Resumption would only let such a command wait out a
+    /// short loss instead of failing with the lost connection's error (the
+    /// user runs it again); without it the broker does not keep a copy of
+    /// every answer until it is acknowledged (an items page holds up to
+    /// `--page` whole documents).
+    pub fn for_one_shot(self) -> StreamManagement {
         match self {
             StreamManagement::Auto => StreamManagement::Off,
             other => other,

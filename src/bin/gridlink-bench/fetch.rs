@@ -166,10 +166,13 @@ pub async fn gl_catch_up(
     paged: bool,
 ) -> anyhow::Result<(f64, usize)> {
     let mut config = config;
-    if paged {
+    config.stream_management = if paged {
         // As `subscribe` with a cursor and `bridge` connect (no XEP-0198).
-        config.stream_management = config.stream_management.for_follower();
-    }
+        config.stream_management.for_follower()
+    } else {
+        // As `gridlink items` connects (no XEP-0198 either).
+        config.stream_management.for_one_shot()
+    };
     let t0 = Instant::now();
     let grid = Grid::connect(config).await?;
     let selection = TopicSelection::Named(vec![node.to_string()]);
