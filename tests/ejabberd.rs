@@ -254,6 +254,69 @@ async fn restart_behind_gets_exactly_what_was_missed_sqlite() {
     assert_eq!(take(&mut f, 1).await, [id(BACKLOG)], "the live item next");
 }
 
+/// An item published again with new content while the follower was away
+/// (an incident's update: same IncidentID, so the same item id) is
+/// delivered after the restart, in ejabberd's RSM order. That order is the
+/// first publication's (`creation`, which ejabberd keeps when an item is
+/// replaced), not the last one's: the updated item comes back in its old
+/// place, before items published after it but before its update. So a
+/// follower that resumed after the last RSM position it delivered would
+/// never see the update; gridlink's follower reads ejabberd's RSM pages from
+/// the start and skips what its cursor holds (issue 22 item 4: "ejabberd's
+/// RSM used from the last delivered position when its order allows" — it
+/// does not).
+async fn update_while_away_is_delivered(storage: EjabberdStorage) {
+    let e = ejabberd(storage);
+    let publisher = grid(&e, "publisher").await;
+    open_topic(&publisher, &e).await;
+    publish(&publisher, 0..5).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    {
+        let mut f = follow(&e, dir.path()).await;
+        assert_eq!(take(&mut f, 5).await, (0..5).map(id).collect::<Vec<_>>());
+    }
+    publish(&publisher, 5..7).await;
+    let update = common::incident(1).replace("2026-11-23T09", "2026-11-24T09");
+    let update = Payload::prepare(update.as_bytes(), ValidationLevel::Strict, 64 * 1024)
+        .expect("updated test document");
+    publisher
+        .publish(TOPIC, &update)
+        .await
+        .expect("publish the update");
+
+    let mut f = follow(&e, dir.path()).await;
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let ev = tokio::time::timeout(Duration::from_secs(20), f.next())
+            .await
+            .unwrap_or_else(|_| panic!("no event within 20 s after {got:?}"))
+            .expect("session ended");
+        f.delivered(&ev).await.expect("record delivery");
+        if let GridEvent::Item { envelope, .. } = &ev {
+            if envelope.item_id == id(1) {
+                assert_eq!(envelope.document, update.xml, "the update's content");
+            }
+        }
+        got.push(item_id(&ev));
+    }
+    assert_eq!(
+        got,
+        [id(1), id(5), id(6)],
+        "after a restart on ejabberd ({storage:?}): the update in its first publication's \
+         place, then what was published after that"
+    );
+}
+
+#[tokio::test]
+async fn update_while_away_is_delivered_mnesia() {
+    update_while_away_is_delivered(EjabberdStorage::Mnesia).await;
+}
+
+#[tokio::test]
+async fn update_while_away_is_delivered_sqlite() {
+    update_while_away_is_delivered(EjabberdStorage::Sqlite).await;
+}
+
 /// The next `n` events as item ids, each recorded as delivered.
 async fn take(f: &mut Follower, n: usize) -> Vec<String> {
     let mut got = Vec::new();
