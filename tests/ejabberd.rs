@@ -264,7 +264,8 @@ async fn restart_behind_gets_exactly_what_was_missed_sqlite() {
 /// never see the update; gridlink's follower reads ejabberd's RSM pages from
 /// the start and skips what its cursor holds (issue 22 item 4: "ejabberd's
 /// RSM used from the last delivered position when its order allows" — it
-/// does not).
+/// does not; `tests/ejabberd_rsm.rs` checks the raw RSM order, this the
+/// follower end to end).
 async fn update_while_away_is_delivered(storage: EjabberdStorage) {
     let e = ejabberd(storage);
     let publisher = grid(&e, "publisher").await;

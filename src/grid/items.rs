@@ -13,10 +13,10 @@
 //! mnesia, with nothing in the answer to tell which; its RSM pages are
 //! oldest first on both, in order of first publication, which a replaced
 //! item keeps: an update made since the last RSM position delivered comes
-//! before it, so RSM is never resumed from there —
+//! before it, so RSM is never resumed from there — `tests/ejabberd_rsm.rs`,
 //! `tests/ejabberd.rs::update_while_away_is_delivered_*`). Items stay
-//! unchecked [`RawItem`]s until their
-//! consumer takes them. The requests themselves are in `retrieve.rs`.
+//! unchecked [`RawItem`]s until their consumer takes them. The requests
+//! themselves are in `retrieve.rs`.
 
 use std::collections::VecDeque;
 
