@@ -41,45 +41,41 @@ async fn round(lab: &Lab, node: &str, n: usize, reversed: bool) -> anyhow::Resul
     let acc = lab.account("late");
     let cfg = gl_config(lab.prosody.c2s_port, &lab.prosody.ca.ca_pem, "late")?;
     let page = gridlink::durable::CATCH_UP_PAGE as usize;
-    let mut r = Round {
-        raw: 0.0,
-        paged: 0.0,
-        one: 0.0,
-        follower: 0.0,
-    };
+    // Seconds per way, in `Round`'s field order.
+    let mut secs = [0.0; 4];
     let mut order = [0, 1, 2, 3];
     if reversed {
         order.reverse();
     }
     for way in order {
         let t0 = Instant::now();
-        let (got, what) = match way {
-            0 => (fetch::raw_catch_up(&acc, node).await?, "raw"),
+        // The raw client's time is the call's; gridlink's is the one
+        // `gl_catch_up` measures (connect to last item, not the close).
+        let (got, what, took) = match way {
+            0 => (fetch::raw_catch_up(&acc, node).await?, "raw", None),
             1 => (
                 fetch::raw_paged_catch_up(&acc, node, page).await?,
                 "raw paged",
+                None,
             ),
-            2 => (
-                fetch::gl_catch_up(cfg.clone(), node, n, false).await?.1,
-                "one request",
-            ),
-            _ => (
-                fetch::gl_catch_up(cfg.clone(), node, n, true).await?.1,
-                "gridlink",
-            ),
+            _ => {
+                let paged = way == 3;
+                let (s, got) = fetch::gl_catch_up(cfg.clone(), node, n, paged).await?;
+                (got, if paged { "gridlink" } else { "one request" }, Some(s))
+            }
         };
-        let secs = t0.elapsed().as_secs_f64();
         if got != n {
             bail!("catch-up ({what}) got {got} items, expected {n}");
         }
-        *match way {
-            0 => &mut r.raw,
-            1 => &mut r.paged,
-            2 => &mut r.one,
-            _ => &mut r.follower,
-        } = secs;
+        secs[way] = took.unwrap_or_else(|| t0.elapsed().as_secs_f64());
     }
-    Ok(r)
+    let [raw, paged, one, follower] = secs;
+    Ok(Round {
+        raw,
+        paged,
+        one,
+        follower,
+    })
 }
 
 /// Section 3: catch-up of `node`'s `n` items (published while `late` was
