@@ -391,11 +391,19 @@ async fn bridge_sinks_metrics_and_health() {
     };
     let elastic = format!("elastic+http://{}/idx", rx.base());
     let syslog = format!("syslog://127.0.0.1:{dead}");
-    let (_, metrics) = get("/metrics").await;
-    assert!(
-        metrics.contains(&format!("gridlink_sink_sent_total{{sink=\"{elastic}\"}} 2")),
-        "{metrics}"
-    );
+    // The receiver records a request before it answers, and the sink counts
+    // it once the answer is back: wait for the count (as /healthz is below)
+    // rather than read the first snapshot.
+    let sent = format!("gridlink_sink_sent_total{{sink=\"{elastic}\"}} 2");
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = get("/metrics").await.1;
+        if metrics.contains(&sent) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(metrics.contains(&sent), "{metrics}");
     assert!(metrics.contains(&format!("gridlink_sink_lag_events{{sink=\"{elastic}\"}} 0")));
     assert!(metrics.contains(&format!("gridlink_sink_lag_events{{sink=\"{syslog}\"}} 2")));
     assert!(metrics.contains(&format!("gridlink_sink_sent_total{{sink=\"{syslog}\"}} 0")));
